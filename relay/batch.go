@@ -1,0 +1,81 @@
+// Package relay holds the types every part of edgerelay shares: a Batch of
+// series as it moves from ingest through the plugin chain, the queue and the
+// uplink to the cloud, and the sentinel errors parts decide on.
+//
+// Values of these types are not safe for concurrent mutation; a Batch is
+// owned by one goroutine at a time and handed over, never shared.
+package relay
+
+import (
+	"github.com/prometheus/prometheus/model/labels"
+)
+
+// Sample is one float sample: a timestamp in milliseconds since the Unix
+// epoch and its value. Value bits are kept exactly, NaN payloads included
+// (Prometheus' staleness marker is a NaN with a particular payload).
+type Sample struct {
+	T int64
+	V float64
+}
+
+// Series is one label set and its samples in timestamp order.
+type Series struct {
+	Labels  labels.Labels
+	Samples []Sample
+}
+
+// Metadata is what a scrape says about a metric family: its type
+// ("counter", "gauge", "histogram", "summary", "untyped", ...), help and unit.
+type Metadata struct {
+	Type string
+	Help string
+	Unit string
+}
+
+// Batch is the unit that moves through edgerelay: the series of one scrape
+// of one target, or of one remote_write request.
+type Batch struct {
+	// Scrape is true when the batch is one complete scrape of one target:
+	// the cloud writes it as one directory. A remote_write batch has no
+	// scrape boundary and the cloud splits it by (job, instance).
+	Scrape bool
+	// Job and Instance name the scraped target; empty for remote_write.
+	Job, Instance string
+	// Timestamp is the scrape's default timestamp in milliseconds; for
+	// remote_write it is the time the request was received.
+	Timestamp int64
+	// TargetLabels are the target's labels before relabelling (the zstats
+	// "olabels"); may be empty.
+	TargetLabels labels.Labels
+	// Series holds the samples. Labels include __name__.
+	Series []Series
+	// Metadata maps a metric family name to its metadata, where known.
+	Metadata map[string]Metadata
+}
+
+// Samples returns the number of samples in b.
+func (b *Batch) Samples() int {
+	n := 0
+	for i := range b.Series {
+		n += len(b.Series[i].Samples)
+	}
+	return n
+}
+
+// Block is what the edge queues and ships: the batches of one group commit,
+// with the identity of the edge that produced them. The cloud trusts
+// Tenant only after it has authenticated the sender.
+type Block struct {
+	Tenant  string
+	Site    string
+	Batches []*Batch
+}
+
+// Samples returns the number of samples in all batches of b.
+func (b *Block) Samples() int {
+	n := 0
+	for _, bt := range b.Batches {
+		n += bt.Samples()
+	}
+	return n
+}

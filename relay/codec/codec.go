@@ -1,0 +1,58 @@
+// Package codec encodes a relay.Block into the bytes the edge queues and
+// ships, and decodes them on the cloud. The format is versioned and
+// self-contained: every string of a block (label names and values, metadata,
+// job and instance) is stored once in a string table and referenced by index,
+// and the whole body is compressed with zstd.
+//
+// Layout, version 1 (all integers are unsigned varints unless said otherwise):
+//
+//	"ERB" version(1 byte) flags(1 byte, bit 0 = zstd body)  body
+//	body:    tenant site nstrings {len bytes}… nbatches batch…
+//	batch:   flags(bit 0 = scrape) job instance timestamp(zigzag)
+//	         ntarget {name value}… nmeta {family type help unit}…
+//	         nseries series…
+//	series:  nlabels {name value}… nsamples {Δt(zigzag, against the previous
+//	         sample, the first against the batch timestamp) value(8 bytes LE float bits)}…
+//
+// Names, values and the other strings in batch and series records are
+// string-table indexes. Decode checks every count and index against what
+// is left of the input, so hostile bytes yield an error, never a panic or an
+// allocation larger than the input allows.
+//
+// Encoder and Decoder values are safe for concurrent use.
+package codec
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+const (
+	magic      = "ERB"
+	version1   = 1
+	flagZstd   = 1 << 0
+	headerSize = len(magic) + 2
+
+	// MaxDecodedBytes bounds the size a block may decompress to.
+	MaxDecodedBytes = 64 << 20
+)
+
+// ErrCorrupt is wrapped by every decoding error caused by the input bytes.
+var ErrCorrupt = errors.New("corrupt block")
+
+var (
+	encoder, _ = zstd.NewWriter(nil,
+		zstd.WithEncoderLevel(zstd.SpeedDefault),
+		zstd.WithEncoderConcurrency(1),
+		zstd.WithLowerEncoderMem(true))
+	decoder, _ = zstd.NewReader(nil,
+		zstd.WithDecoderConcurrency(0),
+		zstd.WithDecoderMaxMemory(MaxDecodedBytes),
+		zstd.WithDecoderLowmem(true))
+)
+
+func corruptf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
+}

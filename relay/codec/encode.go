@@ -1,0 +1,104 @@
+package codec
+
+import (
+	"encoding/binary"
+	"math"
+	"sort"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/edgerelay/edgerelay/relay"
+)
+
+// strtab interns the strings of one block.
+type strtab struct {
+	idx  map[string]uint64
+	list []string
+}
+
+func (t *strtab) ref(s string) uint64 {
+	if i, ok := t.idx[s]; ok {
+		return i
+	}
+	i := uint64(len(t.list))
+	t.idx[s] = i
+	t.list = append(t.list, s)
+	return i
+}
+
+// Encode appends the encoding of b to dst and returns the result.
+func Encode(dst []byte, b *relay.Block) []byte {
+	t := &strtab{idx: make(map[string]uint64, 1024)}
+	recs := make([]byte, 0, 64*1024)
+	recs = binary.AppendUvarint(recs, uint64(len(b.Batches)))
+	for _, bt := range b.Batches {
+		recs = encodeBatch(recs, t, bt)
+	}
+
+	body := make([]byte, 0, len(recs)+16*len(t.list))
+	body = appendString(body, b.Tenant)
+	body = appendString(body, b.Site)
+	body = binary.AppendUvarint(body, uint64(len(t.list)))
+	for _, s := range t.list {
+		body = appendString(body, s)
+	}
+	body = append(body, recs...)
+
+	dst = append(dst, magic...)
+	dst = append(dst, version1, flagZstd)
+	return encoder.EncodeAll(body, dst)
+}
+
+func encodeBatch(dst []byte, t *strtab, b *relay.Batch) []byte {
+	var flags uint64
+	if b.Scrape {
+		flags |= 1
+	}
+	dst = binary.AppendUvarint(dst, flags)
+	dst = binary.AppendUvarint(dst, t.ref(b.Job))
+	dst = binary.AppendUvarint(dst, t.ref(b.Instance))
+	dst = binary.AppendVarint(dst, b.Timestamp)
+	dst = appendLabels(dst, t, b.TargetLabels)
+
+	families := make([]string, 0, len(b.Metadata))
+	for f := range b.Metadata {
+		families = append(families, f)
+	}
+	sort.Strings(families)
+	dst = binary.AppendUvarint(dst, uint64(len(families)))
+	for _, f := range families {
+		m := b.Metadata[f]
+		dst = binary.AppendUvarint(dst, t.ref(f))
+		dst = binary.AppendUvarint(dst, t.ref(m.Type))
+		dst = binary.AppendUvarint(dst, t.ref(m.Help))
+		dst = binary.AppendUvarint(dst, t.ref(m.Unit))
+	}
+
+	dst = binary.AppendUvarint(dst, uint64(len(b.Series)))
+	for i := range b.Series {
+		s := &b.Series[i]
+		dst = appendLabels(dst, t, s.Labels)
+		dst = binary.AppendUvarint(dst, uint64(len(s.Samples)))
+		prev := b.Timestamp
+		for _, smp := range s.Samples {
+			dst = binary.AppendVarint(dst, smp.T-prev)
+			prev = smp.T
+			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(smp.V))
+		}
+	}
+	return dst
+}
+
+func appendLabels(dst []byte, t *strtab, ls labels.Labels) []byte {
+	dst = binary.AppendUvarint(dst, uint64(ls.Len()))
+	ls.Range(func(l labels.Label) {
+		dst = binary.AppendUvarint(dst, t.ref(l.Name))
+		dst = binary.AppendUvarint(dst, t.ref(l.Value))
+	})
+	return dst
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}

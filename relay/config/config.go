@@ -1,0 +1,208 @@
+// Package config is the schema of edgerelay's YAML configuration file: the
+// edge and cloud roles, their defaults, and Validate, whose messages name the
+// field and the bad value. Loading a configuration opens nothing: no file
+// other than the configuration itself is read, no port is bound.
+//
+// Scrape configs and remote_write configs are Prometheus' own types, parsed
+// and validated by Prometheus' config package, so users paste what they have.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	promconfig "github.com/prometheus/prometheus/config"
+	"gopkg.in/yaml.v3"
+)
+
+// Config is a whole configuration file. Either role may be absent; at least
+// one must be present.
+type Config struct {
+	Edge  *Edge  `yaml:"edge"`
+	Cloud *Cloud `yaml:"cloud"`
+}
+
+// Edge configures the edge role.
+type Edge struct {
+	// Tenant names the tenant this edge belongs to. Required.
+	Tenant string `yaml:"tenant"`
+	// Site names this edge; every series gets site="<Site>". Required.
+	Site string `yaml:"site"`
+	// DataDir holds the queue and the plugin compilation cache; default ./data/edge.
+	DataDir string `yaml:"data_dir"`
+	// HTTPListen serves remote_write, /metrics, health and the status page; default 127.0.0.1:9201.
+	HTTPListen string `yaml:"http_listen"`
+	// ExternalLabels are added to every series besides site; they never
+	// override a label the series already has.
+	ExternalLabels map[string]string `yaml:"external_labels"`
+	// ScrapeConfigs are Prometheus scrape_configs, as written in prometheus.yml.
+	ScrapeConfigs yaml.Node `yaml:"scrape_configs"`
+	// Plugins is the ordered plugin chain.
+	Plugins []PluginConfig `yaml:"plugins"`
+	// RemoteWrite bounds the remote_write receiver.
+	RemoteWrite RemoteWriteReceiver `yaml:"remote_write"`
+	Queue       Queue               `yaml:"queue"`
+	Upstream    Upstream            `yaml:"upstream"`
+
+	// Scrape holds ScrapeConfigs parsed by Prometheus' config package; set by Load.
+	Scrape []*promconfig.ScrapeConfig `yaml:"-"`
+}
+
+// RemoteWriteReceiver bounds POST /api/v1/write.
+type RemoteWriteReceiver struct {
+	// MaxBodyBytes is the largest accepted request (compressed or not); default 32MiB.
+	MaxBodyBytes Bytes `yaml:"max_body_bytes"`
+}
+
+// Queue configures the store-and-forward queue.
+type Queue struct {
+	// MaxBytes caps the queue on disk; past it the oldest blocks are dropped
+	// and counted. Default 1GiB.
+	MaxBytes Bytes `yaml:"max_bytes"`
+	// MaxBlockBytes bounds one encoded block; default 4MiB.
+	MaxBlockBytes Bytes `yaml:"max_block_bytes"`
+	// CommitInterval is how long ingest may wait to share one synced write
+	// with other writers; default 5ms.
+	CommitInterval time.Duration `yaml:"commit_interval"`
+}
+
+// Upstream is the cloud relay the edge ships to over QUIC.
+type Upstream struct {
+	// Address of the cloud relay's QUIC listener, host:port. Required.
+	Address string `yaml:"address"`
+	// ServerName checked against the cloud's certificate; default the host of Address.
+	ServerName string `yaml:"server_name"`
+	// CAFile is the CA that signed the cloud's certificate; empty: system roots.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are the client certificate for mTLS.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// TokenFile holds the bearer token identifying the tenant.
+	TokenFile string `yaml:"token_file"`
+	// InsecureSkipVerify disables server certificate checks (tests and demos only).
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	// Window is how many blocks may be unacknowledged at once; default 16.
+	Window int `yaml:"window"`
+}
+
+// Cloud configures the cloud role.
+type Cloud struct {
+	// QUICListen is where edges connect; default 127.0.0.1:4433.
+	QUICListen string `yaml:"quic_listen"`
+	// HTTPListen serves /federate, /metrics, health and the status page; default 127.0.0.1:9400.
+	HTTPListen string `yaml:"http_listen"`
+	// DataDir holds the self-signed certificate and deduplication state; default ./data/cloud.
+	DataDir string `yaml:"data_dir"`
+	// FilesDir receives the zstats layout; default ./data/files.
+	FilesDir string `yaml:"files_dir"`
+	// FilesRetention removes scrape directories older than this; default 24h.
+	FilesRetention time.Duration `yaml:"files_retention"`
+	// CertFile and KeyFile are the server pair; empty: a self-signed pair
+	// is made in DataDir and its fingerprint logged.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ClientCAFile, when set, requires client certificates signed by it.
+	ClientCAFile string   `yaml:"client_ca_file"`
+	Federate     Federate `yaml:"federate"`
+	// Tenants, when present, are the only tenants accepted, each proving
+	// itself with the token in its TokenFile.
+	Tenants []Tenant `yaml:"tenants"`
+	// RemoteWrite forwards everything received, in Prometheus remote_write syntax.
+	RemoteWrite yaml.Node `yaml:"remote_write"`
+	// MaxBlockBytes bounds one block received; default 4MiB.
+	MaxBlockBytes Bytes `yaml:"max_block_bytes"`
+
+	// Forward holds RemoteWrite parsed by Prometheus' config package; set by Load.
+	Forward []*promconfig.RemoteWriteConfig `yaml:"-"`
+}
+
+// Federate configures GET /federate.
+type Federate struct {
+	// MaxAge drops series not refreshed within it; default 5m.
+	MaxAge time.Duration `yaml:"max_age"`
+}
+
+// Tenant is one accepted tenant.
+type Tenant struct {
+	Name      string `yaml:"name"`
+	TokenFile string `yaml:"token_file"`
+}
+
+// Load reads and validates the configuration file at path.
+func Load(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c, err := parse(b, filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes a configuration, applies defaults and validates it. The
+// returned error joins one error per problem (errors.Join).
+func Parse(b []byte) (*Config, error) { return parse(b, "") }
+
+func parse(b []byte, dir string) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return nil, err
+	}
+	if c.Edge == nil && c.Cloud == nil {
+		return nil, errors.New("neither edge: nor cloud: is configured")
+	}
+	c.applyDefaults()
+	if err := errors.Join(c.Validate(), c.resolve(dir)); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// Bytes is a size written as a number of bytes or with a unit ("64MiB", "1GB").
+type Bytes int64
+
+// UnmarshalYAML accepts an integer or a humanized size.
+func (b *Bytes) UnmarshalYAML(n *yaml.Node) error {
+	var s string
+	if err := n.Decode(&s); err != nil {
+		return err
+	}
+	v, err := humanize.ParseBytes(s)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a size: %w", n.Line, s, err)
+	}
+	*b = Bytes(v)
+	return nil
+}
+
+// resolve parses the Prometheus-syntax parts; dir is the directory of the
+// configuration file, against which relative paths resolve.
+func (c *Config) resolve(dir string) error {
+	var errs []error
+	if e := c.Edge; e != nil {
+		pc, err := parsePrometheus("scrape_configs", &e.ScrapeConfigs, dir)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("edge.scrape_configs: %w", err))
+		} else if e.Scrape, err = pc.GetScrapeConfigs(); err != nil {
+			errs = append(errs, fmt.Errorf("edge.scrape_configs: %w", err))
+		}
+	}
+	if cl := c.Cloud; cl != nil {
+		pc, err := parsePrometheus("remote_write", &cl.RemoteWrite, dir)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("cloud.remote_write: %w", err))
+		} else {
+			cl.Forward = pc.RemoteWriteConfigs
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,193 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strings"
+	"time"
+
+	promconfig "github.com/prometheus/prometheus/config"
+	// Registers file_sd_configs, the one service discovery the edge offers
+	// besides static_configs.
+	_ "github.com/prometheus/prometheus/discovery/file"
+	"gopkg.in/yaml.v3"
+)
+
+// DefaultEdge holds the value every unset edge field takes.
+var DefaultEdge = Edge{
+	DataDir:     "./data/edge",
+	HTTPListen:  "127.0.0.1:9201",
+	RemoteWrite: RemoteWriteReceiver{MaxBodyBytes: 32 << 20},
+	Queue: Queue{
+		MaxBytes:       1 << 30,
+		MaxBlockBytes:  4 << 20,
+		CommitInterval: 5 * time.Millisecond,
+	},
+	Upstream: Upstream{Window: 16},
+}
+
+// DefaultCloud holds the value every unset cloud field takes.
+var DefaultCloud = Cloud{
+	QUICListen:     "127.0.0.1:4433",
+	HTTPListen:     "127.0.0.1:9400",
+	DataDir:        "./data/cloud",
+	FilesDir:       "./data/files",
+	FilesRetention: 24 * time.Hour,
+	Federate:       Federate{MaxAge: 5 * time.Minute},
+	MaxBlockBytes:  4 << 20,
+}
+
+func setDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+func (c *Config) applyDefaults() {
+	if e := c.Edge; e != nil {
+		d := DefaultEdge
+		setDefault(&e.DataDir, d.DataDir)
+		setDefault(&e.HTTPListen, d.HTTPListen)
+		setDefault(&e.RemoteWrite.MaxBodyBytes, d.RemoteWrite.MaxBodyBytes)
+		setDefault(&e.Queue.MaxBytes, d.Queue.MaxBytes)
+		setDefault(&e.Queue.MaxBlockBytes, d.Queue.MaxBlockBytes)
+		setDefault(&e.Queue.CommitInterval, d.Queue.CommitInterval)
+		setDefault(&e.Upstream.Window, d.Upstream.Window)
+		if e.Upstream.ServerName == "" {
+			if host, _, err := net.SplitHostPort(e.Upstream.Address); err == nil {
+				e.Upstream.ServerName = host
+			}
+		}
+		for i := range e.Plugins {
+			p := &e.Plugins[i]
+			setDefault(&p.Name, p.Module)
+			setDefault(&p.OnError, "fail_open")
+			setDefault(&p.Limits.MemoryPages, 256)
+			setDefault(&p.Limits.Timeout, 100*time.Millisecond)
+		}
+	}
+	if cl := c.Cloud; cl != nil {
+		d := DefaultCloud
+		setDefault(&cl.QUICListen, d.QUICListen)
+		setDefault(&cl.HTTPListen, d.HTTPListen)
+		setDefault(&cl.DataDir, d.DataDir)
+		setDefault(&cl.FilesDir, d.FilesDir)
+		setDefault(&cl.FilesRetention, d.FilesRetention)
+		setDefault(&cl.Federate.MaxAge, d.Federate.MaxAge)
+		setDefault(&cl.MaxBlockBytes, d.MaxBlockBytes)
+	}
+}
+
+// Validate returns one joined error with a line per problem, each naming
+// the field and the bad value.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if e := c.Edge; e != nil {
+		if e.Tenant == "" {
+			bad("edge.tenant is required")
+		} else if !validName(e.Tenant) {
+			bad("edge.tenant must be letters, digits, '-', '_' or '.'; got %q", e.Tenant)
+		}
+		if e.Site == "" {
+			bad("edge.site is required")
+		}
+		if e.Upstream.Address == "" {
+			bad("edge.upstream.address is required")
+		} else if _, _, err := net.SplitHostPort(e.Upstream.Address); err != nil {
+			bad("edge.upstream.address must be host:port; got %q", e.Upstream.Address)
+		}
+		if _, _, err := net.SplitHostPort(e.HTTPListen); err != nil {
+			bad("edge.http_listen must be host:port; got %q", e.HTTPListen)
+		}
+		if (e.Upstream.CertFile == "") != (e.Upstream.KeyFile == "") {
+			bad("edge.upstream.cert_file and edge.upstream.key_file go together")
+		}
+		if e.Queue.MaxBlockBytes > e.Queue.MaxBytes {
+			bad("edge.queue.max_block_bytes (%d) must not exceed edge.queue.max_bytes (%d)", e.Queue.MaxBlockBytes, e.Queue.MaxBytes)
+		}
+		if e.Upstream.Window < 1 {
+			bad("edge.upstream.window must be >= 1; got %d", e.Upstream.Window)
+		}
+		names := map[string]bool{}
+		for i, p := range e.Plugins {
+			if p.Module == "" {
+				bad("edge.plugins[%d].module is required", i)
+			}
+			if names[p.Name] {
+				bad("edge.plugins[%d].name %q is used twice", i, p.Name)
+			}
+			names[p.Name] = true
+			if p.OnError != "fail_open" && p.OnError != "fail_closed" {
+				bad("edge.plugins[%d].on_error must be fail_open or fail_closed; got %q", i, p.OnError)
+			}
+		}
+		for name := range e.ExternalLabels {
+			if name == "site" || name == "tenant" {
+				bad("edge.external_labels must not set %q: edgerelay sets it", name)
+			}
+		}
+	}
+	if cl := c.Cloud; cl != nil {
+		if _, _, err := net.SplitHostPort(cl.QUICListen); err != nil {
+			bad("cloud.quic_listen must be host:port; got %q", cl.QUICListen)
+		}
+		if _, _, err := net.SplitHostPort(cl.HTTPListen); err != nil {
+			bad("cloud.http_listen must be host:port; got %q", cl.HTTPListen)
+		}
+		if (cl.CertFile == "") != (cl.KeyFile == "") {
+			bad("cloud.cert_file and cloud.key_file go together")
+		}
+		if cl.Federate.MaxAge < 0 {
+			bad("cloud.federate.max_age must be >= 0; got %s", cl.Federate.MaxAge)
+		}
+		for i, t := range cl.Tenants {
+			if !validName(t.Name) {
+				bad("cloud.tenants[%d].name must be letters, digits, '-', '_' or '.'; got %q", i, t.Name)
+			}
+			if t.TokenFile == "" {
+				bad("cloud.tenants[%d].token_file is required", i)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// validName reports whether s can name a tenant: it becomes a directory name.
+func validName(s string) bool {
+	if s == "" || s == "." || s == ".." || len(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		ok := r == '-' || r == '_' || r == '.' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// parsePrometheus hands the node to Prometheus' own config loader under key
+// ("scrape_configs" or "remote_write"), so defaults and validation are
+// exactly Prometheus'. Relative file paths resolve against dir.
+func parsePrometheus(key string, n *yaml.Node, dir string) (*promconfig.Config, error) {
+	if n.Kind == 0 {
+		return &promconfig.Config{}, nil
+	}
+	body, err := yaml.Marshal(map[string]*yaml.Node{key: n})
+	if err != nil {
+		return nil, err
+	}
+	pc, err := promconfig.Load(string(body), slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, errors.New(strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	if dir != "" {
+		pc.SetDirectory(filepath.Clean(dir))
+	}
+	return pc, nil
+}
