@@ -1,0 +1,44 @@
+# edgerelay — see README.md.
+GO       ?= go
+BIN      := bin/edgerelay
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null)
+LDFLAGS  := -s -w -X github.com/edgerelay/edgerelay/relay/version.Version=$(VERSION) -X github.com/edgerelay/edgerelay/relay/version.Commit=$(COMMIT)
+
+.PHONY: all build demo test test-short vet fmt-check wasm bench clean
+
+all: build
+
+## build: the static binary at ./bin/edgerelay
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/edgerelay
+
+## demo: synthetic target + edge + cloud in one process on loopback (Ctrl-C stops it)
+demo: build
+	./$(BIN) demo --dir ./demo-data
+
+## test: formatting, vet, and every test with the race detector (end-to-end tests build the binary)
+test: fmt-check vet
+	$(GO) test -race -timeout 15m ./...
+
+## test-short: unit tests only, no race detector
+test-short:
+	$(GO) test -short ./...
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+## wasm: rebuild the example and built-in plugins (needs only Go; C examples need clang-14)
+wasm:
+	./wasm-examples/build.sh
+
+## bench: microbenchmarks of the hot paths
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./relay/codec/ ./store/ ./plugins/...
+
+clean:
+	rm -rf bin demo-data

@@ -1,0 +1,208 @@
+// Package rwout forwards what the cloud receives to remote_write endpoints
+// (Mimir, Thanos Receive, VictoriaMetrics, Prometheus), configured in
+// Prometheus' remote_write syntax: url, headers, HTTP client and TLS
+// settings, write_relabel_configs, remote_timeout and
+// queue_config.max_samples_per_send.
+//
+// Send blocks until the endpoint accepted every sample, a non-retryable
+// answer (4xx other than 429) made it drop them (counted and logged), or
+// the retry budget ran out; the cloud acknowledges a block to its edge only
+// after Send returned nil, so an unreachable endpoint holds the backlog on
+// the edge instead of losing it. Samples keep their original timestamps.
+// A Forwarder is safe for concurrent use.
+package rwout
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/golang/snappy"
+	"github.com/prometheus/client_golang/prometheus"
+	commoncfg "github.com/prometheus/common/config"
+	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/relabel"
+	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/edgerelay/edgerelay/relay"
+)
+
+// Forwarder sends batches to one remote_write endpoint.
+type Forwarder struct {
+	name       string
+	url        string
+	client     *http.Client
+	headers    map[string]string
+	timeout    time.Duration
+	maxSamples int
+	relabel    []*relabel.Config
+	retryFor   time.Duration
+	log        *slog.Logger
+
+	sent, dropped, failed prometheus.Counter
+	requests              *prometheus.CounterVec
+}
+
+// Options tune a Forwarder beyond the remote_write config.
+type Options struct {
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
+	// RetryFor bounds how long Send retries before it gives up; zero means 30s.
+	RetryFor time.Duration
+}
+
+// New builds a forwarder for cfg.
+func New(cfg *promconfig.RemoteWriteConfig, o Options) (*Forwarder, error) {
+	name := cfg.Name
+	if name == "" {
+		name = cfg.URL.String()
+	}
+	client, err := commoncfg.NewClientFromConfig(cfg.HTTPClientConfig, "edgerelay_remote_write")
+	if err != nil {
+		return nil, fmt.Errorf("remote_write %s: %w", name, err)
+	}
+	f := &Forwarder{
+		name: name, url: cfg.URL.String(), client: client, headers: cfg.Headers,
+		timeout: time.Duration(cfg.RemoteTimeout), maxSamples: cfg.QueueConfig.MaxSamplesPerSend,
+		relabel: cfg.WriteRelabelConfigs, retryFor: o.RetryFor, log: o.Logger,
+	}
+	if f.log == nil {
+		f.log = slog.Default()
+	}
+	if f.timeout <= 0 {
+		f.timeout = 30 * time.Second
+	}
+	if f.maxSamples <= 0 {
+		f.maxSamples = 2000
+	}
+	if f.retryFor <= 0 {
+		f.retryFor = 30 * time.Second
+	}
+	cl := prometheus.Labels{"remote": name}
+	f.sent = prometheus.NewCounter(prometheus.CounterOpts{Name: "edgerelay_remote_write_sent_samples_total",
+		Help: "Samples accepted by the remote_write endpoint.", ConstLabels: cl})
+	f.dropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "edgerelay_remote_write_dropped_samples_total",
+		Help: "Samples the remote_write endpoint refused for good (4xx other than 429).", ConstLabels: cl})
+	f.failed = prometheus.NewCounter(prometheus.CounterOpts{Name: "edgerelay_remote_write_failed_sends_total",
+		Help: "Sends given up after the retry budget; the edge resends the block.", ConstLabels: cl})
+	f.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edgerelay_remote_write_requests_total",
+		Help: "Requests to the remote_write endpoint by HTTP status code.", ConstLabels: cl}, []string{"code"})
+	if o.Registerer != nil {
+		o.Registerer.MustRegister(f.sent, f.dropped, f.failed, f.requests)
+	}
+	return f, nil
+}
+
+// Send forwards every sample of b, in requests of at most
+// max_samples_per_send samples.
+func (f *Forwarder) Send(ctx context.Context, b *relay.Batch) error {
+	req := &prompb.WriteRequest{}
+	n := 0
+	lb := labels.NewBuilder(labels.EmptyLabels())
+	flush := func() error {
+		if n == 0 {
+			return nil
+		}
+		err := f.send(ctx, req, n)
+		req.Timeseries, n = req.Timeseries[:0], 0
+		return err
+	}
+	for _, s := range b.Series {
+		ls := s.Labels
+		if len(f.relabel) > 0 {
+			lb.Reset(ls)
+			if !relabel.ProcessBuilder(lb, f.relabel...) {
+				continue
+			}
+			ls = lb.Labels()
+		}
+		ts := prompb.TimeSeries{Labels: make([]prompb.Label, 0, ls.Len())}
+		ls.Range(func(l labels.Label) { ts.Labels = append(ts.Labels, prompb.Label{Name: l.Name, Value: l.Value}) })
+		for _, smp := range s.Samples {
+			ts.Samples = append(ts.Samples, prompb.Sample{Timestamp: smp.T, Value: smp.V})
+		}
+		req.Timeseries = append(req.Timeseries, ts)
+		n += len(s.Samples)
+		if n >= f.maxSamples {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	return flush()
+}
+
+// permanentError is an answer that retrying cannot change.
+type permanentError struct{ code int }
+
+func (e permanentError) Error() string { return fmt.Sprintf("HTTP %d", e.code) }
+
+func (f *Forwarder) send(ctx context.Context, req *prompb.WriteRequest, samples int) error {
+	raw, err := req.Marshal()
+	if err != nil {
+		return fmt.Errorf("BUG: marshal remote_write request: %w", err)
+	}
+	body := snappy.Encode(nil, raw)
+	deadline := time.Now().Add(f.retryFor)
+	backoff := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := f.post(ctx, body)
+		var perm permanentError
+		switch {
+		case err == nil:
+			f.sent.Add(float64(samples))
+			return nil
+		case errors.As(err, &perm):
+			f.dropped.Add(float64(samples))
+			f.log.Error("remote_write endpoint refused samples; dropped", "remote", f.name, "samples", samples, "err", err)
+			return nil
+		case time.Now().Add(backoff).After(deadline):
+			f.failed.Inc()
+			return fmt.Errorf("remote_write %s: gave up after %d attempts: %w", f.name, attempt, err)
+		}
+		f.log.Warn("remote_write failed; retrying", "remote", f.name, "attempt", attempt, "err", err)
+		select {
+		case <-time.After(backoff):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+func (f *Forwarder) post(ctx context.Context, body []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, f.timeout)
+	defer cancel()
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, f.url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	for k, v := range f.headers {
+		hr.Header.Set(k, v)
+	}
+	hr.Header.Set("Content-Encoding", "snappy")
+	hr.Header.Set("Content-Type", "application/x-protobuf")
+	hr.Header.Set("User-Agent", "edgerelay")
+	hr.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
+	resp, err := f.client.Do(hr)
+	if err != nil {
+		return err
+	}
+	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	resp.Body.Close()
+	f.requests.WithLabelValues(fmt.Sprint(resp.StatusCode)).Inc()
+	switch {
+	case resp.StatusCode/100 == 2:
+		return nil
+	case resp.StatusCode/100 == 4 && resp.StatusCode != http.StatusTooManyRequests:
+		return fmt.Errorf("%w: %s", permanentError{resp.StatusCode}, bytes.TrimSpace(msg))
+	default:
+		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(msg))
+	}
+}
