@@ -1,0 +1,272 @@
+// Package federate keeps the latest sample of every series the cloud
+// receives, per tenant, and serves them at /federate the way Prometheus'
+// own /federate does, so a central Prometheus can scrape the cloud relay
+// with honor_labels: true.
+//
+// A series stays served while it is refreshed: one not updated within
+// MaxAge (by wall clock, not by sample timestamp) is no longer served and
+// is dropped at the next garbage collection, so memory is bounded by the
+// live series. A staleness marker (Prometheus' StaleNaN) as a series' latest
+// sample removes the series at once. A sample older than the one held is
+// not served (the held one is newer) but still counts as a refresh.
+//
+// The tenant query parameter or the X-Scope-OrgID header narrows a request
+// to one tenant's series; it is a filter, not access control. Series are
+// expected to carry their tenant label already, so the tenants' series
+// never collide.
+//
+// All methods of Store are safe for concurrent use: updates of different
+// tenants do not contend, and serving holds one tenant's lock at a time.
+package federate
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/edgerelay/edgerelay/relay"
+)
+
+// DefaultMaxAge is how long a series is served without a refresh by default.
+const DefaultMaxAge = 5 * time.Minute
+
+// Config configures a Store.
+type Config struct {
+	// MaxAge is how long a series is served after its last update. Zero
+	// means DefaultMaxAge (5m).
+	MaxAge time.Duration
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+	// Registerer receives the store's metrics; nil means none.
+	Registerer prometheus.Registerer
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Store holds the latest sample of every live series, by tenant.
+type Store struct {
+	maxAge int64 // nanoseconds
+	now    func() time.Time
+	log    *slog.Logger
+	parser parser.Parser
+
+	mu      sync.RWMutex // guards tenants; a tenant's content has its own lock
+	tenants map[string]*tenant
+	series  atomic.Int64
+
+	m metrics
+}
+
+// tenant is one tenant's series and metadata.
+type tenant struct {
+	mu     sync.Mutex
+	dead   bool                // removed from Store.tenants; updates must look again
+	series map[uint64]*entry   // by labels hash; collisions chain through entry.next
+	meta   map[string]metaSeen // by metric family name
+}
+
+type entry struct {
+	lset labels.Labels
+	t    int64
+	v    float64
+	seen int64 // wall clock of the last update, Unix ns
+	next *entry
+}
+
+type metaSeen struct {
+	md   relay.Metadata
+	seen int64
+}
+
+// New returns an empty Store.
+func New(cfg Config) *Store {
+	if cfg.MaxAge <= 0 {
+		cfg.MaxAge = DefaultMaxAge
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Store{
+		maxAge:  int64(cfg.MaxAge),
+		now:     cfg.Now,
+		log:     cfg.Logger,
+		parser:  parser.NewParser(parser.Options{}),
+		tenants: map[string]*tenant{},
+	}
+	s.m = newMetrics(cfg.Registerer, s)
+	return s
+}
+
+// Series returns the number of series held, expired ones included until
+// they are garbage-collected.
+func (s *Store) Series() int { return int(s.series.Load()) }
+
+// Update records the latest sample of every series of b for tenant.
+func (s *Store) Update(tenant string, b *relay.Batch) {
+	now := s.now().UnixNano()
+	for {
+		tn := s.tenant(tenant)
+		tn.mu.Lock()
+		if tn.dead {
+			tn.mu.Unlock()
+			continue
+		}
+		s.update(tn, b, now)
+		tn.mu.Unlock()
+		return
+	}
+}
+
+// tenant returns the named tenant, creating it when missing.
+func (s *Store) tenant(name string) *tenant {
+	s.mu.RLock()
+	tn := s.tenants[name]
+	s.mu.RUnlock()
+	if tn != nil {
+		return tn
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if tn = s.tenants[name]; tn == nil {
+		tn = &tenant{series: map[uint64]*entry{}, meta: map[string]metaSeen{}}
+		s.tenants[name] = tn
+	}
+	return tn
+}
+
+// update applies b to tn; the caller holds tn.mu.
+func (s *Store) update(tn *tenant, b *relay.Batch, now int64) {
+	accepted, stale := 0, 0
+	for i := range b.Series {
+		sr := &b.Series[i]
+		if len(sr.Samples) == 0 {
+			continue
+		}
+		last := sr.Samples[len(sr.Samples)-1]
+		h := sr.Labels.Hash()
+		var prev *entry
+		e := tn.series[h]
+		for e != nil && !labels.Equal(e.lset, sr.Labels) {
+			prev, e = e, e.next
+		}
+		switch {
+		case value.IsStaleNaN(last.V):
+			if e != nil && last.T >= e.t {
+				tn.unlink(h, prev, e)
+				s.series.Add(-1)
+				stale++
+			}
+		case e == nil:
+			tn.series[h] = &entry{lset: sr.Labels.Copy(), t: last.T, v: last.V, seen: now, next: tn.series[h]}
+			s.series.Add(1)
+			accepted++
+		default:
+			if last.T >= e.t {
+				e.t, e.v = last.T, last.V
+				accepted++
+			}
+			e.seen = now
+		}
+	}
+	for name, md := range b.Metadata {
+		tn.meta[name] = metaSeen{md: md, seen: now}
+	}
+	s.m.samples.Add(float64(accepted))
+	if stale > 0 {
+		s.m.stale.Add(float64(stale))
+	}
+}
+
+// unlink removes e, found under hash h after prev, from tn.
+func (tn *tenant) unlink(h uint64, prev, e *entry) {
+	switch {
+	case prev != nil:
+		prev.next = e.next
+	case e.next != nil:
+		tn.series[h] = e.next
+	default:
+		delete(tn.series, h)
+	}
+}
+
+// Run garbage-collects expired series every MaxAge/4 (between 1s and 1m)
+// until ctx is done, then returns nil.
+func (s *Store) Run(ctx context.Context) error {
+	every := min(max(time.Duration(s.maxAge)/4, time.Second), time.Minute)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			s.GC()
+		}
+	}
+}
+
+// GC drops series and metadata not updated within MaxAge, and tenants left
+// empty. It returns the number of series dropped.
+func (s *Store) GC() int {
+	cutoff := s.now().UnixNano() - s.maxAge
+	s.mu.RLock()
+	tns := make([]*tenant, 0, len(s.tenants))
+	for _, tn := range s.tenants {
+		tns = append(tns, tn)
+	}
+	s.mu.RUnlock()
+	dropped, empty := 0, false
+	for _, tn := range tns {
+		tn.mu.Lock()
+		for h, e := range tn.series {
+			var prev *entry
+			for e != nil {
+				next := e.next
+				if e.seen < cutoff {
+					tn.unlink(h, prev, e)
+					dropped++
+				} else {
+					prev = e
+				}
+				e = next
+			}
+		}
+		for name, m := range tn.meta {
+			if m.seen < cutoff {
+				delete(tn.meta, name)
+			}
+		}
+		empty = empty || len(tn.series) == 0 && len(tn.meta) == 0
+		tn.mu.Unlock()
+	}
+	s.series.Add(int64(-dropped))
+	s.m.expired.Add(float64(dropped))
+	if empty {
+		s.dropEmptyTenants()
+	}
+	return dropped
+}
+
+// dropEmptyTenants removes tenants that hold nothing.
+func (s *Store) dropEmptyTenants() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, tn := range s.tenants {
+		tn.mu.Lock()
+		if len(tn.series) == 0 && len(tn.meta) == 0 {
+			tn.dead = true
+			delete(s.tenants, name)
+		}
+		tn.mu.Unlock()
+	}
+}

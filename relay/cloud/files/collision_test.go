@@ -1,0 +1,76 @@
+package files
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+func TestCollision(t *testing.T) {
+	root := t.TempDir()
+	w, reg := newWriter(t, root)
+	target := filepath.Join(root, "acme", "10.0.0.1_9100.node")
+	first := scrapeBatch(1000, 1)
+	for range 2 { // the same batch twice: a resend
+		if err := w.Write("acme", first); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := counterValue(t, reg, "edgerelay_files_duplicates_total"); n != 1 {
+		t.Fatalf("duplicates_total = %v, want 1", n)
+	}
+	second := scrapeBatch(1000, 2) // same µs, other content
+	if err := w.Write("acme", second); err != nil {
+		t.Fatal(err)
+	}
+	equal(t, readScrape(t, filepath.Join(target, "1000000")).samples(t), want(first))
+	equal(t, readScrape(t, filepath.Join(target, "1000001")).samples(t), want(second))
+	if link, _ := os.Readlink(filepath.Join(target, "latest")); link != "1000001" {
+		t.Fatalf("latest -> %q, want 1000001", link)
+	}
+	older := scrapeBatch(500, 3) // arriving late must not move latest back
+	if err := w.Write("acme", older); err != nil {
+		t.Fatal(err)
+	}
+	if link, _ := os.Readlink(filepath.Join(target, "latest")); link != "1000001" {
+		t.Fatalf("latest -> %q after an older scrape, want 1000001", link)
+	}
+	ents, _ := os.ReadDir(target)
+	if len(ents) != 4 { // 500000, 1000000, 1000001, latest
+		t.Fatalf("target dir has %d entries, want 4", len(ents))
+	}
+}
+
+// TestConcurrentWrites writes one target from several goroutines, some
+// batches at the same µs: every distinct batch gets its own directory and
+// latest ends at the newest.
+func TestConcurrentWrites(t *testing.T) {
+	root := t.TempDir()
+	w, _ := newWriter(t, root)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 10 {
+				// Goroutines 0 and 1 write identical batches (duplicates),
+				// 2 and 3 different values at the same timestamps.
+				if err := w.Write("acme", scrapeBatch(int64(1000+i), float64(g/2*10+g%2*(g/2)))); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	target := filepath.Join(root, "acme", "10.0.0.1_9100.node")
+	ents, err := os.ReadDir(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != 3*10+1 { // 3 distinct contents per timestamp, and latest
+		t.Fatalf("%d entries, want 31", len(ents))
+	}
+	link, _ := os.Readlink(filepath.Join(target, latestName))
+	if link != "1009002" {
+		t.Fatalf("latest -> %q, want 1009002", link)
+	}
+}

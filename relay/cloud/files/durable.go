@@ -1,0 +1,194 @@
+package files
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+const (
+	tmpPrefix  = ".tmp-"
+	latestName = "latest"
+	// maxBumps bounds the search for a free epoch_us on collisions.
+	maxBumps = 1000
+)
+
+// place writes data and js as scrape directory <epochUs> of the target
+// directory rel (relative to the root), bumping epochUs past directories
+// holding something else, and points "latest" at it when it is the newest.
+// It reports false when an identical directory already existed. The caller
+// holds the target's lock.
+func (w *Writer) place(rel string, epochUs int64, data, js []byte) (bool, error) {
+	tenantRel := filepath.Dir(rel)
+	if err := w.ensureDir(tenantRel); err != nil {
+		return false, err
+	}
+	if err := w.ensureDir(rel); err != nil {
+		return false, err
+	}
+	target := filepath.Join(w.dir, rel)
+
+	var tmp string
+	defer func() {
+		if tmp != "" {
+			os.RemoveAll(tmp)
+		}
+	}()
+	for range maxBumps {
+		name := strconv.FormatInt(epochUs, 10)
+		dst := filepath.Join(target, name)
+		if _, err := os.Lstat(dst); err == nil {
+			if same(dst, name, data, js) {
+				return false, nil
+			}
+			epochUs++
+			continue
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return false, fmt.Errorf("stat %q: %w", dst, err)
+		}
+		if tmp == "" {
+			var err error
+			if tmp, err = os.MkdirTemp(target, tmpPrefix); err != nil {
+				return false, fmt.Errorf("create temporary directory in %q: %w", target, err)
+			}
+		}
+		if err := writeScrape(tmp, name, data, js); err != nil {
+			return false, err
+		}
+		err := os.Rename(tmp, dst)
+		if errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.ENOTEMPTY) {
+			// Someone else placed it meanwhile; look again.
+			if err := clearDir(tmp); err != nil {
+				return false, err
+			}
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("rename %q to %q: %w", tmp, dst, err)
+		}
+		tmp = ""
+		if err := w.updateLatest(target, epochUs); err != nil {
+			return true, err
+		}
+		if err := syncDir(target); err != nil {
+			return true, err
+		}
+		return true, nil
+	}
+	return false, fmt.Errorf("no free scrape directory in %q after %d tries", target, maxBumps)
+}
+
+// writeScrape writes <name>.data.gz and <name>.json into dir, fsyncs them
+// and dir, and makes dir world-readable like the rest of the layout.
+func writeScrape(dir, name string, data, js []byte) error {
+	if err := writeFile(filepath.Join(dir, name+".data.gz"), data); err != nil {
+		return err
+	}
+	if err := writeFile(filepath.Join(dir, name+".json"), js); err != nil {
+		return err
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return fmt.Errorf("chmod %q: %w", dir, err)
+	}
+	return syncDir(dir)
+}
+
+func writeFile(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("create %q: %w", path, err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return fmt.Errorf("write %q: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync %q: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %q: %w", path, err)
+	}
+	return nil
+}
+
+// clearDir empties dir so it can be renamed again under another name.
+func clearDir(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("read %q: %w", dir, err)
+	}
+	for _, e := range ents {
+		if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+			return fmt.Errorf("remove %q: %w", e.Name(), err)
+		}
+	}
+	return nil
+}
+
+// same reports whether scrape directory dst (named name) holds exactly
+// data and js.
+func same(dst, name string, data, js []byte) bool {
+	got, err := os.ReadFile(filepath.Join(dst, name+".json"))
+	if err != nil || !bytes.Equal(got, js) {
+		return false
+	}
+	got, err = os.ReadFile(filepath.Join(dst, name+".data.gz"))
+	return err == nil && bytes.Equal(got, data)
+}
+
+// updateLatest points target/latest at epochUs unless it already points at
+// something newer, replacing the link by rename.
+func (w *Writer) updateLatest(target string, epochUs int64) error {
+	link := filepath.Join(target, latestName)
+	if cur, err := os.Readlink(link); err == nil {
+		if n, err := strconv.ParseInt(cur, 10, 64); err == nil && n >= epochUs {
+			return nil
+		}
+	}
+	tmp := filepath.Join(target, tmpPrefix+latestName+"-"+strconv.FormatInt(epochUs, 10))
+	os.Remove(tmp)
+	if err := os.Symlink(strconv.FormatInt(epochUs, 10), tmp); err != nil {
+		return fmt.Errorf("create link %q: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, link); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("replace link %q: %w", link, err)
+	}
+	return nil
+}
+
+// ensureDir creates root/rel when missing and then fsyncs its parent so the
+// new entry is durable.
+func (w *Writer) ensureDir(rel string) error {
+	if strings.HasPrefix(rel, "..") || filepath.IsAbs(rel) {
+		panic("BUG: files: path escapes root: " + rel)
+	}
+	p := filepath.Join(w.dir, rel)
+	err := os.Mkdir(p, 0o755)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create %q: %w", p, err)
+	}
+	return syncDir(filepath.Dir(p))
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open %q: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("sync %q: %w", dir, err)
+	}
+	return nil
+}

@@ -1,0 +1,225 @@
+// Package files writes what the cloud receives in the zstats file layout:
+//
+//	<Dir>/<tenant>/<instance with ':' as '_'>.<job>/<epoch_us>/<epoch_us>.data.gz
+//	<Dir>/<tenant>/<instance with ':' as '_'>.<job>/<epoch_us>/<epoch_us>.json
+//	<Dir>/<tenant>/<instance with ':' as '_'>.<job>/latest -> <epoch_us>
+//
+// The .data.gz file holds one scrape in the Prometheus text format (gzip),
+// with metric and label names that are not legacy names escaped to legacy
+// ones ('_' for each other character) so that older readers accept it;
+// the .json file holds {"account", "type" (job), "iid" (instance),
+// "is_compressed": true, "kvs" (labels common to every sample, left out of
+// the sample lines), "dts" (default timestamp in ms: sample lines whose
+// timestamp equals it carry none), "olabels" (the target's labels)}.
+// epoch_us is the batch timestamp in microseconds.
+//
+// A scrape batch becomes one directory. A remote_write batch has no scrape
+// boundary: it becomes one directory per (job, instance) label pair in it;
+// series lacking a job label go under job "remote_write", lacking an
+// instance label under instance "unknown"; and the dts of such a directory
+// is the newest sample timestamp in it, so the most recent samples are
+// the ones written without a timestamp.
+//
+// Every name taken from input is passed through Sanitize, so nothing is
+// written outside Dir. A directory appears whole or not at all: it is
+// written under a temporary name in the target's directory, its files and
+// the directory are fsynced, then it is renamed into place, and the
+// "latest" link is replaced by rename too. When a target already has a
+// directory with the same epoch_us, an identical one is a duplicate (a
+// resend after a crash) and is skipped; a different one is written at the
+// next free microsecond.
+//
+// Run removes scrape directories older than Retention, judged by their
+// epoch_us name. One Writer should own Dir; its methods are safe for
+// concurrent use.
+package files
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/relay/expfmt"
+)
+
+// DefaultRetention is how long scrape directories are kept by default.
+const DefaultRetention = 24 * time.Hour
+
+// Config configures a Writer.
+type Config struct {
+	// Dir is the root of the layout; created when missing. Required.
+	Dir string
+	// Retention is how long scrape directories are kept. Zero means
+	// DefaultRetention (24h).
+	Retention time.Duration
+	// Logger receives errors and removals; nil means slog.Default().
+	Logger *slog.Logger
+	// Registerer receives the writer's metrics; nil means none.
+	Registerer prometheus.Registerer
+}
+
+// Meta is the content of a scrape directory's .json file.
+type Meta struct {
+	Account      string            `json:"account"`
+	Type         string            `json:"type"`
+	IID          string            `json:"iid"`
+	IsCompressed bool              `json:"is_compressed"`
+	KVs          map[string]string `json:"kvs"`
+	DTS          int64             `json:"dts"`
+	OLabels      map[string]string `json:"olabels"`
+}
+
+// Writer writes batches into the layout and enforces retention.
+type Writer struct {
+	dir       string
+	retention time.Duration
+	log       *slog.Logger
+	locks     [64]sync.Mutex // by target directory: writes and sweeps of one target are serial
+	pool      sync.Pool      // *scratch
+	m         metrics
+}
+
+type metrics struct {
+	written, bytes, errors, removed, duplicates prometheus.Counter
+}
+
+// scratch is the reusable state of one Write.
+type scratch struct {
+	enc  expfmt.Encoder
+	data bytes.Buffer
+	gz   *gzip.Writer
+}
+
+// New checks cfg, creates cfg.Dir and returns a Writer.
+func New(cfg Config) (*Writer, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("files: dir is required")
+	}
+	if cfg.Retention < 0 {
+		return nil, fmt.Errorf("files: retention must be >= 0; got %v", cfg.Retention)
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = DefaultRetention
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("files: resolve dir %q: %w", cfg.Dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("files: create dir %q: %w", dir, err)
+	}
+	w := &Writer{dir: dir, retention: cfg.Retention, log: cfg.Logger}
+	counter := func(name, help string) prometheus.Counter {
+		c := prometheus.NewCounter(prometheus.CounterOpts{Name: "edgerelay_files_" + name, Help: help})
+		if cfg.Registerer != nil {
+			cfg.Registerer.MustRegister(c)
+		}
+		return c
+	}
+	w.m = metrics{
+		written:    counter("written_total", "Scrape directories written (one .data.gz and one .json each)."),
+		bytes:      counter("bytes_total", "Bytes written to .data.gz and .json files."),
+		errors:     counter("errors_total", "Scrape directories that could not be written."),
+		removed:    counter("removed_total", "Scrape directories removed by retention."),
+		duplicates: counter("duplicates_total", "Scrape directories skipped because an identical one existed."),
+	}
+	return w, nil
+}
+
+// Write writes b for tenant and returns once every directory it produced
+// is durable. A remote_write batch may produce several directories; on
+// error, those written before it stay.
+func (w *Writer) Write(tenant string, b *relay.Batch) error {
+	if tenant == "" {
+		w.m.errors.Inc()
+		return errors.New("files: empty tenant")
+	}
+	var errs []error
+	for _, g := range split(b) {
+		if err := w.writeGroup(tenant, g); err != nil {
+			w.m.errors.Inc()
+			w.log.Error("write scrape files", "tenant", tenant, "job", g.job, "instance", g.instance, "err", err)
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// writeGroup renders g and writes it as one scrape directory.
+func (w *Writer) writeGroup(tenant string, g group) error {
+	sc, _ := w.pool.Get().(*scratch)
+	if sc == nil {
+		sc = &scratch{}
+	}
+	defer w.pool.Put(sc)
+
+	if g.batch.Timestamp < 0 || g.batch.Timestamp > math.MaxInt64/1000-maxBumps {
+		return fmt.Errorf("batch timestamp %d out of range", g.batch.Timestamp)
+	}
+	kvs := commonLabels(g.batch)
+	meta := Meta{
+		Account: tenant, Type: g.job, IID: g.instance, IsCompressed: true,
+		KVs: make(map[string]string, len(kvs)), DTS: g.dts, OLabels: g.batch.TargetLabels.Map(),
+	}
+	omit := make([]string, 0, len(kvs))
+	for _, l := range kvs {
+		meta.KVs[l.Name] = l.Value
+		omit = append(omit, l.Name)
+	}
+	js, err := json.Marshal(meta)
+	if err != nil {
+		return fmt.Errorf("encode scrape metadata: %w", err)
+	}
+
+	sc.data.Reset()
+	if sc.gz == nil {
+		sc.gz = gzip.NewWriter(&sc.data)
+	} else {
+		sc.gz.Reset(&sc.data)
+	}
+	opts := expfmt.Options{OmitLabels: omit, OmitDefaultTimestamp: true, DefaultTimestamp: g.dts, EscapeNames: true}
+	if err := sc.enc.Encode(sc.gz, g.batch, opts); err != nil {
+		return fmt.Errorf("encode scrape: %w", err)
+	}
+	if err := sc.gz.Close(); err != nil {
+		return fmt.Errorf("compress scrape: %w", err)
+	}
+
+	rel := filepath.Join(Sanitize(tenant), targetDir(g.job, g.instance))
+	mu := w.lock(rel)
+	mu.Lock()
+	defer mu.Unlock()
+	written, err := w.place(rel, g.batch.Timestamp*1000, sc.data.Bytes(), js)
+	if err != nil {
+		return err
+	}
+	if written {
+		w.m.written.Inc()
+		w.m.bytes.Add(float64(sc.data.Len() + len(js)))
+	} else {
+		w.m.duplicates.Inc()
+	}
+	return nil
+}
+
+// lock returns the mutex guarding the target directory rel.
+func (w *Writer) lock(rel string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(rel))
+	return &w.locks[h.Sum32()%uint32(len(w.locks))]
+}

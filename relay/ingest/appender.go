@@ -1,0 +1,214 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/scrape"
+	"github.com/prometheus/prometheus/storage"
+
+	"github.com/edgerelay/edgerelay/relay"
+)
+
+// reportSuffix ends the MetricFamilyName Prometheus' scrape loop gives its
+// report series (up, scrape_duration_seconds, ...): it keys them that way in
+// its cache to keep them apart from scraped series.
+const reportSuffix = "\xff"
+
+// errAppenderDone is returned when an appender is used after Commit or Rollback.
+var errAppenderDone = errors.New("appender already committed or rolled back")
+
+// appendable is the storage.AppendableV2 the scrape manager writes to: each
+// appender collects one scrape of one target and submits it as one Batch on
+// Commit.
+type appendable struct {
+	sink     Sink
+	ingested prometheus.Counter
+	rejected *prometheus.CounterVec // by reason
+}
+
+var _ storage.AppendableV2 = (*appendable)(nil)
+
+// AppenderV2 returns an appender for one scrape; ctx is the scrape pool's
+// context, carrying the target when the manager passes it.
+func (a *appendable) AppenderV2(ctx context.Context) storage.AppenderV2 {
+	return &appender{a: a, ctx: ctx}
+}
+
+// pendingSample is a sample waiting for Commit, with the index of its series.
+type pendingSample struct {
+	series int32
+	s      relay.Sample
+}
+
+// appender collects one scrape. Not safe for concurrent use, like every
+// storage.AppenderV2.
+type appender struct {
+	a   *appendable
+	ctx context.Context
+
+	series   []relay.Series // labels only until Commit
+	counts   []int32        // samples per series
+	pending  []pendingSample
+	index    map[storage.SeriesRef]int32
+	collided []int32 // series whose ref was taken by other labels
+	meta     map[string]relay.Metadata
+
+	report     labels.Labels // labels of the "up" report series, if seen
+	reportT    int64
+	haveReport bool
+	histograms int
+	done       bool
+}
+
+// Append takes one sample. Native histograms are counted as rejected and
+// acknowledged, so that the scrape goes on. The returned ref is a hash of
+// the labels: stable across scrapes, as the scrape cache expects.
+func (ap *appender) Append(ref storage.SeriesRef, ls labels.Labels, _, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram, opts storage.AppendV2Options) (storage.SeriesRef, error) {
+	if ap.done {
+		return 0, errAppenderDone
+	}
+	if ref == 0 {
+		ref = storage.SeriesRef(ls.Hash())
+		if ref == 0 {
+			ref = 1
+		}
+	}
+	family, isReport := strings.CutSuffix(opts.MetricFamilyName, reportSuffix)
+	if isReport && family == "up" {
+		ap.report, ap.reportT, ap.haveReport = ls, t, true
+	}
+	if family != "" && (opts.Metadata.Type != "" || opts.Metadata.Help != "" || opts.Metadata.Unit != "") {
+		ap.addMetadata(family, opts)
+	}
+	if h != nil || fh != nil {
+		ap.histograms++
+		return ref, nil
+	}
+	i := ap.seriesIndex(ref, ls)
+	ap.counts[i]++
+	ap.pending = append(ap.pending, pendingSample{series: i, s: relay.Sample{T: t, V: v}})
+	return ref, nil
+}
+
+func (ap *appender) addMetadata(family string, opts storage.AppendV2Options) {
+	if _, ok := ap.meta[family]; ok {
+		return
+	}
+	if ap.meta == nil {
+		ap.meta = make(map[string]relay.Metadata)
+	}
+	// The family name's bytes live only for the Append call: copy it.
+	ap.meta[strings.Clone(family)] = relay.Metadata{
+		Type: string(opts.Metadata.Type),
+		Help: opts.Metadata.Help,
+		Unit: opts.Metadata.Unit,
+	}
+}
+
+func (ap *appender) seriesIndex(ref storage.SeriesRef, ls labels.Labels) int32 {
+	if i, ok := ap.index[ref]; ok {
+		if labels.Equal(ap.series[i].Labels, ls) {
+			return i
+		}
+		for _, j := range ap.collided {
+			if labels.Equal(ap.series[j].Labels, ls) {
+				return j
+			}
+		}
+		j := ap.newSeries(ls)
+		ap.collided = append(ap.collided, j)
+		return j
+	}
+	if ap.index == nil {
+		ap.index = make(map[storage.SeriesRef]int32)
+	}
+	i := ap.newSeries(ls)
+	ap.index[ref] = i
+	return i
+}
+
+func (ap *appender) newSeries(ls labels.Labels) int32 {
+	ap.series = append(ap.series, relay.Series{Labels: ls})
+	ap.counts = append(ap.counts, 0)
+	return int32(len(ap.series) - 1)
+}
+
+// Commit submits the scrape as one Batch and returns once the sink has
+// taken it, with the sink's error if it did not.
+func (ap *appender) Commit() error {
+	if ap.done {
+		return errAppenderDone
+	}
+	ap.done = true
+	if ap.histograms > 0 {
+		ap.a.rejected.WithLabelValues("histogram").Add(float64(ap.histograms))
+	}
+	if len(ap.series) == 0 {
+		return nil
+	}
+	b := ap.batch()
+	n := len(ap.pending)
+	if err := ap.a.sink.Submit(ap.ctx, b); err != nil {
+		ap.a.rejected.WithLabelValues("submit_failed").Add(float64(n))
+		return fmt.Errorf("submit scrape of job %q instance %q: %w", b.Job, b.Instance, err)
+	}
+	ap.a.ingested.Add(float64(n))
+	return nil
+}
+
+// Rollback drops what was appended.
+func (ap *appender) Rollback() error {
+	ap.done = true
+	ap.series, ap.pending, ap.index, ap.meta = nil, nil, nil, nil
+	return nil
+}
+
+// batch builds the Batch: samples go into one backing array, each series
+// getting its run of it.
+func (ap *appender) batch() *relay.Batch {
+	flat := make([]relay.Sample, len(ap.pending))
+	off := 0
+	for i := range ap.series {
+		n := int(ap.counts[i])
+		ap.series[i].Samples = flat[off : off : off+n]
+		off += n
+	}
+	for _, p := range ap.pending {
+		s := &ap.series[p.series]
+		s.Samples = append(s.Samples, p.s)
+	}
+	for i := range ap.series {
+		sortSamples(ap.series[i].Samples)
+	}
+	b := &relay.Batch{Scrape: true, Series: ap.series, Metadata: ap.meta}
+
+	target, hasTarget := scrape.TargetFromContext(ap.ctx)
+	switch {
+	case ap.haveReport:
+		b.Job, b.Instance = ap.report.Get(model.JobLabel), ap.report.Get(model.InstanceLabel)
+	case hasTarget:
+		b.Job, b.Instance = target.GetValue(model.JobLabel), target.GetValue(model.InstanceLabel)
+	default:
+		b.Job, b.Instance = ap.series[0].Labels.Get(model.JobLabel), ap.series[0].Labels.Get(model.InstanceLabel)
+	}
+	switch {
+	case ap.haveReport:
+		b.Timestamp = ap.reportT
+	case len(ap.pending) > 0:
+		b.Timestamp = ap.pending[0].s.T
+	default:
+		b.Timestamp = time.Now().UnixMilli()
+	}
+	if hasTarget {
+		b.TargetLabels = target.DiscoveredLabels(labels.NewBuilder(labels.EmptyLabels()))
+	}
+	return b
+}

@@ -1,0 +1,146 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/metadata"
+	"github.com/prometheus/prometheus/model/value"
+	"github.com/prometheus/prometheus/storage"
+
+	"github.com/edgerelay/edgerelay/relay"
+)
+
+func newTestAppendable(sink Sink) (*appendable, *prometheus.Registry) {
+	reg := prometheus.NewRegistry()
+	ingested, _ := registerCounterVec(reg, ingestedSamplesOpts, "source")
+	rejected, _ := registerCounterVec(reg, prometheus.CounterOpts{Name: "edgerelay_scrape_rejected_samples_total", Help: "x"}, "reason")
+	return &appendable{sink: sink, ingested: ingested.WithLabelValues(sourceScrape), rejected: rejected}, reg
+}
+
+func TestAppenderBatch(t *testing.T) {
+	sink := newRecordingSink()
+	a, reg := newTestAppendable(sink)
+	app := a.AppenderV2(context.Background())
+	stale := math.Float64frombits(value.StaleNaN)
+	gauge := storage.AOptions{MetricFamilyName: "temp", Metadata: metadata.Metadata{Type: model.MetricTypeGauge, Help: "T."}}
+	upMeta := storage.AOptions{MetricFamilyName: "up" + reportSuffix, Metadata: metadata.Metadata{Type: model.MetricTypeGauge, Help: "Health."}}
+	x := labels.FromStrings("__name__", "temp", "instance", "h:1", "job", "j", "room", "x")
+	y := labels.FromStrings("__name__", "temp", "instance", "h:1", "job", "j", "room", "y")
+	up := labels.FromStrings("__name__", "up", "instance", "h:1", "job", "j")
+
+	refX, _ := app.Append(0, x, 0, 1000, 1, nil, nil, gauge)
+	if _, err := app.Append(0, y, 0, 1000, stale, nil, nil, gauge); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Append(refX, x, 0, 2000, 2, nil, nil, gauge); err != nil { // explicit timestamps: same series again
+		t.Fatal(err)
+	}
+	if _, err := app.Append(0, labels.FromStrings("__name__", "h"), 0, 1000, 0, &histogram.Histogram{}, nil, storage.AOptions{}); err != nil {
+		t.Fatalf("histogram append must not fail the scrape: %v", err)
+	}
+	if _, err := app.Append(0, up, 0, 1500, 1, nil, nil, upMeta); err != nil {
+		t.Fatal(err)
+	}
+	if refX == 0 {
+		t.Error("Append returned ref 0")
+	}
+	if err := app.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Append(0, x, 0, 3000, 3, nil, nil, gauge); !errors.Is(err, errAppenderDone) {
+		t.Errorf("Append after Commit: %v", err)
+	}
+	bs := sink.all()
+	if len(bs) != 1 {
+		t.Fatalf("%d batches, want 1", len(bs))
+	}
+	b := bs[0]
+	if !b.Scrape || b.Job != "j" || b.Instance != "h:1" || b.Timestamp != 1500 {
+		t.Errorf("header = scrape %v job %q instance %q ts %d", b.Scrape, b.Job, b.Instance, b.Timestamp)
+	}
+	if len(b.Series) != 3 {
+		t.Fatalf("series = %d, want 3: %+v", len(b.Series), b.Series)
+	}
+	if got := b.Series[0].Samples; len(got) != 2 || got[0] != (relay.Sample{T: 1000, V: 1}) || got[1] != (relay.Sample{T: 2000, V: 2}) {
+		t.Errorf("room x samples = %v", got)
+	}
+	if got := b.Series[1].Samples; len(got) != 1 || math.Float64bits(got[0].V) != value.StaleNaN {
+		t.Errorf("stale marker changed: %v", got)
+	}
+	if got := b.Metadata["temp"]; got.Type != "gauge" || got.Help != "T." {
+		t.Errorf("metadata temp = %+v", got)
+	}
+	if _, ok := b.Metadata["up"]; !ok {
+		t.Errorf("metadata keys %v lack up (report suffix not stripped?)", b.Metadata)
+	}
+	if got := counterValue(t, reg, "edgerelay_scrape_rejected_samples_total", map[string]string{"reason": "histogram"}); got != 1 {
+		t.Errorf("rejected histograms = %v, want 1", got)
+	}
+	if got := counterValue(t, reg, "edgerelay_ingested_samples_total", nil); got != 4 {
+		t.Errorf("ingested = %v, want 4", got)
+	}
+}
+
+func TestAppenderCommitError(t *testing.T) {
+	sink := newRecordingSink()
+	sink.setFail(func(*relay.Batch) error { return fmt.Errorf("append: %w", relay.ErrQueueFull) })
+	a, reg := newTestAppendable(sink)
+	app := a.AppenderV2(context.Background())
+	if _, err := app.Append(0, labels.FromStrings("__name__", "m"), 0, 1, 1, nil, nil, storage.AOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Commit(); !errors.Is(err, relay.ErrQueueFull) {
+		t.Errorf("Commit = %v, want ErrQueueFull", err)
+	}
+	if got := counterValue(t, reg, "edgerelay_scrape_rejected_samples_total", map[string]string{"reason": "submit_failed"}); got != 1 {
+		t.Errorf("rejected = %v, want 1", got)
+	}
+}
+
+func TestAppenderRollback(t *testing.T) {
+	sink := newRecordingSink()
+	a, _ := newTestAppendable(sink)
+	app := a.AppenderV2(context.Background())
+	_, _ = app.Append(0, labels.FromStrings("__name__", "m"), 0, 1, 1, nil, nil, storage.AOptions{})
+	if err := app.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Commit(); err == nil {
+		t.Error("Commit after Rollback succeeded")
+	}
+	if n := len(sink.all()); n != 0 {
+		t.Errorf("sink got %d batches after Rollback", n)
+	}
+}
+
+// BenchmarkAppender reports the cost per sample of collecting a scrape of
+// 1000 cached series and building its Batch.
+func BenchmarkAppender(b *testing.B) {
+	const n = 1000
+	ls := make([]labels.Labels, n)
+	refs := make([]storage.SeriesRef, n)
+	for i := range ls {
+		ls[i] = labels.FromStrings("__name__", "node_cpu_seconds_total", "cpu", fmt.Sprint(i), "instance", "h:9100", "job", "node", "mode", "idle")
+	}
+	a, _ := newTestAppendable(discardSink{})
+	opts := storage.AOptions{MetricFamilyName: "node_cpu_seconds_total", Metadata: metadata.Metadata{Type: model.MetricTypeCounter, Help: "CPU."}}
+	b.ReportAllocs()
+	for b.Loop() {
+		app := a.AppenderV2(context.Background())
+		for i := range ls {
+			refs[i], _ = app.Append(refs[i], ls[i], 0, 1000, float64(i), nil, nil, opts)
+		}
+		if err := app.Commit(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/sample")
+}

@@ -1,0 +1,36 @@
+// Package ingest takes metrics into the edge: it scrapes targets with
+// Prometheus' own scrape and discovery managers (Scraper) and receives
+// Prometheus remote_write 1.0 and 2.0 requests (NewRemoteWriteHandler).
+// Both turn what they take into *relay.Batch values and hand each to a Sink,
+// which returns only once the batch is durable; a scrape counts as taken and
+// a remote_write request is answered 2xx only after that.
+//
+// Batch boundaries: a scrape of one target, stale markers and its report
+// series (up, scrape_duration_seconds, scrape_samples_scraped, ...) included,
+// is one Batch with Scrape=true, because Prometheus appends the report series
+// through the same appender and commits them together with the scrape. When a
+// target goes away, the stale markers Prometheus writes for it a little over
+// two intervals later arrive as one more Batch of that target. A remote_write
+// request is one Batch with Scrape=false.
+//
+// Concurrency: the remote_write handler serves concurrent requests; a Scraper
+// submits from one goroutine per target, so its Sink must be safe for
+// concurrent use. Scraper.ApplyConfig may be called while Run runs.
+//
+// Metrics, on the injected Registerer:
+//   - edgerelay_ingested_samples_total{source="scrape"|"remote_write"}:
+//     samples made durable. Registered by whichever constructor comes first
+//     and shared by the other (an AlreadyRegisteredError resolves to the
+//     existing collector), so both take the same Registerer.
+//   - edgerelay_remote_write_requests_total{code}: requests answered.
+//   - edgerelay_remote_write_rejected_total{reason}: requests not taken
+//     (bad_snappy, bad_protobuf, invalid_labels, invalid_symbols, too_large,
+//     unsupported_media_type, unsupported_encoding, method, read_error,
+//     queue_full, submit_failed).
+//   - edgerelay_remote_write_rejected_samples_total{reason}: histogram and
+//     exemplar parts of accepted requests, which a Batch does not carry.
+//   - edgerelay_scrape_rejected_samples_total{reason}: submit_failed (the
+//     sink refused the scrape) and histogram (native histograms).
+//   - Prometheus' own scrape and discovery metrics, prefixed edgerelay_
+//     (edgerelay_prometheus_target_..., edgerelay_prometheus_sd_...).
+package ingest

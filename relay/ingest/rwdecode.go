@@ -1,0 +1,213 @@
+package ingest
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
+
+	"github.com/edgerelay/edgerelay/relay"
+)
+
+// rwVersion is the remote_write protobuf message a request carries.
+type rwVersion int
+
+const (
+	rwV1 rwVersion = 1 // prometheus.WriteRequest
+	rwV2 rwVersion = 2 // io.prometheus.write.v2.Request
+)
+
+// decodeStats counts what a decoded request held besides float samples.
+type decodeStats struct {
+	histograms int // native histogram samples, not carried by a Batch
+	exemplars  int // exemplars, not carried by a Batch
+}
+
+// badRequestError is a request the client must not retry: answered 400.
+type badRequestError struct {
+	reason string // metric label value, e.g. "bad_protobuf"
+	msg    string
+}
+
+func (e *badRequestError) Error() string { return e.msg }
+
+func badRequest(reason, format string, args ...any) error {
+	return &badRequestError{reason: reason, msg: fmt.Sprintf(format, args...)}
+}
+
+// decodeRemoteWrite decodes an uncompressed remote_write protobuf message
+// into a Batch stamped with receivedMs. Any error is a *badRequestError.
+// The returned Batch does not refer to body.
+func decodeRemoteWrite(body []byte, v rwVersion, receivedMs int64) (*relay.Batch, decodeStats, error) {
+	if v == rwV2 {
+		return decodeV2(body, receivedMs)
+	}
+	return decodeV1(body, receivedMs)
+}
+
+func decodeV2(body []byte, receivedMs int64) (*relay.Batch, decodeStats, error) {
+	var (
+		req   writev2.Request
+		stats decodeStats
+	)
+	if err := req.Unmarshal(body); err != nil {
+		return nil, stats, badRequest("bad_protobuf", "body is not a protobuf io.prometheus.write.v2.Request: %v", err)
+	}
+	if len(req.Timeseries) == 0 && len(req.XXX_unrecognized) > 0 {
+		return nil, stats, badRequest("bad_protobuf", "body holds no io.prometheus.write.v2.Request fields (a remote_write 1.0 body sent as 2.0?)")
+	}
+	syms := req.Symbols
+	sym := func(ref uint32, series int, what string) (string, error) {
+		if uint64(ref) >= uint64(len(syms)) {
+			return "", badRequest("invalid_symbols", "series %d: %s symbol reference %d out of range (%d symbols)", series, what, ref, len(syms))
+		}
+		return syms[ref], nil
+	}
+	b := &relay.Batch{Timestamp: receivedMs, Series: make([]relay.Series, 0, len(req.Timeseries))}
+	sb := labels.NewScratchBuilder(8)
+	for i := range req.Timeseries {
+		ts := &req.Timeseries[i]
+		if len(ts.LabelsRefs)%2 != 0 {
+			return nil, stats, badRequest("invalid_symbols", "series %d: odd number of label references (%d)", i, len(ts.LabelsRefs))
+		}
+		sb.Reset()
+		for j := 0; j < len(ts.LabelsRefs); j += 2 {
+			name, err := sym(ts.LabelsRefs[j], i, "label name")
+			if err != nil {
+				return nil, stats, err
+			}
+			value, err := sym(ts.LabelsRefs[j+1], i, "label value")
+			if err != nil {
+				return nil, stats, err
+			}
+			sb.Add(name, value)
+		}
+		ls, err := finishLabels(&sb, i)
+		if err != nil {
+			return nil, stats, err
+		}
+		help, err := sym(ts.Metadata.HelpRef, i, "help")
+		if err != nil {
+			return nil, stats, err
+		}
+		unit, err := sym(ts.Metadata.UnitRef, i, "unit")
+		if err != nil {
+			return nil, stats, err
+		}
+		stats.histograms += len(ts.Histograms)
+		stats.exemplars += len(ts.Exemplars)
+		if typ := v2MetricType(ts.Metadata.Type); typ != model.MetricTypeUnknown || help != "" || unit != "" {
+			if b.Metadata == nil {
+				b.Metadata = make(map[string]relay.Metadata)
+			}
+			b.Metadata[familyName(ls.Get(model.MetricNameLabel), typ)] = relay.Metadata{Type: string(typ), Help: help, Unit: unit}
+		}
+		if len(ts.Samples) == 0 {
+			continue
+		}
+		samples := make([]relay.Sample, len(ts.Samples))
+		for j, s := range ts.Samples {
+			samples[j] = relay.Sample{T: s.Timestamp, V: s.Value}
+		}
+		b.Series = append(b.Series, relay.Series{Labels: ls, Samples: sortSamples(samples)})
+	}
+	return b, stats, nil
+}
+
+// finishLabels validates and sorts the labels in sb. Labels with an empty
+// value are dropped: Prometheus treats them as absent.
+func finishLabels(sb *labels.ScratchBuilder, series int) (labels.Labels, error) {
+	sb.Sort()
+	ls := sb.Labels()
+	var bad error
+	ls.Range(func(l labels.Label) {
+		switch {
+		case bad != nil:
+		case l.Name == "":
+			bad = badRequest("invalid_labels", "series %d: empty label name", series)
+		case !utf8.ValidString(l.Name):
+			bad = badRequest("invalid_labels", "series %d: label name %q is not valid UTF-8", series, l.Name)
+		case !utf8.ValidString(l.Value):
+			bad = badRequest("invalid_labels", "series %d: value of label %q is not valid UTF-8", series, l.Name)
+		}
+	})
+	if bad != nil {
+		return labels.EmptyLabels(), bad
+	}
+	if name, dup := ls.HasDuplicateLabelNames(); dup {
+		return labels.EmptyLabels(), badRequest("invalid_labels", "series %d: duplicate label name %q", series, name)
+	}
+	if ls.Get(model.MetricNameLabel) == "" {
+		return labels.EmptyLabels(), badRequest("invalid_labels", "series %d: no metric name (%s label)", series, model.MetricNameLabel)
+	}
+	hasEmpty := false
+	ls.Range(func(l labels.Label) { hasEmpty = hasEmpty || l.Value == "" })
+	if hasEmpty {
+		sb.Reset()
+		ls.Range(func(l labels.Label) {
+			if l.Value != "" {
+				sb.Add(l.Name, l.Value)
+			}
+		})
+		ls = sb.Labels()
+	}
+	return ls, nil
+}
+
+// sortSamples puts samples in timestamp order, keeping the order of equal
+// timestamps.
+func sortSamples(s []relay.Sample) []relay.Sample {
+	if !slices.IsSortedFunc(s, cmpSampleT) {
+		slices.SortStableFunc(s, cmpSampleT)
+	}
+	return s
+}
+
+func cmpSampleT(a, b relay.Sample) int {
+	switch {
+	case a.T < b.T:
+		return -1
+	case a.T > b.T:
+		return 1
+	}
+	return 0
+}
+
+func v2MetricType(t writev2.Metadata_MetricType) model.MetricType {
+	switch t {
+	case writev2.Metadata_METRIC_TYPE_COUNTER:
+		return model.MetricTypeCounter
+	case writev2.Metadata_METRIC_TYPE_GAUGE:
+		return model.MetricTypeGauge
+	case writev2.Metadata_METRIC_TYPE_HISTOGRAM:
+		return model.MetricTypeHistogram
+	case writev2.Metadata_METRIC_TYPE_GAUGEHISTOGRAM:
+		return model.MetricTypeGaugeHistogram
+	case writev2.Metadata_METRIC_TYPE_SUMMARY:
+		return model.MetricTypeSummary
+	case writev2.Metadata_METRIC_TYPE_INFO:
+		return model.MetricTypeInfo
+	case writev2.Metadata_METRIC_TYPE_STATESET:
+		return model.MetricTypeStateset
+	}
+	return model.MetricTypeUnknown
+}
+
+// familyName guesses the metric family of a remote_write 2.0 series, whose
+// metadata is per series: the _bucket, _sum, _count and _created series of a
+// histogram or summary belong to the family without the suffix.
+func familyName(metric string, typ model.MetricType) string {
+	switch typ {
+	case model.MetricTypeHistogram, model.MetricTypeGaugeHistogram, model.MetricTypeSummary:
+		for _, suffix := range []string{"_bucket", "_sum", "_count", "_created", "_gsum", "_gcount"} {
+			if f, ok := strings.CutSuffix(metric, suffix); ok && f != "" {
+				return f
+			}
+		}
+	}
+	return metric
+}
