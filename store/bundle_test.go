@@ -1,0 +1,144 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"testing"
+)
+
+func readAll(data []byte) (uint64, []Block, error) {
+	var id uint64
+	var bs []Block
+	err := ReadBundle(bytes.NewReader(data), func(qid uint64, b Block) error {
+		id = qid
+		bs = append(bs, b)
+		return nil
+	})
+	return id, bs, err
+}
+
+func TestExportReadBundle(t *testing.T) {
+	q := openQueue(t, t.TempDir(), Options{})
+	var recs []Record
+	for i := range 6 {
+		recs = append(recs, rec(i, 1000*(i+1)))
+	}
+	recs = append(recs, rec(6, 300_000))
+	mustAppend(t, q, recs...)
+	if err := q.AckThrough(1); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		after    uint64
+		wantLast uint64
+		wantSeqs string
+	}{
+		{"from the head", 0, 7, "[2 3 4 5 6 7]"},
+		{"after a seq", 4, 7, "[5 6 7]"},
+		{"nothing left", 7, 7, "[]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			var calls int
+			var lastDone, lastTotal int64
+			last, err := q.Export(&buf, tt.after, func(done, total int64) {
+				calls++
+				if done < lastDone || done > total {
+					t.Fatalf("progress %d/%d after %d", done, total, lastDone)
+				}
+				lastDone, lastTotal = done, total
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if last != tt.wantLast {
+				t.Fatalf("last %d, want %d", last, tt.wantLast)
+			}
+			id, bs, err := readAll(buf.Bytes())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(bs) > 0 && id != q.ID() {
+				t.Fatalf("queue id %x, want %x", id, q.ID())
+			}
+			if got := fmt.Sprint(seqs(bs)); got != tt.wantSeqs {
+				t.Fatalf("seqs %v, want %v", got, tt.wantSeqs)
+			}
+			for _, b := range bs {
+				checkBlock(t, b, recs[b.Seq-1])
+			}
+			if calls != len(bs) || lastDone != lastTotal {
+				t.Fatalf("progress called %d times, ended at %d/%d", calls, lastDone, lastTotal)
+			}
+		})
+	}
+}
+
+func TestReadBundleRejectsDamage(t *testing.T) {
+	q := openQueue(t, t.TempDir(), Options{})
+	mustAppend(t, q, rec(0, 100), rec(1, 100), rec(2, 100))
+	var buf bytes.Buffer
+	if _, err := q.Export(&buf, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	good := buf.Bytes()
+	flip := func(i int) []byte {
+		b := bytes.Clone(good)
+		b[i] ^= 0x10
+		return b
+	}
+	tests := []struct {
+		name       string
+		data       []byte
+		wantBlocks int
+	}{
+		{"bad magic", flip(0), 0},
+		{"block data bit flip", flip(18 + 29 + 50), 0},
+		{"third block bit flip", flip(len(good) - 25 - 30), 2},
+		{"trailer count", flip(len(good) - 20), 3},
+		{"truncated", good[:len(good)-3], 3},
+		{"truncated in a block", good[:18+29+10], 0},
+		{"trailing data", append(bytes.Clone(good), 0), 3},
+		{"empty", nil, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, bs, err := readAll(tt.data)
+			if !errors.Is(err, ErrBadBundle) {
+				t.Fatalf("err %v, want ErrBadBundle", err)
+			}
+			if len(bs) != tt.wantBlocks {
+				t.Fatalf("delivered %d blocks, want %d", len(bs), tt.wantBlocks)
+			}
+		})
+	}
+	stop := errors.New("stop")
+	if err := ReadBundle(bytes.NewReader(good), func(uint64, Block) error { return stop }); !errors.Is(err, stop) {
+		t.Fatalf("fn error not returned: %v", err)
+	}
+}
+
+func FuzzReadBundle(f *testing.F) {
+	var buf bytes.Buffer
+	buf.WriteString(bundleMagic)
+	buf.Write([]byte{1, 0, 1, 2, 3, 4, 5, 6, 7, 8})
+	buf.Write(encodeBundleBlock(Block{Seq: 3, Data: []byte("abc"), Samples: 1, Time: 2}))
+	f.Add(buf.Bytes())
+	f.Add([]byte(bundleMagic))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var prev uint64
+		err := ReadBundle(bytes.NewReader(data), func(_ uint64, b Block) error {
+			if b.Seq <= prev {
+				t.Fatalf("seq %d after %d", b.Seq, prev)
+			}
+			prev = b.Seq
+			return nil
+		})
+		if err != nil && !errors.Is(err, ErrBadBundle) {
+			t.Fatalf("error not ErrBadBundle: %v", err)
+		}
+	})
+}

@@ -1,0 +1,118 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/edgerelay/edgerelay/relay"
+)
+
+// Sentinel errors callers decide on with errors.Is.
+var (
+	// ErrTooLarge is returned by Append for a record longer than
+	// Options.MaxBlockBytes, or for a call whose records together exceed
+	// Options.MaxBytes. Nothing of the call is stored.
+	ErrTooLarge = errors.New("block too large for the queue")
+	// ErrClosed is returned by every method after Close. It is relay.ErrClosed.
+	ErrClosed = relay.ErrClosed
+	// ErrUnavailable wraps disk-full and I/O errors from Append and
+	// AckThrough: the call did not take effect and may be retried. It is
+	// relay.ErrQueueFull, so remote_write answers 503.
+	ErrUnavailable = relay.ErrQueueFull
+)
+
+// DefaultMaxBlockBytes is the largest block Append accepts when
+// Options.MaxBlockBytes is zero. Blocks larger than one chunk are split over
+// several keys, so this bound is about memory per call, not about Badger.
+const DefaultMaxBlockBytes = 4 << 20
+
+// maxMaxBlockBytes bounds Options.MaxBlockBytes: a block is read back whole
+// into memory.
+const maxMaxBlockBytes = 256 << 20
+
+// Options configure a Queue. The zero value is usable.
+type Options struct {
+	// MaxBytes caps the stored block bytes (data only, not Badger's own
+	// overhead); 0 means no cap. Past it the oldest blocks are deleted
+	// first, counted in Stats and reported to OnDrop.
+	MaxBytes int64
+	// MaxBlockBytes is the largest block Append accepts; 0 means
+	// DefaultMaxBlockBytes (4 MiB). At most 256 MiB.
+	MaxBlockBytes int
+	// Logger receives the queue's and Badger's warnings; nil means
+	// slog.Default().
+	Logger *slog.Logger
+	// OnDrop, when set, is called (outside the queue's locks, from the
+	// goroutine whose Append caused it) after blocks were deleted for the
+	// MaxBytes cap. It is expected to count and log the drop; without it
+	// the queue logs each drop itself. It must not call Close.
+	OnDrop func(Dropped)
+}
+
+// Dropped describes blocks deleted to keep the queue under MaxBytes:
+// Blocks blocks, Bytes data bytes and Samples samples, Seq FirstSeq through
+// LastSeq.
+type Dropped struct {
+	Blocks            int
+	Bytes             int64
+	Samples           int64
+	FirstSeq, LastSeq uint64
+}
+
+// Record is one block handed to Append. Data is opaque to the queue;
+// Samples and Time (ms, newest sample time in the block) feed Stats.
+type Record struct {
+	Data    []byte
+	Samples int
+	Time    int64
+}
+
+// Block is one stored block as Read returns it.
+type Block struct {
+	Seq     uint64
+	Data    []byte
+	Samples int
+	Time    int64
+}
+
+// Stats describes the queue now. It is kept in memory and rebuilt on Open
+// from the per-block meta records, so Stats is cheap.
+type Stats struct {
+	// Blocks, Bytes and Samples are the stored backlog.
+	Blocks  int
+	Bytes   int64
+	Samples int64
+	// HeadSeq is the Seq of the oldest stored block, 0 when the queue is
+	// empty. NextSeq is the Seq the next appended block gets.
+	HeadSeq, NextSeq uint64
+	// OldestTime is the Time of the oldest stored block, NewestTime the
+	// largest Time of any stored block; both 0 when the queue is empty.
+	OldestTime, NewestTime int64
+	// DroppedBlocks and DroppedSamples count blocks deleted for MaxBytes
+	// since Open.
+	DroppedBlocks, DroppedSamples int64
+	// Corrupt counts blocks found corrupt since Open (meta on Open, data on
+	// Read); they are skipped, logged and deleted by the next AckThrough
+	// past them.
+	Corrupt int64
+	// DiskBytes is what the queue directory occupies on disk (refreshed at
+	// most every few seconds).
+	DiskBytes int64
+}
+
+func (o Options) withDefaults() (Options, error) {
+	if o.MaxBlockBytes == 0 {
+		o.MaxBlockBytes = DefaultMaxBlockBytes
+	}
+	if o.MaxBlockBytes < 0 || o.MaxBlockBytes > maxMaxBlockBytes {
+		return o, fmt.Errorf("max_block_bytes must be in [1, %d]; got %d", maxMaxBlockBytes, o.MaxBlockBytes)
+	}
+	if o.MaxBytes < 0 {
+		return o, fmt.Errorf("max_bytes must be >= 0; got %d", o.MaxBytes)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o, nil
+}

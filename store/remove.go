@@ -1,0 +1,121 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+
+	badger "github.com/dgraph-io/badger/v4"
+)
+
+// removed summarises blocks deleted from the head of the queue.
+type removed struct {
+	blocks         int
+	bytes, samples int64
+	first, last    uint64 // Seq of the first and last valid block deleted
+	acked          uint64 // new persisted acked sequence
+	newHead        uint64 // oldest valid block left, 0 if none
+	newHeadTime    int64
+}
+
+// remove deletes blocks from the head: every block with Seq <= through
+// when need is 0, otherwise the oldest blocks until their data bytes reach
+// need (used by the MaxBytes cap). It reads only meta records, writes the
+// deletions and the new acked sequence in the last transaction, and
+// updates the state. It must be called with q.wmu held.
+func (q *Queue) remove(through uint64, need int64) (removed, error) {
+	q.mu.Lock()
+	acked, next := q.st.acked, q.st.next
+	q.mu.Unlock()
+	through = min(through, next-1)
+	r := removed{acked: acked}
+	if through <= acked {
+		return r, nil
+	}
+	var keys [][]byte
+	err := q.db.View(func(txn *badger.Txn) error {
+		opt := badger.DefaultIteratorOptions
+		opt.Prefix = []byte{prefixMeta}
+		it := txn.NewIterator(opt)
+		defer it.Close()
+		for it.Seek(metaKey(acked + 1)); it.Valid(); it.Next() {
+			seq, _ := seqOfKey(it.Item().Key())
+			if seq >= next {
+				break
+			}
+			var m meta
+			err := it.Item().Value(func(v []byte) (err error) {
+				m, err = decodeMeta(v)
+				return err
+			})
+			if err != nil && !errors.Is(err, errCorrupt) {
+				return fmt.Errorf("read block meta %d: %w", seq, err)
+			}
+			corrupt := err != nil
+			if seq > through || (need > 0 && r.bytes >= need) {
+				if corrupt {
+					continue
+				}
+				r.newHead, r.newHeadTime = seq, m.Time
+				break
+			}
+			keys = append(keys, metaKey(seq))
+			r.acked = seq
+			if corrupt {
+				keys = append(keys, keysFrom(txn, prefixData, dataKey(seq, 0), dataKey(seq+1, 0))...)
+				continue
+			}
+			for c := uint32(0); c < m.Chunks; c++ {
+				keys = append(keys, dataKey(seq, c))
+			}
+			if r.blocks == 0 {
+				r.first = seq
+			}
+			r.blocks++
+			r.bytes += int64(m.Len)
+			r.samples += m.Samples
+			r.last = seq
+		}
+		return nil
+	})
+	if err != nil {
+		return removed{}, err
+	}
+	if need == 0 {
+		r.acked = through
+	}
+	if r.acked == acked {
+		return r, nil
+	}
+	w := newTxnWriter(q.db)
+	defer w.discard()
+	for _, k := range keys {
+		if err := w.del(k); err != nil {
+			return removed{}, fmt.Errorf("delete blocks: %w", err)
+		}
+	}
+	if err := w.set(keyAcked, u64(r.acked)); err != nil {
+		return removed{}, fmt.Errorf("delete blocks: %w", err)
+	}
+	if err := w.commit(); err != nil {
+		return removed{}, fmt.Errorf("delete blocks: %w", err)
+	}
+
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	s := &q.st
+	s.acked = r.acked
+	if r.newHead == 0 {
+		s.blocks, s.bytes, s.samples = 0, 0, 0
+		s.head, s.oldestTime, s.newestTime = 0, 0, 0
+	} else {
+		s.blocks = max(s.blocks-r.blocks, 1)
+		s.bytes = max(s.bytes-r.bytes, 0)
+		s.samples = max(s.samples-r.samples, 0)
+		s.head, s.oldestTime = r.newHead, r.newHeadTime
+	}
+	if need > 0 {
+		s.droppedBlocks += int64(r.blocks)
+		s.droppedSamples += r.samples
+	}
+	return r, nil
+}
