@@ -1,0 +1,449 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/textparse"
+	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/edgerelay/edgerelay/relay/synth"
+)
+
+// The end-to-end tests run the real binary: a cloud and an edge as two
+// processes on loopback, a synthetic target and a remote_write client.
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test builds the binary; skipped with -short")
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "edgerelay-e2e")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "edgerelay")
+		args := []string{"build", "-o", binPath}
+		if raceEnabled {
+			args = append(args, "-race")
+		}
+		out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+func freePort(t *testing.T, network string) string {
+	t.Helper()
+	if network == "udp" {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		return c.LocalAddr().String()
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// proc is one edgerelay process.
+type proc struct {
+	cmd  *exec.Cmd
+	logs *bytes.Buffer
+	mu   *sync.Mutex
+	done chan error
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func start(t *testing.T, bin string, args ...string) *proc {
+	t.Helper()
+	p := &proc{logs: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan error, 1)}
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Stdout = lockedWriter{p.mu, p.logs}
+	p.cmd.Stderr = lockedWriter{p.mu, p.logs}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+		if t.Failed() {
+			p.mu.Lock()
+			t.Logf("%s logs:\n%s", strings.Join(args, " "), p.logs.String())
+			p.mu.Unlock()
+		}
+	})
+	return p
+}
+
+// stop sends SIGTERM and waits for a clean exit.
+func (p *proc) stop(t *testing.T) {
+	t.Helper()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-p.done:
+		p.done <- err
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no exit within 20s of SIGTERM")
+	}
+}
+
+func waitFor(t *testing.T, what string, timeout time.Duration, f func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !f() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func httpGet(url string) (int, string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+type e2eEnv struct {
+	bin                     string
+	dir                     string
+	edgeHTTP, cloudHTTP     string
+	quic                    string
+	target                  *synth.Target
+	targetAddr              string
+	edgeConfig, cloudConfig string
+}
+
+func newEnv(t *testing.T) *e2eEnv {
+	env := &e2eEnv{bin: buildBinary(t), dir: t.TempDir(), target: &synth.Target{Series: 20}}
+	ts := httptest.NewServer(env.target)
+	t.Cleanup(ts.Close)
+	env.targetAddr = strings.TrimPrefix(ts.URL, "http://")
+	env.edgeHTTP, env.cloudHTTP, env.quic = freePort(t, "tcp"), freePort(t, "tcp"), freePort(t, "udp")
+	env.cloudConfig = filepath.Join(env.dir, "cloud.yaml")
+	env.edgeConfig = filepath.Join(env.dir, "edge.yaml")
+	os.WriteFile(env.cloudConfig, fmt.Appendf(nil, `
+cloud:
+  quic_listen: %s
+  http_listen: %s
+  data_dir: %s/cloud
+  files_dir: %s/files
+`, env.quic, env.cloudHTTP, env.dir, env.dir), 0o644)
+	os.WriteFile(env.edgeConfig, fmt.Appendf(nil, `
+edge:
+  tenant: acme
+  site: plant-7
+  data_dir: %s/edge
+  http_listen: %s
+  scrape_configs:
+    - job_name: synth
+      scrape_interval: 500ms
+      scrape_timeout: 400ms
+      static_configs: [{targets: [%q], labels: {env: test}}]
+  upstream:
+    address: %s
+    server_name: localhost
+    insecure_skip_verify: true
+`, env.dir, env.edgeHTTP, env.targetAddr, env.quic), 0o644)
+	return env
+}
+
+// scrapeFile is one scrape directory written by the cloud.
+type scrapeFile struct {
+	dir     string
+	meta    map[string]any
+	samples map[string]float64 // full label set (kvs merged) → value
+}
+
+func readScrapes(t *testing.T, root string) []scrapeFile {
+	t.Helper()
+	var out []scrapeFile
+	jsons, _ := filepath.Glob(filepath.Join(root, "*", "*", "*", "*.json"))
+	for _, j := range jsons {
+		if strings.Contains(j, ".tmp") || filepath.Base(filepath.Dir(j)) == "latest" {
+			continue
+		}
+		b, err := os.ReadFile(j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var meta map[string]any
+		if err := json.Unmarshal(b, &meta); err != nil {
+			t.Fatalf("%s: %v", j, err)
+		}
+		gz, err := os.ReadFile(strings.TrimSuffix(j, ".json") + ".data.gz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(gz))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kvs := map[string]string{}
+		if m, ok := meta["kvs"].(map[string]any); ok {
+			for k, v := range m {
+				kvs[k] = v.(string)
+			}
+		}
+		out = append(out, scrapeFile{dir: filepath.Dir(j), meta: meta, samples: parseText(t, text, kvs)})
+	}
+	return out
+}
+
+// parseText parses Prometheus text exposition into "labels" → value, adding extra labels.
+func parseText(t *testing.T, text []byte, extra map[string]string) map[string]float64 {
+	t.Helper()
+	p, err := textparse.New(text, "text/plain", labels.NewSymbolTable(), textparse.ParserOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for {
+		et, err := p.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("parse: %v\n%s", err, text)
+		}
+		if et != textparse.EntrySeries {
+			continue
+		}
+		_, _, v := p.Series()
+		var ls labels.Labels
+		p.Labels(&ls)
+		b := labels.NewBuilder(ls)
+		for k, val := range extra {
+			b.Set(k, val)
+		}
+		out[b.Labels().String()] = v
+	}
+	return out
+}
+
+// expectSynth checks that samples hold exactly what the synthetic target
+// served in the scrape they name.
+func expectSynth(t *testing.T, where string, samples map[string]float64, identity map[string]string) int64 {
+	t.Helper()
+	withID := func(kv ...string) string {
+		b := labels.NewBuilder(labels.FromStrings(kv...))
+		for k, v := range identity {
+			b.Set(k, v)
+		}
+		return b.Labels().String()
+	}
+	nv, ok := samples[withID("__name__", "synth_scrape_number")]
+	if !ok {
+		keys := make([]string, 0, len(samples))
+		for k := range samples {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		t.Fatalf("%s: no synth_scrape_number with identity %v; have %v", where, identity, keys)
+	}
+	n := int64(nv)
+	for i := 0; i < 20; i++ {
+		key := withID("__name__", "synth_requests_total", "id", fmt.Sprint(i), "path", "/api/v1/item")
+		if got, want := samples[key], synth.Counter(n, i); math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("%s: scrape %d: %s = %v, want %v", where, n, key, got, want)
+		}
+		key = withID("__name__", "synth_temperature_celsius", "sensor", fmt.Sprintf("s%d", i))
+		if got, want := samples[key], synth.Gauge(n, i); math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("%s: scrape %d: %s = %v, want %v", where, n, key, got, want)
+		}
+	}
+	return n
+}
+
+func TestEndToEnd(t *testing.T) {
+	env := newEnv(t)
+	cloud := start(t, env.bin, "run", "--config", env.cloudConfig)
+	edge := start(t, env.bin, "run", "--config", env.edgeConfig)
+
+	for _, u := range []string{"http://" + env.edgeHTTP + "/-/ready", "http://" + env.cloudHTTP + "/-/ready"} {
+		waitFor(t, u, 20*time.Second, func() bool { code, _ := httpGet(u); return code == 200 })
+	}
+
+	// Scrapes arrive as zstats directories holding exactly what was served.
+	files := filepath.Join(env.dir, "files")
+	var scrapes []scrapeFile
+	waitFor(t, "three scrape directories", 30*time.Second, func() bool {
+		scrapes = readScrapes(t, files)
+		return len(scrapes) >= 3
+	})
+	identity := map[string]string{"job": "synth", "instance": env.targetAddr, "env": "test", "site": "plant-7", "tenant": "acme"}
+	seen := map[int64]bool{}
+	for _, s := range scrapes {
+		wantDir := filepath.Join(files, "acme", strings.ReplaceAll(env.targetAddr, ":", "_")+".synth")
+		if filepath.Dir(s.dir) != wantDir {
+			t.Fatalf("scrape written to %s, want under %s", s.dir, wantDir)
+		}
+		if s.meta["account"] != "acme" || s.meta["iid"] != env.targetAddr || s.meta["is_compressed"] != true {
+			t.Fatalf("%s: metadata %v", s.dir, s.meta)
+		}
+		n := expectSynth(t, s.dir, s.samples, identity)
+		if seen[n] {
+			t.Fatalf("scrape %d written twice", n)
+		}
+		seen[n] = true
+		if up := s.samples[labelsWith(identity, "__name__", "up")]; up != 1 {
+			t.Fatalf("%s: up = %v", s.dir, up)
+		}
+	}
+
+	// /federate serves the latest scrape with the identity labels.
+	fedURL := "http://" + env.cloudHTTP + `/federate?match[]={job="synth"}`
+	code, body := httpGet(fedURL)
+	if code != 200 {
+		t.Fatalf("federate: %d %s", code, body)
+	}
+	expectSynth(t, "/federate", parseText(t, []byte(body), nil), identity)
+	if _, body := httpGet("http://" + env.cloudHTTP + `/federate?match[]={job="nope"}`); strings.Contains(body, "synth_") {
+		t.Fatalf("federate ignored match[]: %s", body)
+	}
+
+	// remote_write: acked means it arrives, in files and on /federate.
+	sendRemoteWrite(t, "http://"+env.edgeHTTP+"/api/v1/write", 100)
+	waitFor(t, "remote_write series on /federate", 20*time.Second, func() bool {
+		_, body := httpGet("http://" + env.cloudHTTP + `/federate?match[]={job="rw"}`)
+		got := parseText(t, []byte(body), nil)
+		for i := 0; i < 100; i++ {
+			key := labels.FromStrings("__name__", "rw_numbered", "job", "rw", "instance", "client-1", "n", fmt.Sprint(i), "site", "plant-7", "tenant", "acme").String()
+			if got[key] != float64(i)*1.5 {
+				return false
+			}
+		}
+		return true
+	})
+	rwDirs, _ := filepath.Glob(filepath.Join(files, "acme", "client-1.rw", "*", "*.data.gz"))
+	if len(rwDirs) == 0 {
+		t.Fatal("remote_write batch not written as files under acme/client-1.rw")
+	}
+
+	// Bad input: a clear 400 and nothing changes.
+	resp, err := http.Post("http://"+env.edgeHTTP+"/api/v1/write", "application/x-protobuf", strings.NewReader("not snappy"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 400 {
+		t.Fatalf("garbage remote_write answered %d, want 400", resp.StatusCode)
+	}
+
+	// Own metrics.
+	_, em := httpGet("http://" + env.edgeHTTP + "/metrics")
+	for _, m := range []string{"edgerelay_ingested_samples_total", "edgerelay_uplink_sent_bytes_total", "edgerelay_queue_blocks", "edgerelay_uplink_sent_samples_total"} {
+		if !strings.Contains(em, m) {
+			t.Errorf("edge /metrics lacks %s", m)
+		}
+	}
+	_, cm := httpGet("http://" + env.cloudHTTP + "/metrics")
+	if !strings.Contains(cm, "edgerelay_received_samples_total") {
+		t.Errorf("cloud /metrics lacks edgerelay_received_samples_total")
+	}
+
+	edge.stop(t)
+	cloud.stop(t)
+}
+
+func labelsWith(extra map[string]string, kv ...string) string {
+	b := labels.NewBuilder(labels.FromStrings(kv...))
+	for k, v := range extra {
+		b.Set(k, v)
+	}
+	return b.Labels().String()
+}
+
+func sendRemoteWrite(t *testing.T, url string, n int) {
+	t.Helper()
+	now := time.Now().UnixMilli()
+	req := &prompb.WriteRequest{}
+	for i := 0; i < n; i++ {
+		req.Timeseries = append(req.Timeseries, prompb.TimeSeries{
+			Labels: []prompb.Label{
+				{Name: "__name__", Value: "rw_numbered"}, {Name: "instance", Value: "client-1"},
+				{Name: "job", Value: "rw"}, {Name: "n", Value: fmt.Sprint(i)},
+			},
+			Samples: []prompb.Sample{{Timestamp: now, Value: float64(i) * 1.5}},
+		})
+	}
+	raw, err := req.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	hr, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(snappy.Encode(nil, raw)))
+	hr.Header.Set("Content-Encoding", "snappy")
+	hr.Header.Set("Content-Type", "application/x-protobuf")
+	hr.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		t.Fatalf("remote_write: %d %s", resp.StatusCode, body)
+	}
+}

@@ -1,0 +1,102 @@
+// Command edgerelay moves Prometheus metrics from edge sites to a cloud
+// relay: one binary for the edge role, the cloud role, a one-process demo,
+// and the tools around them (config checks, certificates, plugins, queue).
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/dustin/go-humanize"
+	"github.com/urfave/cli/v2"
+
+	"github.com/edgerelay/edgerelay/relay/version"
+)
+
+func main() {
+	if err := newApp().Run(os.Args); err != nil {
+		if !errors.Is(err, errReported) {
+			fmt.Fprintln(os.Stderr, "edgerelay:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// errReported is returned by commands that already printed why they failed.
+var errReported = errors.New("failed")
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:    "edgerelay",
+		Usage:   "move Prometheus metrics from edge sites to a cloud relay",
+		Version: version.String(),
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error", EnvVars: envs("log-level")},
+			&cli.StringFlag{Name: "memory-limit", Value: "128MiB", Usage: "soft limit for the Go heap (GOMEMLIMIT); 0 disables; the GOMEMLIMIT variable wins", EnvVars: envs("memory-limit")},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json", EnvVars: envs("log-format")},
+		},
+		Before: setMemoryLimit,
+		Commands: []*cli.Command{
+			runCommand(),
+			demoCommand(),
+			checkConfigCommand(),
+			certsCommand(),
+			pluginCommand(),
+			queueCommand(),
+			versionCommand(),
+		},
+	}
+}
+
+// envs names the environment variable that may set a flag: EDGERELAY_<FLAG>.
+func envs(flag string) []string {
+	return []string{"EDGERELAY_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))}
+}
+
+func logger(c *cli.Context) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch c.String("log-format") {
+	case "text":
+		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts)), nil
+	default:
+		return nil, fmt.Errorf("--log-format must be text or json; got %q", c.String("log-format"))
+	}
+}
+
+func versionCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print version, commit and Go version",
+		Action: func(c *cli.Context) error {
+			fmt.Fprintln(c.App.Writer, version.String())
+			return nil
+		},
+	}
+}
+
+// setMemoryLimit applies --memory-limit unless GOMEMLIMIT is set. Badger and
+// the Go runtime otherwise let a gateway's RSS drift well past what the
+// queue needs.
+func setMemoryLimit(c *cli.Context) error {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return nil
+	}
+	n, err := humanize.ParseBytes(c.String("memory-limit"))
+	if err != nil {
+		return fmt.Errorf("--memory-limit: %w", err)
+	}
+	if n > 0 {
+		debug.SetMemoryLimit(int64(n))
+	}
+	return nil
+}

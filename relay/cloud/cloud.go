@@ -1,0 +1,209 @@
+// Package cloud wires the cloud role: it accepts authenticated edges over
+// QUIC, decodes their blocks, drops blocks already handled, writes each
+// scrape in the zstats file layout, keeps the latest samples for /federate,
+// and acknowledges a block only once all of that is durable. Run blocks
+// until its context ends.
+package cloud
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/prometheus/model/labels"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/edgerelay/edgerelay/relay/cloud/federate"
+	"github.com/edgerelay/edgerelay/relay/cloud/files"
+	"github.com/edgerelay/edgerelay/relay/cloud/rwout"
+	"github.com/edgerelay/edgerelay/relay/codec"
+	"github.com/edgerelay/edgerelay/relay/config"
+	"github.com/edgerelay/edgerelay/relay/tlsutil"
+	"github.com/edgerelay/edgerelay/relay/transport"
+)
+
+// Options are what the caller provides besides the configuration.
+type Options struct {
+	Logger *slog.Logger
+	// Listener, when set, is used instead of binding cfg.HTTPListen.
+	Listener net.Listener
+}
+
+// Cloud is one running cloud role.
+type Cloud struct {
+	cfg     *config.Cloud
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	ln      net.Listener
+	srv     *transport.Server
+	files   *files.Writer
+	fed     *federate.Store
+	marks   *watermarks
+	out     []*rwout.Forwarder
+	auth    *authenticator
+	started time.Time
+
+	received   prometheus.Counter
+	blocks     *prometheus.CounterVec
+	duplicates prometheus.Counter
+}
+
+// New prepares TLS, binds the QUIC and HTTP listeners and opens the file
+// writer; Run starts serving.
+func New(cfg *config.Cloud, o Options) (*Cloud, error) {
+	c, err := newReceiver(cfg, o)
+	if err != nil {
+		return nil, err
+	}
+	tlsConf, err := tlsutil.ServerTLS(cfg.CertFile, cfg.KeyFile, cfg.ClientCAFile, cfg.DataDir, c.log)
+	if err != nil {
+		return nil, fmt.Errorf("cloud tls: %w", err)
+	}
+	c.srv, err = transport.NewServer(transport.ServerConfig{
+		Addr: cfg.QUICListen, TLS: tlsConf, Auth: c.auth.check, Handle: c.handle,
+		MaxBlockBytes: int(cfg.MaxBlockBytes), Logger: c.log, Registerer: c.reg,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cloud.quic_listen: %w", err)
+	}
+	c.ln = o.Listener
+	if c.ln == nil {
+		if c.ln, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
+			c.srv.Close()
+			return nil, fmt.Errorf("cloud.http_listen: %w", err)
+		}
+	}
+	return c, nil
+}
+
+// newReceiver builds what handles blocks — authentication, deduplication,
+// files, /federate state and remote_write forwarding — without binding
+// anything, for New and for importing bundles.
+func newReceiver(cfg *config.Cloud, o Options) (*Cloud, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("role", "cloud")
+	c := &Cloud{cfg: cfg, log: log, reg: prometheus.NewRegistry(), started: time.Now()}
+	c.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	c.received = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "edgerelay_received_samples_total", Help: "Samples rebuilt and accepted from edges.",
+	})
+	c.blocks = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "edgerelay_cloud_blocks_total", Help: "Blocks received from edges, by outcome.",
+	}, []string{"outcome"})
+	c.duplicates = c.blocks.WithLabelValues("duplicate")
+	c.reg.MustRegister(c.received, c.blocks)
+
+	var err error
+	if c.auth, err = newAuthenticator(cfg.Tenants, log, c.reg); err != nil {
+		return nil, err
+	}
+	if c.marks, err = newWatermarks(filepath.Join(cfg.DataDir, "dedup")); err != nil {
+		return nil, err
+	}
+	if c.files, err = files.New(files.Config{Dir: cfg.FilesDir, Retention: cfg.FilesRetention, Logger: log, Registerer: c.reg}); err != nil {
+		return nil, fmt.Errorf("cloud.files_dir: %w", err)
+	}
+	for i, rw := range cfg.Forward {
+		f, err := rwout.New(rw, rwout.Options{Logger: log, Registerer: c.reg})
+		if err != nil {
+			return nil, fmt.Errorf("cloud.remote_write[%d]: %w", i, err)
+		}
+		c.out = append(c.out, f)
+	}
+	c.fed = federate.New(federate.Config{MaxAge: cfg.Federate.MaxAge, Logger: log, Registerer: c.reg})
+	return c, nil
+}
+
+// Addr is where the HTTP listener is bound.
+func (c *Cloud) Addr() net.Addr { return c.ln.Addr() }
+
+// QUICAddr is where edges connect.
+func (c *Cloud) QUICAddr() net.Addr { return c.srv.Addr() }
+
+// handle applies one block from an authenticated edge. It returns nil only
+// once the block's effects are durable, which is when the edge may delete it.
+func (c *Cloud) handle(ctx context.Context, p transport.Peer, seq uint64, data []byte) error {
+	seen, err := c.marks.seen(p.Tenant, p.Site, p.QueueID, seq)
+	if err != nil {
+		c.blocks.WithLabelValues("error").Inc()
+		return err
+	}
+	if seen {
+		c.duplicates.Inc()
+		return nil
+	}
+	blk, err := codec.Decode(data)
+	if err != nil {
+		c.blocks.WithLabelValues("corrupt").Inc()
+		c.log.Error("undecodable block held at the edge", "tenant", p.Tenant, "site", p.Site, "seq", seq, "err", err)
+		return fmt.Errorf("decode block %d: %w", seq, err)
+	}
+	if blk.Tenant != p.Tenant || blk.Site != p.Site {
+		c.blocks.WithLabelValues("refused").Inc()
+		return fmt.Errorf("block %d names tenant %q site %q, connection is tenant %q site %q", seq, blk.Tenant, blk.Site, p.Tenant, p.Site)
+	}
+	lb := labels.NewBuilder(labels.EmptyLabels())
+	for _, b := range blk.Batches {
+		// The tenant label is the authenticated tenant, whatever the edge sent.
+		for i := range b.Series {
+			lb.Reset(b.Series[i].Labels)
+			lb.Set("tenant", p.Tenant)
+			b.Series[i].Labels = lb.Labels()
+		}
+		if err := c.files.Write(p.Tenant, b); err != nil {
+			c.blocks.WithLabelValues("error").Inc()
+			return fmt.Errorf("write files for block %d: %w", seq, err)
+		}
+		for _, f := range c.out {
+			if err := f.Send(ctx, b); err != nil {
+				c.blocks.WithLabelValues("error").Inc()
+				return fmt.Errorf("forward block %d: %w", seq, err)
+			}
+		}
+		c.fed.Update(p.Tenant, b)
+	}
+	if err := c.marks.advance(p.Tenant, p.Site, p.QueueID, seq); err != nil {
+		c.blocks.WithLabelValues("error").Inc()
+		return err
+	}
+	c.blocks.WithLabelValues("accepted").Inc()
+	c.received.Add(float64(blk.Samples()))
+	return nil
+}
+
+// Run serves QUIC and HTTP until ctx is done.
+func (c *Cloud) Run(ctx context.Context) error {
+	srv := &http.Server{Handler: c.mux(), ReadHeaderTimeout: 10 * time.Second}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return c.srv.Run(gctx) })
+	g.Go(func() error { return c.files.Run(gctx) })
+	g.Go(func() error { return c.fed.Run(gctx) })
+	g.Go(func() error {
+		if err := srv.Serve(c.ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("cloud http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	c.log.Info("cloud running", "quic", c.srv.Addr().String(), "http", c.ln.Addr().String(), "files", c.cfg.FilesDir)
+	err := g.Wait()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}

@@ -1,0 +1,176 @@
+package cloud
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+)
+
+// watermarks remembers, per (tenant, site, edge queue id), which block
+// sequence numbers were durably handled, so a block resent after a crash
+// or a reconnect, or imported from a bundle after it was sent live (or the
+// other way round), is acknowledged without being applied twice.
+//
+// Handled numbers are kept as merged ranges: live traffic keeps them one
+// range, an imported bundle that was deleted from the edge before the link
+// came back adds a second one. State is one small file per site, replaced
+// atomically (write, fsync, rename) after every block.
+type watermarks struct {
+	dir string
+	mu  sync.Mutex
+	m   map[string]*siteMarks
+}
+
+// siteMarks is the persisted state of one (tenant, site).
+type siteMarks struct {
+	// Queues maps an edge queue id (hex: JSON numbers lose 64-bit
+	// precision) to its handled ranges, sorted and disjoint.
+	Queues map[string][]span `json:"queues"`
+}
+
+type span struct {
+	From uint64 `json:"from"`
+	To   uint64 `json:"to"`
+}
+
+func newWatermarks(dir string) (*watermarks, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("dedup state: %w", err)
+	}
+	return &watermarks{dir: dir, m: map[string]*siteMarks{}}, nil
+}
+
+func (w *watermarks) path(tenant, site string) string {
+	// tenant is validated as a name; site is free text from the edge, so it
+	// is escaped into a safe file name.
+	return filepath.Join(w.dir, tenant+"."+safeName(site)+".json")
+}
+
+// seen reports whether (tenant, site, queueID, seq) was already handled.
+func (w *watermarks) seen(tenant, site string, queueID, seq uint64) (bool, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	m, err := w.load(tenant, site)
+	if err != nil {
+		return false, err
+	}
+	spans := m.Queues[strconv.FormatUint(queueID, 16)]
+	i := sort.Search(len(spans), func(i int) bool { return spans[i].To >= seq })
+	return i < len(spans) && spans[i].From <= seq, nil
+}
+
+// advance records seq as handled, durably.
+func (w *watermarks) advance(tenant, site string, queueID, seq uint64) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	m, err := w.load(tenant, site)
+	if err != nil {
+		return err
+	}
+	q := strconv.FormatUint(queueID, 16)
+	next := &siteMarks{Queues: make(map[string][]span, len(m.Queues))}
+	for k, v := range m.Queues {
+		next.Queues[k] = v
+	}
+	next.Queues[q] = addSeq(m.Queues[q], seq)
+	b, _ := json.Marshal(next)
+	p := w.path(tenant, site)
+	tmp := p + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("dedup state: %w", err)
+	}
+	if _, err = f.Write(b); err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, p)
+	}
+	if err != nil {
+		return fmt.Errorf("dedup state: %w", err)
+	}
+	w.m[tenant+"\x00"+site] = next
+	return nil
+}
+
+// addSeq returns spans with seq added, merged with its neighbours.
+func addSeq(spans []span, seq uint64) []span {
+	out := make([]span, 0, len(spans)+1)
+	placed := false
+	for _, s := range spans {
+		switch {
+		case placed || s.To+1 < seq:
+			out = append(out, s)
+		case s.From <= seq && seq <= s.To:
+			out = append(out, s)
+			placed = true
+		case s.To+1 == seq:
+			out = append(out, span{s.From, seq})
+			placed = true
+		case seq+1 == s.From:
+			out = append(out, span{seq, s.To})
+			placed = true
+		default: // seq lies before s, not adjacent
+			out = append(out, span{seq, seq}, s)
+			placed = true
+		}
+		// Merge with the previous span when they now touch.
+		if n := len(out); n >= 2 && out[n-2].To+1 >= out[n-1].From {
+			out[n-2].To = max(out[n-2].To, out[n-1].To)
+			out = out[:n-1]
+		}
+	}
+	if !placed {
+		out = append(out, span{seq, seq})
+	}
+	return out
+}
+
+// load returns the state of (tenant, site); w.mu must be held.
+func (w *watermarks) load(tenant, site string) (*siteMarks, error) {
+	key := tenant + "\x00" + site
+	if m, ok := w.m[key]; ok {
+		return m, nil
+	}
+	m := &siteMarks{Queues: map[string][]span{}}
+	b, err := os.ReadFile(w.path(tenant, site))
+	switch {
+	case os.IsNotExist(err):
+	case err != nil:
+		return nil, fmt.Errorf("dedup state: %w", err)
+	default:
+		if err := json.Unmarshal(b, m); err != nil {
+			return nil, fmt.Errorf("dedup state %s: %w", w.path(tenant, site), err)
+		}
+		if m.Queues == nil {
+			m.Queues = map[string][]span{}
+		}
+	}
+	w.m[key] = m
+	return m, nil
+}
+
+// safeName keeps letters, digits, '-' and '_' and escapes every other byte
+// as %XX, so the result is one path element that cannot climb out.
+func safeName(s string) string {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '-' || c == '_' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') {
+			b = append(b, c)
+		} else {
+			b = append(b, '%', "0123456789ABCDEF"[c>>4], "0123456789ABCDEF"[c&15])
+		}
+	}
+	if len(b) == 0 {
+		return "%"
+	}
+	return string(b)
+}

@@ -1,0 +1,37 @@
+package cloud
+
+import (
+	"fmt"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/edgerelay/edgerelay/relay/status"
+	"github.com/edgerelay/edgerelay/relay/version"
+)
+
+func (c *Cloud) mux() *http.ServeMux {
+	m := http.NewServeMux()
+	m.Handle("/federate", c.fed)
+	m.Handle("/metrics", promhttp.HandlerFor(c.reg, promhttp.HandlerOpts{Registry: c.reg}))
+	m.Handle("/-/healthy", status.Healthy())
+	m.Handle("/-/ready", status.Ready(func() bool { return true }))
+	m.Handle("/", status.Handler(c.statusPage))
+	return m
+}
+
+func (c *Cloud) statusPage() status.Page {
+	tenants := "any (no cloud.tenants configured)"
+	if c.auth.tokens != nil {
+		tenants = fmt.Sprintf("%d configured", len(c.auth.tokens))
+	}
+	return status.Page{
+		Role: "cloud", Version: version.String(), Started: c.started,
+		Links: []status.Row{{Name: "/federate", Value: `/federate?match[]={job=~".+"}`}, {Name: "/metrics", Value: "/metrics"}},
+		Sections: []status.Section{
+			{Title: "Listeners", Rows: []status.Row{status.R("QUIC", c.srv.Addr().String()), status.R("HTTP", c.ln.Addr().String())}},
+			{Title: "Output", Rows: []status.Row{status.R("files", c.cfg.FilesDir), status.R("federated series", fmt.Sprint(c.fed.Series()))}},
+			{Title: "Tenants", Rows: []status.Row{status.R("accepted", tenants)}},
+		},
+	}
+}

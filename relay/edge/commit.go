@@ -1,0 +1,200 @@
+package edge
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/relay/codec"
+	"github.com/edgerelay/edgerelay/store"
+)
+
+// appender is the part of the queue the committer writes to.
+type appender interface {
+	Append(recs ...store.Record) (uint64, error)
+}
+
+// committer makes batches durable with group commits: every batch
+// submitted while a synced write is under way, or within the commit
+// interval, shares the next one.
+type committer struct {
+	q         appender
+	tenant    string
+	site      string
+	interval  time.Duration
+	maxBlock  int
+	log       *slog.Logger
+	in        chan *pending
+	committed prometheus.Counter
+	commits   prometheus.Counter
+	failures  prometheus.Counter
+	blockSize prometheus.Histogram
+}
+
+type pending struct {
+	b    *relay.Batch
+	done chan error
+}
+
+func newCommitter(q appender, tenant, site string, interval time.Duration, maxBlock int, log *slog.Logger, reg prometheus.Registerer) *committer {
+	c := &committer{
+		q: q, tenant: tenant, site: site, interval: interval, maxBlock: maxBlock, log: log,
+		in: make(chan *pending, 1024),
+		committed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "edgerelay_queue_committed_samples_total", Help: "Samples made durable in the queue.",
+		}),
+		commits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "edgerelay_queue_commits_total", Help: "Synced group commits to the queue.",
+		}),
+		failures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "edgerelay_queue_commit_errors_total", Help: "Group commits that failed; their batches were refused to ingest.",
+		}),
+		blockSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "edgerelay_queue_block_bytes", Help: "Size of encoded blocks appended to the queue.",
+			Buckets: prometheus.ExponentialBuckets(256, 4, 9),
+		}),
+	}
+	reg.MustRegister(c.committed, c.commits, c.failures, c.blockSize)
+	return c
+}
+
+// submit hands b to the commit loop and waits until it is durable.
+func (c *committer) submit(ctx context.Context, b *relay.Batch) error {
+	p := &pending{b: b, done: make(chan error, 1)}
+	select {
+	case c.in <- p:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-p.done:
+		return err
+	case <-ctx.Done():
+		// The batch may still become durable; the caller was told it did not.
+		// The cloud drops nothing twice, so a retry by the sender is safe.
+		return ctx.Err()
+	}
+}
+
+// run commits until ctx is done, then commits what is pending and returns.
+func (c *committer) run(ctx context.Context) error {
+	for {
+		var group []*pending
+		select {
+		case p := <-c.in:
+			group = append(group, p)
+		case <-ctx.Done():
+			c.drain()
+			return nil
+		}
+		if c.interval > 0 {
+			t := time.NewTimer(c.interval)
+		collect:
+			for {
+				select {
+				case p := <-c.in:
+					group = append(group, p)
+				case <-t.C:
+					break collect
+				}
+			}
+		}
+		// Take whatever else queued up without waiting.
+	more:
+		for {
+			select {
+			case p := <-c.in:
+				group = append(group, p)
+			default:
+				break more
+			}
+		}
+		c.commit(group)
+	}
+}
+
+func (c *committer) drain() {
+	for {
+		select {
+		case p := <-c.in:
+			c.commit([]*pending{p})
+		default:
+			return
+		}
+	}
+}
+
+func (c *committer) commit(group []*pending) {
+	batches := make([]*relay.Batch, len(group))
+	for i, p := range group {
+		batches[i] = p.b
+	}
+	recs, samples := c.encode(batches)
+	_, err := c.q.Append(recs...)
+	if err != nil {
+		c.failures.Inc()
+		c.log.Error("queue append failed; ingest refused", "batches", len(group), "err", err)
+		err = fmt.Errorf("%w: %w", relay.ErrQueueFull, err)
+	} else {
+		c.commits.Inc()
+		c.committed.Add(float64(samples))
+	}
+	for _, p := range group {
+		p.done <- err
+	}
+}
+
+// encode packs batches into blocks no larger than maxBlock, splitting a
+// batch by series when it alone is too large.
+func (c *committer) encode(batches []*relay.Batch) ([]store.Record, int) {
+	total := 0
+	for _, b := range batches {
+		total += b.Samples()
+	}
+	return c.encodeBlock(batches), total
+}
+
+// encodeBlock encodes bs as one block, or halves the work until each block
+// fits maxBlock.
+func (c *committer) encodeBlock(bs []*relay.Batch) []store.Record {
+	blk := &relay.Block{Tenant: c.tenant, Site: c.site, Batches: bs}
+	data := codec.Encode(nil, blk)
+	if len(data) <= c.maxBlock {
+		c.blockSize.Observe(float64(len(data)))
+		return []store.Record{{Data: data, Samples: blk.Samples(), Time: newest(bs)}}
+	}
+	if len(bs) > 1 {
+		h := len(bs) / 2
+		return append(c.encodeBlock(bs[:h]), c.encodeBlock(bs[h:])...)
+	}
+	b := bs[0]
+	if len(b.Series) < 2 {
+		// One series too large for a block: nothing sensible to split. Keep it
+		// whole; the queue rejects it with a clear error.
+		return []store.Record{{Data: data, Samples: blk.Samples(), Time: newest(bs)}}
+	}
+	// Split one batch by series; a scrape split so is marked as a partial
+	// scrape by sharing its timestamp, and the cloud merges nothing: each
+	// part is written as received.
+	h := len(b.Series) / 2
+	left, right := *b, *b
+	left.Series, right.Series = b.Series[:h], b.Series[h:]
+	return append(c.encodeBlock([]*relay.Batch{&left}), c.encodeBlock([]*relay.Batch{&right})...)
+}
+
+func newest(bs []*relay.Batch) int64 {
+	var t int64
+	for _, b := range bs {
+		for _, s := range b.Series {
+			for _, smp := range s.Samples {
+				t = max(t, smp.T)
+			}
+		}
+		t = max(t, b.Timestamp)
+	}
+	return t
+}

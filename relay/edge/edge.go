@@ -1,0 +1,264 @@
+// Package edge wires the edge role: ingest (scrapes and remote_write) feeds
+// the plugin chain, identity labels are added, batches are made durable in
+// the queue with group commits, and the forwarder ships queued blocks to
+// the cloud over QUIC. Run blocks until its context ends, then stops the
+// parts in reverse order and closes the queue.
+package edge
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/prometheus/model/labels"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/relay/config"
+	"github.com/edgerelay/edgerelay/relay/forward"
+	"github.com/edgerelay/edgerelay/relay/ingest"
+	"github.com/edgerelay/edgerelay/relay/tlsutil"
+	"github.com/edgerelay/edgerelay/relay/transport"
+	"github.com/edgerelay/edgerelay/store"
+)
+
+// Processor rewrites a batch in place before it is queued: the plugin chain.
+type Processor interface {
+	Process(ctx context.Context, b *relay.Batch) error
+}
+
+// Options are what the caller provides besides the configuration.
+type Options struct {
+	Logger *slog.Logger
+	// Processor runs before identity labels are added; nil means none.
+	Processor Processor
+	// Listener, when set, is used instead of binding cfg.HTTPListen.
+	Listener net.Listener
+}
+
+// Edge is one running edge role.
+type Edge struct {
+	cfg   *config.Edge
+	log   *slog.Logger
+	proc  Processor
+	reg   *prometheus.Registry
+	ln    net.Listener
+	queue *store.Queue
+	com   *committer
+	fwd   *forward.Forwarder
+	ready atomic.Bool
+
+	extra   labels.Labels
+	dropped prometheus.Counter
+	held    prometheus.Counter
+	qBlocks prometheus.GaugeFunc
+	started time.Time
+}
+
+// New opens the queue and binds the HTTP listener; Run starts the work.
+func New(cfg *config.Edge, o Options) (*Edge, error) {
+	log := o.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("role", "edge")
+	e := &Edge{cfg: cfg, log: log, proc: o.Processor, reg: prometheus.NewRegistry(), started: time.Now()}
+	e.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	b := labels.NewScratchBuilder(len(cfg.ExternalLabels) + 1)
+	for k, v := range cfg.ExternalLabels {
+		b.Add(k, v)
+	}
+	b.Add("site", cfg.Site)
+	b.Sort()
+	e.extra = b.Labels()
+
+	e.dropped = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "edgerelay_queue_dropped_samples_total",
+		Help: "Samples dropped because the queue reached queue.max_bytes.",
+	})
+	e.held = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "edgerelay_pipeline_held_batches_total",
+		Help: "Batches refused to ingest because a fail_closed plugin stage failed.",
+	})
+	droppedBlocks := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "edgerelay_queue_dropped_blocks_total",
+		Help: "Blocks dropped because the queue reached queue.max_bytes.",
+	})
+	e.reg.MustRegister(e.dropped, e.held, droppedBlocks)
+
+	q, err := store.Open(filepath.Join(cfg.DataDir, "queue"), store.Options{
+		MaxBytes:      int64(cfg.Queue.MaxBytes),
+		MaxBlockBytes: int(cfg.Queue.MaxBlockBytes),
+		Logger:        log,
+		OnDrop: func(d store.Dropped) {
+			droppedBlocks.Add(float64(d.Blocks))
+			e.dropped.Add(float64(d.Samples))
+			log.Warn("queue full: dropped oldest blocks", "blocks", d.Blocks, "bytes", d.Bytes,
+				"samples", d.Samples, "first_seq", d.FirstSeq, "last_seq", d.LastSeq)
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open queue: %w", err)
+	}
+	e.queue = q
+	e.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edgerelay_queue_blocks", Help: "Blocks waiting in the queue."},
+			func() float64 { return float64(q.Stats().Blocks) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edgerelay_queue_bytes", Help: "Bytes of blocks waiting in the queue."},
+			func() float64 { return float64(q.Stats().Bytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edgerelay_queue_samples", Help: "Samples waiting in the queue."},
+			func() float64 { return float64(q.Stats().Samples) }),
+	)
+	e.com = newCommitter(q, cfg.Tenant, cfg.Site, cfg.Queue.CommitInterval, int(cfg.Queue.MaxBlockBytes), log, e.reg)
+
+	if err := e.newForwarder(); err != nil {
+		q.Close()
+		return nil, err
+	}
+
+	e.ln = o.Listener
+	if e.ln == nil {
+		if e.ln, err = net.Listen("tcp", cfg.HTTPListen); err != nil {
+			q.Close()
+			return nil, fmt.Errorf("edge.http_listen: %w", err)
+		}
+	}
+	return e, nil
+}
+
+func (e *Edge) newForwarder() error {
+	up := e.cfg.Upstream
+	tlsConf, err := tlsutil.ClientTLS(up.ServerName, up.CAFile, up.CertFile, up.KeyFile, up.InsecureSkipVerify)
+	if err != nil {
+		return fmt.Errorf("edge.upstream: %w", err)
+	}
+	var token string
+	if up.TokenFile != "" {
+		b, err := os.ReadFile(up.TokenFile)
+		if err != nil {
+			return fmt.Errorf("edge.upstream.token_file: %w", err)
+		}
+		token = string(trimSpace(b))
+	}
+	e.fwd, err = forward.New(e.queue, forward.Config{
+		Client: transport.ClientConfig{
+			Addr: up.Address, TLS: tlsConf,
+			Hello:         transport.Hello{Tenant: e.cfg.Tenant, Site: e.cfg.Site, Token: token, QueueID: e.queue.ID()},
+			MaxBlockBytes: int(e.cfg.Queue.MaxBlockBytes),
+			Window:        up.Window,
+			Logger:        e.log,
+		},
+		Window:     up.Window,
+		Logger:     e.log,
+		Registerer: e.reg,
+	})
+	if err != nil {
+		return fmt.Errorf("uplink: %w", err)
+	}
+	return nil
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// Addr is where the HTTP listener is bound.
+func (e *Edge) Addr() net.Addr { return e.ln.Addr() }
+
+// Registry holds the edge's own metrics, served on /metrics.
+func (e *Edge) Registry() *prometheus.Registry { return e.reg }
+
+// Submit runs b through the plugin chain, adds identity labels and returns
+// once b is durable in the queue. It implements ingest.Sink.
+func (e *Edge) Submit(ctx context.Context, b *relay.Batch) error {
+	if e.proc != nil {
+		if err := e.proc.Process(ctx, b); err != nil {
+			e.held.Inc()
+			return fmt.Errorf("plugin chain: %w", err)
+		}
+	}
+	e.addIdentity(b)
+	if len(b.Series) == 0 {
+		return nil
+	}
+	return e.com.submit(ctx, b)
+}
+
+// addIdentity sets site and the external labels on every series; site
+// overrides, external labels never replace a label a series has.
+func (e *Edge) addIdentity(b *relay.Batch) {
+	lb := labels.NewBuilder(labels.EmptyLabels())
+	for i := range b.Series {
+		s := &b.Series[i]
+		lb.Reset(s.Labels)
+		e.extra.Range(func(l labels.Label) {
+			if l.Name == "site" || s.Labels.Get(l.Name) == "" {
+				lb.Set(l.Name, l.Value)
+			}
+		})
+		s.Labels = lb.Labels()
+	}
+}
+
+// Run serves until ctx is done, then stops ingest first, commits what is
+// pending, stops the uplink and closes the queue.
+func (e *Edge) Run(ctx context.Context) error {
+	defer e.queue.Close()
+
+	scraper, err := ingest.NewScraper(e, ingest.ScrapeConfig{Configs: e.cfg.Scrape, Logger: e.log, Registerer: e.reg})
+	if err != nil {
+		return fmt.Errorf("scrape: %w", err)
+	}
+	srv := &http.Server{Handler: e.mux(), ReadHeaderTimeout: 10 * time.Second}
+
+	// The committer outlives ingest so that in-flight batches are made durable.
+	comCtx, stopCommitter := context.WithCancel(context.WithoutCancel(ctx))
+	comDone := make(chan error, 1)
+	go func() { comDone <- e.com.run(comCtx) }()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return e.fwd.Run(gctx) })
+	g.Go(func() error { return scraper.Run(gctx) })
+	g.Go(func() error {
+		if err := srv.Serve(e.ln); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("edge http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		start := time.Now()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		err := srv.Shutdown(sctx)
+		e.log.Info("http stopped", "took", time.Since(start))
+		return err
+	})
+	e.ready.Store(true)
+	e.log.Info("edge running", "http", e.ln.Addr().String(), "upstream", e.cfg.Upstream.Address,
+		"queue_id", fmt.Sprintf("%016x", e.queue.ID()), "scrape_jobs", len(e.cfg.Scrape))
+	err = g.Wait()
+	e.ready.Store(false)
+
+	start := time.Now()
+	stopCommitter()
+	<-comDone
+	e.log.Info("queue committed and closing", "took", time.Since(start), "backlog_blocks", e.queue.Stats().Blocks)
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}

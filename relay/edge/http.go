@@ -1,0 +1,70 @@
+package edge
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/dustin/go-humanize"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/edgerelay/edgerelay/relay/ingest"
+	"github.com/edgerelay/edgerelay/relay/status"
+	"github.com/edgerelay/edgerelay/relay/version"
+)
+
+func (e *Edge) mux() *http.ServeMux {
+	m := http.NewServeMux()
+	m.Handle("/api/v1/write", ingest.NewRemoteWriteHandler(e, ingest.RemoteWriteConfig{
+		MaxBodyBytes: int64(e.cfg.RemoteWrite.MaxBodyBytes), Logger: e.log, Registerer: e.reg,
+	}))
+	m.Handle("/metrics", promhttp.HandlerFor(e.reg, promhttp.HandlerOpts{Registry: e.reg}))
+	m.Handle("/-/healthy", status.Healthy())
+	m.Handle("/-/ready", status.Ready(e.ready.Load))
+	m.Handle("/", status.Handler(e.statusPage))
+	return m
+}
+
+func (e *Edge) statusPage() status.Page {
+	st := e.queue.Stats()
+	ts := func(ms int64) string {
+		if ms == 0 {
+			return "—"
+		}
+		t := time.UnixMilli(ms)
+		return fmt.Sprintf("%s (%s)", t.UTC().Format(time.RFC3339), humanize.Time(t))
+	}
+	connected := "no — blocks wait in the queue"
+	if e.fwd.Connected() {
+		connected = "yes"
+	}
+	return status.Page{
+		Role: "edge", Version: version.String(), Started: e.started,
+		Links: []status.Row{{Name: "/metrics", Value: "/metrics"}, {Name: "/-/ready", Value: "/-/ready"}},
+		Sections: []status.Section{
+			{Title: "Identity", Rows: []status.Row{status.R("tenant", e.cfg.Tenant), status.R("site", e.cfg.Site)}},
+			{Title: "Uplink", Rows: []status.Row{status.R("cloud", e.cfg.Upstream.Address), status.R("connected", connected)}},
+			{Title: "Queue", Rows: []status.Row{
+				status.R("blocks", fmt.Sprint(st.Blocks)),
+				status.R("bytes", humanize.IBytes(uint64(st.Bytes))),
+				status.R("samples", fmt.Sprint(st.Samples)),
+				status.R("oldest", ts(st.OldestTime)),
+				status.R("newest", ts(st.NewestTime)),
+				status.R("cap", humanize.IBytes(uint64(e.cfg.Queue.MaxBytes))),
+				status.R("dropped blocks", fmt.Sprint(st.DroppedBlocks)),
+			}},
+			{Title: "Scrape jobs", Rows: e.jobRows()},
+		},
+	}
+}
+
+func (e *Edge) jobRows() []status.Row {
+	var rows []status.Row
+	for _, sc := range e.cfg.Scrape {
+		rows = append(rows, status.Row{Name: sc.JobName, Value: fmt.Sprintf("every %s", sc.ScrapeInterval)})
+	}
+	if len(rows) == 0 {
+		rows = append(rows, status.Row{Name: "none", Value: "remote_write only"})
+	}
+	return rows
+}

@@ -1,0 +1,233 @@
+// Package forward is the edge's uplink loop: it reads blocks from the
+// store-and-forward queue, oldest first, ships them to the cloud over the
+// transport, and acknowledges them in the queue once the cloud says they
+// are durable there. It reconnects with capped exponential backoff and
+// jitter, and after any disconnect or NACK resends everything not yet
+// acknowledged (the cloud drops repeats by site, queue id and seq), so no
+// block is skipped and none is deleted before the cloud has it.
+//
+// Concurrency: Run is called once and owns the queue's read and ack side;
+// Connected may be called from any goroutine.
+package forward
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/edgerelay/edgerelay/relay/transport"
+	"github.com/edgerelay/edgerelay/store"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Queue is the part of *store.Queue the forwarder uses.
+type Queue interface {
+	Read(after uint64, maxBlocks int, maxBytes int) ([]store.Block, error)
+	AckThrough(seq uint64) error
+	Wait(ctx context.Context, after uint64) error
+	ID() uint64
+}
+
+// Defaults for zero Config fields.
+const (
+	DefaultMinBackoff    = 250 * time.Millisecond
+	DefaultMaxBackoff    = 30 * time.Second
+	DefaultMaxBatchBytes = 4 << 20
+)
+
+// Config configures a Forwarder.
+type Config struct {
+	// Client is how to reach the cloud; Hello.QueueID is filled from the
+	// queue's ID.
+	Client transport.ClientConfig
+	// MinBackoff and MaxBackoff bound the wait between connection
+	// attempts; 0 means 250ms and 30s.
+	MinBackoff, MaxBackoff time.Duration
+	// Window is how many blocks may be unacknowledged; 0 keeps
+	// Client.Window (itself defaulting to transport.DefaultWindow).
+	Window int
+	// MaxBatchBytes bounds the data read from the queue at once; 0 means
+	// 4 MiB. A single larger block is still read.
+	MaxBatchBytes int
+	Logger        *slog.Logger
+	Registerer    prometheus.Registerer // nil: metrics are not registered
+}
+
+// uplink is what the forwarder needs of a *transport.Conn.
+type uplink interface {
+	Send(ctx context.Context, seq uint64, data []byte) error
+	Acks() <-chan transport.Ack
+	Done() <-chan struct{}
+	Err() error
+	Close() error
+	SentBytes() uint64
+}
+
+// Forwarder ships a queue to the cloud.
+type Forwarder struct {
+	q         Queue
+	cfg       Config
+	log       *slog.Logger
+	m         *metrics
+	connected atomic.Bool
+	running   atomic.Bool
+	acked     uint64 // highest seq acknowledged in the queue by this Run
+
+	// Replaced by tests.
+	dial   func(ctx context.Context, cfg transport.ClientConfig) (uplink, error)
+	jitter func() float64 // in [0, 1)
+}
+
+// New checks cfg and registers the metrics.
+func New(q Queue, cfg Config) (*Forwarder, error) {
+	if q == nil {
+		return nil, errors.New("forward: queue is required")
+	}
+	if cfg.MinBackoff < 0 || cfg.MaxBackoff < 0 || cfg.Window < 0 || cfg.MaxBatchBytes < 0 {
+		return nil, fmt.Errorf("forward: min_backoff, max_backoff, window and max_batch_bytes must be >= 0; got %v, %v, %d, %d",
+			cfg.MinBackoff, cfg.MaxBackoff, cfg.Window, cfg.MaxBatchBytes)
+	}
+	if cfg.MinBackoff == 0 {
+		cfg.MinBackoff = DefaultMinBackoff
+	}
+	if cfg.MaxBackoff == 0 {
+		cfg.MaxBackoff = DefaultMaxBackoff
+	}
+	if cfg.MaxBackoff < cfg.MinBackoff {
+		return nil, fmt.Errorf("forward: max_backoff must be >= min_backoff; got %v < %v", cfg.MaxBackoff, cfg.MinBackoff)
+	}
+	if cfg.Window > 0 {
+		cfg.Client.Window = cfg.Window
+	}
+	if cfg.Client.Window <= 0 {
+		cfg.Client.Window = transport.DefaultWindow
+	}
+	if cfg.MaxBatchBytes == 0 {
+		cfg.MaxBatchBytes = DefaultMaxBatchBytes
+	}
+	cfg.Client.Hello.QueueID = q.ID()
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Client.Logger == nil {
+		cfg.Client.Logger = log
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("forward: %w", err)
+	}
+	return &Forwarder{
+		q:   q,
+		cfg: cfg,
+		log: log.With("upstream", cfg.Client.Addr),
+		m:   m,
+		dial: func(ctx context.Context, cc transport.ClientConfig) (uplink, error) {
+			return transport.Dial(ctx, cc)
+		},
+		jitter: rand.Float64,
+	}, nil
+}
+
+// Connected reports whether an uplink connection is up now.
+func (f *Forwarder) Connected() bool { return f.connected.Load() }
+
+// Run ships blocks until ctx is done, then closes the connection and
+// returns nil. Unacknowledged blocks stay in the queue for the next Run.
+func (f *Forwarder) Run(ctx context.Context) error {
+	if !f.running.CompareAndSwap(false, true) {
+		return errors.New("forward: Run called twice")
+	}
+	backoff := f.cfg.MinBackoff
+	for attempt := 0; ; attempt++ {
+		if ctx.Err() != nil {
+			return nil
+		}
+		if attempt > 0 {
+			f.m.reconnects.Inc()
+		}
+		conn, err := f.dial(ctx, f.cfg.Client)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			kind := "dial"
+			if errors.Is(err, transport.ErrRefused) {
+				kind = "refused"
+			}
+			f.m.errors.WithLabelValues(kind).Inc()
+			f.log.Warn("uplink connect failed", "err", err, "retry_in_about", backoff)
+		} else {
+			f.m.sentBytes.Add(float64(conn.SentBytes()))
+			f.setConnected(true)
+			f.log.Info("uplink connected", "resume_after_seq", f.acked)
+			progressed, err := f.session(ctx, conn)
+			conn.Close()
+			f.setConnected(false)
+			if ctx.Err() != nil {
+				return nil
+			}
+			kind := errorKind(err)
+			f.m.errors.WithLabelValues(kind).Inc()
+			f.log.Warn("uplink session ended; resending unacknowledged blocks after backoff",
+				"kind", kind, "err", err, "acked_through", f.acked)
+			if progressed {
+				backoff = f.cfg.MinBackoff
+			}
+		}
+		if !sleep(ctx, f.wait(backoff)) {
+			return nil
+		}
+		backoff = min(2*backoff, f.cfg.MaxBackoff)
+	}
+}
+
+func (f *Forwarder) setConnected(up bool) {
+	f.connected.Store(up)
+	if up {
+		f.m.connected.Set(1)
+	} else {
+		f.m.connected.Set(0)
+	}
+}
+
+// wait returns a random duration in [d/2, d).
+func (f *Forwarder) wait(d time.Duration) time.Duration {
+	return d/2 + time.Duration(f.jitter()*float64(d/2))
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// errorKind names why a session ended, for edgerelay_uplink_errors_total.
+func errorKind(err error) string {
+	var nack *transport.NackError
+	var qe *queueError
+	switch {
+	case errors.As(err, &nack):
+		return "nack"
+	case errors.As(err, &qe):
+		return "queue"
+	case errors.Is(err, transport.ErrRefused):
+		return "refused"
+	}
+	return "disconnect"
+}
+
+// queueError marks failures of the local queue.
+type queueError struct{ err error }
+
+func (e *queueError) Error() string { return "queue: " + e.err.Error() }
+func (e *queueError) Unwrap() error { return e.err }

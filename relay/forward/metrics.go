@@ -1,0 +1,60 @@
+package forward
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// errorKinds are the values of edgerelay_uplink_errors_total's kind label.
+var errorKinds = []string{"dial", "refused", "nack", "disconnect", "queue", "too_large"}
+
+type metrics struct {
+	sentBytes   prometheus.Counter
+	sentSamples prometheus.Counter
+	sentBlocks  prometheus.Counter
+	reconnects  prometheus.Counter
+	connected   prometheus.Gauge
+	errors      *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		sentBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "edgerelay_uplink_sent_bytes_total",
+			Help: "Bytes written to the QUIC uplink stream, framing included (resends too).",
+		}),
+		sentSamples: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "edgerelay_uplink_sent_samples_total",
+			Help: "Samples in blocks acknowledged by the cloud.",
+		}),
+		sentBlocks: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "edgerelay_uplink_sent_blocks_total",
+			Help: "Blocks acknowledged by the cloud.",
+		}),
+		reconnects: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "edgerelay_uplink_reconnects_total",
+			Help: "Connection attempts after the first one (after a failed attempt or a lost connection).",
+		}),
+		connected: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "edgerelay_uplink_connected",
+			Help: "1 while the uplink to the cloud is connected and authenticated, else 0.",
+		}),
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgerelay_uplink_errors_total",
+			Help: "Uplink failures by kind: dial, refused, nack, disconnect, queue, too_large (a block over the cloud's limit, dropped).",
+		}, []string{"kind"}),
+	}
+	for _, k := range errorKinds {
+		m.errors.WithLabelValues(k)
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.sentBytes, m.sentSamples, m.sentBlocks, m.reconnects, m.connected, m.errors} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	return m, nil
+}

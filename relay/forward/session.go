@@ -1,0 +1,213 @@
+package forward
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/edgerelay/edgerelay/relay/transport"
+)
+
+// entry is a block handed to the uplink and not yet acknowledged in the
+// queue. A skipped entry was too large for the cloud and is dropped: it is
+// acknowledged in the queue once every block before it is.
+type entry struct {
+	seq     uint64
+	samples int
+	skip    bool
+}
+
+// session is one connection's worth of shipping: a sender goroutine reads
+// the queue and sends, the caller's goroutine takes acks and acknowledges
+// the queue. Both stop when the connection ends.
+type session struct {
+	f    *Forwarder
+	conn uplink
+
+	mu      sync.Mutex
+	pending []entry
+	err     error
+
+	kick chan struct{} // a skipped entry may now be at the head
+}
+
+// session ships blocks after f.acked over conn until it fails or ctx ends.
+// progressed is true when at least one block was acknowledged.
+func (f *Forwarder) session(ctx context.Context, conn uplink) (progressed bool, err error) {
+	s := &session{f: f, conn: conn, kick: make(chan struct{}, 1)}
+	sctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	from := f.acked
+	go func() {
+		defer wg.Done()
+		if err := s.send(sctx, from); err != nil {
+			s.fail(err)
+			cancel()
+		}
+	}()
+	// On return: close the connection (unblocks a Send stuck on the
+	// window), stop the sender (unblocks a queue Wait), wait for it.
+	defer wg.Wait()
+	defer cancel()
+	defer conn.Close()
+	for {
+		select {
+		case a, ok := <-conn.Acks():
+			if !ok {
+				s.fail(conn.Err())
+				return progressed, s.result()
+			}
+			if !s.take(a) {
+				return progressed, s.result()
+			}
+			progressed = true
+		case <-s.kick:
+			if err := s.ack(0); err != nil {
+				s.fail(err)
+				return progressed, s.result()
+			}
+		case <-sctx.Done():
+			// The sender stopped (or Run's ctx ended). Answers the cloud
+			// already sent still count: close, then take what is left.
+			conn.Close()
+			for a := range conn.Acks() {
+				if !s.take(a) {
+					break
+				}
+				progressed = true
+			}
+			return progressed, s.result()
+		}
+	}
+}
+
+// take handles one answer; false ends the session.
+func (s *session) take(a transport.Ack) bool {
+	if a.Err != nil {
+		s.fail(a.Err)
+		return false
+	}
+	if err := s.ack(a.Seq); err != nil {
+		s.fail(err)
+		return false
+	}
+	return true
+}
+
+// send reads blocks after `after` and hands them to the uplink, in order.
+func (s *session) send(ctx context.Context, after uint64) error {
+	f := s.f
+	window := f.cfg.Client.Window
+	for {
+		blocks, err := f.q.Read(after, window, f.cfg.MaxBatchBytes)
+		if err != nil {
+			return &queueError{fmt.Errorf("read after %d: %w", after, err)}
+		}
+		if len(blocks) == 0 {
+			if err := f.q.Wait(ctx, after); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return &queueError{fmt.Errorf("wait after %d: %w", after, err)}
+			}
+			continue
+		}
+		for _, b := range blocks {
+			s.push(entry{seq: b.Seq, samples: b.Samples})
+			before := s.conn.SentBytes()
+			err := s.conn.Send(ctx, b.Seq, b.Data)
+			f.m.sentBytes.Add(float64(s.conn.SentBytes() - before))
+			if errors.Is(err, transport.ErrBlockTooLarge) {
+				// Counted when the queue drops it, in ack.
+				f.log.Error("block larger than the cloud accepts; dropping it",
+					"seq", b.Seq, "bytes", len(b.Data), "samples", b.Samples, "err", err)
+				s.markSkip(b.Seq)
+				after = b.Seq
+				continue
+			}
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			after = b.Seq
+		}
+	}
+}
+
+func (s *session) push(e entry) {
+	s.mu.Lock()
+	s.pending = append(s.pending, e)
+	s.mu.Unlock()
+}
+
+func (s *session) markSkip(seq uint64) {
+	s.mu.Lock()
+	for i := len(s.pending) - 1; i >= 0; i-- {
+		if s.pending[i].seq == seq {
+			s.pending[i].skip = true
+			break
+		}
+	}
+	s.mu.Unlock()
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+// ack retires pending entries through seq (none when seq is 0) and any
+// skipped entries then at the head, and acknowledges them in the queue.
+func (s *session) ack(seq uint64) error {
+	f := s.f
+	var through uint64
+	var blocks, samples, skipped int
+	s.mu.Lock()
+	for len(s.pending) > 0 && (s.pending[0].seq <= seq || s.pending[0].skip) {
+		e := s.pending[0]
+		s.pending = s.pending[1:]
+		if e.skip {
+			skipped++
+		} else {
+			blocks++
+			samples += e.samples
+		}
+		through = e.seq
+	}
+	s.mu.Unlock()
+	if through == 0 {
+		return nil
+	}
+	if err := f.q.AckThrough(through); err != nil {
+		return &queueError{fmt.Errorf("ack through %d: %w", through, err)}
+	}
+	f.acked = through
+	f.m.sentBlocks.Add(float64(blocks))
+	f.m.sentSamples.Add(float64(samples))
+	f.m.errors.WithLabelValues("too_large").Add(float64(skipped))
+	return nil
+}
+
+// fail records why the session ended. The first reason wins, except that a
+// NACK explains more than the connection error that follows it.
+func (s *session) fail(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var nack *transport.NackError
+	var qe *queueError
+	if s.err == nil || (errors.As(err, &nack) && !errors.As(s.err, &qe)) {
+		s.err = err
+	}
+}
+
+func (s *session) result() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err == nil {
+		return errors.New("connection ended")
+	}
+	return s.err
+}

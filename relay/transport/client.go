@@ -1,0 +1,315 @@
+package transport
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/edgerelay/edgerelay/relay"
+	"github.com/quic-go/quic-go"
+)
+
+// DefaultWindow is the number of unacknowledged blocks a Conn allows when
+// ClientConfig.Window is zero.
+const DefaultWindow = 16
+
+// ClientConfig configures Dial. TLS is required.
+type ClientConfig struct {
+	Addr  string // the cloud's UDP address
+	TLS   *tls.Config
+	Hello Hello
+	// Window is how many blocks may be unacknowledged; 0 means DefaultWindow.
+	Window int
+	// MaxBlockBytes bounds a block's payload; 0 means DefaultMaxBlockBytes.
+	// The server's own limit, learnt from WELCOME, applies too.
+	MaxBlockBytes int
+	Logger        *slog.Logger
+	// IdleTimeout closes a silent connection; 0 means DefaultIdleTimeout.
+	IdleTimeout time.Duration
+}
+
+// Ack answers one block sent with Send, in send order.
+type Ack struct {
+	Seq uint64
+	Err error // nil: the block is durable at the cloud; *NackError: it is not
+}
+
+// Conn is an authenticated uplink to a cloud relay. Send may be called from
+// several goroutines (blocks go out in call order); Acks is read by one.
+type Conn struct {
+	qc       *quic.Conn
+	str      *quic.Stream
+	log      *slog.Logger
+	maxBlock int
+	window   chan struct{} // a token per unacknowledged block
+	acks     chan Ack
+	done     chan struct{}
+	closing  chan struct{}
+	sent     atomic.Uint64
+
+	writeMu  sync.Mutex
+	hdr      [headerLen + 8]byte
+	haveLast bool
+	lastSeq  uint64
+
+	mu       sync.Mutex
+	inflight []uint64 // sent, not yet answered, oldest first
+	err      error
+	closeMu  sync.Once
+}
+
+// Dial connects to the cloud, says HELLO and returns once the server has
+// answered WELCOME. A refusal returns an error wrapping ErrRefused.
+func Dial(ctx context.Context, cfg ClientConfig) (*Conn, error) {
+	if cfg.TLS == nil {
+		return nil, errors.New("transport dial: TLS is required")
+	}
+	if cfg.Window <= 0 {
+		cfg.Window = DefaultWindow
+	}
+	if cfg.MaxBlockBytes <= 0 {
+		cfg.MaxBlockBytes = DefaultMaxBlockBytes
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	tlsConf := cfg.TLS.Clone()
+	tlsConf.NextProtos = []string{ALPN}
+	tlsConf.MinVersion = tls.VersionTLS13
+	qc, err := quic.DialAddr(ctx, cfg.Addr, tlsConf, &quic.Config{
+		HandshakeIdleTimeout:  helloTimeout,
+		MaxIdleTimeout:        cfg.IdleTimeout,
+		KeepAlivePeriod:       cfg.IdleTimeout / 3,
+		MaxIncomingStreams:    -1,
+		MaxIncomingUniStreams: -1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", cfg.Addr, translate(err))
+	}
+	c := &Conn{
+		qc:      qc,
+		log:     log.With("remote", cfg.Addr),
+		window:  make(chan struct{}, cfg.Window),
+		acks:    make(chan Ack, cfg.Window),
+		done:    make(chan struct{}),
+		closing: make(chan struct{}),
+	}
+	br, err := c.handshake(ctx, cfg)
+	if err != nil {
+		qc.CloseWithError(quic.ApplicationErrorCode(CodeNone), "")
+		return nil, fmt.Errorf("dial %s: %w", cfg.Addr, err)
+	}
+	go c.readAcks(br)
+	return c, nil
+}
+
+func (c *Conn) handshake(ctx context.Context, cfg ClientConfig) (*bufio.Reader, error) {
+	stop := context.AfterFunc(ctx, func() {
+		c.qc.CloseWithError(quic.ApplicationErrorCode(CodeNone), "dial cancelled")
+	})
+	defer stop()
+	str, err := c.qc.OpenStreamSync(ctx)
+	if err != nil {
+		return nil, c.ctxErr(ctx, err)
+	}
+	c.str = str
+	b, err := appendFrame(nil, &frame{typ: frameHello, version: ProtocolVersion, hello: cfg.Hello})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := str.Write(b); err != nil {
+		return nil, c.ctxErr(ctx, err)
+	}
+	c.sent.Add(uint64(len(b)))
+	str.SetReadDeadline(time.Now().Add(helloTimeout))
+	br := bufio.NewReaderSize(str, 4<<10)
+	f, err := readFrame(br, -1)
+	str.SetReadDeadline(time.Time{})
+	if err != nil {
+		return nil, c.ctxErr(ctx, err)
+	}
+	switch f.typ {
+	case frameWelcome:
+		if f.version != ProtocolVersion {
+			return nil, fmt.Errorf("%w: server speaks protocol version %d, want %d", ErrRefused, f.version, ProtocolVersion)
+		}
+		if !stop() { // ctx ended meanwhile and closed the connection
+			return nil, ctx.Err()
+		}
+		c.maxBlock = min(cfg.MaxBlockBytes, int(f.maxBody))
+		return br, nil
+	case frameError:
+		return nil, &CloseError{Code: f.code, Reason: f.reason, Remote: true}
+	}
+	return nil, fmt.Errorf("%w: answer to HELLO is type %#x", errMalformed, f.typ)
+}
+
+func (c *Conn) ctxErr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return translate(err)
+}
+
+// Send writes one block. It blocks while Window blocks are unacknowledged.
+// seq must increase from call to call. A block longer than the negotiated
+// limit is refused with ErrBlockTooLarge and the connection stays up; any
+// other error (ctx done mid-write included) ends the connection.
+func (c *Conn) Send(ctx context.Context, seq uint64, data []byte) error {
+	if len(data) > c.maxBlock {
+		return fmt.Errorf("send block %d: %w: %d bytes, limit %d", seq, ErrBlockTooLarge, len(data), c.maxBlock)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	select {
+	case c.window <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.closing:
+		return fmt.Errorf("send block %d: %w", seq, c.Err())
+	}
+	if err := ctx.Err(); err != nil { // a cancelled Send leaves the connection up
+		<-c.window
+		return err
+	}
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if c.haveLast && seq <= c.lastSeq {
+		<-c.window
+		return fmt.Errorf("send block %d: sequence must increase, last was %d", seq, c.lastSeq)
+	}
+	c.mu.Lock()
+	c.inflight = append(c.inflight, seq)
+	c.mu.Unlock()
+	c.haveLast, c.lastSeq = true, seq
+
+	stop := context.AfterFunc(ctx, func() {
+		c.fail(CodeNone, fmt.Errorf("send cancelled: %w", ctx.Err()))
+	})
+	defer stop()
+	c.hdr[0] = frameBlock
+	binary.BigEndian.PutUint32(c.hdr[1:], uint32(8+len(data)))
+	binary.BigEndian.PutUint64(c.hdr[headerLen:], seq)
+	n, err := c.str.Write(c.hdr[:])
+	c.sent.Add(uint64(n))
+	if err == nil {
+		n, err = c.str.Write(data)
+		c.sent.Add(uint64(n))
+	}
+	if err != nil {
+		err = translate(err)
+		c.fail(CodeNone, err)
+		return fmt.Errorf("send block %d: %w", seq, c.Err())
+	}
+	return nil
+}
+
+// Acks delivers one Ack per block sent, in order. It is closed when the
+// connection ends; blocks sent but not answered by then were not acked.
+func (c *Conn) Acks() <-chan Ack { return c.acks }
+
+// Done is closed when the connection has ended.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Err says why the connection ended; nil while it is up. After Close it is
+// relay.ErrClosed unless the connection had already failed.
+func (c *Conn) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// Close ends the connection and waits for its reader. Unacked blocks stay
+// unacked. It is idempotent and returns nil.
+func (c *Conn) Close() error {
+	c.fail(CodeNone, relay.ErrClosed)
+	<-c.done
+	return nil
+}
+
+// SentBytes is the number of bytes written to the stream, framing included.
+func (c *Conn) SentBytes() uint64 { return c.sent.Load() }
+
+// fail records err as the reason the connection ended (the first reason
+// wins) and closes it with code.
+func (c *Conn) fail(code Code, err error) {
+	c.mu.Lock()
+	if c.err == nil {
+		c.err = err
+	}
+	c.mu.Unlock()
+	c.closeMu.Do(func() {
+		close(c.closing)
+		reason := ""
+		if code != CodeNone {
+			reason = err.Error()
+		}
+		c.qc.CloseWithError(quic.ApplicationErrorCode(code), truncate(reason, maxReasonLen))
+	})
+}
+
+// readAcks reads the server's frames until the connection ends.
+func (c *Conn) readAcks(br *bufio.Reader) {
+	defer close(c.done)
+	defer close(c.acks)
+	for {
+		f, err := readFrame(br, -1)
+		switch {
+		case err == io.EOF:
+			c.fail(CodeNone, errors.New("server ended the stream"))
+			return
+		case errors.Is(err, errMalformed):
+			c.fail(CodeMalformed, err)
+			return
+		case err != nil:
+			c.fail(CodeNone, translate(err))
+			return
+		}
+		var a Ack
+		switch f.typ {
+		case frameAck:
+			a = Ack{Seq: f.seq}
+		case frameNack:
+			a = Ack{Seq: f.seq, Err: &NackError{Seq: f.seq, Reason: f.reason}}
+		case frameError:
+			c.fail(CodeNone, &CloseError{Code: f.code, Reason: f.reason, Remote: true})
+			return
+		default:
+			c.fail(CodeMalformed, fmt.Errorf("%w: unexpected frame type %#x from server", errMalformed, f.typ))
+			return
+		}
+		c.mu.Lock()
+		ok := len(c.inflight) > 0 && c.inflight[0] == a.Seq
+		if ok {
+			c.inflight = c.inflight[1:]
+		}
+		c.mu.Unlock()
+		if !ok {
+			c.fail(CodeMalformed, fmt.Errorf("%w: answer for block %d out of order", errMalformed, a.Seq))
+			return
+		}
+		select {
+		case c.acks <- a:
+		case <-c.closing:
+			select { // deliver it if there is room: an answer is never lost to a race
+			case c.acks <- a:
+			default:
+			}
+			return
+		}
+		<-c.window
+	}
+}

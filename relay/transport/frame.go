@@ -1,0 +1,287 @@
+package transport
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"unicode/utf8"
+)
+
+// Frame types. See PROTOCOL.md.
+const (
+	frameHello   byte = 0x01
+	frameWelcome byte = 0x02
+	frameError   byte = 0x03
+	frameBlock   byte = 0x04
+	frameAck     byte = 0x05
+	frameNack    byte = 0x06
+)
+
+const (
+	// ProtocolVersion is the version a HELLO carries and a WELCOME echoes.
+	ProtocolVersion = 1
+	// ALPN is the TLS application protocol both ends negotiate.
+	ALPN = "edgerelay/1"
+	// DefaultMaxBlockBytes bounds a block's payload when the configuration
+	// leaves MaxBlockBytes zero.
+	DefaultMaxBlockBytes = 8 << 20
+
+	headerLen = 5 // type (1) + body length (4, big endian)
+	// maxControlBody bounds every frame but BLOCK.
+	maxControlBody = 16 << 10
+	// Field bounds inside HELLO, ERROR and NACK.
+	maxNameLen   = 256
+	maxTokenLen  = 4096
+	maxReasonLen = 1024
+)
+
+// errMalformed is wrapped by every decoding error caused by the bytes
+// themselves (as opposed to the stream failing).
+var errMalformed = errors.New("malformed frame")
+
+// errTooLarge is wrapped (with errMalformed) when a frame announces a body
+// longer than allowed.
+var errTooLarge = errors.New("frame too large")
+
+// frame is one decoded frame; which fields are meaningful depends on typ.
+type frame struct {
+	typ     byte
+	version uint16 // HELLO, WELCOME
+	hello   Hello  // HELLO
+	maxBody uint32 // WELCOME: the server's max block payload
+	code    Code   // ERROR
+	seq     uint64 // BLOCK, ACK, NACK
+	reason  string // ERROR, NACK
+	payload []byte // BLOCK; freshly allocated, owned by the receiver
+}
+
+// appendFrame encodes f after dst. Strings longer than their bound are
+// truncated for ERROR and NACK reasons and refused for HELLO fields.
+func appendFrame(dst []byte, f *frame) ([]byte, error) {
+	start := len(dst)
+	dst = append(dst, f.typ, 0, 0, 0, 0)
+	switch f.typ {
+	case frameHello:
+		h := &f.hello
+		if len(h.Tenant) > maxNameLen || len(h.Site) > maxNameLen || len(h.Token) > maxTokenLen {
+			return dst[:start], errors.New("hello: tenant, site or token too long")
+		}
+		dst = binary.BigEndian.AppendUint16(dst, f.version)
+		dst = binary.BigEndian.AppendUint64(dst, h.QueueID)
+		dst = appendString(dst, h.Tenant)
+		dst = appendString(dst, h.Site)
+		dst = appendString(dst, h.Token)
+	case frameWelcome:
+		dst = binary.BigEndian.AppendUint16(dst, f.version)
+		dst = binary.BigEndian.AppendUint32(dst, f.maxBody)
+	case frameError:
+		dst = binary.BigEndian.AppendUint16(dst, uint16(f.code))
+		dst = appendString(dst, truncate(f.reason, maxReasonLen))
+	case frameBlock:
+		dst = binary.BigEndian.AppendUint64(dst, f.seq)
+		dst = append(dst, f.payload...)
+	case frameAck:
+		dst = binary.BigEndian.AppendUint64(dst, f.seq)
+	case frameNack:
+		dst = binary.BigEndian.AppendUint64(dst, f.seq)
+		dst = appendString(dst, truncate(f.reason, maxReasonLen))
+	default:
+		return dst[:start], fmt.Errorf("BUG: encode unknown frame type %#x", f.typ)
+	}
+	binary.BigEndian.PutUint32(dst[start+1:], uint32(len(dst)-start-headerLen))
+	return dst, nil
+}
+
+// readFrame reads one frame from r. A BLOCK body may be up to 8+maxBlock
+// bytes (a negative maxBlock refuses BLOCK frames), any other body up to
+// maxControlBody. Errors caused by the bytes
+// wrap errMalformed; errors of r are returned as they are (io.EOF when the
+// stream ended cleanly between frames).
+func readFrame(r *bufio.Reader, maxBlock int) (*frame, error) {
+	var hdr [headerLen]byte
+	if _, err := io.ReadFull(r, hdr[:1]); err != nil {
+		return nil, err
+	}
+	if _, err := io.ReadFull(r, hdr[1:]); err != nil {
+		return nil, unexpectedEOF(err)
+	}
+	typ, n := hdr[0], binary.BigEndian.Uint32(hdr[1:])
+	if typ < frameHello || typ > frameNack {
+		return nil, fmt.Errorf("%w: unknown type %#x", errMalformed, typ)
+	}
+	limit := uint64(maxControlBody)
+	if typ == frameBlock {
+		if maxBlock < 0 {
+			return nil, fmt.Errorf("%w: unexpected BLOCK frame", errMalformed)
+		}
+		limit = 8 + uint64(maxBlock)
+	}
+	if uint64(n) > limit {
+		return nil, fmt.Errorf("%w: %w: type %#x body %d bytes, limit %d", errMalformed, errTooLarge, typ, n, limit)
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return nil, unexpectedEOF(err)
+	}
+	return decodeBody(typ, body)
+}
+
+func unexpectedEOF(err error) error {
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return fmt.Errorf("%w: %w", errMalformed, io.ErrUnexpectedEOF)
+	}
+	return err
+}
+
+// decodeBody decodes the body of a frame of type typ. body is retained by
+// BLOCK frames as their payload.
+func decodeBody(typ byte, body []byte) (*frame, error) {
+	d := decoder{b: body}
+	f := &frame{typ: typ}
+	switch typ {
+	case frameHello:
+		f.version = d.u16()
+		f.hello.QueueID = d.u64()
+		f.hello.Tenant = d.str(maxNameLen)
+		f.hello.Site = d.str(maxNameLen)
+		f.hello.Token = d.str(maxTokenLen)
+	case frameWelcome:
+		f.version = d.u16()
+		f.maxBody = d.u32()
+	case frameError:
+		f.code = Code(d.u16())
+		f.reason = d.str(maxReasonLen)
+	case frameBlock:
+		f.seq = d.u64()
+		if d.err == nil {
+			f.payload = d.b
+			d.b = nil
+		}
+	case frameAck:
+		f.seq = d.u64()
+	case frameNack:
+		f.seq = d.u64()
+		f.reason = d.str(maxReasonLen)
+	default:
+		return nil, fmt.Errorf("%w: unknown type %#x", errMalformed, typ)
+	}
+	if d.err == nil && len(d.b) != 0 {
+		d.err = fmt.Errorf("%d trailing bytes", len(d.b))
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("%w: type %#x: %w", errMalformed, typ, d.err)
+	}
+	return f, nil
+}
+
+// decoder reads fixed-width fields; the first error sticks.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func (d *decoder) need(n int) bool {
+	if d.err != nil {
+		return false
+	}
+	if len(d.b) < n {
+		d.err = io.ErrUnexpectedEOF
+		return false
+	}
+	return true
+}
+
+func (d *decoder) u16() uint16 {
+	if !d.need(2) {
+		return 0
+	}
+	v := binary.BigEndian.Uint16(d.b)
+	d.b = d.b[2:]
+	return v
+}
+
+func (d *decoder) u32() uint32 {
+	if !d.need(4) {
+		return 0
+	}
+	v := binary.BigEndian.Uint32(d.b)
+	d.b = d.b[4:]
+	return v
+}
+
+func (d *decoder) u64() uint64 {
+	if !d.need(8) {
+		return 0
+	}
+	v := binary.BigEndian.Uint64(d.b)
+	d.b = d.b[8:]
+	return v
+}
+
+// str reads a u16 length and that many bytes of valid UTF-8 without NUL.
+func (d *decoder) str(max int) string {
+	n := int(d.u16())
+	if d.err != nil {
+		return ""
+	}
+	if n > max {
+		d.err = fmt.Errorf("string of %d bytes, limit %d", n, max)
+		return ""
+	}
+	if !d.need(n) {
+		return ""
+	}
+	s := d.b[:n]
+	d.b = d.b[n:]
+	if !utf8.Valid(s) {
+		d.err = errors.New("string is not valid UTF-8")
+		return ""
+	}
+	for _, c := range s {
+		if c == 0 {
+			d.err = errors.New("string contains NUL")
+			return ""
+		}
+	}
+	return string(s)
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(s)))
+	return append(dst, s...)
+}
+
+// truncate cuts s to at most n bytes without splitting a UTF-8 sequence,
+// and replaces what the decoder would refuse.
+func truncate(s string, n int) string {
+	s = toValidString(s)
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+func toValidString(s string) string {
+	valid := utf8.ValidString(s)
+	for i := 0; valid && i < len(s); i++ {
+		if s[i] == 0 {
+			valid = false
+		}
+	}
+	if valid {
+		return s
+	}
+	b := make([]byte, 0, len(s))
+	for _, r := range s {
+		if r == 0 || r == utf8.RuneError {
+			r = '?'
+		}
+		b = utf8.AppendRune(b, r)
+	}
+	return string(b)
+}

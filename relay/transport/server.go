@@ -1,0 +1,177 @@
+package transport
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/quic-go/quic-go"
+)
+
+const (
+	// DefaultIdleTimeout closes a connection without traffic; keep-alives
+	// are sent every third of it.
+	DefaultIdleTimeout = 30 * time.Second
+	// helloTimeout bounds the wait for the edge's stream and HELLO, and
+	// for the server's answer to it.
+	helloTimeout = 10 * time.Second
+	// lingerTimeout bounds how long a closing side waits for the peer to
+	// read its last frame (ERROR, NACK) and close the connection itself.
+	lingerTimeout = 3 * time.Second
+	// readBufSize is small on purpose: a cloud holds many idle edges, and
+	// block payloads bypass the buffer (read straight into their slice).
+	readBufSize = 4 << 10
+)
+
+// Hello is what an edge says about itself in its first frame.
+type Hello struct {
+	Tenant, Site, Token string
+	QueueID             uint64
+}
+
+// Peer is an authenticated edge, as the Authenticator vouches for it.
+type Peer struct {
+	Tenant, Site string
+	QueueID      uint64
+	Remote       net.Addr
+}
+
+// Authenticator decides whether an edge may send. A non-nil error refuses it;
+// its text goes back to the edge.
+type Authenticator func(h Hello, cs tls.ConnectionState) (Peer, error)
+
+// Handler takes one block. It is called sequentially per connection, in the
+// edge's sequence order, and returns nil only once the block is durable; the
+// edge deletes the block when it learns that. data is owned by the handler.
+type Handler func(ctx context.Context, p Peer, seq uint64, data []byte) error
+
+// ServerConfig configures a Server. TLS, Auth and Handle are required.
+type ServerConfig struct {
+	Addr   string // UDP address to listen on, e.g. "127.0.0.1:4433"
+	TLS    *tls.Config
+	Auth   Authenticator
+	Handle Handler
+	// MaxBlockBytes bounds a block's payload; 0 means DefaultMaxBlockBytes.
+	MaxBlockBytes int
+	Logger        *slog.Logger
+	Registerer    prometheus.Registerer // nil: metrics are not registered
+	// IdleTimeout closes silent connections; 0 means DefaultIdleTimeout.
+	IdleTimeout time.Duration
+}
+
+// Server accepts edges over QUIC and hands their blocks to a Handler.
+type Server struct {
+	cfg      ServerConfig
+	log      *slog.Logger
+	m        *serverMetrics
+	udp      *net.UDPConn
+	tr       *quic.Transport
+	ln       *quic.Listener
+	closeMu  sync.Mutex
+	closed   bool
+	closeErr error
+}
+
+// NewServer checks cfg and binds the UDP socket, so Addr works before Run.
+func NewServer(cfg ServerConfig) (*Server, error) {
+	if cfg.TLS == nil || cfg.Auth == nil || cfg.Handle == nil {
+		return nil, errors.New("transport server: TLS, Auth and Handle are required")
+	}
+	if cfg.MaxBlockBytes < 0 || cfg.MaxBlockBytes > 1<<30 {
+		return nil, fmt.Errorf("transport server: max_block_bytes must be in [0, 1GiB]; got %d", cfg.MaxBlockBytes)
+	}
+	if cfg.IdleTimeout < 0 {
+		return nil, fmt.Errorf("transport server: idle_timeout must be >= 0; got %v", cfg.IdleTimeout)
+	}
+	if cfg.MaxBlockBytes == 0 {
+		cfg.MaxBlockBytes = DefaultMaxBlockBytes
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m, err := newServerMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("transport server: %w", err)
+	}
+	ua, err := net.ResolveUDPAddr("udp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("transport server: resolve %q: %w", cfg.Addr, err)
+	}
+	udp, err := net.ListenUDP("udp", ua)
+	if err != nil {
+		return nil, fmt.Errorf("transport server: listen %q: %w", cfg.Addr, err)
+	}
+	tlsConf := cfg.TLS.Clone()
+	tlsConf.NextProtos = []string{ALPN}
+	tlsConf.MinVersion = tls.VersionTLS13
+	tr := &quic.Transport{Conn: udp}
+	ln, err := tr.Listen(tlsConf, &quic.Config{
+		HandshakeIdleTimeout:  helloTimeout,
+		MaxIdleTimeout:        cfg.IdleTimeout,
+		KeepAlivePeriod:       cfg.IdleTimeout / 3,
+		MaxIncomingStreams:    1,
+		MaxIncomingUniStreams: -1,
+	})
+	if err != nil {
+		tr.Close()
+		udp.Close()
+		return nil, fmt.Errorf("transport server: listen %q: %w", cfg.Addr, err)
+	}
+	return &Server{cfg: cfg, log: log, m: m, udp: udp, tr: tr, ln: ln}, nil
+}
+
+// Addr is the bound UDP address.
+func (s *Server) Addr() net.Addr { return s.udp.LocalAddr() }
+
+// Run serves until ctx is done, then closes every connection (code
+// shutdown), waits for their handlers to return, releases the socket and
+// returns nil. It returns an error only if accepting fails otherwise.
+func (s *Server) Run(ctx context.Context) error {
+	defer s.Close()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	s.log.Info("transport listening", "addr", s.Addr().String())
+	for {
+		qc, err := s.ln.Accept(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("transport server: accept: %w", err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.serveConn(ctx, qc)
+		}()
+	}
+}
+
+// Close releases the socket. It is idempotent; Run calls it on return.
+func (s *Server) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	if s.closed {
+		return s.closeErr
+	}
+	s.closed = true
+	err := s.ln.Close()
+	if terr := s.tr.Close(); err == nil {
+		err = terr
+	}
+	if uerr := s.udp.Close(); err == nil && !errors.Is(uerr, net.ErrClosed) {
+		err = uerr
+	}
+	s.closeErr = err
+	return err
+}

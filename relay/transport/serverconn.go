@@ -1,0 +1,187 @@
+package transport
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/quic-go/quic-go"
+)
+
+// serveConn runs one edge connection to its end.
+func (s *Server) serveConn(ctx context.Context, qc *quic.Conn) {
+	s.m.connections.Inc()
+	s.m.open.Inc()
+	defer s.m.open.Dec()
+	log := s.log.With("remote", qc.RemoteAddr().String())
+	stop := context.AfterFunc(ctx, func() {
+		qc.CloseWithError(quic.ApplicationErrorCode(CodeShutdown), "server shutting down")
+	})
+	defer stop()
+	// Whatever ended the exchange, the connection ends with it.
+	defer qc.CloseWithError(quic.ApplicationErrorCode(CodeNone), "")
+
+	hctx, cancel := context.WithTimeout(ctx, helloTimeout)
+	str, err := qc.AcceptStream(hctx)
+	cancel()
+	if err != nil {
+		if ctx.Err() == nil {
+			qc.CloseWithError(quic.ApplicationErrorCode(CodeTimeout), "no stream opened")
+			log.Warn("transport: edge opened no stream", "err", err)
+		}
+		return
+	}
+	c := &serverConn{s: s, qc: qc, str: str, br: bufio.NewReaderSize(str, readBufSize), log: log}
+	peer, ok := c.hello()
+	if !ok {
+		return
+	}
+	log = log.With("tenant", peer.Tenant, "site", peer.Site, "queue_id", peer.QueueID)
+	c.log = log
+	log.Info("transport: edge connected")
+	c.blocks(ctx, peer)
+}
+
+type serverConn struct {
+	s    *Server
+	qc   *quic.Conn
+	str  *quic.Stream
+	br   *bufio.Reader
+	wbuf []byte
+	log  *slog.Logger
+}
+
+// hello reads and answers the HELLO frame; ok is false when the connection
+// was refused or broke.
+func (c *serverConn) hello() (p Peer, ok bool) {
+	c.str.SetReadDeadline(time.Now().Add(helloTimeout))
+	f, err := readFrame(c.br, -1)
+	c.str.SetReadDeadline(time.Time{})
+	if err != nil {
+		c.readFailed(err, "hello")
+		return Peer{}, false
+	}
+	if f.typ != frameHello {
+		c.malformed(CodeMalformed, fmt.Sprintf("first frame is type %#x, want HELLO", f.typ))
+		return Peer{}, false
+	}
+	if f.version != ProtocolVersion {
+		c.refuse(CodeVersion, fmt.Sprintf("protocol version %d not supported, want %d", f.version, ProtocolVersion))
+		return Peer{}, false
+	}
+	p, err = c.s.cfg.Auth(f.hello, c.qc.ConnectionState().TLS)
+	if err != nil {
+		c.refuse(CodeRefused, err.Error())
+		return Peer{}, false
+	}
+	p.Remote = c.qc.RemoteAddr()
+	err = c.write(&frame{typ: frameWelcome, version: ProtocolVersion, maxBody: uint32(c.s.cfg.MaxBlockBytes)})
+	return p, err == nil
+}
+
+// blocks hands BLOCK frames to the handler until the edge stops, a frame is
+// bad or the handler fails.
+func (c *serverConn) blocks(ctx context.Context, p Peer) {
+	var last uint64
+	first := true
+	for {
+		f, err := readFrame(c.br, c.s.cfg.MaxBlockBytes)
+		if err == io.EOF {
+			// The edge finished its side; every block it sent is answered.
+			c.str.Close()
+			c.linger(CodeNone, "")
+			return
+		}
+		if err != nil {
+			c.readFailed(err, "block")
+			return
+		}
+		if f.typ != frameBlock {
+			c.malformed(CodeMalformed, fmt.Sprintf("frame type %#x after HELLO, want BLOCK", f.typ))
+			return
+		}
+		if !first && f.seq <= last {
+			c.malformed(CodeMalformed, fmt.Sprintf("block seq %d after %d: not increasing", f.seq, last))
+			return
+		}
+		first, last = false, f.seq
+		c.s.m.blocks.Inc()
+		c.s.m.bytes.Add(float64(len(f.payload)))
+		if err := c.s.cfg.Handle(ctx, p, f.seq, f.payload); err != nil {
+			c.s.m.nacks.Inc()
+			c.log.Warn("transport: handler failed a block; nack and close", "seq", f.seq, "err", err)
+			// No STOP_SENDING: it could make the edge fail its own
+			// connection before it has read the NACK. What it sends
+			// meanwhile is bounded by flow control and ignored.
+			if c.write(&frame{typ: frameNack, seq: f.seq, reason: err.Error()}) == nil {
+				c.str.Close()
+				c.linger(CodeHandler, "handler failed block")
+			}
+			return
+		}
+		if c.write(&frame{typ: frameAck, seq: f.seq}) != nil {
+			return
+		}
+	}
+}
+
+func (c *serverConn) write(f *frame) error {
+	var err error
+	c.wbuf, err = appendFrame(c.wbuf[:0], f)
+	if err != nil {
+		panic(err) // BUG: the server only writes frames it can encode
+	}
+	if _, err = c.str.Write(c.wbuf); err != nil {
+		c.log.Debug("transport: write failed", "err", translate(err))
+	}
+	return err
+}
+
+// readFailed handles a read error: bad bytes close the connection with a
+// code and are counted; a broken stream is only logged.
+func (c *serverConn) readFailed(err error, what string) {
+	switch {
+	case errors.Is(err, errTooLarge):
+		c.malformed(CodeTooLarge, err.Error())
+	case errors.Is(err, errMalformed):
+		c.malformed(CodeMalformed, err.Error())
+	default:
+		var nerr net.Error
+		if what == "hello" && errors.As(err, &nerr) && nerr.Timeout() {
+			c.qc.CloseWithError(quic.ApplicationErrorCode(CodeTimeout), "no HELLO in time")
+		}
+		c.log.Debug("transport: connection ended", "while", what, "err", translate(err))
+	}
+}
+
+func (c *serverConn) malformed(code Code, reason string) {
+	c.s.m.malformed.Inc()
+	c.log.Warn("transport: malformed frame; closing connection", "code", code.String(), "reason", reason)
+	c.qc.CloseWithError(quic.ApplicationErrorCode(code), truncate(reason, maxReasonLen))
+}
+
+// refuse answers the HELLO with an ERROR frame and closes.
+func (c *serverConn) refuse(code Code, reason string) {
+	c.s.m.refused.Inc()
+	c.log.Warn("transport: edge refused", "code", code.String(), "reason", reason)
+	if c.write(&frame{typ: frameError, code: code, reason: reason}) == nil {
+		c.str.Close()
+	}
+	c.linger(code, reason)
+}
+
+// linger waits for the edge to read the last frame and close, then closes.
+func (c *serverConn) linger(code Code, reason string) {
+	t := time.NewTimer(lingerTimeout)
+	defer t.Stop()
+	select {
+	case <-c.qc.Context().Done():
+	case <-t.C:
+	}
+	c.qc.CloseWithError(quic.ApplicationErrorCode(code), truncate(reason, maxReasonLen))
+}
