@@ -111,11 +111,7 @@ edge:
 	if err != nil {
 		return fmt.Errorf("BUG: demo edge config: %w", err)
 	}
-	proc, err := newPluginChain(ctx, edgeCfg.Edge, log)
-	if err != nil {
-		return err
-	}
-	e, err := edge.New(edgeCfg.Edge, edge.Options{Logger: log, Processor: proc, Listener: edgeLn})
+	e, err := edge.New(edgeCfg.Edge, edge.Options{Logger: log, NewProcessor: pluginChain(ctx, edgeCfg.Edge, log), Listener: edgeLn})
 	if err != nil {
 		return err
 	}

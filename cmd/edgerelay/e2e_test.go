@@ -88,7 +88,8 @@ type proc struct {
 	cmd  *exec.Cmd
 	logs *bytes.Buffer
 	mu   *sync.Mutex
-	done chan error
+	done chan struct{} // closed when the process exited; err is set then
+	err  error
 }
 
 type lockedWriter struct {
@@ -104,14 +105,14 @@ func (l lockedWriter) Write(p []byte) (int, error) {
 
 func start(t *testing.T, bin string, args ...string) *proc {
 	t.Helper()
-	p := &proc{logs: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan error, 1)}
+	p := &proc{logs: &bytes.Buffer{}, mu: &sync.Mutex{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Stdout = lockedWriter{p.mu, p.logs}
 	p.cmd.Stderr = lockedWriter{p.mu, p.logs}
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { p.done <- p.cmd.Wait() }()
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
 		p.cmd.Process.Kill()
 		<-p.done
@@ -129,10 +130,9 @@ func (p *proc) stop(t *testing.T) {
 	t.Helper()
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-p.done:
-		p.done <- err
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v", err)
+	case <-p.done:
+		if p.err != nil {
+			t.Fatalf("exit after SIGTERM: %v", p.err)
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("no exit within 20s of SIGTERM")
@@ -200,6 +200,7 @@ edge:
     address: %s
     server_name: localhost
     insecure_skip_verify: true
+    max_backoff: 1s
 `, env.dir, env.edgeHTTP, env.targetAddr, env.quic), 0o644)
 	return env
 }

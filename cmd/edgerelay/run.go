@@ -52,11 +52,7 @@ func runRoles(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 		g.Go(func() error { return cl.Run(gctx) })
 	}
 	if cfg.Edge != nil {
-		proc, err := newPluginChain(gctx, cfg.Edge, log)
-		if err != nil {
-			return fmt.Errorf("edge.plugins: %w", err)
-		}
-		e, err := edge.New(cfg.Edge, edge.Options{Logger: log, Processor: proc})
+		e, err := edge.New(cfg.Edge, edge.Options{Logger: log, NewProcessor: pluginChain(gctx, cfg.Edge, log)})
 		if err != nil {
 			return fmt.Errorf("edge: %w", err)
 		}

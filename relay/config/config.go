@@ -88,6 +88,10 @@ type Upstream struct {
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 	// Window is how many blocks may be unacknowledged at once; default 16.
 	Window int `yaml:"window"`
+	// MinBackoff and MaxBackoff bound the wait between reconnection
+	// attempts, which doubles from min to max; defaults 250ms and 30s.
+	MinBackoff time.Duration `yaml:"min_backoff"`
+	MaxBackoff time.Duration `yaml:"max_backoff"`
 }
 
 // Cloud configures the cloud role.

@@ -26,7 +26,7 @@ var DefaultEdge = Edge{
 		MaxBlockBytes:  4 << 20,
 		CommitInterval: 5 * time.Millisecond,
 	},
-	Upstream: Upstream{Window: 16},
+	Upstream: Upstream{Window: 16, MinBackoff: 250 * time.Millisecond, MaxBackoff: 30 * time.Second},
 }
 
 // DefaultCloud holds the value every unset cloud field takes.
@@ -57,6 +57,8 @@ func (c *Config) applyDefaults() {
 		setDefault(&e.Queue.MaxBlockBytes, d.Queue.MaxBlockBytes)
 		setDefault(&e.Queue.CommitInterval, d.Queue.CommitInterval)
 		setDefault(&e.Upstream.Window, d.Upstream.Window)
+		setDefault(&e.Upstream.MinBackoff, d.Upstream.MinBackoff)
+		setDefault(&e.Upstream.MaxBackoff, d.Upstream.MaxBackoff)
 		if e.Upstream.ServerName == "" {
 			if host, _, err := net.SplitHostPort(e.Upstream.Address); err == nil {
 				e.Upstream.ServerName = host
@@ -109,6 +111,9 @@ func (c *Config) Validate() error {
 		}
 		if e.Queue.MaxBlockBytes > e.Queue.MaxBytes {
 			bad("edge.queue.max_block_bytes (%d) must not exceed edge.queue.max_bytes (%d)", e.Queue.MaxBlockBytes, e.Queue.MaxBytes)
+		}
+		if e.Upstream.MaxBackoff < e.Upstream.MinBackoff {
+			bad("edge.upstream.max_backoff (%s) must not be below edge.upstream.min_backoff (%s)", e.Upstream.MaxBackoff, e.Upstream.MinBackoff)
 		}
 		if e.Upstream.Window < 1 {
 			bad("edge.upstream.window must be >= 1; got %d", e.Upstream.Window)

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,28 +35,35 @@ import (
 // Processor rewrites a batch in place before it is queued: the plugin chain.
 type Processor interface {
 	Process(ctx context.Context, b *relay.Batch) error
+	Close(ctx context.Context) error
 }
+
+// NewProcessor builds a processor whose metrics go to reg.
+type NewProcessor func(reg prometheus.Registerer) (Processor, error)
 
 // Options are what the caller provides besides the configuration.
 type Options struct {
 	Logger *slog.Logger
-	// Processor runs before identity labels are added; nil means none.
-	Processor Processor
+	// NewProcessor builds the plugin chain, which runs before identity
+	// labels are added; nil means none.
+	NewProcessor NewProcessor
 	// Listener, when set, is used instead of binding cfg.HTTPListen.
 	Listener net.Listener
 }
 
 // Edge is one running edge role.
 type Edge struct {
-	cfg   *config.Edge
-	log   *slog.Logger
-	proc  Processor
-	reg   *prometheus.Registry
-	ln    net.Listener
-	queue *store.Queue
-	com   *committer
-	fwd   *forward.Forwarder
-	ready atomic.Bool
+	cfg  *config.Edge
+	log  *slog.Logger
+	proc atomic.Pointer[procBox]
+	// procMu is held shared while a batch runs through the chain.
+	procMu sync.RWMutex
+	reg    *prometheus.Registry
+	ln     net.Listener
+	queue  *store.Queue
+	com    *committer
+	fwd    *forward.Forwarder
+	ready  atomic.Bool
 
 	extra   labels.Labels
 	dropped prometheus.Counter
@@ -71,8 +79,16 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 		log = slog.Default()
 	}
 	log = log.With("role", "edge")
-	e := &Edge{cfg: cfg, log: log, proc: o.Processor, reg: prometheus.NewRegistry(), started: time.Now()}
+	e := &Edge{cfg: cfg, log: log, reg: prometheus.NewRegistry(), started: time.Now()}
 	e.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	e.proc.Store(&procBox{})
+	if o.NewProcessor != nil {
+		p, err := o.NewProcessor(e.reg)
+		if err != nil {
+			return nil, fmt.Errorf("edge.plugins: %w", err)
+		}
+		e.proc.Store(&procBox{p: p})
+	}
 
 	b := labels.NewScratchBuilder(len(cfg.ExternalLabels) + 1)
 	for k, v := range cfg.ExternalLabels {
@@ -159,6 +175,8 @@ func (e *Edge) newForwarder() error {
 			Logger:        e.log,
 		},
 		Window:     up.Window,
+		MinBackoff: up.MinBackoff,
+		MaxBackoff: up.MaxBackoff,
 		Logger:     e.log,
 		Registerer: e.reg,
 	})
@@ -175,6 +193,24 @@ func trimSpace(b []byte) []byte {
 	return b
 }
 
+// procBox lets a nil processor be stored atomically.
+type procBox struct{ p Processor }
+
+// ReplaceProcessor swaps the plugin chain (on reload); batches in flight
+// finish on the old chain, which is closed once they are done with it.
+func (e *Edge) ReplaceProcessor(ctx context.Context, p Processor) {
+	old := e.proc.Swap(&procBox{p: p})
+	// Wait for batches that picked up the old chain before the swap.
+	e.procMu.Lock()
+	e.procMu.Unlock() //nolint:staticcheck // an empty critical section is the point
+
+	if old.p != nil {
+		if err := old.p.Close(ctx); err != nil {
+			e.log.Warn("closing the old plugin chain", "err", err)
+		}
+	}
+}
+
 // Addr is where the HTTP listener is bound.
 func (e *Edge) Addr() net.Addr { return e.ln.Addr() }
 
@@ -184,12 +220,15 @@ func (e *Edge) Registry() *prometheus.Registry { return e.reg }
 // Submit runs b through the plugin chain, adds identity labels and returns
 // once b is durable in the queue. It implements ingest.Sink.
 func (e *Edge) Submit(ctx context.Context, b *relay.Batch) error {
-	if e.proc != nil {
-		if err := e.proc.Process(ctx, b); err != nil {
+	e.procMu.RLock()
+	if p := e.proc.Load().p; p != nil {
+		if err := p.Process(ctx, b); err != nil {
+			e.procMu.RUnlock()
 			e.held.Inc()
 			return fmt.Errorf("plugin chain: %w", err)
 		}
 	}
+	e.procMu.RUnlock()
 	e.addIdentity(b)
 	if len(b.Series) == 0 {
 		return nil
@@ -257,6 +296,11 @@ func (e *Edge) Run(ctx context.Context) error {
 	stopCommitter()
 	<-comDone
 	e.log.Info("queue committed and closing", "took", time.Since(start), "backlog_blocks", e.queue.Stats().Blocks)
+	if p := e.proc.Load().p; p != nil {
+		if cerr := p.Close(context.Background()); cerr != nil {
+			e.log.Warn("closing the plugin chain", "err", cerr)
+		}
+	}
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}

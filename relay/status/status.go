@@ -77,3 +77,6 @@ func Ready(ready func() bool) http.Handler {
 		w.Write([]byte("edgerelay is ready.\n"))
 	})
 }
+
+// R is a Row with name and value.
+func R(name, value string) Row { return Row{Name: name, Value: value} }

@@ -1,0 +1,190 @@
+// Package host runs edgerelay's WebAssembly plugin chain with wazero (the
+// only package importing it): it compiles and instantiates each stage in a
+// sandbox, calls series-level stages once per new label set and memoises the
+// chain's answer, hands sample-level stages columnar samples, and contains
+// failures (trap, timeout, out of memory, malformed output) according to the
+// stage's on_error policy.
+//
+// A Chain is safe for concurrent use: calls into guests are serialised by
+// one lock. NewChain and Close are cheap enough to swap chains on reload.
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/tetratelabs/wazero"
+
+	"github.com/edgerelay/edgerelay/relay/config"
+	"github.com/edgerelay/edgerelay/sdk/abi"
+)
+
+// ErrHeld is wrapped by Process's error when a fail_closed stage failed or is
+// quarantined: the caller keeps the batch out of the queue and reports it.
+var ErrHeld = errors.New("batch held by a fail_closed plugin stage")
+
+// Options configure a Chain.
+type Options struct {
+	// CacheDir holds wazero's compilation cache; "" keeps it in memory
+	// (shared by every chain of the process).
+	CacheDir string
+	// CacheSize bounds the memo of series-level results; 0 means 100000.
+	CacheSize int
+	// Logger receives failure and quarantine reports; nil means slog.Default().
+	Logger *slog.Logger
+	// Registerer receives the chain's metrics; nil keeps them unregistered.
+	Registerer prometheus.Registerer
+}
+
+// Chain is an ordered list of loaded plugin stages.
+type Chain struct {
+	mu      sync.Mutex
+	series  []*stage // series-level stages, in order
+	samples []*stage // sample-level stages, in order (after all series-level ones)
+	memo    *memo
+	targets map[targetKey]*lastScrape
+	m       *metrics
+	log     *slog.Logger
+	cache   wazero.CompilationCache
+	ownedC  bool
+	closed  bool
+	scratch scratch
+}
+
+var sharedCache = sync.OnceValue(wazero.NewCompilationCache)
+
+// NewChain compiles and instantiates every stage. An error names the stage
+// that failed; nothing is left running then.
+func NewChain(ctx context.Context, stages []config.PluginConfig, o Options) (*Chain, error) {
+	c := &Chain{log: o.Logger}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	if o.CacheSize <= 0 {
+		o.CacheSize = 100000
+	}
+	c.memo = newMemo(o.CacheSize)
+	c.targets = make(map[targetKey]*lastScrape)
+	var err error
+	if c.m, err = newMetrics(o.Registerer); err != nil {
+		return nil, err
+	}
+	if o.CacheDir != "" {
+		if c.cache, err = wazero.NewCompilationCacheWithDir(o.CacheDir); err != nil {
+			return nil, fmt.Errorf("plugin compilation cache at %q: %w", o.CacheDir, err)
+		}
+		c.ownedC = true
+	} else {
+		c.cache = sharedCache()
+	}
+	for i, pc := range stages {
+		s, err := newStage(ctx, pc, c.cache, c.m)
+		if err != nil {
+			c.Close(ctx)
+			return nil, fmt.Errorf("plugin stage %d (%s): %w", i, stageName(pc), err)
+		}
+		s.m.quarantined.Set(0)
+		switch s.kind {
+		case abi.KindSeries:
+			if len(c.samples) > 0 {
+				s.close(ctx)
+				c.Close(ctx)
+				return nil, fmt.Errorf("plugin stage %d (%s) is series-level but follows sample-level stage %s: put series-level stages first", i, s.name, c.samples[0].name)
+			}
+			c.series = append(c.series, s)
+		default:
+			c.samples = append(c.samples, s)
+		}
+	}
+	if len(c.series) > 255 {
+		c.Close(ctx)
+		return nil, fmt.Errorf("%d series-level plugin stages; at most 255", len(c.series))
+	}
+	return c, nil
+}
+
+func stageName(pc config.PluginConfig) string {
+	if pc.Name != "" {
+		return pc.Name
+	}
+	return pc.Module
+}
+
+// Close stops every stage. It is idempotent and waits for a running Process.
+func (c *Chain) Close(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	var errs []error
+	for _, s := range append(c.series, c.samples...) {
+		errs = append(errs, s.close(ctx))
+	}
+	if c.ownedC {
+		errs = append(errs, c.cache.Close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// Stages returns the names of the stages and whether each is quarantined.
+func (c *Chain) Stages() (names []string, quarantined []bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range append(c.series, c.samples...) {
+		names = append(names, s.name)
+		quarantined = append(quarantined, s.quarantined)
+	}
+	return names, quarantined
+}
+
+// PagesUsed returns the guest memory, in 64 KiB pages, of each stage's live instance.
+func (c *Chain) PagesUsed() []uint32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var p []uint32
+	for _, s := range append(c.series, c.samples...) {
+		if s.mem != nil {
+			p = append(p, s.mem.Size()/65536)
+		} else {
+			p = append(p, 0)
+		}
+	}
+	return p
+}
+
+// fail handles a failed call: count, log, rebuild the instance, quarantine
+// after QuarantineAfter in a row. It returns the error to apply on_error with.
+func (c *Chain) fail(ctx context.Context, s *stage, err error) error {
+	kind := "trap"
+	var ce *callError
+	if errors.As(err, &ce) {
+		kind = ce.kind
+	}
+	s.m.errors.WithLabelValues(s.name, kind).Inc()
+	s.failures++
+	policy := "fail_open"
+	if s.failClosed {
+		policy = "fail_closed"
+	}
+	c.log.Warn("plugin call failed", "plugin", s.name, "kind", kind, "on_error", policy, "consecutive", s.failures, "err", err)
+	if kind != "guest" {
+		if rerr := s.restart(ctx); rerr != nil {
+			c.log.Error("plugin restart failed", "plugin", s.name, "err", rerr)
+			s.failures = QuarantineAfter
+		}
+	}
+	if s.failures >= QuarantineAfter && !s.quarantined {
+		s.quarantined = true
+		s.m.quarantined.Set(1)
+		c.log.Error("plugin quarantined until the chain is reloaded", "plugin", s.name, "failures", s.failures, "on_error", policy)
+	}
+	return fmt.Errorf("plugin %s: %w", s.name, err)
+}
+
+func (c *Chain) succeeded(s *stage) { s.failures = 0 }

@@ -1,0 +1,30 @@
+#!/bin/sh
+# Builds every WebAssembly module edgerelay commits, into OUTROOT (default:
+# the repository root) at the same relative paths:
+#   plugins/builtin/{relabel,anonymize,filter}.wasm   Go, embedded in the binary
+#   wasm-examples/dropprefix/dropprefix.wasm          C (clang-14 + wasi-libc), skipped if absent
+#   plugins/host/testdata/*.wasm                      hostile WAT test modules (wat2wasm), skipped if absent
+# Go's wasm output is reproducible with -trimpath and the same toolchain, so
+# plugins/host's TestBuiltinsCurrent rebuilds into a temp dir and compares.
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=${1:-$root}
+mkdir -p "$out/plugins/builtin" "$out/wasm-examples/dropprefix" "$out/plugins/host/testdata"
+cd "$root"
+for p in relabel anonymize filter; do
+	GOFLAGS= GOOS=wasip1 GOARCH=wasm go build -trimpath -buildvcs=false -buildmode=c-shared \
+		-o "$out/plugins/builtin/$p.wasm" ./wasm-examples/$p
+done
+if command -v clang-14 >/dev/null && [ -d /usr/lib/wasm32-wasi ]; then
+	clang-14 --target=wasm32-wasi --sysroot=/usr -isystem /usr/include/wasm32-wasi -L/usr/lib/wasm32-wasi \
+		-mexec-model=reactor -O2 -o "$out/wasm-examples/dropprefix/dropprefix.wasm" wasm-examples/dropprefix/dropprefix.c
+else
+	echo "build.sh: clang-14 or wasi-libc missing; skipping wasm-examples/dropprefix" >&2
+fi
+if command -v wat2wasm >/dev/null; then
+	for f in plugins/host/testdata/*.wat; do
+		wat2wasm "$f" -o "$out/${f%.wat}.wasm"
+	done
+else
+	echo "build.sh: wat2wasm missing; skipping plugins/host/testdata" >&2
+fi
