@@ -192,7 +192,7 @@ func (b *Bytes) UnmarshalYAML(n *yaml.Node) error {
 // configuration file, against which relative paths resolve.
 func (c *Config) resolve(dir string) error {
 	var errs []error
-	if e := c.Edge; e != nil {
+	if e := c.Edge; e != nil && e.ScrapeConfigs.Kind != 0 {
 		pc, err := parsePrometheus("scrape_configs", &e.ScrapeConfigs, dir)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("edge.scrape_configs: %w", err))
@@ -200,7 +200,7 @@ func (c *Config) resolve(dir string) error {
 			errs = append(errs, fmt.Errorf("edge.scrape_configs: %w", err))
 		}
 	}
-	if cl := c.Cloud; cl != nil {
+	if cl := c.Cloud; cl != nil && cl.RemoteWrite.Kind != 0 {
 		pc, err := parsePrometheus("remote_write", &cl.RemoteWrite, dir)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("cloud.remote_write: %w", err))

@@ -180,9 +180,6 @@ func validName(s string) bool {
 // ("scrape_configs" or "remote_write"), so defaults and validation are
 // exactly Prometheus'. Relative file paths resolve against dir.
 func parsePrometheus(key string, n *yaml.Node, dir string) (*promconfig.Config, error) {
-	if n.Kind == 0 {
-		return &promconfig.Config{}, nil
-	}
 	body, err := yaml.Marshal(map[string]*yaml.Node{key: n})
 	if err != nil {
 		return nil, err
