@@ -1,0 +1,77 @@
+package delta
+
+import (
+	"testing"
+)
+
+// benchScrapes returns n consecutive scrapes of one target of size series.
+func benchScrapes(n, size int) []*Scrape {
+	g := newGen(21, 1, size)
+	out := make([]*Scrape, n)
+	for i := range out {
+		g.ts += 15000
+		out[i] = g.scrape(0)
+	}
+	return out
+}
+
+func BenchmarkEncode(b *testing.B) {
+	ss := benchScrapes(32, 10000)
+	enc := NewEncoder(1)
+	var buf []byte
+	for _, s := range ss { // warm up: dictionary and scratch in place
+		buf = enc.AppendFrame(buf[:0], s)
+	}
+	samples, bytes := 0, 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s := ss[i%len(ss)]
+		buf = enc.AppendFrame(buf[:0], s)
+		samples += len(s.Series)
+		bytes += len(buf)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(samples), "ns/sample")
+	b.ReportMetric(float64(bytes)/float64(samples), "B/sample")
+}
+
+func BenchmarkDecode(b *testing.B) {
+	ss := benchScrapes(32, 10000)
+	enc := NewEncoder(1)
+	frames := make([][]byte, len(ss))
+	for i, s := range ss {
+		frames[i] = enc.AppendFrame(nil, s)
+	}
+	dec := NewDecoder()
+	samples := 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s, err := dec.Apply(frames[i%len(frames)])
+		if err != nil {
+			b.Fatal(err)
+		}
+		samples += len(s.Series)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(samples), "ns/sample")
+}
+
+func TestEncodeSteadyStateAllocatesNothing(t *testing.T) {
+	first := benchScrapes(1, 2000)[0]
+	steady := *first // the same series, new values each frame: no churn
+	steady.Series = append([]Series(nil), first.Series...)
+	enc := NewEncoder(1)
+	buf := enc.AppendFrame(nil, first)
+	i := 0
+	allocs := testing.AllocsPerRun(50, func() {
+		i++
+		for j := range steady.Series {
+			steady.Series[j].V = uint64(i * j)
+		}
+		steady.Timestamp += 15000
+		buf = enc.AppendFrame(buf[:0], &steady)
+	})
+	if allocs != 0 {
+		t.Fatalf("steady AppendFrame allocated %v times per frame, want 0", allocs)
+	}
+}

@@ -1,0 +1,244 @@
+package delta
+
+import (
+	"slices"
+)
+
+// Decoder applies frames to per-target bases and returns the scrapes they
+// carry. The zero value is not usable; call NewDecoder.
+type Decoder struct {
+	targets map[string]*decTarget
+
+	// scratch for staging an incremental frame before it is committed
+	recID []uint32
+	recT  []int64
+	recV  []uint64
+}
+
+type decTarget struct {
+	gen, k   uint64
+	ts       int64
+	attrs    string
+	slots    []decSlot
+	index    map[string]uint32 // labels → id, to refuse duplicate label sets
+	meta     []Meta            // sorted by Family
+	npresent int
+}
+
+type decSlot struct {
+	labels  string
+	t       int64
+	v       uint64
+	present bool
+}
+
+// NewDecoder returns a decoder holding no bases.
+func NewDecoder() *Decoder {
+	return &Decoder{targets: make(map[string]*decTarget)}
+}
+
+// Forget drops the base of target; its next incremental frame gets
+// ErrNeedFull.
+func (d *Decoder) Forget(target string) { delete(d.targets, target) }
+
+// Targets returns the number of targets the decoder holds a base for.
+func (d *Decoder) Targets() int { return len(d.targets) }
+
+// Apply decodes one frame against the base of its target and returns the
+// scrape it carries. A full frame always applies and replaces the base. An
+// incremental frame applies only on top of the frame just before it in the
+// same generation, otherwise Apply returns *ErrNeedFull. On any error the
+// decoder is unchanged.
+func (d *Decoder) Apply(frame []byte) (*Scrape, error) {
+	r := reader{buf: frame}
+	if v := r.byte(); v != Version && r.err == nil {
+		return nil, corruptf("unsupported version %d", v)
+	}
+	kind := r.byte()
+	if r.err == nil && kind&^kindMask != 0 {
+		return nil, corruptf("unknown frame flags %#x", kind)
+	}
+	target := r.str()
+	gen := r.uvarint()
+	k := r.uvarint()
+	ts := r.varint()
+	if r.err != nil {
+		return nil, r.err
+	}
+	if kind&kindIncremental == 0 {
+		if kind&kindAttrs == 0 {
+			return nil, corruptf("full frame without attributes")
+		}
+		return d.applyFull(&r, target, gen, k, ts)
+	}
+	st := d.targets[target]
+	if st == nil || st.gen != gen || st.k+1 != k {
+		return nil, &ErrNeedFull{Target: target, Generation: gen}
+	}
+	return d.applyIncremental(&r, st, target, kind, k, st.ts+ts)
+}
+
+func (d *Decoder) applyFull(r *reader, target string, gen, k uint64, ts int64) (*Scrape, error) {
+	st := &decTarget{gen: gen, k: k, ts: ts, attrs: r.str()}
+	nm := r.count(4)
+	st.meta = make([]Meta, 0, nm)
+	for i := 0; i < nm && r.err == nil; i++ {
+		m := r.meta()
+		if i > 0 && m.Family <= st.meta[i-1].Family {
+			r.fail("metadata families out of order")
+		}
+		st.meta = append(st.meta, m)
+	}
+	ns := r.count(2) // a label set and a record take at least a byte each
+	st.slots = make([]decSlot, ns)
+	st.index = make(map[string]uint32, ns)
+	for i := 0; i < ns && r.err == nil; i++ {
+		l := r.str()
+		if _, dup := st.index[l]; dup {
+			r.fail("duplicate label set")
+		}
+		st.index[l] = uint32(i)
+		st.slots[i].labels = l
+	}
+	hdrs, ss := r.readStreams(ns)
+	for i := 0; i < ns && r.err == nil; i++ {
+		sl := &st.slots[i]
+		sl.v, sl.t, r.err = readValue(hdrs[i], &ss, 0, ts)
+		sl.present = true
+	}
+	r.endStreams(&ss)
+	if err := r.end(); err != nil {
+		return nil, err
+	}
+	st.npresent = ns
+	d.targets[target] = st
+	return st.scrape(target), nil
+}
+
+func (d *Decoder) applyIncremental(r *reader, st *decTarget, target string, kind byte, k uint64, ts int64) (*Scrape, error) {
+	attrs := st.attrs
+	if kind&kindAttrs != 0 {
+		attrs = r.str()
+	}
+	meta := r.metaDiff(st.meta)
+
+	before := uint64(len(st.slots))
+	na := r.count(1)
+	var added []string
+	if na > 0 {
+		added = make([]string, 0, na)
+	}
+	seen := map[string]struct{}(nil)
+	for i := 0; i < na && r.err == nil; i++ {
+		l := r.str()
+		if _, dup := st.index[l]; dup {
+			r.fail("added label set already known")
+		}
+		if seen == nil {
+			seen = make(map[string]struct{}, na)
+		}
+		if _, dup := seen[l]; dup {
+			r.fail("label set added twice")
+		}
+		seen[l] = struct{}{}
+		added = append(added, l)
+	}
+	total := before + uint64(len(added))
+
+	nabs := r.count(1)
+	d.recID = d.recID[:0]
+	id := int64(-1)
+	for i := 0; i < nabs && r.err == nil; i++ {
+		id += int64(r.uvarint()) + 1
+		if id < 0 || uint64(id) >= before || !st.slots[id].present {
+			r.fail("absent id %d is not a present series", id)
+			break
+		}
+		d.recID = append(d.recID, uint32(id))
+	}
+	absent := len(d.recID) // d.recID[:absent] are the absent ids
+
+	nrec := r.count(2)
+	gr := reader{buf: r.bytes(r.count(1))} // id gaps
+	hdrs, ss := r.readStreams(nrec)
+	d.recT, d.recV = d.recT[:0], d.recV[:0]
+	id = -1
+	ai := 0
+	newRecs := uint64(0)
+	for i := 0; i < nrec && r.err == nil; i++ {
+		id += int64(gr.uvarint()) + 1
+		if gr.err != nil {
+			r.fail("id gaps: %v", gr.err)
+			break
+		}
+		if id < 0 || uint64(id) >= total {
+			r.fail("record id %d out of range", id)
+			break
+		}
+		for ai < absent && int64(d.recID[ai]) < id {
+			ai++
+		}
+		if ai < absent && int64(d.recID[ai]) == id {
+			r.fail("record for absent id %d", id)
+			break
+		}
+		var base uint64
+		if uint64(id) < before {
+			base = st.slots[id].v
+		} else {
+			newRecs++
+		}
+		var v uint64
+		var t int64
+		v, t, r.err = readValue(hdrs[i], &ss, base, ts)
+		d.recID = append(d.recID, uint32(id))
+		d.recT = append(d.recT, t)
+		d.recV = append(d.recV, v)
+	}
+	r.endStreams(&ss)
+	if r.err == nil && len(gr.buf) != 0 {
+		r.fail("%d trailing bytes of id gaps", len(gr.buf))
+	}
+	if r.err == nil && newRecs != uint64(len(added)) {
+		r.fail("%d added series but %d of them have samples", len(added), newRecs)
+	}
+	if err := r.end(); err != nil {
+		return nil, err
+	}
+
+	// Commit.
+	st.k, st.ts, st.attrs, st.meta = k, ts, attrs, meta
+	for _, l := range added {
+		st.index[l] = uint32(len(st.slots))
+		st.slots = append(st.slots, decSlot{labels: l})
+	}
+	for _, id := range d.recID[:absent] {
+		st.slots[id].present = false
+		st.npresent--
+	}
+	for i := range st.slots {
+		if st.slots[i].present {
+			st.slots[i].t = ts
+		}
+	}
+	for i, id := range d.recID[absent:] {
+		sl := &st.slots[id]
+		if !sl.present {
+			st.npresent++
+		}
+		sl.t, sl.v, sl.present = d.recT[i], d.recV[i], true
+	}
+	return st.scrape(target), nil
+}
+
+// scrape returns the target's current scrape as a new value.
+func (st *decTarget) scrape(target string) *Scrape {
+	s := &Scrape{Target: target, Timestamp: st.ts, Attrs: st.attrs,
+		Series: make([]Series, 0, st.npresent), Metadata: slices.Clone(st.meta)}
+	for i := range st.slots {
+		if sl := &st.slots[i]; sl.present {
+			s.Series = append(s.Series, Series{Labels: sl.labels, T: sl.t, V: sl.v})
+		}
+	}
+	return s
+}

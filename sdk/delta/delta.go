@@ -1,0 +1,92 @@
+// Package delta is edgerelay's per-target delta codec: the edge encodes each
+// scrape of a target as a frame that carries only what changed since the
+// target's previous frame, and the cloud applies frames to a per-target base
+// to rebuild every scrape exactly (value bits, timestamps, label sets,
+// metadata). The byte layout is specified in docs/protocol.md.
+//
+// Frames belong to a generation. A target's first frame in a generation is a
+// full frame (its series dictionary and every value); later frames in the
+// same generation are incremental against the previous one. The edge starts
+// a new generation with Encoder.Checkpoint, so a frame never depends on a
+// frame of an older generation: dropping whole old generations from a queue
+// can never leave the decoder with a missing base. A decoder that does not
+// hold an incremental frame's base returns *ErrNeedFull and changes nothing.
+//
+// The package is standard library only and builds for GOOS=wasip1 so the
+// same code runs in the edge's builtin:delta plugin and in the cloud.
+//
+// An Encoder or a Decoder is not safe for concurrent use: each is owned by
+// one goroutine at a time. Values passed in (label strings, metadata) are
+// retained, never modified; a Scrape returned by Decoder.Apply belongs to
+// the caller.
+package delta
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Version is the frame format version this package writes and reads.
+const Version = 1
+
+// Series is one sample of one series of a scrape.
+type Series struct {
+	// Labels is the series' label set in canonical form (see AppendLabel).
+	// The codec treats it as an opaque key: two series are the same series
+	// when their Labels strings are equal.
+	Labels string
+	// T is the sample's timestamp in milliseconds since the Unix epoch.
+	T int64
+	// V holds the bits of the float64 value (math.Float64bits), so NaN
+	// payloads such as Prometheus' staleness marker survive exactly.
+	V uint64
+}
+
+// Meta is the metadata of one metric family.
+type Meta struct {
+	Family, Type, Help, Unit string
+}
+
+// Scrape is one scrape of one target: at most one sample per series.
+type Scrape struct {
+	// Target identifies the target, by convention TargetKey(job, instance).
+	Target string
+	// Timestamp is the scrape's default timestamp in milliseconds. Samples
+	// whose T equals it cost nothing to timestamp on the wire.
+	Timestamp int64
+	// Attrs is opaque per-target data (for example the target's labels in
+	// canonical form); it is sent in full frames and when it changes.
+	Attrs string
+	// Series holds the samples. The decoder returns them in dictionary
+	// order (order of first appearance in the generation), not necessarily
+	// in the order the encoder was given.
+	Series []Series
+	// Metadata holds the families' metadata. The decoder returns it sorted
+	// by Family; the encoder keeps the first of duplicate families.
+	Metadata []Meta
+}
+
+// Sentinel and typed errors.
+var (
+	// ErrCorrupt is wrapped by every error caused by malformed frame or
+	// state bytes.
+	ErrCorrupt = errors.New("corrupt delta frame")
+)
+
+// ErrNeedFull is returned by Decoder.Apply for an incremental frame whose
+// base the decoder does not hold (unknown target, other generation, or a
+// frame missing in between). The decoder changed nothing; it needs a full
+// frame of Target, which the encoder sends for the target's first frame in
+// any later generation (or after Encoder.ForceFull).
+type ErrNeedFull struct {
+	Target     string
+	Generation uint64
+}
+
+func (e *ErrNeedFull) Error() string {
+	return fmt.Sprintf("delta: no base for target %q in generation %d: need a full frame", e.Target, e.Generation)
+}
+
+func corruptf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,101 @@
+package delta
+
+import (
+	"errors"
+	"math"
+	"testing"
+)
+
+func TestRoundTripRandomScrapes(t *testing.T) {
+	for _, seed := range []uint64{1, 2, 3, 42} {
+		g := newGen(seed, 4, 300)
+		enc := NewEncoder(7)
+		dec := NewDecoder()
+		var frame []byte
+		for step := range 120 {
+			g.ts += 15000
+			order := g.rng.Perm(len(g.targets)) // targets in a different order each round
+			for _, i := range order {
+				s := g.scrape(i)
+				frame = enc.AppendFrame(frame[:0], s)
+				got, err := dec.Apply(frame)
+				if err != nil {
+					t.Fatalf("seed %d step %d target %d: %v", seed, step, i, err)
+				}
+				sameScrape(t, s, got)
+			}
+			if step%40 == 39 {
+				enc.Checkpoint()
+			}
+			if step%25 == 10 {
+				enc.ForceFull(g.targets[0].name)
+			}
+		}
+		if enc.Duplicates() == 0 {
+			t.Errorf("seed %d: generator made no duplicates; the test lost coverage", seed)
+		}
+	}
+}
+
+func TestValueCoding(t *testing.T) {
+	tests := []struct {
+		name     string
+		old, new float64
+		maxLen   int // header + payload bytes
+	}{
+		{"counter +1", 1000, 1001, 2},
+		{"counter +1000", 123456, 124456, 3},
+		{"counter reset", 123456, 0, 1},
+		{"two decimals", 12345.67, 12346.68, 3},
+		{"gauge to one", 0.5, 1, 1},
+		{"halving", 0.5, 0.25, 2},
+		{"random float", 0.1234567891234, 0.9876543210987, 10},
+		{"to stale", 17, math.Float64frombits(StaleNaN), 1},
+		{"from stale", math.Float64frombits(StaleNaN), 17, 3},
+		{"large", 1e300, -1e300, 10},
+		{"negative zero", 3, math.Copysign(0, -1), 1},
+		{"from -Inf", math.Inf(-1), 2.5, 10},
+		{"tiny", 5e-324, 1e-320, 10},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			old, v := math.Float64bits(tc.old), math.Float64bits(tc.new)
+			for _, ts := range []int64{1000, 999, 5} {
+				var st streams
+				hdr, _ := appendValue(nil, &st, old, scaleUnknown, v, ts, 1000)
+				if n := 1 + len(st.ints) + len(st.xors); ts == 1000 && n > tc.maxLen {
+					t.Errorf("record %x %+v is %d bytes, want ≤ %d", hdr, st, n, tc.maxLen)
+				}
+				if len(hdr) != 1 {
+					t.Fatalf("header of %d bytes", len(hdr))
+				}
+				gotV, gotT, err := readValue(hdr[0], &st, old, 1000)
+				rest := len(st.ints) + len(st.xors) + len(st.ts)
+				if err != nil || rest != 0 || gotV != v || gotT != ts {
+					t.Fatalf("decoded %x,%d rest %d err %v; want %x,%d", gotV, gotT, rest, err, v, ts)
+				}
+			}
+		})
+	}
+}
+
+func TestLabelsHelpers(t *testing.T) {
+	var b []byte
+	b = AppendLabel(b, "__name__", "up")
+	b = AppendLabel(b, "job", "")
+	b = AppendLabel(b, "x", string(make([]byte, 200)))
+	var names []string
+	if err := RangeLabels(string(b), func(n, v string) { names = append(names, n) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 3 || names[0] != "__name__" || names[2] != "x" {
+		t.Fatalf("got %q", names)
+	}
+	if err := RangeLabels(string(b[:len(b)-1]), func(n, v string) {}); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("truncated key: got %v", err)
+	}
+	job, inst := SplitTarget(TargetKey("node", "h:9100"))
+	if job != "node" || inst != "h:9100" {
+		t.Fatalf("SplitTarget: %q %q", job, inst)
+	}
+}

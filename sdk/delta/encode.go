@@ -1,0 +1,311 @@
+package delta
+
+import (
+	"encoding/binary"
+	"slices"
+	"strings"
+)
+
+// Frame kinds (the flags byte after the version).
+const (
+	kindIncremental = 1 << 0 // clear: full frame
+	kindAttrs       = 1 << 1 // Attrs follows the timestamp
+	kindMask        = kindIncremental | kindAttrs
+)
+
+// Encoder turns scrapes into frames. It keeps, per target, the series
+// dictionary and each series' last sample. The zero value is not usable;
+// call NewEncoder.
+type Encoder struct {
+	gen     uint64
+	stamp   uint32
+	targets map[string]*encTarget
+	dups    uint64
+
+	// scratch, reused across frames
+	gaps   []byte
+	hdrs   []byte
+	st     streams
+	absent []uint32
+	meta   []Meta
+}
+
+type encTarget struct {
+	gen       uint64 // generation of the target's last frame
+	k         uint64 // frame counter within gen
+	ts        int64  // previous frame's timestamp
+	forceFull bool
+	attrs     string
+	dict      map[string]uint32
+	slots     []encSlot
+	meta      []Meta // sorted by Family
+}
+
+type encSlot struct {
+	labels  string
+	t       int64
+	v       uint64
+	curT    int64
+	curV    uint64
+	seen    uint32 // encoder stamp of the last scrape containing the series
+	present bool
+	scale   int8 // smallest decimal scale of v, or scaleUnknown
+}
+
+// NewEncoder returns an encoder whose current generation is gen. An edge
+// that restarts without its encoder state should pass a generation larger
+// than any it used before (for example the current Unix time in seconds
+// when Checkpoint runs at most once a second on average), so generations
+// in its queue stay ordered.
+func NewEncoder(gen uint64) *Encoder {
+	return &Encoder{gen: gen, targets: make(map[string]*encTarget)}
+}
+
+// Generation returns the current generation.
+func (e *Encoder) Generation() uint64 { return e.gen }
+
+// Checkpoint starts the next generation: every target's next frame is a
+// full frame. Targets that had no frame in the generation just ended are
+// forgotten. It returns the new generation.
+func (e *Encoder) Checkpoint() uint64 {
+	for name, t := range e.targets {
+		if t.gen != e.gen {
+			delete(e.targets, name)
+		}
+	}
+	e.gen++
+	return e.gen
+}
+
+// ForceFull makes the next frame of target a full frame, in the current
+// generation (the answer to an ErrNeedFull on a live link).
+func (e *Encoder) ForceFull(target string) {
+	if t := e.targets[target]; t != nil {
+		t.forceFull = true
+	}
+}
+
+// Duplicates returns how many samples AppendFrame has dropped because their
+// label set occurred earlier in the same scrape.
+func (e *Encoder) Duplicates() uint64 { return e.dups }
+
+// AppendFrame appends the frame of scrape s to dst and returns the result.
+// The frame is full if s.Target has had no frame in the current generation
+// (or ForceFull was called), incremental otherwise. A series repeated in s
+// keeps its first sample. The encoder retains the Labels strings of s.
+func (e *Encoder) AppendFrame(dst []byte, s *Scrape) []byte {
+	t := e.targets[s.Target]
+	fresh := t == nil
+	if fresh {
+		t = &encTarget{dict: make(map[string]uint32, len(s.Series))}
+		e.targets[s.Target] = t
+	}
+	e.stamp++
+	if fresh || t.gen != e.gen {
+		t.gen, t.k = e.gen, 0
+		return e.appendFull(dst, t, s)
+	}
+	t.k++
+	if t.forceFull {
+		return e.appendFull(dst, t, s)
+	}
+	return e.appendIncremental(dst, t, s)
+}
+
+func (e *Encoder) appendHeader(dst []byte, t *encTarget, s *Scrape, kind byte) []byte {
+	if kind&kindIncremental == 0 || s.Attrs != t.attrs {
+		kind |= kindAttrs
+	}
+	dst = append(dst, Version, kind)
+	dst = appendString(dst, s.Target)
+	dst = binary.AppendUvarint(dst, t.gen)
+	dst = binary.AppendUvarint(dst, t.k)
+	if kind&kindIncremental == 0 {
+		dst = binary.AppendVarint(dst, s.Timestamp)
+	} else {
+		dst = binary.AppendVarint(dst, s.Timestamp-t.ts)
+	}
+	if kind&kindAttrs != 0 {
+		dst = appendString(dst, s.Attrs)
+		t.attrs = s.Attrs
+	}
+	t.ts = s.Timestamp
+	return dst
+}
+
+func (e *Encoder) appendFull(dst []byte, t *encTarget, s *Scrape) []byte {
+	t.forceFull = false
+	dst = e.appendHeader(dst, t, s, 0)
+
+	e.sortMeta(s.Metadata)
+	t.meta = append(t.meta[:0], e.meta...)
+	dst = binary.AppendUvarint(dst, uint64(len(t.meta)))
+	for i := range t.meta {
+		dst = appendMeta(dst, &t.meta[i])
+	}
+
+	clear(t.dict)
+	clear(t.slots)
+	t.slots = t.slots[:0]
+	for i := range s.Series {
+		sr := &s.Series[i]
+		if _, dup := t.dict[sr.Labels]; dup {
+			e.dups++
+			continue
+		}
+		t.dict[sr.Labels] = uint32(len(t.slots))
+		t.slots = append(t.slots, encSlot{labels: sr.Labels, t: sr.T, v: sr.V, seen: e.stamp, present: true})
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(t.slots)))
+	for i := range t.slots {
+		dst = appendString(dst, t.slots[i].labels)
+	}
+	e.resetStreams()
+	for i := range t.slots {
+		sl := &t.slots[i]
+		e.hdrs, sl.scale = appendValue(e.hdrs, &e.st, 0, 0, sl.v, sl.t, s.Timestamp)
+	}
+	return appendStreams(dst, e.hdrs, &e.st)
+}
+
+func (e *Encoder) appendIncremental(dst []byte, t *encTarget, s *Scrape) []byte {
+	dst = e.appendHeader(dst, t, s, kindIncremental)
+	dst = e.appendMetaDiff(dst, t, s.Metadata)
+
+	// Pass 1: find or add each series, stage its sample.
+	before := len(t.slots)
+	for i := range s.Series {
+		sr := &s.Series[i]
+		id, ok := t.dict[sr.Labels]
+		if !ok {
+			id = uint32(len(t.slots))
+			t.dict[sr.Labels] = id
+			t.slots = append(t.slots, encSlot{labels: sr.Labels, scale: 0})
+		}
+		sl := &t.slots[id]
+		if sl.seen == e.stamp {
+			e.dups++
+			continue
+		}
+		sl.seen, sl.curT, sl.curV = e.stamp, sr.T, sr.V
+	}
+
+	// Pass 2: in id order, list series gone and code changed samples.
+	e.absent, e.gaps = e.absent[:0], e.gaps[:0]
+	e.resetStreams()
+	nrec, prev := 0, -1
+	for id := range t.slots {
+		sl := &t.slots[id]
+		if sl.seen != e.stamp {
+			if sl.present {
+				sl.present = false
+				e.absent = append(e.absent, uint32(id))
+			}
+			continue
+		}
+		if sl.present && sl.curV == sl.v && sl.curT == s.Timestamp {
+			sl.t = sl.curT
+			continue
+		}
+		e.gaps = binary.AppendUvarint(e.gaps, uint64(id-prev-1))
+		prev = id
+		var sc int8
+		e.hdrs, sc = appendValue(e.hdrs, &e.st, sl.v, sl.scale, sl.curV, sl.curT, s.Timestamp)
+		if sl.v != sl.curV {
+			sl.scale = sc
+		}
+		sl.t, sl.v, sl.present = sl.curT, sl.curV, true
+		nrec++
+	}
+
+	dst = binary.AppendUvarint(dst, uint64(len(t.slots)-before))
+	for _, sl := range t.slots[before:] {
+		dst = appendString(dst, sl.labels)
+	}
+	dst = binary.AppendUvarint(dst, uint64(len(e.absent)))
+	prev = -1
+	for _, id := range e.absent {
+		dst = binary.AppendUvarint(dst, uint64(int(id)-prev-1))
+		prev = int(id)
+	}
+	dst = binary.AppendUvarint(dst, uint64(nrec))
+	dst = binary.AppendUvarint(dst, uint64(len(e.gaps)))
+	dst = append(dst, e.gaps...)
+	return appendStreams(dst, e.hdrs, &e.st)
+}
+
+func (e *Encoder) resetStreams() {
+	e.hdrs = e.hdrs[:0]
+	e.st.ints, e.st.xors, e.st.ts = e.st.ints[:0], e.st.xors[:0], e.st.ts[:0]
+}
+
+// sortMeta copies ms into e.meta sorted by Family, first of duplicates kept.
+func (e *Encoder) sortMeta(ms []Meta) {
+	e.meta = append(e.meta[:0], ms...)
+	slices.SortStableFunc(e.meta, cmpMeta)
+	e.meta = slices.CompactFunc(e.meta, sameFamily)
+}
+
+func cmpMeta(a, b Meta) int     { return strings.Compare(a.Family, b.Family) }
+func sameFamily(a, b Meta) bool { return a.Family == b.Family }
+
+// appendMetaDiff writes the families added or changed since the target's
+// last frame, then the families gone, and updates the target's metadata.
+func (e *Encoder) appendMetaDiff(dst []byte, t *encTarget, ms []Meta) []byte {
+	e.sortMeta(ms)
+	if slices.Equal(e.meta, t.meta) {
+		return append(dst, 0, 0)
+	}
+	// Upserts: in new, absent or different in old.
+	n := 0
+	for i, j := 0, 0; i < len(e.meta); i++ {
+		for j < len(t.meta) && t.meta[j].Family < e.meta[i].Family {
+			j++
+		}
+		if j == len(t.meta) || t.meta[j] != e.meta[i] {
+			n++
+		}
+	}
+	dst = binary.AppendUvarint(dst, uint64(n))
+	for i, j := 0, 0; i < len(e.meta); i++ {
+		for j < len(t.meta) && t.meta[j].Family < e.meta[i].Family {
+			j++
+		}
+		if j == len(t.meta) || t.meta[j] != e.meta[i] {
+			dst = appendMeta(dst, &e.meta[i])
+		}
+	}
+	// Deletes: in old, not in new.
+	n = 0
+	for i, j := 0, 0; i < len(t.meta); i++ {
+		for j < len(e.meta) && e.meta[j].Family < t.meta[i].Family {
+			j++
+		}
+		if j == len(e.meta) || e.meta[j].Family != t.meta[i].Family {
+			n++
+		}
+	}
+	dst = binary.AppendUvarint(dst, uint64(n))
+	for i, j := 0, 0; i < len(t.meta); i++ {
+		for j < len(e.meta) && e.meta[j].Family < t.meta[i].Family {
+			j++
+		}
+		if j == len(e.meta) || e.meta[j].Family != t.meta[i].Family {
+			dst = appendString(dst, t.meta[i].Family)
+		}
+	}
+	t.meta = append(t.meta[:0], e.meta...)
+	return dst
+}
+
+func appendMeta(dst []byte, m *Meta) []byte {
+	dst = appendString(dst, m.Family)
+	dst = appendString(dst, m.Type)
+	dst = appendString(dst, m.Help)
+	return appendString(dst, m.Unit)
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}

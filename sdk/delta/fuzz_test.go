@@ -1,0 +1,82 @@
+package delta
+
+import (
+	"bytes"
+	"runtime"
+	"testing"
+)
+
+// fuzzBase is a decoder state holding one target, and frames that are valid
+// on top of it, for the fuzzers' seed corpus.
+func fuzzBase(tb testing.TB) (state []byte, valid [][]byte) {
+	g := newGen(11, 1, 40)
+	enc, dec := NewEncoder(3), NewDecoder()
+	fs, _ := frames(g, enc, 4, nil)
+	for _, f := range fs[:3] {
+		if _, err := dec.Apply(f); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return dec.MarshalState(nil), fs
+}
+
+func FuzzApply(f *testing.F) {
+	state, valid := fuzzBase(f)
+	for _, v := range valid {
+		f.Add(v)
+	}
+	f.Add([]byte{Version, 0})
+	f.Add([]byte{Version, kindIncremental, 0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		dec := NewDecoder()
+		if err := dec.UnmarshalState(state); err != nil {
+			t.Fatal(err)
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		allocBefore := ms.TotalAlloc
+		got, err := dec.Apply(frame)
+		runtime.ReadMemStats(&ms)
+		// Allocation is bounded by the input and the base it applies to.
+		if limit := 64*uint64(len(frame)+len(state)) + 1<<16; ms.TotalAlloc-allocBefore > limit {
+			t.Fatalf("Apply of %d bytes allocated %d bytes (limit %d)", len(frame), ms.TotalAlloc-allocBefore, limit)
+		}
+		if err != nil {
+			if got != nil {
+				t.Fatal("scrape returned with an error")
+			}
+			if after := dec.MarshalState(nil); !bytes.Equal(after, state) {
+				t.Fatal("failed Apply changed the decoder")
+			}
+			return
+		}
+		// What was applied must survive a state round trip.
+		st := dec.MarshalState(nil)
+		if err := NewDecoder().UnmarshalState(st); err != nil {
+			t.Fatalf("state after a successful Apply does not reload: %v", err)
+		}
+	})
+}
+
+func FuzzUnmarshalState(f *testing.F) {
+	state, _ := fuzzBase(f)
+	f.Add(state)
+	f.Add([]byte("ERDS\x01\x00"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		dec := NewDecoder()
+		if err := dec.UnmarshalState(data); err != nil {
+			if dec.Targets() != 0 {
+				t.Fatal("failed UnmarshalState changed the decoder")
+			}
+			return
+		}
+		once := dec.MarshalState(nil)
+		again := NewDecoder()
+		if err := again.UnmarshalState(once); err != nil {
+			t.Fatalf("reload of marshalled state: %v", err)
+		}
+		if twice := again.MarshalState(nil); !bytes.Equal(once, twice) {
+			t.Fatal("state not stable across Marshal/Unmarshal")
+		}
+	})
+}

@@ -1,0 +1,155 @@
+package delta
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// gen produces random scrapes of a few targets with the dynamics the codec
+// must survive: churn, NaN payloads, staleness markers, counter resets,
+// missing samples, explicit timestamps, metadata and attribute changes.
+type gen struct {
+	rng     *rand.Rand
+	targets []*genTarget
+	ts      int64
+}
+
+type genTarget struct {
+	name   string
+	series []genSeries
+	meta   []Meta
+	attrs  string
+	next   int
+}
+
+type genSeries struct {
+	labels string
+	v      float64
+	kind   int // 0 counter, 1 gauge, 2 decimal gauge, 3 constant
+}
+
+func newGen(seed uint64, ntargets, nseries int) *gen {
+	g := &gen{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), ts: 1_700_000_000_000}
+	for i := range ntargets {
+		t := &genTarget{name: TargetKey("job", fmt.Sprintf("host-%d:9100", i)), attrs: "a"}
+		for range nseries {
+			t.series = append(t.series, g.newSeries(t))
+		}
+		for f := range 5 {
+			t.meta = append(t.meta, Meta{Family: fmt.Sprintf("fam_%d", f), Type: "gauge", Help: "help"})
+		}
+		g.targets = append(g.targets, t)
+	}
+	return g
+}
+
+func (g *gen) newSeries(t *genTarget) genSeries {
+	t.next++
+	var b []byte
+	b = AppendLabel(b, "__name__", fmt.Sprintf("fam_%d", t.next%7))
+	b = AppendLabel(b, "id", fmt.Sprint(t.next))
+	return genSeries{labels: string(b), kind: g.rng.IntN(4), v: float64(g.rng.IntN(1000))}
+}
+
+var specials = []uint64{StaleNaN, 0x7ff8000000000001, 0x7ff8000000000000, 0x7ff4000000000abc,
+	0xfff8000000000123, math.Float64bits(math.Inf(1)), math.Float64bits(math.Inf(-1)),
+	0x8000000000000000, 0, math.Float64bits(math.MaxFloat64), 1, math.Float64bits(-1e-300)}
+
+// scrape returns the next scrape of target i.
+func (g *gen) scrape(i int) *Scrape {
+	r := g.rng
+	t := g.targets[i]
+	// churn
+	for j := range t.series {
+		if r.IntN(100) == 0 {
+			t.series[j] = g.newSeries(t)
+		}
+	}
+	if r.IntN(20) == 0 {
+		t.meta[r.IntN(len(t.meta))].Help = fmt.Sprint("help ", r.IntN(3))
+	}
+	if r.IntN(30) == 0 {
+		t.meta = append(t.meta, Meta{Family: fmt.Sprint("extra_", r.IntN(5)), Type: "counter"})
+	}
+	if r.IntN(30) == 0 && len(t.meta) > 1 {
+		t.meta = slices.Delete(t.meta, 0, 1)
+	}
+	if r.IntN(25) == 0 {
+		t.attrs = fmt.Sprint("attrs ", r.IntN(3))
+	}
+	s := &Scrape{Target: t.name, Timestamp: g.ts + int64(r.IntN(3)), Attrs: t.attrs, Metadata: slices.Clone(t.meta)}
+	for j := range t.series {
+		gs := &t.series[j]
+		switch gs.kind {
+		case 0:
+			if r.IntN(50) == 0 {
+				gs.v = 0 // reset
+			} else {
+				gs.v += float64(r.IntN(100))
+			}
+		case 1:
+			gs.v += r.NormFloat64()
+		case 2:
+			gs.v = float64(r.IntN(100000)) / 100
+		}
+		if r.IntN(10) == 0 {
+			continue // missing sample
+		}
+		smp := Series{Labels: gs.labels, T: s.Timestamp, V: math.Float64bits(gs.v)}
+		if r.IntN(30) == 0 {
+			smp.V = specials[r.IntN(len(specials))]
+		}
+		if r.IntN(30) == 0 {
+			smp.T = s.Timestamp - int64(r.IntN(100000)) // explicit timestamp
+		}
+		s.Series = append(s.Series, smp)
+	}
+	r.Shuffle(len(s.Series), func(a, b int) { s.Series[a], s.Series[b] = s.Series[b], s.Series[a] })
+	if r.IntN(10) == 0 && len(s.Series) > 0 {
+		dup := s.Series[0]
+		dup.V++
+		s.Series = append(s.Series, dup) // duplicate label set: first one wins
+	}
+	return s
+}
+
+// normalize returns what a decoder must return for s: first of duplicate
+// series and families kept, series sorted by labels, metadata by family.
+func normalize(s *Scrape) *Scrape {
+	out := &Scrape{Target: s.Target, Timestamp: s.Timestamp, Attrs: s.Attrs}
+	seen := map[string]bool{}
+	for _, sr := range s.Series {
+		if !seen[sr.Labels] {
+			seen[sr.Labels] = true
+			out.Series = append(out.Series, sr)
+		}
+	}
+	slices.SortFunc(out.Series, func(a, b Series) int { return strings.Compare(a.Labels, b.Labels) })
+	out.Metadata = slices.Clone(s.Metadata)
+	slices.SortStableFunc(out.Metadata, cmpMeta)
+	out.Metadata = slices.CompactFunc(out.Metadata, sameFamily)
+	return out
+}
+
+func sameScrape(t *testing.T, want, got *Scrape) {
+	t.Helper()
+	want, got = normalize(want), normalize(got)
+	if want.Target != got.Target || want.Timestamp != got.Timestamp || want.Attrs != got.Attrs {
+		t.Fatalf("header: want %q %d %q, got %q %d %q", want.Target, want.Timestamp, want.Attrs, got.Target, got.Timestamp, got.Attrs)
+	}
+	if !slices.Equal(want.Metadata, got.Metadata) {
+		t.Fatalf("metadata: want %v, got %v", want.Metadata, got.Metadata)
+	}
+	if len(want.Series) != len(got.Series) {
+		t.Fatalf("want %d series, got %d", len(want.Series), len(got.Series))
+	}
+	for i := range want.Series {
+		if want.Series[i] != got.Series[i] {
+			t.Fatalf("series %d: want %+v, got %+v", i, want.Series[i], got.Series[i])
+		}
+	}
+}
