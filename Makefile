@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS  := -s -w -X github.com/edgerelay/edgerelay/relay/version.Version=$(VERSION) -X github.com/edgerelay/edgerelay/relay/version.Commit=$(COMMIT)
 
-.PHONY: all build demo test test-short vet fmt-check wasm bench clean
+.PHONY: all build demo test test-short vet fmt-check wasm bench bench-wire clean
 
 all: build
 
@@ -34,11 +34,15 @@ fmt-check:
 
 ## wasm: rebuild the example and built-in plugins (needs only Go; C examples need clang-14)
 wasm:
-	./wasm-examples/build.sh
+	sh wasm-examples/build.sh
 
 ## bench: microbenchmarks of the hot paths
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./relay/codec/ ./store/ ./plugins/...
+
+## bench-wire: bytes/sample of edgerelay's wire format against remote_write 1.0 (+zstd) on recorded workloads
+bench-wire:
+	$(GO) run ./bench/wire
 
 clean:
 	rm -rf bin demo-data

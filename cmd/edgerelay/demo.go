@@ -102,6 +102,11 @@ edge:
     - job_name: edgerelay
       scrape_interval: %s
       static_configs: [{targets: [%q]}]
+  plugins:
+    - name: drop-go-runtime
+      module: builtin:filter
+      config:
+        drop: ['{__name__=~"go_gc_.*|go_memstats_.*"}']
   upstream:
     address: %s
     server_name: localhost

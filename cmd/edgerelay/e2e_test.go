@@ -170,7 +170,22 @@ type e2eEnv struct {
 	edgeConfig, cloudConfig string
 }
 
-func newEnv(t *testing.T) *e2eEnv {
+// e2eFilter is a plugin chain for newEnv: the built-in filter dropping one
+// series of the synthetic target.
+const e2eFilter = `  plugins:
+    - name: drop-sum
+      module: builtin:filter
+      config:
+        drop: ['synth_request_duration_seconds_sum']
+`
+
+// newEnv writes configs for a cloud and an edge scraping a synthetic
+// target; plugins is the edge's plugins: section, or "".
+func newEnv(t *testing.T, plugins ...string) *e2eEnv {
+	chain := ""
+	if len(plugins) > 0 {
+		chain = plugins[0]
+	}
 	env := &e2eEnv{bin: buildBinary(t), dir: t.TempDir(), target: &synth.Target{Series: 20}}
 	ts := httptest.NewServer(env.target)
 	t.Cleanup(ts.Close)
@@ -201,7 +216,7 @@ edge:
     server_name: localhost
     insecure_skip_verify: true
     max_backoff: 1s
-`, env.dir, env.edgeHTTP, env.targetAddr, env.quic), 0o644)
+%s`, env.dir, env.edgeHTTP, env.targetAddr, env.quic, chain), 0o644)
 	return env
 }
 
@@ -317,12 +332,14 @@ func expectSynth(t *testing.T, where string, samples map[string]float64, identit
 }
 
 func TestEndToEnd(t *testing.T) {
-	env := newEnv(t)
+	env := newEnv(t, e2eFilter)
 	cloud := start(t, env.bin, "run", "--config", env.cloudConfig)
 	edge := start(t, env.bin, "run", "--config", env.edgeConfig)
 
+	// Under the race detector the first compilation of a built-in plugin
+	// takes tens of seconds.
 	for _, u := range []string{"http://" + env.edgeHTTP + "/-/ready", "http://" + env.cloudHTTP + "/-/ready"} {
-		waitFor(t, u, 20*time.Second, func() bool { code, _ := httpGet(u); return code == 200 })
+		waitFor(t, u, 120*time.Second, func() bool { code, _ := httpGet(u); return code == 200 })
 	}
 
 	// Scrapes arrive as zstats directories holding exactly what was served.
@@ -349,6 +366,13 @@ func TestEndToEnd(t *testing.T) {
 		seen[n] = true
 		if up := s.samples[labelsWith(identity, "__name__", "up")]; up != 1 {
 			t.Fatalf("%s: up = %v", s.dir, up)
+		}
+		// The filter plugin dropped exactly this series and nothing else.
+		if _, ok := s.samples[labelsWith(identity, "__name__", "synth_request_duration_seconds_sum")]; ok {
+			t.Fatalf("%s: series dropped by the filter plugin was written", s.dir)
+		}
+		if _, ok := s.samples[labelsWith(identity, "__name__", "synth_request_duration_seconds_count")]; !ok {
+			t.Fatalf("%s: synth_request_duration_seconds_count missing", s.dir)
 		}
 	}
 
