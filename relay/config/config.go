@@ -66,6 +66,10 @@ type Queue struct {
 	MaxBytes Bytes `yaml:"max_bytes"`
 	// MaxBlockBytes bounds one encoded block; default 4MiB.
 	MaxBlockBytes Bytes `yaml:"max_block_bytes"`
+	// MinFreeBytes is the free space the queue's filesystem must keep:
+	// below it ingest is refused (remote_write 503) until space returns.
+	// Default 64MiB.
+	MinFreeBytes Bytes `yaml:"min_free_bytes"`
 	// CommitInterval is how long ingest may wait to share one synced write
 	// with other writers; default 5ms.
 	CommitInterval time.Duration `yaml:"commit_interval"`

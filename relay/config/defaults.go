@@ -24,6 +24,7 @@ var DefaultEdge = Edge{
 	Queue: Queue{
 		MaxBytes:       1 << 30,
 		MaxBlockBytes:  4 << 20,
+		MinFreeBytes:   64 << 20,
 		CommitInterval: 5 * time.Millisecond,
 	},
 	Upstream: Upstream{Window: 16, MinBackoff: 250 * time.Millisecond, MaxBackoff: 30 * time.Second},
@@ -55,6 +56,7 @@ func (c *Config) applyDefaults() {
 		setDefault(&e.RemoteWrite.MaxBodyBytes, d.RemoteWrite.MaxBodyBytes)
 		setDefault(&e.Queue.MaxBytes, d.Queue.MaxBytes)
 		setDefault(&e.Queue.MaxBlockBytes, d.Queue.MaxBlockBytes)
+		setDefault(&e.Queue.MinFreeBytes, d.Queue.MinFreeBytes)
 		setDefault(&e.Queue.CommitInterval, d.Queue.CommitInterval)
 		setDefault(&e.Upstream.Window, d.Upstream.Window)
 		setDefault(&e.Upstream.MinBackoff, d.Upstream.MinBackoff)

@@ -62,6 +62,7 @@ type Edge struct {
 	ln     net.Listener
 	queue  *store.Queue
 	com    *committer
+	space  *spaceGuard
 	fwd    *forward.Forwarder
 	ready  atomic.Bool
 
@@ -135,6 +136,7 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edgerelay_queue_samples", Help: "Samples waiting in the queue."},
 			func() float64 { return float64(q.Stats().Samples) }),
 	)
+	e.space = newSpaceGuard(cfg.DataDir, uint64(cfg.Queue.MinFreeBytes), log, e.reg)
 	e.com = newCommitter(q, cfg.Tenant, cfg.Site, cfg.Queue.CommitInterval, int(cfg.Queue.MaxBlockBytes), log, e.reg)
 
 	if err := e.newForwarder(); err != nil {
@@ -232,6 +234,9 @@ func (e *Edge) Submit(ctx context.Context, b *relay.Batch) error {
 	e.addIdentity(b)
 	if len(b.Series) == 0 {
 		return nil
+	}
+	if err := e.space.check(); err != nil {
+		return err
 	}
 	return e.com.submit(ctx, b)
 }
