@@ -427,6 +427,20 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("cloud /metrics lacks edgerelay_received_samples_total")
 	}
 
+	// SIGHUP reloads the plugin chain: the filter now drops _count instead of _sum.
+	env.edit(t, "drop: ['synth_request_duration_seconds_sum']", "drop: ['synth_request_duration_seconds_count']")
+	edge.cmd.Process.Signal(syscall.SIGHUP)
+	waitFor(t, "a scrape filtered by the reloaded chain", 60*time.Second, func() bool {
+		for _, s := range readScrapes(t, files) {
+			_, sum := s.samples[labelsWith(identity, "__name__", "synth_request_duration_seconds_sum")]
+			_, count := s.samples[labelsWith(identity, "__name__", "synth_request_duration_seconds_count")]
+			if sum && !count {
+				return true
+			}
+		}
+		return false
+	})
+
 	edge.stop(t)
 	cloud.stop(t)
 }

@@ -35,14 +35,14 @@ func runCommand() *cli.Command {
 			}
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runRoles(ctx, cfg, log)
+			return runRoles(ctx, c.String("config"), cfg, log)
 		},
 	}
 }
 
 // runRoles starts the configured roles, cloud first so a local edge finds
 // it, and stops them in reverse order.
-func runRoles(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+func runRoles(ctx context.Context, path string, cfg *config.Config, log *slog.Logger) error {
 	g, gctx := errgroup.WithContext(ctx)
 	if cfg.Cloud != nil {
 		cl, err := cloud.New(cfg.Cloud, cloud.Options{Logger: log})
@@ -57,10 +57,45 @@ func runRoles(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 			return fmt.Errorf("edge: %w", err)
 		}
 		g.Go(func() error { return e.Run(gctx) })
+		g.Go(func() error { reloadOnHUP(gctx, path, e, log); return nil })
 	}
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
 	return err
+}
+
+// reloadOnHUP re-reads the configuration on SIGHUP and applies the edge's
+// scrape_configs and plugin chain. A file that does not load, or a chain
+// that does not build, leaves everything running as it was.
+func reloadOnHUP(ctx context.Context, path string, e *edge.Edge, log *slog.Logger) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+		}
+		cfg, err := config.Load(path)
+		if err == nil && cfg.Edge == nil {
+			err = errors.New("the file has no edge: section any more")
+		}
+		if err != nil {
+			log.Error("reload failed; keeping the running configuration", "err", err)
+			continue
+		}
+		var proc edge.Processor
+		if newProc := pluginChain(ctx, cfg.Edge, log); newProc != nil {
+			if proc, err = newProc(e.Registry()); err != nil {
+				log.Error("reload failed: plugin chain does not load; keeping the running one", "err", err)
+				continue
+			}
+		}
+		if err := e.Reload(ctx, cfg.Edge, proc); err != nil {
+			log.Error("reload failed", "err", err)
+		}
+	}
 }

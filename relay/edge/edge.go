@@ -65,6 +65,8 @@ type Edge struct {
 	space  *spaceGuard
 	fwd    *forward.Forwarder
 	ready  atomic.Bool
+	// scraper is set once Run has built it.
+	scraper atomic.Pointer[ingest.Scraper]
 
 	extra   labels.Labels
 	dropped prometheus.Counter
@@ -213,6 +215,23 @@ func (e *Edge) ReplaceProcessor(ctx context.Context, p Processor) {
 	}
 }
 
+// Reload applies what can change without a restart: scrape_configs and
+// the plugin chain (proc, built by the caller from the new configuration;
+// nil removes the chain). Batches in flight finish on the old chain.
+func (e *Edge) Reload(ctx context.Context, cfg *config.Edge, proc Processor) error {
+	if s := e.scraper.Load(); s != nil {
+		if err := s.ApplyConfig(cfg.Scrape); err != nil {
+			if proc != nil {
+				proc.Close(ctx)
+			}
+			return fmt.Errorf("scrape_configs: %w", err)
+		}
+	}
+	e.ReplaceProcessor(ctx, proc)
+	e.log.Info("configuration reloaded", "scrape_jobs", len(cfg.Scrape), "plugins", len(cfg.Plugins))
+	return nil
+}
+
 // Addr is where the HTTP listener is bound.
 func (e *Edge) Addr() net.Addr { return e.ln.Addr() }
 
@@ -266,6 +285,7 @@ func (e *Edge) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("scrape: %w", err)
 	}
+	e.scraper.Store(scraper)
 	srv := &http.Server{Handler: e.mux(), ReadHeaderTimeout: 10 * time.Second}
 
 	// The committer outlives ingest so that in-flight batches are made durable.
