@@ -56,7 +56,7 @@ func (a *authenticator) check(h transport.Hello, _ tls.ConnectionState) (transpo
 		a.log.Warn("edge refused", "tenant", h.Tenant, "site", h.Site, "reason", err)
 		return transport.Peer{}, err
 	}
-	if !validTenant(h.Tenant) {
+	if !config.ValidName(h.Tenant) {
 		return refuse(fmt.Errorf("tenant name %q is not valid", h.Tenant))
 	}
 	if h.Site == "" {
@@ -69,16 +69,4 @@ func (a *authenticator) check(h transport.Hello, _ tls.ConnectionState) (transpo
 		}
 	}
 	return transport.Peer{Tenant: h.Tenant, Site: h.Site, QueueID: h.QueueID}, nil
-}
-
-func validTenant(s string) bool {
-	if s == "" || s == "." || s == ".." || len(s) > 128 {
-		return false
-	}
-	for _, r := range s {
-		if !(r == '-' || r == '_' || r == '.' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z')) {
-			return false
-		}
-	}
-	return true
 }

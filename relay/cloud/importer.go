@@ -41,7 +41,7 @@ func Import(ctx context.Context, cfg *config.Cloud, o Options, r io.Reader, prog
 			if _, ok := c.auth.tokens[blk.Tenant]; !ok {
 				return fmt.Errorf("block %d belongs to tenant %q, which cloud.tenants does not list", b.Seq, blk.Tenant)
 			}
-		} else if !validTenant(blk.Tenant) {
+		} else if !config.ValidName(blk.Tenant) {
 			return fmt.Errorf("block %d: tenant name %q is not valid", b.Seq, blk.Tenant)
 		}
 		p := transport.Peer{Tenant: blk.Tenant, Site: blk.Site, QueueID: queueID}

@@ -94,7 +94,7 @@ func (c *Config) Validate() error {
 	if e := c.Edge; e != nil {
 		if e.Tenant == "" {
 			bad("edge.tenant is required")
-		} else if !validName(e.Tenant) {
+		} else if !ValidName(e.Tenant) {
 			bad("edge.tenant must be letters, digits, '-', '_' or '.'; got %q", e.Tenant)
 		}
 		if e.Site == "" {
@@ -153,7 +153,7 @@ func (c *Config) Validate() error {
 			bad("cloud.federate.max_age must be >= 0; got %s", cl.Federate.MaxAge)
 		}
 		for i, t := range cl.Tenants {
-			if !validName(t.Name) {
+			if !ValidName(t.Name) {
 				bad("cloud.tenants[%d].name must be letters, digits, '-', '_' or '.'; got %q", i, t.Name)
 			}
 			if t.TokenFile == "" {
@@ -164,8 +164,9 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// validName reports whether s can name a tenant: it becomes a directory name.
-func validName(s string) bool {
+// ValidName reports whether s can name a tenant: letters, digits, '-', '_'
+// and '.', at most 128 bytes, not "." or "..". It becomes a directory name.
+func ValidName(s string) bool {
 	if s == "" || s == "." || s == ".." || len(s) > 128 {
 		return false
 	}
