@@ -65,9 +65,7 @@ func (q *Queue) Append(recs ...Record) (first uint64, err error) {
 		}
 		dropped := q.commitGroup(q.takeGroup())
 		q.wmu.Unlock()
-		if dropped.Blocks > 0 && q.opt.OnDrop != nil {
-			q.opt.OnDrop(dropped)
-		}
+		q.reportDrop(dropped)
 	}
 	return req.first, req.err
 }
@@ -117,13 +115,7 @@ func (q *Queue) commitGroup(group []*appendReq) Dropped {
 	if err == nil && over > 0 {
 		var r removed
 		r, err = q.remove(math.MaxUint64, over)
-		if err == nil && r.blocks > 0 {
-			dropped = Dropped{Blocks: r.blocks, Bytes: r.bytes, Samples: r.samples, FirstSeq: r.first, LastSeq: r.last}
-		}
-		if err == nil && r.blocks > 0 && q.opt.OnDrop == nil {
-			q.log.Warn("queue full: dropped oldest blocks", "blocks", r.blocks, "bytes", r.bytes,
-				"samples", r.samples, "first_seq", r.first, "last_seq", r.last, "max_bytes", q.opt.MaxBytes)
-		}
+		dropped = r.dropped
 	}
 	if err == nil {
 		err = q.writeGroup(group, first)

@@ -38,6 +38,8 @@ type Queue struct {
 	st      state
 	notify  chan struct{} // closed and replaced when blocks are committed
 	diskAt  time.Time
+	sending uint64     // highest Seq handed to a sender (Sending), 0 after Release
+	held    []heldDrop // cap drops of in-flight blocks, oldest first
 }
 
 // state is the in-memory summary of the stored blocks.

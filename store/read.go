@@ -121,5 +121,8 @@ func (q *Queue) AckThrough(seq uint64) error {
 	if _, err := q.remove(seq, 0); err != nil {
 		return fmt.Errorf("ack through %d: %w: %w", seq, ErrUnavailable, err)
 	}
+	q.mu.Lock()
+	q.delivered(seq)
+	q.mu.Unlock()
 	return nil
 }

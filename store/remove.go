@@ -15,6 +15,10 @@ type removed struct {
 	acked          uint64 // new persisted acked sequence
 	newHead        uint64 // oldest valid block left, 0 if none
 	newHeadTime    int64
+	// For cap drops: what is counted now, and what was in flight and is
+	// held back until the sender acknowledges or releases it.
+	dropped Dropped
+	held    []heldDrop
 }
 
 // remove deletes blocks from the head: every block with Seq <= through
@@ -24,7 +28,7 @@ type removed struct {
 // updates the state. It must be called with q.wmu held.
 func (q *Queue) remove(through uint64, need int64) (removed, error) {
 	q.mu.Lock()
-	acked, next := q.st.acked, q.st.next
+	acked, next, sending := q.st.acked, q.st.next, q.sending
 	q.mu.Unlock()
 	through = min(through, next-1)
 	r := removed{acked: acked}
@@ -74,6 +78,20 @@ func (q *Queue) remove(through uint64, need int64) (removed, error) {
 			r.bytes += int64(m.Len)
 			r.samples += m.Samples
 			r.last = seq
+			if need == 0 {
+				continue
+			}
+			if seq <= sending {
+				r.held = append(r.held, heldDrop{seq: seq, bytes: int64(m.Len), samples: m.Samples})
+				continue
+			}
+			if r.dropped.Blocks == 0 {
+				r.dropped.FirstSeq = seq
+			}
+			r.dropped.Blocks++
+			r.dropped.Bytes += int64(m.Len)
+			r.dropped.Samples += m.Samples
+			r.dropped.LastSeq = seq
 		}
 		return nil
 	})
@@ -114,8 +132,9 @@ func (q *Queue) remove(through uint64, need int64) (removed, error) {
 		s.head, s.oldestTime = r.newHead, r.newHeadTime
 	}
 	if need > 0 {
-		s.droppedBlocks += int64(r.blocks)
-		s.droppedSamples += r.samples
+		s.droppedBlocks += int64(r.dropped.Blocks)
+		s.droppedSamples += r.dropped.Samples
+		q.held = append(q.held, r.held...)
 	}
 	return r, nil
 }

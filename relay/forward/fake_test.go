@@ -88,6 +88,10 @@ func (q *memQueue) Wait(ctx context.Context, after uint64) error {
 
 func (q *memQueue) ID() uint64 { return 77 }
 
+// The in-memory queue has no cap, so nothing is ever held back.
+func (q *memQueue) Sending(uint64) {}
+func (q *memQueue) Release()       {}
+
 func (q *memQueue) state() (left int, acks []uint64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()

@@ -30,6 +30,10 @@ type Queue interface {
 	AckThrough(seq uint64) error
 	Wait(ctx context.Context, after uint64) error
 	ID() uint64
+	// Sending and Release bracket blocks in flight, so the queue counts a
+	// cap drop of one only if the cloud never acknowledges it.
+	Sending(seq uint64)
+	Release()
 }
 
 // Defaults for zero Config fields.
@@ -167,6 +171,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			f.log.Info("uplink connected", "resume_after_seq", f.acked)
 			progressed, err := f.session(ctx, conn)
 			conn.Close()
+			f.q.Release()
 			f.setConnected(false)
 			if ctx.Err() != nil {
 				return nil

@@ -116,6 +116,7 @@ func (s *session) send(ctx context.Context, after uint64) error {
 		}
 		for _, b := range blocks {
 			s.push(entry{seq: b.Seq, samples: b.Samples})
+			f.q.Sending(b.Seq)
 			before := s.conn.SentBytes()
 			err := s.conn.Send(ctx, b.Seq, b.Data)
 			f.m.sentBytes.Add(float64(s.conn.SentBytes() - before))
