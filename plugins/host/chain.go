@@ -38,6 +38,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Registerer receives the chain's metrics; nil keeps them unregistered.
 	Registerer prometheus.Registerer
+
+	// cpuBound is how untrusted modules are stopped at their deadline
+	// (boundFuel unless a benchmark compares).
+	cpuBound cpuBound
 }
 
 // Chain is an ordered list of loaded plugin stages.
@@ -82,7 +86,7 @@ func NewChain(ctx context.Context, stages []config.PluginConfig, o Options) (*Ch
 		c.cache = sharedCache()
 	}
 	for i, pc := range stages {
-		s, err := newStage(ctx, pc, c.cache, c.m)
+		s, err := newStage(ctx, pc, c.cache, o.cpuBound, c.m)
 		if err != nil {
 			c.Close(ctx)
 			return nil, fmt.Errorf("plugin stage %d (%s): %w", i, stageName(pc), err)

@@ -38,6 +38,7 @@ type stage struct {
 	name       string
 	failClosed bool
 	trusted    bool // built-in: runs without per-loop deadline checks
+	bound      cpuBound
 	timeout    time.Duration
 	pages      uint32
 	config     []byte
@@ -74,8 +75,9 @@ func moduleBytes(module string) (wasm []byte, trusted bool, err error) {
 	return b, false, nil
 }
 
-func newStage(ctx context.Context, pc config.PluginConfig, cache wazero.CompilationCache, m *metrics) (*stage, error) {
+func newStage(ctx context.Context, pc config.PluginConfig, cache wazero.CompilationCache, bound cpuBound, m *metrics) (*stage, error) {
 	s := &stage{
+		bound:      bound,
 		name:       pc.Name,
 		failClosed: pc.OnError == "fail_closed",
 		timeout:    pc.Limits.Timeout,
@@ -106,11 +108,17 @@ func newStage(ctx context.Context, pc config.PluginConfig, cache wazero.Compilat
 	rc := wazero.NewRuntimeConfig().
 		WithCompilationCache(cache).
 		WithMemoryLimitPages(s.pages).
-		WithCloseOnContextDone(!trusted)
+		WithCloseOnContextDone(!trusted && bound == boundCloseOnDone)
 	s.rt = wazero.NewRuntimeWithConfig(ctx, rc)
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, s.rt); err != nil {
 		s.rt.Close(ctx)
 		return nil, fmt.Errorf("instantiate wasi: %w", err)
+	}
+	if !trusted && bound == boundFuel {
+		if wasm, err = instrumentFuel(ctx, s.rt, wasm); err != nil {
+			s.rt.Close(ctx)
+			return nil, err
+		}
 	}
 	if s.compiled, err = s.rt.CompileModule(ctx, wasm); err != nil {
 		s.rt.Close(ctx)
@@ -219,7 +227,7 @@ func (s *stage) callFn(ctx context.Context, fn api.Function, req []byte) ([]byte
 // classify names why a call failed: timeout, oom or trap.
 func (s *stage) classify(ctx context.Context, err error) error {
 	switch {
-	case ctx.Err() != nil:
+	case ctx.Err() != nil || errors.Is(err, errOutOfTime):
 		return &callError{kind: "timeout", err: fmt.Errorf("deadline of %s: %w", s.timeout, err)}
 	case strings.Contains(s.stderr.String(), "out of memory"):
 		return &callError{kind: "oom", err: fmt.Errorf("out of memory under a limit of %d pages: %w", s.pages, err)}
