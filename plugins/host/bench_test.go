@@ -37,8 +37,8 @@ func benchStages(tb testing.TB, dir string) []config.PluginConfig {
 		if dir == "" {
 			return "builtin:" + name
 		}
-		// A file path makes the host treat the module as untrusted:
-		// WithCloseOnContextDone instruments every loop.
+		// A file path makes the host treat the module as untrusted: it
+		// runs under the bound the benchmark chooses.
 		b, _ := builtin.Lookup(name)
 		p := filepath.Join(dir, name+".wasm")
 		if err := os.WriteFile(p, b, 0o644); err != nil {
@@ -57,16 +57,28 @@ relabel_configs:
 	}
 }
 
+// benchModes are the ways the benchmark chain runs: the built-ins trusted
+// (no CPU bound), and loaded from files as untrusted modules under each bound.
+var benchModes = []struct {
+	name      string
+	untrusted bool
+	bound     cpuBound
+}{
+	{"trusted", false, boundFuel},
+	{"fuel", true, boundFuel},
+	{"close-on-context-done", true, boundCloseOnDone},
+}
+
 // BenchmarkChainSteady is relabel+anonymize+filter on a 10k-series scrape
 // with 1% of the series replaced by new ones at every scrape.
 func BenchmarkChainSteady(b *testing.B) {
-	for _, mode := range []string{"trusted", "close-on-context-done"} {
-		b.Run(mode, func(b *testing.B) {
+	for _, mode := range benchModes {
+		b.Run(mode.name, func(b *testing.B) {
 			dir := ""
-			if mode != "trusted" {
+			if mode.untrusted {
 				dir = b.TempDir()
 			}
-			c := newTestChain(b, nil, benchStages(b, dir)...)
+			c := newBoundChain(b, mode.bound, benchStages(b, dir)...)
 			const n, churn = 10000, 100
 			base := nodeScrape(n, 0)
 			batch := &relay.Batch{Scrape: true, Job: "node", Instance: "edge-host-17.plant-7.example:9100"}
@@ -90,13 +102,13 @@ func BenchmarkChainSteady(b *testing.B) {
 
 // BenchmarkChainNewSeries sends only label sets the chain has not seen.
 func BenchmarkChainNewSeries(b *testing.B) {
-	for _, mode := range []string{"trusted", "close-on-context-done"} {
-		b.Run(mode, func(b *testing.B) {
+	for _, mode := range benchModes {
+		b.Run(mode.name, func(b *testing.B) {
 			dir := ""
-			if mode != "trusted" {
+			if mode.untrusted {
 				dir = b.TempDir()
 			}
-			c := newTestChain(b, nil, benchStages(b, dir)...)
+			c := newBoundChain(b, mode.bound, benchStages(b, dir)...)
 			const n = 1000
 			batches := make([][]relay.Series, b.N)
 			for i := range batches {
@@ -132,18 +144,23 @@ func BenchmarkChainNoChurn(b *testing.B) {
 }
 
 // BenchmarkHostileLoopStop measures how long past its 10ms deadline an
-// infinite loop keeps Process busy (stop latency), instance rebuild included.
+// infinite loop keeps Process busy (stop latency), instance rebuild
+// included, under each CPU bound.
 func BenchmarkHostileLoopStop(b *testing.B) {
 	const timeout = 10 * time.Millisecond
-	pc := stageConf(b, "loop", "testdata/loop.wasm", "")
-	pc.Limits.Timeout = timeout
-	var total time.Duration
-	for i := range b.N {
-		c := newTestChain(b, nil, pc) // a fresh chain: never quarantined
-		start := time.Now()
-		_ = c.Process(context.Background(), batchOf(labels.FromStrings("__name__", "x", "i", fmt.Sprint(i))))
-		total += time.Since(start) - timeout
-		c.Close(context.Background())
+	for _, mode := range benchModes[1:] {
+		b.Run(mode.name, func(b *testing.B) {
+			pc := stageConf(b, "loop", "testdata/loop.wasm", "")
+			pc.Limits.Timeout = timeout
+			var total time.Duration
+			for i := range b.N {
+				c := newBoundChain(b, mode.bound, pc) // a fresh chain: never quarantined
+				start := time.Now()
+				_ = c.Process(context.Background(), batchOf(labels.FromStrings("__name__", "x", "i", fmt.Sprint(i))))
+				total += time.Since(start) - timeout
+				c.Close(context.Background())
+			}
+			b.ReportMetric(float64(total.Microseconds())/float64(b.N), "µs-past-deadline")
+		})
 	}
-	b.ReportMetric(float64(total.Microseconds())/float64(b.N), "µs-past-deadline")
 }

@@ -12,16 +12,16 @@ const (
 	weightBulk     = 1 << 12
 )
 
-// edit is one change to a function body: insert a fuel charge for region
-// at pos (pos == end), or replace the function index in [pos, end) with idx.
+// edit is one change to a function body: insert the fuel charge of segment
+// region at pos (pos == end), or replace the function index in [pos, end) with idx.
 type edit struct {
 	pos, end int
 	region   int32 // >= 0: insert a charge; < 0: replace a function index
 	idx      uint32
 }
 
-// frame is an open block, loop or if: the region its instructions are charged to.
-type frame struct{ region int32 }
+// frame is an open block, loop or if.
+type frame struct{ loop bool }
 
 // walker rewrites expressions: function bodies (with fuel charges) and
 // constant expressions (function indices only).
@@ -31,7 +31,7 @@ type walker struct {
 	refillFunc    uint32
 
 	edits   []edit
-	weights []int64 // per region: 0 is the function body outside loops, then one per loop
+	weights []int64 // per segment (region of an edit): instructions from its charge to the next
 	stack   []frame
 }
 
@@ -44,8 +44,8 @@ func (w *walker) remap(idx uint32) uint32 {
 }
 
 // body rewrites one function body (locals, then instructions up to the
-// final end) from r into out: a charge at entry for the instructions outside
-// loops, and one at every loop header for the loop's own instructions.
+// final end) from r into out, with a charge at entry and at every point
+// walk splits a segment.
 func (w *walker) body(r *reader, out []byte) []byte {
 	start := r.pos
 	n := r.u32()
@@ -59,7 +59,7 @@ func (w *walker) body(r *reader, out []byte) []byte {
 	out = append(out, r.b[start:r.pos]...)
 	w.edits = append(w.edits[:0], edit{pos: r.pos, end: r.pos, region: 0})
 	w.weights = append(w.weights[:0], 0)
-	w.stack = append(w.stack[:0], frame{region: 0})
+	w.stack = append(w.stack[:0], frame{})
 	codeStart := r.pos
 	w.walk(r, true)
 	if r.err != nil {
@@ -83,7 +83,7 @@ func (w *walker) constExpr(r *reader, out []byte) []byte {
 	start := r.pos
 	w.edits = w.edits[:0]
 	w.weights = append(w.weights[:0], 0)
-	w.stack = append(w.stack[:0], frame{region: 0})
+	w.stack = append(w.stack[:0], frame{})
 	w.walk(r, false)
 	if r.err != nil {
 		return out
@@ -115,30 +115,32 @@ func (w *walker) appendCharge(out []byte, weight int64) []byte {
 }
 
 // walk decodes instructions until the end closing the outermost frame,
-// recording the edits and the weight of each region.
+// recording the edits and the weight of each segment. With charge set, a
+// segment (and a charge) starts at every loop header, after the end of a
+// loop and after every call: the code a charge pays for runs straight on
+// from it, so control reaches another charge (and check) after at most one
+// allowance plus one function body, even while a deep recursion unwinds.
 func (w *walker) walk(r *reader, charge bool) {
+	seg := len(w.weights) - 1
 	for r.err == nil {
-		region := w.stack[len(w.stack)-1].region
-		weight := int64(1)
+		weight, split := int64(1), false
 		op := r.byte()
 		switch {
 		case op == 0x02 || op == 0x04: // block, if
 			r.blockType()
-			w.stack = append(w.stack, frame{region: region})
-		case op == 0x03: // loop: its own region, charged at every iteration
+			w.stack = append(w.stack, frame{})
+		case op == 0x03: // loop
 			r.blockType()
-			inner := int32(len(w.weights))
-			w.weights = append(w.weights, 1)
-			w.stack = append(w.stack, frame{region: inner})
-			if charge {
-				w.edits = append(w.edits, edit{pos: r.pos, end: r.pos, region: inner})
-			}
+			w.stack = append(w.stack, frame{loop: true})
+			split = true
 		case op == 0x0b: // end
+			f := w.stack[len(w.stack)-1]
 			w.stack = w.stack[:len(w.stack)-1]
 			if len(w.stack) == 0 {
-				w.weights[region]++
+				w.weights[seg]++
 				return
 			}
+			split = f.loop
 		case op == 0x10 || op == 0x12: // call, return_call
 			pos := r.pos
 			idx := r.u32()
@@ -146,6 +148,11 @@ func (w *walker) walk(r *reader, charge bool) {
 				weight = weightHostCall
 			}
 			w.edits = append(w.edits, edit{pos: pos, end: r.pos, region: -1, idx: w.remap(idx)})
+			split = op == 0x10
+		case op == 0x11: // call_indirect
+			r.u32()
+			r.u32()
+			split = true // an import reached through a table is a WASI function: prompt
 		case op == 0xd2: // ref.func
 			pos := r.pos
 			idx := r.u32()
@@ -162,7 +169,12 @@ func (w *walker) walk(r *reader, charge bool) {
 		default:
 			r.plain(op)
 		}
-		w.weights[region] += weight
+		w.weights[seg] += weight
+		if split && charge && r.err == nil {
+			seg = len(w.weights)
+			w.weights = append(w.weights, 0)
+			w.edits = append(w.edits, edit{pos: r.pos, end: r.pos, region: int32(seg)})
+		}
 	}
 }
 
@@ -198,7 +210,7 @@ func (r *reader) plain(op byte) {
 		for i := uint32(0); i <= n && r.err == nil; i++ {
 			r.u32()
 		}
-	case op == 0x11, op == 0x13: // call_indirect, return_call_indirect
+	case op == 0x13: // return_call_indirect
 		r.u32()
 		r.u32()
 	case op == 0x1c: // select t*

@@ -4,14 +4,16 @@
 //
 // The rewritten module has one more mutable i64 global, the fuel counter,
 // and one more imported function, ImportModule.ImportName, of type
-// () -> i64. At every function entry the counter is decremented by the
-// number of the function's instructions outside loops, and at every loop
-// header by the number of the loop's own instructions (nested loops
-// excluded): an upper bound of what runs until the next charge. When the
-// counter goes below zero the module calls the import, which either returns
-// the next allowance or traps (the host panics when the call's deadline has
-// passed). Between two calls to the import the module runs at most one
-// allowance of instructions, whatever its control flow.
+// () -> i64. Function bodies are cut into segments at function entry, loop
+// headers, loop ends and call returns; at the start of each segment the
+// counter is decremented by the segment's instruction count (the
+// instructions up to the next cut, an upper bound of what runs straight on
+// from there). When the counter goes below zero the module calls the
+// import, which either returns the next allowance or traps (the host
+// panics when the call's deadline has passed). Control cannot go back
+// without passing a loop header, nor return without passing a call return,
+// so between two calls to the import the module runs at most one allowance
+// plus one function body of instructions, whatever its control flow.
 //
 // Instrument is a pure function, safe for concurrent use. It never panics on
 // malformed input: it returns an error, and a module it accepts is still
