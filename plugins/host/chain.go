@@ -6,7 +6,11 @@
 // stage's on_error policy.
 //
 // A Chain is safe for concurrent use: calls into guests are serialised by
-// one lock. NewChain and Close are cheap enough to swap chains on reload.
+// one lock. NewChain and Close are cheap enough to swap chains on reload;
+// a chain given Options.OnModuleChange runs one goroutine watching its
+// module files, which Close stops and waits for. Untrusted modules (loaded
+// from files) are rewritten at load time to count their instructions and
+// return to the host every so often, which stops them at their deadline.
 package host
 
 import (
@@ -15,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tetratelabs/wazero"
@@ -39,6 +44,18 @@ type Options struct {
 	// Registerer receives the chain's metrics; nil keeps them unregistered.
 	Registerer prometheus.Registerer
 
+	// OnModuleChange, when set, is called with the paths of the module
+	// files that changed since the chain loaded them (polled every
+	// ModulePoll, a change reported once it has stayed the same for one
+	// poll, and once only). It runs on the chain's watcher goroutine: it
+	// must return quickly and must not close the chain itself; signal what
+	// rebuilds the chain (a reload that fails keeps this chain, and its
+	// watcher, running).
+	OnModuleChange func(paths []string)
+	// ModulePoll is how often module files are looked at; zero means
+	// DefaultModulePoll (2s).
+	ModulePoll time.Duration
+
 	// cpuBound is how untrusted modules are stopped at their deadline
 	// (boundFuel unless a benchmark compares).
 	cpuBound cpuBound
@@ -57,6 +74,10 @@ type Chain struct {
 	ownedC  bool
 	closed  bool
 	scratch scratch
+
+	files     []moduleFile // modules loaded from files, in stage order
+	stopWatch context.CancelFunc
+	watchDone chan struct{}
 }
 
 var sharedCache = sync.OnceValue(wazero.NewCompilationCache)
@@ -92,6 +113,9 @@ func NewChain(ctx context.Context, stages []config.PluginConfig, o Options) (*Ch
 			return nil, fmt.Errorf("plugin stage %d (%s): %w", i, stageName(pc), err)
 		}
 		s.m.quarantined.Set(0)
+		if s.file != nil {
+			c.files = append(c.files, *s.file)
+		}
 		switch s.kind {
 		case abi.KindSeries:
 			if len(c.samples) > 0 {
@@ -107,6 +131,18 @@ func NewChain(ctx context.Context, stages []config.PluginConfig, o Options) (*Ch
 	if len(c.series) > 255 {
 		c.Close(ctx)
 		return nil, fmt.Errorf("%d series-level plugin stages; at most 255", len(c.series))
+	}
+	if o.OnModuleChange != nil && len(c.files) > 0 {
+		if o.ModulePoll <= 0 {
+			o.ModulePoll = DefaultModulePoll
+		}
+		var wctx context.Context
+		wctx, c.stopWatch = context.WithCancel(context.Background())
+		c.watchDone = make(chan struct{})
+		go func() {
+			defer close(c.watchDone)
+			watchModules(wctx, c.files, o.ModulePoll, o.OnModuleChange)
+		}()
 	}
 	return c, nil
 }
@@ -126,6 +162,10 @@ func (c *Chain) Close(ctx context.Context) error {
 		return nil
 	}
 	c.closed = true
+	if c.stopWatch != nil {
+		c.stopWatch()
+		<-c.watchDone
+	}
 	var errs []error
 	for _, s := range append(c.series, c.samples...) {
 		errs = append(errs, s.close(ctx))

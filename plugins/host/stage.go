@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
@@ -39,6 +40,7 @@ type stage struct {
 	failClosed bool
 	trusted    bool // built-in: runs without per-loop deadline checks
 	bound      cpuBound
+	file       *moduleFile // loaded from a file: nil for built-ins
 	timeout    time.Duration
 	pages      uint32
 	config     []byte
@@ -59,20 +61,28 @@ type stage struct {
 	m           *stageMetrics
 }
 
-// moduleBytes resolves "builtin:<name>" or a file path.
-func moduleBytes(module string) (wasm []byte, trusted bool, err error) {
+// moduleBytes resolves "builtin:<name>" or a file path; for a file it also
+// returns what the file looked like when it was read (for the watcher).
+func moduleBytes(module string) (wasm []byte, trusted bool, info os.FileInfo, err error) {
 	if name, ok := strings.CutPrefix(module, "builtin:"); ok {
 		b, ok := builtin.Lookup(name)
 		if !ok {
-			return nil, false, fmt.Errorf("no built-in module %q (have %s)", name, strings.Join(builtin.Names(), ", "))
+			return nil, false, nil, fmt.Errorf("no built-in module %q (have %s)", name, strings.Join(builtin.Names(), ", "))
 		}
-		return b, true, nil
+		return b, true, nil, nil
 	}
-	b, err := os.ReadFile(module)
+	f, err := os.Open(module)
 	if err != nil {
-		return nil, false, fmt.Errorf("read module: %w", err)
+		return nil, false, nil, fmt.Errorf("read module: %w", err)
 	}
-	return b, false, nil
+	defer f.Close()
+	if info, err = f.Stat(); err == nil {
+		wasm, err = io.ReadAll(f)
+	}
+	if err != nil {
+		return nil, false, nil, fmt.Errorf("read module %s: %w", module, err)
+	}
+	return wasm, false, info, nil
 }
 
 func newStage(ctx context.Context, pc config.PluginConfig, cache wazero.CompilationCache, bound cpuBound, m *metrics) (*stage, error) {
@@ -97,9 +107,12 @@ func newStage(ctx context.Context, pc config.PluginConfig, cache wazero.Compilat
 	if s.pages == 0 {
 		s.pages = DefaultMemoryPages
 	}
-	wasm, trusted, err := moduleBytes(pc.Module)
+	wasm, trusted, info, err := moduleBytes(pc.Module)
 	if err != nil {
 		return nil, err
+	}
+	if info != nil {
+		s.file = &moduleFile{path: pc.Module, info: info}
 	}
 	s.trusted = trusted
 	if s.config, err = configJSON(&pc.Config); err != nil {
