@@ -40,6 +40,7 @@ type stage struct {
 	failClosed bool
 	trusted    bool // built-in: runs without per-loop deadline checks
 	bound      cpuBound
+	realClock  bool
 	file       *moduleFile // loaded from a file: nil for built-ins
 	timeout    time.Duration
 	pages      uint32
@@ -101,6 +102,13 @@ func newStage(ctx context.Context, pc config.PluginConfig, cache wazero.Compilat
 	default:
 		return nil, fmt.Errorf("on_error must be fail_open or fail_closed; got %q", pc.OnError)
 	}
+	switch pc.Clock {
+	case "", "fake":
+	case "real":
+		s.realClock = true
+	default:
+		return nil, fmt.Errorf("clock must be fake or real; got %q", pc.Clock)
+	}
 	if s.timeout <= 0 {
 		s.timeout = DefaultTimeout
 	}
@@ -146,11 +154,15 @@ func newStage(ctx context.Context, pc config.PluginConfig, cache wazero.Compilat
 }
 
 // instantiate starts a fresh instance and hands it its config. The module
-// sees no filesystem, network, environment or arguments, a fake clock and a
-// deterministic random source (wazero's defaults), and discards stdio.
+// sees no filesystem, network, environment or arguments, a fake clock
+// unless the stage says clock: real, a deterministic random source and no
+// real sleep (wazero's defaults), and discards stdio.
 func (s *stage) instantiate(ctx context.Context) error {
 	s.stderr.reset()
 	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize").WithStderr(&s.stderr)
+	if s.realClock {
+		mc = mc.WithSysWalltime().WithSysNanotime()
+	}
 	cctx, cancel := context.WithTimeout(ctx, max(s.timeout, time.Second))
 	defer cancel()
 	mod, err := s.rt.InstantiateModule(cctx, s.compiled, mc)

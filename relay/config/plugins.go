@@ -19,6 +19,11 @@ type PluginConfig struct {
 	OnError string `yaml:"on_error"`
 	// Limits bound what one instance of the plugin may use.
 	Limits PluginLimits `yaml:"limits"`
+	// Clock is what the plugin's WASI clocks read: "fake" (the default: a
+	// fixed start in 2022, advancing on each read, the same on every run)
+	// or "real" (the host's wall and monotonic clocks). Sleeping stays a
+	// no-op either way.
+	Clock string `yaml:"clock"`
 }
 
 // PluginLimits bound one plugin instance.
