@@ -70,9 +70,14 @@ func New(cfg *config.Cloud, o Options) (*Cloud, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cloud tls: %w", err)
 	}
+	resetKey, err := loadResetKey(filepath.Join(cfg.DataDir, "quic-reset.key"))
+	if err != nil {
+		return nil, fmt.Errorf("cloud.data_dir: %w", err)
+	}
 	c.srv, err = transport.NewServer(transport.ServerConfig{
 		Addr: cfg.QUICListen, TLS: tlsConf, Auth: c.auth.check, Handle: c.handle,
 		MaxBlockBytes: int(cfg.MaxBlockBytes), Logger: c.log, Registerer: c.reg,
+		ResetKey: resetKey,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cloud.quic_listen: %w", err)
