@@ -46,8 +46,9 @@ type siteBase struct {
 	replayFailed int
 }
 
-// minFold is the log size below which it is never folded.
-const minFold = 4 << 20
+// minFold is the log size below which it is never folded (a variable for
+// tests).
+var minFold int64 = 4 << 20
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
 

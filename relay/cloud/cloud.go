@@ -176,6 +176,7 @@ func (c *Cloud) apply(ctx context.Context, p transport.Peer, seq uint64, data []
 	}
 	var sb *siteBase
 	var applied [][]byte
+	var fc frameCounts
 	if len(blk.Frames) > 0 {
 		if sb, err = c.bases.get(p.Tenant, p.Site); err != nil {
 			c.blocks.WithLabelValues("error").Inc()
@@ -188,7 +189,7 @@ func (c *Cloud) apply(ctx context.Context, p transport.Peer, seq uint64, data []
 				sb.discard()
 			}
 		}()
-		if applied, err = c.rebuild(p, seq, sb, blk); err != nil {
+		if applied, fc, err = c.rebuild(p, seq, sb, blk); err != nil {
 			c.blocks.WithLabelValues("corrupt").Inc()
 			c.log.Error("undecodable delta frame held at the edge", "tenant", p.Tenant, "site", p.Site, "seq", seq, "err", err)
 			return 0, fmt.Errorf("block %d: %w", seq, err)
@@ -227,6 +228,9 @@ func (c *Cloud) apply(ctx context.Context, p transport.Peer, seq uint64, data []
 		return 0, err
 	}
 	c.blocks.WithLabelValues("accepted").Inc()
+	c.frames.WithLabelValues("applied").Add(float64(len(applied)))
+	c.frames.WithLabelValues("repeat").Add(float64(fc.repeat))
+	c.frames.WithLabelValues("no_base").Add(float64(fc.noBase))
 	n := blk.Samples()
 	c.received.Add(float64(n))
 	return n, nil
@@ -237,8 +241,10 @@ func (c *Cloud) apply(ctx context.Context, p transport.Peer, seq uint64, data []
 // applied. A frame already in the base is skipped; an incremental frame
 // without its base is counted and logged, its scrape lost (the edge starts
 // a new generation, full frames, on its next connection). A frame that does
-// not parse fails the block.
-func (c *Cloud) rebuild(p transport.Peer, seq uint64, sb *siteBase, blk *relay.Block) ([][]byte, error) {
+// not parse fails the block. The caller counts the outcomes once the block
+// is durable.
+func (c *Cloud) rebuild(p transport.Peer, seq uint64, sb *siteBase, blk *relay.Block) ([][]byte, frameCounts, error) {
+	var fc frameCounts
 	if n := sb.replayFailed; n > 0 {
 		sb.replayFailed = 0
 		c.frames.WithLabelValues("replay_failed").Add(float64(n))
@@ -249,34 +255,36 @@ func (c *Cloud) rebuild(p transport.Peer, seq uint64, sb *siteBase, blk *relay.B
 	for _, f := range blk.Frames {
 		h, err := delta.ParseHeader(f)
 		if err != nil {
-			return nil, err
+			return nil, fc, err
 		}
 		if sb.dec.Applied(h) {
-			c.frames.WithLabelValues("repeat").Inc()
+			fc.repeat++
 			continue
 		}
 		scr, err := sb.dec.Apply(f)
 		var need *delta.ErrNeedFull
 		if errors.As(err, &need) {
-			c.frames.WithLabelValues("no_base").Inc()
+			fc.noBase++
 			job, instance := delta.SplitTarget(h.Target)
 			c.log.Warn("delta frame without its base: scrape lost", "tenant", p.Tenant, "site", p.Site,
 				"seq", seq, "job", job, "instance", instance, "generation", h.Generation, "k", h.K)
 			continue
 		}
 		if err != nil {
-			return nil, err
+			return nil, fc, err
 		}
 		b, err := codec.BatchOf(scr)
 		if err != nil {
-			return nil, err
+			return nil, fc, err
 		}
 		blk.Batches = append(blk.Batches, b)
 		applied = append(applied, f)
-		c.frames.WithLabelValues("applied").Inc()
 	}
-	return applied, nil
+	return applied, fc, nil
 }
+
+// frameCounts are the outcomes of one block's frames besides "applied".
+type frameCounts struct{ repeat, noBase int }
 
 // Run serves QUIC and HTTP until ctx is done.
 func (c *Cloud) Run(ctx context.Context) error {
