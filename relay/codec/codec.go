@@ -54,7 +54,10 @@ var (
 	encoder, _ = zstd.NewWriter(nil,
 		zstd.WithEncoderLevel(zstd.SpeedDefault),
 		zstd.WithEncoderConcurrency(1),
-		zstd.WithLowerEncoderMem(true))
+		zstd.WithLowerEncoderMem(true),
+		// Blocks carry a CRC in the queue and AEAD on the wire; zstd's own
+		// checksum would cost 4 bytes a block.
+		zstd.WithEncoderCRC(false))
 	decoder, _ = zstd.NewReader(nil,
 		zstd.WithDecoderConcurrency(0),
 		zstd.WithDecoderMaxMemory(MaxDecodedBytes),
