@@ -69,9 +69,17 @@ type Block struct {
 	Tenant  string
 	Site    string
 	Batches []*Batch
+	// Frames holds scrapes delta-encoded by package sdk/delta, in the order
+	// the edge encoded them; every frame belongs to Generation. The cloud
+	// applies them to its per-target bases to rebuild the scrapes. Batches
+	// holds what is sent whole (remote_write, and scrapes that do not fit
+	// the delta model).
+	Generation uint64
+	Frames     [][]byte
 }
 
-// Samples returns the number of samples in all batches of b.
+// Samples returns the number of samples in all batches of b (frames are
+// counted once the cloud has rebuilt them).
 func (b *Block) Samples() int {
 	n := 0
 	for _, bt := range b.Batches {

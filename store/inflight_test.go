@@ -48,3 +48,27 @@ func TestCapDropInFlight(t *testing.T) {
 		t.Fatalf("left %v", got)
 	}
 }
+
+// TestCapDropsWholeGroup: once the cap deletes a block, the rest of its
+// group goes with it, so no group is left without its head; blocks of other
+// groups and ungrouped blocks are deleted one by one.
+func TestCapDropsWholeGroup(t *testing.T) {
+	q := openQueue(t, t.TempDir(), Options{MaxBytes: 6000})
+	for i, g := range []uint64{7, 7, 7, 8, 8, 0} {
+		r := rec(i, 1000)
+		r.Group = g
+		mustAppend(t, q, r) // seq 1..6
+	}
+	// Room for one more block: the cap needs one block but takes group 7.
+	mustAppend(t, q, rec(6, 1000))
+	bs := mustRead(t, q, 0, 0, 0)
+	if got := fmt.Sprint(seqs(bs)); got != "[4 5 6 7]" {
+		t.Fatalf("left %v, want group 7 (seq 1..3) dropped whole", got)
+	}
+	if bs[0].Group != 8 || bs[2].Group != 0 {
+		t.Fatalf("groups read back: %d, %d", bs[0].Group, bs[2].Group)
+	}
+	if st := q.Stats(); st.DroppedBlocks != 3 || st.DroppedSamples != 1+2+3 {
+		t.Fatalf("stats %+v", st)
+	}
+}

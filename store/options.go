@@ -62,10 +62,17 @@ type Dropped struct {
 
 // Record is one block handed to Append. Data is opaque to the queue;
 // Samples and Time (ms, newest sample time in the block) feed Stats.
+//
+// Group, when not zero, ties consecutive blocks together for the MaxBytes
+// cap: once the cap deletes a block, it also deletes the blocks right after
+// it with the same Group, so a group is never left with its head missing.
+// The edge uses its delta generation: a block of incremental frames is
+// useless without the blocks before it in the same generation.
 type Record struct {
 	Data    []byte
 	Samples int
 	Time    int64
+	Group   uint64
 }
 
 // Block is one stored block as Read returns it.
@@ -74,6 +81,7 @@ type Block struct {
 	Data    []byte
 	Samples int
 	Time    int64
+	Group   uint64
 }
 
 // Stats describes the queue now. It is kept in memory and rebuilt on Open

@@ -64,7 +64,7 @@ func (q *Queue) Read(after uint64, maxBlocks int, maxBytes int) ([]Block, error)
 			if err != nil {
 				return fmt.Errorf("read block %d: %w", seq, err)
 			}
-			out = append(out, Block{Seq: seq, Data: data, Samples: int(m.Samples), Time: m.Time})
+			out = append(out, Block{Seq: seq, Data: data, Samples: int(m.Samples), Time: m.Time, Group: m.Group})
 			total += int(m.Len)
 			if maxBlocks > 0 && len(out) >= maxBlocks {
 				break

@@ -72,12 +72,16 @@ type meta struct {
 	Samples int64
 	Time    int64
 	CRC     uint32 // CRC32C of the data
+	Group   uint64 // Record.Group; 0 in version 1 records
 }
 
 const (
-	metaVersion = 1
-	// metaSize: version, len, chunks, samples, time, data crc, meta crc.
-	metaSize = 1 + 4 + 4 + 8 + 8 + 4 + 4
+	metaVersion1 = 1
+	metaVersion  = 2
+	// metaSize1: version, len, chunks, samples, time, data crc, meta crc.
+	metaSize1 = 1 + 4 + 4 + 8 + 8 + 4 + 4
+	// metaSize: version 2 adds the group after the data crc.
+	metaSize = metaSize1 + 8
 )
 
 var errCorrupt = errors.New("corrupt record")
@@ -93,6 +97,7 @@ func newMeta(r Record) meta {
 		Samples: int64(r.Samples),
 		Time:    r.Time,
 		CRC:     crc32.Checksum(r.Data, castagnoli),
+		Group:   r.Group,
 	}
 }
 
@@ -104,18 +109,23 @@ func (m meta) encode() []byte {
 	b = binary.LittleEndian.AppendUint64(b, uint64(m.Samples))
 	b = binary.LittleEndian.AppendUint64(b, uint64(m.Time))
 	b = binary.LittleEndian.AppendUint32(b, m.CRC)
+	b = binary.LittleEndian.AppendUint64(b, m.Group)
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli))
 }
 
-// decodeMeta parses a meta record; it never trusts b.
+// decodeMeta parses a meta record of either version; it never trusts b.
 func decodeMeta(b []byte) (meta, error) {
-	if len(b) != metaSize {
-		return meta{}, fmt.Errorf("%w: meta is %d bytes, want %d", errCorrupt, len(b), metaSize)
+	if len(b) == 0 || (b[0] != metaVersion1 && b[0] != metaVersion) {
+		return meta{}, fmt.Errorf("%w: meta version missing or unknown", errCorrupt)
 	}
-	if b[0] != metaVersion {
-		return meta{}, fmt.Errorf("%w: meta version %d", errCorrupt, b[0])
+	size := metaSize
+	if b[0] == metaVersion1 {
+		size = metaSize1
 	}
-	if got, want := crc32.Checksum(b[:metaSize-4], castagnoli), binary.LittleEndian.Uint32(b[metaSize-4:]); got != want {
+	if len(b) != size {
+		return meta{}, fmt.Errorf("%w: version %d meta is %d bytes, want %d", errCorrupt, b[0], len(b), size)
+	}
+	if got, want := crc32.Checksum(b[:size-4], castagnoli), binary.LittleEndian.Uint32(b[size-4:]); got != want {
 		return meta{}, fmt.Errorf("%w: meta checksum %08x, want %08x", errCorrupt, got, want)
 	}
 	m := meta{
@@ -124,6 +134,9 @@ func decodeMeta(b []byte) (meta, error) {
 		Samples: int64(binary.LittleEndian.Uint64(b[9:])),
 		Time:    int64(binary.LittleEndian.Uint64(b[17:])),
 		CRC:     binary.LittleEndian.Uint32(b[25:]),
+	}
+	if b[0] == metaVersion {
+		m.Group = binary.LittleEndian.Uint64(b[29:])
 	}
 	if (m.Len == 0) != (m.Chunks == 0) || m.Chunks > m.Len || m.Samples < 0 || m.Samples > math.MaxInt32 {
 		return meta{}, fmt.Errorf("%w: meta fields len=%d chunks=%d samples=%d", errCorrupt, m.Len, m.Chunks, m.Samples)

@@ -32,6 +32,7 @@ func (q *Queue) remove(through uint64, need int64) (removed, error) {
 	q.mu.Unlock()
 	through = min(through, next-1)
 	r := removed{acked: acked}
+	var group uint64 // of the last block deleted
 	if through <= acked {
 		return r, nil
 	}
@@ -55,7 +56,8 @@ func (q *Queue) remove(through uint64, need int64) (removed, error) {
 				return fmt.Errorf("read block meta %d: %w", seq, err)
 			}
 			corrupt := err != nil
-			if seq > through || (need > 0 && r.bytes >= need) {
+			// The cap goes on through the rest of the last deleted block's group.
+			if seq > through || (need > 0 && r.bytes >= need && (corrupt || group == 0 || m.Group != group)) {
 				if corrupt {
 					continue
 				}
@@ -78,6 +80,7 @@ func (q *Queue) remove(through uint64, need int64) (removed, error) {
 			r.bytes += int64(m.Len)
 			r.samples += m.Samples
 			r.last = seq
+			group = m.Group
 			if need == 0 {
 				continue
 			}

@@ -121,7 +121,8 @@ func TestOutageDrainsInOrder(t *testing.T) {
 // queue cap: the queue stays under it, and what the cloud receives plus
 // what the edge counted as dropped is everything the edge committed.
 func TestQueueCapDropsOldestAndCountsThem(t *testing.T) {
-	env := newEnv(t, "  queue:\n    max_bytes: 192KiB\n    max_block_bytes: 64KiB\n")
+	const capBytes = 24 << 10
+	env := newEnv(t, "  queue:\n    max_bytes: 24KiB\n    max_block_bytes: 8KiB\n")
 	env.edit(t, "scrape_interval: 500ms\n      scrape_timeout: 400ms", "scrape_interval: 100ms\n      scrape_timeout: 90ms")
 	edgeMetrics := "http://" + env.edgeHTTP + "/metrics"
 	edge := start(t, env.bin, "run", "--config", env.edgeConfig)
@@ -135,14 +136,19 @@ func TestQueueCapDropsOldestAndCountsThem(t *testing.T) {
 		maxSeen = max(maxSeen, metric(t, edgeMetrics, "edgerelay_queue_bytes"))
 		time.Sleep(100 * time.Millisecond)
 	}
-	if maxSeen > 192*1024 {
-		t.Fatalf("queue reached %.0f bytes, cap is %d", maxSeen, 192*1024)
+	if maxSeen > capBytes {
+		t.Fatalf("queue reached %.0f bytes, cap is %d", maxSeen, capBytes)
 	}
 	cloud := start(t, env.bin, "run", "--config", env.cloudConfig)
 	waitFor(t, "backlog drained", 60*time.Second, func() bool { return metric(t, edgeMetrics, "edgerelay_queue_blocks") == 0 })
 	// Connected again, the edge drops nothing more: its counters are final.
 	droppedSamples := metric(t, edgeMetrics, "edgerelay_queue_dropped_samples_total")
 	droppedBlocks := metric(t, edgeMetrics, "edgerelay_queue_dropped_blocks_total")
+	// Whole delta generations were dropped: no frame reached the cloud
+	// without its base.
+	if lost := metric(t, "http://"+env.cloudHTTP+"/metrics", `edgerelay_cloud_delta_frames_total{outcome="no_base"}`); lost != 0 {
+		t.Errorf("the cloud met %.0f delta frames without their base", lost)
+	}
 	edge.stop(t)
 	cloud.stop(t)
 
@@ -163,7 +169,7 @@ func TestQueueCapDropsOldestAndCountsThem(t *testing.T) {
 		t.Fatalf("edgerelay_queue_dropped_samples_total = %.0f, want %.0f (scrapes 1..%d of %.0f samples each)", droppedSamples, want, ns[0]-1, perScrape)
 	}
 	t.Logf("queue peaked at %.0f bytes under a %d byte cap; dropped %.0f blocks = %.0f samples = scrapes 1..%d; %d scrapes arrived (%d..%d), none missing after",
-		maxSeen, 192*1024, droppedBlocks, droppedSamples, ns[0]-1, len(ns), ns[0], ns[len(ns)-1])
+		maxSeen, capBytes, droppedBlocks, droppedSamples, ns[0]-1, len(ns), ns[0], ns[len(ns)-1])
 }
 
 // TestExportImportRoundTrip carries a backlog across an "air gap": export

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/cloud/federate"
 	"github.com/edgerelay/edgerelay/relay/cloud/files"
 	"github.com/edgerelay/edgerelay/relay/cloud/rwout"
@@ -27,6 +28,7 @@ import (
 	"github.com/edgerelay/edgerelay/relay/config"
 	"github.com/edgerelay/edgerelay/relay/tlsutil"
 	"github.com/edgerelay/edgerelay/relay/transport"
+	"github.com/edgerelay/edgerelay/sdk/delta"
 )
 
 // Options are what the caller provides besides the configuration.
@@ -46,6 +48,7 @@ type Cloud struct {
 	files   *files.Writer
 	fed     *federate.Store
 	marks   *watermarks
+	bases   *bases
 	out     []*rwout.Forwarder
 	auth    *authenticator
 	started time.Time
@@ -53,6 +56,7 @@ type Cloud struct {
 	received   prometheus.Counter
 	blocks     *prometheus.CounterVec
 	duplicates prometheus.Counter
+	frames     *prometheus.CounterVec
 }
 
 // New prepares TLS, binds the QUIC and HTTP listeners and opens the file
@@ -66,9 +70,14 @@ func New(cfg *config.Cloud, o Options) (*Cloud, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cloud tls: %w", err)
 	}
+	resetKey, err := loadResetKey(filepath.Join(cfg.DataDir, "quic-reset.key"))
+	if err != nil {
+		return nil, fmt.Errorf("cloud.data_dir: %w", err)
+	}
 	c.srv, err = transport.NewServer(transport.ServerConfig{
 		Addr: cfg.QUICListen, TLS: tlsConf, Auth: c.auth.check, Handle: c.handle,
 		MaxBlockBytes: int(cfg.MaxBlockBytes), Logger: c.log, Registerer: c.reg,
+		ResetKey: resetKey,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cloud.quic_listen: %w", err)
@@ -101,13 +110,20 @@ func newReceiver(cfg *config.Cloud, o Options) (*Cloud, error) {
 		Name: "edgerelay_cloud_blocks_total", Help: "Blocks received from edges, by outcome.",
 	}, []string{"outcome"})
 	c.duplicates = c.blocks.WithLabelValues("duplicate")
-	c.reg.MustRegister(c.received, c.blocks)
+	c.frames = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "edgerelay_cloud_delta_frames_total",
+		Help: "Delta frames received, by outcome: applied; repeat (already applied, skipped); no_base (an incremental frame whose base is gone: its scrape is lost, counted and logged, never written wrong); replay_failed (frames of the persisted log that did not apply on load).",
+	}, []string{"outcome"})
+	c.reg.MustRegister(c.received, c.blocks, c.frames)
 
 	var err error
 	if c.auth, err = newAuthenticator(cfg.Tenants, log, c.reg); err != nil {
 		return nil, err
 	}
 	if c.marks, err = newWatermarks(filepath.Join(cfg.DataDir, "dedup")); err != nil {
+		return nil, err
+	}
+	if c.bases, err = newBases(filepath.Join(cfg.DataDir, "bases")); err != nil {
 		return nil, err
 	}
 	if c.files, err = files.New(files.Config{Dir: cfg.FilesDir, Retention: cfg.FilesRetention, Logger: log, Registerer: c.reg}); err != nil {
@@ -133,24 +149,51 @@ func (c *Cloud) QUICAddr() net.Addr { return c.srv.Addr() }
 // handle applies one block from an authenticated edge. It returns nil only
 // once the block's effects are durable, which is when the edge may delete it.
 func (c *Cloud) handle(ctx context.Context, p transport.Peer, seq uint64, data []byte) error {
+	_, err := c.apply(ctx, p, seq, data)
+	return err
+}
+
+// apply is handle, returning the number of samples accepted.
+func (c *Cloud) apply(ctx context.Context, p transport.Peer, seq uint64, data []byte) (int, error) {
 	seen, err := c.marks.seen(p.Tenant, p.Site, p.QueueID, seq)
 	if err != nil {
 		c.blocks.WithLabelValues("error").Inc()
-		return err
+		return 0, err
 	}
 	if seen {
 		c.duplicates.Inc()
-		return nil
+		return 0, nil
 	}
 	blk, err := codec.Decode(data)
 	if err != nil {
 		c.blocks.WithLabelValues("corrupt").Inc()
 		c.log.Error("undecodable block held at the edge", "tenant", p.Tenant, "site", p.Site, "seq", seq, "err", err)
-		return fmt.Errorf("decode block %d: %w", seq, err)
+		return 0, fmt.Errorf("decode block %d: %w", seq, err)
 	}
 	if blk.Tenant != p.Tenant || blk.Site != p.Site {
 		c.blocks.WithLabelValues("refused").Inc()
-		return fmt.Errorf("block %d names tenant %q site %q, connection is tenant %q site %q", seq, blk.Tenant, blk.Site, p.Tenant, p.Site)
+		return 0, fmt.Errorf("block %d names tenant %q site %q, connection is tenant %q site %q", seq, blk.Tenant, blk.Site, p.Tenant, p.Site)
+	}
+	var sb *siteBase
+	var applied [][]byte
+	var fc frameCounts
+	if len(blk.Frames) > 0 {
+		if sb, err = c.bases.get(p.Tenant, p.Site); err != nil {
+			c.blocks.WithLabelValues("error").Inc()
+			return 0, fmt.Errorf("block %d: %w", seq, err)
+		}
+		// Until its effects are durable, what this block applies to the
+		// base is forgotten on failure: the resent block applies again.
+		defer func() {
+			if sb != nil {
+				sb.discard()
+			}
+		}()
+		if applied, fc, err = c.rebuild(p, seq, sb, blk); err != nil {
+			c.blocks.WithLabelValues("corrupt").Inc()
+			c.log.Error("undecodable delta frame held at the edge", "tenant", p.Tenant, "site", p.Site, "seq", seq, "err", err)
+			return 0, fmt.Errorf("block %d: %w", seq, err)
+		}
 	}
 	lb := labels.NewBuilder(labels.EmptyLabels())
 	for _, b := range blk.Batches {
@@ -162,24 +205,86 @@ func (c *Cloud) handle(ctx context.Context, p transport.Peer, seq uint64, data [
 		}
 		if err := c.files.Write(p.Tenant, b); err != nil {
 			c.blocks.WithLabelValues("error").Inc()
-			return fmt.Errorf("write files for block %d: %w", seq, err)
+			return 0, fmt.Errorf("write files for block %d: %w", seq, err)
 		}
 		for _, f := range c.out {
 			if err := f.Send(ctx, b); err != nil {
 				c.blocks.WithLabelValues("error").Inc()
-				return fmt.Errorf("forward block %d: %w", seq, err)
+				return 0, fmt.Errorf("forward block %d: %w", seq, err)
 			}
 		}
 		c.fed.Update(p.Tenant, b)
 	}
+	if sb != nil {
+		err := sb.done(applied)
+		sb = nil
+		if err != nil {
+			c.blocks.WithLabelValues("error").Inc()
+			return 0, fmt.Errorf("block %d: %w", seq, err)
+		}
+	}
 	if err := c.marks.advance(p.Tenant, p.Site, p.QueueID, seq); err != nil {
 		c.blocks.WithLabelValues("error").Inc()
-		return err
+		return 0, err
 	}
 	c.blocks.WithLabelValues("accepted").Inc()
-	c.received.Add(float64(blk.Samples()))
-	return nil
+	c.frames.WithLabelValues("applied").Add(float64(len(applied)))
+	c.frames.WithLabelValues("repeat").Add(float64(fc.repeat))
+	c.frames.WithLabelValues("no_base").Add(float64(fc.noBase))
+	n := blk.Samples()
+	c.received.Add(float64(n))
+	return n, nil
 }
+
+// rebuild applies the block's delta frames to the site's base, in order,
+// appending the scrapes they carry to blk.Batches, and returns the frames
+// applied. A frame already in the base is skipped; an incremental frame
+// without its base is counted and logged, its scrape lost (the edge starts
+// a new generation, full frames, on its next connection). A frame that does
+// not parse fails the block. The caller counts the outcomes once the block
+// is durable.
+func (c *Cloud) rebuild(p transport.Peer, seq uint64, sb *siteBase, blk *relay.Block) ([][]byte, frameCounts, error) {
+	var fc frameCounts
+	if n := sb.replayFailed; n > 0 {
+		sb.replayFailed = 0
+		c.frames.WithLabelValues("replay_failed").Add(float64(n))
+		c.log.Warn("delta base log had frames that did not apply; their targets need a full frame",
+			"tenant", p.Tenant, "site", p.Site, "frames", n)
+	}
+	var applied [][]byte
+	for _, f := range blk.Frames {
+		h, err := delta.ParseHeader(f)
+		if err != nil {
+			return nil, fc, err
+		}
+		if sb.dec.Applied(h) {
+			fc.repeat++
+			continue
+		}
+		scr, err := sb.dec.Apply(f)
+		var need *delta.ErrNeedFull
+		if errors.As(err, &need) {
+			fc.noBase++
+			job, instance := delta.SplitTarget(h.Target)
+			c.log.Warn("delta frame without its base: scrape lost", "tenant", p.Tenant, "site", p.Site,
+				"seq", seq, "job", job, "instance", instance, "generation", h.Generation, "k", h.K)
+			continue
+		}
+		if err != nil {
+			return nil, fc, err
+		}
+		b, err := codec.BatchOf(scr)
+		if err != nil {
+			return nil, fc, err
+		}
+		blk.Batches = append(blk.Batches, b)
+		applied = append(applied, f)
+	}
+	return applied, fc, nil
+}
+
+// frameCounts are the outcomes of one block's frames besides "applied".
+type frameCounts struct{ repeat, noBase int }
 
 // Run serves QUIC and HTTP until ctx is done.
 func (c *Cloud) Run(ctx context.Context) error {
@@ -202,6 +307,7 @@ func (c *Cloud) Run(ctx context.Context) error {
 	})
 	c.log.Info("cloud running", "quic", c.srv.Addr().String(), "http", c.ln.Addr().String(), "files", c.cfg.FilesDir)
 	err := g.Wait()
+	c.bases.close()
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}

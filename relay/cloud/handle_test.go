@@ -19,7 +19,11 @@ import (
 
 func testReceiver(t *testing.T) *Cloud {
 	t.Helper()
-	dir := t.TempDir()
+	return testReceiverAt(t, t.TempDir())
+}
+
+func testReceiverAt(t *testing.T, dir string) *Cloud {
+	t.Helper()
 	cfg, err := config.Parse([]byte("cloud:\n  data_dir: " + dir + "/cloud\n  files_dir: " + dir + "/files\n"))
 	if err != nil {
 		t.Fatal(err)

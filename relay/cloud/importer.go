@@ -52,11 +52,12 @@ func Import(ctx context.Context, cfg *config.Cloud, o Options, r io.Reader, prog
 		if seen {
 			st.Duplicates++
 		} else {
-			if err := c.handle(ctx, p, b.Seq, b.Data); err != nil {
+			n, err := c.apply(ctx, p, b.Seq, b.Data)
+			if err != nil {
 				return err
 			}
 			st.Blocks++
-			st.Samples += int64(blk.Samples())
+			st.Samples += int64(n)
 		}
 		if progress != nil {
 			progress(st.Blocks+st.Duplicates, cr.n)

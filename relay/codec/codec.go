@@ -14,6 +14,13 @@
 //	series:  nlabels {name value}… nsamples {Δt(zigzag, against the previous
 //	         sample, the first against the batch timestamp) value(8 bytes LE float bits)}…
 //
+// Version 2 appends the block's delta frames (package sdk/delta, see
+// docs/protocol.md) to the version 1 body, inside the same zstd stream:
+//
+//	body v2: body v1  generation  nframes {len bytes}…
+//
+// Encode writes version 1 for a block without frames.
+//
 // Names, values and the other strings in batch and series records are
 // string-table indexes. Decode checks every count and index against what
 // is left of the input, so hostile bytes yield an error, never a panic or an
@@ -32,6 +39,7 @@ import (
 const (
 	magic      = "ERB"
 	version1   = 1
+	version2   = 2
 	flagZstd   = 1 << 0
 	headerSize = len(magic) + 2
 
@@ -46,7 +54,10 @@ var (
 	encoder, _ = zstd.NewWriter(nil,
 		zstd.WithEncoderLevel(zstd.SpeedDefault),
 		zstd.WithEncoderConcurrency(1),
-		zstd.WithLowerEncoderMem(true))
+		zstd.WithLowerEncoderMem(true),
+		// Blocks carry a CRC in the queue and AEAD on the wire; zstd's own
+		// checksum would cost 4 bytes a block.
+		zstd.WithEncoderCRC(false))
 	decoder, _ = zstd.NewReader(nil,
 		zstd.WithDecoderConcurrency(0),
 		zstd.WithDecoderMaxMemory(MaxDecodedBytes),

@@ -2,6 +2,7 @@ package codec
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"testing"
@@ -90,6 +91,33 @@ func TestRoundTrip(t *testing.T) {
 	sameBits(t, want, got)
 }
 
+// frameBlock is a version 2 block: whole batches and delta frames.
+func frameBlock() *relay.Block {
+	b := sampleBlock()
+	b.Generation = 1<<63 + 5
+	b.Frames = [][]byte{[]byte("\x01\x02frame-one"), {}, []byte("frame-three")}
+	return b
+}
+
+func TestRoundTripFrames(t *testing.T) {
+	want := frameBlock()
+	data := Encode(nil, want)
+	if data[3] != version2 {
+		t.Fatalf("block with frames written as version %d", data[3])
+	}
+	got, err := Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameBits(t, want, got)
+	if got.Generation != want.Generation || fmt.Sprintf("%q", got.Frames) != fmt.Sprintf("%q", want.Frames) {
+		t.Fatalf("generation %d frames %q, want %d %q", got.Generation, got.Frames, want.Generation, want.Frames)
+	}
+	if data := Encode(nil, sampleBlock()); data[3] != version1 {
+		t.Fatalf("block without frames written as version %d", data[3])
+	}
+}
+
 func TestDecodeRejects(t *testing.T) {
 	good := Encode(nil, sampleBlock())
 	for _, tc := range []struct {
@@ -112,7 +140,9 @@ func TestDecodeRejects(t *testing.T) {
 
 func FuzzDecode(f *testing.F) {
 	f.Add(Encode(nil, sampleBlock()))
+	f.Add(Encode(nil, frameBlock()))
 	f.Add([]byte("ERB\x01\x00\x04acme\x01x\x00\x01"))
+	f.Add([]byte("ERB\x02\x00\x04acme\x01x\x00\x00\x07\x01\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		blk, err := Decode(data)
 		if err != nil {
@@ -127,6 +157,9 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("re-decode: %v", err)
 		}
 		sameBits(t, blk, again)
+		if again.Generation != blk.Generation || fmt.Sprintf("%q", again.Frames) != fmt.Sprintf("%q", blk.Frames) {
+			t.Fatalf("frames differ after re-encoding")
+		}
 	})
 }
 

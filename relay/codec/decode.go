@@ -14,8 +14,9 @@ func Decode(data []byte) (*relay.Block, error) {
 	if len(data) < headerSize || string(data[:len(magic)]) != magic {
 		return nil, corruptf("bad magic")
 	}
-	if v := data[len(magic)]; v != version1 {
-		return nil, corruptf("unsupported version %d", v)
+	version := data[len(magic)]
+	if version != version1 && version != version2 {
+		return nil, corruptf("unsupported version %d", version)
 	}
 	body := data[headerSize:]
 	if data[len(magic)+1]&flagZstd != 0 {
@@ -35,6 +36,20 @@ func Decode(data []byte) (*relay.Block, error) {
 	nb := d.count(4)
 	for i := 0; i < nb && d.err == nil; i++ {
 		blk.Batches = append(blk.Batches, d.batch())
+	}
+	if version == version2 && d.err == nil {
+		blk.Generation = d.uvarint()
+		nf := d.count(2)
+		if nf == 0 && d.err == nil {
+			d.fail("version 2 block without frames")
+		}
+		for i := 0; i < nf && d.err == nil; i++ {
+			n := d.count(1)
+			if d.err == nil {
+				blk.Frames = append(blk.Frames, d.buf[:n:n])
+				d.buf = d.buf[n:]
+			}
+		}
 	}
 	if d.err != nil {
 		return nil, d.err

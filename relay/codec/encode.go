@@ -43,9 +43,19 @@ func Encode(dst []byte, b *relay.Block) []byte {
 		body = appendString(body, s)
 	}
 	body = append(body, recs...)
+	version := byte(version1)
+	if len(b.Frames) > 0 {
+		version = version2
+		body = binary.AppendUvarint(body, b.Generation)
+		body = binary.AppendUvarint(body, uint64(len(b.Frames)))
+		for _, f := range b.Frames {
+			body = binary.AppendUvarint(body, uint64(len(f)))
+			body = append(body, f...)
+		}
+	}
 
 	dst = append(dst, magic...)
-	dst = append(dst, version1, flagZstd)
+	dst = append(dst, version, flagZstd)
 	return encoder.EncodeAll(body, dst)
 }
 

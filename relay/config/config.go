@@ -51,6 +51,9 @@ type Edge struct {
 
 	// Scrape holds ScrapeConfigs parsed by Prometheus' config package; set by Load.
 	Scrape []*promconfig.ScrapeConfig `yaml:"-"`
+	// Delta is the builtin:delta stage's configuration (or DefaultDelta),
+	// taken out of Plugins by Load.
+	Delta Delta `yaml:"-"`
 }
 
 // RemoteWriteReceiver bounds POST /api/v1/write.
@@ -196,6 +199,11 @@ func (b *Bytes) UnmarshalYAML(n *yaml.Node) error {
 // configuration file, against which relative paths resolve.
 func (c *Config) resolve(dir string) error {
 	var errs []error
+	if e := c.Edge; e != nil {
+		if err := e.splitDelta(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if e := c.Edge; e != nil && e.ScrapeConfigs.Kind != 0 {
 		pc, err := parsePrometheus("scrape_configs", &e.ScrapeConfigs, dir)
 		if err != nil {

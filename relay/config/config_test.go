@@ -37,9 +37,11 @@ func TestTestdata(t *testing.T) {
 		t.Fatal("no testdata")
 	}
 	wantInErr := map[string][]string{
-		"bad-missing.bad.yaml": {"edge.tenant is required", "edge.site is required", "edge.upstream.address must be host:port; got \"nowhere\"", "edge.plugins[0].on_error"},
-		"bad-scrape.bad.yaml":  {"edge.scrape_configs", "scrape timeout greater than scrape interval"},
-		"bad-unknown.bad.yaml": {"sight"},
+		"bad-missing.bad.yaml":      {"edge.tenant is required", "edge.site is required", "edge.upstream.address must be host:port; got \"nowhere\"", "edge.plugins[0].on_error"},
+		"bad-scrape.bad.yaml":       {"edge.scrape_configs", "scrape timeout greater than scrape interval"},
+		"bad-unknown.bad.yaml":      {"sight"},
+		"bad-delta.bad.yaml":        {"edge.plugins[0]: builtin:delta must be the last stage"},
+		"bad-delta-config.bad.yaml": {"edge.plugins[0].config", "fullevery"},
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
@@ -62,6 +64,33 @@ func TestTestdata(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDeltaStage: delta encoding is on by default; a builtin:delta stage,
+// last in the chain, configures it and leaves the WebAssembly chain.
+func TestDeltaStage(t *testing.T) {
+	base := "edge:\n  tenant: a\n  site: b\n  upstream: {address: \"127.0.0.1:4433\"}\n"
+	c, err := Parse([]byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Edge.Delta != DefaultDelta {
+		t.Fatalf("default delta %+v, want %+v", c.Edge.Delta, DefaultDelta)
+	}
+	c, err = Parse([]byte(base + "  plugins:\n    - module: builtin:filter\n      config: {drop: ['{x=\"y\"}']}\n    - module: builtin:delta\n      config: {full_every: 1h}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Edge.Delta.FullEvery != time.Hour || c.Edge.Delta.Disabled || len(c.Edge.Plugins) != 1 || c.Edge.Plugins[0].Module != "builtin:filter" {
+		t.Fatalf("delta %+v, plugins %+v", c.Edge.Delta, c.Edge.Plugins)
+	}
+	c, err = Parse([]byte(base + "  plugins:\n    - module: builtin:delta\n      config: {disabled: true}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Edge.Delta.Disabled || len(c.Edge.Plugins) != 0 {
+		t.Fatalf("delta %+v, plugins %+v", c.Edge.Delta, c.Edge.Plugins)
 	}
 }
 

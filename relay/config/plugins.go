@@ -1,6 +1,8 @@
 package config
 
 import (
+	"bytes"
+	"fmt"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -32,4 +34,59 @@ type PluginLimits struct {
 	MemoryPages uint32 `yaml:"memory_pages"`
 	// Timeout bounds one call into the guest; zero means 100ms.
 	Timeout time.Duration `yaml:"timeout"`
+}
+
+// DeltaModule is the plugin chain's delta stage. It runs in the edge itself
+// (package sdk/delta), after every WebAssembly stage: its output is the
+// wire encoding, not a batch another stage could read.
+const DeltaModule = "builtin:delta"
+
+// Delta configures delta encoding of scrapes on the wire and in the queue.
+// It is on unless disabled; edge.plugins may hold one builtin:delta stage,
+// the last, to set it.
+type Delta struct {
+	// FullEvery starts a new generation (a full frame of every target) at
+	// least this often; default 10m.
+	FullEvery time.Duration `yaml:"full_every"`
+	// Disabled sends every scrape whole (each block self-contained).
+	Disabled bool `yaml:"disabled"`
+}
+
+// DefaultDelta is the delta configuration of an edge without a
+// builtin:delta stage.
+var DefaultDelta = Delta{FullEvery: 10 * time.Minute}
+
+// splitDelta takes the builtin:delta stage out of e.Plugins into e.Delta.
+func (e *Edge) splitDelta() error {
+	e.Delta = DefaultDelta
+	for i, p := range e.Plugins {
+		if p.Module != DeltaModule {
+			continue
+		}
+		if i != len(e.Plugins)-1 {
+			return fmt.Errorf("edge.plugins[%d]: %s must be the last stage", i, DeltaModule)
+		}
+		if p.Config.Kind != 0 {
+			if err := decodeStrict(&p.Config, &e.Delta); err != nil {
+				return fmt.Errorf("edge.plugins[%d].config: %w", i, err)
+			}
+		}
+		setDefault(&e.Delta.FullEvery, DefaultDelta.FullEvery)
+		if e.Delta.FullEvery < time.Second {
+			return fmt.Errorf("edge.plugins[%d].config.full_every must be at least 1s; got %s", i, e.Delta.FullEvery)
+		}
+		e.Plugins = e.Plugins[:i]
+	}
+	return nil
+}
+
+// decodeStrict decodes n into v, refusing unknown fields.
+func decodeStrict(n *yaml.Node, v any) error {
+	b, err := yaml.Marshal(n)
+	if err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	return dec.Decode(v)
 }

@@ -28,6 +28,7 @@ type committer struct {
 	interval  time.Duration
 	maxBlock  int
 	log       *slog.Logger
+	delta     *deltaEncoder // nil: scrapes go whole
 	in        chan *pending
 	committed prometheus.Counter
 	commits   prometheus.Counter
@@ -136,6 +137,9 @@ func (c *committer) commit(group []*pending) {
 	recs, samples := c.encode(batches)
 	_, err := c.q.Append(recs...)
 	if err != nil {
+		if c.delta != nil {
+			c.delta.appendFailed()
+		}
 		c.failures.Inc()
 		c.log.Error("queue append failed; ingest refused", "batches", len(group), "err", err)
 		err = fmt.Errorf("%w: %w", relay.ErrQueueFull, err)
@@ -155,7 +159,20 @@ func (c *committer) encode(batches []*relay.Batch) ([]store.Record, int) {
 	for _, b := range batches {
 		total += b.Samples()
 	}
-	return c.encodeBlock(batches), total
+	if c.delta == nil {
+		return c.encodeBlock(batches), total
+	}
+	frames, whole := c.delta.encode(batches, c.maxBlock)
+	var recs []store.Record
+	if len(whole) > 0 {
+		recs = c.encodeBlock(whole)
+		for i := range recs {
+			// One group for every block of the generation, so a cap drop
+			// never splits it.
+			recs[i].Group = c.delta.enc.Generation()
+		}
+	}
+	return append(recs, c.delta.blocks(c.tenant, c.site, frames, c.maxBlock)...), total
 }
 
 // encodeBlock encodes bs as one block, or halves the work until each block

@@ -140,6 +140,11 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 	)
 	e.space = newSpaceGuard(cfg.DataDir, uint64(cfg.Queue.MinFreeBytes), log, e.reg)
 	e.com = newCommitter(q, cfg.Tenant, cfg.Site, cfg.Queue.CommitInterval, int(cfg.Queue.MaxBlockBytes), log, e.reg)
+	if !cfg.Delta.Disabled {
+		delta := cfg.Delta
+		setDefaultDuration(&delta.FullEvery, config.DefaultDelta.FullEvery)
+		e.com.delta = newDeltaEncoder(delta, int64(cfg.Queue.MaxBytes), e.reg)
+	}
 
 	if err := e.newForwarder(); err != nil {
 		q.Close()
@@ -179,6 +184,7 @@ func (e *Edge) newForwarder() error {
 			Logger:        e.log,
 		},
 		Window:     up.Window,
+		OnConnect:  e.onConnect,
 		MinBackoff: up.MinBackoff,
 		MaxBackoff: up.MaxBackoff,
 		Logger:     e.log,
@@ -188,6 +194,21 @@ func (e *Edge) newForwarder() error {
 		return fmt.Errorf("uplink: %w", err)
 	}
 	return nil
+}
+
+// onConnect runs when the uplink (re)connects: new frames start a new
+// generation, so a cloud that lost its delta bases is whole again within a
+// scrape interval.
+func (e *Edge) onConnect() {
+	if e.com.delta != nil {
+		e.com.delta.requestCheckpoint()
+	}
+}
+
+func setDefaultDuration(d *time.Duration, def time.Duration) {
+	if *d <= 0 {
+		*d = def
+	}
 }
 
 func trimSpace(b []byte) []byte {

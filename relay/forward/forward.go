@@ -57,8 +57,11 @@ type Config struct {
 	// MaxBatchBytes bounds the data read from the queue at once; 0 means
 	// 4 MiB. A single larger block is still read.
 	MaxBatchBytes int
-	Logger        *slog.Logger
-	Registerer    prometheus.Registerer // nil: metrics are not registered
+	// OnConnect, when set, is called each time a connection is up, before
+	// the first block is sent on it.
+	OnConnect  func()
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer // nil: metrics are not registered
 }
 
 // uplink is what the forwarder needs of a *transport.Conn.
@@ -168,6 +171,9 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		} else {
 			f.m.sentBytes.Add(float64(conn.SentBytes()))
 			f.setConnected(true)
+			if f.cfg.OnConnect != nil {
+				f.cfg.OnConnect()
+			}
 			f.log.Info("uplink connected", "resume_after_seq", f.acked)
 			progressed, err := f.session(ctx, conn)
 			conn.Close()

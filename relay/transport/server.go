@@ -63,6 +63,11 @@ type ServerConfig struct {
 	Registerer    prometheus.Registerer // nil: metrics are not registered
 	// IdleTimeout closes silent connections; 0 means DefaultIdleTimeout.
 	IdleTimeout time.Duration
+	// ResetKey, when set, lets the server answer packets of connections it
+	// does not know (those of a previous run) with a QUIC stateless reset,
+	// so an edge learns of a restart at once instead of after IdleTimeout.
+	// It must stay the same across restarts.
+	ResetKey *[32]byte
 }
 
 // Server accepts edges over QUIC and hands their blocks to a Handler.
@@ -115,6 +120,10 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	tlsConf.NextProtos = []string{ALPN}
 	tlsConf.MinVersion = tls.VersionTLS13
 	tr := &quic.Transport{Conn: udp}
+	if cfg.ResetKey != nil {
+		k := quic.StatelessResetKey(*cfg.ResetKey)
+		tr.StatelessResetKey = &k
+	}
 	ln, err := tr.Listen(tlsConf, &quic.Config{
 		HandshakeIdleTimeout:  helloTimeout,
 		MaxIdleTimeout:        cfg.IdleTimeout,

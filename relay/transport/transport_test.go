@@ -138,7 +138,10 @@ func TestHandlerErrorNacks(t *testing.T) {
 	}
 	for seq := uint64(1); seq <= 5; seq++ {
 		if err := c.Send(context.Background(), seq, []byte("block")); err != nil {
-			t.Fatal(err)
+			if seq <= 3 {
+				t.Fatal(err)
+			}
+			break // the server may end the stream after its NACK of 3 before 4 is sent
 		}
 	}
 	var acks []Ack

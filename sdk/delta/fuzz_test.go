@@ -37,6 +37,9 @@ func FuzzApply(f *testing.F) {
 		allocBefore := ms.TotalAlloc
 		got, err := dec.Apply(frame)
 		runtime.ReadMemStats(&ms)
+		if h, herr := ParseHeader(frame); err == nil && (herr != nil || h.Full == (frame[1]&kindIncremental != 0)) {
+			t.Fatalf("frame applied but its header reads %+v, %v", h, herr)
+		}
 		// Allocation is bounded by the input and the base it applies to.
 		if limit := 64*uint64(len(frame)+len(state)) + 1<<16; ms.TotalAlloc-allocBefore > limit {
 			t.Fatalf("Apply of %d bytes allocated %d bytes (limit %d)", len(frame), ms.TotalAlloc-allocBefore, limit)

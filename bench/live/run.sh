@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Live cost of edgerelay with real processes on loopback: an edge scraping a
+# target (node_exporter when installed) and shipping over QUIC to a cloud
+# writing files. Everything printed is read from the two processes' own
+# /metrics, so it is what an operator sees:
+#   wire bytes/sample  edgerelay_uplink_sent_bytes_total / edgerelay_uplink_sent_samples_total
+#   edge CPU s per 1M samples, edge peak RSS (process_* metrics, sampled every 2 s)
+#
+#   bench/live/run.sh [seconds] [scrape_interval]      (defaults: 180 1s)
+#   TARGET=host:port bench/live/run.sh                  (scrape that instead)
+#   SYNTH="5000 5000 50000" bench/live/run.sh 120 5s    (add synthetic targets of
+#       2N+13 samples each: this one is DESIGN.md's 24.1k samples/s workload)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+secs=${1:-180}
+interval=${2:-1s}
+make -s build
+bin=$PWD/bin/edgerelay
+dir=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$dir"; }
+trap cleanup EXIT
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+target=${TARGET:-}
+if [ -z "$target" ]; then
+  ne=$(command -v prometheus-node-exporter || command -v node_exporter || true)
+  if [ -z "$ne" ]; then
+    echo "no TARGET given and no node_exporter installed (apt-get install prometheus-node-exporter)" >&2
+    exit 1
+  fi
+  target=127.0.0.1:$(port)
+  "$ne" --web.listen-address="$target" >"$dir/ne.log" 2>&1 &
+  pids+=($!)
+fi
+targets="\"$target\""
+if [ -n "${SYNTH:-}" ]; then
+  go build -o "$dir/target" ./bench/live/target
+  args=()
+  for n in $SYNTH; do a=127.0.0.1:$(port); args+=(-serve "$a=$n"); targets="$targets, \"$a\""; done
+  "$dir/target" "${args[@]}" >"$dir/target.log" 2>&1 &
+  pids+=($!)
+fi
+ehttp=127.0.0.1:$(port); chttp=127.0.0.1:$(port); quic=127.0.0.1:$(port)
+cat >"$dir/cloud.yaml" <<YAML
+cloud: {quic_listen: "$quic", http_listen: "$chttp", data_dir: "$dir/cloud", files_dir: "$dir/files"}
+YAML
+cat >"$dir/edge.yaml" <<YAML
+edge:
+  tenant: bench
+  site: bench-1
+  data_dir: $dir/edge
+  http_listen: $ehttp
+  scrape_configs:
+    - job_name: node
+      scrape_interval: $interval
+      static_configs: [{targets: [$targets]}]
+  upstream: {address: "$quic", server_name: localhost, insecure_skip_verify: true}
+YAML
+"$bin" run --config "$dir/cloud.yaml" >"$dir/cloud.log" 2>&1 &
+pids+=($!)
+"$bin" run --config "$dir/edge.yaml" >"$dir/edge.log" 2>&1 &
+pids+=($!)
+
+# m ADDR NAME: the sum of NAME over its label sets on ADDR's /metrics.
+m() { curl -s "http://$1/metrics" | awk -v n="$2" '{split($1, a, "{")} a[1]==n {s+=$2} END {printf "%.17g\n", s+0}'; }
+for _ in $(seq 50); do curl -sf "http://$ehttp/-/ready" >/dev/null && break; sleep 0.2; done
+sleep 5 # past the first (full) frames
+b0=$(m "$ehttp" edgerelay_uplink_sent_bytes_total); s0=$(m "$ehttp" edgerelay_uplink_sent_samples_total)
+c0=$(m "$ehttp" process_cpu_seconds_total); i0=$(m "$ehttp" edgerelay_ingested_samples_total)
+peak=0; cpeak=0
+end=$((SECONDS + secs))
+while [ $SECONDS -lt $end ]; do
+  r=$(m "$ehttp" process_resident_memory_bytes); peak=$(python3 -c "print(max($peak, float('$r')))")
+  r=$(m "$chttp" process_resident_memory_bytes); cpeak=$(python3 -c "print(max($cpeak, float('$r')))")
+  sleep 2
+done
+b1=$(m "$ehttp" edgerelay_uplink_sent_bytes_total); s1=$(m "$ehttp" edgerelay_uplink_sent_samples_total)
+c1=$(m "$ehttp" process_cpu_seconds_total); i1=$(m "$ehttp" edgerelay_ingested_samples_total)
+bt=$(m "$ehttp" edgerelay_uplink_sent_bytes_total); st=$(m "$ehttp" edgerelay_uplink_sent_samples_total)
+full=$(m "$ehttp" edgerelay_delta_full_frames_total); frames=$(m "$ehttp" edgerelay_delta_frames_total)
+python3 - "$b0" "$b1" "$s0" "$s1" "$c0" "$c1" "$i0" "$i1" "$bt" "$st" "$peak" "$cpeak" "$full" "$frames" "$secs" "$interval" "$target" "${SYNTH:-}" <<'PY'
+import sys
+b0,b1,s0,s1,c0,c1,i0,i1,bt,st,peak,cpeak,full,frames=map(float,sys.argv[1:15])
+secs,interval,target=sys.argv[15:18]
+print(f"targets {target} + SYNTH=[{sys.argv[18]}], scrape_interval {interval}, measured {secs} s after a 5 s warm-up")
+print(f"samples ingested          {i1-i0:.0f} ({(i1-i0)/float(secs):.0f}/s)")
+print(f"wire bytes/sample steady  {(b1-b0)/max(s1-s0,1):.3f}   (all, first full frames included: {bt/max(st,1):.3f}; {full:.0f} of {frames:.0f} frames full)")
+print(f"edge CPU s per 1M samples {(c1-c0)/max(i1-i0,1)*1e6:.2f}")
+print(f"peak RSS                  edge {peak/2**20:.1f} MiB, cloud {cpeak/2**20:.1f} MiB")
+PY

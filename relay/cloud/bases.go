@@ -1,0 +1,268 @@
+package cloud
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/edgerelay/edgerelay/sdk/delta"
+)
+
+// bases keeps, per (tenant, site), the delta decoder that rebuilds the
+// site's scrapes, and makes it survive a restart of the cloud.
+//
+// On disk a site has a checkpoint (the decoder's MarshalState) and a log
+// of the frames applied since, one record per block: appending a block's
+// frames costs what the block cost on the wire, and one fsync. Loading
+// replays the log over the checkpoint; a torn last record (a crash while
+// appending) is cut off, which is safe because the block it belonged to
+// was never acknowledged. The log is folded into a new checkpoint when it
+// outgrows the checkpoint.
+//
+// A site's base is used by one block at a time: get locks it, and the
+// caller unlocks it with done (keeping what it applied, once durable) or
+// discard (forgetting it; the next get reloads the durable state).
+type bases struct {
+	dir string
+	mu  sync.Mutex
+	m   map[string]*siteBase
+}
+
+type siteBase struct {
+	mu       sync.Mutex
+	path     string // without extension
+	dec      *delta.Decoder
+	log      *os.File
+	logBytes int64
+	ckBytes  int64
+	loaded   bool
+	// replayFailed counts log frames that did not apply on the last load.
+	replayFailed int
+}
+
+// minFold is the log size below which it is never folded (a variable for
+// tests).
+var minFold int64 = 4 << 20
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+func newBases(dir string) (*bases, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("delta bases: %w", err)
+	}
+	return &bases{dir: dir, m: map[string]*siteBase{}}, nil
+}
+
+// get returns the locked base of (tenant, site), loading it if needed.
+func (b *bases) get(tenant, site string) (*siteBase, error) {
+	key := tenant + "\x00" + site
+	b.mu.Lock()
+	sb := b.m[key]
+	if sb == nil {
+		sb = &siteBase{path: filepath.Join(b.dir, tenant+"."+safeName(site))}
+		b.m[key] = sb
+	}
+	b.mu.Unlock()
+	sb.mu.Lock()
+	if !sb.loaded {
+		if err := sb.load(); err != nil {
+			sb.mu.Unlock()
+			return nil, err
+		}
+	}
+	return sb, nil
+}
+
+// load reads the checkpoint and replays the log.
+func (sb *siteBase) load() error {
+	sb.dec = delta.NewDecoder()
+	ck, err := os.ReadFile(sb.path + ".state")
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("delta bases: %w", err)
+	default:
+		if err := sb.dec.UnmarshalState(ck); err != nil {
+			return fmt.Errorf("delta bases %s.state: %w", sb.path, err)
+		}
+	}
+	sb.ckBytes = int64(len(ck))
+	f, err := os.OpenFile(sb.path+".log", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return fmt.Errorf("delta bases: %w", err)
+	}
+	good, failed := replay(f, sb.dec)
+	if failed > 0 {
+		sb.replayFailed = failed
+	}
+	err = f.Truncate(good)
+	if err == nil {
+		_, err = f.Seek(good, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("delta bases %s.log: %w", sb.path, err)
+	}
+	sb.log, sb.logBytes, sb.loaded = f, good, true
+	return nil
+}
+
+// replay applies every whole record of the log to dec, skipping frames the
+// checkpoint already holds (a crash between writing a checkpoint and
+// emptying the log), and returns the length of the whole records and how
+// many frames did not apply. Those can only come from a damaged file; their
+// targets' next incremental frames then ask for a full frame, as after a
+// lost base.
+func replay(f *os.File, dec *delta.Decoder) (good int64, failed int) {
+	r := bufio.NewReader(f)
+	for {
+		var hdr [8]byte
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return good, failed // end, or a torn header
+		}
+		n := binary.LittleEndian.Uint32(hdr[:4])
+		if n > 256<<20 {
+			return good, failed
+		}
+		rec := make([]byte, n)
+		if _, err := io.ReadFull(r, rec); err != nil || crc32.Checksum(rec, crcTable) != binary.LittleEndian.Uint32(hdr[4:]) {
+			return good, failed
+		}
+		for len(rec) > 0 {
+			fl, k := binary.Uvarint(rec)
+			if k <= 0 || fl > uint64(len(rec)-k) {
+				failed++
+				break
+			}
+			frame := rec[k : k+int(fl)]
+			rec = rec[k+int(fl):]
+			h, err := delta.ParseHeader(frame)
+			if err == nil && dec.Applied(h) {
+				continue
+			}
+			if err == nil {
+				_, err = dec.Apply(frame)
+			}
+			if err != nil {
+				failed++
+			}
+		}
+		good += 8 + int64(n)
+	}
+}
+
+// done makes the frames applied for one block durable, then unlocks.
+func (sb *siteBase) done(frames [][]byte) error {
+	defer sb.mu.Unlock()
+	if len(frames) == 0 {
+		return nil
+	}
+	var rec []byte
+	for _, f := range frames {
+		rec = binary.AppendUvarint(rec, uint64(len(f)))
+		rec = append(rec, f...)
+	}
+	buf := make([]byte, 8, 8+len(rec))
+	binary.LittleEndian.PutUint32(buf[:4], uint32(len(rec)))
+	binary.LittleEndian.PutUint32(buf[4:], crc32.Checksum(rec, crcTable))
+	buf = append(buf, rec...)
+	if _, err := sb.log.Write(buf); err != nil {
+		sb.forget()
+		return fmt.Errorf("delta bases: %w", err)
+	}
+	if err := sb.log.Sync(); err != nil {
+		sb.forget()
+		return fmt.Errorf("delta bases: %w", err)
+	}
+	sb.logBytes += int64(len(buf))
+	if sb.logBytes > minFold && sb.logBytes > 2*sb.ckBytes {
+		if err := sb.fold(); err != nil {
+			// The log still holds everything; try again next time.
+			return nil
+		}
+	}
+	return nil
+}
+
+// discard forgets what was applied since the last done, then unlocks.
+func (sb *siteBase) discard() {
+	sb.forget()
+	sb.mu.Unlock()
+}
+
+func (sb *siteBase) forget() {
+	if sb.log != nil {
+		sb.log.Close()
+	}
+	sb.log, sb.dec, sb.loaded = nil, nil, false
+}
+
+// fold writes the decoder state as the new checkpoint and empties the log.
+func (sb *siteBase) fold() error {
+	st := sb.dec.MarshalState(nil)
+	tmp := sb.path + ".state.tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(st)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, sb.path+".state")
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(sb.path))
+	}
+	if err != nil {
+		return err
+	}
+	// The checkpoint now holds everything the log did: a crash from here on
+	// replays a log that is empty or whose frames the checkpoint already has
+	// (replaying those would fail, so the log is emptied before anything
+	// else is appended).
+	if err := sb.log.Truncate(0); err != nil {
+		sb.forget()
+		return err
+	}
+	if _, err := sb.log.Seek(0, io.SeekStart); err != nil {
+		sb.forget()
+		return err
+	}
+	if err := sb.log.Sync(); err != nil {
+		sb.forget()
+		return err
+	}
+	sb.logBytes, sb.ckBytes = 0, int64(len(st))
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// close closes every open log.
+func (b *bases) close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, sb := range b.m {
+		sb.mu.Lock()
+		sb.forget()
+		sb.mu.Unlock()
+	}
+}

@@ -1,0 +1,233 @@
+package edge
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
+
+	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/relay/codec"
+	"github.com/edgerelay/edgerelay/relay/config"
+	"github.com/edgerelay/edgerelay/sdk/delta"
+	"github.com/edgerelay/edgerelay/store"
+)
+
+// special values whose bits must survive exactly.
+var specials = []float64{math.Float64frombits(value.StaleNaN), math.NaN(), math.Float64frombits(0x7ff8dead00000001),
+	math.Inf(1), math.Inf(-1), math.Copysign(0, -1), 0, math.MaxFloat64, math.SmallestNonzeroFloat64}
+
+// scrapeGen makes random scrapes of a few targets: series come and go,
+// counters grow and reset, gauges jump, special values appear, some
+// samples carry their own timestamp, targets are scraped in random order
+// and some rounds skip a target.
+type scrapeGen struct {
+	rng    *rand.Rand
+	values map[string]float64
+	ts     int64
+}
+
+func (g *scrapeGen) scrape(target int) *relay.Batch {
+	b := &relay.Batch{
+		Scrape: true, Job: "job", Instance: fmt.Sprintf("host-%d:9100", target), Timestamp: g.ts,
+		TargetLabels: labels.FromStrings("__address__", fmt.Sprintf("host-%d:9100", target), "zone", "z1"),
+		Metadata:     map[string]relay.Metadata{"m_total": {Type: "counter", Help: "h"}},
+	}
+	if g.rng.IntN(10) == 0 {
+		b.Metadata["g"] = relay.Metadata{Type: "gauge", Help: fmt.Sprint("help ", g.rng.IntN(3))}
+	}
+	n := 30 + g.rng.IntN(20) // series churn at the tail
+	for i := 0; i < n; i++ {
+		if g.rng.IntN(15) == 0 {
+			continue // missing this scrape
+		}
+		name := "m_total"
+		if i%3 == 0 {
+			name = "g"
+		}
+		ls := labels.FromStrings("__name__", name, "i", fmt.Sprint(i), "instance", b.Instance, "job", "job", "site", "s")
+		key := ls.String()
+		v := g.values[key]
+		switch r := g.rng.IntN(20); {
+		case r == 0:
+			v = specials[g.rng.IntN(len(specials))]
+		case r == 1:
+			v = 0 // counter reset
+		case name == "g":
+			v = g.rng.NormFloat64() * 100
+		default:
+			v += float64(g.rng.IntN(5))
+		}
+		g.values[key] = v
+		t := g.ts
+		if g.rng.IntN(8) == 0 {
+			t -= int64(g.rng.IntN(5000))
+		}
+		b.Series = append(b.Series, relay.Series{Labels: ls, Samples: []relay.Sample{{T: t, V: v}}})
+	}
+	return b
+}
+
+// TestDeltaRoundTripThroughQueue sends random scrapes (and remote_write
+// batches) through the edge's committer into a real queue, with new
+// generations at random, then decodes every queued block as the cloud does:
+// everything comes back sample for sample, value bits included.
+func TestDeltaRoundTripThroughQueue(t *testing.T) {
+	for seed := uint64(1); seed <= 4; seed++ {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { roundTrip(t, seed) })
+	}
+}
+
+func roundTrip(t *testing.T, seed uint64) {
+	q, err := store.Open(t.TempDir(), store.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	reg := prometheus.NewRegistry()
+	c := newCommitter(q, "acme", "plant-7", 0, 16<<10, slog.New(slog.DiscardHandler), reg)
+	c.delta = newDeltaEncoder(config.Delta{FullEvery: time.Hour}, 0, reg)
+	g := &scrapeGen{rng: rand.New(rand.NewPCG(seed, 99)), values: map[string]float64{}, ts: 1_700_000_000_000}
+
+	var want []*relay.Batch
+	for round := 0; round < 120; round++ {
+		g.ts += 15000
+		var group []*pending
+		for _, target := range g.rng.Perm(4) {
+			if g.rng.IntN(6) == 0 {
+				continue
+			}
+			b := g.scrape(target)
+			want = append(want, cloneBatch(b))
+			group = append(group, &pending{b: b, done: make(chan error, 1)})
+		}
+		if g.rng.IntN(5) == 0 {
+			rw := &relay.Batch{Timestamp: g.ts, Series: []relay.Series{{
+				Labels:  labels.FromStrings("__name__", "rw", "job", "rw", "instance", "c"),
+				Samples: []relay.Sample{{T: g.ts - 1, V: 1}, {T: g.ts, V: math.Float64frombits(value.StaleNaN)}},
+			}}}
+			want = append(want, cloneBatch(rw))
+			group = append(group, &pending{b: rw, done: make(chan error, 1)})
+		}
+		if g.rng.IntN(10) == 0 {
+			c.delta.requestCheckpoint()
+		}
+		if len(group) > 0 {
+			c.commit(group)
+			for _, p := range group {
+				if err := <-p.done; err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+
+	blocks, err := q.Read(0, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := delta.NewDecoder()
+	var got []*relay.Batch
+	var wireBytes, frames int
+	for _, blk := range blocks {
+		wireBytes += len(blk.Data)
+		b, err := codec.Decode(blk.Data)
+		if err != nil {
+			t.Fatalf("block %d: %v", blk.Seq, err)
+		}
+		if len(b.Frames) > 0 && blk.Group != b.Generation {
+			t.Fatalf("block %d queued in group %d holds generation %d", blk.Seq, blk.Group, b.Generation)
+		}
+		got = append(got, b.Batches...)
+		for _, f := range b.Frames {
+			s, err := dec.Apply(f)
+			if err != nil {
+				t.Fatalf("block %d: %v", blk.Seq, err)
+			}
+			rb, err := codec.BatchOf(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, rb)
+			frames++
+		}
+	}
+	if frames == 0 {
+		t.Fatal("no delta frames were queued")
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d batches came back, %d went in", len(got), len(want))
+	}
+	index := map[string]*relay.Batch{}
+	for _, b := range got {
+		index[batchKey(b)] = b
+	}
+	samples := 0
+	for _, w := range want {
+		b := index[batchKey(w)]
+		if b == nil {
+			t.Fatalf("batch %s did not come back", batchKey(w))
+		}
+		if d := diffBatch(w, b); d != "" {
+			t.Fatalf("batch %s: %s", batchKey(w), d)
+		}
+		samples += w.Samples()
+	}
+	t.Logf("%d batches, %d samples, %d frames in %d blocks: %.2f bytes/sample queued", len(want), samples, frames, len(blocks), float64(wireBytes)/float64(samples))
+}
+
+func batchKey(b *relay.Batch) string {
+	return fmt.Sprintf("%v/%s/%s/%d", b.Scrape, b.Job, b.Instance, b.Timestamp)
+}
+
+func cloneBatch(b *relay.Batch) *relay.Batch {
+	c := *b
+	c.Series = slices.Clone(b.Series)
+	for i := range c.Series {
+		c.Series[i].Samples = slices.Clone(b.Series[i].Samples)
+	}
+	return &c
+}
+
+// diffBatch describes how got differs from want, or returns "".
+func diffBatch(want, got *relay.Batch) string {
+	type pt struct {
+		t int64
+		v uint64
+	}
+	flat := func(b *relay.Batch) map[string][]pt {
+		m := map[string][]pt{}
+		for _, s := range b.Series {
+			for _, smp := range s.Samples {
+				m[s.Labels.String()] = append(m[s.Labels.String()], pt{smp.T, math.Float64bits(smp.V)})
+			}
+		}
+		return m
+	}
+	w, g := flat(want), flat(got)
+	if len(w) != len(g) {
+		return fmt.Sprintf("%d series, want %d", len(g), len(w))
+	}
+	for k, ws := range w {
+		if !slices.Equal(ws, g[k]) {
+			return fmt.Sprintf("%s = %v, want %v", k, g[k], ws)
+		}
+	}
+	if want.Scrape {
+		if !labels.Equal(want.TargetLabels, got.TargetLabels) {
+			return fmt.Sprintf("target labels %v, want %v", got.TargetLabels, want.TargetLabels)
+		}
+		if fmt.Sprint(want.Metadata) != fmt.Sprint(got.Metadata) {
+			return fmt.Sprintf("metadata %v, want %v", got.Metadata, want.Metadata)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,137 @@
+package edge
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/relay/codec"
+	"github.com/edgerelay/edgerelay/relay/config"
+	"github.com/edgerelay/edgerelay/sdk/delta"
+	"github.com/edgerelay/edgerelay/store"
+)
+
+// frameSlack is what a block keeps free of frame bytes for its header and
+// zstd's framing, so a block of frames never exceeds max_block_bytes.
+const frameSlack = 1024
+
+// deltaEncoder delta-encodes the scrapes of each group commit. It is owned
+// by the commit loop; only requestCheckpoint may be called from elsewhere.
+//
+// Generations keep the queue safe to cut: a new one starts every
+// full_every, when the uplink (re)connects (a cloud that lost its bases gets
+// full frames at once), after a failed append (its frames were never
+// stored), and whenever the current generation has grown to an eighth of
+// queue.max_bytes. Every block is queued with its generation as its group,
+// and the queue's cap drops whole groups, oldest first: the cloud sees of a
+// generation either every frame or a prefix of them, never a frame without
+// its base. An eighth of the cap bounds how much one drop removes.
+type deltaEncoder struct {
+	enc       *delta.Encoder
+	fullEvery time.Duration
+	genLimit  int64 // bytes of one generation before a checkpoint; 0: none
+	started   time.Time
+	genBytes  int64
+	request   atomic.Bool
+	scratch   delta.Scrape
+
+	frames      prometheus.Counter
+	fullFrames  prometheus.Counter
+	checkpoints prometheus.Counter
+}
+
+func newDeltaEncoder(cfg config.Delta, maxQueueBytes int64, reg prometheus.Registerer) *deltaEncoder {
+	d := &deltaEncoder{
+		// Generations need only differ, not order: a restarted edge starts
+		// at a value no earlier run has used.
+		enc:       delta.NewEncoder(uint64(time.Now().UnixNano())),
+		fullEvery: cfg.FullEvery,
+		genLimit:  maxQueueBytes / 8,
+		started:   time.Now(),
+		frames: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "edgerelay_delta_frames_total", Help: "Scrapes delta-encoded, full frames included.",
+		}),
+		fullFrames: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "edgerelay_delta_full_frames_total", Help: "Scrapes encoded as full frames (a target's first in a generation).",
+		}),
+		checkpoints: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "edgerelay_delta_generations_total", Help: "Delta generations started after the first.",
+		}),
+	}
+	reg.MustRegister(d.frames, d.fullFrames, d.checkpoints)
+	return d
+}
+
+// requestCheckpoint makes the next group commit start a new generation.
+func (d *deltaEncoder) requestCheckpoint() { d.request.Store(true) }
+
+func (d *deltaEncoder) checkpoint(now time.Time) {
+	d.enc.Checkpoint()
+	d.started, d.genBytes = now, 0
+	d.checkpoints.Inc()
+}
+
+// frame is one encoded scrape.
+type frame struct {
+	data    []byte
+	samples int
+	newest  int64
+}
+
+// encode turns the scrapes of batches into frames and returns the batches
+// that go whole (not scrapes, or a scrape whose frame alone would overflow
+// a block; its target's next frame is then full).
+func (d *deltaEncoder) encode(batches []*relay.Batch, maxBlock int) (frames []frame, whole []*relay.Batch) {
+	now := time.Now()
+	if d.request.Swap(false) || now.Sub(d.started) >= d.fullEvery || (d.genLimit > 0 && d.genBytes >= d.genLimit) {
+		d.checkpoint(now)
+	}
+	for _, b := range batches {
+		if !codec.ScrapeOf(b, &d.scratch) {
+			whole = append(whole, b)
+			continue
+		}
+		data := d.enc.AppendFrame(nil, &d.scratch)
+		if len(data) > maxBlock-frameSlack {
+			d.enc.ForceFull(d.scratch.Target)
+			whole = append(whole, b)
+			continue
+		}
+		d.frames.Inc()
+		if len(data) > 1 && data[1]&1 == 0 { // kind byte: bit 0 clear is a full frame
+			d.fullFrames.Inc()
+		}
+		frames = append(frames, frame{data: data, samples: b.Samples(), newest: newest([]*relay.Batch{b})})
+	}
+	return frames, whole
+}
+
+// blocks packs frames into blocks of at most maxBlock bytes, in order.
+func (d *deltaEncoder) blocks(tenant, site string, frames []frame, maxBlock int) []store.Record {
+	var recs []store.Record
+	gen := d.enc.Generation()
+	for len(frames) > 0 {
+		blk := &relay.Block{Tenant: tenant, Site: site, Generation: gen}
+		size, samples, t := 0, 0, int64(0)
+		n := 0
+		for n < len(frames) && (n == 0 || size+len(frames[n].data) <= maxBlock-frameSlack) {
+			f := frames[n]
+			blk.Frames = append(blk.Frames, f.data)
+			size += len(f.data)
+			samples += f.samples
+			t = max(t, f.newest)
+			n++
+		}
+		frames = frames[n:]
+		data := codec.Encode(nil, blk)
+		d.genBytes += int64(len(data))
+		recs = append(recs, store.Record{Data: data, Samples: samples, Time: t, Group: gen})
+	}
+	return recs
+}
+
+// appendFailed starts a new generation: the frames just encoded never
+// reached the queue, so the cloud will never hold them as bases.
+func (d *deltaEncoder) appendFailed() { d.checkpoint(time.Now()) }
