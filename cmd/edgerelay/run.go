@@ -66,9 +66,10 @@ func runRoles(ctx context.Context, path string, cfg *config.Config, log *slog.Lo
 	return err
 }
 
-// reloadOnHUP re-reads the configuration on SIGHUP and applies the edge's
-// scrape_configs and plugin chain. A file that does not load, or a chain
-// that does not build, leaves everything running as it was.
+// reloadOnHUP re-reads the configuration on SIGHUP, or when a .wasm file of
+// the running plugin chain changed, and applies the edge's scrape_configs
+// and plugin chain. A file that does not load, or a chain that does not
+// build, leaves everything running as it was.
 func reloadOnHUP(ctx context.Context, path string, e *edge.Edge, log *slog.Logger) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -78,6 +79,8 @@ func reloadOnHUP(ctx context.Context, path string, e *edge.Edge, log *slog.Logge
 		case <-ctx.Done():
 			return
 		case <-hup:
+		case <-pluginModulesChanged:
+			log.Info("a plugin module changed on disk; reloading")
 		}
 		cfg, err := config.Load(path)
 		if err == nil && cfg.Edge == nil {
