@@ -76,6 +76,10 @@ type Queue struct {
 	// CommitInterval is how long ingest may wait to share one synced write
 	// with other writers; default 5ms.
 	CommitInterval time.Duration `yaml:"commit_interval"`
+	// MaxSendRate caps the uplink in bytes per second, for thin or metered
+	// links (an outage's backlog then drains no faster); 0, the default,
+	// means no cap.
+	MaxSendRate Bytes `yaml:"max_send_rate"`
 }
 
 // Upstream is the cloud relay the edge ships to over QUIC.

@@ -111,6 +111,9 @@ func (c *Config) Validate() error {
 		if (e.Upstream.CertFile == "") != (e.Upstream.KeyFile == "") {
 			bad("edge.upstream.cert_file and edge.upstream.key_file go together")
 		}
+		if e.Queue.MaxSendRate < 0 {
+			bad("edge.queue.max_send_rate must be >= 0; got %d", e.Queue.MaxSendRate)
+		}
 		if e.Queue.MaxBlockBytes > e.Queue.MaxBytes {
 			bad("edge.queue.max_block_bytes (%d) must not exceed edge.queue.max_bytes (%d)", e.Queue.MaxBlockBytes, e.Queue.MaxBytes)
 		}

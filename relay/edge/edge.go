@@ -183,12 +183,13 @@ func (e *Edge) newForwarder() error {
 			Window:        up.Window,
 			Logger:        e.log,
 		},
-		Window:     up.Window,
-		OnConnect:  e.onConnect,
-		MinBackoff: up.MinBackoff,
-		MaxBackoff: up.MaxBackoff,
-		Logger:     e.log,
-		Registerer: e.reg,
+		Window:      up.Window,
+		OnConnect:   e.onConnect,
+		MaxSendRate: int64(e.cfg.Queue.MaxSendRate),
+		MinBackoff:  up.MinBackoff,
+		MaxBackoff:  up.MaxBackoff,
+		Logger:      e.log,
+		Registerer:  e.reg,
 	})
 	if err != nil {
 		return fmt.Errorf("uplink: %w", err)

@@ -202,3 +202,41 @@ func uniqueInOrder(s []uint64) []uint64 {
 	}
 	return out
 }
+
+// TestMaxSendRate: with a cap of 10 000 bytes/s, 100 blocks of 1 000
+// bytes take ten seconds to go out, and none waits once the cap allows it.
+func TestMaxSendRate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := newMemQueue()
+		q.add(100, 1000, 5)
+		f, err := New(q, Config{Client: transport.ClientConfig{Addr: "cloud:4433", MaxBlockBytes: 2000}, MaxSendRate: 10_000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.dial = func(_ context.Context, cc transport.ClientConfig) (uplink, error) {
+			return newFakeConn(cc.Window, 1<<20, func(uint64) verdict { return ack }), nil
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		start := time.Now()
+		go func() { done <- f.Run(ctx) }()
+		var took time.Duration
+		for {
+			time.Sleep(50 * time.Millisecond)
+			synctest.Wait()
+			if left, _ := q.state(); left == 0 {
+				took = time.Since(start)
+				break
+			}
+			if time.Since(start) > time.Minute {
+				t.Fatal("queue not drained in a minute")
+			}
+		}
+		// 100 000 bytes at 10 000/s, from an empty bucket.
+		if took < 9900*time.Millisecond || took > 10100*time.Millisecond {
+			t.Fatalf("100 kB drained in %v at 10 kB/s, want 10s", took)
+		}
+		cancel()
+		<-done
+	})
+}

@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"sync/atomic"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/edgerelay/edgerelay/relay/transport"
 	"github.com/edgerelay/edgerelay/store"
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
 )
 
 // Queue is the part of *store.Queue the forwarder uses.
@@ -57,6 +59,11 @@ type Config struct {
 	// MaxBatchBytes bounds the data read from the queue at once; 0 means
 	// 4 MiB. A single larger block is still read.
 	MaxBatchBytes int
+	// MaxSendRate caps what is sent to the cloud, in bytes per second
+	// (block payloads; backlog and live data alike); 0 means no cap. After
+	// an idle spell a burst of one second's worth, or of one largest block,
+	// goes at once.
+	MaxSendRate int64
 	// OnConnect, when set, is called each time a connection is up, before
 	// the first block is sent on it.
 	OnConnect  func()
@@ -82,7 +89,8 @@ type Forwarder struct {
 	m         *metrics
 	connected atomic.Bool
 	running   atomic.Bool
-	acked     uint64 // highest seq acknowledged in the queue by this Run
+	limit     *rate.Limiter // nil: no MaxSendRate
+	acked     uint64        // highest seq acknowledged in the queue by this Run
 
 	// Replaced by tests.
 	dial   func(ctx context.Context, cfg transport.ClientConfig) (uplink, error)
@@ -93,6 +101,9 @@ type Forwarder struct {
 func New(q Queue, cfg Config) (*Forwarder, error) {
 	if q == nil {
 		return nil, errors.New("forward: queue is required")
+	}
+	if cfg.MaxSendRate < 0 {
+		return nil, fmt.Errorf("forward: max_send_rate must be >= 0; got %d", cfg.MaxSendRate)
 	}
 	if cfg.MinBackoff < 0 || cfg.MaxBackoff < 0 || cfg.Window < 0 || cfg.MaxBatchBytes < 0 {
 		return nil, fmt.Errorf("forward: min_backoff, max_backoff, window and max_batch_bytes must be >= 0; got %v, %v, %d, %d",
@@ -128,11 +139,22 @@ func New(q Queue, cfg Config) (*Forwarder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("forward: %w", err)
 	}
+	var limit *rate.Limiter
+	if cfg.MaxSendRate > 0 {
+		block := int64(cfg.Client.MaxBlockBytes)
+		if block == 0 {
+			block = transport.DefaultMaxBlockBytes
+		}
+		burst := max(cfg.MaxSendRate, block)
+		limit = rate.NewLimiter(rate.Limit(cfg.MaxSendRate), int(min(burst, math.MaxInt32)))
+		limit.ReserveN(time.Now(), limit.Burst()) // start empty: no burst after a start
+	}
 	return &Forwarder{
-		q:   q,
-		cfg: cfg,
-		log: log.With("upstream", cfg.Client.Addr),
-		m:   m,
+		q:     q,
+		limit: limit,
+		cfg:   cfg,
+		log:   log.With("upstream", cfg.Client.Addr),
+		m:     m,
 		dial: func(ctx context.Context, cc transport.ClientConfig) (uplink, error) {
 			return transport.Dial(ctx, cc)
 		},

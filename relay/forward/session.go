@@ -115,6 +115,14 @@ func (s *session) send(ctx context.Context, after uint64) error {
 			continue
 		}
 		for _, b := range blocks {
+			if f.limit != nil {
+				if err := f.limit.WaitN(ctx, min(len(b.Data), f.limit.Burst())); err != nil {
+					if ctx.Err() != nil {
+						return nil
+					}
+					return err
+				}
+			}
 			s.push(entry{seq: b.Seq, samples: b.Samples})
 			f.q.Sending(b.Seq)
 			before := s.conn.SentBytes()
