@@ -162,7 +162,7 @@ func (c *committer) encode(batches []*relay.Batch) ([]store.Record, int) {
 	if c.delta == nil {
 		return c.encodeBlock(batches), total
 	}
-	frames, whole := c.delta.encode(batches, c.maxBlock)
+	frames, whole := c.delta.encode(c.tenant, c.site, batches, c.maxBlock)
 	var recs []store.Record
 	if len(whole) > 0 {
 		recs = c.encodeBlock(whole)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 
@@ -82,18 +83,20 @@ func (g *scrapeGen) scrape(target int) *relay.Batch {
 // everything comes back sample for sample, value bits included.
 func TestDeltaRoundTripThroughQueue(t *testing.T) {
 	for seed := uint64(1); seed <= 4; seed++ {
-		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { roundTrip(t, seed) })
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) { roundTrip(t, seed, 16<<10) })
 	}
+	// Blocks so small that full frames go alone in a block, compressed.
+	t.Run("small blocks", func(t *testing.T) { roundTrip(t, 5, 3<<10) })
 }
 
-func roundTrip(t *testing.T, seed uint64) {
+func roundTrip(t *testing.T, seed uint64, maxBlock int) {
 	q, err := store.Open(t.TempDir(), store.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer q.Close()
 	reg := prometheus.NewRegistry()
-	c := newCommitter(q, "acme", "plant-7", 0, 16<<10, slog.New(slog.DiscardHandler), reg)
+	c := newCommitter(q, "acme", "plant-7", 0, maxBlock, slog.New(slog.DiscardHandler), reg)
 	c.delta = newDeltaEncoder(config.Delta{FullEvery: time.Hour}, 0, reg)
 	g := &scrapeGen{rng: rand.New(rand.NewPCG(seed, 99)), values: map[string]float64{}, ts: 1_700_000_000_000}
 
@@ -139,6 +142,9 @@ func roundTrip(t *testing.T, seed uint64) {
 	var wireBytes, frames int
 	for _, blk := range blocks {
 		wireBytes += len(blk.Data)
+		if len(blk.Data) > maxBlock {
+			t.Fatalf("block %d is %d bytes, max_block_bytes %d", blk.Seq, len(blk.Data), maxBlock)
+		}
 		b, err := codec.Decode(blk.Data)
 		if err != nil {
 			t.Fatalf("block %d: %v", blk.Seq, err)
@@ -180,6 +186,9 @@ func roundTrip(t *testing.T, seed uint64) {
 			t.Fatalf("batch %s: %s", batchKey(w), d)
 		}
 		samples += w.Samples()
+	}
+	if full := testutil.ToFloat64(c.delta.fullFrames); maxBlock < 4<<10 && full == 0 {
+		t.Fatal("no full frame went alone in a block")
 	}
 	t.Logf("%d batches, %d samples, %d frames in %d blocks: %.2f bytes/sample queued", len(want), samples, frames, len(blocks), float64(wireBytes)/float64(samples))
 }

@@ -73,17 +73,19 @@ func (d *deltaEncoder) checkpoint(now time.Time) {
 	d.checkpoints.Inc()
 }
 
-// frame is one encoded scrape.
+// frame is one encoded scrape. A frame too large to share a block has its
+// block already encoded in block.
 type frame struct {
 	data    []byte
+	block   []byte
 	samples int
 	newest  int64
 }
 
 // encode turns the scrapes of batches into frames and returns the batches
-// that go whole (not scrapes, or a scrape whose frame alone would overflow
-// a block; its target's next frame is then full).
-func (d *deltaEncoder) encode(batches []*relay.Batch, maxBlock int) (frames []frame, whole []*relay.Batch) {
+// that go whole (not scrapes, or a scrape whose frame overflows a block even
+// compressed; its target's next frame is then full).
+func (d *deltaEncoder) encode(tenant, site string, batches []*relay.Batch, maxBlock int) (frames []frame, whole []*relay.Batch) {
 	now := time.Now()
 	if d.request.Swap(false) || now.Sub(d.started) >= d.fullEvery || (d.genLimit > 0 && d.genBytes >= d.genLimit) {
 		d.checkpoint(now)
@@ -94,16 +96,22 @@ func (d *deltaEncoder) encode(batches []*relay.Batch, maxBlock int) (frames []fr
 			continue
 		}
 		data := d.enc.AppendFrame(nil, &d.scratch)
+		f := frame{data: data, samples: b.Samples(), newest: newest([]*relay.Batch{b})}
 		if len(data) > maxBlock-frameSlack {
-			d.enc.ForceFull(d.scratch.Target)
-			whole = append(whole, b)
-			continue
+			// Large (a full frame of a big target): alone in a block, which
+			// must fit compressed.
+			f.block = codec.Encode(nil, &relay.Block{Tenant: tenant, Site: site, Generation: d.enc.Generation(), Frames: [][]byte{data}})
+			if len(f.block) > maxBlock {
+				d.enc.ForceFull(d.scratch.Target)
+				whole = append(whole, b)
+				continue
+			}
 		}
 		d.frames.Inc()
 		if len(data) > 1 && data[1]&1 == 0 { // kind byte: bit 0 clear is a full frame
 			d.fullFrames.Inc()
 		}
-		frames = append(frames, frame{data: data, samples: b.Samples(), newest: newest([]*relay.Batch{b})})
+		frames = append(frames, f)
 	}
 	return frames, whole
 }
@@ -113,10 +121,16 @@ func (d *deltaEncoder) blocks(tenant, site string, frames []frame, maxBlock int)
 	var recs []store.Record
 	gen := d.enc.Generation()
 	for len(frames) > 0 {
+		if f := frames[0]; f.block != nil {
+			d.genBytes += int64(len(f.block))
+			recs = append(recs, store.Record{Data: f.block, Samples: f.samples, Time: f.newest, Group: gen})
+			frames = frames[1:]
+			continue
+		}
 		blk := &relay.Block{Tenant: tenant, Site: site, Generation: gen}
 		size, samples, t := 0, 0, int64(0)
 		n := 0
-		for n < len(frames) && (n == 0 || size+len(frames[n].data) <= maxBlock-frameSlack) {
+		for n < len(frames) && frames[n].block == nil && (n == 0 || size+len(frames[n].data) <= maxBlock-frameSlack) {
 			f := frames[n]
 			blk.Frames = append(blk.Frames, f.data)
 			size += len(f.data)
