@@ -10,6 +10,7 @@
 #   TARGET=host:port bench/live/run.sh                  (scrape that instead)
 #   SYNTH="5000 5000 50000" bench/live/run.sh 120 5s    (add synthetic targets of
 #       2N+13 samples each: this one is DESIGN.md's 24.1k samples/s workload)
+#   PROFILE=edge.pprof bench/live/run.sh                (also save a 30 s CPU profile of the edge)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-180}
@@ -69,6 +70,11 @@ sleep 5 # past the first (full) frames
 b0=$(m "$ehttp" edgerelay_uplink_sent_bytes_total); s0=$(m "$ehttp" edgerelay_uplink_sent_samples_total)
 c0=$(m "$ehttp" process_cpu_seconds_total); i0=$(m "$ehttp" edgerelay_ingested_samples_total)
 peak=0; cpeak=0
+if [ -n "${PROFILE:-}" ]; then
+  curl -s -o "$PROFILE" "http://$ehttp/debug/pprof/profile?seconds=30" &
+  curl -s -o "$PROFILE.allocs" "http://$ehttp/debug/pprof/allocs?seconds=30" &
+  (sleep 29; curl -s -o "$PROFILE.heap" "http://$ehttp/debug/pprof/heap") &
+fi
 end=$((SECONDS + secs))
 while [ $SECONDS -lt $end ]; do
   r=$(m "$ehttp" process_resident_memory_bytes); peak=$(python3 -c "print(max($peak, float('$r')))")

@@ -17,6 +17,7 @@ func (c *Cloud) mux() *http.ServeMux {
 	m.Handle("/-/healthy", status.Healthy())
 	m.Handle("/-/ready", status.Ready(func() bool { return true }))
 	m.Handle("/", status.Handler(c.statusPage))
+	status.RegisterPprof(m)
 	return m
 }
 

@@ -22,6 +22,7 @@ func (e *Edge) mux() *http.ServeMux {
 	m.Handle("/-/healthy", status.Healthy())
 	m.Handle("/-/ready", status.Ready(e.ready.Load))
 	m.Handle("/", status.Handler(e.statusPage))
+	status.RegisterPprof(m)
 	return m
 }
 

@@ -5,6 +5,7 @@ package status
 import (
 	"html/template"
 	"net/http"
+	"net/http/pprof"
 	"time"
 )
 
@@ -80,3 +81,13 @@ func Ready(ready func() bool) http.Handler {
 
 // R is a Row with name and value.
 func R(name, value string) Row { return Row{Name: name, Value: value} }
+
+// RegisterPprof serves Go's runtime profiles under /debug/pprof/ on m, as
+// Prometheus and vmagent do: the HTTP listeners bind loopback by default.
+func RegisterPprof(m *http.ServeMux) {
+	m.HandleFunc("/debug/pprof/", pprof.Index)
+	m.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	m.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	m.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	m.HandleFunc("/debug/pprof/trace", pprof.Trace)
+}
