@@ -1,0 +1,199 @@
+// Command replay measures how the edge drains a large backlog: it fills a
+// real queue (store, Badger) with synced group commits, then ships it with
+// the real forwarder over QUIC on loopback to a transport server that
+// acknowledges each block, sampling the process's RSS throughout. Run it
+// with two backlog sizes to see that memory does not grow with the backlog:
+//
+//	go run ./bench/replay -backlog 16MiB
+//	go run ./bench/replay -backlog 2GiB
+//
+// The cloud side does nothing but acknowledge, so the figures are the
+// edge's: append throughput, drain rate and peak RSS (both sides share the
+// process; the server's share is small and constant).
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/dustin/go-humanize"
+
+	"github.com/edgerelay/edgerelay/relay/forward"
+	"github.com/edgerelay/edgerelay/relay/tlsutil"
+	"github.com/edgerelay/edgerelay/relay/transport"
+	"github.com/edgerelay/edgerelay/store"
+)
+
+func main() {
+	var (
+		backlog = flag.String("backlog", "1GiB", "backlog to build and drain")
+		block   = flag.String("block", "64KiB", "block size (random, incompressible bytes)")
+		group   = flag.Int("group", 16, "blocks per Append call while filling")
+		dir     = flag.String("dir", "", "queue directory (default: a new temporary one, removed after)")
+		limit   = flag.String("memory-limit", "128MiB", "soft Go heap limit, as the edgerelay binary sets by default; 0: none")
+	)
+	flag.Parse()
+	if err := run(*backlog, *block, *group, *dir, *limit); err != nil {
+		fmt.Fprintln(os.Stderr, "replay:", err)
+		os.Exit(1)
+	}
+}
+
+func run(backlogS, blockS string, group int, dir, limitS string) error {
+	total, err := humanize.ParseBytes(backlogS)
+	if err != nil {
+		return err
+	}
+	bsize, err := humanize.ParseBytes(blockS)
+	if err != nil {
+		return err
+	}
+	if lim, err := humanize.ParseBytes(limitS); err != nil {
+		return err
+	} else if lim > 0 {
+		debug.SetMemoryLimit(int64(lim))
+	}
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "edgerelay-replay-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	q, err := store.Open(filepath.Join(dir, "queue"), store.Options{Logger: log, MaxBlockBytes: int(bsize)})
+	if err != nil {
+		return err
+	}
+	defer q.Close()
+
+	rss := &peak{}
+	stop := rss.sample(100 * time.Millisecond)
+	defer stop()
+
+	// Fill.
+	data := make([]byte, bsize)
+	recs := make([]store.Record, group)
+	start := time.Now()
+	var blocks int
+	for written := uint64(0); written < total; {
+		for i := range recs {
+			rand.Read(data)
+			recs[i] = store.Record{Data: append([]byte(nil), data...), Samples: int(bsize / 8), Time: time.Now().UnixMilli()}
+		}
+		if _, err := q.Append(recs...); err != nil {
+			return err
+		}
+		written += uint64(group) * bsize
+		blocks += group
+	}
+	fill := time.Since(start)
+	st := q.Stats()
+	fmt.Printf("fill:  %d blocks of %s, %s in %s: %.0f blocks/s, %.1f MB/s (synced group commits of %d), disk %s, peak RSS %s\n",
+		blocks, humanize.IBytes(bsize), humanize.IBytes(uint64(st.Bytes)), fill.Round(time.Millisecond),
+		float64(blocks)/fill.Seconds(), float64(st.Bytes)/1e6/fill.Seconds(), group, humanize.IBytes(uint64(st.DiskBytes)), humanize.IBytes(rss.get()))
+	rss.reset()
+
+	// Drain.
+	certPEM, keyPEM, err := tlsutil.GenerateCA("edgerelay replay")
+	if err != nil {
+		return err
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return err
+	}
+	var got atomic.Int64
+	srv, err := transport.NewServer(transport.ServerConfig{
+		Addr: "127.0.0.1:0", TLS: &tls.Config{Certificates: []tls.Certificate{pair}},
+		Auth: func(h transport.Hello, _ tls.ConnectionState) (transport.Peer, error) {
+			return transport.Peer{Tenant: h.Tenant, Site: h.Site, QueueID: h.QueueID}, nil
+		},
+		Handle: func(_ context.Context, _ transport.Peer, _ uint64, data []byte) error {
+			got.Add(int64(len(data)))
+			return nil
+		},
+		MaxBlockBytes: int(bsize), Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go srv.Run(ctx)
+	f, err := forward.New(q, forward.Config{
+		Client: transport.ClientConfig{
+			Addr: srv.Addr().String(), TLS: &tls.Config{InsecureSkipVerify: true, ServerName: "localhost"},
+			Hello: transport.Hello{Tenant: "bench", Site: "replay"}, MaxBlockBytes: int(bsize),
+		},
+		Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	start = time.Now()
+	go f.Run(ctx)
+	for q.Stats().Blocks > 0 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	drain := time.Since(start)
+	fmt.Printf("drain: %s acknowledged in %s: %.0f blocks/s, %.1f MB/s, peak RSS %s, Go heap now %s\n",
+		humanize.IBytes(uint64(got.Load())), drain.Round(time.Millisecond), float64(blocks)/drain.Seconds(),
+		float64(got.Load())/1e6/drain.Seconds(), humanize.IBytes(rss.get()), heap())
+	return nil
+}
+
+// peak tracks the process's peak resident set size.
+type peak struct{ v atomic.Uint64 }
+
+func (p *peak) get() uint64 { return p.v.Load() }
+func (p *peak) reset()      { p.v.Store(rssNow()) }
+
+func (p *peak) sample(every time.Duration) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			if n := rssNow(); n > p.v.Load() {
+				p.v.Store(n)
+			}
+			select {
+			case <-t.C:
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// rssNow reads VmRSS from /proc/self/status (Linux).
+func rssNow() uint64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func heap() string { return humanize.IBytes(currentHeap()) }
