@@ -9,7 +9,11 @@
 //
 // The cloud side does nothing but acknowledge, so the figures are the
 // edge's: append throughput, drain rate and peak RSS (both sides share the
-// process; the server's share is small and constant).
+// process; the server's share is small and constant). RSS is split as Linux
+// reports it: anonymous memory (heap, stacks: what the process really
+// holds) and file-backed pages of Badger's memory-mapped tables, which are
+// page cache the kernel reclaims under pressure and which grow with the
+// part of the queue recently read or written.
 package main
 
 import (
@@ -102,7 +106,7 @@ func run(backlogS, blockS string, group int, dir, limitS string) error {
 	st := q.Stats()
 	fmt.Printf("fill:  %d blocks of %s, %s in %s: %.0f blocks/s, %.1f MB/s (synced group commits of %d), disk %s, peak RSS %s\n",
 		blocks, humanize.IBytes(bsize), humanize.IBytes(uint64(st.Bytes)), fill.Round(time.Millisecond),
-		float64(blocks)/fill.Seconds(), float64(st.Bytes)/1e6/fill.Seconds(), group, humanize.IBytes(uint64(st.DiskBytes)), humanize.IBytes(rss.get()))
+		float64(blocks)/fill.Seconds(), float64(st.Bytes)/1e6/fill.Seconds(), group, humanize.IBytes(uint64(st.DiskBytes)), rss)
 	rss.reset()
 
 	// Drain.
@@ -150,15 +154,22 @@ func run(backlogS, blockS string, group int, dir, limitS string) error {
 	drain := time.Since(start)
 	fmt.Printf("drain: %s acknowledged in %s: %.0f blocks/s, %.1f MB/s, peak RSS %s, Go heap now %s\n",
 		humanize.IBytes(uint64(got.Load())), drain.Round(time.Millisecond), float64(blocks)/drain.Seconds(),
-		float64(got.Load())/1e6/drain.Seconds(), humanize.IBytes(rss.get()), heap())
+		float64(got.Load())/1e6/drain.Seconds(), rss, heap())
 	return nil
 }
 
-// peak tracks the process's peak resident set size.
-type peak struct{ v atomic.Uint64 }
+// peak tracks the process's peak anonymous and file-backed resident memory.
+type peak struct{ anon, file atomic.Uint64 }
 
-func (p *peak) get() uint64 { return p.v.Load() }
-func (p *peak) reset()      { p.v.Store(rssNow()) }
+func (p *peak) String() string {
+	return fmt.Sprintf("%s anonymous + %s file-backed", humanize.IBytes(p.anon.Load()), humanize.IBytes(p.file.Load()))
+}
+
+func (p *peak) reset() {
+	a, f := rssNow()
+	p.anon.Store(a)
+	p.file.Store(f)
+}
 
 func (p *peak) sample(every time.Duration) (stop func()) {
 	done := make(chan struct{})
@@ -166,8 +177,12 @@ func (p *peak) sample(every time.Duration) (stop func()) {
 		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
-			if n := rssNow(); n > p.v.Load() {
-				p.v.Store(n)
+			a, f := rssNow()
+			if a > p.anon.Load() {
+				p.anon.Store(a)
+			}
+			if f > p.file.Load() {
+				p.file.Store(f)
 			}
 			select {
 			case <-t.C:
@@ -179,21 +194,27 @@ func (p *peak) sample(every time.Duration) (stop func()) {
 	return func() { close(done) }
 }
 
-// rssNow reads VmRSS from /proc/self/status (Linux).
-func rssNow() uint64 {
+// rssNow reads RssAnon and RssFile from /proc/self/status (Linux).
+func rssNow() (anon, file uint64) {
 	f, err := os.Open("/proc/self/status")
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	defer f.Close()
+	kb := func(v string) uint64 {
+		n, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		return n << 10
+	}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10
+		if v, ok := strings.CutPrefix(sc.Text(), "RssAnon:"); ok {
+			anon = kb(v)
+		}
+		if v, ok := strings.CutPrefix(sc.Text(), "RssFile:"); ok {
+			file = kb(v)
 		}
 	}
-	return 0
+	return anon, file
 }
 
 func heap() string { return humanize.IBytes(currentHeap()) }
