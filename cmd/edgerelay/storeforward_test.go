@@ -103,8 +103,16 @@ func TestOutageDrainsInOrder(t *testing.T) {
 
 	edge.stop(t)
 	cloud.stop(t)
+	consecutiveScrapes(t, env, 10)
+}
+
+// consecutiveScrapes checks that at least min scrapes of the synthetic
+// target arrived, each exactly as served (scrapeNumbers), none twice and
+// none missing between the first and the last; it returns their numbers.
+func consecutiveScrapes(t *testing.T, env *e2eEnv, min int) []int64 {
+	t.Helper()
 	ns := scrapeNumbers(t, env)
-	if len(ns) < 10 {
+	if len(ns) < min {
 		t.Fatalf("only %d scrapes arrived", len(ns))
 	}
 	for i := 1; i < len(ns); i++ {
@@ -115,6 +123,7 @@ func TestOutageDrainsInOrder(t *testing.T) {
 			t.Fatalf("scrapes %d..%d missing", ns[i-1]+1, ns[i]-1)
 		}
 	}
+	return ns
 }
 
 // TestQueueCapDropsOldestAndCountsThem runs a long outage against a small
