@@ -35,7 +35,8 @@ func (e *deltaEdge) block() []byte {
 		})
 	}
 	var s delta.Scrape
-	if !codec.ScrapeOf(b, &s) {
+	var kb codec.KeyBuffer
+	if !codec.ScrapeOf(b, &s, labels.EmptyLabels(), &kb) {
 		panic("BUG: test scrape does not fit the delta model")
 	}
 	frame := e.enc.AppendFrame(nil, &s)

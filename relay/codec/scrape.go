@@ -3,6 +3,7 @@ package codec
 import (
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -12,19 +13,23 @@ import (
 
 // ScrapeOf fills s with scrape batch b in the delta codec's model, reusing
 // s's slices: the target key from job and instance, the target labels as
-// Attrs, every label set in canonical form. It reports false, leaving s
-// unusable, when b is not a scrape or a series does not hold exactly one
-// sample: such a batch is sent whole in Block.Batches.
-func ScrapeOf(b *relay.Batch, s *delta.Scrape) bool {
+// Attrs, every label set in canonical form with the edge's identity labels
+// merged in (see Merge). It reports false, leaving s unusable, when b is
+// not a scrape or a series does not hold exactly one sample: such a batch
+// is sent whole in Block.Batches.
+//
+// The series keys are built in kb and alias its memory until the next
+// call: a delta.Encoder copies what it keeps, so a steady scrape allocates
+// nothing here.
+func ScrapeOf(b *relay.Batch, s *delta.Scrape, extra labels.Labels, kb *KeyBuffer) bool {
 	if !b.Scrape {
 		return false
 	}
-	var key []byte
-	key = appendCanonical(key, b.TargetLabels)
+	kb.reset(extra)
 	*s = delta.Scrape{
 		Target:    delta.TargetKey(b.Job, b.Instance),
 		Timestamp: b.Timestamp,
-		Attrs:     string(key),
+		Attrs:     string(appendCanonical(nil, b.TargetLabels)),
 		Series:    s.Series[:0],
 		Metadata:  s.Metadata[:0],
 	}
@@ -33,15 +38,91 @@ func ScrapeOf(b *relay.Batch, s *delta.Scrape) bool {
 		if len(sr.Samples) != 1 {
 			return false
 		}
-		key = appendCanonical(key[:0], sr.Labels)
-		s.Series = append(s.Series, delta.Series{
-			Labels: string(key), T: sr.Samples[0].T, V: math.Float64bits(sr.Samples[0].V),
-		})
+		kb.add(sr.Labels)
+	}
+	keys := kb.keys()
+	for i := range b.Series {
+		smp := b.Series[i].Samples[0]
+		s.Series = append(s.Series, delta.Series{Labels: keys[i], T: smp.T, V: math.Float64bits(smp.V)})
 	}
 	for family, m := range b.Metadata {
 		s.Metadata = append(s.Metadata, delta.Meta{Family: family, Type: m.Type, Help: m.Help, Unit: m.Unit})
 	}
 	return true
+}
+
+// KeyBuffer holds the canonical keys of one scrape in one reused buffer.
+// The zero value is ready; it is not safe for concurrent use.
+type KeyBuffer struct {
+	buf   []byte
+	ends  []int
+	strs  []string
+	extra []labels.Label
+}
+
+func (kb *KeyBuffer) reset(extra labels.Labels) {
+	kb.buf, kb.ends = kb.buf[:0], kb.ends[:0]
+	kb.extra = kb.extra[:0]
+	extra.Range(func(l labels.Label) { kb.extra = append(kb.extra, l) })
+}
+
+func (kb *KeyBuffer) add(ls labels.Labels) {
+	kb.buf = appendMerged(kb.buf, ls, kb.extra)
+	kb.ends = append(kb.ends, len(kb.buf))
+}
+
+// keys returns the keys added since reset, as strings aliasing the buffer
+// (it is not written again before the next reset).
+func (kb *KeyBuffer) keys() []string {
+	kb.strs = kb.strs[:0]
+	start := 0
+	for _, end := range kb.ends {
+		if end == start {
+			kb.strs = append(kb.strs, "")
+		} else {
+			kb.strs = append(kb.strs, unsafe.String(&kb.buf[start], end-start))
+		}
+		start = end
+	}
+	return kb.strs
+}
+
+// Merge returns ls with the edge's identity labels extra: "site" replaces
+// the series' own, every other extra label is added only where the series
+// has none of that name. ScrapeOf merges the same way into canonical keys.
+func Merge(ls, extra labels.Labels) labels.Labels {
+	b := labels.NewBuilder(ls)
+	extra.Range(func(l labels.Label) {
+		if l.Name == "site" || ls.Get(l.Name) == "" {
+			b.Set(l.Name, l.Value)
+		}
+	})
+	return b.Labels()
+}
+
+// appendMerged appends Merge(ls, extra) in canonical form; extra is sorted
+// by name.
+func appendMerged(dst []byte, ls labels.Labels, extra []labels.Label) []byte {
+	j := 0
+	ls.Range(func(l labels.Label) {
+		for j < len(extra) && extra[j].Name < l.Name {
+			dst = delta.AppendLabel(dst, extra[j].Name, extra[j].Value)
+			j++
+		}
+		if j < len(extra) && extra[j].Name == l.Name {
+			if l.Name == "site" || l.Value == "" {
+				l = extra[j]
+			}
+			j++
+		}
+		if l.Value != "" {
+			dst = delta.AppendLabel(dst, l.Name, l.Value)
+		}
+	})
+	for ; j < len(extra); j++ {
+		dst = delta.AppendLabel(dst, extra[j].Name, extra[j].Value)
+	}
+	return dst
 }
 
 func appendCanonical(dst []byte, ls labels.Labels) []byte {

@@ -97,7 +97,7 @@ func roundTrip(t *testing.T, seed uint64, maxBlock int) {
 	defer q.Close()
 	reg := prometheus.NewRegistry()
 	c := newCommitter(q, "acme", "plant-7", 0, maxBlock, slog.New(slog.DiscardHandler), reg)
-	c.delta = newDeltaEncoder(config.Delta{FullEvery: time.Hour}, 0, reg)
+	c.delta = newDeltaEncoder(config.Delta{FullEvery: time.Hour}, 0, labels.EmptyLabels(), reg)
 	g := &scrapeGen{rng: rand.New(rand.NewPCG(seed, 99)), values: map[string]float64{}, ts: 1_700_000_000_000}
 
 	var want []*relay.Batch

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/codec"
@@ -36,14 +37,25 @@ type deltaEncoder struct {
 	genBytes  int64
 	request   atomic.Bool
 	scratch   delta.Scrape
+	keys      codec.KeyBuffer
+	// extra are the identity labels merged into every key; identity adds
+	// them to a scrape that goes whole.
+	extra    labels.Labels
+	identity func(*relay.Batch)
 
 	frames      prometheus.Counter
 	fullFrames  prometheus.Counter
 	checkpoints prometheus.Counter
 }
 
-func newDeltaEncoder(cfg config.Delta, maxQueueBytes int64, reg prometheus.Registerer) *deltaEncoder {
+func newDeltaEncoder(cfg config.Delta, maxQueueBytes int64, extra labels.Labels, reg prometheus.Registerer) *deltaEncoder {
 	d := &deltaEncoder{
+		extra: extra,
+		identity: func(b *relay.Batch) {
+			for i := range b.Series {
+				b.Series[i].Labels = codec.Merge(b.Series[i].Labels, extra)
+			}
+		},
 		// Generations need only differ, not order: a restarted edge starts
 		// at a value no earlier run has used.
 		enc:       delta.NewEncoder(uint64(time.Now().UnixNano())),
@@ -91,7 +103,8 @@ func (d *deltaEncoder) encode(tenant, site string, batches []*relay.Batch, maxBl
 		d.checkpoint(now)
 	}
 	for _, b := range batches {
-		if !codec.ScrapeOf(b, &d.scratch) {
+		if !codec.ScrapeOf(b, &d.scratch, d.extra, &d.keys) {
+			d.identity(b)
 			whole = append(whole, b)
 			continue
 		}
@@ -103,6 +116,7 @@ func (d *deltaEncoder) encode(tenant, site string, batches []*relay.Batch, maxBl
 			f.block = codec.Encode(nil, &relay.Block{Tenant: tenant, Site: site, Generation: d.enc.Generation(), Frames: [][]byte{data}})
 			if len(f.block) > maxBlock {
 				d.enc.ForceFull(d.scratch.Target)
+				d.identity(b)
 				whole = append(whole, b)
 				continue
 			}

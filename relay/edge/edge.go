@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/relay/codec"
 	"github.com/edgerelay/edgerelay/relay/config"
 	"github.com/edgerelay/edgerelay/relay/forward"
 	"github.com/edgerelay/edgerelay/relay/ingest"
@@ -143,7 +144,7 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 	if !cfg.Delta.Disabled {
 		delta := cfg.Delta
 		setDefaultDuration(&delta.FullEvery, config.DefaultDelta.FullEvery)
-		e.com.delta = newDeltaEncoder(delta, int64(cfg.Queue.MaxBytes), e.reg)
+		e.com.delta = newDeltaEncoder(delta, int64(cfg.Queue.MaxBytes), e.extra, e.reg)
 	}
 
 	if err := e.newForwarder(); err != nil {
@@ -272,7 +273,11 @@ func (e *Edge) Submit(ctx context.Context, b *relay.Batch) error {
 		}
 	}
 	e.procMu.RUnlock()
-	e.addIdentity(b)
+	if e.com.delta == nil || !b.Scrape {
+		// With delta encoding the committer merges identity into a
+		// scrape's keys, without building label sets.
+		e.addIdentity(b)
+	}
 	if len(b.Series) == 0 {
 		return nil
 	}
@@ -285,16 +290,8 @@ func (e *Edge) Submit(ctx context.Context, b *relay.Batch) error {
 // addIdentity sets site and the external labels on every series; site
 // overrides, external labels never replace a label a series has.
 func (e *Edge) addIdentity(b *relay.Batch) {
-	lb := labels.NewBuilder(labels.EmptyLabels())
 	for i := range b.Series {
-		s := &b.Series[i]
-		lb.Reset(s.Labels)
-		e.extra.Range(func(l labels.Label) {
-			if l.Name == "site" || s.Labels.Get(l.Name) == "" {
-				lb.Set(l.Name, l.Value)
-			}
-		})
-		s.Labels = lb.Labels()
+		b.Series[i].Labels = codec.Merge(b.Series[i].Labels, e.extra)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,7 +30,11 @@ var errAppenderDone = errors.New("appender already committed or rolled back")
 // appender collects one scrape of one target and submits it as one Batch on
 // Commit.
 type appendable struct {
-	sink     Sink
+	sink Sink
+
+	sizesMu  sync.Mutex
+	sizes    map[*scrape.Target]scrapeSize
+	swept    time.Time
 	ingested prometheus.Counter
 	rejected *prometheus.CounterVec // by reason
 }
@@ -39,8 +44,61 @@ var _ storage.AppendableV2 = (*appendable)(nil)
 // AppenderV2 returns an appender for one scrape; ctx is the scrape pool's
 // context, carrying the target when the manager passes it.
 func (a *appendable) AppenderV2(ctx context.Context) storage.AppenderV2 {
-	return &appender{a: a, ctx: ctx}
+	ap := &appender{a: a, ctx: ctx}
+	if n := a.sizeOf(ctx); n > 0 {
+		// Size for the target's last scrape: one allocation each instead of
+		// a doubling series of them.
+		ap.series = make([]relay.Series, 0, n)
+		ap.counts = make([]int32, 0, n)
+		ap.pending = make([]pendingSample, 0, n)
+		ap.index = make(map[storage.SeriesRef]int32, n)
+	}
+	return ap
 }
+
+// sizeOf returns how many series the target's last scrape had, 0 if unknown.
+func (a *appendable) sizeOf(ctx context.Context) int {
+	t, ok := scrape.TargetFromContext(ctx)
+	if !ok {
+		return 0
+	}
+	a.sizesMu.Lock()
+	defer a.sizesMu.Unlock()
+	return a.sizes[t].series
+}
+
+// remember records the size of the target's scrape. Targets not scraped
+// for a while are forgotten, so removed targets leave nothing behind.
+func (a *appendable) remember(ctx context.Context, series int) {
+	t, ok := scrape.TargetFromContext(ctx)
+	if !ok {
+		return
+	}
+	now := time.Now()
+	a.sizesMu.Lock()
+	defer a.sizesMu.Unlock()
+	if a.sizes == nil {
+		a.sizes = make(map[*scrape.Target]scrapeSize)
+	}
+	a.sizes[t] = scrapeSize{series: series, at: now}
+	if now.Sub(a.swept) > sizeIdle {
+		for k, v := range a.sizes {
+			if now.Sub(v.at) > sizeIdle {
+				delete(a.sizes, k)
+			}
+		}
+		a.swept = now
+	}
+}
+
+// scrapeSize is the size of a target's last scrape.
+type scrapeSize struct {
+	series int
+	at     time.Time
+}
+
+// sizeIdle is how long a target's scrape size is kept without a scrape.
+const sizeIdle = 10 * time.Minute
 
 // pendingSample is a sample waiting for Commit, with the index of its series.
 type pendingSample struct {
@@ -154,6 +212,7 @@ func (ap *appender) Commit() error {
 	if len(ap.series) == 0 {
 		return nil
 	}
+	ap.a.remember(ap.ctx, len(ap.series))
 	b := ap.batch()
 	n := len(ap.pending)
 	if err := ap.a.sink.Submit(ap.ctx, b); err != nil {

@@ -16,9 +16,10 @@
 // same code runs in the edge's builtin:delta plugin and in the cloud.
 //
 // An Encoder or a Decoder is not safe for concurrent use: each is owned by
-// one goroutine at a time. Values passed in (label strings, metadata) are
-// retained, never modified; a Scrape returned by Decoder.Apply belongs to
-// the caller.
+// one goroutine at a time. Values passed in are never modified; the
+// encoder copies the series label strings it keeps and retains the other
+// strings (target, attributes, metadata). A Scrape returned by
+// Decoder.Apply belongs to the caller.
 package delta
 
 import (

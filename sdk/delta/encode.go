@@ -92,7 +92,9 @@ func (e *Encoder) Duplicates() uint64 { return e.dups }
 // AppendFrame appends the frame of scrape s to dst and returns the result.
 // The frame is full if s.Target has had no frame in the current generation
 // (or ForceFull was called), incremental otherwise. A series repeated in s
-// keeps its first sample. The encoder retains the Labels strings of s.
+// keeps its first sample. The encoder copies the Labels strings it keeps, so
+// they may alias memory the caller reuses once AppendFrame returns; it
+// retains Target, Attrs and Metadata strings as they are.
 func (e *Encoder) AppendFrame(dst []byte, s *Scrape) []byte {
 	t := e.targets[s.Target]
 	fresh := t == nil
@@ -153,8 +155,9 @@ func (e *Encoder) appendFull(dst []byte, t *encTarget, s *Scrape) []byte {
 			e.dups++
 			continue
 		}
-		t.dict[sr.Labels] = uint32(len(t.slots))
-		t.slots = append(t.slots, encSlot{labels: sr.Labels, t: sr.T, v: sr.V, seen: e.stamp, present: true})
+		key := strings.Clone(sr.Labels)
+		t.dict[key] = uint32(len(t.slots))
+		t.slots = append(t.slots, encSlot{labels: key, t: sr.T, v: sr.V, seen: e.stamp, present: true})
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(t.slots)))
 	for i := range t.slots {
@@ -179,8 +182,9 @@ func (e *Encoder) appendIncremental(dst []byte, t *encTarget, s *Scrape) []byte 
 		id, ok := t.dict[sr.Labels]
 		if !ok {
 			id = uint32(len(t.slots))
-			t.dict[sr.Labels] = id
-			t.slots = append(t.slots, encSlot{labels: sr.Labels, scale: 0})
+			key := strings.Clone(sr.Labels)
+			t.dict[key] = id
+			t.slots = append(t.slots, encSlot{labels: key, scale: 0})
 		}
 		sl := &t.slots[id]
 		if sl.seen == e.stamp {
