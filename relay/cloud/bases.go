@@ -42,7 +42,8 @@ type siteBase struct {
 	logBytes int64
 	ckBytes  int64
 	loaded   bool
-	// replayFailed counts log frames that did not apply on the last load.
+	// replayFailed counts what did not load on the last load: log frames
+	// that did not apply, and a damaged checkpoint (set aside).
 	replayFailed int
 }
 
@@ -89,7 +90,14 @@ func (sb *siteBase) load() error {
 		return fmt.Errorf("delta bases: %w", err)
 	default:
 		if err := sb.dec.UnmarshalState(ck); err != nil {
-			return fmt.Errorf("delta bases %s.state: %w", sb.path, err)
+			// Damaged on disk: set it aside and start without bases. The
+			// targets' next incremental frames are counted as without a base
+			// until their next full frame; nothing is written wrong.
+			if err := os.Rename(sb.path+".state", sb.path+".state.corrupt"); err != nil {
+				return fmt.Errorf("delta bases: set aside damaged %s.state: %w", sb.path, err)
+			}
+			sb.replayFailed++
+			ck = nil
 		}
 	}
 	sb.ckBytes = int64(len(ck))
@@ -98,9 +106,7 @@ func (sb *siteBase) load() error {
 		return fmt.Errorf("delta bases: %w", err)
 	}
 	good, failed := replay(f, sb.dec)
-	if failed > 0 {
-		sb.replayFailed = failed
-	}
+	sb.replayFailed += failed
 	err = f.Truncate(good)
 	if err == nil {
 		_, err = f.Seek(good, io.SeekStart)

@@ -2,6 +2,8 @@ package cloud
 
 import (
 	"context"
+	"encoding/binary"
+	"hash/crc32"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -183,4 +185,38 @@ func TestDeltaFrameWithoutBase(t *testing.T) {
 	if frames(c, "applied") != 1 || written(t, c) != 1 {
 		t.Fatalf("after a new generation: applied %v, %d written", frames(c, "applied"), written(t, c))
 	}
+}
+
+// FuzzBaseLog feeds random bytes as a site's persisted state and frame log:
+// loading never panics, and a base that loads still takes a full frame.
+func FuzzBaseLog(f *testing.F) {
+	edge := &deltaEdge{enc: delta.NewEncoder(9)}
+	blk, _ := codec.Decode(edge.block())
+	var rec []byte
+	rec = binary.AppendUvarint(rec, uint64(len(blk.Frames[0])))
+	rec = append(rec, blk.Frames[0]...)
+	hdr := binary.LittleEndian.AppendUint32(nil, uint32(len(rec)))
+	hdr = binary.LittleEndian.AppendUint32(hdr, crc32.Checksum(rec, crcTable))
+	f.Add([]byte{}, append(hdr, rec...))
+	f.Add(delta.NewDecoder().MarshalState(nil), []byte{1, 2, 3})
+	f.Fuzz(func(t *testing.T, state, log []byte) {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "acme.s1.state"), state, 0o644)
+		os.WriteFile(filepath.Join(dir, "acme.s1.log"), log, 0o644)
+		b, err := newBases(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer b.close()
+		sb, err := b.get("acme", "s1")
+		if err != nil {
+			t.Fatalf("damaged bases must be set aside, not refused: %v", err)
+		}
+		full := (&deltaEdge{enc: delta.NewEncoder(77)}).block()
+		fb, _ := codec.Decode(full)
+		if _, err := sb.dec.Apply(fb.Frames[0]); err != nil {
+			t.Fatalf("a full frame does not apply to a loaded base: %v", err)
+		}
+		sb.discard()
+	})
 }

@@ -248,7 +248,7 @@ func (c *Cloud) rebuild(p transport.Peer, seq uint64, sb *siteBase, blk *relay.B
 	if n := sb.replayFailed; n > 0 {
 		sb.replayFailed = 0
 		c.frames.WithLabelValues("replay_failed").Add(float64(n))
-		c.log.Warn("delta base log had frames that did not apply; their targets need a full frame",
+		c.log.Warn("persisted delta bases were damaged (a checkpoint set aside as .state.corrupt, or log frames that did not apply); their targets need a full frame",
 			"tenant", p.Tenant, "site", p.Site, "frames", n)
 	}
 	var applied [][]byte
