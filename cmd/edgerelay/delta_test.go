@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -50,6 +51,9 @@ func TestDeltaAcrossCloudCrashes(t *testing.T) {
 	sentSamples := metric(t, edgeMetrics, "edgerelay_uplink_sent_samples_total")
 	if full >= frames {
 		t.Errorf("%.0f of %.0f frames were full: delta encoding is not on", full, frames)
+	}
+	if _, page := httpGet("http://" + env.edgeHTTP + "/"); !strings.Contains(page, "wire bytes per sample") || !strings.Contains(page, "delta, a full frame") {
+		t.Errorf("the edge's status page does not show the uplink's encoding and cost:\n%s", page)
 	}
 	edge.stop(t)
 	cloud.stop(t)

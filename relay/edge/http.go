@@ -44,7 +44,12 @@ func (e *Edge) statusPage() status.Page {
 		Links: []status.Row{{Name: "/metrics", Value: "/metrics"}, {Name: "/-/ready", Value: "/-/ready"}},
 		Sections: []status.Section{
 			{Title: "Identity", Rows: []status.Row{status.R("tenant", e.cfg.Tenant), status.R("site", e.cfg.Site)}},
-			{Title: "Uplink", Rows: []status.Row{status.R("cloud", e.cfg.Upstream.Address), status.R("connected", connected)}},
+			{Title: "Uplink", Rows: []status.Row{
+				status.R("cloud", e.cfg.Upstream.Address),
+				status.R("connected", connected),
+				status.R("encoding", e.encoding()),
+				status.R("wire bytes per sample", e.wireCost()),
+			}},
 			{Title: "Queue", Rows: []status.Row{
 				status.R("blocks", fmt.Sprint(st.Blocks)),
 				status.R("bytes", humanize.IBytes(uint64(st.Bytes))),
@@ -57,6 +62,22 @@ func (e *Edge) statusPage() status.Page {
 			{Title: "Scrape jobs", Rows: e.jobRows()},
 		},
 	}
+}
+
+func (e *Edge) encoding() string {
+	if e.com.delta == nil {
+		return "whole scrapes (delta disabled)"
+	}
+	return fmt.Sprintf("delta, a full frame of every target at least every %s", e.com.delta.fullEvery)
+}
+
+// wireCost is the uplink's bytes per acknowledged sample since start.
+func (e *Edge) wireCost() string {
+	b, n := e.fwd.Sent()
+	if n == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f (%s for %s samples)", b/n, humanize.IBytes(uint64(b)), humanize.Comma(int64(n)))
 }
 
 func (e *Edge) jobRows() []status.Row {

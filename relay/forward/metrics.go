@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // errorKinds are the values of edgerelay_uplink_errors_total's kind label.
@@ -57,4 +58,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}
 	}
 	return m, nil
+}
+
+// Sent returns the bytes written to the uplink and the samples in blocks
+// the cloud acknowledged, since New (what /metrics shows as
+// edgerelay_uplink_sent_bytes_total and _samples_total).
+func (f *Forwarder) Sent() (bytes, samples float64) {
+	return counterValue(f.m.sentBytes), counterValue(f.m.sentSamples)
+}
+
+func counterValue(c prometheus.Counter) float64 {
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		return 0
+	}
+	return m.GetCounter().GetValue()
 }
