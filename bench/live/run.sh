@@ -69,6 +69,7 @@ for _ in $(seq 50); do curl -sf "http://$ehttp/-/ready" >/dev/null && break; sle
 sleep 5 # past the first (full) frames
 b0=$(m "$ehttp" edgerelay_uplink_sent_bytes_total); s0=$(m "$ehttp" edgerelay_uplink_sent_samples_total)
 c0=$(m "$ehttp" process_cpu_seconds_total); i0=$(m "$ehttp" edgerelay_ingested_samples_total)
+cc0=$(m "$chttp" process_cpu_seconds_total)
 peak=0; cpeak=0
 if [ -n "${PROFILE:-}" ]; then
   curl -s -o "$PROFILE" "http://$ehttp/debug/pprof/profile?seconds=30" &
@@ -83,15 +84,17 @@ while [ $SECONDS -lt $end ]; do
 done
 b1=$(m "$ehttp" edgerelay_uplink_sent_bytes_total); s1=$(m "$ehttp" edgerelay_uplink_sent_samples_total)
 c1=$(m "$ehttp" process_cpu_seconds_total); i1=$(m "$ehttp" edgerelay_ingested_samples_total)
+cc1=$(m "$chttp" process_cpu_seconds_total)
 bt=$(m "$ehttp" edgerelay_uplink_sent_bytes_total); st=$(m "$ehttp" edgerelay_uplink_sent_samples_total)
 full=$(m "$ehttp" edgerelay_delta_full_frames_total); frames=$(m "$ehttp" edgerelay_delta_frames_total)
-python3 - "$b0" "$b1" "$s0" "$s1" "$c0" "$c1" "$i0" "$i1" "$bt" "$st" "$peak" "$cpeak" "$full" "$frames" "$secs" "$interval" "$target" "${SYNTH:-}" <<'PY'
+python3 - "$b0" "$b1" "$s0" "$s1" "$c0" "$c1" "$i0" "$i1" "$bt" "$st" "$peak" "$cpeak" "$full" "$frames" "$secs" "$interval" "$target" "${SYNTH:-}" "$cc0" "$cc1" <<'PY'
 import sys
 b0,b1,s0,s1,c0,c1,i0,i1,bt,st,peak,cpeak,full,frames=map(float,sys.argv[1:15])
 secs,interval,target=sys.argv[15:18]
 print(f"targets {target} + SYNTH=[{sys.argv[18]}], scrape_interval {interval}, measured {secs} s after a 5 s warm-up")
 print(f"samples ingested          {i1-i0:.0f} ({(i1-i0)/float(secs):.0f}/s)")
 print(f"wire bytes/sample steady  {(b1-b0)/max(s1-s0,1):.3f}   (all, first full frames included: {bt/max(st,1):.3f}; {full:.0f} of {frames:.0f} frames full)")
-print(f"edge CPU s per 1M samples {(c1-c0)/max(i1-i0,1)*1e6:.2f}")
+cc0,cc1=map(float,sys.argv[19:21])
+print(f"edge CPU s per 1M samples {(c1-c0)/max(i1-i0,1)*1e6:.2f}   (cloud, writing files: {(cc1-cc0)/max(i1-i0,1)*1e6:.2f})")
 print(f"peak RSS                  edge {peak/2**20:.1f} MiB, cloud {cpeak/2**20:.1f} MiB")
 PY
