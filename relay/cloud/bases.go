@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/edgerelay/edgerelay/sdk/delta"
 )
@@ -29,10 +30,16 @@ import (
 // caller unlocks it with done (keeping what it applied, once durable) or
 // discard (forgetting it; the next get reloads the durable state).
 type bases struct {
-	dir string
-	mu  sync.Mutex
-	m   map[string]*siteBase
+	dir   string
+	mu    sync.Mutex
+	m     map[string]*siteBase
+	swept time.Time
 }
+
+// idleBase is how long a site's decoder stays in memory without a block;
+// then it is folded to disk and dropped, so a cloud serving many sites
+// holds only the bases of those sending now.
+const idleBase = 10 * time.Minute
 
 type siteBase struct {
 	mu       sync.Mutex
@@ -42,6 +49,7 @@ type siteBase struct {
 	logBytes int64
 	ckBytes  int64
 	loaded   bool
+	used     time.Time
 	// replayFailed counts what did not load on the last load: log frames
 	// that did not apply, and a damaged checkpoint (set aside).
 	replayFailed int
@@ -63,14 +71,28 @@ func newBases(dir string) (*bases, error) {
 // get returns the locked base of (tenant, site), loading it if needed.
 func (b *bases) get(tenant, site string) (*siteBase, error) {
 	key := tenant + "\x00" + site
+	now := time.Now()
 	b.mu.Lock()
 	sb := b.m[key]
 	if sb == nil {
 		sb = &siteBase{path: filepath.Join(b.dir, tenant+"."+safeName(site))}
 		b.m[key] = sb
 	}
+	var idle []*siteBase
+	if now.Sub(b.swept) > time.Minute {
+		b.swept = now
+		for _, o := range b.m {
+			if o != sb {
+				idle = append(idle, o)
+			}
+		}
+	}
 	b.mu.Unlock()
+	for _, o := range idle {
+		o.evictIfIdle(now)
+	}
 	sb.mu.Lock()
+	sb.used = now
 	if !sb.loaded {
 		if err := sb.load(); err != nil {
 			sb.mu.Unlock()
@@ -194,6 +216,25 @@ func (sb *siteBase) done(frames [][]byte) error {
 		}
 	}
 	return nil
+}
+
+// evictIfIdle folds the base to disk and drops it from memory when it was
+// not used for idleBase. The siteBase itself stays (it is small), so two
+// never exist for one site.
+func (sb *siteBase) evictIfIdle(now time.Time) {
+	if !sb.mu.TryLock() {
+		return // in use
+	}
+	defer sb.mu.Unlock()
+	if !sb.loaded || now.Sub(sb.used) < idleBase {
+		return
+	}
+	if sb.logBytes > 0 {
+		if err := sb.fold(); err != nil {
+			return // keep it; the log still holds everything
+		}
+	}
+	sb.forget()
 }
 
 // discard forgets what was applied since the last done, then unlocks.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
@@ -20,8 +21,9 @@ import (
 
 // deltaEdge encodes scrapes of one target as an edge does.
 type deltaEdge struct {
-	enc *delta.Encoder
-	n   int
+	enc  *delta.Encoder
+	n    int
+	site string // "s1" when empty
 }
 
 // block returns a block holding the next scrape's frame; value i of the
@@ -42,7 +44,11 @@ func (e *deltaEdge) block() []byte {
 		panic("BUG: test scrape does not fit the delta model")
 	}
 	frame := e.enc.AppendFrame(nil, &s)
-	return codec.Encode(nil, &relay.Block{Tenant: "acme", Site: "s1", Generation: e.enc.Generation(), Frames: [][]byte{frame}})
+	site := e.site
+	if site == "" {
+		site = "s1"
+	}
+	return codec.Encode(nil, &relay.Block{Tenant: "acme", Site: site, Generation: e.enc.Generation(), Frames: [][]byte{frame}})
 }
 
 // written returns how many scrape directories the cloud wrote.
@@ -219,4 +225,35 @@ func FuzzBaseLog(f *testing.F) {
 		}
 		sb.discard()
 	})
+}
+
+// TestIdleBaseLeavesMemory: a site idle for idleBase is folded to disk and
+// dropped from memory when another site sends; its next frame applies
+// against the folded base.
+func TestIdleBaseLeavesMemory(t *testing.T) {
+	c := testReceiver(t)
+	ctx := context.Background()
+	idleEdge, busyEdge := &deltaEdge{enc: delta.NewEncoder(1)}, &deltaEdge{enc: delta.NewEncoder(2), site: "s2"}
+	idle := transport.Peer{Tenant: "acme", Site: "s1", QueueID: 1}
+	busy := transport.Peer{Tenant: "acme", Site: "s2", QueueID: 2}
+	for seq := uint64(1); seq <= 3; seq++ {
+		if err := c.handle(ctx, idle, seq, idleEdge.block()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sb := c.bases.m["acme\x00s1"]
+	sb.used = time.Now().Add(-2 * idleBase)
+	c.bases.swept = time.Time{}
+	if err := c.handle(ctx, busy, 1, busyEdge.block()); err != nil {
+		t.Fatal(err)
+	}
+	if sb.loaded || sb.dec != nil {
+		t.Fatal("idle site's base still in memory")
+	}
+	if err := c.handle(ctx, idle, 4, idleEdge.block()); err != nil {
+		t.Fatal(err)
+	}
+	if frames(c, "no_base") != 0 || frames(c, "applied") != 5 {
+		t.Fatalf("after eviction: applied %v, no_base %v", frames(c, "applied"), frames(c, "no_base"))
+	}
 }
