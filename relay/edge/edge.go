@@ -71,6 +71,7 @@ type Edge struct {
 
 	extra   labels.Labels
 	dropped prometheus.Counter
+	drops   dropLog
 	held    prometheus.Counter
 	qBlocks prometheus.GaugeFunc
 	started time.Time
@@ -123,8 +124,7 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 		OnDrop: func(d store.Dropped) {
 			droppedBlocks.Add(float64(d.Blocks))
 			e.dropped.Add(float64(d.Samples))
-			log.Warn("queue full: dropped oldest blocks", "blocks", d.Blocks, "bytes", d.Bytes,
-				"samples", d.Samples, "first_seq", d.FirstSeq, "last_seq", d.LastSeq)
+			e.drops.note(d, log)
 		},
 	})
 	if err != nil {
