@@ -231,6 +231,9 @@ func (c *Cloud) apply(ctx context.Context, p transport.Peer, seq uint64, data []
 	c.frames.WithLabelValues("applied").Add(float64(len(applied)))
 	c.frames.WithLabelValues("repeat").Add(float64(fc.repeat))
 	c.frames.WithLabelValues("no_base").Add(float64(fc.noBase))
+	if fc.noBase > 0 {
+		transport.RequestResync(ctx)
+	}
 	n := blk.Samples()
 	c.received.Add(float64(n))
 	return n, nil

@@ -186,6 +186,7 @@ func (e *Edge) newForwarder() error {
 		},
 		Window:      up.Window,
 		OnConnect:   e.onConnect,
+		OnResync:    e.onResync,
 		MaxSendRate: int64(e.cfg.Queue.MaxSendRate),
 		MinBackoff:  up.MinBackoff,
 		MaxBackoff:  up.MaxBackoff,
@@ -198,11 +199,21 @@ func (e *Edge) newForwarder() error {
 	return nil
 }
 
-// onConnect runs when the uplink (re)connects: new frames start a new
-// generation, so a cloud that lost its delta bases is whole again within a
-// scrape interval.
-func (e *Edge) onConnect() {
+// onConnect runs when the uplink (re)connects. A cloud that cannot ask for
+// a resync (protocol version 1) gets a new generation on every connection,
+// in case it lost its delta bases; one that can asks when it needs to.
+func (e *Edge) onConnect(canResync bool) {
+	if e.com.delta != nil && !canResync {
+		e.com.delta.requestCheckpoint()
+	}
+}
+
+// onResync runs when the cloud met a delta frame whose base it does not
+// hold: the next frames start a new generation, full frames, so the cloud
+// is whole again within a scrape interval.
+func (e *Edge) onResync() {
 	if e.com.delta != nil {
+		e.log.Warn("the cloud lacks delta bases of this edge; starting a new generation (full frames)")
 		e.com.delta.requestCheckpoint()
 	}
 }

@@ -189,6 +189,7 @@ func (c *fakeConn) Send(ctx context.Context, seq uint64, data []byte) error {
 func (c *fakeConn) Acks() <-chan transport.Ack { return c.acks }
 func (c *fakeConn) Done() <-chan struct{}      { return c.exited }
 func (c *fakeConn) SentBytes() uint64          { return c.sent.Load() }
+func (c *fakeConn) CanResync() bool            { return true }
 func (c *fakeConn) Close() error {
 	c.end(relay.ErrClosed)
 	<-c.exited

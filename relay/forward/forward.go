@@ -65,8 +65,12 @@ type Config struct {
 	// goes at once.
 	MaxSendRate int64
 	// OnConnect, when set, is called each time a connection is up, before
-	// the first block is sent on it.
-	OnConnect  func()
+	// the first block is sent on it; canResync is false when the cloud
+	// speaks a protocol version that cannot ask for a resync.
+	OnConnect func(canResync bool)
+	// OnResync, when set, is called when the cloud asks the edge to start
+	// its delta encoding afresh.
+	OnResync   func()
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer // nil: metrics are not registered
 }
@@ -79,6 +83,7 @@ type uplink interface {
 	Err() error
 	Close() error
 	SentBytes() uint64
+	CanResync() bool
 }
 
 // Forwarder ships a queue to the cloud.
@@ -194,7 +199,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			f.m.sentBytes.Add(float64(conn.SentBytes()))
 			f.setConnected(true)
 			if f.cfg.OnConnect != nil {
-				f.cfg.OnConnect()
+				f.cfg.OnConnect(conn.CanResync())
 			}
 			f.log.Info("uplink connected", "resume_after_seq", f.acked)
 			progressed, err := f.session(ctx, conn)

@@ -89,6 +89,9 @@ func (s *session) take(a transport.Ack) bool {
 		s.fail(a.Err)
 		return false
 	}
+	if a.Resync && s.f.cfg.OnResync != nil {
+		s.f.cfg.OnResync()
+	}
 	if err := s.ack(a.Seq); err != nil {
 		s.fail(err)
 		return false

@@ -40,6 +40,9 @@ type ClientConfig struct {
 type Ack struct {
 	Seq uint64
 	Err error // nil: the block is durable at the cloud; *NackError: it is not
+	// Resync: the cloud asks the edge to start its delta encoding afresh
+	// (protocol version 2; see RequestResync).
+	Resync bool
 }
 
 // Conn is an authenticated uplink to a cloud relay. Send may be called from
@@ -49,6 +52,7 @@ type Conn struct {
 	str      *quic.Stream
 	log      *slog.Logger
 	maxBlock int
+	version  uint16
 	window   chan struct{} // a token per unacknowledged block
 	acks     chan Ack
 	done     chan struct{}
@@ -142,9 +146,10 @@ func (c *Conn) handshake(ctx context.Context, cfg ClientConfig) (*bufio.Reader, 
 	}
 	switch f.typ {
 	case frameWelcome:
-		if f.version != ProtocolVersion {
-			return nil, fmt.Errorf("%w: server speaks protocol version %d, want %d", ErrRefused, f.version, ProtocolVersion)
+		if f.version < minProtocolVersion || f.version > ProtocolVersion {
+			return nil, fmt.Errorf("%w: server speaks protocol version %d, want %d to %d", ErrRefused, f.version, minProtocolVersion, ProtocolVersion)
 		}
+		c.version = f.version
 		if !stop() { // ctx ended meanwhile and closed the connection
 			return nil, ctx.Err()
 		}
@@ -155,6 +160,11 @@ func (c *Conn) handshake(ctx context.Context, cfg ClientConfig) (*bufio.Reader, 
 	}
 	return nil, fmt.Errorf("%w: answer to HELLO is type %#x", errMalformed, f.typ)
 }
+
+// CanResync reports whether the cloud can ask for a resync (Ack.Resync):
+// it speaks protocol version 2 or later. Otherwise the edge should start a
+// new delta generation on every connection, in case the cloud lost its bases.
+func (c *Conn) CanResync() bool { return c.version >= 2 }
 
 func (c *Conn) ctxErr(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
@@ -281,7 +291,7 @@ func (c *Conn) readAcks(br *bufio.Reader) {
 		var a Ack
 		switch f.typ {
 		case frameAck:
-			a = Ack{Seq: f.seq}
+			a = Ack{Seq: f.seq, Resync: f.resync}
 		case frameNack:
 			a = Ack{Seq: f.seq, Err: &NackError{Seq: f.seq, Reason: f.reason}}
 		case frameError:

@@ -20,8 +20,12 @@ const (
 )
 
 const (
-	// ProtocolVersion is the version a HELLO carries and a WELCOME echoes.
-	ProtocolVersion = 1
+	// ProtocolVersion is the newest version this package speaks: an edge
+	// sends it in HELLO, the cloud answers in WELCOME with the lower of
+	// its own and the edge's. Version 2 adds the resync flag to ACK.
+	ProtocolVersion = 2
+	// minProtocolVersion is the oldest version still spoken.
+	minProtocolVersion = 1
 	// ALPN is the TLS application protocol both ends negotiate.
 	ALPN = "edgerelay/1"
 	// DefaultMaxBlockBytes bounds a block's payload when the configuration
@@ -36,6 +40,10 @@ const (
 	maxTokenLen  = 4096
 	maxReasonLen = 1024
 )
+
+// ackResync is the ACK flag (version 2) asking the edge to start a new
+// delta generation.
+const ackResync byte = 1 << 0
 
 // errMalformed is wrapped by every decoding error caused by the bytes
 // themselves (as opposed to the stream failing).
@@ -53,6 +61,7 @@ type frame struct {
 	maxBody uint32 // WELCOME: the server's max block payload
 	code    Code   // ERROR
 	seq     uint64 // BLOCK, ACK, NACK
+	resync  bool   // ACK (version 2): the edge should start its delta encoding afresh
 	reason  string // ERROR, NACK
 	payload []byte // BLOCK; freshly allocated, owned by the receiver
 }
@@ -84,6 +93,9 @@ func appendFrame(dst []byte, f *frame) ([]byte, error) {
 		dst = append(dst, f.payload...)
 	case frameAck:
 		dst = binary.BigEndian.AppendUint64(dst, f.seq)
+		if f.resync {
+			dst = append(dst, ackResync)
+		}
 	case frameNack:
 		dst = binary.BigEndian.AppendUint64(dst, f.seq)
 		dst = appendString(dst, truncate(f.reason, maxReasonLen))
@@ -161,6 +173,14 @@ func decodeBody(typ byte, body []byte) (*frame, error) {
 		}
 	case frameAck:
 		f.seq = d.u64()
+		if d.err == nil && len(d.b) > 0 { // version 2 flags
+			flags := d.b[0]
+			d.b = d.b[1:]
+			if flags&^ackResync != 0 {
+				d.err = fmt.Errorf("unknown ACK flags %#x", flags)
+			}
+			f.resync = flags&ackResync != 0
+		}
 	case frameNack:
 		f.seq = d.u64()
 		f.reason = d.str(maxReasonLen)

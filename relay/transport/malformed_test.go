@@ -56,7 +56,7 @@ func TestBadPeers(t *testing.T) {
 		{"hello with a short body", rawFrame(frameHello, []byte{0, 1, 0}), CodeMalformed, true},
 		{"hello with a NUL in the tenant", rawFrame(frameHello, cat([]byte{0, 1}, make([]byte, 8), []byte{0, 1, 0}, []byte{0, 0}, []byte{0, 0})), CodeMalformed, true},
 		{"huge control frame", rawFrame(frameHello, make([]byte, maxControlBody+1)), CodeTooLarge, true},
-		{"unsupported version", mustFrame(t, &frame{typ: frameHello, version: 9, hello: Hello{Token: "secret"}}), CodeVersion, false},
+		{"unsupported version", mustFrame(t, &frame{typ: frameHello, version: 0, hello: Hello{Token: "secret"}}), CodeVersion, false},
 		{"block over the limit", cat(hello, block(1, 1025)), CodeTooLarge, true},
 		{"seq not increasing", cat(hello, block(5, 1), block(5, 1)), CodeMalformed, true},
 		{"ack from the edge", cat(hello, mustFrame(t, &frame{typ: frameAck, seq: 1})), CodeMalformed, true},

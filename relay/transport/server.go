@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -45,6 +46,19 @@ type Peer struct {
 // Authenticator decides whether an edge may send. A non-nil error refuses it;
 // its text goes back to the edge.
 type Authenticator func(h Hello, cs tls.ConnectionState) (Peer, error)
+
+// RequestResync, called by a Handler with the ctx it was given, asks the
+// edge to start its delta encoding afresh (a new generation of full
+// frames) together with the acknowledgement of the block: the cloud met a
+// frame whose base it does not hold. Edges speaking protocol version 1 are
+// not told; they start a new generation on every connection instead.
+func RequestResync(ctx context.Context) {
+	if f, ok := ctx.Value(resyncKey{}).(*atomic.Bool); ok {
+		f.Store(true)
+	}
+}
+
+type resyncKey struct{}
 
 // Handler takes one block. It is called sequentially per connection, in the
 // edge's sequence order, and returns nil only once the block is durable; the

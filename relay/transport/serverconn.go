@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -54,6 +55,8 @@ type serverConn struct {
 	br   *bufio.Reader
 	wbuf []byte
 	log  *slog.Logger
+	// version is the protocol version agreed in HELLO/WELCOME.
+	version uint16
 }
 
 // hello reads and answers the HELLO frame; ok is false when the connection
@@ -70,17 +73,18 @@ func (c *serverConn) hello() (p Peer, ok bool) {
 		c.malformed(CodeMalformed, fmt.Sprintf("first frame is type %#x, want HELLO", f.typ))
 		return Peer{}, false
 	}
-	if f.version != ProtocolVersion {
-		c.refuse(CodeVersion, fmt.Sprintf("protocol version %d not supported, want %d", f.version, ProtocolVersion))
+	if f.version < minProtocolVersion {
+		c.refuse(CodeVersion, fmt.Sprintf("protocol version %d not supported, want %d to %d", f.version, minProtocolVersion, ProtocolVersion))
 		return Peer{}, false
 	}
+	c.version = min(f.version, ProtocolVersion)
 	p, err = c.s.cfg.Auth(f.hello, c.qc.ConnectionState().TLS)
 	if err != nil {
 		c.refuse(CodeRefused, err.Error())
 		return Peer{}, false
 	}
 	p.Remote = c.qc.RemoteAddr()
-	err = c.write(&frame{typ: frameWelcome, version: ProtocolVersion, maxBody: uint32(c.s.cfg.MaxBlockBytes)})
+	err = c.write(&frame{typ: frameWelcome, version: c.version, maxBody: uint32(c.s.cfg.MaxBlockBytes)})
 	return p, err == nil
 }
 
@@ -112,7 +116,8 @@ func (c *serverConn) blocks(ctx context.Context, p Peer) {
 		first, last = false, f.seq
 		c.s.m.blocks.Inc()
 		c.s.m.bytes.Add(float64(len(f.payload)))
-		if err := c.s.cfg.Handle(ctx, p, f.seq, f.payload); err != nil {
+		var resync atomic.Bool
+		if err := c.s.cfg.Handle(context.WithValue(ctx, resyncKey{}, &resync), p, f.seq, f.payload); err != nil {
 			c.s.m.nacks.Inc()
 			c.log.Warn("transport: handler failed a block; nack and close", "seq", f.seq, "err", err)
 			// No STOP_SENDING: it could make the edge fail its own
@@ -124,7 +129,7 @@ func (c *serverConn) blocks(ctx context.Context, p Peer) {
 			}
 			return
 		}
-		if c.write(&frame{typ: frameAck, seq: f.seq}) != nil {
+		if c.write(&frame{typ: frameAck, seq: f.seq, resync: resync.Load() && c.version >= 2}) != nil {
 			return
 		}
 	}
