@@ -40,9 +40,38 @@ var ErrBadBundle = errors.New("bad queue bundle")
 // after when there was none. The queue is not changed: acknowledge through
 // the returned Seq to delete what was exported.
 func (q *Queue) Export(w io.Writer, after uint64, progress func(done, total int64)) (last uint64, err error) {
-	total, end, err := q.exportSize(after)
+	x, err := q.ExportUntil(w, after, 0, progress)
+	return x.Last, err
+}
+
+// Exported describes what ExportUntil wrote: Blocks blocks holding Samples
+// samples and Bytes data bytes, the last being Seq Last.
+type Exported struct {
+	Last    uint64
+	Blocks  int
+	Samples int64
+	Bytes   int64
+}
+
+// ExportUntil is Export limited to the oldest blocks whose Time is at most
+// until (ms; 0: no limit): it stops at the first newer block, except that
+// it takes the rest of the last exported block's Group, so a delta
+// generation is never cut in two (its later blocks would be useless to a
+// cloud that gets the bundle).
+func (q *Queue) ExportUntil(w io.Writer, after uint64, until int64, progress func(done, total int64)) (x Exported, err error) {
+	x.Last = after
+	last, samples, err := q.export(w, after, until, progress)
+	if err == nil {
+		x = samples
+		x.Last = last
+	}
+	return x, err
+}
+
+func (q *Queue) export(w io.Writer, after uint64, until int64, progress func(done, total int64)) (last uint64, x Exported, err error) {
+	total, end, err := q.exportSize(after, until)
 	if err != nil {
-		return after, err
+		return after, x, err
 	}
 	h := crc32.New(castagnoli)
 	bw := bufio.NewWriterSize(io.MultiWriter(w, h), 256<<10)
@@ -50,7 +79,7 @@ func (q *Queue) Export(w io.Writer, after uint64, progress func(done, total int6
 	binary.LittleEndian.PutUint16(hdr[8:], bundleVersion)
 	hdr = binary.LittleEndian.AppendUint64(hdr, q.id)
 	if _, err := bw.Write(hdr); err != nil {
-		return after, fmt.Errorf("export: %w", err)
+		return after, x, fmt.Errorf("export: %w", err)
 	}
 	last = after
 	var count uint64
@@ -58,7 +87,7 @@ func (q *Queue) Export(w io.Writer, after uint64, progress func(done, total int6
 	for last+1 < end {
 		bs, err := q.Read(last, 256, 8<<20)
 		if err != nil {
-			return after, fmt.Errorf("export: %w", err)
+			return after, x, fmt.Errorf("export: %w", err)
 		}
 		if len(bs) == 0 {
 			break
@@ -70,11 +99,14 @@ func (q *Queue) Export(w io.Writer, after uint64, progress func(done, total int6
 			}
 			wrote = true
 			if _, err := bw.Write(encodeBundleBlock(b)); err != nil {
-				return after, fmt.Errorf("export: %w", err)
+				return after, x, fmt.Errorf("export: %w", err)
 			}
 			last = b.Seq
 			count++
 			done += int64(len(b.Data))
+			x.Blocks++
+			x.Samples += int64(b.Samples)
+			x.Bytes += int64(len(b.Data))
 			if progress != nil {
 				progress(done, max(total, done))
 			}
@@ -87,20 +119,20 @@ func (q *Queue) Export(w io.Writer, after uint64, progress func(done, total int6
 	tr = binary.LittleEndian.AppendUint64(tr, count)
 	tr = binary.LittleEndian.AppendUint64(tr, last)
 	if _, err := bw.Write(tr); err != nil {
-		return after, fmt.Errorf("export: %w", err)
+		return after, x, fmt.Errorf("export: %w", err)
 	}
 	if err := bw.Flush(); err != nil {
-		return after, fmt.Errorf("export: %w", err)
+		return after, x, fmt.Errorf("export: %w", err)
 	}
 	if _, err := w.Write(binary.LittleEndian.AppendUint32(nil, h.Sum32())); err != nil {
-		return after, fmt.Errorf("export: %w", err)
+		return after, x, fmt.Errorf("export: %w", err)
 	}
-	return last, nil
+	return last, x, nil
 }
 
 // exportSize returns the data bytes stored after Seq after, from the meta
 // records, and the NextSeq that bounds the export.
-func (q *Queue) exportSize(after uint64) (total int64, end uint64, err error) {
+func (q *Queue) exportSize(after uint64, until int64) (total int64, end uint64, err error) {
 	if err := q.enter(); err != nil {
 		return 0, 0, err
 	}
@@ -113,16 +145,27 @@ func (q *Queue) exportSize(after uint64) (total int64, end uint64, err error) {
 		opt.Prefix = []byte{prefixMeta}
 		it := txn.NewIterator(opt)
 		defer it.Close()
+		var group uint64 // of the last block taken
 		for it.Seek(metaKey(from)); it.Valid(); it.Next() {
-			if seq, _ := seqOfKey(it.Item().Key()); seq >= end {
+			seq, _ := seqOfKey(it.Item().Key())
+			if seq >= end {
 				break
 			}
+			var m meta
+			var merr error
 			_ = it.Item().Value(func(v []byte) error {
-				if m, err := decodeMeta(v); err == nil {
-					total += int64(m.Len)
-				}
+				m, merr = decodeMeta(v)
 				return nil
 			})
+			if merr != nil {
+				continue // corrupt: Read skips it too
+			}
+			if until != 0 && m.Time > until && (group == 0 || m.Group != group) {
+				end = seq
+				break
+			}
+			total += int64(m.Len)
+			group = m.Group
 		}
 		return nil
 	})

@@ -142,3 +142,39 @@ func FuzzReadBundle(f *testing.F) {
 		}
 	})
 }
+
+// TestExportUntil: only the oldest blocks up to the time go, and the last
+// one's group goes whole even past the time.
+func TestExportUntil(t *testing.T) {
+	q := openQueue(t, t.TempDir(), Options{})
+	// rec(i) has Time 1000+i; groups: 1,1 | 2,2,2 | 0 | 3
+	for i, g := range []uint64{1, 1, 2, 2, 2, 0, 3} {
+		r := rec(i, 100)
+		r.Group = g
+		mustAppend(t, q, r)
+	}
+	for _, tc := range []struct {
+		until int64
+		last  uint64
+		n     int
+	}{
+		{until: 999, last: 0, n: 0},
+		{until: 1001, last: 2, n: 2}, // group 1
+		{until: 1002, last: 5, n: 5}, // into group 2: all of it
+		{until: 1005, last: 6, n: 6}, // ungrouped block: no extension
+		{until: 0, last: 7, n: 7},    // no limit
+	} {
+		var buf bytes.Buffer
+		x, err := q.ExportUntil(&buf, 0, tc.until, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if x.Last != tc.last || x.Blocks != tc.n || x.Bytes != int64(100*tc.n) {
+			t.Errorf("until %d: exported %+v, want %d blocks through %d", tc.until, x, tc.n, tc.last)
+		}
+		var got int
+		if err := ReadBundle(&buf, func(uint64, Block) error { got++; return nil }); err != nil || got != tc.n {
+			t.Errorf("until %d: bundle holds %d blocks (%v)", tc.until, got, err)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func runCLI(t *testing.T, args ...string) (stdout, stderr string, err error) {
@@ -75,6 +76,26 @@ func TestCerts(t *testing.T) {
 	for _, f := range []string{"ca.pem", "cloud.pem", "cloud-key.pem", "edge.pem", "edge-key.pem"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+func TestParseUntil(t *testing.T) {
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		in   string
+		want int64
+		bad  bool
+	}{
+		{in: "", want: 0},
+		{in: "6h", want: now.Add(-6 * time.Hour).UnixMilli()},
+		{in: "2026-11-29T00:00:00Z", want: time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC).UnixMilli()},
+		{in: "-1h", bad: true},
+		{in: "yesterday", bad: true},
+	} {
+		got, err := parseUntil(tc.in, now)
+		if (err != nil) != tc.bad || got != tc.want {
+			t.Errorf("parseUntil(%q) = %d, %v; want %d (error %v)", tc.in, got, err, tc.want, tc.bad)
 		}
 	}
 }

@@ -24,6 +24,7 @@ func queueExportCommand() *cli.Command {
 			&cli.StringFlag{Name: "data-dir", Required: true, Usage: "the edge's data_dir", EnvVars: envs("data-dir")},
 			&cli.StringFlag{Name: "out", Required: true, Usage: "bundle `FILE` to write", EnvVars: envs("out")},
 			&cli.BoolFlag{Name: "ack-exported", Usage: "delete exported blocks from the queue once the bundle is safely written", EnvVars: envs("ack-exported")},
+			&cli.StringFlag{Name: "until", Usage: "export only the oldest blocks up to this `TIME` (RFC 3339, or a duration ago such as 6h; whole delta generations are kept together)", EnvVars: envs("until")},
 		},
 		Action: func(c *cli.Context) error {
 			q, err := store.Open(filepath.Join(c.String("data-dir"), "queue"), store.Options{})
@@ -31,15 +32,19 @@ func queueExportCommand() *cli.Command {
 				return err
 			}
 			defer q.Close()
-			st := q.Stats()
+			until, err := parseUntil(c.String("until"), time.Now())
+			if err != nil {
+				return fmt.Errorf("--until: %w", err)
+			}
 			tmp := c.String("out") + ".partial"
 			f, err := os.Create(tmp)
 			if err != nil {
 				return err
 			}
 			bw := bufio.NewWriterSize(f, 1<<20)
-			bar := newProgress(c.App.ErrWriter, "export", st.Bytes)
-			last, err := q.Export(bw, 0, func(done, total int64) { bar.update(done, total) })
+			bar := newProgress(c.App.ErrWriter, "export", q.Stats().Bytes)
+			x, err := q.ExportUntil(bw, 0, until, func(done, total int64) { bar.update(done, total) })
+			last := x.Last
 			if err == nil {
 				err = bw.Flush()
 			}
@@ -58,7 +63,7 @@ func queueExportCommand() *cli.Command {
 				return fmt.Errorf("export: %w", err)
 			}
 			fmt.Fprintf(c.App.Writer, "exported %d blocks (%d samples, %s) through seq %d of queue %016x to %s\n",
-				st.Blocks, st.Samples, humanize.IBytes(uint64(st.Bytes)), last, q.ID(), c.String("out"))
+				x.Blocks, x.Samples, humanize.IBytes(uint64(x.Bytes)), last, q.ID(), c.String("out"))
 			if c.Bool("ack-exported") && last > 0 {
 				if err := q.AckThrough(last); err != nil {
 					return fmt.Errorf("ack exported blocks: %w", err)
@@ -70,6 +75,25 @@ func queueExportCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// parseUntil reads --until: empty is no limit (0), otherwise an RFC 3339
+// time or a duration before now; the result is in Unix milliseconds.
+func parseUntil(s string, now time.Time) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		if d < 0 {
+			return 0, fmt.Errorf("duration %s is negative", s)
+		}
+		return now.Add(-d).UnixMilli(), nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is neither an RFC 3339 time nor a duration", s)
+	}
+	return t.UnixMilli(), nil
 }
 
 func queueImportCommand() *cli.Command {
