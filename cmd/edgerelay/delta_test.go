@@ -9,6 +9,24 @@ import (
 	"time"
 )
 
+// startFastScrapes starts a cloud and an edge scraping the synthetic target
+// every 100ms.
+func startFastScrapes(t *testing.T) (env *e2eEnv, cloud, edge *proc) {
+	env = newEnv(t)
+	env.edit(t, "scrape_interval: 500ms\n      scrape_timeout: 400ms", "scrape_interval: 100ms\n      scrape_timeout: 90ms")
+	cloud = env.startCloud(t)
+	edge = start(t, env.bin, "run", "--config", env.edgeConfig)
+	return env, cloud, edge
+}
+
+// startCloud starts the cloud and waits until it is ready.
+func (env *e2eEnv) startCloud(t *testing.T) *proc {
+	t.Helper()
+	p := start(t, env.bin, "run", "--config", env.cloudConfig)
+	waitFor(t, "cloud ready", 30*time.Second, func() bool { c, _ := httpGet("http://" + env.cloudHTTP + "/-/ready"); return c == 200 })
+	return p
+}
+
 // TestDeltaAcrossCloudCrashes scrapes quickly with delta encoding on (the
 // default) and kills the cloud with SIGKILL twice while blocks of
 // incremental frames are queued and in flight. The restarted cloud rebuilds
@@ -16,17 +34,10 @@ import (
 // served, no frame meets a missing base, and the edge's own /metrics shows
 // the wire cost per sample.
 func TestDeltaAcrossCloudCrashes(t *testing.T) {
-	env := newEnv(t)
-	env.edit(t, "scrape_interval: 500ms\n      scrape_timeout: 400ms", "scrape_interval: 100ms\n      scrape_timeout: 90ms")
+	env, cloud, edge := startFastScrapes(t)
 	edgeMetrics := "http://" + env.edgeHTTP + "/metrics"
 	cloudMetrics := "http://" + env.cloudHTTP + "/metrics"
-	startCloud := func() *proc {
-		p := start(t, env.bin, "run", "--config", env.cloudConfig)
-		waitFor(t, "cloud ready", 30*time.Second, func() bool { c, _ := httpGet("http://" + env.cloudHTTP + "/-/ready"); return c == 200 })
-		return p
-	}
-	cloud := startCloud()
-	edge := start(t, env.bin, "run", "--config", env.edgeConfig)
+	startCloud := func() *proc { return env.startCloud(t) }
 	waitFor(t, "edge ready", 30*time.Second, func() bool { c, _ := httpGet("http://" + env.edgeHTTP + "/-/ready"); return c == 200 })
 
 	applied := 0.0
@@ -70,17 +81,10 @@ func TestDeltaAcrossCloudCrashes(t *testing.T) {
 // rebuild (and writes nothing wrong), asks the edge to resync, and the
 // edge's next frames are full, so every later scrape arrives exactly.
 func TestDeltaCloudLostBases(t *testing.T) {
-	env := newEnv(t)
-	env.edit(t, "scrape_interval: 500ms\n      scrape_timeout: 400ms", "scrape_interval: 100ms\n      scrape_timeout: 90ms")
+	env, cloud, edge := startFastScrapes(t)
 	edgeMetrics := "http://" + env.edgeHTTP + "/metrics"
 	cloudMetrics := "http://" + env.cloudHTTP + "/metrics"
-	startCloud := func() *proc {
-		p := start(t, env.bin, "run", "--config", env.cloudConfig)
-		waitFor(t, "cloud ready", 30*time.Second, func() bool { c, _ := httpGet("http://" + env.cloudHTTP + "/-/ready"); return c == 200 })
-		return p
-	}
-	cloud := startCloud()
-	edge := start(t, env.bin, "run", "--config", env.edgeConfig)
+	startCloud := func() *proc { return env.startCloud(t) }
 	waitFor(t, "frames applied", 30*time.Second, func() bool {
 		return metric(t, cloudMetrics, `edgerelay_cloud_delta_frames_total{outcome="applied"}`) >= 10
 	})

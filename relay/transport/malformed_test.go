@@ -26,6 +26,24 @@ func mustFrame(t *testing.T, f *frame) []byte {
 	return b
 }
 
+// rawStream dials the server with plain QUIC and opens the stream, for
+// tests that write frames by hand. The connection closes with the test.
+func rawStream(ctx context.Context, t *testing.T, s testServer, p pki) (*quic.Conn, *quic.Stream) {
+	t.Helper()
+	tlsConf := p.client(t, false)
+	tlsConf.NextProtos = []string{ALPN}
+	qc, err := quic.DialAddr(ctx, s.Addr().String(), tlsConf, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { qc.CloseWithError(0, "") })
+	str, err := qc.OpenStreamSync(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return qc, str
+}
+
 // TestBadPeers speaks raw QUIC to the server and checks that every bad
 // stream ends the connection with the right application error code.
 func TestBadPeers(t *testing.T) {
@@ -67,17 +85,7 @@ func TestBadPeers(t *testing.T) {
 			before := s.metric(t, "edgerelay_transport_malformed_frames_total")
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			tlsConf := p.client(t, false)
-			tlsConf.NextProtos = []string{ALPN}
-			qc, err := quic.DialAddr(ctx, s.Addr().String(), tlsConf, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer qc.CloseWithError(0, "")
-			str, err := qc.OpenStreamSync(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
+			qc, str := rawStream(ctx, t, s, p)
 			// The server may close before it has read all of a bad
 			// frame, failing the write: what counts is how it closed.
 			str.Write(tt.send)

@@ -6,8 +6,6 @@ import (
 	"context"
 	"testing"
 	"time"
-
-	"github.com/quic-go/quic-go"
 )
 
 // TestResync: a handler's RequestResync reaches a version 2 edge as the
@@ -45,17 +43,7 @@ func TestResync(t *testing.T) {
 	for _, tc := range []struct{ hello, welcome uint16 }{{1, 1}, {9, ProtocolVersion}} {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		tlsConf := p.client(t, false)
-		tlsConf.NextProtos = []string{ALPN}
-		qc, err := quic.DialAddr(ctx, s.Addr().String(), tlsConf, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer qc.CloseWithError(0, "")
-		str, err := qc.OpenStreamSync(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, str := rawStream(ctx, t, s, p)
 		str.Write(mustFrame(t, &frame{typ: frameHello, version: tc.hello, hello: Hello{Tenant: "acme", Site: "s", Token: "secret", QueueID: 1}}))
 		str.Write(mustFrame(t, &frame{typ: frameBlock, seq: 2, payload: []byte("x")}))
 		br := bufio.NewReader(str)
