@@ -22,10 +22,10 @@ const frameSlack = 1024
 // by the commit loop; only requestCheckpoint may be called from elsewhere.
 //
 // Generations keep the queue safe to cut: a new one starts every
-// full_every, when the uplink (re)connects (a cloud that lost its bases gets
-// full frames at once), after a failed append (its frames were never
-// stored), and whenever the current generation has grown to an eighth of
-// queue.max_bytes. Every block is queued with its generation as its group,
+// full_every, when the cloud asks for a resync (it lost bases; against a
+// protocol version 1 cloud, on every connection instead), after a failed
+// append (its frames were never stored), and whenever the current
+// generation has grown to an eighth of queue.max_bytes. Every block is queued with its generation as its group,
 // and the queue's cap drops whole groups, oldest first: the cloud sees of a
 // generation either every frame or a prefix of them, never a frame without
 // its base. An eighth of the cap bounds how much one drop removes.
