@@ -37,13 +37,5 @@ func TestDemo(t *testing.T) {
 		_, body := httpGet(fed)
 		return strings.Contains(body, `synth_requests_total{`) && strings.Contains(body, `tenant="demo"`)
 	})
-	p.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-p.done:
-		if p.err != nil {
-			t.Fatalf("demo exit after Ctrl-C: %v", p.err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("demo did not stop within 20s of Ctrl-C")
-	}
+	p.stopWith(t, syscall.SIGINT) // Ctrl-C
 }

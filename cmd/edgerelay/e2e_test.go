@@ -128,14 +128,20 @@ func start(t *testing.T, bin string, args ...string) *proc {
 // stop sends SIGTERM and waits for a clean exit.
 func (p *proc) stop(t *testing.T) {
 	t.Helper()
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.stopWith(t, syscall.SIGTERM)
+}
+
+// stopWith sends sig and waits for a clean exit.
+func (p *proc) stopWith(t *testing.T, sig os.Signal) {
+	t.Helper()
+	p.cmd.Process.Signal(sig)
 	select {
 	case <-p.done:
 		if p.err != nil {
-			t.Fatalf("exit after SIGTERM: %v", p.err)
+			t.Fatalf("exit after %v: %v", sig, p.err)
 		}
 	case <-time.After(20 * time.Second):
-		t.Fatal("no exit within 20s of SIGTERM")
+		t.Fatalf("no exit within 20s of %v", sig)
 	}
 }
 
