@@ -49,8 +49,7 @@ func (a *appendable) AppenderV2(ctx context.Context) storage.AppenderV2 {
 		// Size for the target's last scrape: one allocation each instead of
 		// a doubling series of them.
 		ap.series = make([]relay.Series, 0, n)
-		ap.counts = make([]int32, 0, n)
-		ap.pending = make([]pendingSample, 0, n)
+		ap.first = make([]relay.Sample, 0, n)
 		ap.index = make(map[storage.SeriesRef]int32, n)
 	}
 	return ap
@@ -100,21 +99,18 @@ type scrapeSize struct {
 // sizeIdle is how long a target's scrape size is kept without a scrape.
 const sizeIdle = 10 * time.Minute
 
-// pendingSample is a sample waiting for Commit, with the index of its series.
-type pendingSample struct {
-	series int32
-	s      relay.Sample
-}
-
 // appender collects one scrape. Not safe for concurrent use, like every
 // storage.AppenderV2.
 type appender struct {
 	a   *appendable
 	ctx context.Context
 
-	series   []relay.Series // labels only until Commit
-	counts   []int32        // samples per series
-	pending  []pendingSample
+	series []relay.Series // labels only until Commit
+	// first holds each series' first sample, in series order; a series'
+	// Samples is its one-element window until a second sample comes.
+	first    []relay.Sample
+	nsamples int
+	firstT   int64 // timestamp of the first sample appended
 	index    map[storage.SeriesRef]int32
 	collided []int32 // series whose ref was taken by other labels
 	meta     map[string]relay.Metadata
@@ -151,8 +147,17 @@ func (ap *appender) Append(ref storage.SeriesRef, ls labels.Labels, _, t int64, 
 		return ref, nil
 	}
 	i := ap.seriesIndex(ref, ls)
-	ap.counts[i]++
-	ap.pending = append(ap.pending, pendingSample{series: i, s: relay.Sample{T: t, V: v}})
+	smp := relay.Sample{T: t, V: v}
+	if ap.nsamples == 0 {
+		ap.firstT = t
+	}
+	ap.nsamples++
+	if sr := &ap.series[i]; sr.Samples == nil {
+		ap.first = append(ap.first, smp)
+		sr.Samples = ap.first[len(ap.first)-1 : len(ap.first) : len(ap.first)]
+	} else {
+		sr.Samples = append(sr.Samples, smp) // the window is full: this copies
+	}
 	return ref, nil
 }
 
@@ -195,7 +200,6 @@ func (ap *appender) seriesIndex(ref storage.SeriesRef, ls labels.Labels) int32 {
 
 func (ap *appender) newSeries(ls labels.Labels) int32 {
 	ap.series = append(ap.series, relay.Series{Labels: ls})
-	ap.counts = append(ap.counts, 0)
 	return int32(len(ap.series) - 1)
 }
 
@@ -214,7 +218,7 @@ func (ap *appender) Commit() error {
 	}
 	ap.a.remember(ap.ctx, len(ap.series))
 	b := ap.batch()
-	n := len(ap.pending)
+	n := ap.nsamples
 	if err := ap.a.sink.Submit(ap.ctx, b); err != nil {
 		ap.a.rejected.WithLabelValues("submit_failed").Add(float64(n))
 		return fmt.Errorf("submit scrape of job %q instance %q: %w", b.Job, b.Instance, err)
@@ -226,26 +230,17 @@ func (ap *appender) Commit() error {
 // Rollback drops what was appended.
 func (ap *appender) Rollback() error {
 	ap.done = true
-	ap.series, ap.pending, ap.index, ap.meta = nil, nil, nil, nil
+	ap.series, ap.first, ap.index, ap.meta = nil, nil, nil, nil
 	return nil
 }
 
-// batch builds the Batch: samples go into one backing array, each series
-// getting its run of it.
+// batch builds the Batch from the series and their samples, each series'
+// samples in timestamp order.
 func (ap *appender) batch() *relay.Batch {
-	flat := make([]relay.Sample, len(ap.pending))
-	off := 0
 	for i := range ap.series {
-		n := int(ap.counts[i])
-		ap.series[i].Samples = flat[off : off : off+n]
-		off += n
-	}
-	for _, p := range ap.pending {
-		s := &ap.series[p.series]
-		s.Samples = append(s.Samples, p.s)
-	}
-	for i := range ap.series {
-		sortSamples(ap.series[i].Samples)
+		if len(ap.series[i].Samples) > 1 {
+			sortSamples(ap.series[i].Samples)
+		}
 	}
 	b := &relay.Batch{Scrape: true, Series: ap.series, Metadata: ap.meta}
 
@@ -261,8 +256,8 @@ func (ap *appender) batch() *relay.Batch {
 	switch {
 	case ap.haveReport:
 		b.Timestamp = ap.reportT
-	case len(ap.pending) > 0:
-		b.Timestamp = ap.pending[0].s.T
+	case ap.nsamples > 0:
+		b.Timestamp = ap.firstT
 	default:
 		b.Timestamp = time.Now().UnixMilli()
 	}
