@@ -11,7 +11,6 @@ import (
 type removed struct {
 	blocks         int
 	bytes, samples int64
-	first, last    uint64 // Seq of the first and last valid block deleted
 	acked          uint64 // new persisted acked sequence
 	newHead        uint64 // oldest valid block left, 0 if none
 	newHeadTime    int64
@@ -73,13 +72,9 @@ func (q *Queue) remove(through uint64, need int64) (removed, error) {
 			for c := uint32(0); c < m.Chunks; c++ {
 				keys = append(keys, dataKey(seq, c))
 			}
-			if r.blocks == 0 {
-				r.first = seq
-			}
 			r.blocks++
 			r.bytes += int64(m.Len)
 			r.samples += m.Samples
-			r.last = seq
 			group = m.Group
 			if need == 0 {
 				continue

@@ -38,10 +38,9 @@ type deltaEncoder struct {
 	request   atomic.Bool
 	scratch   delta.Scrape
 	keys      codec.KeyBuffer
-	// extra are the identity labels merged into every key; identity adds
-	// them to a scrape that goes whole.
-	extra    labels.Labels
-	identity func(*relay.Batch)
+	// extra are the identity labels merged into every key (and added to
+	// the labels of a scrape that goes whole).
+	extra labels.Labels
 
 	frames      prometheus.Counter
 	fullFrames  prometheus.Counter
@@ -51,11 +50,6 @@ type deltaEncoder struct {
 func newDeltaEncoder(cfg config.Delta, maxQueueBytes int64, extra labels.Labels, reg prometheus.Registerer) *deltaEncoder {
 	d := &deltaEncoder{
 		extra: extra,
-		identity: func(b *relay.Batch) {
-			for i := range b.Series {
-				b.Series[i].Labels = codec.Merge(b.Series[i].Labels, extra)
-			}
-		},
 		// Generations need only differ, not order: a restarted edge starts
 		// at a value no earlier run has used.
 		enc:       delta.NewEncoder(uint64(time.Now().UnixNano())),
@@ -104,7 +98,7 @@ func (d *deltaEncoder) encode(tenant, site string, batches []*relay.Batch, maxBl
 	}
 	for _, b := range batches {
 		if !codec.ScrapeOf(b, &d.scratch, d.extra, &d.keys) {
-			d.identity(b)
+			addIdentity(b, d.extra)
 			whole = append(whole, b)
 			continue
 		}
@@ -116,7 +110,7 @@ func (d *deltaEncoder) encode(tenant, site string, batches []*relay.Batch, maxBl
 			f.block = codec.Encode(nil, &relay.Block{Tenant: tenant, Site: site, Generation: d.enc.Generation(), Frames: [][]byte{data}})
 			if len(f.block) > maxBlock {
 				d.enc.ForceFull(d.scratch.Target)
-				d.identity(b)
+				addIdentity(b, d.extra)
 				whole = append(whole, b)
 				continue
 			}

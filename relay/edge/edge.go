@@ -287,7 +287,7 @@ func (e *Edge) Submit(ctx context.Context, b *relay.Batch) error {
 	if e.com.delta == nil || !b.Scrape {
 		// With delta encoding the committer merges identity into a
 		// scrape's keys, without building label sets.
-		e.addIdentity(b)
+		addIdentity(b, e.extra)
 	}
 	if len(b.Series) == 0 {
 		return nil
@@ -298,11 +298,12 @@ func (e *Edge) Submit(ctx context.Context, b *relay.Batch) error {
 	return e.com.submit(ctx, b)
 }
 
-// addIdentity sets site and the external labels on every series; site
-// overrides, external labels never replace a label a series has.
-func (e *Edge) addIdentity(b *relay.Batch) {
+// addIdentity sets site and the external labels extra on every series of
+// b; site overrides, external labels never replace a label a series has
+// (codec.Merge, as the delta keys are built).
+func addIdentity(b *relay.Batch, extra labels.Labels) {
 	for i := range b.Series {
-		b.Series[i].Labels = codec.Merge(b.Series[i].Labels, e.extra)
+		b.Series[i].Labels = codec.Merge(b.Series[i].Labels, extra)
 	}
 }
 
