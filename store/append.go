@@ -114,7 +114,7 @@ func (q *Queue) commitGroup(group []*appendReq) Dropped {
 	err := q.cleanStale()
 	if err == nil && over > 0 {
 		var r removed
-		r, err = q.remove(math.MaxUint64, over)
+		r, err = q.remove(0, math.MaxUint64, over)
 		dropped = r.dropped
 	}
 	if err == nil {

@@ -14,10 +14,12 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 )
 
-// Bundle format (version 1), written by Export to carry a backlog across
+// Bundle format (version 2), written by Export to carry a backlog across
 // an air gap and checked by ReadBundle. All integers are little-endian.
 //
-//	header   magic "ERQUEUE\x00" (8), version u16, queue ID u64
+//	header   magic "ERQUEUE\x00" (8), version u16, queue ID u64,
+//	         split seq u64, split lane u8 (the queue's Split; version 1
+//	         bundles end the header after the queue ID: every block lane 0)
 //	block*   'B', seq u64, samples i64, time i64, len u32, data, crc u32
 //	         (CRC32C of the block from 'B' through data)
 //	trailer  'E', block count u64, last seq u64, crc u32
@@ -26,7 +28,7 @@ import (
 // Seqs are strictly increasing; nothing may follow the trailer.
 const (
 	bundleMagic   = "ERQUEUE\x00"
-	bundleVersion = 1
+	bundleVersion = 2
 	tagBlock      = 'B'
 	tagEnd        = 'E'
 )
@@ -78,6 +80,8 @@ func (q *Queue) export(w io.Writer, after uint64, until int64, progress func(don
 	hdr := append([]byte(bundleMagic), 0, 0)
 	binary.LittleEndian.PutUint16(hdr[8:], bundleVersion)
 	hdr = binary.LittleEndian.AppendUint64(hdr, q.id)
+	split := q.Split()
+	hdr = append(binary.LittleEndian.AppendUint64(hdr, split.Seq), split.Lane)
 	if _, err := bw.Write(hdr); err != nil {
 		return after, x, fmt.Errorf("export: %w", err)
 	}
@@ -195,13 +199,25 @@ func encodeBundleBlock(b Block) []byte {
 func ReadBundle(r io.Reader, fn func(queueID uint64, b Block) error) error {
 	br := &bundleReader{r: bufio.NewReaderSize(r, 64<<10), h: crc32.New(castagnoli)}
 	hdr := br.next(18)
-	if br.err == nil && (string(hdr[:8]) != bundleMagic || binary.LittleEndian.Uint16(hdr[8:]) != bundleVersion) {
-		return fmt.Errorf("%w: not a version %d bundle", ErrBadBundle, bundleVersion)
+	version := binary.LittleEndian.Uint16(hdr[8:])
+	if br.err == nil && (string(hdr[:8]) != bundleMagic || version < 1 || version > bundleVersion) {
+		return fmt.Errorf("%w: not a version 1 to %d bundle", ErrBadBundle, bundleVersion)
 	}
 	if br.err != nil {
 		return br.fail("header")
 	}
 	id := binary.LittleEndian.Uint64(hdr[10:])
+	var split Split
+	if version >= 2 {
+		f := br.next(9)
+		if br.err != nil {
+			return br.fail("header")
+		}
+		split = Split{Seq: binary.LittleEndian.Uint64(f), Lane: f[8]}
+		if split.Lane > 1 {
+			return fmt.Errorf("%w: split lane %d", ErrBadBundle, split.Lane)
+		}
+	}
 	var count, last uint64
 	for {
 		tag := br.next(1)
@@ -216,6 +232,7 @@ func ReadBundle(r io.Reader, fn func(queueID uint64, b Block) error) error {
 			}
 			count++
 			last = b.Seq
+			b.Lane = split.LaneOf(b.Seq)
 			if err := fn(id, b); err != nil {
 				return err
 			}

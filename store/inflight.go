@@ -1,5 +1,7 @@
 package store
 
+import "slices"
+
 // Blocks handed to a sender and not yet acknowledged are in flight. The
 // MaxBytes cap still deletes them oldest first (the cap always holds), but
 // whether such a block was lost is known only later: the cloud may already
@@ -15,11 +17,11 @@ type heldDrop struct {
 	samples int64
 }
 
-// Sending records that every block through seq was handed to a sender.
-// Call it before sending; call Release when the sender stops.
+// Sending records that block seq was handed to a sender. Call it before
+// sending; call Release when the sender stops.
 func (q *Queue) Sending(seq uint64) {
 	q.mu.Lock()
-	q.sending = max(q.sending, seq)
+	q.inflight[seq] = struct{}{}
 	q.mu.Unlock()
 }
 
@@ -29,7 +31,8 @@ func (q *Queue) Sending(seq uint64) {
 func (q *Queue) Release() {
 	q.mu.Lock()
 	held := q.held
-	q.held, q.sending = nil, 0
+	q.held = nil
+	clear(q.inflight)
 	var d Dropped
 	for _, h := range held {
 		if d.Blocks == 0 {
@@ -46,14 +49,15 @@ func (q *Queue) Release() {
 	q.reportDrop(d)
 }
 
-// delivered forgets held drops through seq: the receiver acknowledged them.
-// It must be called with q.mu held.
-func (q *Queue) delivered(seq uint64) {
-	i := 0
-	for i < len(q.held) && q.held[i].seq <= seq {
-		i++
+// delivered forgets held drops and blocks in flight with from <= Seq <=
+// through: the receiver acknowledged them. It must be called with q.mu held.
+func (q *Queue) delivered(from, through uint64) {
+	q.held = slices.DeleteFunc(q.held, func(h heldDrop) bool { return from <= h.seq && h.seq <= through })
+	for seq := range q.inflight {
+		if from <= seq && seq <= through {
+			delete(q.inflight, seq)
+		}
 	}
-	q.held = q.held[i:]
 }
 
 // reportDrop hands d to OnDrop, or logs it without one.

@@ -82,6 +82,7 @@ type Block struct {
 	Samples int
 	Time    int64
 	Group   uint64
+	Lane    uint8 // see Split
 }
 
 // Stats describes the queue now. It is kept in memory and rebuilt on Open

@@ -33,13 +33,14 @@ type Queue struct {
 	wmu   sync.Mutex
 	stale [][]byte // keys a failed group commit may have left; guarded by wmu
 
-	mu      sync.Mutex // guards everything below
-	pending []*appendReq
-	st      state
-	notify  chan struct{} // closed and replaced when blocks are committed
-	diskAt  time.Time
-	sending uint64     // highest Seq handed to a sender (Sending), 0 after Release
-	held    []heldDrop // cap drops of in-flight blocks, oldest first
+	mu       sync.Mutex // guards everything below
+	pending  []*appendReq
+	st       state
+	notify   chan struct{} // closed and replaced when blocks are committed
+	diskAt   time.Time
+	split    Split
+	inflight map[uint64]struct{} // Seqs handed to a sender (Sending), none after Release
+	held     []heldDrop          // cap drops of in-flight blocks, oldest first
 }
 
 // state is the in-memory summary of the stored blocks.
@@ -73,12 +74,13 @@ func Open(dir string, o Options) (*Queue, error) {
 		return nil, fmt.Errorf("open queue at %q: %w", dir, err)
 	}
 	q := &Queue{
-		db:     db,
-		dir:    dir,
-		opt:    o,
-		log:    o.Logger.With("component", "store", "dir", dir),
-		done:   make(chan struct{}),
-		notify: make(chan struct{}),
+		db:       db,
+		dir:      dir,
+		opt:      o,
+		log:      o.Logger.With("component", "store", "dir", dir),
+		done:     make(chan struct{}),
+		notify:   make(chan struct{}),
+		inflight: map[uint64]struct{}{},
 	}
 	if err := q.load(); err != nil {
 		_ = db.Close()
@@ -93,12 +95,12 @@ func Open(dir string, o Options) (*Queue, error) {
 // load reads the queue's identity and counters, creating them in a new
 // directory, drops an uncommitted tail and rebuilds the state.
 func (q *Queue) load() error {
-	var idv, next, acked []byte
+	var idv, next, acked, split []byte
 	err := q.db.View(func(txn *badger.Txn) error {
 		for _, kv := range []struct {
 			k []byte
 			v *[]byte
-		}{{keyID, &idv}, {keyNext, &next}, {keyAcked, &acked}} {
+		}{{keyID, &idv}, {keyNext, &next}, {keyAcked, &acked}, {keySplit, &split}} {
 			it, err := txn.Get(kv.k)
 			if errors.Is(err, badger.ErrKeyNotFound) {
 				continue
@@ -127,6 +129,11 @@ func (q *Queue) load() error {
 	if acked != nil {
 		if q.st.acked, err = parseU64(acked); err != nil {
 			return fmt.Errorf("acked sequence: %w", err)
+		}
+	}
+	if split != nil {
+		if q.split, err = parseSplit(split); err != nil {
+			return fmt.Errorf("lane split: %w", err)
 		}
 	}
 	if q.st.next == 0 || q.st.acked >= q.st.next {

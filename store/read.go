@@ -21,6 +21,7 @@ func (q *Queue) Read(after uint64, maxBlocks int, maxBytes int) ([]Block, error)
 	defer q.life.RUnlock()
 	q.mu.Lock()
 	from, end := max(after+1, q.st.acked+1), q.st.next
+	split := q.split
 	q.mu.Unlock()
 	if from >= end {
 		return nil, nil
@@ -64,7 +65,7 @@ func (q *Queue) Read(after uint64, maxBlocks int, maxBytes int) ([]Block, error)
 			if err != nil {
 				return fmt.Errorf("read block %d: %w", seq, err)
 			}
-			out = append(out, Block{Seq: seq, Data: data, Samples: int(m.Samples), Time: m.Time, Group: m.Group})
+			out = append(out, Block{Seq: seq, Data: data, Samples: int(m.Samples), Time: m.Time, Group: m.Group, Lane: split.LaneOf(seq)})
 			total += int(m.Len)
 			if maxBlocks > 0 && len(out) >= maxBlocks {
 				break
@@ -118,11 +119,11 @@ func (q *Queue) AckThrough(seq uint64) error {
 	defer q.life.RUnlock()
 	q.wmu.Lock()
 	defer q.wmu.Unlock()
-	if _, err := q.remove(seq, 0); err != nil {
+	if _, err := q.remove(0, seq, 0); err != nil {
 		return fmt.Errorf("ack through %d: %w: %w", seq, ErrUnavailable, err)
 	}
 	q.mu.Lock()
-	q.delivered(seq)
+	q.delivered(0, seq)
 	q.mu.Unlock()
 	return nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"maps"
 
 	badger "github.com/dgraph-io/badger/v4"
 )
@@ -22,18 +23,24 @@ type removed struct {
 
 // remove deletes blocks from the head: every block with Seq <= through
 // when need is 0, otherwise the oldest blocks until their data bytes reach
-// need (used by the MaxBytes cap). It reads only meta records, writes the
+// need (used by the MaxBytes cap). With need 0 and from past the oldest
+// stored block it deletes only the blocks from from through through, and
+// the head stays (AckRange). It reads only meta records, writes the
 // deletions and the new acked sequence in the last transaction, and
 // updates the state. It must be called with q.wmu held.
-func (q *Queue) remove(through uint64, need int64) (removed, error) {
+func (q *Queue) remove(from, through uint64, need int64) (removed, error) {
 	q.mu.Lock()
-	acked, next, sending := q.st.acked, q.st.next, q.sending
+	acked, next, head := q.st.acked, q.st.next, q.st.head
+	inflight := maps.Clone(q.inflight)
 	q.mu.Unlock()
 	through = min(through, next-1)
 	r := removed{acked: acked}
 	var group uint64 // of the last block deleted
 	if through <= acked {
 		return r, nil
+	}
+	if need == 0 && from > acked+1 && (head == 0 || from > head) {
+		return q.removeRange(from, through)
 	}
 	var keys [][]byte
 	err := q.db.View(func(txn *badger.Txn) error {
@@ -79,7 +86,7 @@ func (q *Queue) remove(through uint64, need int64) (removed, error) {
 			if need == 0 {
 				continue
 			}
-			if seq <= sending {
+			if _, ok := inflight[seq]; ok {
 				r.held = append(r.held, heldDrop{seq: seq, bytes: int64(m.Len), samples: m.Samples})
 				continue
 			}
@@ -133,6 +140,71 @@ func (q *Queue) remove(through uint64, need int64) (removed, error) {
 		s.droppedBlocks += int64(r.dropped.Blocks)
 		s.droppedSamples += r.dropped.Samples
 		q.held = append(q.held, r.held...)
+	}
+	return r, nil
+}
+
+// removeRange deletes the blocks with from <= Seq <= through, all newer
+// than the head, which stays; so does the persisted acked sequence. It must
+// be called with q.wmu held.
+func (q *Queue) removeRange(from, through uint64) (removed, error) {
+	var r removed
+	var keys [][]byte
+	err := q.db.View(func(txn *badger.Txn) error {
+		opt := badger.DefaultIteratorOptions
+		opt.Prefix = []byte{prefixMeta}
+		it := txn.NewIterator(opt)
+		defer it.Close()
+		for it.Seek(metaKey(from)); it.Valid(); it.Next() {
+			seq, _ := seqOfKey(it.Item().Key())
+			if seq > through {
+				break
+			}
+			var m meta
+			err := it.Item().Value(func(v []byte) (err error) {
+				m, err = decodeMeta(v)
+				return err
+			})
+			if err != nil && !errors.Is(err, errCorrupt) {
+				return fmt.Errorf("read block meta %d: %w", seq, err)
+			}
+			keys = append(keys, metaKey(seq))
+			if err != nil {
+				keys = append(keys, keysFrom(txn, prefixData, dataKey(seq, 0), dataKey(seq+1, 0))...)
+				continue
+			}
+			for c := uint32(0); c < m.Chunks; c++ {
+				keys = append(keys, dataKey(seq, c))
+			}
+			r.blocks++
+			r.bytes += int64(m.Len)
+			r.samples += m.Samples
+		}
+		return nil
+	})
+	if err != nil || len(keys) == 0 {
+		return r, err
+	}
+	w := newTxnWriter(q.db)
+	defer w.discard()
+	for _, k := range keys {
+		if err := w.del(k); err != nil {
+			return removed{}, fmt.Errorf("delete blocks: %w", err)
+		}
+	}
+	if err := w.commit(); err != nil {
+		return removed{}, fmt.Errorf("delete blocks: %w", err)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	s := &q.st
+	r.acked = s.acked
+	s.blocks = max(s.blocks-r.blocks, 0)
+	s.bytes = max(s.bytes-r.bytes, 0)
+	s.samples = max(s.samples-r.samples, 0)
+	if s.blocks == 0 {
+		s.bytes, s.samples = 0, 0
+		s.head, s.oldestTime, s.newestTime = 0, 0, 0
 	}
 	return r, nil
 }
