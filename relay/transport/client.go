@@ -59,10 +59,11 @@ type Conn struct {
 	closing  chan struct{}
 	sent     atomic.Uint64
 
-	writeMu  sync.Mutex
-	hdr      [headerLen + 8]byte
-	haveLast bool
-	lastSeq  uint64
+	lanes   bool // WELCOME accepted lanes
+	writeMu sync.Mutex
+	hdr     [headerLen + 9]byte
+	seen    [2]bool   // per lane: a block was sent
+	lastSeq [2]uint64 // per lane
 
 	mu       sync.Mutex
 	inflight []uint64 // sent, not yet answered, oldest first
@@ -150,6 +151,7 @@ func (c *Conn) handshake(ctx context.Context, cfg ClientConfig) (*bufio.Reader, 
 			return nil, fmt.Errorf("%w: server speaks protocol version %d, want %d to %d", ErrRefused, f.version, minProtocolVersion, ProtocolVersion)
 		}
 		c.version = f.version
+		c.lanes = f.lanes && f.version >= 3
 		if !stop() { // ctx ended meanwhile and closed the connection
 			return nil, ctx.Err()
 		}
@@ -166,6 +168,11 @@ func (c *Conn) handshake(ctx context.Context, cfg ClientConfig) (*bufio.Reader, 
 // new delta generation on every connection, in case the cloud lost its bases.
 func (c *Conn) CanResync() bool { return c.version >= 2 }
 
+// Lanes reports whether the cloud takes blocks of two lanes interleaved
+// (protocol version 3 and the cloud allows it): SendLane may then send
+// lane 1.
+func (c *Conn) Lanes() bool { return c.lanes }
+
 func (c *Conn) ctxErr(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -173,11 +180,21 @@ func (c *Conn) ctxErr(ctx context.Context, err error) error {
 	return translate(err)
 }
 
-// Send writes one block. It blocks while Window blocks are unacknowledged.
-// seq must increase from call to call. A block longer than the negotiated
-// limit is refused with ErrBlockTooLarge and the connection stays up; any
-// other error (ctx done mid-write included) ends the connection.
+// Send writes one block of lane 0. It blocks while Window blocks are
+// unacknowledged. seq must increase from call to call. A block longer than
+// the negotiated limit is refused with ErrBlockTooLarge and the connection
+// stays up; any other error (ctx done mid-write included) ends the
+// connection.
 func (c *Conn) Send(ctx context.Context, seq uint64, data []byte) error {
+	return c.SendLane(ctx, seq, 0, data)
+}
+
+// SendLane is Send for a block of lane 0 or 1; seq must increase from call
+// to call within a lane. Lane 1 needs Lanes.
+func (c *Conn) SendLane(ctx context.Context, seq uint64, lane uint8, data []byte) error {
+	if lane > 1 || (lane == 1 && !c.lanes) {
+		return fmt.Errorf("send block %d: the cloud does not take lane %d", seq, lane)
+	}
 	if len(data) > c.maxBlock {
 		return fmt.Errorf("send block %d: %w: %d bytes, limit %d", seq, ErrBlockTooLarge, len(data), c.maxBlock)
 	}
@@ -197,23 +214,29 @@ func (c *Conn) Send(ctx context.Context, seq uint64, data []byte) error {
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	if c.haveLast && seq <= c.lastSeq {
+	if c.seen[lane] && seq <= c.lastSeq[lane] {
 		<-c.window
-		return fmt.Errorf("send block %d: sequence must increase, last was %d", seq, c.lastSeq)
+		return fmt.Errorf("send block %d: sequence must increase, last was %d", seq, c.lastSeq[lane])
 	}
 	c.mu.Lock()
 	c.inflight = append(c.inflight, seq)
 	c.mu.Unlock()
-	c.haveLast, c.lastSeq = true, seq
+	c.seen[lane], c.lastSeq[lane] = true, seq
 
 	stop := context.AfterFunc(ctx, func() {
 		c.fail(CodeNone, fmt.Errorf("send cancelled: %w", ctx.Err()))
 	})
 	defer stop()
-	c.hdr[0] = frameBlock
-	binary.BigEndian.PutUint32(c.hdr[1:], uint32(8+len(data)))
-	binary.BigEndian.PutUint64(c.hdr[headerLen:], seq)
-	n, err := c.str.Write(c.hdr[:])
+	hdr := c.hdr[:headerLen+8]
+	hdr[0] = frameBlock
+	if c.lanes {
+		hdr = c.hdr[:]
+		hdr[0] = frameBlockLane
+		hdr[headerLen+8] = lane
+	}
+	binary.BigEndian.PutUint32(hdr[1:], uint32(len(hdr)-headerLen+len(data)))
+	binary.BigEndian.PutUint64(hdr[headerLen:], seq)
+	n, err := c.str.Write(hdr)
 	c.sent.Add(uint64(n))
 	if err == nil {
 		n, err = c.str.Write(data)

@@ -17,13 +17,17 @@ const (
 	frameBlock   byte = 0x04
 	frameAck     byte = 0x05
 	frameNack    byte = 0x06
+	// frameBlockLane is BLOCK with a lane (version 3, when the cloud's
+	// WELCOME accepts lanes).
+	frameBlockLane byte = 0x07
 )
 
 const (
 	// ProtocolVersion is the newest version this package speaks: an edge
 	// sends it in HELLO, the cloud answers in WELCOME with the lower of
-	// its own and the edge's. Version 2 adds the resync flag to ACK.
-	ProtocolVersion = 2
+	// its own and the edge's. Version 2 adds the resync flag to ACK;
+	// version 3 adds lanes (WELCOME's flags, BLOCK_LANE).
+	ProtocolVersion = 3
 	// minProtocolVersion is the oldest version still spoken.
 	minProtocolVersion = 1
 	// ALPN is the TLS application protocol both ends negotiate.
@@ -45,6 +49,10 @@ const (
 // delta generation.
 const ackResync byte = 1 << 0
 
+// welcomeLanes is the WELCOME flag (version 3) saying the cloud takes
+// blocks of two lanes interleaved.
+const welcomeLanes byte = 1 << 0
+
 // errMalformed is wrapped by every decoding error caused by the bytes
 // themselves (as opposed to the stream failing).
 var errMalformed = errors.New("malformed frame")
@@ -59,6 +67,8 @@ type frame struct {
 	version uint16 // HELLO, WELCOME
 	hello   Hello  // HELLO
 	maxBody uint32 // WELCOME: the server's max block payload
+	lanes   bool   // WELCOME (version 3): the server takes lanes
+	lane    uint8  // BLOCK_LANE
 	code    Code   // ERROR
 	seq     uint64 // BLOCK, ACK, NACK
 	resync  bool   // ACK (version 2): the edge should start its delta encoding afresh
@@ -85,11 +95,22 @@ func appendFrame(dst []byte, f *frame) ([]byte, error) {
 	case frameWelcome:
 		dst = binary.BigEndian.AppendUint16(dst, f.version)
 		dst = binary.BigEndian.AppendUint32(dst, f.maxBody)
+		if f.version >= 3 {
+			var flags byte
+			if f.lanes {
+				flags |= welcomeLanes
+			}
+			dst = append(dst, flags)
+		}
 	case frameError:
 		dst = binary.BigEndian.AppendUint16(dst, uint16(f.code))
 		dst = appendString(dst, truncate(f.reason, maxReasonLen))
 	case frameBlock:
 		dst = binary.BigEndian.AppendUint64(dst, f.seq)
+		dst = append(dst, f.payload...)
+	case frameBlockLane:
+		dst = binary.BigEndian.AppendUint64(dst, f.seq)
+		dst = append(dst, f.lane)
 		dst = append(dst, f.payload...)
 	case frameAck:
 		dst = binary.BigEndian.AppendUint64(dst, f.seq)
@@ -120,15 +141,18 @@ func readFrame(r *bufio.Reader, maxBlock int) (*frame, error) {
 		return nil, unexpectedEOF(err)
 	}
 	typ, n := hdr[0], binary.BigEndian.Uint32(hdr[1:])
-	if typ < frameHello || typ > frameNack {
+	if typ < frameHello || typ > frameBlockLane {
 		return nil, fmt.Errorf("%w: unknown type %#x", errMalformed, typ)
 	}
 	limit := uint64(maxControlBody)
-	if typ == frameBlock {
+	if typ == frameBlock || typ == frameBlockLane {
 		if maxBlock < 0 {
 			return nil, fmt.Errorf("%w: unexpected BLOCK frame", errMalformed)
 		}
 		limit = 8 + uint64(maxBlock)
+		if typ == frameBlockLane {
+			limit++
+		}
 	}
 	if uint64(n) > limit {
 		return nil, fmt.Errorf("%w: %w: type %#x body %d bytes, limit %d", errMalformed, errTooLarge, typ, n, limit)
@@ -162,11 +186,26 @@ func decodeBody(typ byte, body []byte) (*frame, error) {
 	case frameWelcome:
 		f.version = d.u16()
 		f.maxBody = d.u32()
+		if f.version >= 3 && d.need(1) { // version 3 flags
+			flags := d.b[0]
+			d.b = d.b[1:]
+			if flags&^welcomeLanes != 0 {
+				d.err = fmt.Errorf("unknown WELCOME flags %#x", flags)
+			}
+			f.lanes = flags&welcomeLanes != 0
+		}
 	case frameError:
 		f.code = Code(d.u16())
 		f.reason = d.str(maxReasonLen)
-	case frameBlock:
+	case frameBlock, frameBlockLane:
 		f.seq = d.u64()
+		if typ == frameBlockLane && d.need(1) {
+			f.lane = d.b[0]
+			d.b = d.b[1:]
+			if f.lane > 1 {
+				d.err = fmt.Errorf("lane %d", f.lane)
+			}
+		}
 		if d.err == nil {
 			f.payload = d.b
 			d.b = nil
@@ -176,7 +215,7 @@ func decodeBody(typ byte, body []byte) (*frame, error) {
 		if d.err == nil && len(d.b) > 0 { // version 2 flags
 			flags := d.b[0]
 			d.b = d.b[1:]
-			if flags&^ackResync != 0 {
+			if flags&^ackResync != 0 || flags == 0 { // none set: the byte is left out
 				d.err = fmt.Errorf("unknown ACK flags %#x", flags)
 			}
 			f.resync = flags&ackResync != 0

@@ -66,6 +66,8 @@ func FuzzReadFrame(f *testing.F) {
 	seeds := []frame{
 		{typ: frameHello, version: ProtocolVersion, hello: Hello{Tenant: "acme", Site: "s", Token: "t", QueueID: 9}},
 		{typ: frameWelcome, version: ProtocolVersion, maxBody: 4096},
+		{typ: frameWelcome, version: ProtocolVersion, maxBody: 4096, lanes: true},
+		{typ: frameBlockLane, seq: 4, lane: 1, payload: []byte("abc")},
 		{typ: frameError, code: CodeRefused, reason: "no"},
 		{typ: frameBlock, seq: 1, payload: []byte("abc")},
 		{typ: frameAck, seq: 2},

@@ -79,7 +79,7 @@ type recorder struct {
 	failAt map[uint64]error
 }
 
-func (r *recorder) handle(_ context.Context, p Peer, seq uint64, data []byte) error {
+func (r *recorder) handle(_ context.Context, p Peer, seq uint64, _ uint8, data []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.failAt[seq]; err != nil {

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 )
@@ -14,7 +16,7 @@ import (
 // newer than the cloud is answered in the cloud's version.
 func TestResync(t *testing.T) {
 	p := newPKI(t)
-	handle := func(ctx context.Context, _ Peer, seq uint64, _ []byte) error {
+	handle := func(ctx context.Context, _ Peer, seq uint64, _ uint8, _ []byte) error {
 		if seq%2 == 0 {
 			RequestResync(ctx)
 		}
@@ -66,5 +68,81 @@ func TestAckFlags(t *testing.T) {
 	}
 	if _, err := readFrame(bufio.NewReader(bytes.NewReader(rawFrame(frameAck, []byte{0, 0, 0, 0, 0, 0, 0, 7, 0x80}))), -1); err == nil {
 		t.Fatal("ACK with an unknown flag accepted")
+	}
+}
+
+// TestLanes: a cloud that takes lanes says so in WELCOME (version 3) and
+// hands each block to the handler with its lane; sequence numbers increase
+// per lane, so a live lane may run ahead of the backlog. A cloud that does
+// not take lanes refuses lane 1 before anything is sent, and a version 2
+// edge never sees the WELCOME flags.
+func TestLanes(t *testing.T) {
+	p := newPKI(t)
+	type got struct {
+		seq  uint64
+		lane uint8
+	}
+	var mu sync.Mutex
+	var blocks []got
+	handle := func(_ context.Context, _ Peer, seq uint64, lane uint8, _ []byte) error {
+		mu.Lock()
+		blocks = append(blocks, got{seq, lane})
+		mu.Unlock()
+		return nil
+	}
+	s := startServer(t, ServerConfig{TLS: p.server(t, false), Handle: handle, Lanes: true})
+	c, err := dialTest(t, s, p.client(t, false), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Lanes() {
+		t.Fatal("a cloud with Lanes did not offer them")
+	}
+	sends := []got{{1, 0}, {10, 1}, {2, 0}, {11, 1}, {12, 1}, {3, 0}}
+	for _, b := range sends {
+		if err := c.SendLane(context.Background(), b.seq, b.lane, []byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if a := <-c.Acks(); a.Err != nil || a.Seq != b.seq {
+			t.Fatalf("answer to %+v: %+v", b, a)
+		}
+	}
+	if err := c.SendLane(context.Background(), 3, 0, []byte("x")); err == nil {
+		t.Fatal("a repeated seq in lane 0 was sent")
+	}
+	c.Close()
+	mu.Lock()
+	if fmt.Sprint(blocks) != fmt.Sprint(sends) {
+		t.Fatalf("handler saw %v, want %v", blocks, sends)
+	}
+	mu.Unlock()
+
+	s2 := startServer(t, ServerConfig{TLS: p.server(t, false), Handle: handle})
+	c2, err := dialTest(t, s2, p.client(t, false), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Close()
+	if c2.Lanes() {
+		t.Fatal("a cloud without Lanes offered them")
+	}
+	if err := c2.SendLane(context.Background(), 1, 1, []byte("x")); err == nil {
+		t.Fatal("lane 1 sent to a cloud without lanes")
+	}
+
+	// A version 2 HELLO gets a version 2 WELCOME, without flags.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, str := rawStream(ctx, t, s, p)
+	str.Write(mustFrame(t, &frame{typ: frameHello, version: 2, hello: Hello{Tenant: "acme", Site: "s", Token: "secret", QueueID: 1}}))
+	br := bufio.NewReader(str)
+	w, err := readFrame(br, -1)
+	if err != nil || w.typ != frameWelcome || w.version != 2 || w.lanes {
+		t.Fatalf("version 2 HELLO answered %+v, %v", w, err)
+	}
+	// and BLOCK_LANE from it is malformed.
+	str.Write(mustFrame(t, &frame{typ: frameBlockLane, seq: 1, lane: 1, payload: []byte("x")}))
+	if _, err := readFrame(br, -1); err == nil {
+		t.Fatal("BLOCK_LANE from a version 2 edge answered")
 	}
 }

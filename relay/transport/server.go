@@ -60,10 +60,12 @@ func RequestResync(ctx context.Context) {
 
 type resyncKey struct{}
 
-// Handler takes one block. It is called sequentially per connection, in the
-// edge's sequence order, and returns nil only once the block is durable; the
-// edge deletes the block when it learns that. data is owned by the handler.
-type Handler func(ctx context.Context, p Peer, seq uint64, data []byte) error
+// Handler takes one block. It is called sequentially per connection, in
+// the order the edge sent: in sequence order within each lane (0 or 1;
+// always 0 unless ServerConfig.Lanes), the lanes possibly interleaved. It
+// returns nil only once the block is durable; the edge deletes the block
+// when it learns that. data is owned by the handler.
+type Handler func(ctx context.Context, p Peer, seq uint64, lane uint8, data []byte) error
 
 // ServerConfig configures a Server. TLS, Auth and Handle are required.
 type ServerConfig struct {
@@ -73,8 +75,12 @@ type ServerConfig struct {
 	Handle Handler
 	// MaxBlockBytes bounds a block's payload; 0 means DefaultMaxBlockBytes.
 	MaxBlockBytes int
-	Logger        *slog.Logger
-	Registerer    prometheus.Registerer // nil: metrics are not registered
+	// Lanes tells edges (protocol version 3) that they may send a live
+	// lane alongside their backlog, so blocks arrive out of sequence order
+	// across the two lanes.
+	Lanes      bool
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer // nil: metrics are not registered
 	// IdleTimeout closes silent connections; 0 means DefaultIdleTimeout.
 	IdleTimeout time.Duration
 	// ResetKey, when set, lets the server answer packets of connections it

@@ -57,6 +57,7 @@ type serverConn struct {
 	log  *slog.Logger
 	// version is the protocol version agreed in HELLO/WELCOME.
 	version uint16
+	lanes   bool // WELCOME accepted lanes
 }
 
 // hello reads and answers the HELLO frame; ok is false when the connection
@@ -84,15 +85,16 @@ func (c *serverConn) hello() (p Peer, ok bool) {
 		return Peer{}, false
 	}
 	p.Remote = c.qc.RemoteAddr()
-	err = c.write(&frame{typ: frameWelcome, version: c.version, maxBody: uint32(c.s.cfg.MaxBlockBytes)})
+	c.lanes = c.version >= 3 && c.s.cfg.Lanes
+	err = c.write(&frame{typ: frameWelcome, version: c.version, maxBody: uint32(c.s.cfg.MaxBlockBytes), lanes: c.lanes})
 	return p, err == nil
 }
 
 // blocks hands BLOCK frames to the handler until the edge stops, a frame is
 // bad or the handler fails.
 func (c *serverConn) blocks(ctx context.Context, p Peer) {
-	var last uint64
-	first := true
+	var last [2]uint64 // per lane
+	var seen [2]bool
 	for {
 		f, err := readFrame(c.br, c.s.cfg.MaxBlockBytes)
 		if err == io.EOF {
@@ -105,19 +107,19 @@ func (c *serverConn) blocks(ctx context.Context, p Peer) {
 			c.readFailed(err, "block")
 			return
 		}
-		if f.typ != frameBlock {
+		if f.typ != frameBlock && (f.typ != frameBlockLane || !c.lanes) {
 			c.malformed(CodeMalformed, fmt.Sprintf("frame type %#x after HELLO, want BLOCK", f.typ))
 			return
 		}
-		if !first && f.seq <= last {
-			c.malformed(CodeMalformed, fmt.Sprintf("block seq %d after %d: not increasing", f.seq, last))
+		if seen[f.lane] && f.seq <= last[f.lane] {
+			c.malformed(CodeMalformed, fmt.Sprintf("block seq %d after %d in lane %d: not increasing", f.seq, last[f.lane], f.lane))
 			return
 		}
-		first, last = false, f.seq
+		seen[f.lane], last[f.lane] = true, f.seq
 		c.s.m.blocks.Inc()
 		c.s.m.bytes.Add(float64(len(f.payload)))
 		var resync atomic.Bool
-		if err := c.s.cfg.Handle(context.WithValue(ctx, resyncKey{}, &resync), p, f.seq, f.payload); err != nil {
+		if err := c.s.cfg.Handle(context.WithValue(ctx, resyncKey{}, &resync), p, f.seq, f.lane, f.payload); err != nil {
 			c.s.m.nacks.Inc()
 			c.log.Warn("transport: handler failed a block; nack and close", "seq", f.seq, "err", err)
 			// No STOP_SENDING: it could make the edge fail its own

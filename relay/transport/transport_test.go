@@ -207,13 +207,13 @@ func TestManyInFlight(t *testing.T) {
 	p := newPKI(t)
 	release := make(chan struct{})
 	rec := &recorder{}
-	handle := func(ctx context.Context, peer Peer, seq uint64, data []byte) error {
+	handle := func(ctx context.Context, peer Peer, seq uint64, _ uint8, data []byte) error {
 		select {
 		case <-release:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		return rec.handle(ctx, peer, seq, data)
+		return rec.handle(ctx, peer, seq, 0, data)
 	}
 	s := startServer(t, ServerConfig{TLS: p.server(t, false), Handle: handle})
 	const window = 32
