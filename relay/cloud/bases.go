@@ -15,7 +15,7 @@ import (
 	"github.com/edgerelay/edgerelay/sdk/delta"
 )
 
-// bases keeps, per (tenant, site), the delta decoder that rebuilds the
+// bases keeps, per (tenant, site, lane), the delta decoder that rebuilds the
 // site's scrapes, and makes it survive a restart of the cloud.
 //
 // On disk a site has a checkpoint (the decoder's MarshalState) and a log
@@ -68,14 +68,23 @@ func newBases(dir string) (*bases, error) {
 	return &bases{dir: dir, m: map[string]*siteBase{}}, nil
 }
 
-// get returns the locked base of (tenant, site), loading it if needed.
-func (b *bases) get(tenant, site string) (*siteBase, error) {
-	key := tenant + "\x00" + site
+// get returns the locked base of (tenant, site, lane), loading it if
+// needed. Each lane of a site has its own decoder (see transport's Lanes):
+// an edge draining a backlog beside live data sends two streams of frames,
+// each in order.
+func (b *bases) get(tenant, site string, lane uint8) (*siteBase, error) {
+	key := tenant + "\x00" + site + "\x00" + string('0'+lane)
 	now := time.Now()
 	b.mu.Lock()
 	sb := b.m[key]
 	if sb == nil {
-		sb = &siteBase{path: filepath.Join(b.dir, tenant+"."+safeName(site))}
+		// Lane 0 keeps the names of sites that never had a second lane;
+		// safeName never makes a '.', so no site's name ends in ".lane1".
+		path := filepath.Join(b.dir, tenant+"."+safeName(site))
+		if lane != 0 {
+			path += ".lane1"
+		}
+		sb = &siteBase{path: path}
 		b.m[key] = sb
 	}
 	var idle []*siteBase

@@ -75,7 +75,7 @@ func TestDeltaBasesSurviveRestart(t *testing.T) {
 	send := func(c *Cloud, data []byte) {
 		t.Helper()
 		seq++
-		if err := c.handle(ctx, peer, seq, data); err != nil {
+		if err := c.handle(ctx, peer, seq, 0, data); err != nil {
 			t.Fatalf("block %d: %v", seq, err)
 		}
 	}
@@ -145,7 +145,7 @@ func TestDeltaFailedBlockForgetsItsFrames(t *testing.T) {
 	ctx := context.Background()
 	peer := transport.Peer{Tenant: "acme", Site: "s1", QueueID: 7}
 	edge := &deltaEdge{enc: delta.NewEncoder(1)}
-	if err := c.handle(ctx, peer, 1, edge.block()); err != nil {
+	if err := c.handle(ctx, peer, 1, 0, edge.block()); err != nil {
 		t.Fatal(err)
 	}
 	// A file where the target's directory goes makes writing fail.
@@ -153,11 +153,11 @@ func TestDeltaFailedBlockForgetsItsFrames(t *testing.T) {
 	os.RemoveAll(target)
 	os.WriteFile(target, nil, 0o644)
 	data := edge.block()
-	if err := c.handle(ctx, peer, 2, data); err == nil {
+	if err := c.handle(ctx, peer, 2, 0, data); err == nil {
 		t.Fatal("block accepted although its files could not be written")
 	}
 	os.Remove(target)
-	if err := c.handle(ctx, peer, 2, data); err != nil {
+	if err := c.handle(ctx, peer, 2, 0, data); err != nil {
 		t.Fatalf("resent block: %v", err)
 	}
 	if frames(c, "applied") != 2 || frames(c, "no_base") != 0 || frames(c, "repeat") != 0 {
@@ -178,14 +178,14 @@ func TestDeltaFrameWithoutBase(t *testing.T) {
 	c := testReceiver(t)
 	ctx := context.Background()
 	peer := transport.Peer{Tenant: "acme", Site: "s1", QueueID: 7}
-	if err := c.handle(ctx, peer, 2, edge.block()); err != nil {
+	if err := c.handle(ctx, peer, 2, 0, edge.block()); err != nil {
 		t.Fatal(err)
 	}
 	if frames(c, "no_base") != 1 || written(t, c) != 0 {
 		t.Fatalf("no_base %v, %d scrapes written", frames(c, "no_base"), written(t, c))
 	}
 	edge.enc.Checkpoint()
-	if err := c.handle(ctx, peer, 3, edge.block()); err != nil {
+	if err := c.handle(ctx, peer, 3, 0, edge.block()); err != nil {
 		t.Fatal(err)
 	}
 	if frames(c, "applied") != 1 || written(t, c) != 1 {
@@ -214,7 +214,7 @@ func FuzzBaseLog(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer b.close()
-		sb, err := b.get("acme", "s1")
+		sb, err := b.get("acme", "s1", 0)
 		if err != nil {
 			t.Fatalf("damaged bases must be set aside, not refused: %v", err)
 		}
@@ -237,23 +237,67 @@ func TestIdleBaseLeavesMemory(t *testing.T) {
 	idle := transport.Peer{Tenant: "acme", Site: "s1", QueueID: 1}
 	busy := transport.Peer{Tenant: "acme", Site: "s2", QueueID: 2}
 	for seq := uint64(1); seq <= 3; seq++ {
-		if err := c.handle(ctx, idle, seq, idleEdge.block()); err != nil {
+		if err := c.handle(ctx, idle, seq, 0, idleEdge.block()); err != nil {
 			t.Fatal(err)
 		}
 	}
 	sb := c.bases.m["acme\x00s1"]
 	sb.used = time.Now().Add(-2 * idleBase)
 	c.bases.swept = time.Time{}
-	if err := c.handle(ctx, busy, 1, busyEdge.block()); err != nil {
+	if err := c.handle(ctx, busy, 1, 0, busyEdge.block()); err != nil {
 		t.Fatal(err)
 	}
 	if sb.loaded || sb.dec != nil {
 		t.Fatal("idle site's base still in memory")
 	}
-	if err := c.handle(ctx, idle, 4, idleEdge.block()); err != nil {
+	if err := c.handle(ctx, idle, 4, 0, idleEdge.block()); err != nil {
 		t.Fatal(err)
 	}
 	if frames(c, "no_base") != 0 || frames(c, "applied") != 5 {
 		t.Fatalf("after eviction: applied %v, no_base %v", frames(c, "applied"), frames(c, "no_base"))
+	}
+}
+
+// TestDeltaLanes: an edge draining a backlog (lane 0, an older generation)
+// beside live data (lane 1, a newer one) interleaves two streams of frames
+// of the same target, the live lane's seqs above the backlog's; the cloud
+// keeps a base per lane, so every frame applies, across a restart too. Sent
+// as one lane, the same blocks lose scrapes.
+func TestDeltaLanes(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		liveLane  uint8
+		wantLost  bool
+		wantFiles int
+	}{{"two lanes", 1, false, 16}, {"one lane", 0, true, 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			ctx := context.Background()
+			peer := transport.Peer{Tenant: "acme", Site: "s1", QueueID: 7}
+			backlog := &deltaEdge{enc: delta.NewEncoder(1)}
+			live := &deltaEdge{enc: delta.NewEncoder(2)}
+			live.n = 1000 // newer scrapes: distinct timestamps
+			c := testReceiverAt(t, dir)
+			var lost bool
+			for i := range 8 {
+				if i == 4 {
+					c.bases.close()
+					c = testReceiverAt(t, dir)
+				}
+				if err := c.handle(ctx, peer, uint64(1+i), 0, backlog.block()); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.handle(ctx, peer, uint64(100+i), tc.liveLane, live.block()); err != nil {
+					t.Fatal(err)
+				}
+				lost = lost || frames(c, "no_base") > 0
+			}
+			if lost != tc.wantLost {
+				t.Fatalf("frames without base: %v, want %v", lost, tc.wantLost)
+			}
+			if !tc.wantLost && written(t, c) != tc.wantFiles {
+				t.Fatalf("%d scrapes written, want %d", written(t, c), tc.wantFiles)
+			}
+		})
 	}
 }

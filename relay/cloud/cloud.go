@@ -78,6 +78,9 @@ func New(cfg *config.Cloud, o Options) (*Cloud, error) {
 		Addr: cfg.QUICListen, TLS: tlsConf, Auth: c.auth.check, Handle: c.handle,
 		MaxBlockBytes: int(cfg.MaxBlockBytes), Logger: c.log, Registerer: c.reg,
 		ResetKey: resetKey,
+		// Live data beside a backlog reaches remote_write receivers before
+		// older samples of the same series: only where they take that.
+		Lanes: len(cfg.Forward) == 0 || cfg.RemoteWriteOutOfOrder,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("cloud.quic_listen: %w", err)
@@ -148,13 +151,13 @@ func (c *Cloud) QUICAddr() net.Addr { return c.srv.Addr() }
 
 // handle applies one block from an authenticated edge. It returns nil only
 // once the block's effects are durable, which is when the edge may delete it.
-func (c *Cloud) handle(ctx context.Context, p transport.Peer, seq uint64, data []byte) error {
-	_, err := c.apply(ctx, p, seq, data)
+func (c *Cloud) handle(ctx context.Context, p transport.Peer, seq uint64, lane uint8, data []byte) error {
+	_, err := c.apply(ctx, p, seq, lane, data)
 	return err
 }
 
 // apply is handle, returning the number of samples accepted.
-func (c *Cloud) apply(ctx context.Context, p transport.Peer, seq uint64, data []byte) (int, error) {
+func (c *Cloud) apply(ctx context.Context, p transport.Peer, seq uint64, lane uint8, data []byte) (int, error) {
 	seen, err := c.marks.seen(p.Tenant, p.Site, p.QueueID, seq)
 	if err != nil {
 		c.blocks.WithLabelValues("error").Inc()
@@ -178,7 +181,7 @@ func (c *Cloud) apply(ctx context.Context, p transport.Peer, seq uint64, data []
 	var applied [][]byte
 	var fc frameCounts
 	if len(blk.Frames) > 0 {
-		if sb, err = c.bases.get(p.Tenant, p.Site); err != nil {
+		if sb, err = c.bases.get(p.Tenant, p.Site, lane); err != nil {
 			c.blocks.WithLabelValues("error").Inc()
 			return 0, fmt.Errorf("block %d: %w", seq, err)
 		}

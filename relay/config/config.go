@@ -80,6 +80,12 @@ type Queue struct {
 	// links (an outage's backlog then drains no faster); 0, the default,
 	// means no cap.
 	MaxSendRate Bytes `yaml:"max_send_rate"`
+	// ReplayShare is the share of the uplink's bytes a backlog gets while
+	// live data waits too, after an outage: in (0, 1]. 1 drains the backlog
+	// strictly first; below 1 the edge sends live data beside it (where
+	// the cloud takes that; see cloud.remote_write_out_of_order), each
+	// oldest first. Default 0.5.
+	ReplayShare float64 `yaml:"replay_share"`
 }
 
 // Upstream is the cloud relay the edge ships to over QUIC.
@@ -129,6 +135,13 @@ type Cloud struct {
 	Tenants []Tenant `yaml:"tenants"`
 	// RemoteWrite forwards everything received, in Prometheus remote_write syntax.
 	RemoteWrite yaml.Node `yaml:"remote_write"`
+	// RemoteWriteOutOfOrder says the remote_write receivers accept samples
+	// older than ones they already hold (VictoriaMetrics; Prometheus or
+	// Mimir with out_of_order_time_window): edges may then send live data
+	// beside their backlog (edge.queue.replay_share). Default false: with
+	// remote_write configured, edges drain a backlog before live data, so
+	// every series reaches the receivers in time order.
+	RemoteWriteOutOfOrder bool `yaml:"remote_write_out_of_order"`
 	// MaxBlockBytes bounds one block received; default 4MiB.
 	MaxBlockBytes Bytes `yaml:"max_block_bytes"`
 

@@ -26,6 +26,7 @@ var DefaultEdge = Edge{
 		MaxBlockBytes:  4 << 20,
 		MinFreeBytes:   64 << 20,
 		CommitInterval: 5 * time.Millisecond,
+		ReplayShare:    0.5,
 	},
 	Upstream: Upstream{Window: 16, MinBackoff: 250 * time.Millisecond, MaxBackoff: 30 * time.Second},
 }
@@ -58,6 +59,7 @@ func (c *Config) applyDefaults() {
 		setDefault(&e.Queue.MaxBlockBytes, d.Queue.MaxBlockBytes)
 		setDefault(&e.Queue.MinFreeBytes, d.Queue.MinFreeBytes)
 		setDefault(&e.Queue.CommitInterval, d.Queue.CommitInterval)
+		setDefault(&e.Queue.ReplayShare, d.Queue.ReplayShare)
 		setDefault(&e.Upstream.Window, d.Upstream.Window)
 		setDefault(&e.Upstream.MinBackoff, d.Upstream.MinBackoff)
 		setDefault(&e.Upstream.MaxBackoff, d.Upstream.MaxBackoff)
@@ -110,6 +112,9 @@ func (c *Config) Validate() error {
 		}
 		if (e.Upstream.CertFile == "") != (e.Upstream.KeyFile == "") {
 			bad("edge.upstream.cert_file and edge.upstream.key_file go together")
+		}
+		if !(e.Queue.ReplayShare > 0 && e.Queue.ReplayShare <= 1) {
+			bad("edge.queue.replay_share must be in (0, 1]; got %v", e.Queue.ReplayShare)
 		}
 		if e.Queue.MaxSendRate < 0 {
 			bad("edge.queue.max_send_rate must be >= 0; got %d", e.Queue.MaxSendRate)

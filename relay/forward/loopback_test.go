@@ -31,7 +31,7 @@ type cloud struct {
 	progress chan struct{} // receives after each new durable block
 }
 
-func (c *cloud) handle(_ context.Context, p transport.Peer, seq uint64, data []byte) error {
+func (c *cloud) handle(_ context.Context, p transport.Peer, seq uint64, _ uint8, data []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if p.QueueID == 0 || p.Site != "plant-7" {
@@ -117,12 +117,12 @@ func TestLoopbackOutages(t *testing.T) {
 	const dropAt = 100
 	// The first server stops taking blocks after dropAt; the test then
 	// shuts it down with blocks in flight.
-	firstHandle := func(ctx context.Context, p transport.Peer, seq uint64, data []byte) error {
+	firstHandle := func(ctx context.Context, p transport.Peer, seq uint64, lane uint8, data []byte) error {
 		if cl.count() >= dropAt {
 			<-ctx.Done()
 			return ctx.Err()
 		}
-		return cl.handle(ctx, p, seq, data)
+		return cl.handle(ctx, p, seq, lane, data)
 	}
 	srvReg := prometheus.NewRegistry()
 	s1, err := transport.NewServer(transport.ServerConfig{Addr: "127.0.0.1:0", TLS: serverTLS, Auth: auth,
