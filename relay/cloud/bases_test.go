@@ -241,7 +241,7 @@ func TestIdleBaseLeavesMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sb := c.bases.m["acme\x00s1"]
+	sb := c.bases.m["acme\x00s1\x000"]
 	sb.used = time.Now().Add(-2 * idleBase)
 	c.bases.swept = time.Time{}
 	if err := c.handle(ctx, busy, 1, 0, busyEdge.block()); err != nil {

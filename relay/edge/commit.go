@@ -2,8 +2,10 @@ package edge
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +18,7 @@ import (
 // appender is the part of the queue the committer writes to.
 type appender interface {
 	Append(recs ...store.Record) (uint64, error)
+	StartLane() (store.Split, error)
 }
 
 // committer makes batches durable with group commits: every batch
@@ -29,6 +32,7 @@ type committer struct {
 	maxBlock  int
 	log       *slog.Logger
 	delta     *deltaEncoder // nil: scrapes go whole
+	laneReq   atomic.Bool   // split the queue before the next commit
 	in        chan *pending
 	committed prometheus.Counter
 	commits   prometheus.Counter
@@ -129,7 +133,31 @@ func (c *committer) drain() {
 	}
 }
 
+// requestLane makes the next group commit start a live lane (see
+// store.Split): the uplink found a backlog and will send new blocks beside
+// it. With delta encoding the lane starts a new generation, so its frames
+// never need a base from the backlog.
+func (c *committer) requestLane() { c.laneReq.Store(true) }
+
+func (c *committer) startLane() {
+	sp, err := c.q.StartLane()
+	switch {
+	case errors.Is(err, store.ErrBacklog):
+		return // the live lane of the last split goes on
+	case err != nil:
+		c.log.Warn("could not start a live lane; the backlog drains first", "err", err)
+		return
+	}
+	if c.delta != nil {
+		c.delta.requestCheckpoint()
+	}
+	c.log.Info("live lane started beside the backlog", "from_seq", sp.Seq, "lane", sp.Lane)
+}
+
 func (c *committer) commit(group []*pending) {
+	if c.laneReq.Swap(false) {
+		c.startLane()
+	}
 	batches := make([]*relay.Batch, len(group))
 	for i, p := range group {
 		batches[i] = p.b

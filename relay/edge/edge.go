@@ -188,6 +188,8 @@ func (e *Edge) newForwarder() error {
 		OnConnect:   e.onConnect,
 		OnResync:    e.onResync,
 		MaxSendRate: int64(e.cfg.Queue.MaxSendRate),
+		ReplayShare: e.cfg.Queue.ReplayShare,
+		OnBacklog:   e.com.requestLane,
 		MinBackoff:  up.MinBackoff,
 		MaxBackoff:  up.MaxBackoff,
 		Logger:      e.log,

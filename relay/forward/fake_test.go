@@ -186,6 +186,11 @@ func (c *fakeConn) Send(ctx context.Context, seq uint64, data []byte) error {
 	}
 }
 
+func (c *fakeConn) SendLane(ctx context.Context, seq uint64, _ uint8, data []byte) error {
+	return c.Send(ctx, seq, data)
+}
+
+func (c *fakeConn) Lanes() bool                { return false }
 func (c *fakeConn) Acks() <-chan transport.Ack { return c.acks }
 func (c *fakeConn) Done() <-chan struct{}      { return c.exited }
 func (c *fakeConn) SentBytes() uint64          { return c.sent.Load() }

@@ -38,6 +38,15 @@ type Queue interface {
 	Release()
 }
 
+// LaneQueue is what a Queue also offers when it can drain a backlog beside
+// live data (*store.Queue does): see store.Split.
+type LaneQueue interface {
+	Split() store.Split
+	Backlog() bool
+	AckRange(from, through uint64) error
+	Stats() store.Stats
+}
+
 // Defaults for zero Config fields.
 const (
 	DefaultMinBackoff    = 250 * time.Millisecond
@@ -64,6 +73,16 @@ type Config struct {
 	// an idle spell a burst of one second's worth, or of one largest block,
 	// goes at once.
 	MaxSendRate int64
+	// ReplayShare is the share of the bytes sent that goes to the backlog
+	// while live data waits too, in (0, 1]; 0 means 1: the backlog drains
+	// strictly first. Below 1, with a LaneQueue and a cloud that takes
+	// lanes, a connection that finds more than a window's worth queued
+	// calls OnBacklog, whose caller splits the queue (store.StartLane);
+	// the backlog lane and the live lane then go side by side, each
+	// oldest first.
+	ReplayShare float64
+	// OnBacklog asks for a split of the queue; see ReplayShare.
+	OnBacklog func()
 	// OnConnect, when set, is called each time a connection is up, before
 	// the first block is sent on it; canResync is false when the cloud
 	// speaks a protocol version that cannot ask for a resync.
@@ -78,6 +97,8 @@ type Config struct {
 // uplink is what the forwarder needs of a *transport.Conn.
 type uplink interface {
 	Send(ctx context.Context, seq uint64, data []byte) error
+	SendLane(ctx context.Context, seq uint64, lane uint8, data []byte) error
+	Lanes() bool
 	Acks() <-chan transport.Ack
 	Done() <-chan struct{}
 	Err() error
@@ -95,7 +116,9 @@ type Forwarder struct {
 	connected atomic.Bool
 	running   atomic.Bool
 	limit     *rate.Limiter // nil: no MaxSendRate
-	acked     uint64        // highest seq acknowledged in the queue by this Run
+	lanes     LaneQueue     // nil: the queue has one lane, or ReplayShare is 1
+	acked     uint64        // highest seq acknowledged in the queue by this Run (the oldest lane)
+	liveAcked uint64        // the same for the live lane of a split
 
 	// Replaced by tests.
 	dial   func(ctx context.Context, cfg transport.ClientConfig) (uplink, error)
@@ -109,6 +132,12 @@ func New(q Queue, cfg Config) (*Forwarder, error) {
 	}
 	if cfg.MaxSendRate < 0 {
 		return nil, fmt.Errorf("forward: max_send_rate must be >= 0; got %d", cfg.MaxSendRate)
+	}
+	if !(cfg.ReplayShare >= 0 && cfg.ReplayShare <= 1) {
+		return nil, fmt.Errorf("forward: replay_share must be in (0, 1]; got %v", cfg.ReplayShare)
+	}
+	if cfg.ReplayShare == 0 {
+		cfg.ReplayShare = 1
 	}
 	if cfg.MinBackoff < 0 || cfg.MaxBackoff < 0 || cfg.Window < 0 || cfg.MaxBatchBytes < 0 {
 		return nil, fmt.Errorf("forward: min_backoff, max_backoff, window and max_batch_bytes must be >= 0; got %v, %v, %d, %d",
@@ -154,8 +183,13 @@ func New(q Queue, cfg Config) (*Forwarder, error) {
 		limit = rate.NewLimiter(rate.Limit(cfg.MaxSendRate), int(min(burst, math.MaxInt32)))
 		limit.ReserveN(time.Now(), limit.Burst()) // start empty: no burst after a start
 	}
+	lq, _ := q.(LaneQueue)
+	if cfg.ReplayShare == 1 {
+		lq = nil
+	}
 	return &Forwarder{
 		q:     q,
+		lanes: lq,
 		limit: limit,
 		cfg:   cfg,
 		log:   log.With("upstream", cfg.Client.Addr),
@@ -202,6 +236,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 				f.cfg.OnConnect(conn.CanResync())
 			}
 			f.log.Info("uplink connected", "resume_after_seq", f.acked)
+			f.maybeSplit(conn)
 			progressed, err := f.session(ctx, conn)
 			conn.Close()
 			f.q.Release()
@@ -222,6 +257,22 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		}
 		backoff = min(2*backoff, f.cfg.MaxBackoff)
 	}
+}
+
+// maybeSplit asks for a live lane when the connection finds a backlog of
+// more than a window's worth (or a read's worth of bytes) and the cloud
+// takes lanes.
+func (f *Forwarder) maybeSplit(conn uplink) {
+	if f.lanes == nil || !conn.Lanes() || f.cfg.OnBacklog == nil || f.lanes.Backlog() {
+		return
+	}
+	st := f.lanes.Stats()
+	if st.Blocks <= f.cfg.Client.Window && st.Bytes <= int64(f.cfg.MaxBatchBytes) {
+		return
+	}
+	f.log.Info("uplink: backlog found; live data will go beside it", "blocks", st.Blocks, "bytes", st.Bytes,
+		"samples", st.Samples, "replay_share", f.cfg.ReplayShare)
+	f.cfg.OnBacklog()
 }
 
 func (f *Forwarder) setConnected(up bool) {

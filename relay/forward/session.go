@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/edgerelay/edgerelay/relay/transport"
+	"github.com/edgerelay/edgerelay/store"
 )
 
 // entry is a block handed to the uplink and not yet acknowledged in the
@@ -14,6 +15,7 @@ import (
 // acknowledged in the queue once every block before it is.
 type entry struct {
 	seq     uint64
+	lane    uint8
 	samples int
 	skip    bool
 }
@@ -99,53 +101,147 @@ func (s *session) take(a transport.Ack) bool {
 	return true
 }
 
-// send reads blocks after `after` and hands them to the uplink, in order.
+// cursor reads one lane of the queue, oldest first.
+type cursor struct {
+	after    uint64 // Seq of the last block read
+	before   uint64 // the lane ends before this Seq; 0: it does not end
+	buf      []store.Block
+	lastSent uint64
+	sent     int64 // payload bytes sent on this connection
+	done     bool  // bounded, and nothing is left before the bound
+}
+
+// fill reads the next blocks of c when it has none buffered.
+func (s *session) fill(c *cursor) error {
+	if len(c.buf) > 0 || c.done {
+		return nil
+	}
+	f := s.f
+	bs, err := f.q.Read(c.after, f.cfg.Client.Window, f.cfg.MaxBatchBytes)
+	if err != nil {
+		return &queueError{fmt.Errorf("read after %d: %w", c.after, err)}
+	}
+	if c.before != 0 {
+		n := 0
+		for n < len(bs) && bs[n].Seq < c.before {
+			n++
+		}
+		bs = bs[:n]
+		c.done = n == 0
+	}
+	if len(bs) > 0 {
+		c.after = bs[len(bs)-1].Seq
+	}
+	c.buf = bs
+	return nil
+}
+
+// polled is a context that is already done: Wait with it only checks.
+var polled = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+// send reads blocks after `after` and hands them to the uplink, oldest
+// first. While the queue is split (see store.Split) and the cloud takes
+// lanes, it sends the backlog lane and the live lane side by side, the
+// backlog getting ReplayShare of the bytes while both have blocks.
 func (s *session) send(ctx context.Context, after uint64) error {
 	f := s.f
-	window := f.cfg.Client.Window
-	for {
-		blocks, err := f.q.Read(after, window, f.cfg.MaxBatchBytes)
-		if err != nil {
-			return &queueError{fmt.Errorf("read after %d: %w", after, err)}
+	lanes := f.lanes != nil && s.conn.Lanes()
+	cur := &cursor{after: after} // the oldest lane (the only one unless split)
+	var live *cursor
+	var split store.Split
+	if lanes {
+		split = f.lanes.Split()
+		if f.lanes.Backlog() {
+			cur.before = split.Seq
+			live = &cursor{after: max(split.Seq-1, f.liveAcked)}
 		}
-		if len(blocks) == 0 {
-			if err := f.q.Wait(ctx, after); err != nil {
+	}
+	for {
+		if lanes && live == nil {
+			if sp := f.lanes.Split(); sp != split && f.lanes.Backlog() {
+				// A requested split landed: what cur has not sent from it on
+				// is the live lane's.
+				split = sp
+				cur.before = sp.Seq
+				i := 0
+				for i < len(cur.buf) && cur.buf[i].Seq < sp.Seq {
+					i++
+				}
+				cur.buf = cur.buf[:i]
+				live = &cursor{after: max(sp.Seq-1, cur.lastSent)}
+			}
+		}
+		if err := s.fill(cur); err != nil {
+			return err
+		}
+		if live != nil && cur.done {
+			cur, live = live, nil // the backlog is sent
+			continue
+		}
+		if live != nil && len(live.buf) == 0 && f.q.Wait(polled, live.after) == nil {
+			if err := s.fill(live); err != nil {
+				return err
+			}
+		}
+		c := cur
+		switch {
+		case live == nil || len(live.buf) == 0:
+		case len(cur.buf) == 0:
+			c = live
+		case float64(cur.sent)*(1-f.cfg.ReplayShare) > float64(live.sent)*f.cfg.ReplayShare:
+			c = live
+		}
+		if len(c.buf) == 0 {
+			w := cur.after
+			if live != nil {
+				w = live.after
+			}
+			if err := f.q.Wait(ctx, w); err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
-				return &queueError{fmt.Errorf("wait after %d: %w", after, err)}
+				return &queueError{fmt.Errorf("wait after %d: %w", w, err)}
 			}
 			continue
 		}
-		for _, b := range blocks {
-			if f.limit != nil {
-				if err := f.limit.WaitN(ctx, min(len(b.Data), f.limit.Burst())); err != nil {
-					if ctx.Err() != nil {
-						return nil
-					}
-					return err
-				}
-			}
-			s.push(entry{seq: b.Seq, samples: b.Samples})
-			f.q.Sending(b.Seq)
-			before := s.conn.SentBytes()
-			err := s.conn.Send(ctx, b.Seq, b.Data)
-			f.m.sentBytes.Add(float64(s.conn.SentBytes() - before))
-			if errors.Is(err, transport.ErrBlockTooLarge) {
-				// Counted when the queue drops it, in ack.
-				f.log.Error("block larger than the cloud accepts; dropping it",
-					"seq", b.Seq, "bytes", len(b.Data), "samples", b.Samples, "err", err)
-				s.markSkip(b.Seq)
-				after = b.Seq
-				continue
-			}
-			if err != nil {
+		b := c.buf[0]
+		c.buf = c.buf[1:]
+		c.lastSent = b.Seq
+		c.sent += int64(len(b.Data))
+		if f.limit != nil {
+			if err := f.limit.WaitN(ctx, min(len(b.Data), f.limit.Burst())); err != nil {
 				if ctx.Err() != nil {
 					return nil
 				}
 				return err
 			}
-			after = b.Seq
+		}
+		s.push(entry{seq: b.Seq, lane: b.Lane, samples: b.Samples})
+		f.q.Sending(b.Seq)
+		before := s.conn.SentBytes()
+		var err error
+		if lanes {
+			err = s.conn.SendLane(ctx, b.Seq, b.Lane, b.Data)
+		} else {
+			err = s.conn.Send(ctx, b.Seq, b.Data)
+		}
+		f.m.sentBytes.Add(float64(s.conn.SentBytes() - before))
+		if errors.Is(err, transport.ErrBlockTooLarge) {
+			// Counted when the queue drops it, in ack.
+			f.log.Error("block larger than the cloud accepts; dropping it",
+				"seq", b.Seq, "bytes", len(b.Data), "samples", b.Samples, "err", err)
+			s.markSkip(b.Seq)
+			continue
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
 		}
 	}
 }
@@ -171,32 +267,57 @@ func (s *session) markSkip(seq uint64) {
 	}
 }
 
-// ack retires pending entries through seq (none when seq is 0) and any
-// skipped entries then at the head, and acknowledges them in the queue.
+// ack retires the pending entry of block seq (none when seq is 0) and any
+// skipped entries then at the head, and acknowledges them in the queue:
+// blocks of the live lane of a split with AckRange, others (the oldest
+// lane) with AckThrough.
 func (s *session) ack(seq uint64) error {
 	f := s.f
-	var through uint64
+	var through [2]uint64
 	var blocks, samples, skipped int
 	s.mu.Lock()
-	for len(s.pending) > 0 && (s.pending[0].seq <= seq || s.pending[0].skip) {
+	want := seq != 0
+	for len(s.pending) > 0 {
 		e := s.pending[0]
-		s.pending = s.pending[1:]
-		if e.skip {
-			skipped++
-		} else {
+		if !e.skip {
+			if !want {
+				break
+			}
+			if e.seq != seq {
+				s.mu.Unlock()
+				return fmt.Errorf("BUG: answer for block %d, oldest unanswered is %d", seq, e.seq)
+			}
+			want = false
 			blocks++
 			samples += e.samples
+		} else {
+			skipped++
 		}
-		through = e.seq
+		s.pending = s.pending[1:]
+		through[e.lane] = e.seq
 	}
 	s.mu.Unlock()
-	if through == 0 {
-		return nil
+	var split store.Split
+	if f.lanes != nil {
+		split = f.lanes.Split()
 	}
-	if err := f.q.AckThrough(through); err != nil {
-		return &queueError{fmt.Errorf("ack through %d: %w", through, err)}
+	for lane, t := range through {
+		if t == 0 {
+			continue
+		}
+		if f.lanes != nil && split.Seq != 0 && uint8(lane) == split.Lane && t >= split.Seq {
+			from := max(split.Seq, f.liveAcked+1)
+			if err := f.lanes.AckRange(from, t); err != nil {
+				return &queueError{fmt.Errorf("ack %d..%d: %w", from, t, err)}
+			}
+			f.liveAcked = t
+			continue
+		}
+		if err := f.q.AckThrough(t); err != nil {
+			return &queueError{fmt.Errorf("ack through %d: %w", t, err)}
+		}
+		f.acked = max(f.acked, t)
 	}
-	f.acked = through
 	f.m.sentBlocks.Add(float64(blocks))
 	f.m.sentSamples.Add(float64(samples))
 	f.m.errors.WithLabelValues("too_large").Add(float64(skipped))
