@@ -1,0 +1,184 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/prompb"
+)
+
+// arrival is one synth_scrape_number sample as a remote_write receiver got it.
+type arrival struct {
+	n  int64
+	ts time.Time // when it was scraped
+	at time.Time // when it arrived
+}
+
+// scrapeSink is a remote_write receiver recording, in arrival order, the
+// scrape numbers of the synthetic target.
+type scrapeSink struct {
+	mu  sync.Mutex
+	got []arrival
+}
+
+func (s *scrapeSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	raw, err := snappy.Decode(nil, body)
+	var req prompb.WriteRequest
+	if err == nil {
+		err = req.Unmarshal(raw)
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	now := time.Now()
+	s.mu.Lock()
+	for _, ts := range req.Timeseries {
+		for _, l := range ts.Labels {
+			if l.Name == "__name__" && l.Value == "synth_scrape_number" {
+				for _, smp := range ts.Samples {
+					s.got = append(s.got, arrival{int64(smp.Value), time.UnixMilli(smp.Timestamp), now})
+				}
+			}
+		}
+	}
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *scrapeSink) arrivals() []arrival {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]arrival(nil), s.got...)
+}
+
+// lanesOf finds the first scrape of the live lane in arrival order: the
+// smallest b such that the scrapes below b and those from b on each
+// arrived in increasing order. It returns 0 when no such b exists.
+func lanesOf(got []arrival) int64 {
+	for _, cand := range got {
+		b := cand.n
+		var lastOld, lastNew int64
+		ok := true
+		for _, a := range got {
+			last := &lastOld
+			if a.n >= b {
+				last = &lastNew
+			}
+			if a.n <= *last {
+				ok = false
+				break
+			}
+			*last = a.n
+		}
+		if ok {
+			return b
+		}
+	}
+	return 0
+}
+
+// TestBacklogBesideLiveData: after an outage, a cloud whose remote_write
+// receiver takes out-of-order samples gets the edge's live scrapes while
+// the backlog still drains, each lane in order; one whose receiver needs
+// time order (the default) gets every scrape strictly in order. Either way
+// every scrape arrives exactly once, in files and at the receiver.
+func TestBacklogBesideLiveData(t *testing.T) {
+	for _, ooo := range []bool{true, false} {
+		t.Run(fmt.Sprintf("remote_write_out_of_order=%v", ooo), func(t *testing.T) {
+			t.Parallel()
+			env := newEnv(t)
+			env.edit(t, "scrape_interval: 500ms\n      scrape_timeout: 400ms", "scrape_interval: 100ms\n      scrape_timeout: 90ms")
+			sink := &scrapeSink{}
+			srv := httptest.NewServer(sink)
+			t.Cleanup(srv.Close)
+			// A thin link, so that draining the backlog takes a while.
+			env.edit(t, "  upstream:\n", "  queue: {max_send_rate: 6KiB, max_block_bytes: 8KiB}\n  upstream:\n")
+			f, _ := os.OpenFile(env.cloudConfig, os.O_APPEND|os.O_WRONLY, 0)
+			fmt.Fprintf(f, "  remote_write_out_of_order: %v\n  remote_write:\n    - url: %s/api/v1/write\n", ooo, srv.URL)
+			f.Close()
+
+			edgeMetrics := "http://" + env.edgeHTTP + "/metrics"
+			edge := start(t, env.bin, "run", "--config", env.edgeConfig)
+			waitFor(t, "edge ready", 30*time.Second, func() bool { c, _ := httpGet("http://" + env.edgeHTTP + "/-/ready"); return c == 200 })
+			outage := 6 * time.Second
+			if s := os.Getenv("EDGERELAY_OUTAGE"); s != "" {
+				outage, _ = time.ParseDuration(s)
+			}
+			time.Sleep(outage)
+			backlog := metric(t, edgeMetrics, "edgerelay_queue_samples")
+			t.Logf("backlog: %.0f bytes", metric(t, edgeMetrics, "edgerelay_queue_bytes"))
+			cloud := start(t, env.bin, "run", "--config", env.cloudConfig)
+			waitFor(t, "backlog drained", 60*time.Second, func() bool { return metric(t, edgeMetrics, "edgerelay_queue_blocks") == 0 })
+			time.Sleep(time.Second) // live data flows on
+			edge.stop(t)
+			cloud.stop(t)
+
+			ns := consecutiveScrapes(t, env, 50)
+			got := sink.arrivals()
+			if len(got) != len(ns) {
+				t.Fatalf("the remote_write receiver got %d scrape numbers, the files hold %d scrapes", len(got), len(ns))
+			}
+			edge.mu.Lock()
+			split := strings.Contains(edge.logs.String(), "live lane started")
+			edge.mu.Unlock()
+			b := lanesOf(got)
+			if b == 0 {
+				t.Fatalf("arrivals are not two lanes each in order: %v", got)
+			}
+			// The link is back at the first arrival. Scrapes taken from then
+			// until the backlog was through: how long did they wait?
+			t0 := got[0].at
+			var backlogDone time.Time
+			for _, a := range got {
+				if a.n < b {
+					backlogDone = a.at
+				}
+			}
+			if !ooo {
+				backlogDone = got[len(got)-1].at
+				for _, a := range got {
+					if a.ts.Before(t0) {
+						backlogDone = a.at
+					}
+				}
+			}
+			var wait time.Duration
+			for _, a := range got {
+				if !a.ts.Before(t0) && a.ts.Before(backlogDone) {
+					wait = max(wait, a.at.Sub(a.ts))
+				}
+			}
+			t.Logf("backlog of %.0f samples through %s after the link came back; scrapes taken meanwhile reached the receiver within %s",
+				backlog, backlogDone.Sub(t0).Round(time.Millisecond), wait.Round(time.Millisecond))
+			if !ooo {
+				if split || b != got[0].n {
+					t.Fatalf("with a receiver needing time order the edge split its queue (%v) or scrapes arrived out of order (lane from %d)", split, b)
+				}
+				return
+			}
+			if !split {
+				t.Fatal("the edge did not start a live lane")
+			}
+			var firstNew time.Time
+			for _, a := range got {
+				if a.n >= b {
+					firstNew = a.at
+					break
+				}
+			}
+			if firstNew.IsZero() || !firstNew.Before(backlogDone) {
+				t.Fatalf("no live scrape arrived before the backlog was through (live lane from scrape %d)", b)
+			}
+		})
+	}
+}
