@@ -6,6 +6,11 @@
 // acknowledged (the cloud drops repeats by site, queue id and seq), so no
 // block is skipped and none is deleted before the cloud has it.
 //
+// After an outage it can send live data beside the backlog: the queue is
+// split into a backlog lane and a live lane (store.Split), each sent oldest
+// first, the backlog getting Config.ReplayShare of the bytes while both
+// have blocks.
+//
 // Concurrency: Run is called once and owns the queue's read and ack side;
 // Connected may be called from any goroutine.
 package forward
