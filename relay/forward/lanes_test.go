@@ -14,6 +14,7 @@ import (
 	"github.com/edgerelay/edgerelay/relay/tlsutil"
 	"github.com/edgerelay/edgerelay/relay/transport"
 	"github.com/edgerelay/edgerelay/store"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // TestLanesLoopback: a real Badger queue with a backlog, a forwarder with
@@ -116,11 +117,22 @@ func TestLanesLoopback(t *testing.T) {
 	defer func() { stopF(); <-runF }()
 
 	deadline := time.Now().Add(30 * time.Second)
+	sawTwo := false
 	for q.Stats().Blocks > 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("queue still holds %+v", q.Stats())
 		}
-		time.Sleep(10 * time.Millisecond)
+		sawTwo = sawTwo || testutil.ToFloat64(f.m.lanes) == 2
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !sawTwo {
+		t.Error("edgerelay_uplink_lanes never showed 2 lanes during the drain")
+	}
+	for testutil.ToFloat64(f.m.lanes) != 1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond) // the sender notices the backlog is through
+	}
+	if v := testutil.ToFloat64(f.m.lanes); v != 1 {
+		t.Errorf("edgerelay_uplink_lanes %v after the drain, want 1", v)
 	}
 	stopF()
 	<-runF

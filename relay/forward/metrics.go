@@ -16,6 +16,7 @@ type metrics struct {
 	sentBlocks  prometheus.Counter
 	reconnects  prometheus.Counter
 	connected   prometheus.Gauge
+	lanes       prometheus.Gauge
 	errors      *prometheus.CounterVec
 }
 
@@ -41,6 +42,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "edgerelay_uplink_connected",
 			Help: "1 while the uplink to the cloud is connected and authenticated, else 0.",
 		}),
+		lanes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "edgerelay_uplink_lanes",
+			Help: "Queue lanes being sent: 2 while a backlog drains beside live data (queue.replay_share), else 1; 0 when not connected.",
+		}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "edgerelay_uplink_errors_total",
 			Help: "Uplink failures by kind: dial, refused, nack, disconnect, queue, too_large (a block over the cloud's limit, dropped).",
@@ -52,7 +57,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.sentBytes, m.sentSamples, m.sentBlocks, m.reconnects, m.connected, m.errors} {
+	for _, c := range []prometheus.Collector{m.sentBytes, m.sentSamples, m.sentBlocks, m.reconnects, m.connected, m.lanes, m.errors} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}

@@ -160,7 +160,13 @@ func (s *session) send(ctx context.Context, after uint64) error {
 			live = &cursor{after: max(split.Seq-1, f.liveAcked)}
 		}
 	}
+	defer f.m.lanes.Set(0)
 	for {
+		if live != nil {
+			f.m.lanes.Set(2)
+		} else {
+			f.m.lanes.Set(1)
+		}
 		if lanes && live == nil {
 			if sp := f.lanes.Split(); sp != split && f.lanes.Backlog() {
 				// A requested split landed: what cur has not sent from it on
