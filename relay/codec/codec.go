@@ -55,6 +55,7 @@ var (
 		zstd.WithEncoderLevel(zstd.SpeedDefault),
 		zstd.WithEncoderConcurrency(1),
 		zstd.WithLowerEncoderMem(true),
+		zstd.WithWindowSize(1<<20),
 		// Blocks carry a CRC in the queue and AEAD on the wire; zstd's own
 		// checksum would cost 4 bytes a block.
 		zstd.WithEncoderCRC(false))
