@@ -210,7 +210,14 @@ func TestLanesSurviveKill9(t *testing.T) {
 		defer edge.mu.Unlock()
 		return strings.Contains(edge.logs.String(), "live lane started")
 	})
-	time.Sleep(time.Second)
+	waitFor(t, "the status page to show the drain beside live data", 10*time.Second, func() bool {
+		_, page := httpGet("http://" + env.edgeHTTP + "/")
+		return strings.Contains(page, "backlog beside live data")
+	})
+	if metric(t, edgeMetrics, "edgerelay_uplink_lanes") != 2 {
+		t.Error("edgerelay_uplink_lanes is not 2 while the backlog drains beside live data")
+	}
+	time.Sleep(500 * time.Millisecond)
 	if metric(t, edgeMetrics, "edgerelay_queue_blocks") < 5 {
 		t.Fatal("the backlog drained before the edge could be killed: make the outage longer")
 	}

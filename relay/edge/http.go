@@ -58,10 +58,22 @@ func (e *Edge) statusPage() status.Page {
 				status.R("newest", ts(st.NewestTime)),
 				status.R("cap", humanize.IBytes(uint64(e.cfg.Queue.MaxBytes))),
 				status.R("dropped blocks", fmt.Sprint(st.DroppedBlocks)),
+				status.R("drain", e.drain()),
 			}},
 			{Title: "Scrape jobs", Rows: e.jobRows()},
 		},
 	}
+}
+
+// drain says how the queue goes to the cloud now.
+func (e *Edge) drain() string {
+	switch {
+	case e.fwd.Beside():
+		return fmt.Sprintf("backlog beside live data (%g of the link for the backlog, queue.replay_share)", e.cfg.Queue.ReplayShare)
+	case e.queue.Backlog():
+		return "oldest first; a live lane waits behind the backlog (the cloud takes blocks in order only)"
+	}
+	return "oldest first"
 }
 
 func (e *Edge) encoding() string {

@@ -120,6 +120,7 @@ type Forwarder struct {
 	m         *metrics
 	connected atomic.Bool
 	running   atomic.Bool
+	twoLanes  atomic.Bool   // a backlog lane is being sent beside the live lane
 	limit     *rate.Limiter // nil: no MaxSendRate
 	lanes     LaneQueue     // nil: the queue has one lane, or ReplayShare is 1
 	acked     uint64        // highest seq acknowledged in the queue by this Run (the oldest lane)
@@ -208,6 +209,9 @@ func New(q Queue, cfg Config) (*Forwarder, error) {
 
 // Connected reports whether an uplink connection is up now.
 func (f *Forwarder) Connected() bool { return f.connected.Load() }
+
+// Beside reports whether a backlog is being sent beside live data now.
+func (f *Forwarder) Beside() bool { return f.twoLanes.Load() }
 
 // Run ships blocks until ctx is done, then closes the connection and
 // returns nil. Unacknowledged blocks stay in the queue for the next Run.

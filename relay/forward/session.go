@@ -160,8 +160,12 @@ func (s *session) send(ctx context.Context, after uint64) error {
 			live = &cursor{after: max(split.Seq-1, f.liveAcked)}
 		}
 	}
-	defer f.m.lanes.Set(0)
+	defer func() {
+		f.m.lanes.Set(0)
+		f.twoLanes.Store(false)
+	}()
 	for {
+		f.twoLanes.Store(live != nil)
 		if live != nil {
 			f.m.lanes.Set(2)
 		} else {
