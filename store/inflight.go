@@ -17,8 +17,8 @@ type heldDrop struct {
 	samples int64
 }
 
-// Sending records that block seq was handed to a sender. Call it before
-// sending; call Release when the sender stops.
+// Sending records that block seq was handed to a sender: read to be sent.
+// Call it once the block is read; call Release when the sender stops.
 func (q *Queue) Sending(seq uint64) {
 	q.mu.Lock()
 	q.inflight[seq] = struct{}{}

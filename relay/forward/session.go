@@ -129,6 +129,11 @@ func (s *session) fill(c *cursor) error {
 		bs = bs[:n]
 		c.done = n == 0
 	}
+	for _, b := range bs {
+		// In flight from now on: the cap may delete a block waiting here,
+		// and it was lost only if it is never acknowledged.
+		f.q.Sending(b.Seq)
+	}
 	if len(bs) > 0 {
 		c.after = bs[len(bs)-1].Seq
 	}
@@ -231,7 +236,6 @@ func (s *session) send(ctx context.Context, after uint64) error {
 			}
 		}
 		s.push(entry{seq: b.Seq, lane: b.Lane, samples: b.Samples})
-		f.q.Sending(b.Seq)
 		before := s.conn.SentBytes()
 		var err error
 		if lanes {
