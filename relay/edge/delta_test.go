@@ -122,6 +122,11 @@ func roundTrip(t *testing.T, seed uint64, maxBlock int) {
 		if g.rng.IntN(10) == 0 {
 			c.delta.requestCheckpoint()
 		}
+		if round == 60 || round == 90 {
+			// The uplink found a backlog: a live lane starts (the second
+			// request finds the backlog lane still full and changes nothing).
+			c.requestLane()
+		}
 		if len(group) > 0 {
 			c.commit(group)
 			for _, p := range group {
@@ -132,14 +137,28 @@ func roundTrip(t *testing.T, seed uint64, maxBlock int) {
 		}
 	}
 
-	blocks, err := q.Read(0, 0, 0)
+	queued, err := q.Read(0, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dec := delta.NewDecoder()
+	// Decode as the cloud may get them: the live lane before the backlog,
+	// each lane with its own decoder.
+	var blocks []store.Block
+	for _, lane := range []uint8{1, 0} {
+		for _, blk := range queued {
+			if blk.Lane == lane {
+				blocks = append(blocks, blk)
+			}
+		}
+	}
+	if sp := q.Split(); sp.Seq == 0 || sp.Seq == queued[0].Seq {
+		t.Fatalf("split %+v: no live lane after a backlog", sp)
+	}
+	decs := [2]*delta.Decoder{delta.NewDecoder(), delta.NewDecoder()}
 	var got []*relay.Batch
 	var wireBytes, frames, alone int
 	for _, blk := range blocks {
+		dec := decs[blk.Lane]
 		wireBytes += len(blk.Data)
 		if len(blk.Data) > maxBlock {
 			t.Fatalf("block %d is %d bytes, max_block_bytes %d", blk.Seq, len(blk.Data), maxBlock)
