@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -203,6 +204,9 @@ func (b *Bytes) UnmarshalYAML(n *yaml.Node) error {
 	var s string
 	if err := n.Decode(&s); err != nil {
 		return err
+	}
+	if strings.HasPrefix(strings.TrimSpace(s), "-") {
+		return fmt.Errorf("line %d: %q is not a size: a size cannot be negative", n.Line, s)
 	}
 	v, err := humanize.ParseBytes(s)
 	if err != nil {

@@ -42,6 +42,8 @@ func TestTestdata(t *testing.T) {
 		"bad-unknown.bad.yaml":      {"sight"},
 		"bad-delta.bad.yaml":        {"edge.plugins[0]: builtin:delta must be the last stage"},
 		"bad-delta-config.bad.yaml": {"edge.plugins[0].config", "fullevery"},
+		"bad-queue.bad.yaml":        {"edge.queue.replay_share must be in (0, 1]; got 1.5"},
+		"bad-size.bad.yaml":         {`line 5: "-1" is not a size: a size cannot be negative`},
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
