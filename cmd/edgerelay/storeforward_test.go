@@ -257,3 +257,42 @@ func TestExportImportRoundTrip(t *testing.T) {
 	}
 	t.Logf("bundle %s: %d files identical to live sending; second import a no-op", bundle, len(imported))
 }
+
+// TestImportedBundleNotSentAgain: a backlog exported without
+// --ack-exported and imported at the cloud does not cross the link when it
+// returns: the cloud's WELCOME names the blocks it holds, the edge deletes
+// them unsent, and the cloud meets no duplicate. Every scrape is there once.
+func TestImportedBundleNotSentAgain(t *testing.T) {
+	env := newEnv(t)
+	edgeMetrics := "http://" + env.edgeHTTP + "/metrics"
+	cloudMetrics := "http://" + env.cloudHTTP + "/metrics"
+	edgeReady := func() bool { c, _ := httpGet("http://" + env.edgeHTTP + "/-/ready"); return c == 200 }
+	edge := start(t, env.bin, "run", "--config", env.edgeConfig)
+	waitFor(t, "edge ready", 30*time.Second, edgeReady)
+	waitFor(t, "a backlog of 8 blocks", 30*time.Second, func() bool { return metric(t, edgeMetrics, "edgerelay_queue_blocks") >= 8 })
+	edge.stop(t)
+
+	bundle := filepath.Join(env.dir, "backlog.erb")
+	for _, args := range [][]string{
+		{"queue", "export", "--data-dir", filepath.Join(env.dir, "edge"), "--out", bundle},
+		{"queue", "import", "--config", env.cloudConfig, "--in", bundle},
+	} {
+		if out, err := exec.Command(env.bin, args...).CombinedOutput(); err != nil {
+			t.Fatalf("edgerelay %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	cloud := start(t, env.bin, "run", "--config", env.cloudConfig)
+	edge = start(t, env.bin, "run", "--config", env.edgeConfig)
+	waitFor(t, "edge ready", 30*time.Second, edgeReady)
+	waitFor(t, "the queue emptied", 30*time.Second, func() bool { return metric(t, edgeMetrics, "edgerelay_queue_blocks") == 0 })
+	held := metric(t, edgeMetrics, "edgerelay_uplink_already_held_blocks_total")
+	dups := metric(t, cloudMetrics, `edgerelay_cloud_blocks_total{outcome="duplicate"}`)
+	time.Sleep(time.Second)
+	edge.stop(t)
+	cloud.stop(t)
+	if held < 8 || dups != 0 {
+		t.Fatalf("%.0f blocks removed as already held (want >= 8), %.0f duplicates at the cloud (want 0)", held, dups)
+	}
+	ns := consecutiveScrapes(t, env, 10)
+	t.Logf("%.0f imported blocks not sent again; %d scrapes exactly once", held, len(ns))
+}

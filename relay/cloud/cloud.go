@@ -78,6 +78,7 @@ func New(cfg *config.Cloud, o Options) (*Cloud, error) {
 		Addr: cfg.QUICListen, TLS: tlsConf, Auth: c.auth.check, Handle: c.handle,
 		MaxBlockBytes: int(cfg.MaxBlockBytes), Logger: c.log, Registerer: c.reg,
 		ResetKey: resetKey,
+		Held:     c.held,
 		// Live data beside a backlog reaches remote_write receivers before
 		// older samples of the same series: only where they take that.
 		Lanes: len(cfg.Forward) == 0 || cfg.RemoteWriteOutOfOrder,
@@ -148,6 +149,22 @@ func (c *Cloud) Addr() net.Addr { return c.ln.Addr() }
 
 // QUICAddr is where edges connect.
 func (c *Cloud) QUICAddr() net.Addr { return c.srv.Addr() }
+
+// held tells a connecting edge which of its blocks are durable here
+// already (a bundle imported, or acknowledgements lost in a crash), so it
+// deletes them instead of sending them again.
+func (c *Cloud) held(p transport.Peer) []transport.Span {
+	spans, err := c.marks.handled(p.Tenant, p.Site, p.QueueID)
+	if err != nil {
+		c.log.Warn("dedup state unreadable; the edge resends what it holds", "tenant", p.Tenant, "site", p.Site, "err", err)
+		return nil
+	}
+	out := make([]transport.Span, len(spans))
+	for i, sp := range spans {
+		out[i] = transport.Span{From: sp.From, To: sp.To}
+	}
+	return out
+}
 
 // handle applies one block from an authenticated edge. It returns nil only
 // once the block's effects are durable, which is when the edge may delete it.

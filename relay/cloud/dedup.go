@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -61,6 +62,17 @@ func (w *watermarks) seen(tenant, site string, queueID, seq uint64) (bool, error
 	spans := m.Queues[strconv.FormatUint(queueID, 16)]
 	i := sort.Search(len(spans), func(i int) bool { return spans[i].To >= seq })
 	return i < len(spans) && spans[i].From <= seq, nil
+}
+
+// handled returns the ranges of (tenant, site, queueID) handled so far.
+func (w *watermarks) handled(tenant, site string, queueID uint64) ([]span, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	m, err := w.load(tenant, site)
+	if err != nil {
+		return nil, err
+	}
+	return slices.Clone(m.Queues[strconv.FormatUint(queueID, 16)]), nil
 }
 
 // advance records seq as handled, durably.

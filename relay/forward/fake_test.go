@@ -191,6 +191,7 @@ func (c *fakeConn) SendLane(ctx context.Context, seq uint64, _ uint8, data []byt
 }
 
 func (c *fakeConn) Lanes() bool                { return false }
+func (c *fakeConn) Held() []transport.Span     { return nil }
 func (c *fakeConn) Acks() <-chan transport.Ack { return c.acks }
 func (c *fakeConn) Done() <-chan struct{}      { return c.exited }
 func (c *fakeConn) SentBytes() uint64          { return c.sent.Load() }

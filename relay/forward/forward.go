@@ -110,6 +110,7 @@ type uplink interface {
 	Close() error
 	SentBytes() uint64
 	CanResync() bool
+	Held() []transport.Span
 }
 
 // Forwarder ships a queue to the cloud.
@@ -245,6 +246,9 @@ func (f *Forwarder) Run(ctx context.Context) error {
 				f.cfg.OnConnect(conn.CanResync())
 			}
 			f.log.Info("uplink connected", "resume_after_seq", f.acked)
+			if err := f.dropHeld(conn.Held()); err != nil {
+				f.log.Warn("could not remove blocks the cloud already holds; sending them again", "err", err)
+			}
 			f.maybeSplit(conn)
 			progressed, err := f.session(ctx, conn)
 			conn.Close()
@@ -266,6 +270,40 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		}
 		backoff = min(2*backoff, f.cfg.MaxBackoff)
 	}
+}
+
+// dropHeld deletes from the queue the blocks the cloud said it already
+// holds (it imported them from a bundle, or their acknowledgements were
+// lost), so they do not cross the link twice.
+func (f *Forwarder) dropHeld(held []transport.Span) error {
+	rq, ok := f.q.(interface {
+		AckRange(from, through uint64) error
+		Stats() store.Stats
+	})
+	if !ok || len(held) == 0 {
+		return nil
+	}
+	st := rq.Stats()
+	if st.Blocks == 0 {
+		return nil
+	}
+	for _, sp := range held {
+		if sp.To < st.HeadSeq || sp.From >= st.NextSeq {
+			continue
+		}
+		if err := rq.AckRange(sp.From, sp.To); err != nil {
+			return err
+		}
+		if sp.From <= f.acked+1 {
+			f.acked = max(f.acked, sp.To)
+		}
+	}
+	if n := st.Blocks - rq.Stats().Blocks; n > 0 {
+		f.m.held.Add(float64(n))
+		f.log.Info("the cloud already holds queued blocks (imported from a bundle, or acknowledgements lost): removed without sending them",
+			"blocks", n)
+	}
+	return nil
 }
 
 // maybeSplit asks for a live lane when the connection finds a backlog of

@@ -17,6 +17,7 @@ type metrics struct {
 	reconnects  prometheus.Counter
 	connected   prometheus.Gauge
 	lanes       prometheus.Gauge
+	held        prometheus.Counter
 	errors      *prometheus.CounterVec
 }
 
@@ -46,6 +47,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "edgerelay_uplink_lanes",
 			Help: "Queue lanes being sent: 2 while a backlog drains beside live data (queue.replay_share), else 1; 0 when not connected.",
 		}),
+		held: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "edgerelay_uplink_already_held_blocks_total",
+			Help: "Queued blocks removed without sending because the cloud said it holds them (imported from a bundle, or acknowledgements lost).",
+		}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "edgerelay_uplink_errors_total",
 			Help: "Uplink failures by kind: dial, refused, nack, disconnect, queue, too_large (a block over the cloud's limit, dropped).",
@@ -57,7 +62,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.sentBytes, m.sentSamples, m.sentBlocks, m.reconnects, m.connected, m.lanes, m.errors} {
+	for _, c := range []prometheus.Collector{m.sentBytes, m.sentSamples, m.sentBlocks, m.reconnects, m.connected, m.lanes, m.held, m.errors} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}

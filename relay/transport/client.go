@@ -59,7 +59,8 @@ type Conn struct {
 	closing  chan struct{}
 	sent     atomic.Uint64
 
-	lanes   bool // WELCOME accepted lanes
+	lanes   bool   // WELCOME accepted lanes
+	held    []Span // WELCOME: blocks the cloud already holds
 	writeMu sync.Mutex
 	hdr     [headerLen + 9]byte
 	seen    [2]bool   // per lane: a block was sent
@@ -152,6 +153,7 @@ func (c *Conn) handshake(ctx context.Context, cfg ClientConfig) (*bufio.Reader, 
 		}
 		c.version = f.version
 		c.lanes = f.lanes && f.version >= 3
+		c.held = f.held
 		if !stop() { // ctx ended meanwhile and closed the connection
 			return nil, ctx.Err()
 		}
@@ -167,6 +169,11 @@ func (c *Conn) handshake(ctx context.Context, cfg ClientConfig) (*bufio.Reader, 
 // it speaks protocol version 2 or later. Otherwise the edge should start a
 // new delta generation on every connection, in case the cloud lost its bases.
 func (c *Conn) CanResync() bool { return c.version >= 2 }
+
+// Held returns the ranges of this edge's sequence numbers the cloud said
+// in WELCOME it already holds durably (protocol version 3): those blocks
+// need not be sent again.
+func (c *Conn) Held() []Span { return c.held }
 
 // Lanes reports whether the cloud takes blocks of two lanes interleaved
 // (protocol version 3 and the cloud allows it): SendLane may then send

@@ -53,6 +53,13 @@ const ackResync byte = 1 << 0
 // blocks of two lanes interleaved.
 const welcomeLanes byte = 1 << 0
 
+// MaxHeldSpans bounds the spans a WELCOME carries; a cloud holding more
+// sends the newest.
+const MaxHeldSpans = 512
+
+// Span is a range of sequence numbers, From through To.
+type Span struct{ From, To uint64 }
+
 // errMalformed is wrapped by every decoding error caused by the bytes
 // themselves (as opposed to the stream failing).
 var errMalformed = errors.New("malformed frame")
@@ -68,6 +75,7 @@ type frame struct {
 	hello   Hello  // HELLO
 	maxBody uint32 // WELCOME: the server's max block payload
 	lanes   bool   // WELCOME (version 3): the server takes lanes
+	held    []Span // WELCOME (version 3): blocks of the edge's queue the cloud holds
 	lane    uint8  // BLOCK_LANE
 	code    Code   // ERROR
 	seq     uint64 // BLOCK, ACK, NACK
@@ -101,6 +109,12 @@ func appendFrame(dst []byte, f *frame) ([]byte, error) {
 				flags |= welcomeLanes
 			}
 			dst = append(dst, flags)
+			held := f.held[max(0, len(f.held)-MaxHeldSpans):]
+			dst = binary.BigEndian.AppendUint16(dst, uint16(len(held)))
+			for _, sp := range held {
+				dst = binary.BigEndian.AppendUint64(dst, sp.From)
+				dst = binary.BigEndian.AppendUint64(dst, sp.To)
+			}
 		}
 	case frameError:
 		dst = binary.BigEndian.AppendUint16(dst, uint16(f.code))
@@ -186,13 +200,24 @@ func decodeBody(typ byte, body []byte) (*frame, error) {
 	case frameWelcome:
 		f.version = d.u16()
 		f.maxBody = d.u32()
-		if f.version >= 3 && d.need(1) { // version 3 flags
+		if f.version >= 3 && d.need(1) { // version 3 flags and held spans
 			flags := d.b[0]
 			d.b = d.b[1:]
 			if flags&^welcomeLanes != 0 {
 				d.err = fmt.Errorf("unknown WELCOME flags %#x", flags)
 			}
 			f.lanes = flags&welcomeLanes != 0
+			n := int(d.u16())
+			if n > MaxHeldSpans {
+				d.err = fmt.Errorf("%d held spans, limit %d", n, MaxHeldSpans)
+			}
+			for i := 0; i < n && d.err == nil; i++ {
+				sp := Span{From: d.u64(), To: d.u64()}
+				if d.err == nil && (sp.From == 0 || sp.To < sp.From || (i > 0 && sp.From <= f.held[i-1].To)) {
+					d.err = fmt.Errorf("held span %d..%d out of order", sp.From, sp.To)
+				}
+				f.held = append(f.held, sp)
+			}
 		}
 	case frameError:
 		f.code = Code(d.u16())

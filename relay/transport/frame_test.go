@@ -67,6 +67,7 @@ func FuzzReadFrame(f *testing.F) {
 		{typ: frameHello, version: ProtocolVersion, hello: Hello{Tenant: "acme", Site: "s", Token: "t", QueueID: 9}},
 		{typ: frameWelcome, version: ProtocolVersion, maxBody: 4096},
 		{typ: frameWelcome, version: ProtocolVersion, maxBody: 4096, lanes: true},
+		{typ: frameWelcome, version: ProtocolVersion, maxBody: 4096, held: []Span{{1, 9}, {12, 12}}},
 		{typ: frameBlockLane, seq: 4, lane: 1, payload: []byte("abc")},
 		{typ: frameError, code: CodeRefused, reason: "no"},
 		{typ: frameBlock, seq: 1, payload: []byte("abc")},

@@ -146,3 +146,41 @@ func TestLanes(t *testing.T) {
 		t.Fatal("BLOCK_LANE from a version 2 edge answered")
 	}
 }
+
+// TestHeld: a cloud tells a version 3 edge which of its blocks it already
+// holds (spans cleaned of what a WELCOME cannot carry); an edge speaking
+// version 2 is told nothing.
+func TestHeld(t *testing.T) {
+	p := newPKI(t)
+	var asked []Peer
+	var mu sync.Mutex
+	held := func(peer Peer) []Span {
+		mu.Lock()
+		asked = append(asked, peer)
+		mu.Unlock()
+		return []Span{{0, 3}, {5, 4}, {7, 9}, {8, 20}, {30, 31}}
+	}
+	s := startServer(t, ServerConfig{TLS: p.server(t, false), Handle: (&recorder{}).handle, Held: held})
+	c, err := dialTest(t, s, p.client(t, false), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if got, want := fmt.Sprint(c.Held()), fmt.Sprint([]Span{{1, 3}, {7, 9}, {30, 31}}); got != want {
+		t.Fatalf("Held() = %s, want %s", got, want)
+	}
+	mu.Lock()
+	if len(asked) != 1 || asked[0].Tenant != "acme" || asked[0].QueueID == 0 {
+		t.Fatalf("Held asked for %+v", asked)
+	}
+	mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, str := rawStream(ctx, t, s, p)
+	str.Write(mustFrame(t, &frame{typ: frameHello, version: 2, hello: Hello{Tenant: "acme", Site: "s", Token: "secret", QueueID: 1}}))
+	w, err := readFrame(bufio.NewReader(str), -1)
+	if err != nil || w.version != 2 || w.held != nil {
+		t.Fatalf("version 2 HELLO answered %+v, %v", w, err)
+	}
+}

@@ -75,6 +75,11 @@ type ServerConfig struct {
 	Handle Handler
 	// MaxBlockBytes bounds a block's payload; 0 means DefaultMaxBlockBytes.
 	MaxBlockBytes int
+	// Held, when set, names the blocks of an edge's queue the cloud already
+	// holds durably (sorted, disjoint; for example imported from a bundle):
+	// the WELCOME tells a version 3 edge, which deletes them without
+	// sending them again. It is called once per connection, after Auth.
+	Held func(p Peer) []Span
 	// Lanes tells edges (protocol version 3) that they may send a live
 	// lane alongside their backlog, so blocks arrive out of sequence order
 	// across the two lanes.

@@ -86,7 +86,11 @@ func (c *serverConn) hello() (p Peer, ok bool) {
 	}
 	p.Remote = c.qc.RemoteAddr()
 	c.lanes = c.version >= 3 && c.s.cfg.Lanes
-	err = c.write(&frame{typ: frameWelcome, version: c.version, maxBody: uint32(c.s.cfg.MaxBlockBytes), lanes: c.lanes})
+	var held []Span
+	if c.version >= 3 && c.s.cfg.Held != nil {
+		held = validSpans(c.s.cfg.Held(p))
+	}
+	err = c.write(&frame{typ: frameWelcome, version: c.version, maxBody: uint32(c.s.cfg.MaxBlockBytes), lanes: c.lanes, held: held})
 	return p, err == nil
 }
 
@@ -191,4 +195,18 @@ func (c *serverConn) linger(code Code, reason string) {
 	case <-t.C:
 	}
 	c.qc.CloseWithError(quic.ApplicationErrorCode(code), truncate(reason, maxReasonLen))
+}
+
+// validSpans keeps the spans a WELCOME may carry: sequence numbers from 1,
+// each span after the last, the newest MaxHeldSpans.
+func validSpans(in []Span) []Span {
+	var out []Span
+	for _, sp := range in {
+		sp.From = max(sp.From, 1)
+		if sp.To < sp.From || (len(out) > 0 && sp.From <= out[len(out)-1].To) {
+			continue
+		}
+		out = append(out, sp)
+	}
+	return out[max(0, len(out)-MaxHeldSpans):]
 }
