@@ -53,15 +53,10 @@ func (q *Queue) remove(from, through uint64, need int64) (removed, error) {
 			if seq >= next {
 				break
 			}
-			var m meta
-			err := it.Item().Value(func(v []byte) (err error) {
-				m, err = decodeMeta(v)
+			m, corrupt, err := itemMeta(it.Item(), seq)
+			if err != nil {
 				return err
-			})
-			if err != nil && !errors.Is(err, errCorrupt) {
-				return fmt.Errorf("read block meta %d: %w", seq, err)
 			}
-			corrupt := err != nil
 			// The cap goes on through the rest of the last deleted block's group.
 			if seq > through || (need > 0 && r.bytes >= need && (corrupt || group == 0 || m.Group != group)) {
 				if corrupt {
@@ -70,14 +65,10 @@ func (q *Queue) remove(from, through uint64, need int64) (removed, error) {
 				r.newHead, r.newHeadTime = seq, m.Time
 				break
 			}
-			keys = append(keys, metaKey(seq))
+			keys = blockKeys(txn, keys, seq, m, corrupt)
 			r.acked = seq
 			if corrupt {
-				keys = append(keys, keysFrom(txn, prefixData, dataKey(seq, 0), dataKey(seq+1, 0))...)
 				continue
-			}
-			for c := uint32(0); c < m.Chunks; c++ {
-				keys = append(keys, dataKey(seq, c))
 			}
 			r.blocks++
 			r.bytes += int64(m.Len)
@@ -109,18 +100,8 @@ func (q *Queue) remove(from, through uint64, need int64) (removed, error) {
 	if r.acked == acked {
 		return r, nil
 	}
-	w := newTxnWriter(q.db)
-	defer w.discard()
-	for _, k := range keys {
-		if err := w.del(k); err != nil {
-			return removed{}, fmt.Errorf("delete blocks: %w", err)
-		}
-	}
-	if err := w.set(keyAcked, u64(r.acked)); err != nil {
-		return removed{}, fmt.Errorf("delete blocks: %w", err)
-	}
-	if err := w.commit(); err != nil {
-		return removed{}, fmt.Errorf("delete blocks: %w", err)
+	if err := q.deleteKeys(keys, &r.acked); err != nil {
+		return removed{}, err
 	}
 
 	q.mu.Lock()
@@ -160,21 +141,13 @@ func (q *Queue) removeRange(from, through uint64) (removed, error) {
 			if seq > through {
 				break
 			}
-			var m meta
-			err := it.Item().Value(func(v []byte) (err error) {
-				m, err = decodeMeta(v)
-				return err
-			})
-			if err != nil && !errors.Is(err, errCorrupt) {
-				return fmt.Errorf("read block meta %d: %w", seq, err)
-			}
-			keys = append(keys, metaKey(seq))
+			m, corrupt, err := itemMeta(it.Item(), seq)
 			if err != nil {
-				keys = append(keys, keysFrom(txn, prefixData, dataKey(seq, 0), dataKey(seq+1, 0))...)
-				continue
+				return err
 			}
-			for c := uint32(0); c < m.Chunks; c++ {
-				keys = append(keys, dataKey(seq, c))
+			keys = blockKeys(txn, keys, seq, m, corrupt)
+			if corrupt {
+				continue
 			}
 			r.blocks++
 			r.bytes += int64(m.Len)
@@ -185,15 +158,8 @@ func (q *Queue) removeRange(from, through uint64) (removed, error) {
 	if err != nil || len(keys) == 0 {
 		return r, err
 	}
-	w := newTxnWriter(q.db)
-	defer w.discard()
-	for _, k := range keys {
-		if err := w.del(k); err != nil {
-			return removed{}, fmt.Errorf("delete blocks: %w", err)
-		}
-	}
-	if err := w.commit(); err != nil {
-		return removed{}, fmt.Errorf("delete blocks: %w", err)
+	if err := q.deleteKeys(keys, nil); err != nil {
+		return removed{}, err
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -207,4 +173,56 @@ func (q *Queue) removeRange(from, through uint64) (removed, error) {
 		s.head, s.oldestTime, s.newestTime = 0, 0, 0
 	}
 	return r, nil
+}
+
+// itemMeta decodes the meta record it holds for block seq; corrupt is true
+// (and err nil) when the record is damaged.
+func itemMeta(it *badger.Item, seq uint64) (m meta, corrupt bool, err error) {
+	err = it.Value(func(v []byte) (err error) {
+		m, err = decodeMeta(v)
+		return err
+	})
+	if errors.Is(err, errCorrupt) {
+		return m, true, nil
+	}
+	if err != nil {
+		return m, false, fmt.Errorf("read block meta %d: %w", seq, err)
+	}
+	return m, false, nil
+}
+
+// blockKeys appends the keys of block seq to keys: its meta record and its
+// data chunks (every data key of seq when the meta is corrupt).
+func blockKeys(txn *badger.Txn, keys [][]byte, seq uint64, m meta, corrupt bool) [][]byte {
+	keys = append(keys, metaKey(seq))
+	if corrupt {
+		return append(keys, keysFrom(txn, prefixData, dataKey(seq, 0), dataKey(seq+1, 0))...)
+	}
+	for c := uint32(0); c < m.Chunks; c++ {
+		keys = append(keys, dataKey(seq, c))
+	}
+	return keys
+}
+
+// deleteKeys deletes keys and, when acked is set, persists it as the new
+// acked sequence, written last: in one transaction unless there are more
+// keys than Badger takes in one, when a crash may leave some of the blocks
+// deleted under the old acked sequence, a gap Open rebuilds over.
+func (q *Queue) deleteKeys(keys [][]byte, acked *uint64) error {
+	w := newTxnWriter(q.db)
+	defer w.discard()
+	for _, k := range keys {
+		if err := w.del(k); err != nil {
+			return fmt.Errorf("delete blocks: %w", err)
+		}
+	}
+	if acked != nil {
+		if err := w.set(keyAcked, u64(*acked)); err != nil {
+			return fmt.Errorf("delete blocks: %w", err)
+		}
+	}
+	if err := w.commit(); err != nil {
+		return fmt.Errorf("delete blocks: %w", err)
+	}
+	return nil
 }
