@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgerelay/edgerelay/relay/tlsutil"
 	"github.com/edgerelay/edgerelay/relay/transport"
 	"github.com/edgerelay/edgerelay/store"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -25,19 +24,7 @@ import (
 // Every block arrives, each lane in order, and leaves the queue.
 func TestLanesLoopback(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
-	certs := t.TempDir()
-	if err := tlsutil.WriteBundle(certs, nil); err != nil {
-		t.Fatal(err)
-	}
-	p := func(n string) string { return filepath.Join(certs, n) }
-	serverTLS, err := tlsutil.ServerTLS(p(tlsutil.CloudCertFile), p(tlsutil.CloudKeyFile), "", "", log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clientTLS, err := tlsutil.ClientTLS("localhost", p(tlsutil.CAFile), "", "", false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	serverTLS, clientTLS := loopbackTLS(t, false)
 	dir := filepath.Join(t.TempDir(), "queue")
 	q, err := store.Open(dir, store.Options{Logger: log})
 	if err != nil {

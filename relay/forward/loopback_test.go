@@ -60,6 +60,30 @@ func (c *cloud) handle(_ context.Context, p transport.Peer, seq uint64, _ uint8,
 	return nil
 }
 
+// loopbackTLS writes a CA and pairs and returns the cloud's and the edge's
+// TLS configurations; with mtls the cloud requires the edge's certificate.
+func loopbackTLS(t *testing.T, mtls bool) (server, client *tls.Config) {
+	t.Helper()
+	certs := t.TempDir()
+	if err := tlsutil.WriteBundle(certs, nil); err != nil {
+		t.Fatal(err)
+	}
+	p := func(n string) string { return filepath.Join(certs, n) }
+	clientCA, edgeCert, edgeKey := "", "", ""
+	if mtls {
+		clientCA, edgeCert, edgeKey = p(tlsutil.CAFile), p(tlsutil.EdgeCertFile), p(tlsutil.EdgeKeyFile)
+	}
+	server, err := tlsutil.ServerTLS(p(tlsutil.CloudCertFile), p(tlsutil.CloudKeyFile), clientCA, "", slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err = tlsutil.ClientTLS("localhost", p(tlsutil.CAFile), edgeCert, edgeKey, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return server, client
+}
+
 func (c *cloud) count() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -72,19 +96,7 @@ func (c *cloud) count() int {
 // cloud exactly in order, none skipped, and leave the queue.
 func TestLoopbackOutages(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
-	certs := t.TempDir()
-	if err := tlsutil.WriteBundle(certs, nil); err != nil {
-		t.Fatal(err)
-	}
-	p := func(n string) string { return filepath.Join(certs, n) }
-	serverTLS, err := tlsutil.ServerTLS(p(tlsutil.CloudCertFile), p(tlsutil.CloudKeyFile), p(tlsutil.CAFile), "", log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	clientTLS, err := tlsutil.ClientTLS("localhost", p(tlsutil.CAFile), p(tlsutil.EdgeCertFile), p(tlsutil.EdgeKeyFile), false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	serverTLS, clientTLS := loopbackTLS(t, true)
 
 	q, err := store.Open(filepath.Join(t.TempDir(), "queue"), store.Options{Logger: log})
 	if err != nil {
