@@ -191,23 +191,26 @@ func itemMeta(it *badger.Item, seq uint64) (m meta, corrupt bool, err error) {
 	return m, false, nil
 }
 
-// blockKeys appends the keys of block seq to keys: its meta record and its
-// data chunks (every data key of seq when the meta is corrupt).
+// blockKeys appends the keys of block seq to keys: its data chunks (every
+// data key of seq when the meta is corrupt), then its meta record. Meta
+// last: a deletion cut between transactions by a crash leaves at worst a
+// block whose chunks are partly gone, which reads as corrupt and goes with
+// the next removal, never chunks without a meta that nothing would find.
 func blockKeys(txn *badger.Txn, keys [][]byte, seq uint64, m meta, corrupt bool) [][]byte {
-	keys = append(keys, metaKey(seq))
 	if corrupt {
-		return append(keys, keysFrom(txn, prefixData, dataKey(seq, 0), dataKey(seq+1, 0))...)
+		keys = append(keys, keysFrom(txn, prefixData, dataKey(seq, 0), dataKey(seq+1, 0))...)
+	} else {
+		for c := uint32(0); c < m.Chunks; c++ {
+			keys = append(keys, dataKey(seq, c))
+		}
 	}
-	for c := uint32(0); c < m.Chunks; c++ {
-		keys = append(keys, dataKey(seq, c))
-	}
-	return keys
+	return append(keys, metaKey(seq))
 }
 
-// deleteKeys deletes keys and, when acked is set, persists it as the new
-// acked sequence, written last: in one transaction unless there are more
-// keys than Badger takes in one, when a crash may leave some of the blocks
-// deleted under the old acked sequence, a gap Open rebuilds over.
+// deleteKeys deletes keys, in order, and, when acked is set, persists it
+// as the new acked sequence, written last: in one transaction unless there
+// are more keys than Badger takes in one, when a crash may leave some of
+// the blocks deleted under the old acked sequence, a gap Open rebuilds over.
 func (q *Queue) deleteKeys(keys [][]byte, acked *uint64) error {
 	w := newTxnWriter(q.db)
 	defer w.discard()
