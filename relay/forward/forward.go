@@ -123,7 +123,8 @@ type Forwarder struct {
 	running   atomic.Bool
 	twoLanes  atomic.Bool   // a backlog lane is being sent beside the live lane
 	limit     *rate.Limiter // nil: no MaxSendRate
-	lanes     LaneQueue     // nil: the queue has one lane, or ReplayShare is 1
+	lq        LaneQueue     // nil: the queue has one lane
+	interlace bool          // lq is set and ReplayShare is below 1
 	acked     uint64        // highest seq acknowledged in the queue by this Run (the oldest lane)
 	liveAcked uint64        // the same for the live lane of a split
 
@@ -191,16 +192,14 @@ func New(q Queue, cfg Config) (*Forwarder, error) {
 		limit.ReserveN(time.Now(), limit.Burst()) // start empty: no burst after a start
 	}
 	lq, _ := q.(LaneQueue)
-	if cfg.ReplayShare == 1 {
-		lq = nil
-	}
 	return &Forwarder{
-		q:     q,
-		lanes: lq,
-		limit: limit,
-		cfg:   cfg,
-		log:   log.With("upstream", cfg.Client.Addr),
-		m:     m,
+		q:         q,
+		lq:        lq,
+		interlace: lq != nil && cfg.ReplayShare < 1,
+		limit:     limit,
+		cfg:       cfg,
+		log:       log.With("upstream", cfg.Client.Addr),
+		m:         m,
 		dial: func(ctx context.Context, cc transport.ClientConfig) (uplink, error) {
 			return transport.Dial(ctx, cc)
 		},
@@ -249,8 +248,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			if err := f.dropHeld(conn.Held()); err != nil {
 				f.log.Warn("could not remove blocks the cloud already holds; sending them again", "err", err)
 			}
-			f.maybeSplit(conn)
-			progressed, err := f.session(ctx, conn)
+			progressed, err := f.session(ctx, conn, f.maybeSplit(conn))
 			conn.Close()
 			f.q.Release()
 			f.setConnected(false)
@@ -276,11 +274,8 @@ func (f *Forwarder) Run(ctx context.Context) error {
 // holds (it imported them from a bundle, or their acknowledgements were
 // lost), so they do not cross the link twice.
 func (f *Forwarder) dropHeld(held []transport.Span) error {
-	rq, ok := f.q.(interface {
-		AckRange(from, through uint64) error
-		Stats() store.Stats
-	})
-	if !ok || len(held) == 0 {
+	rq := f.lq
+	if rq == nil || len(held) == 0 {
 		return nil
 	}
 	st := rq.Stats()
@@ -308,18 +303,19 @@ func (f *Forwarder) dropHeld(held []transport.Span) error {
 
 // maybeSplit asks for a live lane when the connection finds a backlog of
 // more than a window's worth (or a read's worth of bytes) and the cloud
-// takes lanes.
-func (f *Forwarder) maybeSplit(conn uplink) {
-	if f.lanes == nil || !conn.Lanes() || f.cfg.OnBacklog == nil || f.lanes.Backlog() {
-		return
+// takes lanes; it reports whether it asked.
+func (f *Forwarder) maybeSplit(conn uplink) bool {
+	if !f.interlace || !conn.Lanes() || f.cfg.OnBacklog == nil || f.lq.Backlog() {
+		return false
 	}
-	st := f.lanes.Stats()
+	st := f.lq.Stats()
 	if st.Blocks <= f.cfg.Client.Window && st.Bytes <= int64(f.cfg.MaxBatchBytes) {
-		return
+		return false
 	}
 	f.log.Info("uplink: backlog found; live data will go beside it", "blocks", st.Blocks, "bytes", st.Bytes,
 		"samples", st.Samples, "replay_share", f.cfg.ReplayShare)
 	f.cfg.OnBacklog()
+	return true
 }
 
 func (f *Forwarder) setConnected(up bool) {

@@ -34,9 +34,10 @@ type session struct {
 	kick chan struct{} // a skipped entry may now be at the head
 }
 
-// session ships blocks after f.acked over conn until it fails or ctx ends.
+// session ships blocks after f.acked over conn until it fails or ctx ends;
+// awaitSplit says a split of the queue was asked for on this connection.
 // progressed is true when at least one block was acknowledged.
-func (f *Forwarder) session(ctx context.Context, conn uplink) (progressed bool, err error) {
+func (f *Forwarder) session(ctx context.Context, conn uplink, awaitSplit bool) (progressed bool, err error) {
 	s := &session{f: f, conn: conn, kick: make(chan struct{}, 1)}
 	sctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
@@ -44,7 +45,7 @@ func (f *Forwarder) session(ctx context.Context, conn uplink) (progressed bool, 
 	from := f.acked
 	go func() {
 		defer wg.Done()
-		if err := s.send(sctx, from); err != nil {
+		if err := s.send(sctx, from, awaitSplit); err != nil {
 			s.fail(err)
 			cancel()
 		}
@@ -151,35 +152,32 @@ var polled = func() context.Context {
 // send reads blocks after `after` and hands them to the uplink, oldest
 // first. While the queue is split (see store.Split) and the cloud takes
 // lanes, it sends the backlog lane and the live lane side by side, the
-// backlog getting ReplayShare of the bytes while both have blocks.
-func (s *session) send(ctx context.Context, after uint64) error {
+// backlog getting ReplayShare of the bytes while both have blocks;
+// awaitSplit says a split was asked for and may land meanwhile.
+func (s *session) send(ctx context.Context, after uint64, awaitSplit bool) error {
 	f := s.f
-	lanes := f.lanes != nil && s.conn.Lanes()
+	lanes := f.interlace && s.conn.Lanes()
 	cur := &cursor{after: after} // the oldest lane (the only one unless split)
 	var live *cursor
 	var split store.Split
 	if lanes {
-		split = f.lanes.Split()
-		if f.lanes.Backlog() {
+		split = f.lq.Split()
+		if f.lq.Backlog() {
 			cur.before = split.Seq
 			live = &cursor{after: max(split.Seq-1, f.liveAcked)}
 		}
 	}
+	f.setLanes(live != nil)
 	defer func() {
-		f.m.lanes.Set(0)
 		f.twoLanes.Store(false)
+		f.m.lanes.Set(0) // not connected
 	}()
 	for {
-		f.twoLanes.Store(live != nil)
-		if live != nil {
-			f.m.lanes.Set(2)
-		} else {
-			f.m.lanes.Set(1)
-		}
-		if lanes && live == nil {
-			if sp := f.lanes.Split(); sp != split && f.lanes.Backlog() {
-				// A requested split landed: what cur has not sent from it on
-				// is the live lane's.
+		if lanes && awaitSplit && live == nil {
+			if sp := f.lq.Split(); sp != split && f.lq.Backlog() {
+				// The split landed: what cur has not sent from it on is the
+				// live lane's.
+				awaitSplit = false
 				split = sp
 				cur.before = sp.Seq
 				i := 0
@@ -188,6 +186,7 @@ func (s *session) send(ctx context.Context, after uint64) error {
 				}
 				cur.buf = cur.buf[:i]
 				live = &cursor{after: max(sp.Seq-1, cur.lastSent)}
+				f.setLanes(true)
 			}
 		}
 		if err := s.fill(cur); err != nil {
@@ -195,6 +194,7 @@ func (s *session) send(ctx context.Context, after uint64) error {
 		}
 		if live != nil && cur.done {
 			cur, live = live, nil // the backlog is sent
+			f.setLanes(false)
 			continue
 		}
 		if live != nil && len(live.buf) == 0 && f.q.Wait(polled, live.after) == nil {
@@ -260,6 +260,17 @@ func (s *session) send(ctx context.Context, after uint64) error {
 	}
 }
 
+// setLanes records whether a backlog lane goes beside the live lane now,
+// for Beside and edgerelay_uplink_lanes.
+func (f *Forwarder) setLanes(two bool) {
+	f.twoLanes.Store(two)
+	if two {
+		f.m.lanes.Set(2)
+	} else {
+		f.m.lanes.Set(1)
+	}
+}
+
 func (s *session) push(e entry) {
 	s.mu.Lock()
 	s.pending = append(s.pending, e)
@@ -312,16 +323,16 @@ func (s *session) ack(seq uint64) error {
 	}
 	s.mu.Unlock()
 	var split store.Split
-	if f.lanes != nil {
-		split = f.lanes.Split()
+	if f.lq != nil {
+		split = f.lq.Split()
 	}
 	for lane, t := range through {
 		if t == 0 {
 			continue
 		}
-		if f.lanes != nil && split.Seq != 0 && uint8(lane) == split.Lane && t >= split.Seq {
+		if split.Seq != 0 && uint8(lane) == split.Lane && t >= split.Seq {
 			from := max(split.Seq, f.liveAcked+1)
-			if err := f.lanes.AckRange(from, t); err != nil {
+			if err := f.lq.AckRange(from, t); err != nil {
 				return &queueError{fmt.Errorf("ack %d..%d: %w", from, t, err)}
 			}
 			f.liveAcked = t
