@@ -7,6 +7,8 @@
 package relay
 
 import (
+	"github.com/prometheus/prometheus/model/exemplar"
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 )
 
@@ -18,10 +20,29 @@ type Sample struct {
 	V float64
 }
 
-// Series is one label set and its samples in timestamp order.
+// HistogramSample is one native histogram sample: a timestamp in
+// milliseconds and exactly one of H (integer counts) or FH (float counts).
+// Every field is carried exactly: schema, zero threshold and count, spans,
+// buckets, custom values and the counter reset hint. A staleness marker is
+// a histogram whose Sum is the staleness NaN (value.IsStaleNaN).
+type HistogramSample struct {
+	T  int64
+	H  *histogram.Histogram
+	FH *histogram.FloatHistogram
+}
+
+// Exemplar is an exemplar of a series: its own labels (trace_id, ...),
+// value and, when HasTs, timestamp in milliseconds.
+type Exemplar = exemplar.Exemplar
+
+// Series is one label set and its samples in timestamp order. A series
+// carries float Samples, native Histograms, or (rarely) both; Exemplars
+// ride along with either.
 type Series struct {
-	Labels  labels.Labels
-	Samples []Sample
+	Labels     labels.Labels
+	Samples    []Sample
+	Histograms []HistogramSample
+	Exemplars  []Exemplar
 }
 
 // Metadata is what a scrape says about a metric family: its type
