@@ -19,7 +19,25 @@
 //
 //	body v2: body v1  generation  nframes {len bytes}…
 //
-// Encode writes version 1 for a block without frames.
+// Version 3 adds native histogram samples and exemplars to every series
+// record (after its float samples), and the frames trailer of version 2
+// is always present (nframes may be 0):
+//
+//	series v3: series v1  nhist {Δt(zigzag, as for samples) histogram}…
+//	           nexemplars {nlabels {name value}… value(8 bytes) Δt(zigzag,
+//	           against the batch timestamp) flags(bit 0 = HasTs)}…
+//	histogram: kind(1 byte: 0 integer, 1 float) hint(1 byte, counter reset
+//	           hint) schema(zigzag) zero_threshold(8 bytes)
+//	           integer: zero_count count   float: zero_count(8) count(8)
+//	           sum(8) npos {offset(zigzag) length}… nneg {…}…
+//	           npb {bucket}… nnb {bucket}… ncustom {value(8 bytes)}…
+//	bucket:    integer: zigzag varint (Prometheus' delta-coded buckets as they
+//	           are); float: 8 bytes
+//
+// Floats are 8 bytes of little-endian IEEE bits. Encode writes version 1 for
+// a block without frames, version 2 for one with frames, and version 3 only
+// when a series carries histogram samples or exemplars, so blocks of plain
+// float samples are byte for byte what earlier releases wrote.
 //
 // Names, values and the other strings in batch and series records are
 // string-table indexes. Decode checks every count and index against what
@@ -40,6 +58,7 @@ const (
 	magic      = "ERB"
 	version1   = 1
 	version2   = 2
+	version3   = 3
 	flagZstd   = 1 << 0
 	headerSize = len(magic) + 2
 

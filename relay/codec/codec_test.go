@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/prometheus/model/value"
 
 	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/relay/internal/histtest"
 )
 
 func sampleBlock() *relay.Block {
@@ -78,6 +80,12 @@ func sameBits(t *testing.T, want, got *relay.Block) {
 					t.Fatalf("sample %d/%d/%d: %d %x vs %d %x", i, j, k, w.T, math.Float64bits(w.V), g.T, math.Float64bits(g.V))
 				}
 			}
+			if d := histtest.DiffSamples(ws.Histograms, gs.Histograms); d != "" {
+				t.Fatalf("series %d/%d %s: %s", i, j, ws.Labels, d)
+			}
+			if d := histtest.DiffExemplars(ws.Exemplars, gs.Exemplars); d != "" {
+				t.Fatalf("series %d/%d %s: %s", i, j, ws.Labels, d)
+			}
 		}
 	}
 }
@@ -143,6 +151,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add(Encode(nil, frameBlock()))
 	f.Add([]byte("ERB\x01\x00\x04acme\x01x\x00\x01"))
 	f.Add([]byte("ERB\x02\x00\x04acme\x01x\x00\x00\x07\x01\x00"))
+	f.Add(Encode(nil, histBlock(rand.New(rand.NewPCG(1, 2)), 3)))
+	f.Add(Encode(nil, histBlock(rand.New(rand.NewPCG(3, 4)), 1)))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		blk, err := Decode(data)
 		if err != nil {

@@ -15,7 +15,7 @@ func Decode(data []byte) (*relay.Block, error) {
 		return nil, corruptf("bad magic")
 	}
 	version := data[len(magic)]
-	if version != version1 && version != version2 {
+	if version < version1 || version > version3 {
 		return nil, corruptf("unsupported version %d", version)
 	}
 	body := data[headerSize:]
@@ -35,12 +35,12 @@ func Decode(data []byte) (*relay.Block, error) {
 	}
 	nb := d.count(4)
 	for i := 0; i < nb && d.err == nil; i++ {
-		blk.Batches = append(blk.Batches, d.batch())
+		blk.Batches = append(blk.Batches, d.batch(version))
 	}
-	if version == version2 && d.err == nil {
+	if version >= version2 && d.err == nil {
 		blk.Generation = d.uvarint()
 		nf := d.count(2)
-		if nf == 0 && d.err == nil {
+		if nf == 0 && version == version2 && d.err == nil {
 			d.fail("version 2 block without frames")
 		}
 		for i := 0; i < nf && d.err == nil; i++ {
@@ -134,7 +134,7 @@ func (d *reader) labels() labels.Labels {
 	return d.lb.Labels()
 }
 
-func (d *reader) batch() *relay.Batch {
+func (d *reader) batch(version byte) *relay.Batch {
 	b := &relay.Batch{}
 	b.Scrape = d.uvarint()&1 != 0
 	b.Job = d.ref()
@@ -164,6 +164,9 @@ func (d *reader) batch() *relay.Batch {
 			v := math.Float64frombits(binary.LittleEndian.Uint64(d.buf))
 			d.buf = d.buf[8:]
 			s.Samples = append(s.Samples, relay.Sample{T: prev, V: v})
+		}
+		if version >= version3 {
+			d.extras(&s, b.Timestamp)
 		}
 		b.Series = append(b.Series, s)
 	}

@@ -29,10 +29,11 @@ func (t *strtab) ref(s string) uint64 {
 // Encode appends the encoding of b to dst and returns the result.
 func Encode(dst []byte, b *relay.Block) []byte {
 	t := &strtab{idx: make(map[string]uint64, 1024)}
+	extras := hasExtras(b)
 	recs := make([]byte, 0, 64*1024)
 	recs = binary.AppendUvarint(recs, uint64(len(b.Batches)))
 	for _, bt := range b.Batches {
-		recs = encodeBatch(recs, t, bt)
+		recs = encodeBatch(recs, t, bt, extras)
 	}
 
 	body := make([]byte, 0, len(recs)+16*len(t.list))
@@ -44,8 +45,13 @@ func Encode(dst []byte, b *relay.Block) []byte {
 	}
 	body = append(body, recs...)
 	version := byte(version1)
-	if len(b.Frames) > 0 {
+	switch {
+	case extras:
+		version = version3
+	case len(b.Frames) > 0:
 		version = version2
+	}
+	if version != version1 {
 		body = binary.AppendUvarint(body, b.Generation)
 		body = binary.AppendUvarint(body, uint64(len(b.Frames)))
 		for _, f := range b.Frames {
@@ -59,7 +65,7 @@ func Encode(dst []byte, b *relay.Block) []byte {
 	return encoder.EncodeAll(body, dst)
 }
 
-func encodeBatch(dst []byte, t *strtab, b *relay.Batch) []byte {
+func encodeBatch(dst []byte, t *strtab, b *relay.Batch, extras bool) []byte {
 	var flags uint64
 	if b.Scrape {
 		flags |= 1
@@ -94,6 +100,9 @@ func encodeBatch(dst []byte, t *strtab, b *relay.Batch) []byte {
 			dst = binary.AppendVarint(dst, smp.T-prev)
 			prev = smp.T
 			dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(smp.V))
+		}
+		if extras {
+			dst = appendExtras(dst, t, s, b.Timestamp)
 		}
 	}
 	return dst
