@@ -19,12 +19,12 @@ const (
 	maxBumps = 1000
 )
 
-// place writes data and js as scrape directory <epochUs> of the target
+// place writes data, js and native (when not empty) as scrape directory <epochUs> of the target
 // directory rel (relative to the root), bumping epochUs past directories
 // holding something else, and points "latest" at it when it is the newest.
 // It reports false when an identical directory already existed. The caller
 // holds the target's lock.
-func (w *Writer) place(rel string, epochUs int64, data, js []byte) (bool, error) {
+func (w *Writer) place(rel string, epochUs int64, data, js, native []byte) (bool, error) {
 	tenantRel := filepath.Dir(rel)
 	if err := w.ensureDir(tenantRel); err != nil {
 		return false, err
@@ -44,7 +44,7 @@ func (w *Writer) place(rel string, epochUs int64, data, js []byte) (bool, error)
 		name := strconv.FormatInt(epochUs, 10)
 		dst := filepath.Join(target, name)
 		if _, err := os.Lstat(dst); err == nil {
-			if same(dst, name, data, js) {
+			if same(dst, name, data, js, native) {
 				return false, nil
 			}
 			epochUs++
@@ -58,7 +58,7 @@ func (w *Writer) place(rel string, epochUs int64, data, js []byte) (bool, error)
 				return false, fmt.Errorf("create temporary directory in %q: %w", target, err)
 			}
 		}
-		if err := writeScrape(tmp, name, data, js); err != nil {
+		if err := writeScrape(tmp, name, data, js, native); err != nil {
 			return false, err
 		}
 		err := os.Rename(tmp, dst)
@@ -84,11 +84,17 @@ func (w *Writer) place(rel string, epochUs int64, data, js []byte) (bool, error)
 	return false, fmt.Errorf("no free scrape directory in %q after %d tries", target, maxBumps)
 }
 
-// writeScrape writes <name>.data.gz and <name>.json into dir, fsyncs them
-// and dir, and makes dir world-readable like the rest of the layout.
-func writeScrape(dir, name string, data, js []byte) error {
+// writeScrape writes <name>.data.gz, <name>.json and, when native is not
+// empty, <name>.native.gz into dir, fsyncs them and dir, and makes dir
+// world-readable like the rest of the layout.
+func writeScrape(dir, name string, data, js, native []byte) error {
 	if err := writeFile(filepath.Join(dir, name+".data.gz"), data); err != nil {
 		return err
+	}
+	if len(native) > 0 {
+		if err := writeFile(filepath.Join(dir, name+nativeSuffix), native); err != nil {
+			return err
+		}
 	}
 	if err := writeFile(filepath.Join(dir, name+".json"), js); err != nil {
 		return err
@@ -133,10 +139,14 @@ func clearDir(dir string) error {
 }
 
 // same reports whether scrape directory dst (named name) holds exactly
-// data and js.
-func same(dst, name string, data, js []byte) bool {
+// data, js and native (no native file when native is empty).
+func same(dst, name string, data, js, native []byte) bool {
 	got, err := os.ReadFile(filepath.Join(dst, name+".json"))
 	if err != nil || !bytes.Equal(got, js) {
+		return false
+	}
+	got, err = os.ReadFile(filepath.Join(dst, name+nativeSuffix))
+	if len(native) == 0 && !errors.Is(err, fs.ErrNotExist) || len(native) > 0 && (err != nil || !bytes.Equal(got, native)) {
 		return false
 	}
 	got, err = os.ReadFile(filepath.Join(dst, name+".data.gz"))

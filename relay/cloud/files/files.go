@@ -11,7 +11,8 @@
 // "is_compressed": true, "kvs" (labels common to every sample, left out of
 // the sample lines), "dts" (default timestamp in ms: sample lines whose
 // timestamp equals it carry none), "olabels" (the target's labels)}.
-// epoch_us is the batch timestamp in microseconds.
+// epoch_us is the batch timestamp in microseconds. A scrape holding native
+// histograms or exemplars also gets <epoch_us>.native.gz (native.go).
 //
 // A scrape batch becomes one directory. A remote_write batch has no scrape
 // boundary: it becomes one directory per (job, instance) label pair in it;
@@ -97,9 +98,10 @@ type metrics struct {
 
 // scratch is the reusable state of one Write.
 type scratch struct {
-	enc  expfmt.Encoder
-	data bytes.Buffer
-	gz   *gzip.Writer
+	enc    expfmt.Encoder
+	data   bytes.Buffer
+	native bytes.Buffer
+	gz     *gzip.Writer
 }
 
 // New checks cfg, creates cfg.Dir and returns a Writer.
@@ -199,18 +201,22 @@ func (w *Writer) writeGroup(tenant string, g group) error {
 	if err := sc.gz.Close(); err != nil {
 		return fmt.Errorf("compress scrape: %w", err)
 	}
+	native, err := sc.renderNative(g.batch)
+	if err != nil {
+		return err
+	}
 
 	rel := filepath.Join(Sanitize(tenant), targetDir(g.job, g.instance))
 	mu := w.lock(rel)
 	mu.Lock()
 	defer mu.Unlock()
-	written, err := w.place(rel, g.batch.Timestamp*1000, sc.data.Bytes(), js)
+	written, err := w.place(rel, g.batch.Timestamp*1000, sc.data.Bytes(), js, native)
 	if err != nil {
 		return err
 	}
 	if written {
 		w.m.written.Inc()
-		w.m.bytes.Add(float64(sc.data.Len() + len(js)))
+		w.m.bytes.Add(float64(sc.data.Len() + len(js) + len(native)))
 	} else {
 		w.m.duplicates.Inc()
 	}
