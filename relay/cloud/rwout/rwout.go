@@ -2,7 +2,13 @@
 // (Mimir, Thanos Receive, VictoriaMetrics, Prometheus), configured in
 // Prometheus' remote_write syntax: url, headers, HTTP client and TLS
 // settings, write_relabel_configs, remote_timeout and
-// queue_config.max_samples_per_send.
+// queue_config.max_samples_per_send and metadata_config.
+//
+// Metadata (HELP, TYPE, UNIT of each metric family) rides in the requests
+// that carry the family's samples: a family's metadata goes out when it is
+// first seen or changes, and every family's again each
+// metadata_config.send_interval (default 1m), so a receiver that lost it
+// relearns it; metadata_config.send: false sends none.
 //
 // Send blocks until the endpoint accepted every sample, a non-retryable
 // answer (4xx other than 429) made it drop them (counted and logged), or
@@ -44,6 +50,8 @@ type Forwarder struct {
 	relabel    []*relabel.Config
 	retryFor   time.Duration
 	log        *slog.Logger
+	meta       *metadataSender // nil: metadata_config.send is false
+	maxMeta    int             // metadata entries per request
 
 	sent, dropped, failed prometheus.Counter
 	requests              *prometheus.CounterVec
@@ -75,6 +83,17 @@ func New(cfg *promconfig.RemoteWriteConfig, o Options) (*Forwarder, error) {
 	if f.log == nil {
 		f.log = slog.Default()
 	}
+	if mc := cfg.MetadataConfig; mc.Send {
+		interval := time.Duration(mc.SendInterval)
+		if interval <= 0 {
+			interval = time.Duration(promconfig.DefaultMetadataConfig.SendInterval)
+		}
+		f.meta = newMetadataSender(interval)
+		f.maxMeta = mc.MaxSamplesPerSend
+		if f.maxMeta <= 0 {
+			f.maxMeta = promconfig.DefaultMetadataConfig.MaxSamplesPerSend
+		}
+	}
 	if f.timeout <= 0 {
 		f.timeout = 30 * time.Second
 	}
@@ -100,17 +119,29 @@ func New(cfg *promconfig.RemoteWriteConfig, o Options) (*Forwarder, error) {
 }
 
 // Send forwards every sample of b, in requests of at most
-// max_samples_per_send samples.
-func (f *Forwarder) Send(ctx context.Context, b *relay.Batch) error {
+// max_samples_per_send samples, with the metadata due (see the package doc).
+func (f *Forwarder) Send(ctx context.Context, b *relay.Batch) (err error) {
 	req := &prompb.WriteRequest{}
 	n := 0
+	var meta []prompb.MetricMetadata
+	if f.meta != nil {
+		meta = f.meta.take(b)
+		defer func() {
+			if err != nil {
+				f.meta.forget(meta)
+			}
+		}()
+	}
+	pending := meta // metadata not yet in a request
 	lb := labels.NewBuilder(labels.EmptyLabels())
 	flush := func() error {
-		if n == 0 {
+		if n == 0 && len(pending) == 0 {
 			return nil
 		}
+		k := min(len(pending), f.maxMeta)
+		req.Metadata, pending = pending[:k], pending[k:]
 		err := f.send(ctx, req, n)
-		req.Timeseries, n = req.Timeseries[:0], 0
+		req.Timeseries, req.Metadata, n = req.Timeseries[:0], nil, 0
 		return err
 	}
 	for _, s := range b.Series {
@@ -135,7 +166,11 @@ func (f *Forwarder) Send(ctx context.Context, b *relay.Batch) error {
 			}
 		}
 	}
-	return flush()
+	for {
+		if err := flush(); err != nil || len(pending) == 0 {
+			return err
+		}
+	}
 }
 
 // permanentError is an answer that retrying cannot change.
