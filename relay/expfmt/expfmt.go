@@ -1,6 +1,8 @@
 // Package expfmt writes a relay.Batch in the Prometheus text exposition
 // format, version 0.0.4: "# HELP" and "# TYPE" lines from the batch's
-// metadata, then one "name{labels} value [timestamp]" line per sample.
+// metadata, a "# UNIT" line where the metadata has a unit (a comment to
+// 0.0.4 readers, which skip it; OpenMetrics' spelling of the unit), then one
+// "name{labels} value [timestamp]" line per sample.
 //
 // Families are written in name order and all series of one family are
 // contiguous, in their batch order; the _bucket, _sum and _count series of a
@@ -121,7 +123,7 @@ func (e *Encoder) Encode(w io.Writer, b *relay.Batch, o Options) error {
 	return nil
 }
 
-// appendHeader appends the HELP and TYPE lines of en's family.
+// appendHeader appends the HELP, TYPE and UNIT lines of en's family.
 func appendHeader(dst []byte, en entry, escape bool) []byte {
 	if !en.known {
 		return dst
@@ -138,6 +140,15 @@ func appendHeader(dst []byte, en entry, escape bool) []byte {
 		dst = appendName(dst, en.family, escape)
 		dst = append(dst, ' ')
 		dst = append(dst, t...)
+		dst = append(dst, '\n')
+	}
+	if en.meta.Unit != "" {
+		// A comment to 0.0.4 readers (Prometheus' parser, promtool), the
+		// unit to those that know OpenMetrics' UNIT line.
+		dst = append(dst, "# UNIT "...)
+		dst = appendName(dst, en.family, escape)
+		dst = append(dst, ' ')
+		dst = appendHelp(dst, en.meta.Unit)
 		dst = append(dst, '\n')
 	}
 	return dst
