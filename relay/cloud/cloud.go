@@ -23,6 +23,7 @@ import (
 	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/cloud/federate"
 	"github.com/edgerelay/edgerelay/relay/cloud/files"
+	"github.com/edgerelay/edgerelay/relay/cloud/meta"
 	"github.com/edgerelay/edgerelay/relay/cloud/rwout"
 	"github.com/edgerelay/edgerelay/relay/codec"
 	"github.com/edgerelay/edgerelay/relay/config"
@@ -47,6 +48,7 @@ type Cloud struct {
 	srv     *transport.Server
 	files   *files.Writer
 	fed     *federate.Store
+	meta    *meta.Store
 	marks   *watermarks
 	bases   *bases
 	out     []*rwout.Forwarder
@@ -129,6 +131,9 @@ func newReceiver(cfg *config.Cloud, o Options) (*Cloud, error) {
 	}
 	if c.bases, err = newBases(filepath.Join(cfg.DataDir, "bases")); err != nil {
 		return nil, err
+	}
+	if c.meta, err = meta.New(meta.Config{Dir: filepath.Join(cfg.DataDir, "metadata"), Logger: log, Registerer: c.reg}); err != nil {
+		return nil, fmt.Errorf("cloud.data_dir: %w", err)
 	}
 	if c.files, err = files.New(files.Config{Dir: cfg.FilesDir, Retention: cfg.FilesRetention, Logger: log, Registerer: c.reg}); err != nil {
 		return nil, fmt.Errorf("cloud.files_dir: %w", err)
@@ -217,6 +222,14 @@ func (c *Cloud) apply(ctx context.Context, p transport.Peer, seq uint64, lane ui
 	}
 	lb := labels.NewBuilder(labels.EmptyLabels())
 	for _, b := range blk.Batches {
+		if !b.Scrape {
+			// remote_write metadata arrives when it changes; each batch
+			// is written with what is known of its families.
+			if err := c.meta.Apply(p.Tenant, p.Site, b); err != nil {
+				c.blocks.WithLabelValues("error").Inc()
+				return 0, fmt.Errorf("block %d: %w", seq, err)
+			}
+		}
 		// The tenant label is the authenticated tenant, whatever the edge sent.
 		for i := range b.Series {
 			lb.Reset(b.Series[i].Labels)

@@ -65,6 +65,7 @@ type Edge struct {
 	com    *committer
 	space  *spaceGuard
 	fwd    *forward.Forwarder
+	meta   *metaTracker
 	ready  atomic.Bool
 	// scraper is set once Run has built it.
 	scraper atomic.Pointer[ingest.Scraper]
@@ -139,6 +140,7 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edgerelay_queue_samples", Help: "Samples waiting in the queue."},
 			func() float64 { return float64(q.Stats().Samples) }),
 	)
+	e.meta = newMetaTracker(MaxMetadataFamilies, log, e.reg)
 	e.space = newSpaceGuard(cfg.DataDir, uint64(cfg.Queue.MinFreeBytes), log, e.reg)
 	e.com = newCommitter(q, cfg.Tenant, cfg.Site, cfg.Queue.CommitInterval, int(cfg.Queue.MaxBlockBytes), log, e.reg)
 	if !cfg.Delta.Disabled {
@@ -204,7 +206,9 @@ func (e *Edge) newForwarder() error {
 // onConnect runs when the uplink (re)connects. A cloud that cannot ask for
 // a resync (protocol version 1) gets a new generation on every connection,
 // in case it lost its delta bases; one that can asks when it needs to.
+// Either way the next remote_write batch carries all remote_write metadata.
 func (e *Edge) onConnect(canResync bool) {
+	e.meta.connected()
 	if e.com.delta != nil && !canResync {
 		e.com.delta.requestCheckpoint()
 	}
@@ -212,8 +216,10 @@ func (e *Edge) onConnect(canResync bool) {
 
 // onResync runs when the cloud met a delta frame whose base it does not
 // hold: the next frames start a new generation, full frames, so the cloud
-// is whole again within a scrape interval.
+// is whole again within a scrape interval, and the next remote_write batch
+// carries all remote_write metadata.
 func (e *Edge) onResync() {
+	e.meta.connected()
 	if e.com.delta != nil {
 		e.log.Warn("the cloud lacks delta bases of this edge; starting a new generation (full frames)")
 		e.com.delta.requestCheckpoint()
@@ -291,13 +297,20 @@ func (e *Edge) Submit(ctx context.Context, b *relay.Batch) error {
 		// scrape's keys, without building label sets.
 		addIdentity(b, e.extra)
 	}
-	if len(b.Series) == 0 {
+	metaDone := func(bool) {}
+	if !b.Scrape {
+		// remote_write metadata travels when it changes (metadata.go).
+		metaDone = e.meta.prepare(b)
+	}
+	if len(b.Series) == 0 && len(b.Metadata) == 0 {
 		return nil
 	}
 	if err := e.space.check(); err != nil {
 		return err
 	}
-	return e.com.submit(ctx, b)
+	err := e.com.submit(ctx, b)
+	metaDone(err == nil)
+	return err
 }
 
 // addIdentity sets site and the external labels extra on every series of

@@ -1,0 +1,185 @@
+package edge
+
+import (
+	"log/slog"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/edgerelay/edgerelay/relay"
+)
+
+// Bounds of the remote_write metadata an edge keeps.
+const (
+	// MaxMetadataFamilies is how many metric families' metadata (HELP,
+	// TYPE, UNIT) from remote_write senders an edge keeps. Past it the
+	// metadata of a new family is refused: not carried, counted in
+	// edgerelay_metadata_refused_total and logged.
+	MaxMetadataFamilies = 20000
+	// MetadataExpiry is how long a family keeps its place without being
+	// announced again. Prometheus announces every family it knows each
+	// metadata_config.send_interval (1m by default), and remote_write 2.0
+	// with every series, so a family silent this long is gone from the
+	// sender; it is forgotten when its place is needed.
+	MetadataExpiry = time.Hour
+)
+
+// metaTracker keeps the latest metadata per metric family that remote_write
+// senders announced to this edge, so that a family's metadata is queued
+// when it changes and not with every request. Prometheus sends metadata in
+// requests of their own (remote_write 1.0) every send_interval, or with
+// every series (2.0); both would otherwise cost wire bytes for nothing.
+//
+// What it queues: a batch carries the families whose metadata is new or
+// differs from what was last made durable; after each new uplink
+// connection (and each resync, when the cloud lost its state) the next
+// remote_write batch carries every family held, so a cloud that restarted,
+// or another cloud behind the same address, relearns them at once. The
+// cloud keeps the newest it has seen by batch timestamp, so a backlog block
+// with an older value, drained after the full set, changes nothing.
+//
+// The tracker learns a value only once the batch carrying it is durable in
+// the queue (prepare, then the returned done(true)): a request refused with
+// 503 leaves it unlearnt, and the sender's retry carries it again. It is
+// safe for concurrent use.
+type metaTracker struct {
+	max    int
+	expiry time.Duration
+	now    func() time.Time
+	log    *slog.Logger
+
+	mu        sync.Mutex
+	fams      map[string]metaEntry
+	conns     uint64 // uplink connections (and resyncs) so far
+	sentConns uint64 // value of conns when a full set was last made durable
+	swept     time.Time
+	loggedAt  time.Time // last warning about refused families
+
+	refused prometheus.Counter
+	queued  prometheus.Counter
+}
+
+type metaEntry struct {
+	md   relay.Metadata
+	seen time.Time // last announced
+}
+
+func newMetaTracker(max int, log *slog.Logger, reg prometheus.Registerer) *metaTracker {
+	t := &metaTracker{
+		max: max, expiry: MetadataExpiry, now: time.Now, log: log,
+		fams: map[string]metaEntry{},
+		refused: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "edgerelay_metadata_refused_total",
+			Help: "Metadata of metric families from remote_write refused (not carried) because the edge already keeps metadata of MaxMetadataFamilies families.",
+		}),
+		queued: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "edgerelay_metadata_queued_families_total",
+			Help: "Metadata of metric families from remote_write made durable in the queue: new or changed, or the full set resent after an uplink connection.",
+		}),
+	}
+	reg.MustRegister(t.refused, t.queued, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "edgerelay_metadata_families",
+		Help: "Metric families whose remote_write metadata the edge keeps.",
+	}, func() float64 { return float64(t.families()) }))
+	return t
+}
+
+func (t *metaTracker) families() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.fams)
+}
+
+// connected makes the next remote_write batch carry every family held: the
+// uplink has a new connection, possibly to a cloud that knows none of it.
+func (t *metaTracker) connected() {
+	t.mu.Lock()
+	t.conns++
+	t.mu.Unlock()
+}
+
+// prepare replaces b.Metadata with what must travel: the families whose
+// metadata is new or changed (refusing new ones past the cap), or every
+// family held when a full set is due. It returns done, which the caller
+// calls with whether b became durable; only then are the values learnt.
+func (t *metaTracker) prepare(b *relay.Batch) (done func(durable bool)) {
+	now := t.now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var changed map[string]relay.Metadata
+	refused, added := 0, 0
+	for fam, md := range b.Metadata {
+		e, ok := t.fams[fam]
+		if ok && e.md == md {
+			e.seen = now
+			t.fams[fam] = e
+			continue
+		}
+		if !ok {
+			if len(t.fams)+added >= t.max && !t.sweep(now, added) {
+				refused++
+				continue
+			}
+			added++
+		}
+		if changed == nil {
+			changed = make(map[string]relay.Metadata)
+		}
+		changed[fam] = md
+	}
+	if refused > 0 {
+		t.refused.Add(float64(refused))
+		if now.Sub(t.loggedAt) >= time.Minute {
+			t.loggedAt = now
+			t.log.Warn("remote_write metadata refused: the edge keeps metadata of at most MaxMetadataFamilies families",
+				"max", t.max, "refused", refused)
+		}
+	}
+	full := t.sentConns < t.conns && (len(t.fams) > 0 || len(changed) > 0)
+	conns := t.conns
+	switch {
+	case full:
+		all := make(map[string]relay.Metadata, len(t.fams)+len(changed))
+		for fam, e := range t.fams {
+			all[fam] = e.md
+		}
+		maps.Copy(all, changed)
+		b.Metadata = all
+	default:
+		b.Metadata = changed
+	}
+	sent := len(b.Metadata)
+	return func(durable bool) {
+		if !durable {
+			return
+		}
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		for fam, md := range changed {
+			if _, ok := t.fams[fam]; ok || len(t.fams) < t.max {
+				t.fams[fam] = metaEntry{md: md, seen: now}
+			}
+		}
+		if full {
+			t.sentConns = max(t.sentConns, conns)
+		}
+		t.queued.Add(float64(sent))
+	}
+}
+
+// sweep forgets families not announced within the expiry, at most once a
+// minute, and reports whether there is room for one more beside the added
+// ones the caller is about to carry. The caller holds t.mu.
+func (t *metaTracker) sweep(now time.Time, added int) bool {
+	if now.Sub(t.swept) >= time.Minute {
+		t.swept = now
+		for fam, e := range t.fams {
+			if now.Sub(e.seen) > t.expiry {
+				delete(t.fams, fam)
+			}
+		}
+	}
+	return len(t.fams)+added < t.max
+}

@@ -1,0 +1,281 @@
+package edge
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"net"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/relay/codec"
+	"github.com/edgerelay/edgerelay/relay/config"
+)
+
+func md(typ, help, unit string) relay.Metadata {
+	return relay.Metadata{Type: typ, Help: help, Unit: unit}
+}
+
+// send runs b through the tracker and reports what it carries, making it
+// durable when durable is set.
+func send(tr *metaTracker, b *relay.Batch, durable bool) map[string]relay.Metadata {
+	done := tr.prepare(b)
+	done(durable)
+	return b.Metadata
+}
+
+func metaBatch(m map[string]relay.Metadata) *relay.Batch {
+	return &relay.Batch{Timestamp: 1, Metadata: maps.Clone(m)}
+}
+
+func TestMetadataTravelsWhenChanged(t *testing.T) {
+	tr := newMetaTracker(100, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	first := map[string]relay.Metadata{
+		"http_requests_total": md("counter", "Requests.", ""),
+		"req_seconds":         md("histogram", "Latency.", "seconds"),
+	}
+	for _, step := range []struct {
+		name    string
+		in      map[string]relay.Metadata
+		durable bool
+		want    map[string]relay.Metadata
+	}{
+		{"new families travel", first, true, first},
+		{"unchanged: nothing travels", first, true, nil},
+		{"unchanged again", first, true, nil},
+		{"a changed HELP travels alone", map[string]relay.Metadata{
+			"http_requests_total": md("counter", "Requests served.", ""),
+			"req_seconds":         md("histogram", "Latency.", "seconds"),
+		}, false, map[string]relay.Metadata{"http_requests_total": md("counter", "Requests served.", "")}},
+		{"not durable last time: travels again", map[string]relay.Metadata{
+			"http_requests_total": md("counter", "Requests served.", ""),
+		}, true, map[string]relay.Metadata{"http_requests_total": md("counter", "Requests served.", "")}},
+		{"now learnt", map[string]relay.Metadata{
+			"http_requests_total": md("counter", "Requests served.", ""),
+		}, true, nil},
+		{"a changed UNIT travels", map[string]relay.Metadata{
+			"req_seconds": md("histogram", "Latency.", "milliseconds"),
+		}, true, map[string]relay.Metadata{"req_seconds": md("histogram", "Latency.", "milliseconds")}},
+		{"a changed TYPE travels", map[string]relay.Metadata{
+			"req_seconds": md("summary", "Latency.", "milliseconds"),
+		}, true, map[string]relay.Metadata{"req_seconds": md("summary", "Latency.", "milliseconds")}},
+		{"a batch without metadata carries none", nil, true, nil},
+	} {
+		got := send(tr, metaBatch(step.in), step.durable)
+		if !maps.Equal(got, step.want) {
+			t.Fatalf("%s: carries %v, want %v", step.name, got, step.want)
+		}
+	}
+}
+
+func TestMetadataFullSetAfterConnect(t *testing.T) {
+	tr := newMetaTracker(100, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	all := map[string]relay.Metadata{"a": md("gauge", "A.", ""), "b": md("counter", "B.", "bytes")}
+	if got := send(tr, metaBatch(all), true); !maps.Equal(got, all) {
+		t.Fatalf("first: %v", got)
+	}
+	data := func() *relay.Batch {
+		return &relay.Batch{Timestamp: 2, Series: []relay.Series{{Labels: labels.FromStrings("__name__", "a"), Samples: []relay.Sample{{T: 2, V: 1}}}}}
+	}
+	if got := send(tr, data(), true); got != nil {
+		t.Fatalf("data batch before any connection carries %v", got)
+	}
+	tr.connected()
+	if got := send(tr, data(), false); !maps.Equal(got, all) {
+		t.Fatalf("first batch after a connection carries %v, want the full set", got)
+	}
+	// That batch never became durable: the next carries the full set again,
+	// with a change merged in.
+	changed := map[string]relay.Metadata{"b": md("counter", "B!", "bytes")}
+	want := map[string]relay.Metadata{"a": all["a"], "b": changed["b"]}
+	if got := send(tr, metaBatch(changed), true); !maps.Equal(got, want) {
+		t.Fatalf("after a failed full set: %v, want %v", got, want)
+	}
+	if got := send(tr, data(), true); got != nil {
+		t.Fatalf("full set sent once per connection; carries %v", got)
+	}
+	tr.connected()
+	tr.connected()
+	if got := send(tr, data(), true); !maps.Equal(got, want) {
+		t.Fatalf("after two more connections: %v, want %v", got, want)
+	}
+	if got := send(tr, data(), true); got != nil {
+		t.Fatalf("carries %v", got)
+	}
+}
+
+func TestMetadataCap(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	tr := newMetaTracker(3, slog.New(slog.DiscardHandler), reg)
+	now := time.Unix(1_700_000_000, 0)
+	tr.now = func() time.Time { return now }
+	four := map[string]relay.Metadata{}
+	for i := range 4 {
+		four[fmt.Sprint("f", i)] = md("gauge", fmt.Sprint("F", i), "")
+	}
+	got := send(tr, metaBatch(four), true)
+	if len(got) != 3 {
+		t.Fatalf("carries %d families past a cap of 3: %v", len(got), got)
+	}
+	if n := testutil.ToFloat64(tr.refused); n != 1 {
+		t.Errorf("edgerelay_metadata_refused_total = %v, want 1", n)
+	}
+	if n := tr.families(); n != 3 {
+		t.Errorf("families kept = %d, want 3", n)
+	}
+	var out string
+	for f := range four {
+		if _, ok := got[f]; !ok {
+			out = f
+		}
+	}
+	// A family kept may still change at the cap.
+	var kept string
+	for f := range got {
+		kept = f
+		break
+	}
+	if c := send(tr, metaBatch(map[string]relay.Metadata{kept: md("gauge", "changed", "")}), true); len(c) != 1 {
+		t.Errorf("a kept family's change at the cap carries %v", c)
+	}
+	// The refused one is refused again, and counted again.
+	if c := send(tr, metaBatch(map[string]relay.Metadata{out: four[out]}), true); c != nil {
+		t.Errorf("refused family carries %v", c)
+	}
+	if n := testutil.ToFloat64(tr.refused); n != 2 {
+		t.Errorf("edgerelay_metadata_refused_total = %v, want 2", n)
+	}
+	// Families no sender announced for MetadataExpiry make room.
+	now = now.Add(MetadataExpiry / 2)
+	send(tr, metaBatch(map[string]relay.Metadata{kept: md("gauge", "changed", "")}), true)
+	now = now.Add(MetadataExpiry/2 + time.Minute)
+	if c := send(tr, metaBatch(map[string]relay.Metadata{out: four[out]}), true); !maps.Equal(c, map[string]relay.Metadata{out: four[out]}) {
+		t.Errorf("after the others expired, %s carries %v", out, c)
+	}
+	if n := tr.families(); n != 2 {
+		t.Errorf("families kept = %d, want 2 (%s and the refreshed %s)", n, out, kept)
+	}
+	if n := testutil.ToFloat64(tr.refused); n != 2 {
+		t.Errorf("edgerelay_metadata_refused_total = %v, want still 2", n)
+	}
+}
+
+func TestMetadataTrackerConcurrent(t *testing.T) {
+	tr := newMetaTracker(50, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 200 {
+				if i%50 == 0 {
+					tr.connected()
+				}
+				m := map[string]relay.Metadata{fmt.Sprint("f", (g*7+i)%80): md("gauge", fmt.Sprint(i%3), "")}
+				send(tr, metaBatch(m), i%5 != 0)
+			}
+		}()
+	}
+	wg.Wait()
+	if n := tr.families(); n > 50 {
+		t.Fatalf("%d families kept past a cap of 50", n)
+	}
+}
+
+// TestMetadataOnlyBatchIsQueued submits through a real edge and its Badger
+// queue: a metadata-only remote_write batch becomes a block of its own,
+// the same metadata again adds nothing, and after an uplink connection the
+// next data batch carries every family.
+func TestMetadataOnlyBatchIsQueued(t *testing.T) {
+	dir := t.TempDir()
+	cfg, err := config.Parse(fmt.Appendf(nil, `
+edge:
+  tenant: acme
+  site: plant-7
+  data_dir: %s
+  upstream: {address: "127.0.0.1:1", server_name: localhost, insecure_skip_verify: true}
+`, filepath.ToSlash(dir)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := New(cfg.Edge, Options{Logger: slog.New(slog.DiscardHandler), Listener: ln})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.queue.Close()
+	defer ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.com.run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	meta := map[string]relay.Metadata{
+		"node_load1":            md("gauge", "1m load average.", ""),
+		"node_cpu_seconds":      md("counter", "Seconds the CPUs spent in each mode.", "seconds"),
+		"process_start_seconds": md("gauge", "Start time.", "seconds"),
+	}
+	submit := func(b *relay.Batch) {
+		t.Helper()
+		if err := e.Submit(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var after uint64
+	blocks := func() []*relay.Block {
+		t.Helper()
+		bs, err := e.queue.Read(after, 100, 64<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []*relay.Block
+		for _, b := range bs {
+			after = b.Seq
+			blk, err := codec.Decode(b.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, blk)
+		}
+		return out
+	}
+
+	submit(metaBatch(meta))
+	got := blocks()
+	if len(got) != 1 || len(got[0].Batches) != 1 || !maps.Equal(got[0].Batches[0].Metadata, meta) || len(got[0].Batches[0].Series) != 0 {
+		t.Fatalf("metadata-only request: queued %+v, want one block with the metadata", got)
+	}
+	submit(metaBatch(meta))
+	if got := blocks(); len(got) != 0 {
+		t.Fatalf("unchanged metadata queued again: %+v", got)
+	}
+	data := &relay.Batch{Timestamp: 5, Series: []relay.Series{{
+		Labels: labels.FromStrings("__name__", "node_load1", "job", "node"), Samples: []relay.Sample{{T: 5, V: 0.5}},
+	}}}
+	submit(data)
+	got = blocks()
+	if len(got) != 1 || got[0].Batches[0].Metadata != nil {
+		t.Fatalf("data batch: %+v, want no metadata", got)
+	}
+	e.onConnect(true)
+	data.Metadata = nil
+	submit(data)
+	got = blocks()
+	if len(got) != 1 || !maps.Equal(got[0].Batches[0].Metadata, meta) {
+		t.Fatalf("first data batch after a connection: %+v, want the full metadata set", got)
+	}
+	if s := got[0].Batches[0].Series; len(s) != 1 || s[0].Labels.Get("site") != "plant-7" {
+		t.Fatalf("series %v", s)
+	}
+}
