@@ -1,13 +1,14 @@
 // Package federate keeps the latest sample of every series the cloud
 // receives, per tenant, and serves them at /federate the way Prometheus'
 // own /federate does, so a central Prometheus can scrape the cloud relay
-// with honor_labels: true.
+// with honor_labels: true. The latest sample may be a native histogram;
+// those are served in the protobuf format (proto.go).
 //
 // A series stays served while it is refreshed: one not updated within
 // MaxAge (by wall clock, not by sample timestamp) is no longer served and
 // is dropped at the next garbage collection, so memory is bounded by the
-// live series. A staleness marker (Prometheus' StaleNaN) as a series' latest
-// sample removes the series at once. A sample older than the one held is
+// live series. A staleness marker (Prometheus' StaleNaN, or a histogram
+// whose sum is it) as a series' latest sample removes the series at once. A sample older than the one held is
 // not served (the held one is newer) but still counts as a refresh.
 //
 // The tenant query parameter or the X-Scope-OrgID header narrows a request
@@ -76,7 +77,8 @@ type entry struct {
 	lset labels.Labels
 	t    int64
 	v    float64
-	seen int64 // wall clock of the last update, Unix ns
+	h    *relay.HistogramSample // the latest sample when it is a native histogram (then v is unused)
+	seen int64                  // wall clock of the last update, Unix ns
 	next *entry
 }
 
@@ -149,10 +151,10 @@ func (s *Store) update(tn *tenant, b *relay.Batch, now int64) {
 	accepted, stale := 0, 0
 	for i := range b.Series {
 		sr := &b.Series[i]
-		if len(sr.Samples) == 0 {
+		last, hist, ok := latest(sr)
+		if !ok {
 			continue
 		}
-		last := sr.Samples[len(sr.Samples)-1]
 		h := sr.Labels.Hash()
 		var prev *entry
 		e := tn.series[h]
@@ -160,19 +162,19 @@ func (s *Store) update(tn *tenant, b *relay.Batch, now int64) {
 			prev, e = e, e.next
 		}
 		switch {
-		case value.IsStaleNaN(last.V):
+		case hist == nil && value.IsStaleNaN(last.V) || hist != nil && staleHistogram(hist):
 			if e != nil && last.T >= e.t {
 				tn.unlink(h, prev, e)
 				s.series.Add(-1)
 				stale++
 			}
 		case e == nil:
-			tn.series[h] = &entry{lset: sr.Labels.Copy(), t: last.T, v: last.V, seen: now, next: tn.series[h]}
+			tn.series[h] = &entry{lset: sr.Labels.Copy(), t: last.T, v: last.V, h: copyHistogram(hist), seen: now, next: tn.series[h]}
 			s.series.Add(1)
 			accepted++
 		default:
 			if last.T >= e.t {
-				e.t, e.v = last.T, last.V
+				e.t, e.v, e.h = last.T, last.V, copyHistogram(hist)
 				accepted++
 			}
 			e.seen = now

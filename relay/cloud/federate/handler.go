@@ -53,6 +53,8 @@ func newMetrics(reg prometheus.Registerer, s *Store) metrics {
 // selector a 400. Metric and label names that are not legacy names are
 // escaped ('_' for each other character) unless the Accept header carries
 // escaping=allow-utf-8, as Prometheus 3 sends when it takes UTF-8 names.
+// A scraper that negotiates the protobuf format gets native histograms too
+// (proto.go).
 func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	code := s.serve(w, r)
 	s.m.requests.WithLabelValues(strconv.Itoa(code)).Inc()
@@ -75,7 +77,12 @@ func (s *Store) serve(w http.ResponseWriter, r *http.Request) int {
 	}
 
 	b := s.snapshot(only, sets)
-	w.Header().Set("Content-Type", expfmt.ContentType)
+	pf := protoFormat(r)
+	if pf != "" {
+		w.Header().Set("Content-Type", string(pf))
+	} else {
+		w.Header().Set("Content-Type", expfmt.ContentType)
+	}
 	var out io.Writer = w
 	if acceptsGzip(r) {
 		w.Header().Set("Content-Encoding", "gzip")
@@ -83,6 +90,13 @@ func (s *Store) serve(w http.ResponseWriter, r *http.Request) int {
 		defer gz.Close()
 		out = gz
 	}
+	if pf != "" {
+		if err := writeProto(out, b, pf); err != nil {
+			s.log.Debug("federate: write response", "err", err)
+		}
+		return http.StatusOK
+	}
+	textHistograms(b)
 	// Scrapers that predate quoted (UTF-8) names would fail the whole
 	// scrape on one; they get such names escaped unless they say otherwise.
 	opts := expfmt.Options{EscapeNames: !strings.Contains(r.Header.Get("Accept"), "escaping=allow-utf-8")}
@@ -135,7 +149,7 @@ func (s *Store) snapshot(only string, sets [][]*labels.Matcher) *relay.Batch {
 		for _, e := range tn.series {
 			for ; e != nil; e = e.next {
 				if e.seen >= cutoff && matches(e.lset, sets) {
-					b.Series = append(b.Series, relay.Series{Labels: e.lset, Samples: []relay.Sample{{T: e.t, V: e.v}}})
+					b.Series = append(b.Series, e.series())
 				}
 			}
 		}

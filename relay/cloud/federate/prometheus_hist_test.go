@@ -1,0 +1,193 @@
+package federate
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/edgerelay/edgerelay/relay"
+)
+
+// TestPrometheusScrapesNativeHistograms runs the real Prometheus with
+// native histograms on against /federate: it negotiates the protobuf format,
+// and its query API returns exactly the histograms the store was given —
+// count, sum and every bucket's count, for an integer histogram (schema 3,
+// negative and zero buckets) and for a custom-bucket one, which arrives as
+// its classic histogram.
+func TestPrometheusScrapesNativeHistograms(t *testing.T) {
+	if _, err := os.Stat(prometheusBin); err != nil {
+		t.Skipf("%s not installed", prometheusBin)
+	}
+	s := New(Config{})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: s}
+	go srv.Serve(ln)
+	defer srv.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	want := &histogram.Histogram{
+		Schema: 3, ZeroThreshold: math.Ldexp(1, -128), ZeroCount: 4, Count: 40, Sum: 1234.0625,
+		PositiveSpans: []histogram.Span{{Offset: -3, Length: 3}, {Offset: 5, Length: 2}}, PositiveBuckets: []int64{1, 2, -1, 6, -3},
+		NegativeSpans: []histogram.Span{{Offset: 1, Length: 2}}, NegativeBuckets: []int64{7, 3},
+	}
+	id := []string{"instance", "sensor-1:9100", "job", "node", "site", "plant-7", "tenant", "acme"}
+	lset := labels.FromStrings(append([]string{"__name__", "edge_rpc_seconds"}, id...)...)
+	nhcb := labels.FromStrings(append([]string{"__name__", "edge_db_seconds"}, id...)...)
+	go func() {
+		for ctx.Err() == nil {
+			now := time.Now().UnixMilli()
+			s.Update("acme", &relay.Batch{Series: []relay.Series{
+				{Labels: lset, Histograms: []relay.HistogramSample{{T: now, H: want.Copy()}}},
+				{Labels: nhcb, Histograms: []relay.HistogramSample{{T: now, H: customHistogram()}}},
+			}})
+			select {
+			case <-ctx.Done():
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}()
+
+	promAddr, logs := startPrometheus(t, ctx, ln.Addr().String(), "--enable-feature=native-histograms")
+	query := func(q string) (json.RawMessage, bool) {
+		resp, err := http.Get("http://" + promAddr + "/api/v1/query?query=" + url.QueryEscape(q))
+		if err != nil {
+			return nil, false
+		}
+		defer resp.Body.Close()
+		var r struct {
+			Data struct {
+				Result []json.RawMessage `json:"result"`
+			} `json:"data"`
+		}
+		if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&r) != nil || len(r.Data.Result) != 1 {
+			return nil, false
+		}
+		return r.Data.Result[0], true
+	}
+	var got struct {
+		Metric    map[string]string `json:"metric"`
+		Histogram [2]json.RawMessage
+	}
+	for {
+		if ctx.Err() != nil {
+			t.Fatalf("histogram never arrived in Prometheus; its log:\n%s", logs)
+		}
+		if raw, ok := query(`edge_rpc_seconds{tenant="acme"}`); ok {
+			if err := json.Unmarshal(raw, &got); err != nil {
+				t.Fatalf("%v: %s", err, raw)
+			}
+			if got.Histogram[1] == nil {
+				t.Fatalf("Prometheus stored no native histogram: %s", raw)
+			}
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if fmt.Sprint(got.Metric) != fmt.Sprint(lset.Map()) {
+		t.Fatalf("labels %v, want %v", got.Metric, lset.Map())
+	}
+	var h struct {
+		Count   string   `json:"count"`
+		Sum     string   `json:"sum"`
+		Buckets [][4]any `json:"buckets"`
+	}
+	if err := json.Unmarshal(got.Histogram[1], &h); err != nil {
+		t.Fatal(err)
+	}
+	if h.Count != "40" || h.Sum != "1234.0625" {
+		t.Fatalf("count %s, sum %s; want 40, 1234.0625", h.Count, h.Sum)
+	}
+	// Every bucket Prometheus reports, in its order, against ours.
+	var wantB [][3]float64
+	it := want.ToFloat(nil).AllBucketIterator()
+	for it.Next() {
+		if b := it.At(); b.Count != 0 {
+			wantB = append(wantB, [3]float64{b.Lower, b.Upper, b.Count})
+		}
+	}
+	if len(h.Buckets) != len(wantB) {
+		t.Fatalf("%d buckets, want %d: %v", len(h.Buckets), len(wantB), h.Buckets)
+	}
+	for i, b := range h.Buckets {
+		var f [3]float64
+		for j := range 3 {
+			str, _ := b[j+1].(string)
+			v, err := strconv.ParseFloat(str, 64)
+			if err != nil {
+				t.Fatalf("bucket %d: %v", i, b)
+			}
+			f[j] = v
+		}
+		// Bounds are computed from schema and index on each side; allow
+		// for the last bit. Counts are exact.
+		close := func(a, b float64) bool { return a == b || math.Abs(a-b) <= 1e-12*math.Abs(b) }
+		if !close(f[0], wantB[i][0]) || !close(f[1], wantB[i][1]) || f[2] != wantB[i][2] {
+			t.Fatalf("bucket %d is %v, want %v", i, f, wantB[i])
+		}
+	}
+
+	// The custom-bucket histogram, as its classic series (le spelled as
+	// Prometheus does for protobuf scrapes).
+	for le, want := range map[string]string{"0.1": "2", "0.5": "2", "1.0": "5", "+Inf": "9"} {
+		raw, ok := query(fmt.Sprintf(`edge_db_seconds_bucket{tenant="acme",le=%q}`, le))
+		var v vectorSample
+		if !ok || json.Unmarshal(raw, &v) != nil || v.Value[1] != want {
+			t.Errorf("edge_db_seconds_bucket{le=%q}: %s, want %s", le, raw, want)
+		}
+	}
+}
+
+// startPrometheus starts the real Prometheus scraping /federate at target
+// every second with honor_labels, its data in a temporary directory, and
+// returns its address and log. It stops when the test ends.
+func startPrometheus(t *testing.T, ctx context.Context, target string, flags ...string) (string, *bytes.Buffer) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: federate
+    honor_labels: true
+    metrics_path: /federate
+    params:
+      'match[]': ['{job=~".+"}']
+    static_configs:
+      - targets: [%q]
+`, target)
+	cfgFile := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := freeAddr(t)
+	logs := &bytes.Buffer{}
+	args := append([]string{"--config.file=" + cfgFile, "--storage.tsdb.path=" + filepath.Join(dir, "tsdb"), "--web.listen-address=" + addr}, flags...)
+	cmd := exec.CommandContext(ctx, prometheusBin, args...)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	return addr, logs
+}
