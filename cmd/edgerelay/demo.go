@@ -131,7 +131,7 @@ edge:
   cloud     http://%[6]s/                   status page
             http://%[6]s/federate?match[]={job=~".+"}
             http://%[6]s/metrics
-  files     %[7]s/demo/<instance>.<job>/<epoch_us>/
+  files     %[7]s/demo/demo-site/<instance>.<job>/<epoch_us>/
 
 Press Ctrl-C to stop.
 `, targetLn.Addr(), series, interval, edgeLn.Addr(), cl.QUICAddr(), cloudLn.Addr(), filepath.Join(dir, "files"))

@@ -236,7 +236,8 @@ type scrapeFile struct {
 func readScrapes(t *testing.T, root string) []scrapeFile {
 	t.Helper()
 	var out []scrapeFile
-	jsons, _ := filepath.Glob(filepath.Join(root, "*", "*", "*", "*.json"))
+	// <tenant>/<site>/<target>/<epoch_us>/<epoch_us>.json
+	jsons, _ := filepath.Glob(filepath.Join(root, "*", "*", "*", "*", "*.json"))
 	for _, j := range jsons {
 		if strings.Contains(j, ".tmp") || filepath.Base(filepath.Dir(j)) == "latest" {
 			continue
@@ -358,7 +359,7 @@ func TestEndToEnd(t *testing.T) {
 	identity := map[string]string{"job": "synth", "instance": env.targetAddr, "env": "test", "site": "plant-7", "tenant": "acme"}
 	seen := map[int64]bool{}
 	for _, s := range scrapes {
-		wantDir := filepath.Join(files, "acme", strings.ReplaceAll(env.targetAddr, ":", "_")+".synth")
+		wantDir := filepath.Join(files, "acme", "plant-7", strings.ReplaceAll(env.targetAddr, ":", "_")+".synth")
 		if filepath.Dir(s.dir) != wantDir {
 			t.Fatalf("scrape written to %s, want under %s", s.dir, wantDir)
 		}
@@ -406,9 +407,9 @@ func TestEndToEnd(t *testing.T) {
 		}
 		return true
 	})
-	rwDirs, _ := filepath.Glob(filepath.Join(files, "acme", "client-1.rw", "*", "*.data.gz"))
+	rwDirs, _ := filepath.Glob(filepath.Join(files, "acme", "plant-7", "client-1.rw", "*", "*.data.gz"))
 	if len(rwDirs) == 0 {
-		t.Fatal("remote_write batch not written as files under acme/client-1.rw")
+		t.Fatal("remote_write batch not written as files under acme/plant-7/client-1.rw")
 	}
 
 	// Bad input: a clear 400 and nothing changes.

@@ -54,7 +54,7 @@ func (e *deltaEdge) block() []byte {
 // written returns how many scrape directories the cloud wrote.
 func written(t *testing.T, c *Cloud) int {
 	t.Helper()
-	dirs, _ := filepath.Glob(filepath.Join(c.cfg.FilesDir, "acme", "h_9100.node", "[0-9]*", "*.json"))
+	dirs, _ := filepath.Glob(filepath.Join(c.cfg.FilesDir, "acme", "s1", "h_9100.node", "[0-9]*", "*.json"))
 	return len(dirs)
 }
 
@@ -149,7 +149,7 @@ func TestDeltaFailedBlockForgetsItsFrames(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A file where the target's directory goes makes writing fail.
-	target := filepath.Join(c.cfg.FilesDir, "acme", "h_9100.node")
+	target := filepath.Join(c.cfg.FilesDir, "acme", "s1", "h_9100.node")
 	os.RemoveAll(target)
 	os.WriteFile(target, nil, 0o644)
 	data := edge.block()

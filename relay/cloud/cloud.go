@@ -236,7 +236,7 @@ func (c *Cloud) apply(ctx context.Context, p transport.Peer, seq uint64, lane ui
 			lb.Set("tenant", p.Tenant)
 			b.Series[i].Labels = lb.Labels()
 		}
-		if err := c.files.Write(p.Tenant, b); err != nil {
+		if err := c.files.Write(p.Tenant, p.Site, b); err != nil {
 			c.blocks.WithLabelValues("error").Inc()
 			return 0, fmt.Errorf("write files for block %d: %w", seq, err)
 		}

@@ -53,7 +53,7 @@ func TestHandle(t *testing.T) {
 	if err := c.handle(ctx, peer, 1, 0, scrapeBlock("acme", "s1", 1_700_000_000_000)); err != nil {
 		t.Fatal(err)
 	}
-	dirs, _ := filepath.Glob(filepath.Join(c.cfg.FilesDir, "acme", "h_9100.node", "1700000000000000", "*.json"))
+	dirs, _ := filepath.Glob(filepath.Join(c.cfg.FilesDir, "acme", "s1", "h_9100.node", "1700000000000000", "*.json"))
 	if len(dirs) != 1 {
 		t.Fatalf("scrape not written: %v", dirs)
 	}
@@ -69,7 +69,7 @@ func TestHandle(t *testing.T) {
 	if got := testutil.ToFloat64(c.duplicates); got != 1 {
 		t.Fatalf("duplicates = %v", got)
 	}
-	if d, _ := filepath.Glob(filepath.Join(c.cfg.FilesDir, "acme", "h_9100.node", "1700000001000000")); len(d) != 0 {
+	if d, _ := filepath.Glob(filepath.Join(c.cfg.FilesDir, "acme", "s1", "h_9100.node", "1700000001000000")); len(d) != 0 {
 		t.Fatal("a duplicate block was applied")
 	}
 

@@ -36,7 +36,7 @@ func BenchmarkWrite(b *testing.B) {
 			batch.Series[i].Samples[0].T = ts
 			batch.Series[i].Samples[0].V += 3
 		}
-		if err := w.Write("acme", batch); err != nil {
+		if err := w.Write("acme", "plant-7", batch); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -10,10 +10,10 @@ import (
 func TestCollision(t *testing.T) {
 	root := t.TempDir()
 	w, reg := newWriter(t, root)
-	target := filepath.Join(root, "acme", "10.0.0.1_9100.node")
+	target := filepath.Join(root, "acme", "plant-7", "10.0.0.1_9100.node")
 	first := scrapeBatch(1000, 1)
 	for range 2 { // the same batch twice: a resend
-		if err := w.Write("acme", first); err != nil {
+		if err := w.Write("acme", "plant-7", first); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -21,7 +21,7 @@ func TestCollision(t *testing.T) {
 		t.Fatalf("duplicates_total = %v, want 1", n)
 	}
 	second := scrapeBatch(1000, 2) // same µs, other content
-	if err := w.Write("acme", second); err != nil {
+	if err := w.Write("acme", "plant-7", second); err != nil {
 		t.Fatal(err)
 	}
 	equal(t, readScrape(t, filepath.Join(target, "1000000")).samples(t), want(first))
@@ -30,7 +30,7 @@ func TestCollision(t *testing.T) {
 		t.Fatalf("latest -> %q, want 1000001", link)
 	}
 	older := scrapeBatch(500, 3) // arriving late must not move latest back
-	if err := w.Write("acme", older); err != nil {
+	if err := w.Write("acme", "plant-7", older); err != nil {
 		t.Fatal(err)
 	}
 	if link, _ := os.Readlink(filepath.Join(target, "latest")); link != "1000001" {
@@ -54,14 +54,14 @@ func TestConcurrentWrites(t *testing.T) {
 			for i := range 10 {
 				// Goroutines 0 and 1 write identical batches (duplicates),
 				// 2 and 3 different values at the same timestamps.
-				if err := w.Write("acme", scrapeBatch(int64(1000+i), float64(g/2*10+g%2*(g/2)))); err != nil {
+				if err := w.Write("acme", "plant-7", scrapeBatch(int64(1000+i), float64(g/2*10+g%2*(g/2)))); err != nil {
 					t.Error(err)
 				}
 			}
 		})
 	}
 	wg.Wait()
-	target := filepath.Join(root, "acme", "10.0.0.1_9100.node")
+	target := filepath.Join(root, "acme", "plant-7", "10.0.0.1_9100.node")
 	ents, err := os.ReadDir(target)
 	if err != nil {
 		t.Fatal(err)

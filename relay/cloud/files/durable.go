@@ -19,17 +19,13 @@ const (
 	maxBumps = 1000
 )
 
-// place writes data, js and native (when not empty) as scrape directory <epochUs> of the target
-// directory rel (relative to the root), bumping epochUs past directories
-// holding something else, and points "latest" at it when it is the newest.
-// It reports false when an identical directory already existed. The caller
-// holds the target's lock.
+// place writes data, js and native (when not empty) as scrape directory
+// <epochUs> of the target directory rel (<tenant>/<site>/<target>, relative
+// to the root), bumping epochUs past directories holding something else,
+// and points "latest" at it when it is the newest. It reports false when an
+// identical directory already existed. The caller holds the target's lock.
 func (w *Writer) place(rel string, epochUs int64, data, js, native []byte) (bool, error) {
-	tenantRel := filepath.Dir(rel)
-	if err := w.ensureDir(tenantRel); err != nil {
-		return false, err
-	}
-	if err := w.ensureDir(rel); err != nil {
+	if err := w.ensureDirs(rel); err != nil {
 		return false, err
 	}
 	target := filepath.Join(w.dir, rel)
@@ -170,6 +166,18 @@ func (w *Writer) updateLatest(target string, epochUs int64) error {
 	if err := os.Rename(tmp, link); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("replace link %q: %w", link, err)
+	}
+	return nil
+}
+
+// ensureDirs creates root/rel and each of its missing ancestors below root
+// (tenant, site, target), each made durable in its parent.
+func (w *Writer) ensureDirs(rel string) error {
+	parts := strings.Split(rel, string(filepath.Separator))
+	for i := range parts {
+		if err := w.ensureDir(filepath.Join(parts[:i+1]...)); err != nil {
+			return err
+		}
 	}
 	return nil
 }

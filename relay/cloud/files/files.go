@@ -1,8 +1,15 @@
-// Package files writes what the cloud receives in the zstats file layout:
+// Package files writes what the cloud receives in the zstats file layout,
+// one level per site added so that sites never share a directory:
 //
-//	<Dir>/<tenant>/<instance with ':' as '_'>.<job>/<epoch_us>/<epoch_us>.data.gz
-//	<Dir>/<tenant>/<instance with ':' as '_'>.<job>/<epoch_us>/<epoch_us>.json
-//	<Dir>/<tenant>/<instance with ':' as '_'>.<job>/latest -> <epoch_us>
+//	<Dir>/<tenant>/<site>/<instance with ':' as '_'>.<job>/<epoch_us>/<epoch_us>.data.gz
+//	<Dir>/<tenant>/<site>/<instance with ':' as '_'>.<job>/<epoch_us>/<epoch_us>.json
+//	<Dir>/<tenant>/<site>/<instance with ':' as '_'>.<job>/latest -> <epoch_us>
+//
+// The site is the one the cloud holds for the connection the batch came
+// on; an empty site is written as DefaultSite ("_nosite"). Below the site
+// the files are those of the zstats layout, unchanged. Before this level
+// existed the target directories sat directly under the tenant; Sweep still
+// removes such old directories as they age.
 //
 // The .data.gz file holds one scrape in the Prometheus text format (gzip),
 // with metric and label names that are not legacy names escaped to legacy
@@ -13,6 +20,14 @@
 // timestamp equals it carry none), "olabels" (the target's labels)}.
 // epoch_us is the batch timestamp in microseconds. A scrape holding native
 // histograms or exemplars also gets <epoch_us>.native.gz (native.go).
+//
+// A file holds a scrape as the target served it: a staleness marker
+// (Prometheus' StaleNaN, which its scrape code appends for series that
+// disappeared) is never written as a value, and a series holding nothing
+// but markers is left out, so it counts neither for kvs nor for dts. The
+// caller's batch is not changed: the markers still reach /federate and
+// remote_write. A scrape batch made only of markers (its target is gone)
+// writes no directory.
 //
 // A scrape batch becomes one directory. A remote_write batch has no scrape
 // boundary: it becomes one directory per (job, instance) label pair in it;
@@ -143,19 +158,25 @@ func New(cfg Config) (*Writer, error) {
 	return w, nil
 }
 
-// Write writes b for tenant and returns once every directory it produced
-// is durable. A remote_write batch may produce several directories; on
-// error, those written before it stay.
-func (w *Writer) Write(tenant string, b *relay.Batch) error {
+// Write writes b for tenant and site and returns once every directory it
+// produced is durable. A remote_write batch may produce several
+// directories; on error, those written before it stay. Staleness markers
+// in b are left out of the files; b itself is not changed.
+func (w *Writer) Write(tenant, site string, b *relay.Batch) error {
 	if tenant == "" {
 		w.m.errors.Inc()
 		return errors.New("files: empty tenant")
 	}
+	had := len(b.Series)
+	b = withoutStale(b)
+	if b.Scrape && had > 0 && len(b.Series) == 0 {
+		return nil // only staleness markers: the target served nothing
+	}
 	var errs []error
 	for _, g := range split(b) {
-		if err := w.writeGroup(tenant, g); err != nil {
+		if err := w.writeGroup(tenant, site, g); err != nil {
 			w.m.errors.Inc()
-			w.log.Error("write scrape files", "tenant", tenant, "job", g.job, "instance", g.instance, "err", err)
+			w.log.Error("write scrape files", "tenant", tenant, "site", site, "job", g.job, "instance", g.instance, "err", err)
 			errs = append(errs, err)
 		}
 	}
@@ -163,7 +184,7 @@ func (w *Writer) Write(tenant string, b *relay.Batch) error {
 }
 
 // writeGroup renders g and writes it as one scrape directory.
-func (w *Writer) writeGroup(tenant string, g group) error {
+func (w *Writer) writeGroup(tenant, site string, g group) error {
 	sc, _ := w.pool.Get().(*scratch)
 	if sc == nil {
 		sc = &scratch{}
@@ -206,7 +227,7 @@ func (w *Writer) writeGroup(tenant string, g group) error {
 		return err
 	}
 
-	rel := filepath.Join(Sanitize(tenant), targetDir(g.job, g.instance))
+	rel := filepath.Join(Sanitize(tenant), siteDir(site), targetDir(g.job, g.instance))
 	mu := w.lock(rel)
 	mu.Lock()
 	defer mu.Unlock()

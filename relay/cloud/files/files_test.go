@@ -150,10 +150,10 @@ func TestWriteScrape(t *testing.T) {
 	root := t.TempDir()
 	w, reg := newWriter(t, root)
 	b := scrapeBatch(1700000000123, 0.5)
-	if err := w.Write("acme", b); err != nil {
+	if err := w.Write("acme", "plant-7", b); err != nil {
 		t.Fatal(err)
 	}
-	target := filepath.Join(root, "acme", "10.0.0.1_9100.node")
+	target := filepath.Join(root, "acme", "plant-7", "10.0.0.1_9100.node")
 	dir := filepath.Join(target, "1700000000123000")
 	sd := readScrape(t, dir)
 	wantMeta := Meta{
@@ -199,7 +199,7 @@ func TestWriteRemoteWriteSplits(t *testing.T) {
 		ser(1000, 4, "__name__", "orphan", "x", "y"),
 		{Labels: labels.FromStrings("__name__", "orphan", "x", "z"), Samples: []relay.Sample{{T: 1000, V: 5}, {T: 2000, V: math.Inf(-1)}}},
 	}}
-	if err := w.Write("acme", b); err != nil {
+	if err := w.Write("acme", "plant-7", b); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -212,7 +212,7 @@ func TestWriteRemoteWriteSplits(t *testing.T) {
 		{"unknown.remote_write", "remote_write", "unknown", 2000, []int{3, 4}},
 	} {
 		t.Run(tc.dir, func(t *testing.T) {
-			sd := readScrape(t, filepath.Join(root, "acme", tc.dir, "5000000"))
+			sd := readScrape(t, filepath.Join(root, "acme", "plant-7", tc.dir, "5000000"))
 			if sd.meta.Type != tc.job || sd.meta.IID != tc.iid || sd.meta.DTS != tc.dts {
 				t.Fatalf("meta %+v, want job %s iid %s dts %d", sd.meta, tc.job, tc.iid, tc.dts)
 			}
@@ -237,7 +237,7 @@ func TestRejects(t *testing.T) {
 		{"timestamp overflowing µs", "acme", scrapeBatch(math.MaxInt64/10, 1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := w.Write(tc.tenant, tc.b); err == nil {
+			if err := w.Write(tc.tenant, "plant-7", tc.b); err == nil {
 				t.Fatal("Write succeeded")
 			}
 		})

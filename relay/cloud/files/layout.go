@@ -18,6 +18,9 @@ const (
 	DefaultInstance = "unknown"
 )
 
+// DefaultSite is the directory of batches whose site is empty.
+const DefaultSite = "_nosite"
+
 // maxComponent is the longest path component Sanitize returns, well under
 // the 255 bytes file systems allow.
 const maxComponent = 200
@@ -55,6 +58,15 @@ func Sanitize(s string) string {
 		s = s[:cut] + "~" + strconv.FormatUint(h.Sum64(), 16)
 	}
 	return s
+}
+
+// siteDir is the directory of one site below the tenant's directory: the
+// site sanitised, DefaultSite when empty.
+func siteDir(site string) string {
+	if site == "" {
+		return DefaultSite
+	}
+	return Sanitize(site)
 }
 
 // targetDir is the directory of one target below the tenant's directory:

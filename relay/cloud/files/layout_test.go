@@ -54,7 +54,7 @@ func checkComponent(t *testing.T, s string) {
 	}
 }
 
-// TestHostileNamesStayInside writes batches whose tenant, job and instance
+// TestHostileNamesStayInside writes batches whose tenant, site, job and instance
 // try to leave the files directory, and checks that everything written is
 // below it and nothing appeared beside it.
 func TestHostileNamesStayInside(t *testing.T) {
@@ -65,23 +65,24 @@ func TestHostileNamesStayInside(t *testing.T) {
 		"..", ".", "../..", "../../../tmp/x", "/etc", "/", "a/../../b", `..\..\x`,
 		"\x00", "a\x00/../b", ".tmp-x", "latest", strings.Repeat("x", 5000), "\n", "~", "$HOME",
 	}
-	for _, tc := range []struct{ name, tenant, job, instance string }{
-		{"tenant", "", "node", "h:1"},
-		{"job", "acme", "", "h:1"},
-		{"instance", "acme", "node", ""},
-		{"all", "", "", ""},
+	for _, tc := range []struct{ name, tenant, site, job, instance string }{
+		{"tenant", "", "s", "node", "h:1"},
+		{"site", "acme", "", "node", "h:1"},
+		{"job", "acme", "s", "", "h:1"},
+		{"instance", "acme", "s", "node", ""},
+		{"all", "", "", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, h := range hostile {
-				tenant, job, inst := or(tc.tenant, h), or(tc.job, h), or(tc.instance, h)
+				tenant, site, job, inst := or(tc.tenant, h), or(tc.site, h), or(tc.job, h), or(tc.instance, h)
 				b := scrapeBatch(1000, 1)
 				b.Job, b.Instance = job, inst
-				if err := w.Write(tenant, b); err != nil {
-					t.Fatalf("Write(%q, job %q, instance %q): %v", tenant, job, inst, err)
+				if err := w.Write(tenant, site, b); err != nil {
+					t.Fatalf("Write(%q, %q, job %q, instance %q): %v", tenant, site, job, inst, err)
 				}
 				rw := &relay.Batch{Timestamp: 2000, Series: []relay.Series{ser(1, 1, "__name__", "x", "job", job, "instance", inst)}}
-				if err := w.Write(tenant, rw); err != nil {
-					t.Fatalf("Write remote_write(%q, job %q, instance %q): %v", tenant, job, inst, err)
+				if err := w.Write(tenant, site, rw); err != nil {
+					t.Fatalf("Write remote_write(%q, %q, job %q, instance %q): %v", tenant, site, job, inst, err)
 				}
 			}
 		})
@@ -102,15 +103,15 @@ func TestHostileNamesStayInside(t *testing.T) {
 		depth := len(strings.Split(rel, string(filepath.Separator)))
 		if d.Type()&fs.ModeSymlink != 0 {
 			link, _ := os.Readlink(p)
-			if d.Name() != latestName || depth != 3 || strings.ContainsAny(link, "/.") {
+			if d.Name() != latestName || depth != 4 || strings.ContainsAny(link, "/.") {
 				t.Errorf("unexpected link %s -> %s", rel, link)
 			}
 			return nil
 		}
-		if strings.HasPrefix(d.Name(), ".") || depth > 4 {
+		if strings.HasPrefix(d.Name(), ".") || depth > 5 {
 			t.Errorf("unexpected entry %s", rel)
 		}
-		if d.IsDir() && depth == 3 {
+		if d.IsDir() && depth == 4 {
 			dirs++
 		}
 		return nil

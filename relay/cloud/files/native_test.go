@@ -102,7 +102,7 @@ func TestWriteNativeHistogramsAndExemplars(t *testing.T) {
 	root, plain := t.TempDir(), t.TempDir()
 	w, _ := newWriter(t, root)
 	b := withNative(ts)
-	if err := w.Write("acme", b); err != nil {
+	if err := w.Write("acme", "plant-7", b); err != nil {
 		t.Fatal(err)
 	}
 	floats := withNative(ts)
@@ -110,7 +110,7 @@ func TestWriteNativeHistogramsAndExemplars(t *testing.T) {
 		floats.Series[i].Histograms, floats.Series[i].Exemplars = nil, nil
 	}
 	wp, _ := newWriter(t, plain)
-	if err := wp.Write("acme", floats); err != nil {
+	if err := wp.Write("acme", "plant-7", floats); err != nil {
 		t.Fatal(err)
 	}
 
@@ -173,12 +173,12 @@ func TestWriteNativeHistogramsAndExemplars(t *testing.T) {
 	}
 
 	// A resend is a duplicate; the same scrape with another histogram is not.
-	if err := w.Write("acme", withNative(ts)); err != nil {
+	if err := w.Write("acme", "plant-7", withNative(ts)); err != nil {
 		t.Fatal(err)
 	}
 	other := withNative(ts)
 	other.Series[4].Histograms[0].H.Count++
-	if err := w.Write("acme", other); err != nil {
+	if err := w.Write("acme", "plant-7", other); err != nil {
 		t.Fatal(err)
 	}
 	if dirs := scrapeDirs(t, root); len(dirs) != 2 {

@@ -29,8 +29,10 @@ func (w *Writer) Run(ctx context.Context) error {
 
 // Sweep removes every scrape directory whose epoch_us is before
 // now - retention, leftover temporaries of interrupted writes, and target
-// directories left empty. It returns the number of scrape directories
-// removed.
+// directories left empty; tenant and site directories stay. Target
+// directories of the layout before the site level (directly under the
+// tenant) are swept the same way. It returns the number of scrape
+// directories removed.
 func (w *Writer) Sweep(now time.Time) int {
 	cutoff := now.Add(-w.retention).UnixMicro()
 	tenants, err := os.ReadDir(w.dir)
@@ -43,19 +45,45 @@ func (w *Writer) Sweep(now time.Time) int {
 		if !t.IsDir() {
 			continue
 		}
-		targets, err := os.ReadDir(filepath.Join(w.dir, t.Name()))
+		sites, err := os.ReadDir(filepath.Join(w.dir, t.Name()))
 		if err != nil {
 			w.log.Error("retention: read tenant dir", "tenant", t.Name(), "err", err)
 			continue
 		}
-		for _, tg := range targets {
-			if tg.IsDir() {
-				removed += w.sweepTarget(filepath.Join(t.Name(), tg.Name()), cutoff)
+		for _, s := range sites {
+			if s.IsDir() && !strings.HasPrefix(s.Name(), ".") {
+				removed += w.sweepSite(filepath.Join(t.Name(), s.Name()), cutoff)
 			}
 		}
 	}
 	if removed > 0 {
 		w.log.Info("retention removed scrape directories", "count", removed, "older_than", w.retention)
+	}
+	return removed
+}
+
+// sweepSite applies retention to the target directories of one site
+// directory rel (<tenant>/<site>). A directory there holding scrape
+// directories or a "latest" link is a target directory of the layout
+// before the site level, and is swept as a target: a target directory's
+// name holds a '.', so it never parses as an epoch_us, and is never
+// "latest".
+func (w *Writer) sweepSite(rel string, cutoff int64) int {
+	ents, err := os.ReadDir(filepath.Join(w.dir, rel))
+	if err != nil {
+		w.log.Error("retention: read site dir", "dir", rel, "err", err)
+		return 0
+	}
+	for _, e := range ents {
+		if _, err := strconv.ParseInt(e.Name(), 10, 64); e.Name() == latestName || (err == nil && e.IsDir()) {
+			return w.sweepTarget(rel, cutoff) // the layout before the site level
+		}
+	}
+	removed := 0
+	for _, e := range ents {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			removed += w.sweepTarget(filepath.Join(rel, e.Name()), cutoff)
+		}
 	}
 	return removed
 }

@@ -21,17 +21,17 @@ func TestRunRetention(t *testing.T) {
 		ms := func(d time.Duration) int64 { return now.Add(-d).UnixMilli() }
 		write := func(tenant string, ts int64) string {
 			b := scrapeBatch(ts, 1)
-			if err := w.Write(tenant, b); err != nil {
+			if err := w.Write(tenant, "plant-7", b); err != nil {
 				t.Fatal(err)
 			}
-			return filepath.Join(root, tenant, "10.0.0.1_9100.node", strconv.FormatInt(ts*1000, 10))
+			return filepath.Join(root, tenant, "plant-7", "10.0.0.1_9100.node", strconv.FormatInt(ts*1000, 10))
 		}
 		old := write("acme", ms(25*time.Hour))
 		aging := write("acme", ms(23*time.Hour+30*time.Minute))
 		fresh := write("acme", ms(time.Minute))
 		gone := write("other", ms(48*time.Hour))
 		// A temporary left by an interrupted write.
-		leftover := filepath.Join(root, "acme", "10.0.0.1_9100.node", tmpPrefix+"123")
+		leftover := filepath.Join(root, "acme", "plant-7", "10.0.0.1_9100.node", tmpPrefix+"123")
 		if err := os.Mkdir(leftover, 0o755); err != nil {
 			t.Fatal(err)
 		}
