@@ -15,8 +15,9 @@ import (
 // s's slices: the target key from job and instance, the target labels as
 // Attrs, every label set in canonical form with the edge's identity labels
 // merged in (see Merge). It reports false, leaving s unusable, when b is
-// not a scrape or a series does not hold exactly one sample: such a batch
-// is sent whole in Block.Batches.
+// not a scrape or a series does not hold exactly one sample (a float or a
+// native histogram; exemplars ride along): such a batch is sent whole in
+// Block.Batches.
 //
 // The series keys are built in kb and alias its memory until the next
 // call: a delta.Encoder copies what it keeps, so a steady scrape allocates
@@ -31,19 +32,30 @@ func ScrapeOf(b *relay.Batch, s *delta.Scrape, extra labels.Labels, kb *KeyBuffe
 		Timestamp: b.Timestamp,
 		Attrs:     string(appendCanonical(nil, b.TargetLabels)),
 		Series:    s.Series[:0],
+		Extras:    s.Extras[:0],
 		Metadata:  s.Metadata[:0],
 	}
 	for i := range b.Series {
 		sr := &b.Series[i]
-		if len(sr.Samples) != 1 {
+		if len(sr.Samples)+len(sr.Histograms) != 1 {
 			return false
 		}
 		kb.add(sr.Labels)
 	}
 	keys := kb.keys()
 	for i := range b.Series {
-		smp := b.Series[i].Samples[0]
-		s.Series = append(s.Series, delta.Series{Labels: keys[i], T: smp.T, V: math.Float64bits(smp.V)})
+		sr := &b.Series[i]
+		if len(sr.Samples) == 1 {
+			smp := sr.Samples[0]
+			s.Series = append(s.Series, delta.Series{Labels: keys[i], T: smp.T, V: math.Float64bits(smp.V)})
+			if len(sr.Exemplars) > 0 {
+				s.Extras = append(s.Extras, delta.Extra{Series: i, Exemplars: kb.xb.exemplars(sr.Exemplars)})
+			}
+			continue
+		}
+		hs := &sr.Histograms[0]
+		s.Series = append(s.Series, delta.Series{Labels: keys[i], T: hs.T})
+		s.Extras = append(s.Extras, delta.Extra{Series: i, H: kb.xb.histogram(hs), Exemplars: kb.xb.exemplars(sr.Exemplars)})
 	}
 	for family, m := range b.Metadata {
 		s.Metadata = append(s.Metadata, delta.Meta{Family: family, Type: m.Type, Help: m.Help, Unit: m.Unit})
@@ -58,11 +70,13 @@ type KeyBuffer struct {
 	ends  []int
 	strs  []string
 	extra []labels.Label
+	xb    extrasBuffer
 }
 
 func (kb *KeyBuffer) reset(extra labels.Labels) {
 	kb.buf, kb.ends = kb.buf[:0], kb.ends[:0]
 	kb.extra = kb.extra[:0]
+	kb.xb.reset()
 	extra.Range(func(l labels.Label) { kb.extra = append(kb.extra, l) })
 }
 
@@ -148,12 +162,22 @@ func BatchOf(s *delta.Scrape) (*relay.Batch, error) {
 	if b.TargetLabels, err = parse(s.Attrs); err != nil {
 		return nil, err
 	}
-	for _, sr := range s.Series {
+	xi := 0
+	for i, sr := range s.Series {
 		ls, err := parse(sr.Labels)
 		if err != nil {
 			return nil, err
 		}
-		b.Series = append(b.Series, relay.Series{Labels: ls, Samples: []relay.Sample{{T: sr.T, V: math.Float64frombits(sr.V)}}})
+		out := relay.Series{Labels: ls}
+		var x *delta.Extra
+		if xi < len(s.Extras) && s.Extras[xi].Series == i {
+			x = &s.Extras[xi]
+			xi++
+		}
+		if err := fromDelta(&sr, x, &out, parse); err != nil {
+			return nil, err
+		}
+		b.Series = append(b.Series, out)
 	}
 	if len(s.Metadata) > 0 {
 		b.Metadata = make(map[string]relay.Metadata, len(s.Metadata))

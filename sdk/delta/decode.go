@@ -13,6 +13,7 @@ type Decoder struct {
 	recID []uint32
 	recT  []int64
 	recV  []uint64
+	xs    []extra
 }
 
 type decTarget struct {
@@ -23,6 +24,14 @@ type decTarget struct {
 	index    map[string]uint32 // labels → id, to refuse duplicate label sets
 	meta     []Meta            // sorted by Family
 	npresent int
+	// extras holds the histogram and exemplars of the slots that have
+	// one (decSlot.extra set). A Histogram held here is never modified.
+	extras map[uint32]*decExtra
+}
+
+type decExtra struct {
+	h  *Histogram
+	ex []Exemplar
 }
 
 type decSlot struct {
@@ -30,6 +39,7 @@ type decSlot struct {
 	t       int64
 	v       uint64
 	present bool
+	extra   bool
 }
 
 // NewDecoder returns a decoder holding no bases.
@@ -51,12 +61,10 @@ func (d *Decoder) Targets() int { return len(d.targets) }
 // decoder is unchanged.
 func (d *Decoder) Apply(frame []byte) (*Scrape, error) {
 	r := reader{buf: frame}
-	if v := r.byte(); v != Version && r.err == nil {
-		return nil, corruptf("unsupported version %d", v)
-	}
+	v := r.byte()
 	kind := r.byte()
-	if r.err == nil && kind&^kindMask != 0 {
-		return nil, corruptf("unknown frame flags %#x", kind)
+	if err := checkKind(v, kind, r.err); err != nil {
+		return nil, err
 	}
 	target := r.str()
 	gen := r.uvarint()
@@ -69,7 +77,7 @@ func (d *Decoder) Apply(frame []byte) (*Scrape, error) {
 		if kind&kindAttrs == 0 {
 			return nil, corruptf("full frame without attributes")
 		}
-		return d.applyFull(&r, target, gen, k, ts)
+		return d.applyFull(&r, target, kind, gen, k, ts)
 	}
 	st := d.targets[target]
 	if st == nil || st.gen != gen || st.k+1 != k {
@@ -78,7 +86,7 @@ func (d *Decoder) Apply(frame []byte) (*Scrape, error) {
 	return d.applyIncremental(&r, st, target, kind, k, st.ts+ts)
 }
 
-func (d *Decoder) applyFull(r *reader, target string, gen, k uint64, ts int64) (*Scrape, error) {
+func (d *Decoder) applyFull(r *reader, target string, kind byte, gen, k uint64, ts int64) (*Scrape, error) {
 	st := &decTarget{gen: gen, k: k, ts: ts, attrs: r.str()}
 	nm := r.count(4)
 	st.meta = make([]Meta, 0, nm)
@@ -100,6 +108,10 @@ func (d *Decoder) applyFull(r *reader, target string, gen, k uint64, ts int64) (
 		st.index[l] = uint32(i)
 		st.slots[i].labels = l
 	}
+	d.xs = d.xs[:0]
+	if kind&kindExtra != 0 {
+		d.xs = r.extras(d.xs, uint64(ns), func(uint32) *Histogram { return nil }, ts)
+	}
 	hdrs, ss := r.readStreams(ns)
 	for i := 0; i < ns && r.err == nil; i++ {
 		sl := &st.slots[i]
@@ -111,6 +123,7 @@ func (d *Decoder) applyFull(r *reader, target string, gen, k uint64, ts int64) (
 		return nil, err
 	}
 	st.npresent = ns
+	st.applyExtras(d.xs)
 	d.targets[target] = st
 	return st.scrape(target), nil
 }
@@ -160,6 +173,10 @@ func (d *Decoder) applyIncremental(r *reader, st *decTarget, target string, kind
 
 	nrec := r.count(2)
 	gr := reader{buf: r.bytes(r.count(1))} // id gaps
+	d.xs = d.xs[:0]
+	if kind&kindExtra != 0 {
+		d.xs = r.extras(d.xs, total, st.histogram, ts)
+	}
 	hdrs, ss := r.readStreams(nrec)
 	d.recT, d.recV = d.recT[:0], d.recV[:0]
 	id = -1
@@ -202,6 +219,9 @@ func (d *Decoder) applyIncremental(r *reader, st *decTarget, target string, kind
 	if r.err == nil && newRecs != uint64(len(added)) {
 		r.fail("%d added series but %d of them have samples", len(added), newRecs)
 	}
+	if r.err == nil && len(d.xs) > 0 {
+		d.checkExtras(r, st, before, absent)
+	}
 	if err := r.end(); err != nil {
 		return nil, err
 	}
@@ -228,6 +248,7 @@ func (d *Decoder) applyIncremental(r *reader, st *decTarget, target string, kind
 		}
 		sl.t, sl.v, sl.present = d.recT[i], d.recV[i], true
 	}
+	st.applyExtras(d.xs)
 	return st.scrape(target), nil
 }
 
@@ -237,8 +258,71 @@ func (st *decTarget) scrape(target string) *Scrape {
 		Series: make([]Series, 0, st.npresent), Metadata: slices.Clone(st.meta)}
 	for i := range st.slots {
 		if sl := &st.slots[i]; sl.present {
+			if sl.extra {
+				x := st.extras[uint32(i)]
+				s.Extras = append(s.Extras, Extra{Series: len(s.Series), H: x.h.Clone(), Exemplars: cloneExemplars(x.ex)})
+			}
 			s.Series = append(s.Series, Series{Labels: sl.labels, T: sl.t, V: sl.v})
 		}
 	}
 	return s
+}
+
+// histogram returns the histogram slot id holds, or nil.
+func (st *decTarget) histogram(id uint32) *Histogram {
+	if int(id) < len(st.slots) && st.slots[id].extra {
+		return st.extras[id].h
+	}
+	return nil
+}
+
+// checkExtras fails r unless every extra entry of an incremental frame is
+// for a slot present after the frame: present before and not absent now,
+// or with a record. d.recID[:absent] are the absent ids and
+// d.recID[absent:] the record ids, both ascending, as are the entries.
+func (d *Decoder) checkExtras(r *reader, st *decTarget, before uint64, absent int) {
+	abs, recs := d.recID[:absent], d.recID[absent:]
+	ai, ri := 0, 0
+	for _, x := range d.xs {
+		for ai < len(abs) && abs[ai] < x.id {
+			ai++
+		}
+		for ri < len(recs) && recs[ri] < x.id {
+			ri++
+		}
+		hasRec := ri < len(recs) && recs[ri] == x.id
+		wasAbsent := ai < len(abs) && abs[ai] == x.id
+		if !hasRec && (uint64(x.id) >= before || !st.slots[x.id].present || wasAbsent) {
+			r.fail("extra entry for slot %d, which is not present", x.id)
+			return
+		}
+	}
+}
+
+// applyExtras commits the staged extra entries to the target's slots.
+func (st *decTarget) applyExtras(xs []extra) {
+	for _, e := range xs {
+		sl := &st.slots[e.id]
+		x := st.extras[e.id]
+		if x == nil {
+			if st.extras == nil {
+				st.extras = make(map[uint32]*decExtra)
+			}
+			x = &decExtra{}
+			st.extras[e.id] = x
+		}
+		switch e.what &^ whatExemplars {
+		case histNone:
+			x.h = nil
+		case histAbsolute, histChange:
+			x.h = e.h
+		}
+		if e.what&whatExemplars != 0 {
+			x.ex = e.exemplars
+		}
+		sl.extra = x.h != nil || x.ex != nil
+		if !sl.extra {
+			delete(st.extras, e.id)
+		}
+	}
 }

@@ -2,7 +2,8 @@
 // scrape of a target as a frame that carries only what changed since the
 // target's previous frame, and the cloud applies frames to a per-target base
 // to rebuild every scrape exactly (value bits, timestamps, label sets,
-// metadata). The byte layout is specified in docs/protocol.md.
+// metadata, native histograms and exemplars). The byte layout is specified
+// in docs/protocol.md.
 //
 // Frames belong to a generation. A target's first frame in a generation is a
 // full frame (its series dictionary and every value); later frames in the
@@ -27,8 +28,14 @@ import (
 	"fmt"
 )
 
-// Version is the frame format version this package writes and reads.
-const Version = 1
+// Frame format versions. Version 2 adds the extra section (native
+// histograms, exemplars); the encoder writes a frame without one as
+// version 1, so frames of float samples are unchanged. The decoder reads
+// both.
+const (
+	Version1 = 1
+	Version  = 2
+)
 
 // Series is one sample of one series of a scrape.
 type Series struct {
@@ -40,7 +47,23 @@ type Series struct {
 	T int64
 	// V holds the bits of the float64 value (math.Float64bits), so NaN
 	// payloads such as Prometheus' staleness marker survive exactly.
+	// It is 0 when the series' Extra holds a histogram.
 	V uint64
+}
+
+// Extra is what a series of a scrape carries beside a float sample. It is
+// kept apart from Series so that scrapes of float samples cost what they
+// always did.
+type Extra struct {
+	// Series is the index of the series in Scrape.Series.
+	Series int
+	// H, when set, makes the series' sample a native histogram instead of
+	// a float (Series.V is then ignored).
+	H *Histogram
+	// Exemplars are the series' exemplars in this scrape. The codec treats
+	// them as part of the sample: a rebuilt series carries exactly the
+	// exemplars given to the encoder.
+	Exemplars []Exemplar
 }
 
 // Meta is the metadata of one metric family.
@@ -62,6 +85,11 @@ type Scrape struct {
 	// order (order of first appearance in the generation), not necessarily
 	// in the order the encoder was given.
 	Series []Series
+	// Extras holds the histograms and exemplars of the series that have
+	// one, ascending by Extra.Series, at most one per series; the encoder
+	// ignores an entry out of order or out of range, and one for a series
+	// whose label set occurred earlier in the scrape.
+	Extras []Extra
 	// Metadata holds the families' metadata. The decoder returns it sorted
 	// by Family; the encoder keeps the first of duplicate families.
 	Metadata []Meta

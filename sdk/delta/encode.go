@@ -10,7 +10,8 @@ import (
 const (
 	kindIncremental = 1 << 0 // clear: full frame
 	kindAttrs       = 1 << 1 // Attrs follows the timestamp
-	kindMask        = kindIncremental | kindAttrs
+	kindExtra       = 1 << 2 // an extra section (histograms, exemplars) precedes the samples; version 2
+	kindMask        = kindIncremental | kindAttrs | kindExtra
 )
 
 // Encoder turns scrapes into frames. It keeps, per target, the series
@@ -28,6 +29,8 @@ type Encoder struct {
 	st     streams
 	absent []uint32
 	meta   []Meta
+	xbuf   []byte // the extra section's entries
+	nx     int    // entries in xbuf
 }
 
 type encTarget struct {
@@ -39,6 +42,17 @@ type encTarget struct {
 	dict      map[string]uint32
 	slots     []encSlot
 	meta      []Meta // sorted by Family
+	// extras holds the histogram and exemplar state of the slots that
+	// have one (encSlot.extra set).
+	extras map[uint32]*encExtra
+}
+
+// encExtra is a slot's histogram and exemplars: as last sent (h, ex) and
+// as staged from the scrape being encoded (curH, curEx, aliasing the
+// caller's values until AppendFrame returns).
+type encExtra struct {
+	h, curH   *Histogram
+	ex, curEx []Exemplar
 }
 
 type encSlot struct {
@@ -49,6 +63,7 @@ type encSlot struct {
 	curV    uint64
 	seen    uint32 // encoder stamp of the last scrape containing the series
 	present bool
+	extra   bool // the slot has an entry in encTarget.extras
 	scale   int8 // smallest decimal scale of v, or scaleUnknown
 }
 
@@ -118,7 +133,7 @@ func (e *Encoder) appendHeader(dst []byte, t *encTarget, s *Scrape, kind byte) [
 	if kind&kindIncremental == 0 || s.Attrs != t.attrs {
 		kind |= kindAttrs
 	}
-	dst = append(dst, Version, kind)
+	dst = append(dst, Version1, kind)
 	dst = appendString(dst, s.Target)
 	dst = binary.AppendUvarint(dst, t.gen)
 	dst = binary.AppendUvarint(dst, t.k)
@@ -137,6 +152,7 @@ func (e *Encoder) appendHeader(dst []byte, t *encTarget, s *Scrape, kind byte) [
 
 func (e *Encoder) appendFull(dst []byte, t *encTarget, s *Scrape) []byte {
 	t.forceFull = false
+	start := len(dst)
 	dst = e.appendHeader(dst, t, s, 0)
 
 	e.sortMeta(s.Metadata)
@@ -148,21 +164,39 @@ func (e *Encoder) appendFull(dst []byte, t *encTarget, s *Scrape) []byte {
 
 	clear(t.dict)
 	clear(t.slots)
+	clear(t.extras)
 	t.slots = t.slots[:0]
+	e.xbuf, e.nx = e.xbuf[:0], 0
+	prevX, xi := -1, 0
 	for i := range s.Series {
 		sr := &s.Series[i]
+		var x *Extra
+		x, xi = s.extraOf(i, xi)
 		if _, dup := t.dict[sr.Labels]; dup {
 			e.dups++
 			continue
 		}
 		key := strings.Clone(sr.Labels)
-		t.dict[key] = uint32(len(t.slots))
-		t.slots = append(t.slots, encSlot{labels: key, t: sr.T, v: sr.V, seen: e.stamp, present: true})
+		id := len(t.slots)
+		t.dict[key] = uint32(id)
+		sl := encSlot{labels: key, t: sr.T, v: sr.V, seen: e.stamp, present: true}
+		if x != nil && (x.H != nil || len(x.Exemplars) > 0) {
+			if x.H != nil {
+				sl.v = 0
+			}
+			sl.extra = true
+			t.extraMap()[uint32(id)] = &encExtra{h: x.H.Clone(), ex: cloneExemplars(x.Exemplars)}
+			e.xbuf = appendExtra(e.xbuf, uint64(id-prevX-1), nil, x.H, len(x.Exemplars) > 0, x.Exemplars, s.Timestamp)
+			e.nx++
+			prevX = id
+		}
+		t.slots = append(t.slots, sl)
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(t.slots)))
 	for i := range t.slots {
 		dst = appendString(dst, t.slots[i].labels)
 	}
+	dst = e.appendExtras(dst, start)
 	e.resetStreams()
 	for i := range t.slots {
 		sl := &t.slots[i]
@@ -172,13 +206,19 @@ func (e *Encoder) appendFull(dst []byte, t *encTarget, s *Scrape) []byte {
 }
 
 func (e *Encoder) appendIncremental(dst []byte, t *encTarget, s *Scrape) []byte {
+	start := len(dst)
 	dst = e.appendHeader(dst, t, s, kindIncremental)
 	dst = e.appendMetaDiff(dst, t, s.Metadata)
 
 	// Pass 1: find or add each series, stage its sample.
 	before := len(t.slots)
+	xi := 0
 	for i := range s.Series {
 		sr := &s.Series[i]
+		var xs *Extra
+		if xi < len(s.Extras) {
+			xs, xi = s.extraOf(i, xi)
+		}
 		id, ok := t.dict[sr.Labels]
 		if !ok {
 			id = uint32(len(t.slots))
@@ -192,12 +232,24 @@ func (e *Encoder) appendIncremental(dst []byte, t *encTarget, s *Scrape) []byte 
 			continue
 		}
 		sl.seen, sl.curT, sl.curV = e.stamp, sr.T, sr.V
+		if xs != nil && (xs.H != nil || len(xs.Exemplars) > 0) {
+			if xs.H != nil {
+				sl.curV = 0
+			}
+			x := t.extraMap()[id]
+			if x == nil {
+				x = &encExtra{}
+				t.extras[id] = x
+			}
+			x.curH, x.curEx, sl.extra = xs.H, xs.Exemplars, true
+		}
 	}
 
 	// Pass 2: in id order, list series gone and code changed samples.
 	e.absent, e.gaps = e.absent[:0], e.gaps[:0]
+	e.xbuf, e.nx = e.xbuf[:0], 0
 	e.resetStreams()
-	nrec, prev := 0, -1
+	nrec, prev, prevX := 0, -1, -1
 	for id := range t.slots {
 		sl := &t.slots[id]
 		if sl.seen != e.stamp {
@@ -206,6 +258,9 @@ func (e *Encoder) appendIncremental(dst []byte, t *encTarget, s *Scrape) []byte 
 				e.absent = append(e.absent, uint32(id))
 			}
 			continue
+		}
+		if sl.extra && e.stageExtra(t, sl, uint32(id), id-prevX-1, s.Timestamp) {
+			prevX = id
 		}
 		if sl.present && sl.curV == sl.v && sl.curT == s.Timestamp {
 			sl.t = sl.curT
@@ -235,6 +290,7 @@ func (e *Encoder) appendIncremental(dst []byte, t *encTarget, s *Scrape) []byte 
 	dst = binary.AppendUvarint(dst, uint64(nrec))
 	dst = binary.AppendUvarint(dst, uint64(len(e.gaps)))
 	dst = append(dst, e.gaps...)
+	dst = e.appendExtras(dst, start)
 	return appendStreams(dst, e.hdrs, &e.st)
 }
 
@@ -312,4 +368,68 @@ func appendMeta(dst []byte, m *Meta) []byte {
 func appendString(dst []byte, s string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(s)))
 	return append(dst, s...)
+}
+
+func (t *encTarget) extraMap() map[uint32]*encExtra {
+	if t.extras == nil {
+		t.extras = make(map[uint32]*encExtra)
+	}
+	return t.extras
+}
+
+// stageExtra writes the extra entry of a slot seen in this scrape whose
+// histogram or exemplars differ from what was last sent, and makes the
+// staged values the slot's state. It reports whether it wrote an entry.
+func (e *Encoder) stageExtra(t *encTarget, sl *encSlot, id uint32, gap int, frameTS int64) bool {
+	x := t.extras[id]
+	hChanged := !x.curH.Equal(x.h)
+	exChanged := !equalExemplars(x.curEx, x.ex)
+	if hChanged || exChanged {
+		e.xbuf = appendExtra(e.xbuf, uint64(gap), x.h, x.curH, exChanged, x.curEx, frameTS)
+		e.nx++
+	}
+	if hChanged {
+		switch {
+		case x.curH == nil:
+			x.h = nil
+		case x.h == nil:
+			x.h = x.curH.Clone()
+		default:
+			x.h.copyFrom(x.curH)
+		}
+	}
+	if exChanged {
+		x.ex = cloneExemplars(x.curEx)
+	}
+	x.curH, x.curEx = nil, nil
+	if x.h == nil && x.ex == nil {
+		delete(t.extras, id)
+		sl.extra = false
+	}
+	return hChanged || exChanged
+}
+
+// appendExtras appends the extra section staged in e.xbuf, if any, and
+// marks the frame starting at dst[start] as version 2 with kindExtra. A
+// frame without one stays version 1, byte for byte.
+func (e *Encoder) appendExtras(dst []byte, start int) []byte {
+	if e.nx == 0 {
+		return dst
+	}
+	dst[start] = Version
+	dst[start+1] |= kindExtra
+	dst = binary.AppendUvarint(dst, uint64(e.nx))
+	return append(dst, e.xbuf...)
+}
+
+// extraOf returns the extra of series i, if any, walking s.Extras from xi
+// (ascending by Series); it returns the position to continue from.
+func (s *Scrape) extraOf(i, xi int) (*Extra, int) {
+	for xi < len(s.Extras) && s.Extras[xi].Series < i {
+		xi++
+	}
+	if xi < len(s.Extras) && s.Extras[xi].Series == i {
+		return &s.Extras[xi], xi + 1
+	}
+	return nil, xi
 }

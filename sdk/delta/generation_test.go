@@ -135,9 +135,9 @@ func TestMissingSeriesAreNotInvented(t *testing.T) {
 	enc, dec := NewEncoder(1), NewDecoder()
 	key := func(s string) string { return string(AppendLabel(nil, "__name__", s)) }
 	scrapes := []*Scrape{
-		{Target: "t", Timestamp: 1000, Series: []Series{{key("a"), 1000, 1}, {key("b"), 1000, 2}}},
-		{Target: "t", Timestamp: 2000, Series: []Series{{key("a"), 2000, 1}}},
-		{Target: "t", Timestamp: 3000, Series: []Series{{key("a"), 3000, 1}, {key("b"), 3000, 2}}},
+		{Target: "t", Timestamp: 1000, Series: []Series{{Labels: key("a"), T: 1000, V: 1}, {Labels: key("b"), T: 1000, V: 2}}},
+		{Target: "t", Timestamp: 2000, Series: []Series{{Labels: key("a"), T: 2000, V: 1}}},
+		{Target: "t", Timestamp: 3000, Series: []Series{{Labels: key("a"), T: 3000, V: 1}, {Labels: key("b"), T: 3000, V: 2}}},
 		{Target: "t", Timestamp: 4000},
 	}
 	for i, s := range scrapes {

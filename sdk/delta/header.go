@@ -13,12 +13,10 @@ type Header struct {
 // ErrCorrupt.
 func ParseHeader(frame []byte) (Header, error) {
 	r := reader{buf: frame}
-	if v := r.byte(); v != Version && r.err == nil {
-		return Header{}, corruptf("unsupported version %d", v)
-	}
+	v := r.byte()
 	kind := r.byte()
-	if r.err == nil && kind&^kindMask != 0 {
-		return Header{}, corruptf("unknown frame flags %#x", kind)
+	if err := checkKind(v, kind, r.err); err != nil {
+		return Header{}, err
 	}
 	h := Header{Target: r.str(), Generation: r.uvarint(), K: r.uvarint(), Full: kind&kindIncremental == 0}
 	if r.err != nil {
@@ -34,4 +32,17 @@ func ParseHeader(frame []byte) (Header, error) {
 func (d *Decoder) Applied(h Header) bool {
 	st := d.targets[h.Target]
 	return st != nil && st.gen == h.Generation && h.K <= st.k
+}
+
+// checkKind checks a frame's version and kind bytes.
+func checkKind(v, kind byte, err error) error {
+	switch {
+	case err != nil:
+		return err
+	case v != Version1 && v != Version:
+		return corruptf("unsupported version %d", v)
+	case kind&^kindMask != 0 || (v == Version1 && kind&kindExtra != 0):
+		return corruptf("unknown frame flags %#x", kind)
+	}
+	return nil
 }

@@ -13,6 +13,7 @@ import (
 // must survive: churn, NaN payloads, staleness markers, counter resets,
 // missing samples, explicit timestamps, metadata and attribute changes.
 type gen struct {
+	hist    bool // series may be native histograms and carry exemplars
 	rng     *rand.Rand
 	targets []*genTarget
 	ts      int64
@@ -29,7 +30,9 @@ type genTarget struct {
 type genSeries struct {
 	labels string
 	v      float64
-	kind   int // 0 counter, 1 gauge, 2 decimal gauge, 3 constant
+	kind   int // 0 counter, 1 gauge, 2 decimal gauge, 3 constant, 4 histogram (gen.hist)
+	h      *Histogram
+	ex     []Exemplar
 }
 
 func newGen(seed uint64, ntargets, nseries int) *gen {
@@ -52,7 +55,11 @@ func (g *gen) newSeries(t *genTarget) genSeries {
 	var b []byte
 	b = AppendLabel(b, "__name__", fmt.Sprintf("fam_%d", t.next%7))
 	b = AppendLabel(b, "id", fmt.Sprint(t.next))
-	return genSeries{labels: string(b), kind: g.rng.IntN(4), v: float64(g.rng.IntN(1000))}
+	gs := genSeries{labels: string(b), kind: g.rng.IntN(4), v: float64(g.rng.IntN(1000))}
+	if g.hist && g.rng.IntN(2) == 0 {
+		gs.kind, gs.h = 4, randomHistogram(g.rng)
+	}
+	return gs
 }
 
 var specials = []uint64{StaleNaN, 0x7ff8000000000001, 0x7ff8000000000000, 0x7ff4000000000abc,
@@ -82,6 +89,7 @@ func (g *gen) scrape(i int) *Scrape {
 		t.attrs = fmt.Sprint("attrs ", r.IntN(3))
 	}
 	s := &Scrape{Target: t.name, Timestamp: g.ts + int64(r.IntN(3)), Attrs: t.attrs, Metadata: slices.Clone(t.meta)}
+	var all []fullSeries
 	for j := range t.series {
 		gs := &t.series[j]
 		switch gs.kind {
@@ -99,57 +107,96 @@ func (g *gen) scrape(i int) *Scrape {
 		if r.IntN(10) == 0 {
 			continue // missing sample
 		}
-		smp := Series{Labels: gs.labels, T: s.Timestamp, V: math.Float64bits(gs.v)}
-		if r.IntN(30) == 0 {
+		smp := fullSeries{Series: Series{Labels: gs.labels, T: s.Timestamp, V: math.Float64bits(gs.v)}}
+		if g.hist {
+			g.evolve(gs, &smp, s.Timestamp)
+		}
+		if smp.h == nil && r.IntN(30) == 0 {
 			smp.V = specials[r.IntN(len(specials))]
 		}
 		if r.IntN(30) == 0 {
 			smp.T = s.Timestamp - int64(r.IntN(100000)) // explicit timestamp
 		}
-		s.Series = append(s.Series, smp)
+		all = append(all, smp)
 	}
-	r.Shuffle(len(s.Series), func(a, b int) { s.Series[a], s.Series[b] = s.Series[b], s.Series[a] })
-	if r.IntN(10) == 0 && len(s.Series) > 0 {
-		dup := s.Series[0]
+	r.Shuffle(len(all), func(a, b int) { all[a], all[b] = all[b], all[a] })
+	if r.IntN(10) == 0 && len(all) > 0 {
+		dup := all[0]
 		dup.V++
-		s.Series = append(s.Series, dup) // duplicate label set: first one wins
+		all = append(all, dup) // duplicate label set: first one wins
+	}
+	for _, fs := range all {
+		if fs.h != nil || fs.ex != nil {
+			s.Extras = append(s.Extras, Extra{Series: len(s.Series), H: fs.h, Exemplars: fs.ex})
+		}
+		s.Series = append(s.Series, fs.Series)
 	}
 	return s
 }
 
+// fullSeries is a series of a scrape with its extra.
+type fullSeries struct {
+	Series
+	h  *Histogram
+	ex []Exemplar
+}
+
+// flatten returns the series of s with their extras.
+func flatten(s *Scrape) []fullSeries {
+	out := make([]fullSeries, len(s.Series))
+	for i, sr := range s.Series {
+		out[i].Series = sr
+	}
+	for _, x := range s.Extras {
+		out[x.Series].h, out[x.Series].ex = x.H, x.Exemplars
+	}
+	return out
+}
+
 // normalize returns what a decoder must return for s: first of duplicate
 // series and families kept, series sorted by labels, metadata by family.
-func normalize(s *Scrape) *Scrape {
+func normalize(s *Scrape) (*Scrape, []fullSeries) {
 	out := &Scrape{Target: s.Target, Timestamp: s.Timestamp, Attrs: s.Attrs}
 	seen := map[string]bool{}
-	for _, sr := range s.Series {
+	var series []fullSeries
+	for _, sr := range flatten(s) {
 		if !seen[sr.Labels] {
 			seen[sr.Labels] = true
-			out.Series = append(out.Series, sr)
+			if sr.h != nil {
+				sr.V = 0 // a histogram sample has no float value
+			}
+			series = append(series, sr)
 		}
 	}
-	slices.SortFunc(out.Series, func(a, b Series) int { return strings.Compare(a.Labels, b.Labels) })
+	slices.SortFunc(series, func(a, b fullSeries) int { return strings.Compare(a.Labels, b.Labels) })
 	out.Metadata = slices.Clone(s.Metadata)
 	slices.SortStableFunc(out.Metadata, cmpMeta)
 	out.Metadata = slices.CompactFunc(out.Metadata, sameFamily)
-	return out
+	return out, series
 }
 
 func sameScrape(t *testing.T, want, got *Scrape) {
 	t.Helper()
-	want, got = normalize(want), normalize(got)
+	for i, x := range got.Extras {
+		if x.Series < 0 || x.Series >= len(got.Series) || (i > 0 && x.Series <= got.Extras[i-1].Series) || (x.H == nil && len(x.Exemplars) == 0) {
+			t.Fatalf("decoded extras malformed: %+v", got.Extras)
+		}
+	}
+	want, ws := normalize(want)
+	got, gs := normalize(got)
 	if want.Target != got.Target || want.Timestamp != got.Timestamp || want.Attrs != got.Attrs {
 		t.Fatalf("header: want %q %d %q, got %q %d %q", want.Target, want.Timestamp, want.Attrs, got.Target, got.Timestamp, got.Attrs)
 	}
 	if !slices.Equal(want.Metadata, got.Metadata) {
 		t.Fatalf("metadata: want %v, got %v", want.Metadata, got.Metadata)
 	}
-	if len(want.Series) != len(got.Series) {
-		t.Fatalf("want %d series, got %d", len(want.Series), len(got.Series))
+	if len(ws) != len(gs) {
+		t.Fatalf("want %d series, got %d", len(ws), len(gs))
 	}
-	for i := range want.Series {
-		if want.Series[i] != got.Series[i] {
-			t.Fatalf("series %d: want %+v, got %+v", i, want.Series[i], got.Series[i])
+	for i := range ws {
+		w, g := ws[i], gs[i]
+		if w.Series != g.Series || !w.h.Equal(g.h) || !equalExemplars(w.ex, g.ex) {
+			t.Fatalf("series %d: want %+v %+v %v, got %+v %+v %v", i, w.Series, w.h, w.ex, g.Series, g.h, g.ex)
 		}
 	}
 }

@@ -8,8 +8,18 @@ import (
 // stateMagic starts a serialised decoder state; the byte after it is the
 // state format version.
 const (
-	stateMagic   = "ERDS"
-	stateVersion = 1
+	stateMagic = "ERDS"
+	// stateVersion1 has no histograms or exemplars; MarshalState writes it
+	// when no slot holds one, stateVersion otherwise.
+	stateVersion1 = 1
+	stateVersion  = 2
+)
+
+// Slot flags in a marshalled state.
+const (
+	slotPresent   = 1 << 0
+	slotHistogram = 1 << 1 // version 2: a histogram follows the value
+	slotExemplars = 1 << 2 // version 2: exemplars follow (the histogram)
 )
 
 // MarshalState appends the decoder's bases to dst, so a restarted cloud can
@@ -22,14 +32,21 @@ const (
 //	target: name gen k ts(zigzag) attrs nmeta {family type help unit}…
 //	        nslots slot…
 //	slot:   labels flags(bit 0 = present) Δt(zigzag, t − ts) value(8 bytes LE)
+//
+// Version 2 adds flag bits 1 (a histogram follows, as in a frame's extra
+// section) and 2 (exemplars follow, timestamps against ts).
 func (d *Decoder) MarshalState(dst []byte) []byte {
 	names := make([]string, 0, len(d.targets))
-	for n := range d.targets {
+	version := byte(stateVersion1)
+	for n, st := range d.targets {
 		names = append(names, n)
+		if len(st.extras) > 0 {
+			version = stateVersion
+		}
 	}
 	slices.Sort(names)
 	dst = append(dst, stateMagic...)
-	dst = append(dst, stateVersion)
+	dst = append(dst, version)
 	dst = binary.AppendUvarint(dst, uint64(len(names)))
 	for _, n := range names {
 		st := d.targets[n]
@@ -48,11 +65,27 @@ func (d *Decoder) MarshalState(dst []byte) []byte {
 			dst = appendString(dst, sl.labels)
 			var flags byte
 			if sl.present {
-				flags = 1
+				flags = slotPresent
+			}
+			var x *decExtra
+			if sl.extra {
+				x = st.extras[uint32(i)]
+				if x.h != nil {
+					flags |= slotHistogram
+				}
+				if x.ex != nil {
+					flags |= slotExemplars
+				}
 			}
 			dst = append(dst, flags)
 			dst = binary.AppendVarint(dst, sl.t-st.ts)
 			dst = binary.LittleEndian.AppendUint64(dst, sl.v)
+			if flags&slotHistogram != 0 {
+				dst = appendHistogram(dst, x.h)
+			}
+			if flags&slotExemplars != 0 {
+				dst = appendExemplars(dst, x.ex, st.ts)
+			}
 		}
 	}
 	return dst
@@ -64,8 +97,13 @@ func (d *Decoder) UnmarshalState(data []byte) error {
 	if len(data) < len(stateMagic)+1 || string(data[:len(stateMagic)]) != stateMagic {
 		return corruptf("bad state magic")
 	}
-	if v := data[len(stateMagic)]; v != stateVersion {
-		return corruptf("unsupported state version %d", v)
+	version := data[len(stateMagic)]
+	if version != stateVersion1 && version != stateVersion {
+		return corruptf("unsupported state version %d", version)
+	}
+	allowed := byte(slotPresent)
+	if version == stateVersion {
+		allowed |= slotHistogram | slotExemplars
 	}
 	r := reader{buf: data[len(stateMagic)+1:]}
 	nt := r.count(7) // the smallest target record
@@ -97,10 +135,10 @@ func (d *Decoder) UnmarshalState(data []byte) error {
 			}
 			st.index[sl.labels] = uint32(j)
 			flags := r.byte()
-			if flags&^1 != 0 {
+			if flags&^allowed != 0 {
 				r.fail("bad slot flags %#x", flags)
 			}
-			sl.present = flags&1 != 0
+			sl.present = flags&slotPresent != 0
 			if sl.present {
 				st.npresent++
 			}
@@ -111,6 +149,22 @@ func (d *Decoder) UnmarshalState(data []byte) error {
 			}
 			sl.v = binary.LittleEndian.Uint64(r.buf)
 			r.buf = r.buf[8:]
+			if flags&(slotHistogram|slotExemplars) != 0 {
+				x := &decExtra{}
+				if flags&slotHistogram != 0 {
+					x.h = r.histogram()
+				}
+				if flags&slotExemplars != 0 {
+					if x.ex = r.exemplars(st.ts); x.ex == nil {
+						r.fail("slot flagged with exemplars has none")
+					}
+				}
+				if st.extras == nil {
+					st.extras = make(map[uint32]*decExtra)
+				}
+				st.extras[uint32(j)] = x
+				sl.extra = true
+			}
 		}
 		targets[name] = st
 	}
