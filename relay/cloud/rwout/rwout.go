@@ -8,7 +8,9 @@
 // that carry the family's samples: a family's metadata goes out when it is
 // first seen or changes, and every family's again each
 // metadata_config.send_interval (default 1m), so a receiver that lost it
-// relearns it; metadata_config.send: false sends none.
+// relearns it; metadata_config.send: false sends none. Native histograms
+// and exemplars go out when send_native_histograms and send_exemplars ask
+// (native.go).
 //
 // Send blocks until the endpoint accepted every sample, a non-retryable
 // answer (4xx other than 429) made it drop them (counted and logged), or
@@ -26,6 +28,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/golang/snappy"
@@ -55,6 +58,10 @@ type Forwarder struct {
 
 	sent, dropped, failed prometheus.Counter
 	requests              *prometheus.CounterVec
+
+	sendHistograms, sendExemplars bool // send_native_histograms, send_exemplars
+	nm                            nativeMetrics
+	warned                        atomic.Bool // withheld histograms or exemplars logged
 }
 
 // Options tune a Forwarder beyond the remote_write config.
@@ -79,6 +86,7 @@ func New(cfg *promconfig.RemoteWriteConfig, o Options) (*Forwarder, error) {
 		name: name, url: cfg.URL.String(), client: client, headers: cfg.Headers,
 		timeout: time.Duration(cfg.RemoteTimeout), maxSamples: cfg.QueueConfig.MaxSamplesPerSend,
 		relabel: cfg.WriteRelabelConfigs, retryFor: o.RetryFor, log: o.Logger,
+		sendHistograms: cfg.SendNativeHistograms, sendExemplars: cfg.SendExemplars,
 	}
 	if f.log == nil {
 		f.log = slog.Default()
@@ -115,6 +123,7 @@ func New(cfg *promconfig.RemoteWriteConfig, o Options) (*Forwarder, error) {
 	if o.Registerer != nil {
 		o.Registerer.MustRegister(f.sent, f.dropped, f.failed, f.requests)
 	}
+	f.nm = newNativeMetrics(o.Registerer, cl)
 	return f, nil
 }
 
@@ -122,7 +131,7 @@ func New(cfg *promconfig.RemoteWriteConfig, o Options) (*Forwarder, error) {
 // max_samples_per_send samples, with the metadata due (see the package doc).
 func (f *Forwarder) Send(ctx context.Context, b *relay.Batch) (err error) {
 	req := &prompb.WriteRequest{}
-	n := 0
+	n, native := 0, 0 // float samples; histogram samples and exemplars
 	var meta []prompb.MetricMetadata
 	if f.meta != nil {
 		meta = f.meta.take(b)
@@ -135,13 +144,13 @@ func (f *Forwarder) Send(ctx context.Context, b *relay.Batch) (err error) {
 	pending := meta // metadata not yet in a request
 	lb := labels.NewBuilder(labels.EmptyLabels())
 	flush := func() error {
-		if n == 0 && len(pending) == 0 {
+		if n+native == 0 && len(pending) == 0 {
 			return nil
 		}
 		k := min(len(pending), f.maxMeta)
 		req.Metadata, pending = pending[:k], pending[k:]
 		err := f.send(ctx, req, n)
-		req.Timeseries, req.Metadata, n = req.Timeseries[:0], nil, 0
+		req.Timeseries, req.Metadata, n, native = req.Timeseries[:0], nil, 0, 0
 		return err
 	}
 	for _, s := range b.Series {
@@ -158,9 +167,14 @@ func (f *Forwarder) Send(ctx context.Context, b *relay.Batch) (err error) {
 		for _, smp := range s.Samples {
 			ts.Samples = append(ts.Samples, prompb.Sample{Timestamp: smp.T, Value: smp.V})
 		}
+		k := f.appendNative(&ts, &s, b.Timestamp)
+		if len(ts.Samples)+k == 0 {
+			continue
+		}
 		req.Timeseries = append(req.Timeseries, ts)
 		n += len(s.Samples)
-		if n >= f.maxSamples {
+		native += k
+		if n+native >= f.maxSamples {
 			if err := flush(); err != nil {
 				return err
 			}
@@ -184,6 +198,7 @@ func (f *Forwarder) send(ctx context.Context, req *prompb.WriteRequest, samples 
 		return fmt.Errorf("BUG: marshal remote_write request: %w", err)
 	}
 	body := snappy.Encode(nil, raw)
+	hists, exemplars := countNative(req)
 	deadline := time.Now().Add(f.retryFor)
 	backoff := 100 * time.Millisecond
 	for attempt := 1; ; attempt++ {
@@ -192,10 +207,15 @@ func (f *Forwarder) send(ctx context.Context, req *prompb.WriteRequest, samples 
 		switch {
 		case err == nil:
 			f.sent.Add(float64(samples))
+			f.nm.sentH.Add(float64(hists))
+			f.nm.sentE.Add(float64(exemplars))
 			return nil
 		case errors.As(err, &perm):
 			f.dropped.Add(float64(samples))
-			f.log.Error("remote_write endpoint refused samples; dropped", "remote", f.name, "samples", samples, "err", err)
+			f.nm.droppedH.Add(float64(hists))
+			f.nm.droppedE.Add(float64(exemplars))
+			f.log.Error("remote_write endpoint refused samples; dropped", "remote", f.name, "samples", samples,
+				"histograms", hists, "exemplars", exemplars, "err", err)
 			return nil
 		case time.Now().Add(backoff).After(deadline):
 			f.failed.Inc()

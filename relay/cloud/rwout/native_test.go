@@ -1,0 +1,352 @@
+package rwout
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang/snappy"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
+	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/edgerelay/edgerelay/relay"
+)
+
+func intHistogram() *histogram.Histogram {
+	return &histogram.Histogram{
+		CounterResetHint: histogram.NotCounterReset, Schema: 3, ZeroThreshold: math.Ldexp(1, -128), ZeroCount: 4, Count: 40, Sum: 1234.0625,
+		PositiveSpans: []histogram.Span{{Offset: -3, Length: 3}, {Offset: 5, Length: 2}}, PositiveBuckets: []int64{1, 2, -1, 6, -3},
+		NegativeSpans: []histogram.Span{{Offset: 1, Length: 2}}, NegativeBuckets: []int64{7, 3},
+	}
+}
+
+func floatHist() *histogram.FloatHistogram {
+	return &histogram.FloatHistogram{
+		CounterResetHint: histogram.GaugeType, Schema: histogram.CustomBucketsSchema, Count: 3.5, Sum: math.Float64frombits(0x7ff8000000000123),
+		PositiveSpans: []histogram.Span{{Offset: 0, Length: 2}}, PositiveBuckets: []float64{1.25, 2.25}, CustomValues: []float64{0.5, 2},
+	}
+}
+
+// nativeBatch holds an integer and a float histogram series, a histogram
+// staleness marker, and exemplars with and without timestamps.
+func nativeBatch(t0 int64) *relay.Batch {
+	ex := func(v float64, ts int64, hasTs bool) relay.Exemplar {
+		return relay.Exemplar{Labels: labels.FromStrings("trace_id", fmt.Sprint(v)), Value: v, Ts: ts, HasTs: hasTs}
+	}
+	return &relay.Batch{Timestamp: t0, Series: []relay.Series{
+		{
+			Labels:     labels.FromStrings("__name__", "fwd_rpc_seconds", "job", "j"),
+			Histograms: []relay.HistogramSample{{T: t0 - 1000, H: intHistogram()}, {T: t0, H: intHistogram()}},
+			Exemplars:  []relay.Exemplar{ex(0.25, t0-7, true), ex(3, 0, false)},
+		},
+		{
+			Labels:     labels.FromStrings("__name__", "fwd_queue_depth", "job", "j"),
+			Histograms: []relay.HistogramSample{{T: t0 - 1, FH: floatHist()}},
+		},
+		{
+			Labels:    labels.FromStrings("__name__", "fwd_requests_total", "job", "j"),
+			Samples:   []relay.Sample{{T: t0 - 2, V: 17}},
+			Exemplars: []relay.Exemplar{ex(1, 0, false)},
+		},
+		{
+			Labels:     labels.FromStrings("__name__", "fwd_gone_seconds", "job", "j"),
+			Histograms: []relay.HistogramSample{{T: t0, H: &histogram.Histogram{Sum: math.Float64frombits(value.StaleNaN)}}},
+		},
+	}}
+}
+
+// recorder is a remote_write receiver that keeps every request it decodes.
+type recorder struct {
+	mu   sync.Mutex
+	reqs []prompb.WriteRequest
+}
+
+func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	raw, err := snappy.Decode(nil, body)
+	var req prompb.WriteRequest
+	if err == nil {
+		err = req.Unmarshal(raw)
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	rc.mu.Lock()
+	rc.reqs = append(rc.reqs, req)
+	rc.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// series returns every time series received, by label set.
+func (rc *recorder) series() map[string]prompb.TimeSeries {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	out := map[string]prompb.TimeSeries{}
+	for _, req := range rc.reqs {
+		for _, ts := range req.Timeseries {
+			var b labels.ScratchBuilder
+			k := ts.ToLabels(&b, nil).String()
+			prev := out[k]
+			prev.Labels = ts.Labels
+			prev.Samples = append(prev.Samples, ts.Samples...)
+			prev.Histograms = append(prev.Histograms, ts.Histograms...)
+			prev.Exemplars = append(prev.Exemplars, ts.Exemplars...)
+			out[k] = prev
+		}
+	}
+	return out
+}
+
+// TestSendNativeHistogramsAndExemplars decodes what a receiver gets: every
+// histogram sample (integer and float, the staleness marker too) and
+// exemplar exactly, requests split counting them against
+// max_samples_per_send, and each counted as sent.
+func TestSendNativeHistogramsAndExemplars(t *testing.T) {
+	rc := &recorder{}
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	c := cfg(t, srv.URL, 3)
+	c.SendNativeHistograms, c.SendExemplars = true, true
+	reg := prometheus.NewRegistry()
+	f, err := New(c, Options{Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const t0 = 1_700_000_000_000
+	b := nativeBatch(t0)
+	if err := f.Send(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	if len(rc.reqs) != 3 {
+		t.Fatalf("%d requests, want 3 (4 + 1 + 2 + 1 items at 3 per request)", len(rc.reqs))
+	}
+	got := rc.series()
+	for _, s := range b.Series {
+		ts, ok := got[s.Labels.String()]
+		if !ok {
+			t.Fatalf("%s not received", s.Labels)
+		}
+		if len(ts.Histograms) != len(s.Histograms) || len(ts.Exemplars) != len(s.Exemplars) || len(ts.Samples) != len(s.Samples) {
+			t.Fatalf("%s: received %d histograms, %d exemplars, %d samples", s.Labels, len(ts.Histograms), len(ts.Exemplars), len(ts.Samples))
+		}
+		for i, h := range s.Histograms {
+			ph := ts.Histograms[i]
+			if ph.Timestamp != h.T {
+				t.Errorf("%s histogram %d at %d, want %d", s.Labels, i, ph.Timestamp, h.T)
+			}
+			if h.H != nil {
+				gh := ph.ToIntHistogram()
+				if ph.IsFloatHistogram() || !gh.Equals(h.H) || gh.CounterResetHint != h.H.CounterResetHint {
+					t.Errorf("%s histogram %d is %v, want %v", s.Labels, i, gh, h.H)
+				}
+			} else {
+				gh := ph.ToFloatHistogram()
+				if !ph.IsFloatHistogram() || !gh.Equals(h.FH) || gh.CounterResetHint != h.FH.CounterResetHint ||
+					math.Float64bits(gh.Sum) != math.Float64bits(h.FH.Sum) {
+					t.Errorf("%s float histogram %d is %v, want %v", s.Labels, i, gh, h.FH)
+				}
+			}
+		}
+		for i, e := range s.Exemplars {
+			pe := ts.Exemplars[i]
+			var lb labels.ScratchBuilder
+			ge := pe.ToExemplar(&lb, nil)
+			wantTs := e.Ts
+			if !e.HasTs { // stamped with the series' newest sample, as Prometheus' scraper does
+				wantTs = map[string]int64{"fwd_rpc_seconds": t0, "fwd_requests_total": t0 - 2}[s.Labels.Get("__name__")]
+			}
+			if !labels.Equal(ge.Labels, e.Labels) || math.Float64bits(ge.Value) != math.Float64bits(e.Value) || pe.Timestamp != wantTs {
+				t.Errorf("%s exemplar %d is %+v, want %+v at %d", s.Labels, i, pe, e, wantTs)
+			}
+		}
+	}
+	if n := testutil.ToFloat64(f.nm.sentH); n != 4 {
+		t.Errorf("sent_histograms_total %v, want 4", n)
+	}
+	if n := testutil.ToFloat64(f.nm.sentE); n != 3 {
+		t.Errorf("sent_exemplars_total %v, want 3", n)
+	}
+	if n := testutil.ToFloat64(f.sent); n != 1 {
+		t.Errorf("sent_samples_total %v, want 1", n)
+	}
+}
+
+// TestNativeWithheldByConfig: with send_native_histograms and send_exemplars
+// false (Prometheus' default) float samples still go, the rest is counted
+// as withheld.
+func TestNativeWithheldByConfig(t *testing.T) {
+	rc := &recorder{}
+	srv := httptest.NewServer(rc)
+	defer srv.Close()
+	f, err := New(cfg(t, srv.URL, 100), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Send(context.Background(), nativeBatch(5000)); err != nil {
+		t.Fatal(err)
+	}
+	got := rc.series()
+	if len(got) != 1 {
+		t.Fatalf("received %v, want only the float series", got)
+	}
+	for _, ts := range got {
+		if len(ts.Samples) != 1 || len(ts.Exemplars) != 0 || len(ts.Histograms) != 0 {
+			t.Fatalf("received %+v", ts)
+		}
+	}
+	if h, e := testutil.ToFloat64(f.nm.withheldH), testutil.ToFloat64(f.nm.withheldE); h != 4 || e != 3 {
+		t.Fatalf("withheld %v histograms and %v exemplars, want 4 and 3", h, e)
+	}
+}
+
+// TestPrometheusReceivesNativeHistograms forwards into Prometheus 2.42
+// started with its remote_write receiver, native histograms and exemplar
+// storage on, and reads back with its query API the integer histogram
+// (count, sum, every bucket) and a counter's exemplar, exactly.
+func TestPrometheusReceivesNativeHistograms(t *testing.T) {
+	bin, err := exec.LookPath("prometheus")
+	if err != nil {
+		t.Skip("prometheus binary not installed")
+	}
+	addr := freeAddr(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "p.yml"), []byte("global: {}\n"), 0o644)
+	cmd := exec.Command(bin, "--config.file="+filepath.Join(dir, "p.yml"), "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
+		"--web.listen-address="+addr, "--web.enable-remote-write-receiver", "--enable-feature=native-histograms,exemplar-storage")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+
+	c := cfg(t, "http://"+addr+"/api/v1/write", 2000)
+	c.SendNativeHistograms, c.SendExemplars = true, true
+	f, err := New(c, Options{RetryFor: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UnixMilli()
+	b := nativeBatch(now)
+	b.Series = b.Series[:1]     // Prometheus 2.42 stores integer histograms only
+	b.Series[0].Exemplars = nil // and takes exemplars only for series it already has
+	b.Series = append(b.Series, relay.Series{
+		Labels:    labels.FromStrings("__name__", "fwd_requests_total", "job", "j"),
+		Samples:   []relay.Sample{{T: now, V: 17}},
+		Exemplars: []relay.Exemplar{{Labels: labels.FromStrings("trace_id", "4bf92f3577b34da6"), Value: 0.125, Ts: now - 5, HasTs: true}},
+	})
+	if err := f.Send(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	at := fmt.Sprintf("%.3f", float64(now)/1000)
+	var res []struct {
+		Histogram [2]json.RawMessage `json:"histogram"`
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !apiGet(addr, "/api/v1/query?query="+url.QueryEscape(`fwd_rpc_seconds`)+"&time="+at, &res) || len(res) != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("forwarded histogram not queryable in Prometheus")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	var h struct {
+		Count   string   `json:"count"`
+		Sum     string   `json:"sum"`
+		Buckets [][4]any `json:"buckets"`
+	}
+	if err := json.Unmarshal(res[0].Histogram[1], &h); err != nil {
+		t.Fatalf("%v: %s", err, res[0].Histogram[1])
+	}
+	want := intHistogram()
+	t.Logf("Prometheus holds count %s sum %s buckets %v", h.Count, h.Sum, h.Buckets)
+	if h.Count != "40" || h.Sum != "1234.0625" {
+		t.Fatalf("count %s, sum %s; want 40, 1234.0625", h.Count, h.Sum)
+	}
+	var wantB [][3]float64
+	it := want.ToFloat(nil).AllBucketIterator()
+	for it.Next() {
+		if bk := it.At(); bk.Count != 0 {
+			wantB = append(wantB, [3]float64{bk.Lower, bk.Upper, bk.Count})
+		}
+	}
+	if len(h.Buckets) != len(wantB) {
+		t.Fatalf("%d buckets, want %d: %v", len(h.Buckets), len(wantB), h.Buckets)
+	}
+	for i, bk := range h.Buckets {
+		var g [3]float64
+		for j := range 3 {
+			s, _ := bk[j+1].(string)
+			if g[j], err = strconv.ParseFloat(s, 64); err != nil {
+				t.Fatalf("bucket %d: %v", i, bk)
+			}
+		}
+		// Bounds come from schema and index on each side; allow the last
+		// bit. Counts are exact.
+		near := func(a, b float64) bool { return a == b || math.Abs(a-b) <= 1e-12*math.Abs(b) }
+		if !near(g[0], wantB[i][0]) || !near(g[1], wantB[i][1]) || g[2] != wantB[i][2] {
+			t.Fatalf("bucket %d is %v, want %v", i, g, wantB[i])
+		}
+	}
+
+	var ex []struct {
+		Exemplars []struct {
+			Labels    map[string]string `json:"labels"`
+			Value     string            `json:"value"`
+			Timestamp float64           `json:"timestamp"`
+		} `json:"exemplars"`
+	}
+	q := "/api/v1/query_exemplars?query=" + url.QueryEscape(`fwd_requests_total`) +
+		fmt.Sprintf("&start=%.3f&end=%.3f", float64(now-60000)/1000, float64(now+60000)/1000)
+	if !apiGet(addr, q, &ex) || len(ex) != 1 || len(ex[0].Exemplars) != 1 {
+		t.Fatalf("exemplars: %+v", ex)
+	}
+	e := ex[0].Exemplars[0]
+	if e.Labels["trace_id"] != "4bf92f3577b34da6" || e.Value != "0.125" || int64(math.Round(e.Timestamp*1000)) != now-5 {
+		t.Fatalf("exemplar %+v, want trace_id=4bf92f3577b34da6 0.125 at %d", e, now-5)
+	}
+}
+
+// apiGet decodes the data of a successful Prometheus API answer into out.
+func apiGet(addr, path string, out any) bool {
+	resp, err := http.Get("http://" + addr + path)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&r) != nil {
+		return false
+	}
+	var res struct {
+		Result json.RawMessage `json:"result"`
+	}
+	if json.Unmarshal(r.Data, &res) == nil && res.Result != nil {
+		return json.Unmarshal(res.Result, out) == nil
+	}
+	return json.Unmarshal(r.Data, out) == nil
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	addr := srv.Listener.Addr().String()
+	srv.Listener.Close()
+	return addr
+}
