@@ -3,6 +3,7 @@ package cloud
 import (
 	"crypto/subtle"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,58 +16,183 @@ import (
 	"github.com/edgerelay/edgerelay/relay/transport"
 )
 
-// authenticator decides which edges may connect. With tenants configured,
-// an edge must name one of them and present its token; without, any edge
-// with a valid tenant name is accepted (TLS client certificates, when
-// cloud.client_ca_file is set, are checked by TLS before this).
+// authenticator decides which edges may connect and as whom. A credential,
+// not the edge's word, decides tenant and site:
+//   - a client certificate (cloud.client_ca_file set; TLS has verified it
+//     before this) names its tenant and site (cloud.client_identity); an
+//     edge claiming others is refused;
+//   - with cloud.tenants, the edge presents its tenant's token, or, where
+//     the tenant lists sites, its site's token, which then decides the site;
+//   - cloud.revoked_file refuses listed certificates and sites.
+//
+// With neither certificates nor tenants configured, the edge's own word is
+// taken, and the cloud says so in its log at start. Safe for concurrent use.
 type authenticator struct {
-	tokens  map[string][]byte
-	log     *slog.Logger
-	refused prometheus.Counter
+	tenants  map[string]*tenantAuth // nil: no tokens configured
+	certMode string                 // cloud.client_identity
+	certs    bool                   // client certificates are required
+	revoked  *revocations           // nil: none
+	log      *slog.Logger
+	refused  *prometheus.CounterVec // by reason
 }
 
-func newAuthenticator(tenants []config.Tenant, log *slog.Logger, reg prometheus.Registerer) (*authenticator, error) {
-	a := &authenticator{log: log, refused: prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "edgerelay_cloud_auth_refused_total", Help: "Edge connections refused by tenant authentication.",
-	})}
+// tenantAuth holds one tenant's tokens.
+type tenantAuth struct {
+	token []byte            // nil: only site tokens
+	sites map[string][]byte // nil: any site name, proven by token
+}
+
+// Reasons a connection is refused, the values of
+// edgerelay_cloud_auth_refused_total{reason}.
+const (
+	refusedName     = "bad_name"
+	refusedToken    = "bad_token"
+	refusedCert     = "bad_certificate"
+	refusedMismatch = "identity_mismatch"
+	refusedRevoked  = "revoked"
+)
+
+func newAuthenticator(cfg *config.Cloud, log *slog.Logger, reg prometheus.Registerer) (*authenticator, error) {
+	a := &authenticator{log: log, certMode: cfg.ClientIdentity, certs: cfg.ClientCAFile != "",
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "edgerelay_cloud_auth_refused_total",
+			Help: "Edge connections refused, by reason: bad_name, bad_token, bad_certificate (it names no valid tenant/site), identity_mismatch (the edge claimed a tenant or site its credential does not name), revoked.",
+		}, []string{"reason"})}
+	for _, r := range []string{refusedName, refusedToken, refusedCert, refusedMismatch, refusedRevoked} {
+		a.refused.WithLabelValues(r)
+	}
 	reg.MustRegister(a.refused)
-	if len(tenants) == 0 {
+	if cfg.RevokedFile != "" {
+		r, err := newRevocations(cfg.RevokedFile, log)
+		if err != nil {
+			return nil, err
+		}
+		a.revoked = r
+	}
+	if len(cfg.Tenants) == 0 {
+		if !a.certs {
+			log.Warn("edges are not authenticated: any edge may send as any tenant and site; set cloud.client_ca_file or cloud.tenants")
+		}
 		return a, nil
 	}
-	a.tokens = make(map[string][]byte, len(tenants))
-	for i, t := range tenants {
-		b, err := os.ReadFile(t.TokenFile)
-		if err != nil {
-			return nil, fmt.Errorf("cloud.tenants[%d].token_file: %w", i, err)
+	a.tenants = make(map[string]*tenantAuth, len(cfg.Tenants))
+	for i, t := range cfg.Tenants {
+		ta := &tenantAuth{}
+		if t.TokenFile != "" {
+			tok, err := readToken(t.TokenFile)
+			if err != nil {
+				return nil, fmt.Errorf("cloud.tenants[%d].token_file: %w", i, err)
+			}
+			ta.token = tok
 		}
-		tok := strings.TrimSpace(string(b))
-		if tok == "" {
-			return nil, fmt.Errorf("cloud.tenants[%d].token_file %s is empty", i, t.TokenFile)
+		if len(t.Sites) > 0 {
+			ta.sites = make(map[string][]byte, len(t.Sites))
+			for j, s := range t.Sites {
+				tok, err := readToken(s.TokenFile)
+				if err != nil {
+					return nil, fmt.Errorf("cloud.tenants[%d].sites[%d].token_file: %w", i, j, err)
+				}
+				ta.sites[s.Name] = tok
+			}
 		}
-		a.tokens[t.Name] = []byte(tok)
+		a.tenants[t.Name] = ta
 	}
 	return a, nil
 }
 
-var errBadCredentials = errors.New("unknown tenant or wrong token")
+func readToken(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	tok := strings.TrimSpace(string(b))
+	if tok == "" {
+		return nil, fmt.Errorf("%s is empty", path)
+	}
+	return []byte(tok), nil
+}
 
-func (a *authenticator) check(h transport.Hello, _ tls.ConnectionState) (transport.Peer, error) {
-	refuse := func(err error) (transport.Peer, error) {
-		a.refused.Inc()
-		a.log.Warn("edge refused", "tenant", h.Tenant, "site", h.Site, "reason", err)
+var errBadCredentials = errors.New("unknown tenant or site, or wrong token")
+
+// check is the transport.Authenticator.
+func (a *authenticator) check(h transport.Hello, cs tls.ConnectionState) (transport.Peer, error) {
+	refuse := func(reason string, err error) (transport.Peer, error) {
+		a.refused.WithLabelValues(reason).Inc()
+		a.log.Warn("edge refused", "tenant", h.Tenant, "site", h.Site, "reason", reason, "err", err)
 		return transport.Peer{}, err
 	}
 	if !config.ValidName(h.Tenant) {
-		return refuse(fmt.Errorf("tenant name %q is not valid", h.Tenant))
+		return refuse(refusedName, fmt.Errorf("tenant name %q is not valid", h.Tenant))
 	}
 	if h.Site == "" {
-		return refuse(errors.New("site is empty"))
+		return refuse(refusedName, errors.New("site is empty"))
 	}
-	if a.tokens != nil {
-		want, ok := a.tokens[h.Tenant]
-		if !ok || subtle.ConstantTimeCompare(want, []byte(h.Token)) != 1 {
-			return refuse(errBadCredentials)
+	id := identity{tenant: h.Tenant, site: h.Site}
+	var cert *x509.Certificate
+	if len(cs.PeerCertificates) > 0 {
+		cert = cs.PeerCertificates[0]
+	}
+	if a.certs {
+		if cert == nil {
+			return refuse(refusedCert, errors.New("no client certificate"))
+		}
+		cid, err := certIdentity(cert, a.certMode)
+		if err != nil {
+			return refuse(refusedCert, err)
+		}
+		if cid != id {
+			return refuse(refusedMismatch, fmt.Errorf("edge claims tenant %q site %q but its certificate names tenant %q site %q",
+				h.Tenant, h.Site, cid.tenant, cid.site))
 		}
 	}
-	return transport.Peer{Tenant: h.Tenant, Site: h.Site, QueueID: h.QueueID}, nil
+	if a.tenants != nil {
+		ta, ok := a.tenants[id.tenant]
+		var want []byte
+		if ok && ta.sites != nil {
+			want = ta.sites[id.site]
+		} else if ok {
+			want = ta.token
+		}
+		if want == nil || subtle.ConstantTimeCompare(want, []byte(h.Token)) != 1 {
+			return refuse(refusedToken, errBadCredentials)
+		}
+	}
+	if a.revoked != nil {
+		if why := a.revoked.revoked(cert, id); why != "" {
+			return refuse(refusedRevoked, errors.New(why))
+		}
+	}
+	return transport.Peer{Tenant: id.tenant, Site: id.site, QueueID: h.QueueID}, nil
+}
+
+// knows reports whether tenant may send, for blocks that arrive without a
+// connection (queue import): every valid name when no tenants are listed.
+func (a *authenticator) knows(tenant string) bool {
+	if a.tenants == nil {
+		return config.ValidName(tenant)
+	}
+	_, ok := a.tenants[tenant]
+	return ok
+}
+
+// describe says, for the status page, what decides an edge's identity.
+func (a *authenticator) describe() string {
+	var parts []string
+	if a.certs {
+		mode := a.certMode
+		if mode == "" {
+			mode = "auto"
+		}
+		parts = append(parts, "client certificate ("+mode+")")
+	}
+	if a.tenants != nil {
+		parts = append(parts, "tenant and site tokens")
+	}
+	if len(parts) == 0 {
+		return "the edge's own word (not authenticated)"
+	}
+	if a.revoked != nil {
+		parts = append(parts, "revocations in "+a.revoked.path)
+	}
+	return strings.Join(parts, ", ")
 }

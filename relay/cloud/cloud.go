@@ -123,7 +123,7 @@ func newReceiver(cfg *config.Cloud, o Options) (*Cloud, error) {
 	c.reg.MustRegister(c.received, c.blocks, c.frames)
 
 	var err error
-	if c.auth, err = newAuthenticator(cfg.Tenants, log, c.reg); err != nil {
+	if c.auth, err = newAuthenticator(cfg, log, c.reg); err != nil {
 		return nil, err
 	}
 	if c.marks, err = newWatermarks(filepath.Join(cfg.DataDir, "dedup")); err != nil {

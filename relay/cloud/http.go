@@ -23,8 +23,8 @@ func (c *Cloud) mux() *http.ServeMux {
 
 func (c *Cloud) statusPage() status.Page {
 	tenants := "any (no cloud.tenants configured)"
-	if c.auth.tokens != nil {
-		tenants = fmt.Sprintf("%d configured", len(c.auth.tokens))
+	if c.auth.tenants != nil {
+		tenants = fmt.Sprintf("%d configured", len(c.auth.tenants))
 	}
 	return status.Page{
 		Role: "cloud", Version: version.String(), Started: c.started,
@@ -32,7 +32,7 @@ func (c *Cloud) statusPage() status.Page {
 		Sections: []status.Section{
 			{Title: "Listeners", Rows: []status.Row{status.R("QUIC", c.srv.Addr().String()), status.R("HTTP", c.ln.Addr().String())}},
 			{Title: "Output", Rows: []status.Row{status.R("files", c.cfg.FilesDir), status.R("federated series", fmt.Sprint(c.fed.Series()))}},
-			{Title: "Tenants", Rows: []status.Row{status.R("accepted", tenants)}},
+			{Title: "Tenants", Rows: []status.Row{status.R("accepted", tenants), status.R("identity from", c.auth.describe())}},
 		},
 	}
 }

@@ -37,12 +37,8 @@ func Import(ctx context.Context, cfg *config.Cloud, o Options, r io.Reader, prog
 		if err != nil {
 			return fmt.Errorf("block %d: %w", b.Seq, err)
 		}
-		if c.auth.tokens != nil {
-			if _, ok := c.auth.tokens[blk.Tenant]; !ok {
-				return fmt.Errorf("block %d belongs to tenant %q, which cloud.tenants does not list", b.Seq, blk.Tenant)
-			}
-		} else if !config.ValidName(blk.Tenant) {
-			return fmt.Errorf("block %d: tenant name %q is not valid", b.Seq, blk.Tenant)
+		if !c.auth.knows(blk.Tenant) {
+			return fmt.Errorf("block %d belongs to tenant %q, which is not a valid name or not listed in cloud.tenants", b.Seq, blk.Tenant)
 		}
 		p := transport.Peer{Tenant: blk.Tenant, Site: blk.Site, QueueID: queueID}
 		seen, err := c.marks.seen(p.Tenant, p.Site, p.QueueID, b.Seq)

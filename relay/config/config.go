@@ -128,11 +128,24 @@ type Cloud struct {
 	// is made in DataDir and its fingerprint logged.
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
-	// ClientCAFile, when set, requires client certificates signed by it.
-	ClientCAFile string   `yaml:"client_ca_file"`
-	Federate     Federate `yaml:"federate"`
+	// ClientCAFile, when set, requires client certificates signed by it,
+	// and each certificate decides its edge's tenant and site (see
+	// ClientIdentity): an edge claiming another is refused.
+	ClientCAFile string `yaml:"client_ca_file"`
+	// ClientIdentity says where a client certificate names its tenant and
+	// site: "auto" (the default) takes a URI SAN spiffe://<tenant>/<site>
+	// when the certificate has one, else Subject O (tenant) and CN (site);
+	// "spiffe" takes only the URI SAN; "subject" only O and CN.
+	ClientIdentity string `yaml:"client_identity"`
+	// RevokedFile lists edges no longer accepted, one per line: a client
+	// certificate's SHA-256 fingerprint or serial number (hex, colons
+	// optional), or tenant/site; '#' starts a comment. It is re-read when
+	// it changes, so revoking needs no restart. Empty: none.
+	RevokedFile string   `yaml:"revoked_file"`
+	Federate    Federate `yaml:"federate"`
 	// Tenants, when present, are the only tenants accepted, each proving
-	// itself with the token in its TokenFile.
+	// itself with the token in its TokenFile, or each of its sites with
+	// the token of that site.
 	Tenants []Tenant `yaml:"tenants"`
 	// RemoteWrite forwards everything received, in Prometheus remote_write syntax.
 	RemoteWrite yaml.Node `yaml:"remote_write"`
@@ -158,6 +171,17 @@ type Federate struct {
 
 // Tenant is one accepted tenant.
 type Tenant struct {
+	Name string `yaml:"name"`
+	// TokenFile holds the tenant's token; with it, any site name the edge
+	// gives is taken. Required unless Sites is set.
+	TokenFile string `yaml:"token_file"`
+	// Sites, when present, are the tenant's only sites, each proving itself
+	// with its own token: the token decides the site, not the edge.
+	Sites []Site `yaml:"sites"`
+}
+
+// Site is one accepted site of a tenant.
+type Site struct {
 	Name      string `yaml:"name"`
 	TokenFile string `yaml:"token_file"`
 }

@@ -44,6 +44,12 @@ func TestTestdata(t *testing.T) {
 		"bad-delta-config.bad.yaml": {"edge.plugins[0].config", "fullevery"},
 		"bad-queue.bad.yaml":        {"edge.queue.replay_share must be in (0, 1]; got 1.5"},
 		"bad-size.bad.yaml":         {`line 5: "-1" is not a size: a size cannot be negative`},
+		"bad-identity.bad.yaml": {`cloud.client_identity must be auto, spiffe or subject; got "cn"`,
+			"cloud.client_identity needs cloud.client_ca_file",
+			"cloud.tenants[0].token_file is required (or sites, each with its token_file)",
+			`cloud.tenants[1].name "acme" appears twice`,
+			"cloud.tenants[2].sites[0].token_file is required",
+			`cloud.tenants[2].sites[1].name must be letters, digits, '-', '_' or '.'; got "../x"`},
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {

@@ -160,12 +160,38 @@ func (c *Config) Validate() error {
 		if cl.Federate.MaxAge < 0 {
 			bad("cloud.federate.max_age must be >= 0; got %s", cl.Federate.MaxAge)
 		}
+		switch cl.ClientIdentity {
+		case "", "auto", "spiffe", "subject":
+		default:
+			bad("cloud.client_identity must be auto, spiffe or subject; got %q", cl.ClientIdentity)
+		}
+		if cl.ClientIdentity != "" && cl.ClientCAFile == "" {
+			bad("cloud.client_identity needs cloud.client_ca_file: without it edges present no certificate")
+		}
+		seenTenant := map[string]bool{}
 		for i, t := range cl.Tenants {
 			if !ValidName(t.Name) {
 				bad("cloud.tenants[%d].name must be letters, digits, '-', '_' or '.'; got %q", i, t.Name)
 			}
-			if t.TokenFile == "" {
-				bad("cloud.tenants[%d].token_file is required", i)
+			if seenTenant[t.Name] {
+				bad("cloud.tenants[%d].name %q appears twice", i, t.Name)
+			}
+			seenTenant[t.Name] = true
+			if t.TokenFile == "" && len(t.Sites) == 0 {
+				bad("cloud.tenants[%d].token_file is required (or sites, each with its token_file)", i)
+			}
+			seenSite := map[string]bool{}
+			for j, s := range t.Sites {
+				if !ValidName(s.Name) {
+					bad("cloud.tenants[%d].sites[%d].name must be letters, digits, '-', '_' or '.'; got %q", i, j, s.Name)
+				}
+				if seenSite[s.Name] {
+					bad("cloud.tenants[%d].sites[%d].name %q appears twice", i, j, s.Name)
+				}
+				seenSite[s.Name] = true
+				if s.TokenFile == "" {
+					bad("cloud.tenants[%d].sites[%d].token_file is required", i, j)
+				}
 			}
 		}
 	}

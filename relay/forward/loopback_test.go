@@ -65,7 +65,7 @@ func (c *cloud) handle(_ context.Context, p transport.Peer, seq uint64, _ uint8,
 func loopbackTLS(t *testing.T, mtls bool) (server, client *tls.Config) {
 	t.Helper()
 	certs := t.TempDir()
-	if err := tlsutil.WriteBundle(certs, nil); err != nil {
+	if err := tlsutil.WriteBundle(certs, nil, "acme", "site-1"); err != nil {
 		t.Fatal(err)
 	}
 	p := func(n string) string { return filepath.Join(certs, n) }

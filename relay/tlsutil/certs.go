@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"math/big"
 	"net"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -61,6 +62,10 @@ func GenerateCA(cn string) (certPEM, keyPEM []byte, err error) {
 // usable for TLS client authentication only, a server leaf for server
 // authentication only.
 func GenerateLeaf(caCertPEM, caKeyPEM []byte, cn string, hosts []string, client bool) (certPEM, keyPEM []byte, err error) {
+	return generateLeaf(caCertPEM, caKeyPEM, cn, hosts, client, nil)
+}
+
+func generateLeaf(caCertPEM, caKeyPEM []byte, cn string, hosts []string, client bool, edit func(*x509.Certificate)) (certPEM, keyPEM []byte, err error) {
 	caCert, caKey, err := parsePair(caCertPEM, caKeyPEM)
 	if err != nil {
 		return nil, nil, fmt.Errorf("parse ca: %w", err)
@@ -83,11 +88,25 @@ func GenerateLeaf(caCertPEM, caKeyPEM []byte, cn string, hosts []string, client 
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 	}
 	addHosts(tmpl, hosts)
+	if edit != nil {
+		edit(tmpl)
+	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, caCert, &key.PublicKey, caKey)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create leaf certificate %q: %w", cn, err)
 	}
 	return encode(der, key)
+}
+
+// GenerateEdgeLeaf makes a client pair like GenerateLeaf whose identity a
+// cloud trusts: a URI SAN spiffe://<tenant>/<site>, Subject O tenant and
+// CN site.
+func GenerateEdgeLeaf(caCertPEM, caKeyPEM []byte, tenant, site string) (certPEM, keyPEM []byte, err error) {
+	u := &url.URL{Scheme: "spiffe", Host: tenant, Path: "/" + site}
+	return generateLeaf(caCertPEM, caKeyPEM, site, nil, true, func(tmpl *x509.Certificate) {
+		tmpl.Subject.Organization = []string{tenant}
+		tmpl.URIs = []*url.URL{u}
+	})
 }
 
 // generateSelfSigned makes a self-signed server certificate for hosts; a

@@ -21,6 +21,44 @@ const (
 	EdgeKeyFile   = "edge-key.pem"
 )
 
+// EdgePairFiles names the pair WriteEdgePair writes for tenant and site.
+func EdgePairFiles(tenant, site string) (cert, key string) {
+	base := "edge-" + tenant + "-" + site
+	return base + ".pem", base + "-key.pem"
+}
+
+// WriteEdgePair writes into dir, which holds the CA WriteBundle wrote, one
+// more edge client pair naming tenant and site (EdgePairFiles), and
+// returns the paths written. It refuses to overwrite existing files.
+func WriteEdgePair(dir, tenant, site string) (certPath, keyPath string, err error) {
+	caCert, err := os.ReadFile(filepath.Join(dir, CAFile))
+	if err != nil {
+		return "", "", fmt.Errorf("read ca: %w", err)
+	}
+	caKey, err := os.ReadFile(filepath.Join(dir, CAKeyFile))
+	if err != nil {
+		return "", "", fmt.Errorf("read ca key: %w", err)
+	}
+	certPEM, keyPEM, err := GenerateEdgeLeaf(caCert, caKey, tenant, site)
+	if err != nil {
+		return "", "", err
+	}
+	c, k := EdgePairFiles(tenant, site)
+	certPath, keyPath = filepath.Join(dir, c), filepath.Join(dir, k)
+	for _, p := range []string{certPath, keyPath} {
+		if _, err := os.Lstat(p); err == nil {
+			return "", "", fmt.Errorf("write edge pair: %q: %w", p, fs.ErrExist)
+		}
+	}
+	if err := writeNew(keyPath, keyPEM, 0o600); err != nil {
+		return "", "", err
+	}
+	if err := writeNew(certPath, certPEM, 0o644); err != nil {
+		return "", "", err
+	}
+	return certPath, keyPath, nil
+}
+
 // Files ServerTLS keeps in its data directory when no certificate is
 // configured. An edge trusts such a server by using SelfSignedCertFile as
 // its CA file.
@@ -34,11 +72,12 @@ const (
 var DefaultHosts = []string{"localhost", "127.0.0.1", "::1"}
 
 // WriteBundle writes into dir (created 0700 if missing) a CA, a cloud server
-// pair for hosts (DefaultHosts when empty) and an edge client pair, all PEM:
-// ca.pem, ca-key.pem, cloud.pem, cloud-key.pem, edge.pem, edge-key.pem. Keys
-// are written 0600, certificates 0644. It refuses to overwrite any existing
-// file (the error wraps fs.ErrExist) so a CA key is never lost by accident.
-func WriteBundle(dir string, hosts []string) error {
+// pair for hosts (DefaultHosts when empty) and an edge client pair naming
+// tenant and site (GenerateEdgeLeaf), all PEM: ca.pem, ca-key.pem,
+// cloud.pem, cloud-key.pem, edge.pem, edge-key.pem. Keys are written 0600,
+// certificates 0644. It refuses to overwrite any existing file (the error
+// wraps fs.ErrExist) so a CA key is never lost by accident.
+func WriteBundle(dir string, hosts []string, tenant, site string) error {
 	if len(hosts) == 0 {
 		hosts = DefaultHosts
 	}
@@ -58,7 +97,7 @@ func WriteBundle(dir string, hosts []string) error {
 	if err != nil {
 		return err
 	}
-	edgeCert, edgeKey, err := GenerateLeaf(caCert, caKey, "edgerelay edge", nil, true)
+	edgeCert, edgeKey, err := GenerateEdgeLeaf(caCert, caKey, tenant, site)
 	if err != nil {
 		return err
 	}

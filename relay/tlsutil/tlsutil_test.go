@@ -64,7 +64,7 @@ func handshake(t *testing.T, server, client *tls.Config) (clientErr, serverErr e
 
 func TestWriteBundleMTLS(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "certs")
-	if err := WriteBundle(dir, []string{"cloud.example", "127.0.0.1"}); err != nil {
+	if err := WriteBundle(dir, []string{"cloud.example", "127.0.0.1"}, "acme", "plant-7"); err != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []struct {
@@ -108,7 +108,7 @@ func TestWriteBundleMTLS(t *testing.T) {
 			}
 		})
 	}
-	if err := WriteBundle(dir, nil); !errors.Is(err, fs.ErrExist) {
+	if err := WriteBundle(dir, nil, "acme", "plant-7"); !errors.Is(err, fs.ErrExist) {
 		t.Fatalf("second WriteBundle: err = %v, want fs.ErrExist", err)
 	}
 }

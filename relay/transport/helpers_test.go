@@ -21,7 +21,7 @@ type pki struct{ dir string }
 func newPKI(t testing.TB) pki {
 	t.Helper()
 	dir := t.TempDir()
-	if err := tlsutil.WriteBundle(dir, []string{"localhost", "127.0.0.1"}); err != nil {
+	if err := tlsutil.WriteBundle(dir, []string{"localhost", "127.0.0.1"}, "acme", "site-1"); err != nil {
 		t.Fatal(err)
 	}
 	return pki{dir}

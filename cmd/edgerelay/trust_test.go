@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCertificateDecidesIdentity runs a cloud with client_ca_file and two
+// edges holding the pair `edgerelay certs` made for tenant acme, site
+// plant-7: the one that claims tenant victim-tenant is refused and counted,
+// and nothing is written for that tenant; the one that claims what its
+// certificate says is accepted. A pair added later with --tenant/--site
+// works the same way for its own site.
+func TestCertificateDecidesIdentity(t *testing.T) {
+	env := newEnv(t)
+	tlsDir := filepath.Join(env.dir, "tls")
+	out, _, err := runCLI(t, "certs", "--out", tlsDir)
+	if err != nil || !strings.Contains(out, "tenant acme, site plant-7") {
+		t.Fatalf("certs: %v\n%s", err, out)
+	}
+	out, _, err = runCLI(t, "certs", "--out", tlsDir, "--tenant", "acme", "--site", "plant-8")
+	if err != nil || !strings.Contains(out, "edge-acme-plant-8.pem") {
+		t.Fatalf("certs --tenant acme --site plant-8: %v\n%s", err, out)
+	}
+	if _, _, err := runCLI(t, "certs", "--out", tlsDir); err == nil {
+		t.Fatal("certs over an existing CA without --tenant/--site succeeded")
+	}
+	cloudCfg, _ := os.ReadFile(env.cloudConfig)
+	os.WriteFile(env.cloudConfig, fmt.Appendf(cloudCfg, `  cert_file: %[1]s/cloud.pem
+  key_file: %[1]s/cloud-key.pem
+  client_ca_file: %[1]s/ca.pem
+`, tlsDir), 0o644)
+	edgeAs := func(name, tenant, site, cert, key string) string {
+		b, _ := os.ReadFile(env.edgeConfig)
+		s := strings.Replace(string(b), "tenant: acme", "tenant: "+tenant, 1)
+		s = strings.Replace(s, "site: plant-7", "site: "+site, 1)
+		s = strings.Replace(s, "data_dir: "+env.dir+"/edge", "data_dir: "+env.dir+"/"+name, 1)
+		s = strings.Replace(s, env.edgeHTTP, freePort(t, "tcp"), 1)
+		s = strings.Replace(s, "    insecure_skip_verify: true\n", fmt.Sprintf("    ca_file: %[1]s/ca.pem\n    cert_file: %[1]s/%[2]s\n    key_file: %[1]s/%[3]s\n", tlsDir, cert, key), 1)
+		path := filepath.Join(env.dir, name+".yaml")
+		os.WriteFile(path, []byte(s), 0o644)
+		return path
+	}
+	start(t, env.bin, "run", "--config", env.cloudConfig)
+	liar := start(t, env.bin, "run", "--config", edgeAs("liar", "victim-tenant", "plant-7", "edge.pem", "edge-key.pem"))
+
+	refused := func() bool {
+		_, body := httpGet("http://" + env.cloudHTTP + "/metrics")
+		return metricAtLeast(body, `edgerelay_cloud_auth_refused_total{reason="identity_mismatch"}`, 2)
+	}
+	waitFor(t, "the cloud to refuse the edge claiming another tenant twice", 30*time.Second, refused)
+	liar.mu.Lock()
+	liarLogs := liar.logs.String()
+	liar.mu.Unlock()
+	if !strings.Contains(liarLogs, `certificate names tenant \"acme\" site \"plant-7\"`) && !strings.Contains(liarLogs, `certificate names tenant "acme" site "plant-7"`) {
+		t.Errorf("the refused edge's log does not say why:\n%s", liarLogs)
+	}
+
+	start(t, env.bin, "run", "--config", edgeAs("honest", "acme", "plant-7", "edge.pem", "edge-key.pem"))
+	c8, k8 := "edge-acme-plant-8.pem", "edge-acme-plant-8-key.pem"
+	start(t, env.bin, "run", "--config", edgeAs("plant8", "acme", "plant-8", c8, k8))
+	waitFor(t, "scrapes of both honest edges in files", 30*time.Second, func() bool {
+		_, body := httpGet("http://" + env.cloudHTTP + `/federate?match[]={job="synth"}`)
+		return strings.Contains(body, `site="plant-7"`) && strings.Contains(body, `site="plant-8"`)
+	})
+	if _, err := os.Stat(filepath.Join(env.dir, "files", "victim-tenant")); !os.IsNotExist(err) {
+		t.Fatalf("files written for the tenant the edge claimed: %v", err)
+	}
+	_, body := httpGet("http://" + env.cloudHTTP + "/federate?match[]={__name__=~\".+\"}")
+	if strings.Contains(body, "victim-tenant") {
+		t.Fatal("/federate serves series of the tenant the edge claimed")
+	}
+}
+
+// metricAtLeast reports whether the exposition body has the series with a
+// value of at least min.
+func metricAtLeast(body, series string, min float64) bool {
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			var f float64
+			fmt.Sscan(v, &f)
+			return f >= min
+		}
+	}
+	return false
+}
