@@ -118,13 +118,13 @@ type appender struct {
 	report     labels.Labels // labels of the "up" report series, if seen
 	reportT    int64
 	haveReport bool
-	histograms int
 	done       bool
 }
 
-// Append takes one sample. Native histograms are counted as rejected and
-// acknowledged, so that the scrape goes on. The returned ref is a hash of
-// the labels: stable across scrapes, as the scrape cache expects.
+// Append takes one sample: a float, or a native histogram (h or fh, copied),
+// with its exemplars (copied: the scrape loop reuses the slice). The
+// returned ref is a hash of the labels: stable across scrapes, as the
+// scrape cache expects.
 func (ap *appender) Append(ref storage.SeriesRef, ls labels.Labels, _, t int64, v float64, h *histogram.Histogram, fh *histogram.FloatHistogram, opts storage.AppendV2Options) (storage.SeriesRef, error) {
 	if ap.done {
 		return 0, errAppenderDone
@@ -142,16 +142,19 @@ func (ap *appender) Append(ref storage.SeriesRef, ls labels.Labels, _, t int64, 
 	if family != "" && (opts.Metadata.Type != "" || opts.Metadata.Help != "" || opts.Metadata.Unit != "") {
 		ap.addMetadata(family, opts)
 	}
-	if h != nil || fh != nil {
-		ap.histograms++
-		return ref, nil
-	}
 	i := ap.seriesIndex(ref, ls)
-	smp := relay.Sample{T: t, V: v}
 	if ap.nsamples == 0 {
 		ap.firstT = t
 	}
 	ap.nsamples++
+	if len(opts.Exemplars) > 0 {
+		ap.addExemplars(i, opts.Exemplars)
+	}
+	if h != nil || fh != nil {
+		ap.addHistogram(i, t, h, fh)
+		return ref, nil
+	}
+	smp := relay.Sample{T: t, V: v}
 	if sr := &ap.series[i]; sr.Samples == nil {
 		ap.first = append(ap.first, smp)
 		sr.Samples = ap.first[len(ap.first)-1 : len(ap.first) : len(ap.first)]
@@ -210,13 +213,11 @@ func (ap *appender) Commit() error {
 		return errAppenderDone
 	}
 	ap.done = true
-	if ap.histograms > 0 {
-		ap.a.rejected.WithLabelValues("histogram").Add(float64(ap.histograms))
-	}
 	if len(ap.series) == 0 {
 		return nil
 	}
 	ap.a.remember(ap.ctx, len(ap.series))
+	ap.sortHistograms()
 	b := ap.batch()
 	n := ap.nsamples
 	if err := ap.a.sink.Submit(ap.ctx, b); err != nil {

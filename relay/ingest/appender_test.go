@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/metadata"
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/prometheus/storage"
 
 	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/relay/internal/histtest"
 )
 
 func newTestAppendable(sink Sink) (*appendable, *prometheus.Registry) {
@@ -43,9 +45,13 @@ func TestAppenderBatch(t *testing.T) {
 	if _, err := app.Append(refX, x, 0, 2000, 2, nil, nil, gauge); err != nil { // explicit timestamps: same series again
 		t.Fatal(err)
 	}
-	if _, err := app.Append(0, labels.FromStrings("__name__", "h"), 0, 1000, 0, &histogram.Histogram{}, nil, storage.AOptions{}); err != nil {
-		t.Fatalf("histogram append must not fail the scrape: %v", err)
+	hist := &histogram.Histogram{Schema: 1, Count: 3, Sum: 2.5, PositiveSpans: []histogram.Span{{Offset: 1, Length: 2}}, PositiveBuckets: []int64{1, 1}}
+	ex := []exemplar.Exemplar{{Labels: labels.FromStrings("trace_id", "t1"), Value: 1.5, Ts: 900, HasTs: true}}
+	if _, err := app.Append(0, labels.FromStrings("__name__", "h"), 0, 1000, 0, hist, nil, storage.AOptions{Exemplars: ex}); err != nil {
+		t.Fatalf("histogram append: %v", err)
 	}
+	ex[0].Value = 99 // the scrape loop reuses its exemplar slice
+	hist.Count = 99  // and a histogram is not the appender's to keep
 	if _, err := app.Append(0, up, 0, 1500, 1, nil, nil, upMeta); err != nil {
 		t.Fatal(err)
 	}
@@ -66,8 +72,16 @@ func TestAppenderBatch(t *testing.T) {
 	if !b.Scrape || b.Job != "j" || b.Instance != "h:1" || b.Timestamp != 1500 {
 		t.Errorf("header = scrape %v job %q instance %q ts %d", b.Scrape, b.Job, b.Instance, b.Timestamp)
 	}
-	if len(b.Series) != 3 {
-		t.Fatalf("series = %d, want 3: %+v", len(b.Series), b.Series)
+	if len(b.Series) != 4 {
+		t.Fatalf("series = %d, want 4: %+v", len(b.Series), b.Series)
+	}
+	hs := b.Series[2]
+	wantH := &histogram.Histogram{Schema: 1, Count: 3, Sum: 2.5, PositiveSpans: []histogram.Span{{Offset: 1, Length: 2}}, PositiveBuckets: []int64{1, 1}}
+	if len(hs.Samples) != 0 || len(hs.Histograms) != 1 || hs.Histograms[0].T != 1000 || histtest.DiffHistogram(wantH, hs.Histograms[0].H) != "" {
+		t.Errorf("histogram series = %+v", hs)
+	}
+	if d := histtest.DiffExemplars([]exemplar.Exemplar{{Labels: labels.FromStrings("trace_id", "t1"), Value: 1.5, Ts: 900, HasTs: true}}, hs.Exemplars); d != "" {
+		t.Errorf("exemplars: %s", d)
 	}
 	if got := b.Series[0].Samples; len(got) != 2 || got[0] != (relay.Sample{T: 1000, V: 1}) || got[1] != (relay.Sample{T: 2000, V: 2}) {
 		t.Errorf("room x samples = %v", got)
@@ -81,11 +95,8 @@ func TestAppenderBatch(t *testing.T) {
 	if _, ok := b.Metadata["up"]; !ok {
 		t.Errorf("metadata keys %v lack up (report suffix not stripped?)", b.Metadata)
 	}
-	if got := counterValue(t, reg, "edgerelay_scrape_rejected_samples_total", map[string]string{"reason": "histogram"}); got != 1 {
-		t.Errorf("rejected histograms = %v, want 1", got)
-	}
-	if got := counterValue(t, reg, "edgerelay_ingested_samples_total", nil); got != 4 {
-		t.Errorf("ingested = %v, want 4", got)
+	if got := counterValue(t, reg, "edgerelay_ingested_samples_total", nil); got != 5 {
+		t.Errorf("ingested = %v, want 5", got)
 	}
 }
 

@@ -30,7 +30,16 @@
 //   - edgerelay_remote_write_rejected_samples_total{reason}: histogram and
 //     exemplar parts of accepted requests, which a Batch does not carry.
 //   - edgerelay_scrape_rejected_samples_total{reason}: submit_failed (the
-//     sink refused the scrape) and histogram (native histograms).
+//     sink refused the scrape).
+//
+// Native histograms (integer and float) and exemplars are carried exactly,
+// beside float samples, in relay.Series. A scrape config negotiates them as
+// Prometheus does: scrape_native_histograms: true (the protobuf format is
+// then offered first) or scrape_protocols naming PrometheusProto, and
+// always_scrape_classic_histograms, convert_classic_histograms_to_nhcb,
+// native_histogram_bucket_limit and native_histogram_min_bucket_factor act
+// as in Prometheus. As in Prometheus, an exemplar of a native histogram
+// without a timestamp is not kept.
 //   - Prometheus' own scrape and discovery metrics, prefixed edgerelay_
 //     (edgerelay_prometheus_target_..., edgerelay_prometheus_sd_...).
 package ingest

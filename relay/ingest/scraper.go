@@ -73,7 +73,7 @@ func NewScraper(sink Sink, cfg ScrapeConfig) (*Scraper, error) {
 	}
 	rejected, err := registerCounterVec(reg, prometheus.CounterOpts{
 		Name: "edgerelay_scrape_rejected_samples_total",
-		Help: "Scraped samples not taken, by reason: submit_failed (the queue did not take the scrape), histogram (native histograms are not carried).",
+		Help: "Scraped samples not taken, by reason: submit_failed (the queue did not take the scrape).",
 	}, "reason")
 	if err != nil {
 		return nil, err

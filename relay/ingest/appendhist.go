@@ -1,0 +1,43 @@
+package ingest
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/prometheus/prometheus/model/histogram"
+
+	"github.com/edgerelay/edgerelay/relay"
+)
+
+// addHistogram appends a native histogram sample to series i. The scrape
+// loop's histogram is copied: the batch outlives the Append call.
+func (ap *appender) addHistogram(i int32, t int64, h *histogram.Histogram, fh *histogram.FloatHistogram) {
+	hs := relay.HistogramSample{T: t}
+	if h != nil {
+		hs.H = h.Copy()
+	} else {
+		hs.FH = fh.Copy()
+	}
+	sr := &ap.series[i]
+	sr.Histograms = append(sr.Histograms, hs)
+}
+
+// addExemplars appends the exemplars of one sample to series i, copied
+// (the scrape loop reuses its slice).
+func (ap *appender) addExemplars(i int32, es []relay.Exemplar) {
+	sr := &ap.series[i]
+	for _, e := range es {
+		e.Labels = e.Labels.Copy()
+		sr.Exemplars = append(sr.Exemplars, e)
+	}
+}
+
+// sortHistograms puts each series' histogram samples in timestamp order,
+// as batch does for float samples.
+func (ap *appender) sortHistograms() {
+	for i := range ap.series {
+		if hs := ap.series[i].Histograms; len(hs) > 1 {
+			slices.SortStableFunc(hs, func(a, b relay.HistogramSample) int { return cmp.Compare(a.T, b.T) })
+		}
+	}
+}
