@@ -1,0 +1,328 @@
+package main
+
+import (
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang/snappy"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/prometheus/model/exemplar"
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/textparse"
+	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/edgerelay/edgerelay/relay/expfmt"
+)
+
+// protoAccept is the Accept header of a Prometheus with native histograms on.
+const protoAccept = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,text/plain;version=0.0.4;q=0.3"
+
+// nativeHist is a native histogram with its exemplars as Prometheus' own
+// parser reads it.
+type nativeHist struct {
+	lset labels.Labels
+	h    *histogram.Histogram
+	ex   []exemplar.Exemplar
+}
+
+// parseNativeHists reads every native histogram of a protobuf exposition
+// with Prometheus' parser, its exemplars sorted as Prometheus' scrape
+// appends them.
+func parseNativeHists(t *testing.T, body []byte, contentType string) map[string]nativeHist {
+	t.Helper()
+	p, err := textparse.New(body, contentType, labels.NewSymbolTable(), textparse.ParserOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]nativeHist{}
+	for {
+		e, err := p.Next()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatalf("parse exposition: %v", err)
+		}
+		if e != textparse.EntryHistogram {
+			continue
+		}
+		var nh nativeHist
+		_, _, h, _ := p.Histogram()
+		if h == nil {
+			continue
+		}
+		nh.h = h.Copy()
+		p.Labels(&nh.lset)
+		var ex exemplar.Exemplar
+		for p.Exemplar(&ex) {
+			nh.ex = append(nh.ex, ex)
+			ex = exemplar.Exemplar{}
+		}
+		slices.SortFunc(nh.ex, exemplar.Compare)
+		out[nh.lset.Get("__name__")] = nh
+	}
+}
+
+func fetch(t *testing.T, u, accept string) ([]byte, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	req.Header.Set("Accept", accept)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return body, resp.Header.Get("Content-Type")
+}
+
+// sameHist reports whether got equals want, exemplars included (as sets:
+// a relay needs not keep their order).
+func sameHist(got, want nativeHist, wantTenant bool) string {
+	if !got.h.Equals(want.h) {
+		return fmt.Sprintf("histogram %v, want %v", got.h, want.h)
+	}
+	g, w := slices.Clone(got.ex), slices.Clone(want.ex)
+	slices.SortFunc(g, exemplar.Compare)
+	if len(g) != len(w) {
+		return fmt.Sprintf("%d exemplars, want %d", len(g), len(w))
+	}
+	for i := range w {
+		if !g[i].Equals(w[i]) {
+			return fmt.Sprintf("exemplar %v, want %v", g[i], w[i])
+		}
+	}
+	if wantTenant && got.lset.Get("tenant") != "acme" {
+		return fmt.Sprintf("labels %s lack tenant acme", got.lset)
+	}
+	return ""
+}
+
+// TestPrometheusNativeHistogramsEndToEnd: an edge scrapes a client_golang
+// target exposing a native histogram with exemplars, and each of the
+// cloud's outputs holds exactly what Prometheus' parser reads from the
+// target — the scrape's .native.gz, /federate in the protobuf format, and a
+// remote_write endpoint; and a real Prometheus 2.42 scraping the cloud's
+// /federate stores the same histogram (its query API: count, sum, every
+// bucket).
+func TestPrometheusNativeHistogramsEndToEnd(t *testing.T) {
+	bin := buildBinary(t)
+	reg := prometheus.NewRegistry()
+	h := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "req_latency_seconds", Help: "Request latency.",
+		NativeHistogramBucketFactor: 1.1, NativeHistogramZeroThreshold: 1e-6,
+	})
+	reg.MustRegister(h)
+	for i, v := range []float64{0.003, 0.2, 0.2, 1.7, -0.5, 0, 42, 1e-9, 0.75} {
+		if i%3 == 0 {
+			h.(prometheus.ExemplarObserver).ObserveWithExemplar(v, prometheus.Labels{"trace_id": strings.Repeat("ab", i+1)})
+		} else {
+			h.Observe(v)
+		}
+	}
+	target := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true}))
+	defer target.Close()
+	tb, tct := fetch(t, target.URL, protoAccept)
+	want := parseNativeHists(t, tb, tct)["req_latency_seconds"]
+	if want.h == nil || len(want.ex) == 0 || len(want.h.NegativeBuckets) == 0 {
+		t.Fatalf("the target exposes too little to test: %+v", want)
+	}
+
+	var mu sync.Mutex
+	var received []prompb.TimeSeries
+	rw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		raw, _ := snappy.Decode(nil, body)
+		var req prompb.WriteRequest
+		if err := req.Unmarshal(raw); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		received = append(received, req.Timeseries...)
+		mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer rw.Close()
+
+	dir := t.TempDir()
+	edgeHTTP, cloudHTTP, quic := freePort(t, "tcp"), freePort(t, "tcp"), freePort(t, "udp")
+	cloudCfg, edgeCfg := filepath.Join(dir, "cloud.yaml"), filepath.Join(dir, "edge.yaml")
+	os.WriteFile(cloudCfg, fmt.Appendf(nil, `
+cloud:
+  quic_listen: %s
+  http_listen: %s
+  data_dir: %s/cloud
+  files_dir: %s/files
+  remote_write:
+    - url: %s
+      send_native_histograms: true
+      send_exemplars: true
+`, quic, cloudHTTP, dir, dir, rw.URL), 0o644)
+	os.WriteFile(edgeCfg, fmt.Appendf(nil, `
+edge:
+  tenant: acme
+  site: plant-7
+  data_dir: %s/edge
+  http_listen: %s
+  scrape_configs:
+    - job_name: native
+      scrape_interval: 500ms
+      scrape_timeout: 400ms
+      scrape_native_histograms: true
+      static_configs: [{targets: [%q]}]
+  upstream:
+    address: %s
+    server_name: localhost
+    insecure_skip_verify: true
+    max_backoff: 1s
+`, dir, edgeHTTP, strings.TrimPrefix(target.URL, "http://"), quic), 0o644)
+	start(t, bin, "run", "--config", cloudCfg)
+	start(t, bin, "run", "--config", edgeCfg)
+
+	// Files: the scrape's .native.gz.
+	var natives []string
+	waitFor(t, "a .native.gz file", 60*time.Second, func() bool {
+		natives, _ = filepath.Glob(filepath.Join(dir, "files", "acme", "plant-7", "*", "[0-9]*", "*.native.gz"))
+		return len(natives) > 0
+	})
+	f, err := os.Open(natives[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := io.ReadAll(zr)
+	f.Close()
+	series, err := expfmt.ParseNative(text)
+	if err != nil || len(series) != 1 || len(series[0].Histograms) != 1 {
+		t.Fatalf("%s: %v\n%s", natives[0], err, text)
+	}
+	got := nativeHist{lset: series[0].Labels, h: series[0].Histograms[0].H, ex: series[0].Exemplars}
+	if d := sameHist(got, want, true); got.h == nil || d != "" {
+		t.Fatalf("files: %s\n%s", d, text)
+	}
+
+	// /federate, negotiated as Prometheus with native histograms does.
+	body, ct := fetch(t, "http://"+cloudHTTP+"/federate?match[]="+url.QueryEscape(`{tenant="acme"}`), protoAccept)
+	fed, ok := parseNativeHists(t, body, ct)["req_latency_seconds"]
+	if !ok || !fed.h.Equals(want.h) || fed.lset.Get("site") != "plant-7" {
+		t.Fatalf("/federate: %+v, want %v", fed, want.h)
+	}
+
+	// remote_write.
+	waitFor(t, "the histogram at the remote_write endpoint", 30*time.Second, func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, ts := range received {
+			if len(ts.Histograms) > 0 {
+				return true
+			}
+		}
+		return false
+	})
+	mu.Lock()
+	for _, ts := range received {
+		if len(ts.Histograms) == 0 {
+			continue
+		}
+		var sb labels.ScratchBuilder
+		rg := nativeHist{lset: ts.ToLabels(&sb, nil), h: ts.Histograms[0].ToIntHistogram()}
+		for _, pe := range ts.Exemplars {
+			rg.ex = append(rg.ex, pe.ToExemplar(&sb, nil))
+		}
+		if d := sameHist(rg, want, true); ts.Histograms[0].IsFloatHistogram() || d != "" {
+			t.Errorf("remote_write: %s", d)
+		}
+		break
+	}
+	mu.Unlock()
+
+	// A real Prometheus scraping the cloud's /federate stores it exactly.
+	promBin, err := exec.LookPath("prometheus")
+	if err != nil {
+		t.Skip("prometheus not installed: the outputs were checked, the real scraper was not")
+	}
+	promAddr := freePort(t, "tcp")
+	os.WriteFile(filepath.Join(dir, "prometheus.yml"), fmt.Appendf(nil, `
+global: {scrape_interval: 1s, scrape_timeout: 1s}
+scrape_configs:
+  - job_name: federate
+    honor_labels: true
+    metrics_path: /federate
+    params: {'match[]': ['{tenant="acme"}']}
+    static_configs: [{targets: [%q]}]
+`, cloudHTTP), 0o644)
+	prom := exec.Command(promBin, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "prom"),
+		"--web.listen-address="+promAddr, "--enable-feature=native-histograms")
+	if err := prom.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { prom.Process.Kill(); prom.Wait() }()
+	var res []struct {
+		Histogram [2]json.RawMessage `json:"histogram"`
+	}
+	waitFor(t, "the histogram in Prometheus", 30*time.Second, func() bool {
+		_, out := httpGet("http://" + promAddr + "/api/v1/query?query=" + url.QueryEscape(`req_latency_seconds{tenant="acme"}`))
+		var r struct {
+			Data struct {
+				Result json.RawMessage `json:"result"`
+			} `json:"data"`
+		}
+		return json.Unmarshal([]byte(out), &r) == nil && json.Unmarshal(r.Data.Result, &res) == nil && len(res) == 1 && res[0].Histogram[1] != nil
+	})
+	var ph struct {
+		Count   string   `json:"count"`
+		Sum     string   `json:"sum"`
+		Buckets [][4]any `json:"buckets"`
+	}
+	if err := json.Unmarshal(res[0].Histogram[1], &ph); err != nil {
+		t.Fatal(err)
+	}
+	fh := want.h.ToFloat(nil)
+	if ph.Count != strconv.FormatFloat(fh.Count, 'f', -1, 64) || ph.Sum != strconv.FormatFloat(fh.Sum, 'f', -1, 64) {
+		t.Fatalf("Prometheus: count %s sum %s, want %v %v", ph.Count, ph.Sum, fh.Count, fh.Sum)
+	}
+	var wantB [][3]float64
+	for it := fh.AllBucketIterator(); it.Next(); {
+		if b := it.At(); b.Count != 0 {
+			wantB = append(wantB, [3]float64{b.Lower, b.Upper, b.Count})
+		}
+	}
+	if len(ph.Buckets) != len(wantB) {
+		t.Fatalf("Prometheus: %d buckets, want %d: %v", len(ph.Buckets), len(wantB), ph.Buckets)
+	}
+	for i, b := range ph.Buckets {
+		var g [3]float64
+		for j := range 3 {
+			s, _ := b[j+1].(string)
+			g[j], _ = strconv.ParseFloat(s, 64)
+		}
+		// Bounds are computed from schema and index on each side; allow
+		// the last bit. Counts are exact.
+		near := func(a, b float64) bool { return a == b || math.Abs(a-b) <= 1e-12*math.Abs(b) }
+		if !near(g[0], wantB[i][0]) || !near(g[1], wantB[i][1]) || g[2] != wantB[i][2] {
+			t.Fatalf("Prometheus: bucket %d is %v, want %v", i, g, wantB[i])
+		}
+	}
+}
