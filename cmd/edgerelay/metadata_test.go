@@ -14,14 +14,61 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/textparse"
+	"github.com/prometheus/prometheus/prompb"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 )
+
+// metaSink is a remote_write receiver keeping the latest metadata it was
+// sent per family.
+type metaSink struct {
+	mu   sync.Mutex
+	meta map[string]prompb.MetricMetadata
+}
+
+func (s *metaSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	raw, err := snappy.Decode(nil, body)
+	var req prompb.WriteRequest
+	if err == nil {
+		err = req.Unmarshal(raw)
+	}
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	for _, m := range req.Metadata {
+		s.meta[m.MetricFamilyName] = m
+	}
+	s.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// matches reports whether the sink holds the target's metadata as
+// Prometheus announced it (families by their OpenMetrics names).
+func (s *metaSink) matches() bool {
+	want := map[string]prompb.MetricMetadata{
+		"meta_temperature_celsius": {Type: prompb.MetricMetadata_GAUGE, MetricFamilyName: "meta_temperature_celsius", Help: "Temperature of the probe.", Unit: "celsius"},
+		"meta_requests":            {Type: prompb.MetricMetadata_COUNTER, MetricFamilyName: "meta_requests", Help: "Requests handled, by code."},
+		"meta_latency_seconds":     {Type: prompb.MetricMetadata_HISTOGRAM, MetricFamilyName: "meta_latency_seconds", Help: "Request latency.", Unit: "seconds"},
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for fam, w := range want {
+		g := s.meta[fam]
+		if g.Type != w.Type || g.MetricFamilyName != w.MetricFamilyName || g.Help != w.Help || g.Unit != w.Unit {
+			return false
+		}
+	}
+	return true
+}
 
 const prometheusBin = "/usr/bin/prometheus"
 
@@ -151,8 +198,9 @@ func dataFiles(t *testing.T, root string) (names []string, texts [][]byte) {
 // requests of its own). The edge ships it to the cloud: the files of the
 // target and /federate carry the target's HELP, TYPE and UNIT. Then the
 // cloud restarts having lost its metadata: the edge sends its full set on
-// the new connection and /federate has it again. Last, a remote_write 2.0
-// request's per-series metadata reaches /federate too.
+// the new connection and /federate has it again. The cloud's remote_write
+// output forwards it. Last, a remote_write 2.0 request's per-series
+// metadata reaches /federate too.
 func TestRemoteWriteMetadata(t *testing.T) {
 	if _, err := os.Stat(prometheusBin); err != nil {
 		t.Skipf("%s not installed (Debian package prometheus): it is the remote_write sender of this test", prometheusBin)
@@ -164,6 +212,9 @@ func TestRemoteWriteMetadata(t *testing.T) {
 	}))
 	t.Cleanup(target.Close)
 	env.targetAddr = strings.TrimPrefix(target.URL, "http://")
+	sink := &metaSink{meta: map[string]prompb.MetricMetadata{}}
+	receiver := httptest.NewServer(sink)
+	t.Cleanup(receiver.Close)
 	env.edgeHTTP, env.cloudHTTP, env.quic = freePort(t, "tcp"), freePort(t, "tcp"), freePort(t, "udp")
 	env.cloudConfig = filepath.Join(env.dir, "cloud.yaml")
 	env.edgeConfig = filepath.Join(env.dir, "edge.yaml")
@@ -173,7 +224,10 @@ cloud:
   http_listen: %s
   data_dir: %s/cloud
   files_dir: %s/files
-`, env.quic, env.cloudHTTP, env.dir, env.dir), 0o644)
+  remote_write:
+    - url: %s/api/v1/write
+      metadata_config: {send_interval: 1s}
+`, env.quic, env.cloudHTTP, env.dir, env.dir, receiver.URL), 0o644)
 	os.WriteFile(env.edgeConfig, fmt.Appendf(nil, `
 edge:
   tenant: acme
@@ -232,6 +286,8 @@ edge:
 	if ok, why := federated(); !ok {
 		t.Fatalf("/federate: %s", why)
 	}
+	// The cloud's remote_write output forwards it as Prometheus announced it.
+	waitFor(t, "the target's metadata at the cloud's remote_write receiver", 30*time.Second, sink.matches)
 	_, edgeMetrics := httpGet("http://" + env.edgeHTTP + "/metrics")
 	for _, want := range []string{"edgerelay_metadata_families ", "edgerelay_metadata_refused_total 0"} {
 		if !strings.Contains(edgeMetrics, want) {
