@@ -2,7 +2,9 @@
 // the plugin chain, identity labels are added, batches are made durable in
 // the queue with group commits, and the forwarder ships queued blocks to
 // the cloud over QUIC. Run blocks until its context ends, then stops the
-// parts in reverse order and closes the queue.
+// parts in reverse order and closes the queue. remote_write metadata is
+// queued when it changes, and in full after each uplink connection
+// (metadata.go).
 package edge
 
 import (

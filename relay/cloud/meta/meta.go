@@ -63,7 +63,10 @@ type Store struct {
 	maxSite, maxTotal int
 	log               *slog.Logger
 
-	mu       sync.Mutex
+	// mu guards sites, total and loggedAt, and is held exclusively while
+	// a change is learnt and persisted; filling a batch holds it shared
+	// only to find the site, then the site's own lock.
+	mu       sync.RWMutex
 	sites    map[siteKey]*site
 	total    int
 	loggedAt time.Time
@@ -75,6 +78,7 @@ type Store struct {
 type siteKey struct{ tenant, site string }
 
 type site struct {
+	mu   sync.RWMutex // guards fams; taken after Store.mu
 	fams map[string]entry
 }
 
@@ -121,8 +125,8 @@ func New(cfg Config) (*Store, error) {
 
 // Families returns how many families' metadata are held in all.
 func (s *Store) Families() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
 	return s.total
 }
 
@@ -132,25 +136,21 @@ func (s *Store) Families() int {
 // left as it was, and what was learnt is forgotten again.
 func (s *Store) Apply(tenant, siteName string, b *relay.Batch) error {
 	k := siteKey{tenant, siteName}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	st := s.sites[k]
 	if len(b.Metadata) > 0 {
-		if st == nil {
-			st = &site{fams: map[string]entry{}}
-			s.sites[k] = st
+		if err := s.learnBatch(k, b); err != nil {
+			return err
 		}
-		undo, n := s.learn(k, st, b.Metadata, b.Timestamp)
-		if n > 0 && s.dir != "" {
-			if err := s.persist(k, st); err != nil {
-				s.revert(st, undo)
-				return err
-			}
-		}
-		s.changed.Add(float64(n))
 	}
 	b.Metadata = nil
-	if st == nil || len(st.fams) == 0 {
+	s.mu.RLock()
+	st := s.sites[k]
+	s.mu.RUnlock()
+	if st == nil {
+		return nil
+	}
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	if len(st.fams) == 0 {
 		return nil
 	}
 	var prev string
@@ -165,6 +165,28 @@ func (s *Store) Apply(tenant, siteName string, b *relay.Batch) error {
 	return nil
 }
 
+// learnBatch learns b.Metadata for k and persists the change.
+func (s *Store) learnBatch(k siteKey, b *relay.Batch) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.sites[k]
+	if st == nil {
+		st = &site{fams: map[string]entry{}}
+		s.sites[k] = st
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	undo, n := s.learn(k, st, b.Metadata, b.Timestamp)
+	if n > 0 && s.dir != "" {
+		if err := s.persist(k, st); err != nil {
+			s.revert(st, undo)
+			return err
+		}
+	}
+	s.changed.Add(float64(n))
+	return nil
+}
+
 // replaced is what learn replaced of one family, for revert.
 type replaced struct {
 	e       entry
@@ -172,7 +194,7 @@ type replaced struct {
 }
 
 // learn applies md, stamped ts, to st and returns what it replaced and how
-// many families changed.
+// many families changed. The caller holds s.mu and st.mu.
 func (s *Store) learn(k siteKey, st *site, md map[string]relay.Metadata, ts int64) (map[string]replaced, int) {
 	undo := map[string]replaced{}
 	refused := 0
@@ -203,7 +225,7 @@ func (s *Store) learn(k siteKey, st *site, md map[string]relay.Metadata, ts int6
 	return undo, len(undo)
 }
 
-// revert puts back what learn replaced.
+// revert puts back what learn replaced. The caller holds s.mu and st.mu.
 func (s *Store) revert(st *site, undo map[string]replaced) {
 	for fam, r := range undo {
 		if !r.existed {

@@ -2,6 +2,7 @@ package meta
 
 import (
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"path/filepath"
@@ -30,6 +31,7 @@ func batch(ts int64, m map[string]relay.Metadata, names ...string) *relay.Batch 
 
 func newStore(t *testing.T, cfg Config) *Store {
 	t.Helper()
+	cfg.Logger = slog.New(slog.DiscardHandler)
 	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -227,4 +229,34 @@ func FuzzDecodeSite(f *testing.F) {
 			t.Fatalf("loaded %d of %d families", st.Families(), len(sf.Families))
 		}
 	})
+}
+
+// TestConcurrentApply learns and fills from several goroutines, sites shared
+// and not (run with -race).
+func TestConcurrentApply(t *testing.T) {
+	s := newStore(t, Config{Dir: t.TempDir()})
+	done := make(chan struct{})
+	for g := range 4 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for i := range 100 {
+				site := fmt.Sprint("s", g%2)
+				m := map[string]relay.Metadata{fmt.Sprint("f", i%10): md("gauge", fmt.Sprint(i%3), "")}
+				if i%3 == 0 {
+					m = nil
+				}
+				b := batch(int64(i), m, fmt.Sprint("f", i%10), "f1_total")
+				if err := s.Apply("acme", site, b); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	for range 4 {
+		<-done
+	}
+	if n := s.Families(); n != 20 {
+		t.Errorf("families = %d, want 10 per site", n)
+	}
 }

@@ -22,7 +22,7 @@ func (s *Store) path(k siteKey) string {
 }
 
 // persist replaces k's file with st (write, fsync, rename, fsync of the
-// directory). The caller holds s.mu.
+// directory). The caller holds s.mu and st.mu.
 func (s *Store) persist(k siteKey, st *site) error {
 	b, err := json.Marshal(siteFile{Tenant: k.tenant, Site: k.site, Families: st.fams})
 	if err != nil {
