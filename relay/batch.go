@@ -61,12 +61,17 @@ type Batch struct {
 	// scrape boundary and the cloud splits it by (job, instance).
 	Scrape bool
 	// Job and Instance name the scraped target; empty for remote_write.
+	// At the edge they start as the target's job and instance labels; the
+	// plugin chain replaces them with what it made of the target's labels
+	// before the batch is queued, so they never carry what it rewrote.
 	Job, Instance string
 	// Timestamp is the scrape's default timestamp in milliseconds; for
 	// remote_write it is the time the request was received.
 	Timestamp int64
-	// TargetLabels are the target's labels before relabelling (the zstats
-	// "olabels"); may be empty.
+	// TargetLabels are the scraped target's labels (the zstats "olabels"):
+	// those of its up series, after relabel_configs and the plugin chain.
+	// Discovered labels (__address__, __meta_*, ...) are never among them.
+	// May be empty.
 	TargetLabels labels.Labels
 	// Series holds the samples. Labels include __name__.
 	Series []Series

@@ -42,10 +42,16 @@ func (m *memo) get(h uint64, ls labels.Labels) *memoEntry {
 	return e
 }
 
-// put stores a result and reports whether an entry was evicted for it.
+// put stores a result and reports whether an entry was evicted for it. A
+// label set stored again (the same set resolved twice in one call, as a
+// target's up series and its identity are) keeps its ref.
 func (m *memo) put(h uint64, in, out labels.Labels, stage int32) (e *memoEntry, evicted bool) {
 	if i, ok := m.idx[h]; ok {
 		e = &m.ents[i]
+		if labels.Equal(e.in, in) {
+			e.out, e.stage, e.used = out, stage, true
+			return e, false
+		}
 	} else if len(m.ents) < m.max {
 		m.ents = append(m.ents, memoEntry{})
 		m.idx[h] = int32(len(m.ents) - 1)

@@ -16,6 +16,8 @@ import (
 type scratch struct {
 	res        []result        // per series of the batch
 	miss       []int           // indexes of series not in the memo
+	missIn     []labels.Labels // label sets to resolve through the stages
+	missOut    []result        // their answers
 	cur        []labels.Labels // per miss: labels so far
 	drop       []int32         // per miss: stage that dropped it, or -1
 	alive      []int           // misses still alive at the current stage
@@ -48,13 +50,20 @@ type targetKey struct{ job, instance string }
 type lastScrape struct {
 	in  []labels.Labels
 	res []result
+	// identTL are the target labels ident was derived from (identity.go);
+	// identOK is false until an answer worth remembering is there.
+	identTL labels.Labels
+	ident   identAnswer
+	identOK bool
 }
 
 // maxTargets bounds the lastScrape entries kept (one per scraped target).
 const maxTargets = 4096
 
 // Process runs b through the chain, rewriting b.Series in place: dropped
-// series are removed and relabelled series get their new labels. When a
+// series are removed and relabelled series get their new labels. A scrape
+// batch's Job, Instance and TargetLabels become what the series-level
+// stages made of the target's label set (see identity.go). When a
 // fail_closed stage fails or is quarantined it returns an error wrapping
 // ErrHeld and leaves b unchanged; a failing fail_open stage is bypassed.
 func (c *Chain) Process(ctx context.Context, b *relay.Batch) error {
@@ -107,10 +116,14 @@ func (c *Chain) seriesLevel(ctx context.Context, b *relay.Batch, sc *scratch) er
 		}
 		sc.miss = append(sc.miss, i)
 	}
+	var id identWork
+	if b.Scrape {
+		id = c.identityStart(b, last)
+	}
 	c.m.hits.Add(float64(n - len(sc.miss)))
-	if len(sc.miss) > 0 {
+	if len(sc.miss) > 0 || id.need {
 		c.m.misses.Add(float64(len(sc.miss)))
-		if err := c.resolveMisses(ctx, b, sc); err != nil {
+		if err := c.resolveMisses(ctx, b, sc, &id); err != nil {
 			return err
 		}
 	}
@@ -148,6 +161,9 @@ func (c *Chain) seriesLevel(ctx context.Context, b *relay.Batch, sc *scratch) er
 	}
 	clear(b.Series[k:])
 	b.Series = b.Series[:k]
+	if b.Scrape {
+		identityFinish(b, last, &id)
+	}
 	var inSeries, inSmpl int64
 	for j := ns; j >= 0; j-- {
 		inSeries += sc.exitSeries[j]
@@ -174,12 +190,36 @@ func resize(s []int64, n int) []int64 {
 }
 
 // resolveMisses runs the label sets the memo lacks through the series-level
-// stages and remembers the answers unless a stage was bypassed on failure.
-func (c *Chain) resolveMisses(ctx context.Context, b *relay.Batch, sc *scratch) error {
+// stages and remembers the answers unless a stage was bypassed on failure;
+// the batch's identity goes with them when id.need.
+func (c *Chain) resolveMisses(ctx context.Context, b *relay.Batch, sc *scratch, id *identWork) error {
+	sc.missIn = sc.missIn[:0]
+	for _, i := range sc.miss {
+		sc.missIn = append(sc.missIn, b.Series[i].Labels)
+	}
+	if id.need {
+		sc.missIn = append(sc.missIn, id.in)
+	}
+	if err := c.resolve(ctx, sc); err != nil {
+		return err
+	}
+	for j, i := range sc.miss {
+		sc.res[i] = sc.missOut[j]
+	}
+	if id.need {
+		id.r = sc.missOut[len(sc.miss)]
+	}
+	return nil
+}
+
+// resolve runs the label sets sc.missIn through the series-level stages and
+// puts each answer in sc.missOut, remembering them unless a stage was
+// bypassed on failure.
+func (c *Chain) resolve(ctx context.Context, sc *scratch) error {
 	sc.cur, sc.drop = sc.cur[:0], sc.drop[:0]
 	sc.alive = sc.alive[:0]
-	for j, i := range sc.miss {
-		sc.cur = append(sc.cur, b.Series[i].Labels)
+	for j, in := range sc.missIn {
+		sc.cur = append(sc.cur, in)
 		sc.drop = append(sc.drop, -1)
 		sc.alive = append(sc.alive, j)
 	}
@@ -225,8 +265,8 @@ func (c *Chain) resolveMisses(ctx context.Context, b *relay.Batch, sc *scratch) 
 		}
 		sc.alive = live
 	}
-	for j, i := range sc.miss {
-		in := b.Series[i].Labels
+	sc.missOut = sc.missOut[:0]
+	for j, in := range sc.missIn {
 		r := result{out: sc.cur[j], stage: sc.drop[j]}
 		if remember {
 			e, evicted := c.memo.put(in.Hash(), in, r.out, r.stage)
@@ -239,7 +279,7 @@ func (c *Chain) resolveMisses(ctx context.Context, b *relay.Batch, sc *scratch) 
 			r.ref = c.memo.nextRef
 			r.transient = true
 		}
-		sc.res[i] = r
+		sc.missOut = append(sc.missOut, r)
 	}
 	return nil
 }

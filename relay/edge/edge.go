@@ -36,6 +36,9 @@ import (
 )
 
 // Processor rewrites a batch in place before it is queued: the plugin chain.
+// For a scrape batch it also sets Job, Instance and TargetLabels to what the
+// chain made of the target's labels, so that nothing the chain rewrote
+// leaves the edge.
 type Processor interface {
 	Process(ctx context.Context, b *relay.Batch) error
 	Close(ctx context.Context) error

@@ -245,15 +245,8 @@ func (ap *appender) batch() *relay.Batch {
 	}
 	b := &relay.Batch{Scrape: true, Series: ap.series, Metadata: ap.meta}
 
-	target, hasTarget := scrape.TargetFromContext(ap.ctx)
-	switch {
-	case ap.haveReport:
-		b.Job, b.Instance = ap.report.Get(model.JobLabel), ap.report.Get(model.InstanceLabel)
-	case hasTarget:
-		b.Job, b.Instance = target.GetValue(model.JobLabel), target.GetValue(model.InstanceLabel)
-	default:
-		b.Job, b.Instance = ap.series[0].Labels.Get(model.JobLabel), ap.series[0].Labels.Get(model.InstanceLabel)
-	}
+	b.TargetLabels = ap.targetLabels()
+	b.Job, b.Instance = b.TargetLabels.Get(model.JobLabel), b.TargetLabels.Get(model.InstanceLabel)
 	switch {
 	case ap.haveReport:
 		b.Timestamp = ap.reportT
@@ -262,8 +255,28 @@ func (ap *appender) batch() *relay.Batch {
 	default:
 		b.Timestamp = time.Now().UnixMilli()
 	}
-	if hasTarget {
-		b.TargetLabels = target.DiscoveredLabels(labels.NewBuilder(labels.EmptyLabels()))
-	}
 	return b
+}
+
+// targetLabels returns the scraped target's labels: those its "up" series
+// carries (after relabel_configs, job and instance included), or, without
+// an up series, the target's, or the first series' job and instance.
+// Discovered labels (__address__, __meta_*, ...) are never among them:
+// they stay at the edge. The plugin chain derives the batch's identity from
+// these labels before anything is queued.
+func (ap *appender) targetLabels() labels.Labels {
+	if ap.haveReport {
+		return ap.report.DropMetricName()
+	}
+	if target, ok := scrape.TargetFromContext(ap.ctx); ok {
+		return target.Labels(labels.NewBuilder(labels.EmptyLabels()))
+	}
+	first := ap.series[0].Labels
+	var sb labels.ScratchBuilder
+	for _, name := range []string{model.InstanceLabel, model.JobLabel} {
+		if v := first.Get(name); v != "" {
+			sb.Add(name, v)
+		}
+	}
+	return sb.Labels()
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/promslog"
 	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 
 	"github.com/edgerelay/edgerelay/relay"
@@ -184,8 +185,9 @@ func TestScrapeText(t *testing.T) {
 	if s, _ := find(b, "scrape_samples_scraped"); s.V != 3 {
 		t.Errorf("scrape_samples_scraped = %v, want 3", s.V)
 	}
-	if got := b.TargetLabels.Get("__address__"); got != tg.addr() {
-		t.Errorf("target labels %s lack __address__=%s", b.TargetLabels, tg.addr())
+	// The target's labels are those of its up series: no discovered labels.
+	if want := labels.FromStrings("instance", tg.addr(), "job", "text", "site", "lab"); !labels.Equal(b.TargetLabels, want) {
+		t.Errorf("target labels %s, want %s", b.TargetLabels, want)
 	}
 	if bs[1].Timestamp <= b.Timestamp {
 		t.Errorf("second scrape at %d, first at %d", bs[1].Timestamp, b.Timestamp)
@@ -342,7 +344,8 @@ scrape_configs:
 	if s, ok := find(b, "edge_requests_total", "rack", "r7"); !ok || s.V != 42 {
 		t.Errorf("edge_requests_total{rack=r7} = %+v (found %v)", s, ok)
 	}
-	if got := b.TargetLabels.Get("__meta_filepath"); got != path {
-		t.Errorf("target labels %s lack __meta_filepath", b.TargetLabels)
+	// Discovered labels (__address__, __meta_filepath, ...) stay at the edge.
+	if want := labels.FromStrings("instance", tg.addr(), "job", "filesd", "rack", "r7"); !labels.Equal(b.TargetLabels, want) {
+		t.Errorf("target labels %s, want %s", b.TargetLabels, want)
 	}
 }
