@@ -77,8 +77,8 @@ type entry struct {
 	lset labels.Labels
 	t    int64
 	v    float64
-	h    *relay.HistogramSample // the latest sample when it is a native histogram (then v is unused)
-	seen int64                  // wall clock of the last update, Unix ns
+	x    *extra // the latest native histogram and exemplars, if any
+	seen int64  // wall clock of the last update, Unix ns
 	next *entry
 }
 
@@ -169,12 +169,12 @@ func (s *Store) update(tn *tenant, b *relay.Batch, now int64) {
 				stale++
 			}
 		case e == nil:
-			tn.series[h] = &entry{lset: sr.Labels.Copy(), t: last.T, v: last.V, h: copyHistogram(hist), seen: now, next: tn.series[h]}
+			tn.series[h] = &entry{lset: sr.Labels.Copy(), t: last.T, v: last.V, x: extraOf(hist, sr), seen: now, next: tn.series[h]}
 			s.series.Add(1)
 			accepted++
 		default:
 			if last.T >= e.t {
-				e.t, e.v, e.h = last.T, last.V, copyHistogram(hist)
+				e.t, e.v, e.x = last.T, last.V, extraOf(hist, sr)
 				accepted++
 			}
 			e.seen = now

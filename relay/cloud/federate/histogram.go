@@ -42,28 +42,57 @@ func staleHistogram(h *relay.HistogramSample) bool {
 	return value.IsStaleNaN(h.FH.Sum)
 }
 
-// copyHistogram returns a copy the store owns, so later changes to the
-// batch do not reach it; nil for nil.
-func copyHistogram(h *relay.HistogramSample) *relay.HistogramSample {
-	if h == nil {
-		return nil
-	}
-	c := &relay.HistogramSample{T: h.T}
-	if h.H != nil {
-		c.H = h.H.Copy()
-	} else {
-		c.FH = h.FH.Copy()
-	}
-	return c
+// extra is what a series holds beyond a float: its latest sample when that
+// is a native histogram, and the exemplars that came with the latest sample
+// (the newest maxExemplars of them).
+type extra struct {
+	h  *relay.HistogramSample
+	ex []relay.Exemplar
 }
 
-// series returns e's latest sample as a one-sample series. The histogram
-// is shared: callers only read it.
-func (e *entry) series() relay.Series {
-	if e.h != nil {
-		return relay.Series{Labels: e.lset, Histograms: []relay.HistogramSample{*e.h}}
+// maxExemplars bounds the exemplars kept per series (client_golang keeps
+// 10 per native histogram by default).
+const maxExemplars = 10
+
+// extraOf returns the extra of a series whose latest sample is hist (nil
+// for a float) and whose exemplars sr holds, copied so later changes to
+// the batch do not reach the store; nil when there is none.
+func extraOf(hist *relay.HistogramSample, sr *relay.Series) *extra {
+	if hist == nil && len(sr.Exemplars) == 0 {
+		return nil
 	}
-	return relay.Series{Labels: e.lset, Samples: []relay.Sample{{T: e.t, V: e.v}}}
+	x := &extra{}
+	if hist != nil {
+		x.h = &relay.HistogramSample{T: hist.T}
+		if hist.H != nil {
+			x.h.H = hist.H.Copy()
+		} else {
+			x.h.FH = hist.FH.Copy()
+		}
+	}
+	if n := len(sr.Exemplars); n > 0 {
+		x.ex = make([]relay.Exemplar, 0, min(n, maxExemplars))
+		for _, e := range sr.Exemplars[max(0, n-maxExemplars):] {
+			e.Labels = e.Labels.Copy()
+			x.ex = append(x.ex, e)
+		}
+	}
+	return x
+}
+
+// series returns e's latest sample as a one-sample series, with its
+// exemplars. The histogram and exemplars are shared: callers only read them.
+func (e *entry) series() relay.Series {
+	s := relay.Series{Labels: e.lset}
+	if e.x != nil {
+		s.Exemplars = e.x.ex
+		if e.x.h != nil {
+			s.Histograms = []relay.HistogramSample{*e.x.h}
+			return s
+		}
+	}
+	s.Samples = []relay.Sample{{T: e.t, V: e.v}}
+	return s
 }
 
 // customBuckets reports whether h uses custom bucket bounds (NHCB).

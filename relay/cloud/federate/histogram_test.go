@@ -2,6 +2,7 @@ package federate
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/textparse"
@@ -71,6 +73,7 @@ type scraped struct {
 	h    *histogram.Histogram
 	fh   *histogram.FloatHistogram
 	v    float64
+	ex   []exemplar.Exemplar
 }
 
 // scrapeProto fetches /federate as Prometheus does with native histograms
@@ -109,6 +112,11 @@ func scrapeProto(t testing.TB, s *Store) (map[string]scraped, string) {
 			continue
 		}
 		p.Labels(&sc.lset)
+		var ex exemplar.Exemplar
+		for p.Exemplar(&ex) {
+			sc.ex = append(sc.ex, ex)
+			ex = exemplar.Exemplar{}
+		}
 		if ts == nil {
 			t.Fatalf("%s without timestamp", sc.lset)
 		}
@@ -275,4 +283,66 @@ func toInt(fh *histogram.FloatHistogram) (*histogram.Histogram, bool) {
 	}
 	h.PositiveBuckets, h.NegativeBuckets = delta(fh.PositiveBuckets), delta(fh.NegativeBuckets)
 	return h, h.Validate() == nil
+}
+
+// TestServeExemplarsProto serves the exemplars that came with a series'
+// latest sample where the protobuf format holds them: all of them on a
+// native histogram, one per bucket of a classic histogram, the newest on a
+// counter; none on a gauge. A newer sample without exemplars clears them,
+// and at most maxExemplars are kept.
+func TestServeExemplarsProto(t *testing.T) {
+	s := testStore(newClock())
+	l := func(name string) labels.Labels { return labels.FromStrings("__name__", name, "job", "api") }
+	ex := func(v float64, ts int64, hasTs bool, id string) relay.Exemplar {
+		return relay.Exemplar{Labels: labels.FromStrings("trace_id", id), Value: v, Ts: ts, HasTs: hasTs}
+	}
+	var many []relay.Exemplar
+	for i := range maxExemplars + 3 {
+		many = append(many, ex(float64(i), int64(100+i), true, fmt.Sprint("m", i)))
+	}
+	s.Update("acme", &relay.Batch{
+		Series: []relay.Series{
+			{Labels: l("rpc_seconds"), Histograms: []relay.HistogramSample{{T: 1000, H: expHistogram()}}, Exemplars: many},
+			{Labels: l("db_seconds"), Histograms: []relay.HistogramSample{{T: 1000, H: customHistogram()}},
+				Exemplars: []relay.Exemplar{ex(0.05, 990, true, "a"), ex(0.07, 991, true, "b"), ex(0.7, 992, true, "c"), ex(5, 993, true, "d")}},
+			{Labels: l("requests_total"), Samples: []relay.Sample{{T: 1000, V: 3}}, Exemplars: []relay.Exemplar{ex(1, 0, false, "x"), ex(2, 995, true, "y")}},
+			{Labels: l("temp_celsius"), Samples: []relay.Sample{{T: 1000, V: 3}}, Exemplars: []relay.Exemplar{ex(1, 995, true, "g")}},
+		},
+		Metadata: map[string]relay.Metadata{"requests": {Type: "counter"}, "temp_celsius": {Type: "gauge"}},
+	})
+	got, _ := scrapeProto(t, s)
+	ids := func(sc scraped) string {
+		var out []string
+		for _, e := range sc.ex {
+			ts := "-"
+			if e.HasTs {
+				ts = fmt.Sprint(e.Ts)
+			}
+			out = append(out, fmt.Sprintf("%s:%v@%s", e.Labels.Get("trace_id"), e.Value, ts))
+		}
+		return fmt.Sprint(out)
+	}
+	for name, want := range map[string]string{
+		"rpc_seconds":                  "[m3:3@103 m4:4@104 m5:5@105 m6:6@106 m7:7@107 m8:8@108 m9:9@109 m10:10@110 m11:11@111 m12:12@112]",
+		`db_seconds_bucket{le="0.1"}`:  "[b:0.07@991]",
+		`db_seconds_bucket{le="1.0"}`:  "[c:0.7@992]",
+		`db_seconds_bucket{le="+Inf"}`: "[d:5@993]",
+		"requests_total":               "[y:2@995]",
+		"temp_celsius":                 "[]",
+	} {
+		var sc scraped
+		for _, g := range got {
+			if n := g.lset.Get("__name__"); n == name || strings.HasPrefix(name, n+"{") && strings.Contains(name, `"`+g.lset.Get("le")+`"`) {
+				sc = g
+			}
+		}
+		if ids(sc) != want {
+			t.Errorf("%s: exemplars %s, want %s", name, ids(sc), want)
+		}
+	}
+	s.Update("acme", &relay.Batch{Series: []relay.Series{{Labels: l("requests_total"), Samples: []relay.Sample{{T: 2000, V: 4}}}},
+		Metadata: map[string]relay.Metadata{"requests": {Type: "counter"}}})
+	if sc := mustGet(t, s, l("requests_total")); len(sc.ex) != 0 || sc.v != 4 {
+		t.Errorf("after a sample without exemplars: %v, exemplars %v", sc.v, sc.ex)
+	}
 }

@@ -27,7 +27,7 @@ import (
 // and its query API returns exactly the histograms the store was given —
 // count, sum and every bucket's count, for an integer histogram (schema 3,
 // negative and zero buckets) and for a custom-bucket one, which arrives as
-// its classic histogram.
+// its classic histogram; and a counter's exemplar.
 func TestPrometheusScrapesNativeHistograms(t *testing.T) {
 	if _, err := os.Stat(prometheusBin); err != nil {
 		t.Skipf("%s not installed", prometheusBin)
@@ -51,13 +51,20 @@ func TestPrometheusScrapesNativeHistograms(t *testing.T) {
 	id := []string{"instance", "sensor-1:9100", "job", "node", "site", "plant-7", "tenant", "acme"}
 	lset := labels.FromStrings(append([]string{"__name__", "edge_rpc_seconds"}, id...)...)
 	nhcb := labels.FromStrings(append([]string{"__name__", "edge_db_seconds"}, id...)...)
+	counter := labels.FromStrings(append([]string{"__name__", "edge_requests_total"}, id...)...)
+	exTs := time.Now().UnixMilli() - 500
 	go func() {
-		for ctx.Err() == nil {
+		for i := 0; ctx.Err() == nil; i++ {
 			now := time.Now().UnixMilli()
-			s.Update("acme", &relay.Batch{Series: []relay.Series{
-				{Labels: lset, Histograms: []relay.HistogramSample{{T: now, H: want.Copy()}}},
-				{Labels: nhcb, Histograms: []relay.HistogramSample{{T: now, H: customHistogram()}}},
-			}})
+			s.Update("acme", &relay.Batch{
+				Series: []relay.Series{
+					{Labels: lset, Histograms: []relay.HistogramSample{{T: now, H: want.Copy()}}},
+					{Labels: nhcb, Histograms: []relay.HistogramSample{{T: now, H: customHistogram()}}},
+					{Labels: counter, Samples: []relay.Sample{{T: now, V: float64(100 + i)}},
+						Exemplars: []relay.Exemplar{{Labels: labels.FromStrings("trace_id", "4bf92f3577b34da6"), Value: 0.125, Ts: exTs, HasTs: true}}},
+				},
+				Metadata: map[string]relay.Metadata{"edge_requests": {Type: "counter", Help: "Requests."}},
+			})
 			select {
 			case <-ctx.Done():
 			case <-time.After(200 * time.Millisecond):
@@ -65,7 +72,7 @@ func TestPrometheusScrapesNativeHistograms(t *testing.T) {
 		}
 	}()
 
-	promAddr, logs := startPrometheus(t, ctx, ln.Addr().String(), "--enable-feature=native-histograms")
+	promAddr, logs := startPrometheus(t, ctx, ln.Addr().String(), "--enable-feature=native-histograms,exemplar-storage")
 	query := func(q string) (json.RawMessage, bool) {
 		resp, err := http.Get("http://" + promAddr + "/api/v1/query?query=" + url.QueryEscape(q))
 		if err != nil {
@@ -152,6 +159,30 @@ func TestPrometheusScrapesNativeHistograms(t *testing.T) {
 		if !ok || json.Unmarshal(raw, &v) != nil || v.Value[1] != want {
 			t.Errorf("edge_db_seconds_bucket{le=%q}: %s, want %s", le, raw, want)
 		}
+	}
+
+	// The counter's exemplar.
+	resp, err := http.Get("http://" + promAddr + "/api/v1/query_exemplars?query=" + url.QueryEscape(`edge_requests_total`) +
+		fmt.Sprintf("&start=%.3f&end=%.3f", float64(exTs-60000)/1000, float64(time.Now().UnixMilli()+60000)/1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var ex struct {
+		Data []struct {
+			Exemplars []struct {
+				Labels    map[string]string `json:"labels"`
+				Value     string            `json:"value"`
+				Timestamp float64           `json:"timestamp"`
+			} `json:"exemplars"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&ex); err != nil || len(ex.Data) != 1 || len(ex.Data[0].Exemplars) != 1 {
+		t.Fatalf("exemplars: %v %+v", err, ex)
+	}
+	e := ex.Data[0].Exemplars[0]
+	if e.Labels["trace_id"] != "4bf92f3577b34da6" || e.Value != "0.125" || int64(math.Round(e.Timestamp*1000)) != exTs {
+		t.Fatalf("exemplar %+v, want trace_id=4bf92f3577b34da6 0.125 at %d", e, exTs)
 	}
 }
 

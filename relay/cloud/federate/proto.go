@@ -3,14 +3,17 @@ package federate
 import (
 	"cmp"
 	"io"
+	"math"
 	"net/http"
 	"slices"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 	promfmt "github.com/prometheus/common/expfmt"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/expfmt"
@@ -33,7 +36,13 @@ import (
 // A native histogram without buckets and without a zero bucket carries one
 // empty span, as client_golang does, so the scraper does not take it for a
 // classic histogram. The counter reset hint travels only as the gauge
-// histogram type; exemplars are not served, as by Prometheus.
+// histogram type.
+//
+// Exemplars (those that came with a series' latest sample) are served where
+// the protobuf format has room for them, which Prometheus' /federate does
+// not do: all of them on a native histogram, one per bucket on a classic
+// one, the newest on a counter. A gauge or untyped series cannot carry one,
+// and neither can the text format.
 
 // protoFormat returns the negotiated protobuf format, or "" when the
 // scraper wants text.
@@ -73,9 +82,10 @@ func writeProto(w io.Writer, b *relay.Batch, f promfmt.Format) error {
 				typ = dto.MetricType_GAUGE_HISTOGRAM
 			}
 			if customBuckets(h) {
-				m.Histogram = classicProto(h)
+				m.Histogram = classicProto(h, sr.Exemplars)
 			} else {
 				m.Histogram = nativeProto(h)
+				m.Histogram.Exemplars = exemplarsProto(sr.Exemplars)
 			}
 		} else {
 			s := sr.Samples[0]
@@ -92,6 +102,9 @@ func writeProto(w io.Writer, b *relay.Batch, f promfmt.Format) error {
 			switch typ {
 			case dto.MetricType_COUNTER:
 				m.Counter = &dto.Counter{Value: proto.Float64(s.V)}
+				if n := len(sr.Exemplars); n > 0 {
+					m.Counter.Exemplar = exemplarProto(sr.Exemplars[n-1])
+				}
 			case dto.MetricType_GAUGE:
 				m.Gauge = &dto.Gauge{Value: proto.Float64(s.V)}
 			default:
@@ -157,21 +170,59 @@ func spansProto(spans []histogram.Span) []*dto.BucketSpan {
 }
 
 // classicProto returns the custom-bucket histogram h as a classic one:
-// cumulative buckets at its bounds; the +Inf bucket is implied by the count.
-func classicProto(h *relay.HistogramSample) *dto.Histogram {
+// cumulative buckets at its bounds; the +Inf bucket is implied by the count
+// unless an exemplar belongs in it. Each exemplar goes to the bucket its
+// value falls in, the last one winning, as a classic bucket holds one.
+func classicProto(h *relay.HistogramSample, exemplars []relay.Exemplar) *dto.Histogram {
 	cum := classicBuckets(h)
-	out := &dto.Histogram{Bucket: make([]*dto.Bucket, len(cum))}
+	out := &dto.Histogram{Bucket: make([]*dto.Bucket, len(cum), len(cum)+1)}
+	var bounds []float64
 	if x := h.H; x != nil {
 		out.SampleCount, out.SampleSum = proto.Uint64(x.Count), proto.Float64(x.Sum)
-		for i, le := range x.CustomValues {
+		bounds = x.CustomValues
+		for i, le := range bounds {
 			out.Bucket[i] = &dto.Bucket{UpperBound: proto.Float64(le), CumulativeCount: proto.Uint64(uint64(cum[i]))}
 		}
-		return out
+	} else {
+		x := h.FH
+		out.SampleCountFloat, out.SampleSum = proto.Float64(x.Count), proto.Float64(x.Sum)
+		bounds = x.CustomValues
+		for i, le := range bounds {
+			out.Bucket[i] = &dto.Bucket{UpperBound: proto.Float64(le), CumulativeCountFloat: proto.Float64(cum[i])}
+		}
 	}
-	x := h.FH
-	out.SampleCountFloat, out.SampleSum = proto.Float64(x.Count), proto.Float64(x.Sum)
-	for i, le := range x.CustomValues {
-		out.Bucket[i] = &dto.Bucket{UpperBound: proto.Float64(le), CumulativeCountFloat: proto.Float64(cum[i])}
+	for _, e := range exemplars {
+		i, _ := slices.BinarySearch(bounds, e.Value)
+		if i == len(out.Bucket) {
+			inf := &dto.Bucket{UpperBound: proto.Float64(math.Inf(1)), CumulativeCount: out.SampleCount}
+			if out.SampleCountFloat != nil {
+				inf = &dto.Bucket{UpperBound: proto.Float64(math.Inf(1)), CumulativeCountFloat: out.SampleCountFloat}
+			}
+			out.Bucket = append(out.Bucket, inf)
+		}
+		out.Bucket[i].Exemplar = exemplarProto(e)
+	}
+	return out
+}
+
+func exemplarsProto(exemplars []relay.Exemplar) []*dto.Exemplar {
+	if len(exemplars) == 0 {
+		return nil
+	}
+	out := make([]*dto.Exemplar, len(exemplars))
+	for i, e := range exemplars {
+		out[i] = exemplarProto(e)
+	}
+	return out
+}
+
+func exemplarProto(e relay.Exemplar) *dto.Exemplar {
+	out := &dto.Exemplar{Value: proto.Float64(e.Value)}
+	e.Labels.Range(func(l labels.Label) {
+		out.Label = append(out.Label, &dto.LabelPair{Name: proto.String(l.Name), Value: proto.String(l.Value)})
+	})
+	if e.HasTs {
+		out.Timestamp = timestamppb.New(time.UnixMilli(e.Ts))
 	}
 	return out
 }
