@@ -123,6 +123,7 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 	})
 	e.reg.MustRegister(e.dropped, e.held, droppedBlocks)
 
+	e.meta = newMetaTracker(MaxMetadataFamilies, log, e.reg)
 	q, err := store.Open(filepath.Join(cfg.DataDir, "queue"), store.Options{
 		MaxBytes:      int64(cfg.Queue.MaxBytes),
 		MaxBlockBytes: int(cfg.Queue.MaxBlockBytes),
@@ -131,6 +132,8 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 			droppedBlocks.Add(float64(d.Blocks))
 			e.dropped.Add(float64(d.Samples))
 			e.drops.note(d, log)
+			// The blocks may have carried remote_write metadata.
+			e.meta.resend()
 		},
 	})
 	if err != nil {
@@ -145,7 +148,6 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edgerelay_queue_samples", Help: "Samples waiting in the queue."},
 			func() float64 { return float64(q.Stats().Samples) }),
 	)
-	e.meta = newMetaTracker(MaxMetadataFamilies, log, e.reg)
 	e.space = newSpaceGuard(cfg.DataDir, uint64(cfg.Queue.MinFreeBytes), log, e.reg)
 	e.com = newCommitter(q, cfg.Tenant, cfg.Site, cfg.Queue.CommitInterval, int(cfg.Queue.MaxBlockBytes), log, e.reg)
 	if !cfg.Delta.Disabled {
@@ -213,7 +215,7 @@ func (e *Edge) newForwarder() error {
 // in case it lost its delta bases; one that can asks when it needs to.
 // Either way the next remote_write batch carries all remote_write metadata.
 func (e *Edge) onConnect(canResync bool) {
-	e.meta.connected()
+	e.meta.resend()
 	if e.com.delta != nil && !canResync {
 		e.com.delta.requestCheckpoint()
 	}
@@ -224,7 +226,7 @@ func (e *Edge) onConnect(canResync bool) {
 // is whole again within a scrape interval, and the next remote_write batch
 // carries all remote_write metadata.
 func (e *Edge) onResync() {
-	e.meta.connected()
+	e.meta.resend()
 	if e.com.delta != nil {
 		e.log.Warn("the cloud lacks delta bases of this edge; starting a new generation (full frames)")
 		e.com.delta.requestCheckpoint()

@@ -34,9 +34,10 @@ const (
 //
 // What it queues: a batch carries the families whose metadata is new or
 // differs from what was last made durable; after each new uplink
-// connection (and each resync, when the cloud lost its state) the next
-// remote_write batch carries every family held, so a cloud that restarted,
-// or another cloud behind the same address, relearns them at once. The
+// connection, each resync (the cloud lost its state) and each drop of
+// blocks by the queue's cap, the next remote_write batch carries every
+// family held, so a cloud that restarted, another cloud behind the same
+// address, or one that never got a dropped change, relearns them at once. The
 // cloud keeps the newest it has seen by batch timestamp, so a backlog block
 // with an older value, drained after the full set, changes nothing.
 //
@@ -52,7 +53,7 @@ type metaTracker struct {
 
 	mu        sync.Mutex
 	fams      map[string]metaEntry
-	conns     uint64 // uplink connections (and resyncs) so far
+	conns     uint64 // resend requests so far (connections, resyncs, drops)
 	sentConns uint64 // value of conns when a full set was last made durable
 	swept     time.Time
 	loggedAt  time.Time // last warning about refused families
@@ -92,9 +93,11 @@ func (t *metaTracker) families() int {
 	return len(t.fams)
 }
 
-// connected makes the next remote_write batch carry every family held: the
-// uplink has a new connection, possibly to a cloud that knows none of it.
-func (t *metaTracker) connected() {
+// resend makes the next remote_write batch carry every family held: the
+// uplink has a new connection, possibly to a cloud that knows none of it,
+// the cloud lost its state (resync), or the queue's cap dropped blocks that
+// may have carried metadata.
+func (t *metaTracker) resend() {
 	t.mu.Lock()
 	t.conns++
 	t.mu.Unlock()

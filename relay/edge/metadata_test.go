@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"net"
 	"path/filepath"
 	"sync"
@@ -88,7 +89,7 @@ func TestMetadataFullSetAfterConnect(t *testing.T) {
 	if got := send(tr, data(), true); got != nil {
 		t.Fatalf("data batch before any connection carries %v", got)
 	}
-	tr.connected()
+	tr.resend()
 	if got := send(tr, data(), false); !maps.Equal(got, all) {
 		t.Fatalf("first batch after a connection carries %v, want the full set", got)
 	}
@@ -102,8 +103,8 @@ func TestMetadataFullSetAfterConnect(t *testing.T) {
 	if got := send(tr, data(), true); got != nil {
 		t.Fatalf("full set sent once per connection; carries %v", got)
 	}
-	tr.connected()
-	tr.connected()
+	tr.resend()
+	tr.resend()
 	if got := send(tr, data(), true); !maps.Equal(got, want) {
 		t.Fatalf("after two more connections: %v, want %v", got, want)
 	}
@@ -177,7 +178,7 @@ func TestMetadataTrackerConcurrent(t *testing.T) {
 			defer wg.Done()
 			for i := range 200 {
 				if i%50 == 0 {
-					tr.connected()
+					tr.resend()
 				}
 				m := map[string]relay.Metadata{fmt.Sprint("f", (g*7+i)%80): md("gauge", fmt.Sprint(i%3), "")}
 				send(tr, metaBatch(m), i%5 != 0)
@@ -192,8 +193,9 @@ func TestMetadataTrackerConcurrent(t *testing.T) {
 
 // TestMetadataOnlyBatchIsQueued submits through a real edge and its Badger
 // queue: a metadata-only remote_write batch becomes a block of its own,
-// the same metadata again adds nothing, and after an uplink connection the
-// next data batch carries every family.
+// the same metadata again adds nothing, and after an uplink connection, or
+// after the queue's cap dropped blocks, the next data batch carries every
+// family.
 func TestMetadataOnlyBatchIsQueued(t *testing.T) {
 	dir := t.TempDir()
 	cfg, err := config.Parse(fmt.Appendf(nil, `
@@ -201,6 +203,7 @@ edge:
   tenant: acme
   site: plant-7
   data_dir: %s
+  queue: {max_bytes: 256KiB, max_block_bytes: 64KiB, min_free_bytes: 1}
   upstream: {address: "127.0.0.1:1", server_name: localhost, insecure_skip_verify: true}
 `, filepath.ToSlash(dir)))
 	if err != nil {
@@ -277,5 +280,32 @@ edge:
 	}
 	if s := got[0].Batches[0].Series; len(s) != 1 || s[0].Labels.Get("site") != "plant-7" {
 		t.Fatalf("series %v", s)
+	}
+
+	// Fill the queue past its cap with values that do not compress.
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; e.queue.Stats().DroppedBlocks == 0; i++ {
+		if i == 100 {
+			t.Fatal("no block dropped after 100 large batches")
+		}
+		big := &relay.Batch{Timestamp: 6}
+		for j := range 2000 {
+			big.Series = append(big.Series, relay.Series{
+				Labels:  labels.FromStrings("__name__", "noise", "i", fmt.Sprint(j)),
+				Samples: []relay.Sample{{T: 6, V: rng.Float64()}},
+			})
+		}
+		submit(big)
+	}
+	after = 0
+	bs, _ := e.queue.Read(0, 1000, 64<<20)
+	if len(bs) > 0 {
+		after = bs[len(bs)-1].Seq
+	}
+	data.Metadata = nil
+	submit(data)
+	got = blocks()
+	if len(got) != 1 || !maps.Equal(got[0].Batches[0].Metadata, meta) {
+		t.Fatalf("first data batch after a cap drop: %+v, want the full metadata set", got)
 	}
 }
