@@ -346,3 +346,39 @@ func TestServeExemplarsProto(t *testing.T) {
 		t.Errorf("after a sample without exemplars: %v, exemplars %v", sc.v, sc.ex)
 	}
 }
+
+// FuzzServeAccept sends arbitrary selectors and Accept headers to a store
+// holding native histograms: the answer is a 200 or a 400, and a 200 always
+// parses with Prometheus' parser for the Content-Type it names.
+func FuzzServeAccept(f *testing.F) {
+	s := histogramStore(f)
+	f.Add(`{job="api"}`, protoAccept)
+	f.Add(`{__name__=~".+_seconds"}`, "text/plain;version=0.0.4;escaping=allow-utf-8")
+	f.Add(`up`, "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;escaping=dots")
+	f.Add(`{job=`, "*/*")
+	f.Fuzz(func(t *testing.T, match, accept string) {
+		req := httptest.NewRequest(http.MethodGet, "/federate?"+q(match), nil)
+		req.Header.Set("Accept", accept)
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if rec.Code == http.StatusBadRequest {
+			return
+		}
+		if rec.Code != http.StatusOK {
+			t.Fatalf("code %d for %q, Accept %q", rec.Code, match, accept)
+		}
+		p, err := textparse.New(rec.Body.Bytes(), rec.Header().Get("Content-Type"), labels.NewSymbolTable(), textparse.ParserOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			_, err := p.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatalf("answer to %q, Accept %q (%s) does not parse: %v", match, accept, rec.Header().Get("Content-Type"), err)
+			}
+		}
+	})
+}
