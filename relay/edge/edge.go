@@ -76,6 +76,7 @@ type Edge struct {
 	scraper atomic.Pointer[ingest.Scraper]
 
 	extra   labels.Labels
+	idents  *identities
 	dropped prometheus.Counter
 	drops   dropLog
 	held    prometheus.Counter
@@ -122,6 +123,7 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 		Help: "Blocks dropped because the queue reached queue.max_bytes.",
 	})
 	e.reg.MustRegister(e.dropped, e.held, droppedBlocks)
+	e.idents = newIdentities(e.reg)
 
 	e.meta = newMetaTracker(MaxMetadataFamilies, log, e.reg)
 	q, err := store.Open(filepath.Join(cfg.DataDir, "queue"), store.Options{
@@ -292,10 +294,14 @@ func (e *Edge) Registry() *prometheus.Registry { return e.reg }
 func (e *Edge) Submit(ctx context.Context, b *relay.Batch) error {
 	e.procMu.RLock()
 	if p := e.proc.Load().p; p != nil {
+		scraped := target{b.Job, b.Instance}
 		if err := p.Process(ctx, b); err != nil {
 			e.procMu.RUnlock()
 			e.held.Inc()
 			return fmt.Errorf("plugin chain: %w", err)
+		}
+		if b.Scrape && len(b.Series) > 0 {
+			e.idents.note(scraped, target{b.Job, b.Instance}, e.log)
 		}
 	}
 	e.procMu.RUnlock()
