@@ -41,7 +41,7 @@ const (
 	// may have held.
 	MaxSiteFamilies = 20000
 	// MaxFamilies is how many families' metadata are held in all, about
-	// 200 bytes each.
+	// 270 bytes of memory each (a 35-character name, a 50-character HELP).
 	MaxFamilies = 1_000_000
 )
 
@@ -211,6 +211,8 @@ func (s *Store) learn(k siteKey, st *site, md map[string]relay.Metadata, ts int6
 			s.total++
 		}
 		undo[fam] = replaced{e, ok}
+		// Kept for long: no string may pin the buffer it was decoded from.
+		m = relay.Metadata{Type: strings.Clone(m.Type), Help: strings.Clone(m.Help), Unit: strings.Clone(m.Unit)}
 		st.fams[strings.Clone(fam)] = entry{MD: m, TS: ts}
 	}
 	if refused > 0 {
