@@ -66,8 +66,8 @@ func (w *Writer) Sweep(now time.Time) int {
 // directory rel (<tenant>/<site>). A directory there holding scrape
 // directories or a "latest" link is a target directory of the layout
 // before the site level, and is swept as a target: a target directory's
-// name holds a '.', so it never parses as an epoch_us, and is never
-// "latest".
+// name holds a '.' (or, cut short by Sanitize, a '~'), so it never parses
+// as an epoch_us and is never "latest".
 func (w *Writer) sweepSite(rel string, cutoff int64) int {
 	ents, err := os.ReadDir(filepath.Join(w.dir, rel))
 	if err != nil {

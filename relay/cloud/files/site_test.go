@@ -75,10 +75,14 @@ func TestSweepOldLayout(t *testing.T) {
 	newOld := write("plant-7", ms(30*time.Hour))
 	newFresh := write("plant-7", ms(time.Hour))
 	newGone := write("plant-9", ms(30*time.Hour))
+	// Sites whose names look like what a target directory holds.
+	oddOld, oddFresh := write("latest", ms(30*time.Hour)), write("1234", ms(time.Hour))
 
-	if n := w.Sweep(now); n != 4 {
-		t.Fatalf("Sweep removed %d scrape directories, want 4", n)
+	if n := w.Sweep(now); n != 5 {
+		t.Fatalf("Sweep removed %d scrape directories, want 5", n)
 	}
+	exists(t, oddOld, false)
+	exists(t, oddFresh, true)
 	exists(t, oldOld, false)
 	exists(t, oldFresh, true)
 	exists(t, filepath.Dir(goneOld), false)
@@ -89,7 +93,7 @@ func TestSweepOldLayout(t *testing.T) {
 	if link, _ := os.Readlink(filepath.Join(legacy, latestName)); link != filepath.Base(oldFresh) {
 		t.Fatalf("old layout: latest -> %q, want %q", link, filepath.Base(oldFresh))
 	}
-	if n := counterValue(t, reg, "edgerelay_files_removed_total"); n != 4 {
-		t.Fatalf("removed_total = %v, want 4", n)
+	if n := counterValue(t, reg, "edgerelay_files_removed_total"); n != 5 {
+		t.Fatalf("removed_total = %v, want 5", n)
 	}
 }
