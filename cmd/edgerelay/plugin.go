@@ -215,6 +215,9 @@ func pluginBench(c *cli.Context) error {
 	var n int
 	start := time.Now()
 	for time.Since(start) < c.Duration("duration") || n == 0 {
+		// The chain rewrites a scrape's identity: each round starts from the
+		// target's own, as a scrape does.
+		work.Job, work.Instance = b.Job, b.Instance
 		work.Series = append(work.Series[:0], series...)
 		if err := chain.Process(c.Context, work); err != nil {
 			return err
