@@ -124,8 +124,9 @@ func (a *authenticator) check(h transport.Hello, cs tls.ConnectionState) (transp
 	if !config.ValidName(h.Tenant) {
 		return refuse(refusedName, fmt.Errorf("tenant name %q is not valid", h.Tenant))
 	}
-	if h.Site == "" {
-		return refuse(refusedName, errors.New("site is empty"))
+	if !config.ValidName(h.Site) {
+		// A site becomes a directory name: two sites must never share one.
+		return refuse(refusedName, fmt.Errorf("site name %q is not valid", h.Site))
 	}
 	id := identity{tenant: h.Tenant, site: h.Site}
 	var cert *x509.Certificate

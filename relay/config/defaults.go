@@ -101,6 +101,8 @@ func (c *Config) Validate() error {
 		}
 		if e.Site == "" {
 			bad("edge.site is required")
+		} else if !ValidName(e.Site) {
+			bad("edge.site must be letters, digits, '-', '_' or '.'; got %q", e.Site)
 		}
 		if e.Upstream.Address == "" {
 			bad("edge.upstream.address is required")
