@@ -218,8 +218,8 @@ func TestNativeWithheldByConfig(t *testing.T) {
 
 // TestPrometheusReceivesNativeHistograms forwards into Prometheus 2.42
 // started with its remote_write receiver, native histograms and exemplar
-// storage on, and reads back with its query API the integer histogram
-// (count, sum, every bucket) and a counter's exemplar, exactly.
+// storage on, and reads back with its query API an integer and a float
+// histogram (count, sum, every bucket) and a counter's exemplar, exactly.
 func TestPrometheusReceivesNativeHistograms(t *testing.T) {
 	bin, err := exec.LookPath("prometheus")
 	if err != nil {
@@ -243,8 +243,14 @@ func TestPrometheusReceivesNativeHistograms(t *testing.T) {
 	}
 	now := time.Now().UnixMilli()
 	b := nativeBatch(now)
-	b.Series = b.Series[:1]     // Prometheus 2.42 stores integer histograms only
-	b.Series[0].Exemplars = nil // and takes exemplars only for series it already has
+	// Prometheus 2.42 knows no custom buckets: the float histogram gets
+	// exponential ones. It takes exemplars only for series it already has.
+	fh := floatHist()
+	fh.Schema, fh.CustomValues, fh.Sum, fh.CounterResetHint = -1, nil, 17.5, histogram.UnknownCounterReset
+	fh.NegativeSpans, fh.NegativeBuckets, fh.Count = []histogram.Span{{Offset: 2, Length: 1}}, []float64{0.5}, 4
+	b.Series = b.Series[:2]
+	b.Series[0].Exemplars = nil
+	b.Series[1].Histograms[0] = relay.HistogramSample{T: now, FH: fh}
 	b.Series = append(b.Series, relay.Series{
 		Labels:    labels.FromStrings("__name__", "fwd_requests_total", "job", "j"),
 		Samples:   []relay.Sample{{T: now, V: 17}},
@@ -254,52 +260,20 @@ func TestPrometheusReceivesNativeHistograms(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := fmt.Sprintf("%.3f", float64(now)/1000)
-	var res []struct {
-		Histogram [2]json.RawMessage `json:"histogram"`
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for !apiGet(addr, "/api/v1/query?query="+url.QueryEscape(`fwd_rpc_seconds`)+"&time="+at, &res) || len(res) != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("forwarded histogram not queryable in Prometheus")
+	for name, want := range map[string]*histogram.FloatHistogram{"fwd_rpc_seconds": intHistogram().ToFloat(nil), "fwd_queue_depth": fh} {
+		var res []struct {
+			Histogram [2]json.RawMessage `json:"histogram"`
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	var h struct {
-		Count   string   `json:"count"`
-		Sum     string   `json:"sum"`
-		Buckets [][4]any `json:"buckets"`
-	}
-	if err := json.Unmarshal(res[0].Histogram[1], &h); err != nil {
-		t.Fatalf("%v: %s", err, res[0].Histogram[1])
-	}
-	want := intHistogram()
-	t.Logf("Prometheus holds count %s sum %s buckets %v", h.Count, h.Sum, h.Buckets)
-	if h.Count != "40" || h.Sum != "1234.0625" {
-		t.Fatalf("count %s, sum %s; want 40, 1234.0625", h.Count, h.Sum)
-	}
-	var wantB [][3]float64
-	it := want.ToFloat(nil).AllBucketIterator()
-	for it.Next() {
-		if bk := it.At(); bk.Count != 0 {
-			wantB = append(wantB, [3]float64{bk.Lower, bk.Upper, bk.Count})
-		}
-	}
-	if len(h.Buckets) != len(wantB) {
-		t.Fatalf("%d buckets, want %d: %v", len(h.Buckets), len(wantB), h.Buckets)
-	}
-	for i, bk := range h.Buckets {
-		var g [3]float64
-		for j := range 3 {
-			s, _ := bk[j+1].(string)
-			if g[j], err = strconv.ParseFloat(s, 64); err != nil {
-				t.Fatalf("bucket %d: %v", i, bk)
+		deadline := time.Now().Add(20 * time.Second)
+		for !apiGet(addr, "/api/v1/query?query="+url.QueryEscape(name)+"&time="+at, &res) || len(res) != 1 {
+			if time.Now().After(deadline) {
+				t.Fatalf("forwarded histogram %s not queryable in Prometheus", name)
 			}
+			time.Sleep(200 * time.Millisecond)
 		}
-		// Bounds come from schema and index on each side; allow the last
-		// bit. Counts are exact.
-		near := func(a, b float64) bool { return a == b || math.Abs(a-b) <= 1e-12*math.Abs(b) }
-		if !near(g[0], wantB[i][0]) || !near(g[1], wantB[i][1]) || g[2] != wantB[i][2] {
-			t.Fatalf("bucket %d is %v, want %v", i, g, wantB[i])
+		t.Logf("Prometheus holds %s = %s", name, res[0].Histogram[1])
+		if d := diffQueried(res[0].Histogram[1], want); d != "" {
+			t.Fatalf("%s: %s", name, d)
 		}
 	}
 
@@ -349,4 +323,46 @@ func freeAddr(t *testing.T) string {
 	addr := srv.Listener.Addr().String()
 	srv.Listener.Close()
 	return addr
+}
+
+// diffQueried compares a histogram as Prometheus' query API returns it
+// (count, sum, every non-empty bucket with its bounds) with want.
+func diffQueried(raw json.RawMessage, want *histogram.FloatHistogram) string {
+	var h struct {
+		Count   string   `json:"count"`
+		Sum     string   `json:"sum"`
+		Buckets [][4]any `json:"buckets"`
+	}
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return err.Error()
+	}
+	if h.Count != strconv.FormatFloat(want.Count, 'f', -1, 64) || h.Sum != strconv.FormatFloat(want.Sum, 'f', -1, 64) {
+		return fmt.Sprintf("count %s, sum %s; want %v, %v", h.Count, h.Sum, want.Count, want.Sum)
+	}
+	var wantB [][3]float64
+	for it := want.AllBucketIterator(); it.Next(); {
+		if bk := it.At(); bk.Count != 0 {
+			wantB = append(wantB, [3]float64{bk.Lower, bk.Upper, bk.Count})
+		}
+	}
+	if len(h.Buckets) != len(wantB) {
+		return fmt.Sprintf("%d buckets, want %d: %v", len(h.Buckets), len(wantB), h.Buckets)
+	}
+	for i, bk := range h.Buckets {
+		var g [3]float64
+		for j := range 3 {
+			s, _ := bk[j+1].(string)
+			var err error
+			if g[j], err = strconv.ParseFloat(s, 64); err != nil {
+				return fmt.Sprintf("bucket %d: %v", i, bk)
+			}
+		}
+		// Bounds come from schema and index on each side; allow the last
+		// bit. Counts are exact.
+		near := func(a, b float64) bool { return a == b || math.Abs(a-b) <= 1e-12*math.Abs(b) }
+		if !near(g[0], wantB[i][0]) || !near(g[1], wantB[i][1]) || g[2] != wantB[i][2] {
+			return fmt.Sprintf("bucket %d is %v, want %v", i, g, wantB[i])
+		}
+	}
+	return ""
 }
