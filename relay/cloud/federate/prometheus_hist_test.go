@@ -26,8 +26,9 @@ import (
 // native histograms on against /federate: it negotiates the protobuf format,
 // and its query API returns exactly the histograms the store was given —
 // count, sum and every bucket's count, for an integer histogram (schema 3,
-// negative and zero buckets) and for a custom-bucket one, which arrives as
-// its classic histogram; and a counter's exemplar.
+// negative and zero buckets), for a float histogram, and for a
+// custom-bucket one, which arrives as its classic histogram; and a
+// counter's exemplar.
 func TestPrometheusScrapesNativeHistograms(t *testing.T) {
 	if _, err := os.Stat(prometheusBin); err != nil {
 		t.Skipf("%s not installed", prometheusBin)
@@ -52,6 +53,12 @@ func TestPrometheusScrapesNativeHistograms(t *testing.T) {
 	lset := labels.FromStrings(append([]string{"__name__", "edge_rpc_seconds"}, id...)...)
 	nhcb := labels.FromStrings(append([]string{"__name__", "edge_db_seconds"}, id...)...)
 	counter := labels.FromStrings(append([]string{"__name__", "edge_requests_total"}, id...)...)
+	floatH := labels.FromStrings(append([]string{"__name__", "edge_queue_depth"}, id...)...)
+	wantF := &histogram.FloatHistogram{
+		Schema: -1, ZeroThreshold: 0.001, ZeroCount: 0.5, Count: 6.25, Sum: -3.5,
+		PositiveSpans: []histogram.Span{{Offset: 1, Length: 2}}, PositiveBuckets: []float64{3, 0.25},
+		NegativeSpans: []histogram.Span{{Offset: 0, Length: 1}}, NegativeBuckets: []float64{2.5},
+	}
 	exTs := time.Now().UnixMilli() - 500
 	go func() {
 		for i := 0; ctx.Err() == nil; i++ {
@@ -60,6 +67,7 @@ func TestPrometheusScrapesNativeHistograms(t *testing.T) {
 				Series: []relay.Series{
 					{Labels: lset, Histograms: []relay.HistogramSample{{T: now, H: want.Copy()}}},
 					{Labels: nhcb, Histograms: []relay.HistogramSample{{T: now, H: customHistogram()}}},
+					{Labels: floatH, Histograms: []relay.HistogramSample{{T: now, FH: wantF.Copy()}}},
 					{Labels: counter, Samples: []relay.Sample{{T: now, V: float64(100 + i)}},
 						Exemplars: []relay.Exemplar{{Labels: labels.FromStrings("trace_id", "4bf92f3577b34da6"), Value: 0.125, Ts: exTs, HasTs: true}}},
 				},
@@ -111,44 +119,17 @@ func TestPrometheusScrapesNativeHistograms(t *testing.T) {
 	if fmt.Sprint(got.Metric) != fmt.Sprint(lset.Map()) {
 		t.Fatalf("labels %v, want %v", got.Metric, lset.Map())
 	}
-	var h struct {
-		Count   string   `json:"count"`
-		Sum     string   `json:"sum"`
-		Buckets [][4]any `json:"buckets"`
+	if d := diffQueried(got.Histogram[1], want.ToFloat(nil)); d != "" {
+		t.Fatal(d)
 	}
-	if err := json.Unmarshal(got.Histogram[1], &h); err != nil {
-		t.Fatal(err)
+	var gotF struct {
+		Histogram [2]json.RawMessage
 	}
-	if h.Count != "40" || h.Sum != "1234.0625" {
-		t.Fatalf("count %s, sum %s; want 40, 1234.0625", h.Count, h.Sum)
+	if raw, ok := query(`edge_queue_depth{tenant="acme"}`); !ok || json.Unmarshal(raw, &gotF) != nil {
+		t.Fatalf("float histogram: %s", raw)
 	}
-	// Every bucket Prometheus reports, in its order, against ours.
-	var wantB [][3]float64
-	it := want.ToFloat(nil).AllBucketIterator()
-	for it.Next() {
-		if b := it.At(); b.Count != 0 {
-			wantB = append(wantB, [3]float64{b.Lower, b.Upper, b.Count})
-		}
-	}
-	if len(h.Buckets) != len(wantB) {
-		t.Fatalf("%d buckets, want %d: %v", len(h.Buckets), len(wantB), h.Buckets)
-	}
-	for i, b := range h.Buckets {
-		var f [3]float64
-		for j := range 3 {
-			str, _ := b[j+1].(string)
-			v, err := strconv.ParseFloat(str, 64)
-			if err != nil {
-				t.Fatalf("bucket %d: %v", i, b)
-			}
-			f[j] = v
-		}
-		// Bounds are computed from schema and index on each side; allow
-		// for the last bit. Counts are exact.
-		close := func(a, b float64) bool { return a == b || math.Abs(a-b) <= 1e-12*math.Abs(b) }
-		if !close(f[0], wantB[i][0]) || !close(f[1], wantB[i][1]) || f[2] != wantB[i][2] {
-			t.Fatalf("bucket %d is %v, want %v", i, f, wantB[i])
-		}
+	if d := diffQueried(gotF.Histogram[1], wantF); d != "" {
+		t.Fatalf("float histogram: %s", d)
 	}
 
 	// The custom-bucket histogram, as its classic series (le spelled as
@@ -221,4 +202,47 @@ scrape_configs:
 		cmd.Wait()
 	})
 	return addr, logs
+}
+
+// diffQueried compares a histogram as Prometheus' query API returns it
+// (count, sum, every non-empty bucket with its bounds, in order) with want.
+func diffQueried(raw json.RawMessage, want *histogram.FloatHistogram) string {
+	var h struct {
+		Count   string   `json:"count"`
+		Sum     string   `json:"sum"`
+		Buckets [][4]any `json:"buckets"`
+	}
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return err.Error()
+	}
+	if h.Count != strconv.FormatFloat(want.Count, 'f', -1, 64) || h.Sum != strconv.FormatFloat(want.Sum, 'f', -1, 64) {
+		return fmt.Sprintf("count %s, sum %s; want %v, %v", h.Count, h.Sum, want.Count, want.Sum)
+	}
+	var wantB [][3]float64
+	for it := want.AllBucketIterator(); it.Next(); {
+		if b := it.At(); b.Count != 0 {
+			wantB = append(wantB, [3]float64{b.Lower, b.Upper, b.Count})
+		}
+	}
+	if len(h.Buckets) != len(wantB) {
+		return fmt.Sprintf("%d buckets, want %d: %v", len(h.Buckets), len(wantB), h.Buckets)
+	}
+	for i, b := range h.Buckets {
+		var f [3]float64
+		for j := range 3 {
+			str, _ := b[j+1].(string)
+			v, err := strconv.ParseFloat(str, 64)
+			if err != nil {
+				return fmt.Sprintf("bucket %d: %v", i, b)
+			}
+			f[j] = v
+		}
+		// Bounds are computed from schema and index on each side; allow
+		// for the last bit. Counts are exact.
+		near := func(a, b float64) bool { return a == b || math.Abs(a-b) <= 1e-12*math.Abs(b) }
+		if !near(f[0], wantB[i][0]) || !near(f[1], wantB[i][1]) || f[2] != wantB[i][2] {
+			return fmt.Sprintf("bucket %d is %v, want %v", i, f, wantB[i])
+		}
+	}
+	return ""
 }
