@@ -125,7 +125,7 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 	e.reg.MustRegister(e.dropped, e.held, droppedBlocks)
 	e.idents = newIdentities(e.reg)
 
-	e.meta = newMetaTracker(MaxMetadataFamilies, log, e.reg)
+	e.meta = newMetaTracker(MaxMetadataFamilies, metadataChunk(int(cfg.Queue.MaxBlockBytes)), log, e.reg)
 	q, err := store.Open(filepath.Join(cfg.DataDir, "queue"), store.Options{
 		MaxBytes:      int64(cfg.Queue.MaxBytes),
 		MaxBlockBytes: int(cfg.Queue.MaxBlockBytes),
@@ -310,20 +310,17 @@ func (e *Edge) Submit(ctx context.Context, b *relay.Batch) error {
 		// scrape's keys, without building label sets.
 		addIdentity(b, e.extra)
 	}
-	metaDone := func(bool) {}
 	if !b.Scrape {
 		// remote_write metadata travels when it changes (metadata.go).
-		metaDone = e.meta.prepare(b)
+		return e.submitRemoteWrite(ctx, b)
 	}
-	if len(b.Series) == 0 && len(b.Metadata) == 0 {
+	if len(b.Series) == 0 {
 		return nil
 	}
 	if err := e.space.check(); err != nil {
 		return err
 	}
-	err := e.com.submit(ctx, b)
-	metaDone(err == nil)
-	return err
+	return e.com.submit(ctx, b)
 }
 
 // addIdentity sets site and the external labels extra on every series of

@@ -1,8 +1,10 @@
 package edge
 
 import (
+	"context"
 	"log/slog"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -47,6 +49,7 @@ const (
 // safe for concurrent use.
 type metaTracker struct {
 	max    int
+	chunk  int // bytes of metadata in one batch; larger families are refused
 	expiry time.Duration
 	now    func() time.Time
 	log    *slog.Logger
@@ -67,13 +70,13 @@ type metaEntry struct {
 	seen time.Time // last announced
 }
 
-func newMetaTracker(max int, log *slog.Logger, reg prometheus.Registerer) *metaTracker {
+func newMetaTracker(max, chunk int, log *slog.Logger, reg prometheus.Registerer) *metaTracker {
 	t := &metaTracker{
-		max: max, expiry: MetadataExpiry, now: time.Now, log: log,
+		max: max, chunk: chunk, expiry: MetadataExpiry, now: time.Now, log: log,
 		fams: map[string]metaEntry{},
 		refused: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "edgerelay_metadata_refused_total",
-			Help: "Metadata of metric families from remote_write refused (not carried) because the edge already keeps metadata of MaxMetadataFamilies families.",
+			Help: "Metadata of metric families from remote_write refused (not carried): the edge already keeps metadata of MaxMetadataFamilies families, or one family's metadata is larger than a quarter of queue.max_block_bytes.",
 		}),
 		queued: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "edgerelay_metadata_queued_families_total",
@@ -120,6 +123,10 @@ func (t *metaTracker) prepare(b *relay.Batch) (done func(durable bool)) {
 			t.fams[fam] = e
 			continue
 		}
+		if metaSize(fam, md) > t.chunk {
+			refused++
+			continue
+		}
 		if !ok {
 			if len(t.fams)+added >= t.max && !t.sweep(now, added) {
 				refused++
@@ -136,8 +143,8 @@ func (t *metaTracker) prepare(b *relay.Batch) (done func(durable bool)) {
 		t.refused.Add(float64(refused))
 		if now.Sub(t.loggedAt) >= time.Minute {
 			t.loggedAt = now
-			t.log.Warn("remote_write metadata refused: the edge keeps metadata of at most MaxMetadataFamilies families",
-				"max", t.max, "refused", refused)
+			t.log.Warn("remote_write metadata refused: the edge keeps metadata of at most MaxMetadataFamilies families, each at most a quarter of queue.max_block_bytes",
+				"max", t.max, "max_bytes", t.chunk, "refused", refused)
 		}
 	}
 	full := t.sentConns < t.conns && (len(t.fams) > 0 || len(changed) > 0)
@@ -185,4 +192,66 @@ func (t *metaTracker) sweep(now time.Time, added int) bool {
 		}
 	}
 	return len(t.fams)+added < t.max
+}
+
+// metadataChunk is how many bytes of metadata one batch carries for a
+// queue whose blocks hold at most maxBlock bytes: a quarter, so that a
+// batch of metadata always fits a block, however much data rides with it
+// (a batch too large is split by series, each part with its metadata).
+func metadataChunk(maxBlock int) int { return max(maxBlock/4, 1024) }
+
+// metaSize is what one family's metadata costs in a batch, roughly as
+// encoded: its strings and a few bytes of references.
+func metaSize(fam string, md relay.Metadata) int {
+	return len(fam) + len(md.Type) + len(md.Help) + len(md.Unit) + 16
+}
+
+// splitMetadata leaves in b at most limit bytes of metadata and returns
+// the rest as batches of metadata only, each of at most limit bytes,
+// stamped like b. Families go in name order.
+func splitMetadata(b *relay.Batch, limit int) []*relay.Batch {
+	size := 0
+	for fam, md := range b.Metadata {
+		size += metaSize(fam, md)
+	}
+	if size <= limit {
+		return nil
+	}
+	fams := slices.Sorted(maps.Keys(b.Metadata))
+	all := b.Metadata
+	var out []*relay.Batch
+	cur := map[string]relay.Metadata{}
+	size = 0
+	for _, fam := range fams {
+		n := metaSize(fam, all[fam])
+		if size+n > limit && len(cur) > 0 {
+			out = append(out, &relay.Batch{Timestamp: b.Timestamp, Metadata: cur})
+			cur, size = map[string]relay.Metadata{}, 0
+		}
+		cur[fam] = all[fam]
+		size += n
+	}
+	b.Metadata = cur
+	return out
+}
+
+// submitRemoteWrite queues a remote_write batch with the metadata that
+// must travel (prepare), in as many batches as it takes for each to fit a
+// block, and only then lets the tracker learn it.
+func (e *Edge) submitRemoteWrite(ctx context.Context, b *relay.Batch) error {
+	done := e.meta.prepare(b)
+	if len(b.Series) == 0 && len(b.Metadata) == 0 {
+		return nil
+	}
+	if err := e.space.check(); err != nil {
+		return err
+	}
+	for _, m := range splitMetadata(b, e.meta.chunk) {
+		if err := e.com.submit(ctx, m); err != nil {
+			return err
+		}
+	}
+	err := e.com.submit(ctx, b)
+	done(err == nil)
+	return err
 }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,7 +39,7 @@ func metaBatch(m map[string]relay.Metadata) *relay.Batch {
 }
 
 func TestMetadataTravelsWhenChanged(t *testing.T) {
-	tr := newMetaTracker(100, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	tr := newMetaTracker(100, 1<<20, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	first := map[string]relay.Metadata{
 		"http_requests_total": md("counter", "Requests.", ""),
 		"req_seconds":         md("histogram", "Latency.", "seconds"),
@@ -78,7 +79,7 @@ func TestMetadataTravelsWhenChanged(t *testing.T) {
 }
 
 func TestMetadataFullSetAfterConnect(t *testing.T) {
-	tr := newMetaTracker(100, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	tr := newMetaTracker(100, 1<<20, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	all := map[string]relay.Metadata{"a": md("gauge", "A.", ""), "b": md("counter", "B.", "bytes")}
 	if got := send(tr, metaBatch(all), true); !maps.Equal(got, all) {
 		t.Fatalf("first: %v", got)
@@ -115,7 +116,7 @@ func TestMetadataFullSetAfterConnect(t *testing.T) {
 
 func TestMetadataCap(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	tr := newMetaTracker(3, slog.New(slog.DiscardHandler), reg)
+	tr := newMetaTracker(3, 1<<20, slog.New(slog.DiscardHandler), reg)
 	now := time.Unix(1_700_000_000, 0)
 	tr.now = func() time.Time { return now }
 	four := map[string]relay.Metadata{}
@@ -170,7 +171,7 @@ func TestMetadataCap(t *testing.T) {
 }
 
 func TestMetadataTrackerConcurrent(t *testing.T) {
-	tr := newMetaTracker(50, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	tr := newMetaTracker(50, 1<<20, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Add(1)
@@ -191,13 +192,17 @@ func TestMetadataTrackerConcurrent(t *testing.T) {
 	}
 }
 
-// TestMetadataOnlyBatchIsQueued submits through a real edge and its Badger
-// queue: a metadata-only remote_write batch becomes a block of its own,
-// the same metadata again adds nothing, and after an uplink connection, or
-// after the queue's cap dropped blocks, the next data batch carries every
-// family.
-func TestMetadataOnlyBatchIsQueued(t *testing.T) {
-	dir := t.TempDir()
+// testEdge is an edge on a real Badger queue whose committer runs, with
+// no uplink: what Submit queues is read back with blocks.
+type testEdge struct {
+	t     *testing.T
+	e     *Edge
+	ctx   context.Context
+	after uint64
+}
+
+func newTestEdge(t *testing.T) *testEdge {
+	t.Helper()
 	cfg, err := config.Parse(fmt.Appendf(nil, `
 edge:
   tenant: acme
@@ -205,7 +210,7 @@ edge:
   data_dir: %s
   queue: {max_bytes: 256KiB, max_block_bytes: 64KiB, min_free_bytes: 1}
   upstream: {address: "127.0.0.1:1", server_name: localhost, insecure_skip_verify: true}
-`, filepath.ToSlash(dir)))
+`, filepath.ToSlash(t.TempDir())))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,41 +222,51 @@ edge:
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer e.queue.Close()
-	defer ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.com.run(ctx) }()
-	defer func() { cancel(); <-done }()
+	t.Cleanup(func() { cancel(); <-done; e.queue.Close(); ln.Close() })
+	return &testEdge{t: t, e: e, ctx: ctx}
+}
 
+func (te *testEdge) submit(b *relay.Batch) {
+	te.t.Helper()
+	if err := te.e.Submit(te.ctx, b); err != nil {
+		te.t.Fatal(err)
+	}
+}
+
+// blocks returns the blocks queued since the last call, decoded.
+func (te *testEdge) blocks() []*relay.Block {
+	te.t.Helper()
+	bs, err := te.e.queue.Read(te.after, 1000, 64<<20)
+	if err != nil {
+		te.t.Fatal(err)
+	}
+	var out []*relay.Block
+	for _, b := range bs {
+		te.after = b.Seq
+		blk, err := codec.Decode(b.Data)
+		if err != nil {
+			te.t.Fatal(err)
+		}
+		out = append(out, blk)
+	}
+	return out
+}
+
+// TestMetadataOnlyBatchIsQueued submits through a real edge and its Badger
+// queue: a metadata-only remote_write batch becomes a block of its own,
+// the same metadata again adds nothing, and after an uplink connection, or
+// after the queue's cap dropped blocks, the next data batch carries every
+// family.
+func TestMetadataOnlyBatchIsQueued(t *testing.T) {
+	te := newTestEdge(t)
+	e, submit, blocks := te.e, te.submit, te.blocks
 	meta := map[string]relay.Metadata{
 		"node_load1":            md("gauge", "1m load average.", ""),
 		"node_cpu_seconds":      md("counter", "Seconds the CPUs spent in each mode.", "seconds"),
 		"process_start_seconds": md("gauge", "Start time.", "seconds"),
-	}
-	submit := func(b *relay.Batch) {
-		t.Helper()
-		if err := e.Submit(ctx, b); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var after uint64
-	blocks := func() []*relay.Block {
-		t.Helper()
-		bs, err := e.queue.Read(after, 100, 64<<20)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []*relay.Block
-		for _, b := range bs {
-			after = b.Seq
-			blk, err := codec.Decode(b.Data)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, blk)
-		}
-		return out
 	}
 
 	submit(metaBatch(meta))
@@ -297,15 +312,89 @@ edge:
 		}
 		submit(big)
 	}
-	after = 0
-	bs, _ := e.queue.Read(0, 1000, 64<<20)
-	if len(bs) > 0 {
-		after = bs[len(bs)-1].Seq
-	}
+	blocks()
 	data.Metadata = nil
 	submit(data)
 	got = blocks()
 	if len(got) != 1 || !maps.Equal(got[0].Batches[0].Metadata, meta) {
 		t.Fatalf("first data batch after a cap drop: %+v, want the full metadata set", got)
+	}
+}
+
+// TestLargeMetadataSetIsSplit: a full set larger than a block can hold
+// travels in several batches, each within a quarter of max_block_bytes,
+// together all of it; a family whose metadata alone is larger is refused
+// and counted.
+func TestLargeMetadataSetIsSplit(t *testing.T) {
+	te := newTestEdge(t)
+	meta := map[string]relay.Metadata{}
+	for i := range 2000 {
+		meta[fmt.Sprintf("family_%04d_total", i)] = md("counter", fmt.Sprintf("Help text of family %d, long enough to count for something.", i), "")
+	}
+	huge := metaBatch(meta)
+	huge.Metadata["huge"] = md("gauge", strings.Repeat("x", 20<<10), "")
+	te.submit(huge)
+	got := map[string]relay.Metadata{}
+	blocks := te.blocks()
+	if len(blocks) < 2 {
+		t.Fatalf("%d blocks for ~170 KB of metadata with 64 KiB blocks", len(blocks))
+	}
+	for _, blk := range blocks {
+		for _, b := range blk.Batches {
+			size := 0
+			for fam, m := range b.Metadata {
+				size += metaSize(fam, m)
+				got[fam] = m
+			}
+			if size > 16<<10 {
+				t.Errorf("a batch carries %d bytes of metadata, more than a quarter of max_block_bytes", size)
+			}
+		}
+	}
+	if !maps.Equal(got, meta) {
+		t.Errorf("queued %d families, want the %d sent (and not the huge one)", len(got), len(meta))
+	}
+	if n := testutil.ToFloat64(te.e.meta.refused); n != 1 {
+		t.Errorf("edgerelay_metadata_refused_total = %v, want 1 (the huge family)", n)
+	}
+	// The full set after a connection is split the same way.
+	te.e.onConnect(true)
+	te.submit(&relay.Batch{Timestamp: 2, Series: []relay.Series{{Labels: labels.FromStrings("__name__", "family_0001_total"), Samples: []relay.Sample{{T: 2, V: 1}}}}})
+	got = map[string]relay.Metadata{}
+	series := 0
+	for _, blk := range te.blocks() {
+		for _, b := range blk.Batches {
+			maps.Copy(got, b.Metadata)
+			series += len(b.Series)
+		}
+	}
+	if !maps.Equal(got, meta) || series != 1 {
+		t.Errorf("full set: %d families and %d series queued, want %d and 1", len(got), series, len(meta))
+	}
+}
+
+func TestSplitMetadata(t *testing.T) {
+	b := &relay.Batch{Timestamp: 7, Metadata: map[string]relay.Metadata{}}
+	for i := range 10 {
+		b.Metadata[fmt.Sprint("f", i)] = md("gauge", "0123456789", "") // 2+5+10+16 = 33 bytes
+	}
+	all := maps.Clone(b.Metadata)
+	rest := splitMetadata(b, 100) // three families a batch
+	if len(b.Metadata) == 0 || len(b.Metadata) > 3 || len(rest) != 3 {
+		t.Fatalf("kept %d, %d more batches", len(b.Metadata), len(rest))
+	}
+	got := maps.Clone(b.Metadata)
+	for _, r := range rest {
+		if r.Timestamp != 7 || len(r.Series) != 0 || len(r.Metadata) > 3 {
+			t.Fatalf("batch %+v", r)
+		}
+		maps.Copy(got, r.Metadata)
+	}
+	if !maps.Equal(got, all) {
+		t.Fatalf("split lost families: %v", got)
+	}
+	small := &relay.Batch{Metadata: map[string]relay.Metadata{"a": md("gauge", "", "")}}
+	if rest := splitMetadata(small, 100); rest != nil || len(small.Metadata) != 1 {
+		t.Fatal("a small set was split")
 	}
 }
