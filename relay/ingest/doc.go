@@ -13,6 +13,12 @@
 // two intervals later arrive as one more Batch of that target. A remote_write
 // request is one Batch with Scrape=false.
 //
+// A scrape Batch's TargetLabels are the target's labels as its up series
+// carries them (after relabel_configs; job and instance among them, which
+// also fill Job and Instance). Discovered labels (__address__, __meta_*,
+// ...) are never put in a Batch: the edge's plugin chain derives what
+// leaves the edge from TargetLabels.
+//
 // Concurrency: the remote_write handler serves concurrent requests; a Scraper
 // submits from one goroutine per target, so its Sink must be safe for
 // concurrent use. Scraper.ApplyConfig may be called while Run runs.
