@@ -17,6 +17,10 @@
 // Options can leave given labels out of every sample (the zstats "kvs") and
 // leave out timestamps equal to a default timestamp (the zstats "dts").
 //
+// Native histograms and exemplars, which the text format cannot hold, have
+// a text form of their own (NativeHeader): WriteNative writes it and
+// ParseNative reads it back exactly.
+//
 // An Encoder reuses its buffers and allocates nothing per sample once warm;
 // it is not safe for concurrent use. The package-level functions are.
 package expfmt
