@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 )
 
 // TestCertificateDecidesIdentity runs a cloud with client_ca_file and two
@@ -29,11 +31,18 @@ func TestCertificateDecidesIdentity(t *testing.T) {
 	if _, _, err := runCLI(t, "certs", "--out", tlsDir); err == nil {
 		t.Fatal("certs over an existing CA without --tenant/--site succeeded")
 	}
+	// With client certificates the cloud serves several tenants: /federate
+	// needs credentials, an operator's here.
+	web := filepath.Join(env.dir, "web.yml")
+	hash, _ := bcrypt.GenerateFromPassword([]byte("ops-pw"), bcrypt.MinCost)
+	os.WriteFile(web, fmt.Appendf(nil, "basic_auth_users:\n  ops: %s\n", hash), 0o600)
 	cloudCfg, _ := os.ReadFile(env.cloudConfig)
 	os.WriteFile(env.cloudConfig, fmt.Appendf(cloudCfg, `  cert_file: %[1]s/cloud.pem
   key_file: %[1]s/cloud-key.pem
   client_ca_file: %[1]s/ca.pem
-`, tlsDir), 0o644)
+  web_config_file: %[2]s
+`, tlsDir, web), 0o644)
+	cloudURL := "http://ops:ops-pw@" + env.cloudHTTP
 	edgeAs := func(name, tenant, site, cert, key string) string {
 		b, _ := os.ReadFile(env.edgeConfig)
 		s := strings.Replace(string(b), "tenant: acme", "tenant: "+tenant, 1)
@@ -49,7 +58,7 @@ func TestCertificateDecidesIdentity(t *testing.T) {
 	liar := start(t, env.bin, "run", "--config", edgeAs("liar", "victim-tenant", "plant-7", "edge.pem", "edge-key.pem"))
 
 	refused := func() bool {
-		_, body := httpGet("http://" + env.cloudHTTP + "/metrics")
+		_, body := httpGet(cloudURL + "/metrics")
 		return metricAtLeast(body, `edgerelay_cloud_auth_refused_total{reason="identity_mismatch"}`, 2)
 	}
 	waitFor(t, "the cloud to refuse the edge claiming another tenant twice", 30*time.Second, refused)
@@ -64,13 +73,13 @@ func TestCertificateDecidesIdentity(t *testing.T) {
 	c8, k8 := "edge-acme-plant-8.pem", "edge-acme-plant-8-key.pem"
 	start(t, env.bin, "run", "--config", edgeAs("plant8", "acme", "plant-8", c8, k8))
 	waitFor(t, "scrapes of both honest edges in files", 30*time.Second, func() bool {
-		_, body := httpGet("http://" + env.cloudHTTP + `/federate?match[]={job="synth"}`)
+		_, body := httpGet(cloudURL + `/federate?match[]={job="synth"}`)
 		return strings.Contains(body, `site="plant-7"`) && strings.Contains(body, `site="plant-8"`)
 	})
 	if _, err := os.Stat(filepath.Join(env.dir, "files", "victim-tenant")); !os.IsNotExist(err) {
 		t.Fatalf("files written for the tenant the edge claimed: %v", err)
 	}
-	_, body := httpGet("http://" + env.cloudHTTP + "/federate?match[]={__name__=~\".+\"}")
+	_, body := httpGet(cloudURL + "/federate?match[]={__name__=~\".+\"}")
 	if strings.Contains(body, "victim-tenant") {
 		t.Fatal("/federate serves series of the tenant the edge claimed")
 	}

@@ -53,6 +53,7 @@ type Cloud struct {
 	bases   *bases
 	out     []*rwout.Forwarder
 	auth    *authenticator
+	access  *access // who reads what over HTTP; nil when only importing
 	started time.Time
 
 	received   prometheus.Counter
@@ -66,6 +67,9 @@ type Cloud struct {
 func New(cfg *config.Cloud, o Options) (*Cloud, error) {
 	c, err := newReceiver(cfg, o)
 	if err != nil {
+		return nil, err
+	}
+	if c.access, err = newAccess(cfg, c.log, c.reg); err != nil {
 		return nil, err
 	}
 	tlsConf, err := tlsutil.ServerTLS(cfg.CertFile, cfg.KeyFile, cfg.ClientCAFile, cfg.DataDir, c.log)
@@ -324,13 +328,13 @@ type frameCounts struct{ repeat, noBase int }
 
 // Run serves QUIC and HTTP until ctx is done.
 func (c *Cloud) Run(ctx context.Context) error {
-	srv := &http.Server{Handler: c.mux(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: c.handler(), ReadHeaderTimeout: 10 * time.Second}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return c.srv.Run(gctx) })
 	g.Go(func() error { return c.files.Run(gctx) })
 	g.Go(func() error { return c.fed.Run(gctx) })
 	g.Go(func() error {
-		if err := srv.Serve(c.ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := c.access.web.Serve(srv, c.ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("cloud http: %w", err)
 		}
 		return nil

@@ -10,15 +10,19 @@ import (
 	"github.com/edgerelay/edgerelay/relay/version"
 )
 
-func (c *Cloud) mux() *http.ServeMux {
+// handler is the HTTP listener's: the web config file's authentication
+// first (health checks open), then what each user may read (access.go).
+func (c *Cloud) handler() http.Handler {
 	m := http.NewServeMux()
-	m.Handle("/federate", c.fed)
-	m.Handle("/metrics", promhttp.HandlerFor(c.reg, promhttp.HandlerOpts{Registry: c.reg}))
+	m.Handle("/federate", c.access.federate(c.fed.Serve, c.fed.Refused))
+	m.Handle("/metrics", c.access.operator(promhttp.HandlerFor(c.reg, promhttp.HandlerOpts{Registry: c.reg})))
 	m.Handle("/-/healthy", status.Healthy())
 	m.Handle("/-/ready", status.Ready(func() bool { return true }))
-	m.Handle("/", status.Handler(c.statusPage))
-	status.RegisterPprof(m)
-	return m
+	m.Handle("/", c.access.operator(status.Handler(c.statusPage)))
+	if c.cfg.Debug.Pprof {
+		m.Handle("/debug/pprof/", c.access.operator(status.Pprof()))
+	}
+	return c.access.web.Handler(m, "/-/healthy", "/-/ready")
 }
 
 func (c *Cloud) statusPage() status.Page {
@@ -30,7 +34,7 @@ func (c *Cloud) statusPage() status.Page {
 		Role: "cloud", Version: version.String(), Started: c.started,
 		Links: []status.Row{{Name: "/federate", Value: `/federate?match[]={job=~".+"}`}, {Name: "/metrics", Value: "/metrics"}},
 		Sections: []status.Section{
-			{Title: "Listeners", Rows: []status.Row{status.R("QUIC", c.srv.Addr().String()), status.R("HTTP", c.ln.Addr().String())}},
+			{Title: "Listeners", Rows: []status.Row{status.R("QUIC", c.srv.Addr().String()), status.R("HTTP", c.ln.Addr().String()), status.R("HTTP access", c.access.describe())}},
 			{Title: "Output", Rows: []status.Row{status.R("files", c.cfg.FilesDir), status.R("federated series", fmt.Sprint(c.fed.Series()))}},
 			{Title: "Tenants", Rows: []status.Row{status.R("accepted", tenants), status.R("identity from", c.auth.describe())}},
 		},

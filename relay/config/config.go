@@ -38,6 +38,10 @@ type Edge struct {
 	DataDir string `yaml:"data_dir"`
 	// HTTPListen serves remote_write, /metrics, health and the status page; default 127.0.0.1:9201.
 	HTTPListen string `yaml:"http_listen"`
+	// WebConfigFile is a Prometheus web configuration file (TLS, basic
+	// auth) for the HTTP listener; see web.go. Empty: plain HTTP, open.
+	WebConfigFile string `yaml:"web_config_file"`
+	Debug         Debug  `yaml:"debug"`
 	// ExternalLabels are added to every series besides site; they never
 	// override a label the series already has.
 	ExternalLabels map[string]string `yaml:"external_labels"`
@@ -118,6 +122,12 @@ type Cloud struct {
 	QUICListen string `yaml:"quic_listen"`
 	// HTTPListen serves /federate, /metrics, health and the status page; default 127.0.0.1:9400.
 	HTTPListen string `yaml:"http_listen"`
+	// WebConfigFile is a Prometheus web configuration file (TLS, basic
+	// auth) for the HTTP listener; its users are operators unless
+	// federate.tenant_users confines them to a tenant. See web.go. Empty:
+	// plain HTTP.
+	WebConfigFile string `yaml:"web_config_file"`
+	Debug         Debug  `yaml:"debug"`
 	// DataDir holds the self-signed certificate and deduplication state; default ./data/cloud.
 	DataDir string `yaml:"data_dir"`
 	// FilesDir receives the zstats layout; default ./data/files.
@@ -167,6 +177,10 @@ type Cloud struct {
 type Federate struct {
 	// MaxAge drops series not refreshed within it; default 5m.
 	MaxAge time.Duration `yaml:"max_age"`
+	// TenantUsers maps basic_auth_users of cloud.web_config_file to the
+	// one tenant whose series they read on /federate; they read nothing
+	// else but the health checks. Other users are operators. See web.go.
+	TenantUsers map[string]string `yaml:"tenant_users"`
 }
 
 // Tenant is one accepted tenant.

@@ -197,6 +197,7 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	errs = append(errs, c.validateWeb()...)
 	return errors.Join(errs...)
 }
 

@@ -32,6 +32,7 @@ import (
 	"github.com/edgerelay/edgerelay/relay/ingest"
 	"github.com/edgerelay/edgerelay/relay/tlsutil"
 	"github.com/edgerelay/edgerelay/relay/transport"
+	"github.com/edgerelay/edgerelay/relay/webauth"
 	"github.com/edgerelay/edgerelay/store"
 )
 
@@ -66,6 +67,7 @@ type Edge struct {
 	procMu sync.RWMutex
 	reg    *prometheus.Registry
 	ln     net.Listener
+	web    *webauth.Listener // the HTTP listener's TLS and basic auth
 	queue  *store.Queue
 	com    *committer
 	space  *spaceGuard
@@ -94,6 +96,10 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 	e := &Edge{cfg: cfg, log: log, reg: prometheus.NewRegistry(), started: time.Now()}
 	e.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	e.proc.Store(&procBox{})
+	var err error
+	if e.web, err = newWeb(cfg, log, e.reg); err != nil {
+		return nil, err
+	}
 	if o.NewProcessor != nil {
 		p, err := o.NewProcessor(e.reg)
 		if err != nil {
@@ -342,7 +348,7 @@ func (e *Edge) Run(ctx context.Context) error {
 		return fmt.Errorf("scrape: %w", err)
 	}
 	e.scraper.Store(scraper)
-	srv := &http.Server{Handler: e.mux(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: e.handler(), ReadHeaderTimeout: 10 * time.Second}
 
 	// The committer outlives ingest so that in-flight batches are made durable.
 	comCtx, stopCommitter := context.WithCancel(context.WithoutCancel(ctx))
@@ -353,7 +359,7 @@ func (e *Edge) Run(ctx context.Context) error {
 	g.Go(func() error { return e.fwd.Run(gctx) })
 	g.Go(func() error { return scraper.Run(gctx) })
 	g.Go(func() error {
-		if err := srv.Serve(e.ln); !errors.Is(err, http.ErrServerClosed) {
+		if err := e.web.Serve(srv, e.ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("edge http: %w", err)
 		}
 		return nil

@@ -2,18 +2,24 @@ package edge
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/dustin/go-humanize"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/edgerelay/edgerelay/relay/config"
 	"github.com/edgerelay/edgerelay/relay/ingest"
 	"github.com/edgerelay/edgerelay/relay/status"
 	"github.com/edgerelay/edgerelay/relay/version"
+	"github.com/edgerelay/edgerelay/relay/webauth"
 )
 
-func (e *Edge) mux() *http.ServeMux {
+// handler is the HTTP listener's: the web config file's TLS and basic auth
+// (every user may use every path; health checks open), then the paths.
+func (e *Edge) handler() http.Handler {
 	m := http.NewServeMux()
 	m.Handle("/api/v1/write", ingest.NewRemoteWriteHandler(e, ingest.RemoteWriteConfig{
 		MaxBodyBytes: int64(e.cfg.RemoteWrite.MaxBodyBytes), Logger: e.log, Registerer: e.reg,
@@ -22,8 +28,19 @@ func (e *Edge) mux() *http.ServeMux {
 	m.Handle("/-/healthy", status.Healthy())
 	m.Handle("/-/ready", status.Ready(e.ready.Load))
 	m.Handle("/", status.Handler(e.statusPage))
-	status.RegisterPprof(m)
-	return m
+	if e.cfg.Debug.Pprof {
+		m.Handle("/debug/pprof/", status.Pprof())
+	}
+	return e.web.Handler(m, "/-/healthy", "/-/ready")
+}
+
+// newWeb loads edge.web_config_file; New and Check both call it.
+func newWeb(cfg *config.Edge, log *slog.Logger, reg prometheus.Registerer) (*webauth.Listener, error) {
+	w, err := webauth.New(cfg.WebConfigFile, log, reg)
+	if err != nil {
+		return nil, fmt.Errorf("edge.web_config_file %s: %w", cfg.WebConfigFile, err)
+	}
+	return w, nil
 }
 
 func (e *Edge) statusPage() status.Page {
@@ -44,6 +61,7 @@ func (e *Edge) statusPage() status.Page {
 		Links: []status.Row{{Name: "/metrics", Value: "/metrics"}, {Name: "/-/ready", Value: "/-/ready"}},
 		Sections: []status.Section{
 			{Title: "Identity", Rows: []status.Row{status.R("tenant", e.cfg.Tenant), status.R("site", e.cfg.Site)}},
+			{Title: "HTTP", Rows: []status.Row{status.R("listener", e.ln.Addr().String()), status.R("access", e.web.Describe())}},
 			{Title: "Uplink", Rows: []status.Row{
 				status.R("cloud", e.cfg.Upstream.Address),
 				status.R("connected", connected),

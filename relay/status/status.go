@@ -82,12 +82,16 @@ func Ready(ready func() bool) http.Handler {
 // R is a Row with name and value.
 func R(name, value string) Row { return Row{Name: name, Value: value} }
 
-// RegisterPprof serves Go's runtime profiles under /debug/pprof/ on m, as
-// Prometheus and vmagent do: the HTTP listeners bind loopback by default.
-func RegisterPprof(m *http.ServeMux) {
+// Pprof serves Go's runtime profiles under /debug/pprof/, as Prometheus
+// and vmagent do. The roles mount it only when debug.pprof asks, behind
+// their listener's authentication: profiles show the command line and cost
+// CPU to take.
+func Pprof() http.Handler {
+	m := http.NewServeMux()
 	m.HandleFunc("/debug/pprof/", pprof.Index)
 	m.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
 	m.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	m.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	m.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return m
 }

@@ -12,7 +12,9 @@
 // not served (the held one is newer) but still counts as a refresh.
 //
 // The tenant query parameter or the X-Scope-OrgID header narrows a request
-// to one tenant's series; it is a filter, not access control. Series are
+// to one tenant's series; it is a filter, not access control: the caller
+// decides who may read what and passes the tenant a request is confined to
+// to Serve (the cloud takes it from the request's credential). Series are
 // expected to carry their tenant label already, so the tenants' series
 // never collide.
 //

@@ -56,11 +56,23 @@ func newMetrics(reg prometheus.Registerer, s *Store) metrics {
 // A scraper that negotiates the protobuf format gets native histograms too
 // (proto.go).
 func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	code := s.serve(w, r)
+	s.Serve(w, r, "")
+}
+
+// Serve is ServeHTTP for a reader allowed only tenant's series ("" : every
+// tenant's). The tenant parameter or header may name that tenant, or none;
+// naming another is refused with 403 and serves nothing.
+func (s *Store) Serve(w http.ResponseWriter, r *http.Request, tenant string) {
+	code := s.serve(w, r, tenant)
 	s.m.requests.WithLabelValues(strconv.Itoa(code)).Inc()
 }
 
-func (s *Store) serve(w http.ResponseWriter, r *http.Request) int {
+// Refused counts a /federate request refused before Serve (401, 403).
+func (s *Store) Refused(code int) {
+	s.m.requests.WithLabelValues(strconv.Itoa(code)).Inc()
+}
+
+func (s *Store) serve(w http.ResponseWriter, r *http.Request, allowed string) int {
 	if err := r.ParseForm(); err != nil {
 		return fail(w, http.StatusBadRequest, fmt.Sprintf("error parsing form values: %v", err))
 	}
@@ -74,6 +86,12 @@ func (s *Store) serve(w http.ResponseWriter, r *http.Request) int {
 	}
 	if only == "" {
 		only = hdr
+	}
+	if allowed != "" {
+		if only != "" && only != allowed {
+			return fail(w, http.StatusForbidden, fmt.Sprintf("this credential reads tenant %q only, not %q", allowed, only))
+		}
+		only = allowed
 	}
 
 	b := s.snapshot(only, sets)
