@@ -52,6 +52,7 @@ edge:
   site: bench-1
   data_dir: $dir/edge
   http_listen: $ehttp
+  debug: {pprof: true}
   scrape_configs:
     - job_name: node
       scrape_interval: $interval

@@ -27,8 +27,8 @@ import (
 // credentials gets nothing. Anonymous requests get 401 and no series, the
 // operator sees both tenants, the tenant parameter cannot widen
 // grafana-acme's view, /metrics is the operator's, health checks are open,
-// pprof answers 404 unless debug.pprof is on, and check-config and run
-// refuse a web config file that does not validate, naming it.
+// pprof answers 404 unless debug.pprof is on, and run refuses a web config
+// file that does not validate, naming it.
 func TestFederateTenantAuth(t *testing.T) {
 	env := newEnv(t)
 	tlsDir := filepath.Join(env.dir, "tls")
