@@ -294,6 +294,9 @@ edge:
 			t.Errorf("edge /metrics lacks %q", want)
 		}
 	}
+	if _, page := httpGet("http://" + env.edgeHTTP + "/"); !strings.Contains(page, "remote_write metadata") || !strings.Contains(page, "of at most 20000") {
+		t.Errorf("edge status page lacks the remote_write metadata section:\n%s", page)
+	}
 
 	// The cloud restarts without its metadata state: what the edge sends
 	// on the new connection restores it, though Prometheus' requests keep

@@ -79,6 +79,7 @@ func (e *Edge) statusPage() status.Page {
 				status.R("drain", e.drain()),
 			}},
 			{Title: "Scrape jobs", Rows: e.jobRows()},
+			{Title: "remote_write metadata", Rows: e.meta.rows()},
 		},
 	}
 }

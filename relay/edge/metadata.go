@@ -2,6 +2,7 @@ package edge
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"maps"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/relay/status"
 )
 
 // Bounds of the remote_write metadata an edge keeps.
@@ -60,6 +62,7 @@ type metaTracker struct {
 	sentConns uint64 // value of conns when a full set was last made durable
 	swept     time.Time
 	loggedAt  time.Time // last warning about refused families
+	refusedN  int       // what refused counts, for the status page
 
 	refused prometheus.Counter
 	queued  prometheus.Counter
@@ -88,6 +91,20 @@ func newMetaTracker(max, chunk int, log *slog.Logger, reg prometheus.Registerer)
 		Help: "Metric families whose remote_write metadata the edge keeps.",
 	}, func() float64 { return float64(t.families()) }))
 	return t
+}
+
+// rows are the status page's lines about the tracker.
+func (t *metaTracker) rows() []status.Row {
+	return []status.Row{
+		status.R("families kept", fmt.Sprintf("%d of at most %d", t.families(), t.max)),
+		status.R("refused since start", fmt.Sprint(t.refusedTotal())),
+	}
+}
+
+func (t *metaTracker) refusedTotal() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.refusedN
 }
 
 func (t *metaTracker) families() int {
@@ -141,6 +158,7 @@ func (t *metaTracker) prepare(b *relay.Batch) (done func(durable bool)) {
 	}
 	if refused > 0 {
 		t.refused.Add(float64(refused))
+		t.refusedN += refused
 		if now.Sub(t.loggedAt) >= time.Minute {
 			t.loggedAt = now
 			t.log.Warn("remote_write metadata refused: the edge keeps metadata of at most MaxMetadataFamilies families, each at most a quarter of queue.max_block_bytes",
