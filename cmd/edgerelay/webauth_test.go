@@ -87,26 +87,9 @@ basic_auth_users:
 	start(t, env.bin, "run", "--config", edgeConfigAs(t, env, "acme-edge", "acme", "plant-7", tlsDir, "edge.pem", "edge-key.pem"))
 	start(t, env.bin, "run", "--config", edgeConfigAs(t, env, "bolt-edge", "bolt", "yard-1", tlsDir, "edge-bolt-yard-1.pem", "edge-bolt-yard-1-key.pem"))
 
-	caPEM, err := os.ReadFile(filepath.Join(tlsDir, "ca.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(caPEM)
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	base := "https://" + env.cloudHTTP
+	client := tlsClient(t, filepath.Join(tlsDir, "ca.pem"))
 	get := func(path, user, pass string) (int, string) {
-		req, _ := http.NewRequest("GET", base+path, nil)
-		if user != "" {
-			req.SetBasicAuth(user, pass)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, err.Error()
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return clientGet(client, "https://"+env.cloudHTTP+path, user, pass)
 	}
 	all := "/federate?match[]=" + url.QueryEscape(`{__name__=~".+"}`)
 	waitFor(t, "both tenants' series on the operator's /federate", 60*time.Second, func() bool {
@@ -219,6 +202,33 @@ scrape_configs:
 		t.Fatalf("Prometheus stored bolt's series: %v", got)
 	}
 	t.Logf("Prometheus stored %s series of tenant acme and none of bolt", byTenant["acme"])
+}
+
+// tlsClient is an HTTP client trusting the CA in caFile.
+func tlsClient(t *testing.T, caFile string) *http.Client {
+	t.Helper()
+	caPEM, err := os.ReadFile(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	return &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+}
+
+// clientGet GETs url with basic auth when user is set.
+func clientGet(c *http.Client, url, user, pass string) (int, string) {
+	req, _ := http.NewRequest("GET", url, nil)
+	if user != "" {
+		req.SetBasicAuth(user, pass)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, err.Error()
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // edgeConfigAs writes a copy of env's edge config for another tenant and

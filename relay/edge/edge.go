@@ -285,6 +285,7 @@ func (e *Edge) Reload(ctx context.Context, cfg *config.Edge, proc Processor) err
 		}
 	}
 	e.ReplaceProcessor(ctx, proc)
+	e.warnRestartOnly(cfg)
 	e.log.Info("configuration reloaded", "scrape_jobs", len(cfg.Scrape), "plugins", len(cfg.Plugins))
 	return nil
 }

@@ -121,3 +121,13 @@ func (e *Edge) jobRows() []status.Row {
 	}
 	return rows
 }
+
+// warnRestartOnly logs, on a reload, a change of the listener's keys that
+// only a restart applies (the web config file's content is read again by
+// itself when it changes).
+func (e *Edge) warnRestartOnly(cfg *config.Edge) {
+	if cfg.WebConfigFile != e.cfg.WebConfigFile || cfg.Debug != e.cfg.Debug {
+		e.log.Warn("edge.web_config_file or edge.debug changed: they apply at the next restart; the listener keeps its running settings",
+			"web_config_file", e.cfg.WebConfigFile, "pprof", e.cfg.Debug.Pprof)
+	}
+}
