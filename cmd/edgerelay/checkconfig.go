@@ -3,28 +3,26 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/urfave/cli/v2"
-
-	"github.com/edgerelay/edgerelay/relay/config"
 )
 
 func checkConfigCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "check-config",
-		Usage:     "validate a configuration file: exit 0 when valid, 1 with one line per problem",
+		Usage:     "check a configuration file as run does, short of binding sockets and opening the queue: exit 0 when valid, 1 with one line per problem",
 		ArgsUsage: "FILE",
 		Action: func(c *cli.Context) error {
 			if c.NArg() != 1 {
 				return errors.New("check-config takes one FILE")
 			}
 			path := c.Args().First()
-			cfg, err := config.Load(path)
+			log := slog.New(slog.NewTextHandler(c.App.ErrWriter, &slog.HandlerOptions{Level: slog.LevelWarn}))
+			cfg, err := loadConfig(c.Context, path, log, false)
 			if err != nil {
-				for _, line := range strings.Split(err.Error(), "\n") {
-					fmt.Fprintln(c.App.ErrWriter, line)
-				}
+				reportProblems(c.App.ErrWriter, err)
 				return errReported
 			}
 			var roles []string

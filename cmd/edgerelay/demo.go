@@ -116,7 +116,7 @@ edge:
 	if err != nil {
 		return fmt.Errorf("BUG: demo edge config: %w", err)
 	}
-	e, err := edge.New(edgeCfg.Edge, edge.Options{Logger: log, NewProcessor: pluginChain(ctx, edgeCfg.Edge, log), Listener: edgeLn})
+	e, err := edge.New(edgeCfg.Edge, edge.Options{Logger: log, NewProcessor: pluginChain(ctx, edgeCfg.Edge, log, pluginCacheDir(edgeCfg.Edge), nil), Listener: edgeLn})
 	if err != nil {
 		return err
 	}

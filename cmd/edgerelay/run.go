@@ -29,12 +29,13 @@ func runCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			cfg, err := config.Load(c.String("config"))
-			if err != nil {
-				return err
-			}
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			cfg, err := loadConfig(ctx, c.String("config"), log, true)
+			if err != nil {
+				reportProblems(c.App.ErrWriter, err)
+				return errReported
+			}
 			return runRoles(ctx, c.String("config"), cfg, log)
 		},
 	}
@@ -52,7 +53,8 @@ func runRoles(ctx context.Context, path string, cfg *config.Config, log *slog.Lo
 		g.Go(func() error { return cl.Run(gctx) })
 	}
 	if cfg.Edge != nil {
-		e, err := edge.New(cfg.Edge, edge.Options{Logger: log, NewProcessor: pluginChain(gctx, cfg.Edge, log)})
+		chain := pluginChain(gctx, cfg.Edge, log, pluginCacheDir(cfg.Edge), notifyModuleChange(log))
+		e, err := edge.New(cfg.Edge, edge.Options{Logger: log, NewProcessor: chain})
 		if err != nil {
 			return fmt.Errorf("edge: %w", err)
 		}
@@ -67,7 +69,8 @@ func runRoles(ctx context.Context, path string, cfg *config.Config, log *slog.Lo
 }
 
 // reloadOnHUP re-reads the configuration on SIGHUP, or when a .wasm file of
-// the running plugin chain changed, and applies the edge's scrape_configs
+// the running plugin chain changed, checks it as run does (loadConfig), and
+// applies the edge's scrape_configs
 // and plugin chain. A file that does not load, or a chain that does not
 // build, leaves everything running as it was.
 func reloadOnHUP(ctx context.Context, path string, e *edge.Edge, log *slog.Logger) {
@@ -82,7 +85,7 @@ func reloadOnHUP(ctx context.Context, path string, e *edge.Edge, log *slog.Logge
 		case <-pluginModulesChanged:
 			log.Info("a plugin module changed on disk; reloading")
 		}
-		cfg, err := config.Load(path)
+		cfg, err := loadConfig(ctx, path, log, true)
 		if err == nil && cfg.Edge == nil {
 			err = errors.New("the file has no edge: section any more")
 		}
@@ -91,7 +94,7 @@ func reloadOnHUP(ctx context.Context, path string, e *edge.Edge, log *slog.Logge
 			continue
 		}
 		var proc edge.Processor
-		if newProc := pluginChain(ctx, cfg.Edge, log); newProc != nil {
+		if newProc := pluginChain(ctx, cfg.Edge, log, pluginCacheDir(cfg.Edge), notifyModuleChange(log)); newProc != nil {
 			if proc, err = newProc(e.Registry()); err != nil {
 				log.Error("reload failed: plugin chain does not load; keeping the running one", "err", err)
 				continue

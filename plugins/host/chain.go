@@ -83,7 +83,8 @@ type Chain struct {
 var sharedCache = sync.OnceValue(wazero.NewCompilationCache)
 
 // NewChain compiles and instantiates every stage. An error names the stage
-// that failed; nothing is left running then.
+// that failed (a *StageError when one stage could not load); nothing is left
+// running then.
 func NewChain(ctx context.Context, stages []config.PluginConfig, o Options) (*Chain, error) {
 	c := &Chain{log: o.Logger}
 	if c.log == nil {
@@ -110,7 +111,7 @@ func NewChain(ctx context.Context, stages []config.PluginConfig, o Options) (*Ch
 		s, err := newStage(ctx, pc, c.cache, o.cpuBound, c.m)
 		if err != nil {
 			c.Close(ctx)
-			return nil, fmt.Errorf("plugin stage %d (%s): %w", i, stageName(pc), err)
+			return nil, stageError(i, stageName(pc), err)
 		}
 		s.m.quarantined.Set(0)
 		if s.file != nil {

@@ -100,14 +100,14 @@ func newStage(ctx context.Context, pc config.PluginConfig, cache wazero.Compilat
 	switch pc.OnError {
 	case "", "fail_open", "fail_closed":
 	default:
-		return nil, fmt.Errorf("on_error must be fail_open or fail_closed; got %q", pc.OnError)
+		return nil, inField("on_error", fmt.Errorf("on_error must be fail_open or fail_closed; got %q", pc.OnError))
 	}
 	switch pc.Clock {
 	case "", "fake":
 	case "real":
 		s.realClock = true
 	default:
-		return nil, fmt.Errorf("clock must be fake or real; got %q", pc.Clock)
+		return nil, inField("clock", fmt.Errorf("clock must be fake or real; got %q", pc.Clock))
 	}
 	if s.timeout <= 0 {
 		s.timeout = DefaultTimeout
@@ -117,14 +117,14 @@ func newStage(ctx context.Context, pc config.PluginConfig, cache wazero.Compilat
 	}
 	wasm, trusted, info, err := moduleBytes(pc.Module)
 	if err != nil {
-		return nil, err
+		return nil, inField("module", err)
 	}
 	if info != nil {
 		s.file = &moduleFile{path: pc.Module, info: info}
 	}
 	s.trusted = trusted
 	if s.config, err = configJSON(&pc.Config); err != nil {
-		return nil, err
+		return nil, inField("config", err)
 	}
 	rc := wazero.NewRuntimeConfig().
 		WithCompilationCache(cache).
@@ -138,12 +138,15 @@ func newStage(ctx context.Context, pc config.PluginConfig, cache wazero.Compilat
 	if !trusted && bound == boundFuel {
 		if wasm, err = instrumentFuel(ctx, s.rt, wasm); err != nil {
 			s.rt.Close(ctx)
-			return nil, err
+			return nil, inField("module", err)
 		}
 	}
 	if s.compiled, err = s.rt.CompileModule(ctx, wasm); err != nil {
 		s.rt.Close(ctx)
-		return nil, fmt.Errorf("compile module: %w", err)
+		if min, ok := memoryMinimum(ctx, cache, wasm); ok && min > s.pages {
+			return nil, inField("limits.memory_pages", fmt.Errorf("the module's memory starts at %d pages, above the limit of %d", min, s.pages))
+		}
+		return nil, inField("module", fmt.Errorf("compile module: %w", err))
 	}
 	s.m = m.forStage(s.name)
 	if err := s.instantiate(ctx); err != nil {
@@ -151,6 +154,24 @@ func newStage(ctx context.Context, pc config.PluginConfig, cache wazero.Compilat
 		return nil, err
 	}
 	return s, nil
+}
+
+// memoryMinimum compiles wasm without a memory limit and returns the
+// initial size, in pages, of the memory it defines or imports.
+func memoryMinimum(ctx context.Context, cache wazero.CompilationCache, wasm []byte) (uint32, bool) {
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().WithCompilationCache(cache))
+	defer rt.Close(ctx)
+	cm, err := rt.CompileModule(ctx, wasm)
+	if err != nil {
+		return 0, false
+	}
+	for _, m := range cm.ExportedMemories() {
+		return m.Min(), true
+	}
+	for _, m := range cm.ImportedMemories() {
+		return m.Min(), true
+	}
+	return 0, false
 }
 
 // instantiate starts a fresh instance and hands it its config. The module
@@ -199,7 +220,7 @@ func (s *stage) instantiate(ctx context.Context) error {
 		return fail(fmt.Errorf("module of kind %d lacks its er_series/er_samples export", s.kind))
 	}
 	if _, err := s.callFn(cctx, mod.ExportedFunction("er_init"), s.config); err != nil {
-		return fail(fmt.Errorf("init: %w", err))
+		return fail(inField("config", fmt.Errorf("init: %w", err)))
 	}
 	return nil
 }

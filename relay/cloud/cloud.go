@@ -74,7 +74,7 @@ func New(cfg *config.Cloud, o Options) (*Cloud, error) {
 	}
 	tlsConf, err := tlsutil.ServerTLS(cfg.CertFile, cfg.KeyFile, cfg.ClientCAFile, cfg.DataDir, c.log)
 	if err != nil {
-		return nil, fmt.Errorf("cloud tls: %w", err)
+		return nil, fmt.Errorf("cloud.%w", err)
 	}
 	resetKey, err := loadResetKey(filepath.Join(cfg.DataDir, "quic-reset.key"))
 	if err != nil {

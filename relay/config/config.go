@@ -264,6 +264,7 @@ func (c *Config) resolve(dir string) error {
 		}
 	}
 	if e := c.Edge; e != nil && e.ScrapeConfigs.Kind != 0 {
+		errs = append(errs, refuseUnsupported("edge.scrape_configs", &e.ScrapeConfigs, unsupportedScrape)...)
 		pc, err := parsePrometheus("scrape_configs", &e.ScrapeConfigs, dir)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("edge.scrape_configs: %w", err))
@@ -272,6 +273,7 @@ func (c *Config) resolve(dir string) error {
 		}
 	}
 	if cl := c.Cloud; cl != nil && cl.RemoteWrite.Kind != 0 {
+		errs = append(errs, refuseUnsupported("cloud.remote_write", &cl.RemoteWrite, unsupportedRemoteWrite)...)
 		pc, err := parsePrometheus("remote_write", &cl.RemoteWrite, dir)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("cloud.remote_write: %w", err))

@@ -142,6 +142,15 @@ func (c *Config) Validate() error {
 			if p.OnError != "fail_open" && p.OnError != "fail_closed" {
 				bad("edge.plugins[%d].on_error must be fail_open or fail_closed; got %q", i, p.OnError)
 			}
+			if p.Clock != "" && p.Clock != "fake" && p.Clock != "real" {
+				bad("edge.plugins[%d].clock must be fake or real; got %q", i, p.Clock)
+			}
+			if p.Limits.MemoryPages > MaxMemoryPages {
+				bad("edge.plugins[%d].limits.memory_pages must be at most %d (4 GiB); got %d", i, MaxMemoryPages, p.Limits.MemoryPages)
+			}
+			if p.Limits.Timeout < 0 {
+				bad("edge.plugins[%d].limits.timeout must be >= 0; got %s", i, p.Limits.Timeout)
+			}
 		}
 		for name := range e.ExternalLabels {
 			if name == "site" || name == "tenant" {

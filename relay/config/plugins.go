@@ -28,6 +28,9 @@ type PluginConfig struct {
 	Clock string `yaml:"clock"`
 }
 
+// MaxMemoryPages is the most 64 KiB pages a WebAssembly memory can have.
+const MaxMemoryPages = 65536
+
 // PluginLimits bound one plugin instance.
 type PluginLimits struct {
 	// MemoryPages caps guest memory in 64 KiB pages; zero means 256 (16 MiB).

@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -30,7 +29,6 @@ import (
 	"github.com/edgerelay/edgerelay/relay/config"
 	"github.com/edgerelay/edgerelay/relay/forward"
 	"github.com/edgerelay/edgerelay/relay/ingest"
-	"github.com/edgerelay/edgerelay/relay/tlsutil"
 	"github.com/edgerelay/edgerelay/relay/transport"
 	"github.com/edgerelay/edgerelay/relay/webauth"
 	"github.com/edgerelay/edgerelay/store"
@@ -103,7 +101,7 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 	if o.NewProcessor != nil {
 		p, err := o.NewProcessor(e.reg)
 		if err != nil {
-			return nil, fmt.Errorf("edge.plugins: %w", err)
+			return nil, err // names the field: edge.plugins[i]...
 		}
 		e.proc.Store(&procBox{p: p})
 	}
@@ -181,17 +179,9 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 
 func (e *Edge) newForwarder() error {
 	up := e.cfg.Upstream
-	tlsConf, err := tlsutil.ClientTLS(up.ServerName, up.CAFile, up.CertFile, up.KeyFile, up.InsecureSkipVerify)
+	tlsConf, token, err := uplinkCredentials(up)
 	if err != nil {
-		return fmt.Errorf("edge.upstream: %w", err)
-	}
-	var token string
-	if up.TokenFile != "" {
-		b, err := os.ReadFile(up.TokenFile)
-		if err != nil {
-			return fmt.Errorf("edge.upstream.token_file: %w", err)
-		}
-		token = string(trimSpace(b))
+		return err
 	}
 	e.fwd, err = forward.New(e.queue, forward.Config{
 		Client: transport.ClientConfig{
@@ -245,13 +235,6 @@ func setDefaultDuration(d *time.Duration, def time.Duration) {
 	if *d <= 0 {
 		*d = def
 	}
-}
-
-func trimSpace(b []byte) []byte {
-	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ') {
-		b = b[:len(b)-1]
-	}
-	return b
 }
 
 // procBox lets a nil processor be stored atomically.

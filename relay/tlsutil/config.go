@@ -123,27 +123,29 @@ func WriteBundle(dir string, hosts []string, tenant, site string) error {
 // pair kept in dataDir (SelfSignedCertFile, SelfSignedKeyFile), creating it
 // on first use, and logs its SHA-256 fingerprint so an operator can pin it.
 // With clientCAFile set, clients must present a certificate signed by that
-// CA (mTLS). The caller sets NextProtos.
+// CA (mTLS). The caller sets NextProtos. An error about a file starts with
+// the configuration field that names it (cert_file, key_file,
+// client_ca_file).
 func ServerTLS(certFile, keyFile, clientCAFile, dataDir string, log *slog.Logger) (*tls.Config, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if (certFile == "") != (keyFile == "") {
-		return nil, errors.New("server tls: cert_file and key_file must be set together")
+		return nil, errors.New("cert_file and key_file must be set together")
 	}
 	if certFile == "" {
 		if dataDir == "" {
-			return nil, errors.New("server tls: no cert_file and no data_dir for a self-signed certificate")
+			return nil, errors.New("cert_file is empty and there is no data_dir for a self-signed certificate")
 		}
 		var err error
 		certFile, keyFile, err = ensureSelfSigned(dataDir)
 		if err != nil {
-			return nil, fmt.Errorf("server tls: %w", err)
+			return nil, fmt.Errorf("data_dir: self-signed certificate: %w", err)
 		}
 	}
-	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	pair, err := loadPair(certFile, keyFile)
 	if err != nil {
-		return nil, fmt.Errorf("server tls: load %q and %q: %w", certFile, keyFile, err)
+		return nil, err
 	}
 	log.Info("tls server certificate", "cert_file", certFile,
 		"sha256", Fingerprint(pair.Certificate[0]))
@@ -154,7 +156,7 @@ func ServerTLS(certFile, keyFile, clientCAFile, dataDir string, log *slog.Logger
 	if clientCAFile != "" {
 		pool, err := loadPool(clientCAFile)
 		if err != nil {
-			return nil, fmt.Errorf("server tls: client_ca_file: %w", err)
+			return nil, fmt.Errorf("client_ca_file: %w", err)
 		}
 		cfg.ClientCAs = pool
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
@@ -162,13 +164,43 @@ func ServerTLS(certFile, keyFile, clientCAFile, dataDir string, log *slog.Logger
 	return cfg, nil
 }
 
+// CheckServerFiles loads every file ServerTLS would load, with the same
+// errors, but makes nothing: a self-signed pair in dataDir is loaded only if
+// it is there already.
+func CheckServerFiles(certFile, keyFile, clientCAFile, dataDir string) error {
+	if (certFile == "") != (keyFile == "") {
+		return errors.New("cert_file and key_file must be set together")
+	}
+	if certFile == "" && dataDir != "" {
+		c, k := filepath.Join(dataDir, SelfSignedCertFile), filepath.Join(dataDir, SelfSignedKeyFile)
+		if _, err := os.Stat(c); err == nil {
+			if _, err := os.Stat(k); err == nil {
+				certFile, keyFile = c, k
+			}
+		}
+	}
+	if certFile != "" {
+		if _, err := loadPair(certFile, keyFile); err != nil {
+			return err
+		}
+	}
+	if clientCAFile != "" {
+		if _, err := loadPool(clientCAFile); err != nil {
+			return fmt.Errorf("client_ca_file: %w", err)
+		}
+	}
+	return nil
+}
+
 // ClientTLS builds the edge's TLS 1.3 client configuration: it verifies the
 // server as serverName against the CA in caFile (the system pool when
 // empty), presents certFile/keyFile when set (mTLS), and skips verification
-// only when insecureSkipVerify is true. The caller sets NextProtos.
+// only when insecureSkipVerify is true. The caller sets NextProtos. An error
+// about a file starts with the configuration field that names it (ca_file,
+// cert_file, key_file).
 func ClientTLS(serverName, caFile, certFile, keyFile string, insecureSkipVerify bool) (*tls.Config, error) {
 	if (certFile == "") != (keyFile == "") {
-		return nil, errors.New("client tls: cert_file and key_file must be set together")
+		return nil, errors.New("cert_file and key_file must be set together")
 	}
 	cfg := &tls.Config{
 		MinVersion:         tls.VersionTLS13,
@@ -178,18 +210,33 @@ func ClientTLS(serverName, caFile, certFile, keyFile string, insecureSkipVerify 
 	if caFile != "" {
 		pool, err := loadPool(caFile)
 		if err != nil {
-			return nil, fmt.Errorf("client tls: ca_file: %w", err)
+			return nil, fmt.Errorf("ca_file: %w", err)
 		}
 		cfg.RootCAs = pool
 	}
 	if certFile != "" {
-		pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+		pair, err := loadPair(certFile, keyFile)
 		if err != nil {
-			return nil, fmt.Errorf("client tls: load %q and %q: %w", certFile, keyFile, err)
+			return nil, err
 		}
 		cfg.Certificates = []tls.Certificate{pair}
 	}
 	return cfg, nil
+}
+
+// loadPair loads a certificate and its key, naming the field whose file is
+// unreadable.
+func loadPair(certFile, keyFile string) (tls.Certificate, error) {
+	for _, f := range [...]struct{ field, path string }{{"cert_file", certFile}, {"key_file", keyFile}} {
+		if _, err := os.Stat(f.path); err != nil {
+			return tls.Certificate{}, fmt.Errorf("%s: %w", f.field, err)
+		}
+	}
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("cert_file and key_file: load %q and %q: %w", certFile, keyFile, err)
+	}
+	return pair, nil
 }
 
 // ensureSelfSigned returns the self-signed pair in dir, making it when absent.

@@ -1,0 +1,40 @@
+package cloud
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/edgerelay/edgerelay/relay/cloud/rwout"
+	"github.com/edgerelay/edgerelay/relay/config"
+	"github.com/edgerelay/edgerelay/relay/tlsutil"
+)
+
+// Check does with cfg what New does, short of binding listeners and making
+// files or directories, and returns one joined error per problem, each
+// naming the field: data_dir and files_dir must be directories or
+// creatable; the server certificate, key and client CA are loaded (a
+// self-signed pair only if data_dir holds one already); every tenant's
+// token file is read (newAuthenticator, as New reads them); every
+// remote_write endpoint gets its forwarder (rwout.New, as New builds it).
+// `edgerelay run` calls it before New, and `edgerelay check-config` calls
+// only it, so both refuse the same configurations with the same words.
+func Check(cfg *config.Cloud) error {
+	var errs []error
+	errs = append(errs, config.CheckDir("cloud.data_dir", cfg.DataDir), config.CheckDir("cloud.files_dir", cfg.FilesDir))
+	if err := tlsutil.CheckServerFiles(cfg.CertFile, cfg.KeyFile, cfg.ClientCAFile, cfg.DataDir); err != nil {
+		errs = append(errs, fmt.Errorf("cloud.%w", err))
+	}
+	discard := slog.New(slog.DiscardHandler)
+	if _, err := newAuthenticator(cfg, discard, prometheus.NewRegistry()); err != nil {
+		errs = append(errs, err)
+	}
+	for i, rw := range cfg.Forward {
+		if _, err := rwout.New(rw, rwout.Options{Logger: discard}); err != nil {
+			errs = append(errs, fmt.Errorf("cloud.remote_write[%d]: %w", i, err))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,90 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// A key of Prometheus' own syntax that edgerelay parses but does not act
+// on is refused by name, never accepted and ignored. Remove a key from these
+// lists in the change that implements it.
+var (
+	// unsupportedScrape are scrape_configs keys the edge's scraper does not
+	// implement.
+	unsupportedScrape = []unsupportedKey{
+		{"scrape_failure_log_file", "scrape failures are logged by edgerelay and counted in edgerelay_prometheus_target_scrapes_*"},
+	}
+	// unsupportedRemoteWrite are cloud.remote_write keys the forwarder does
+	// not implement: it sends remote_write 1.0, floats only, one request at
+	// a time, retries every 5xx and 429 for its own retry budget, and
+	// authenticates with what Prometheus' HTTP client settings offer.
+	unsupportedRemoteWrite = []unsupportedKey{
+		{"send_exemplars", "exemplars are not forwarded"},
+		{"send_native_histograms", "native histograms are not forwarded"},
+		{"protobuf_message", "edgerelay sends remote_write 1.0 (prometheus.WriteRequest)"},
+		{"round_robin_dns", "the endpoint is dialled as Go's HTTP client resolves it"},
+		{"failed_request_logging", "failed requests are logged and counted in edgerelay_remote_write_*"},
+		{"metadata_config", "metadata is not forwarded"},
+		{"sigv4", "use the HTTP client settings (authorization, basic_auth, oauth2, tls_config)"},
+		{"azuread", "use the HTTP client settings (authorization, basic_auth, oauth2, tls_config)"},
+		{"google_iam", "use the HTTP client settings (authorization, basic_auth, oauth2, tls_config)"},
+		{"queue_config.capacity", "only queue_config.max_samples_per_send is used"},
+		{"queue_config.max_shards", "only queue_config.max_samples_per_send is used"},
+		{"queue_config.min_shards", "only queue_config.max_samples_per_send is used"},
+		{"queue_config.batch_send_deadline", "only queue_config.max_samples_per_send is used"},
+		{"queue_config.min_backoff", "only queue_config.max_samples_per_send is used"},
+		{"queue_config.max_backoff", "only queue_config.max_samples_per_send is used"},
+		{"queue_config.retry_on_http_429", "429 is always retried"},
+		{"queue_config.sample_age_limit", "only queue_config.max_samples_per_send is used"},
+	}
+)
+
+// unsupportedKey is a dotted key path inside one list entry and why it is
+// refused.
+type unsupportedKey struct {
+	path string
+	why  string
+}
+
+// refuseUnsupported returns one error per entry of the sequence n (written
+// under field, e.g. "cloud.remote_write") that sets one of keys.
+func refuseUnsupported(field string, n *yaml.Node, keys []unsupportedKey) []error {
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return nil
+	}
+	var errs []error
+	for i, entry := range n.Content {
+		for _, k := range keys {
+			if !hasPath(entry, strings.Split(k.path, ".")) {
+				continue
+			}
+			msg := fmt.Sprintf("%s[%d].%s is not supported by edgerelay", field, i, k.path)
+			if k.why != "" {
+				msg += ": " + k.why
+			}
+			errs = append(errs, fmt.Errorf("%s", msg))
+		}
+	}
+	return errs
+}
+
+// hasPath reports whether the mapping n holds the nested key path.
+func hasPath(n *yaml.Node, path []string) bool {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if len(path) == 0 {
+		return true
+	}
+	if n == nil || n.Kind != yaml.MappingNode {
+		return false
+	}
+	for j := 0; j+1 < len(n.Content); j += 2 {
+		if n.Content[j].Value == path[0] {
+			return hasPath(n.Content[j+1], path[1:])
+		}
+	}
+	return false
+}

@@ -1,0 +1,64 @@
+package edge
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/edgerelay/edgerelay/relay/config"
+	"github.com/edgerelay/edgerelay/relay/ingest"
+	"github.com/edgerelay/edgerelay/relay/tlsutil"
+)
+
+// Check does with cfg what New and Run do, short of opening the queue and
+// binding the listener, and returns one joined error per problem, each
+// naming the field: data_dir must be a directory or creatable; the uplink's
+// CA, certificate, key and token files are loaded (uplinkCredentials, as
+// New loads them); the plugin chain is built by o.NewProcessor and closed;
+// scrape configs are checked as Prometheus' managers apply them
+// (ingest.CheckScrapeConfigs). `edgerelay run` calls it before New, and
+// `edgerelay check-config` calls only it, so both refuse the same
+// configurations with the same words.
+func Check(ctx context.Context, cfg *config.Edge, o Options) error {
+	var errs []error
+	errs = append(errs, config.CheckDir("edge.data_dir", cfg.DataDir))
+	if _, _, err := uplinkCredentials(cfg.Upstream); err != nil {
+		errs = append(errs, err)
+	}
+	if o.NewProcessor != nil {
+		p, err := o.NewProcessor(prometheus.NewRegistry())
+		if err != nil {
+			errs = append(errs, err)
+		} else if err := p.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("edge.plugins: close: %w", err))
+		}
+	}
+	errs = append(errs, ingest.CheckScrapeConfigs(cfg.Scrape, o.Logger))
+	return errors.Join(errs...)
+}
+
+// uplinkCredentials loads the TLS configuration and the bearer token the
+// uplink presents; errors name the edge.upstream field at fault.
+func uplinkCredentials(up config.Upstream) (*tls.Config, string, error) {
+	tlsConf, err := tlsutil.ClientTLS(up.ServerName, up.CAFile, up.CertFile, up.KeyFile, up.InsecureSkipVerify)
+	if err != nil {
+		return nil, "", fmt.Errorf("edge.upstream.%w", err)
+	}
+	if up.TokenFile == "" {
+		return tlsConf, "", nil
+	}
+	b, err := os.ReadFile(up.TokenFile)
+	if err != nil {
+		return nil, "", fmt.Errorf("edge.upstream.token_file: %w", err)
+	}
+	token := strings.TrimRight(string(b), "\r\n ")
+	if token == "" {
+		return nil, "", fmt.Errorf("edge.upstream.token_file %s is empty", up.TokenFile)
+	}
+	return tlsConf, token, nil
+}

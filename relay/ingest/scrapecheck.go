@@ -1,0 +1,94 @@
+package ingest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	commoncfg "github.com/prometheus/common/config"
+	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/prometheus/prometheus/discovery/file"
+	"github.com/prometheus/prometheus/discovery/targetgroup"
+	"go.yaml.in/yaml/v2"
+)
+
+// CheckScrapeConfigs does what Prometheus' scrape and discovery managers do
+// with cfgs when the Scraper applies them, where a failure would otherwise
+// only be logged and the job left unscraped: it builds each job's HTTP
+// client (TLS, CA, certificate, key and credential files are read), checks
+// its name escaping scheme, and reads every file its file_sd_configs match
+// as file discovery reads them. The returned error joins one error per
+// problem, each naming the job. A file_sd pattern matching no file is not
+// an error (the files may be written later): it is logged as a warning.
+func CheckScrapeConfigs(cfgs []*promconfig.ScrapeConfig, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var errs []error
+	for i, c := range cfgs {
+		field := fmt.Sprintf("edge.scrape_configs[%d] (job %q)", i, c.JobName)
+		// As newScrapePool builds it; Prometheus logs a failure and drops the job.
+		if _, err := commoncfg.NewClientFromConfig(c.HTTPClientConfig, c.JobName); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", field, err))
+		}
+		if _, err := promconfig.ToEscapingScheme(c.MetricNameEscapingScheme, c.MetricNameValidationScheme); err != nil {
+			errs = append(errs, fmt.Errorf("%s.metric_name_escaping_scheme: %w", field, err))
+		}
+		n := 0
+		for _, sd := range c.ServiceDiscoveryConfigs {
+			fc, ok := sd.(*file.SDConfig)
+			if !ok {
+				continue
+			}
+			for _, pattern := range fc.Files {
+				errs = append(errs, checkFileSD(fmt.Sprintf("%s.file_sd_configs[%d]", field, n), pattern, log)...)
+			}
+			n++
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkFileSD reads the files pattern matches as file discovery does
+// (discovery/file readFile): JSON or strict YAML target groups.
+func checkFileSD(field, pattern string, log *slog.Logger) []error {
+	files, err := filepath.Glob(pattern)
+	if err != nil {
+		return []error{fmt.Errorf("%s: pattern %q: %w", field, pattern, err)}
+	}
+	if len(files) == 0 {
+		log.Warn("file_sd pattern matches no file yet", "field", field, "pattern", pattern)
+		return nil
+	}
+	var errs []error
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", field, err))
+			continue
+		}
+		var groups []*targetgroup.Group
+		switch strings.ToLower(filepath.Ext(f)) {
+		case ".json":
+			err = json.Unmarshal(b, &groups)
+		default: // the pattern's extension is .yml or .yaml: Prometheus' config checked it
+			err = yaml.UnmarshalStrict(b, &groups)
+		}
+		if err == nil {
+			for j, g := range groups {
+				if g == nil {
+					err = fmt.Errorf("target group %d is empty", j)
+					break
+				}
+			}
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %s: %w", field, f, err))
+		}
+	}
+	return errs
+}
