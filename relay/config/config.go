@@ -4,7 +4,11 @@
 // other than the configuration itself is read, no port is bound.
 //
 // Scrape configs and remote_write configs are Prometheus' own types, parsed
-// and validated by Prometheus' config package, so users paste what they have.
+// and validated by Prometheus' config package, so users paste what they have;
+// a key of theirs that edgerelay does not act on is refused by name
+// (unsupported.go). What the configuration refers to (plugin modules,
+// certificates, token files) is checked by each role's Check, which
+// `edgerelay run` and `edgerelay check-config` both call.
 package config
 
 import (

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 )
 
 // CheckDir reports whether the directory path, named by field (e.g.
@@ -24,7 +25,7 @@ func CheckDir(field, path string) error {
 				return fmt.Errorf("%s %q is not a directory", field, path)
 			}
 			return fmt.Errorf("%s %q cannot be made: %q is not a directory", field, path, p)
-		case !errors.Is(err, fs.ErrNotExist):
+		case !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR):
 			return fmt.Errorf("%s %q: %w", field, path, err)
 		}
 		parent := filepath.Dir(p)

@@ -16,17 +16,14 @@ var (
 	unsupportedScrape = []unsupportedKey{
 		{"scrape_failure_log_file", "scrape failures are logged by edgerelay and counted in edgerelay_prometheus_target_scrapes_*"},
 	}
-	// unsupportedRemoteWrite are cloud.remote_write keys the forwarder does
-	// not implement: it sends remote_write 1.0, floats only, one request at
-	// a time, retries every 5xx and 429 for its own retry budget, and
-	// authenticates with what Prometheus' HTTP client settings offer.
+	// unsupportedRemoteWrite are cloud.remote_write keys the forwarder
+	// (package rwout) does not implement: it sends remote_write 1.0, one
+	// request at a time, retries every 5xx and 429 for its own retry budget,
+	// and authenticates with what Prometheus' HTTP client settings offer.
 	unsupportedRemoteWrite = []unsupportedKey{
-		{"send_exemplars", "exemplars are not forwarded"},
-		{"send_native_histograms", "native histograms are not forwarded"},
 		{"protobuf_message", "edgerelay sends remote_write 1.0 (prometheus.WriteRequest)"},
 		{"round_robin_dns", "the endpoint is dialled as Go's HTTP client resolves it"},
 		{"failed_request_logging", "failed requests are logged and counted in edgerelay_remote_write_*"},
-		{"metadata_config", "metadata is not forwarded"},
 		{"sigv4", "use the HTTP client settings (authorization, basic_auth, oauth2, tls_config)"},
 		{"azuread", "use the HTTP client settings (authorization, basic_auth, oauth2, tls_config)"},
 		{"google_iam", "use the HTTP client settings (authorization, basic_auth, oauth2, tls_config)"},
