@@ -58,7 +58,7 @@ func TestCheckConfigRefusesWhatRunRefuses(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	pki := filepath.Join(dir, "pki")
-	if err := tlsutil.WriteBundle(pki, nil); err != nil {
+	if err := tlsutil.WriteBundle(pki, nil, "acme", "s1"); err != nil {
 		t.Fatal(err)
 	}
 	file := func(name, content string) string {

@@ -1,10 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"os"
@@ -13,13 +13,13 @@ import (
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/model/textparse"
 	"github.com/urfave/cli/v2"
 	"gopkg.in/yaml.v3"
 
 	"github.com/edgerelay/edgerelay/plugins/host"
 	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/config"
+	"github.com/edgerelay/edgerelay/relay/ingest"
 )
 
 // pluginCommand returns `edgerelay plugin` with its test and bench subcommands.
@@ -27,7 +27,8 @@ func pluginCommand() *cli.Command {
 	flags := func(extra ...cli.Flag) []cli.Flag {
 		return append([]cli.Flag{
 			&cli.StringFlag{Name: "plugin", Required: true, Usage: "builtin:<name> or a .wasm file", EnvVars: []string{"EDGERELAY_PLUGIN"}},
-			&cli.StringFlag{Name: "input", Required: true, Usage: "a scrape in Prometheus text format", EnvVars: []string{"EDGERELAY_INPUT"}},
+			&cli.StringFlag{Name: "input", Required: true, Usage: "a scrape's body (Prometheus text or OpenMetrics format), parsed as a scrape parses it", EnvVars: []string{"EDGERELAY_INPUT"}},
+			&cli.StringFlag{Name: "content-type", Usage: "the input's media type as a target's Content-Type header would give it; default: OpenMetrics if it ends with '# EOF', else text/plain; version=0.0.4", EnvVars: []string{"EDGERELAY_CONTENT_TYPE"}},
 			&cli.StringFlag{Name: "config", Usage: "YAML file holding the plugin's config", EnvVars: []string{"EDGERELAY_CONFIG"}},
 		}, extra...)
 	}
@@ -54,7 +55,7 @@ func loadPluginRun(c *cli.Context, cacheSize int) (*host.Chain, *relay.Batch, er
 	if err != nil {
 		return nil, nil, fmt.Errorf("read input: %w", err)
 	}
-	b, err := parseScrape(in)
+	b, err := parseScrape(in, c.String("content-type"))
 	if err != nil {
 		return nil, nil, fmt.Errorf("parse %s: %w", c.String("input"), err)
 	}
@@ -78,40 +79,19 @@ func loadPluginRun(c *cli.Context, cacheSize int) (*host.Chain, *relay.Batch, er
 	return chain, b, err
 }
 
-// parseScrape turns a text-format scrape into a batch.
-func parseScrape(in []byte) (*relay.Batch, error) {
-	p := textparse.NewPromParser(in, labels.NewSymbolTable(), false)
-	b := &relay.Batch{Scrape: true, Timestamp: time.Now().UnixMilli(), Metadata: map[string]relay.Metadata{}}
-	for {
-		e, err := p.Next()
-		if errors.Is(err, io.EOF) {
-			return b, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		switch e {
-		case textparse.EntryType:
-			name, typ := p.Type()
-			md := b.Metadata[string(name)]
-			md.Type = string(typ)
-			b.Metadata[string(name)] = md
-		case textparse.EntryHelp:
-			name, help := p.Help()
-			md := b.Metadata[string(name)]
-			md.Help = string(help)
-			b.Metadata[string(name)] = md
-		case textparse.EntrySeries:
-			_, ts, v := p.Series()
-			var ls labels.Labels
-			p.Labels(&ls)
-			t := b.Timestamp
-			if ts != nil {
-				t = *ts
-			}
-			b.Series = append(b.Series, relay.Series{Labels: ls, Samples: []relay.Sample{{T: t, V: v}}})
+// parseScrape turns a scrape's body into the batch the edge's scrape of a
+// target serving it would hand the plugin chain (ingest.ParseScrape: the
+// scrape's own parser and rules, empty label values dropped), less the
+// target's labels and report series. contentType "" means OpenMetrics when
+// the body ends with "# EOF", the text format otherwise.
+func parseScrape(in []byte, contentType string) (*relay.Batch, error) {
+	if contentType == "" {
+		contentType = "text/plain; version=0.0.4; charset=utf-8"
+		if bytes.HasSuffix(bytes.TrimRight(in, "\n"), []byte("# EOF")) {
+			contentType = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 		}
 	}
+	return ingest.ParseScrape(in, ingest.ParseOptions{ContentType: contentType, Timestamp: time.Now().UnixMilli()})
 }
 
 func pluginTest(c *cli.Context) error {

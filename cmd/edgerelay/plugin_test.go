@@ -128,3 +128,34 @@ func TestPluginBenchCommand(t *testing.T) {
 		t.Fatalf("last line %q does not match the documented format", last)
 	}
 }
+
+// TestPluginTestNodeExporterCapture: a node_exporter scrape with empty
+// label values (model="", ifalias="", ...) passes builtin:relabel with
+// fail_closed: the empty values are dropped first, as a scrape drops them.
+func TestPluginTestNodeExporterCapture(t *testing.T) {
+	skipBuiltinUnderRace(t, "builtin:relabel")
+	input := "../../relay/ingest/testdata/scrape/node_exporter.prom"
+	raw, err := os.ReadFile(input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(raw), `model=""`) {
+		t.Fatal("the capture lost its empty label values")
+	}
+	cfg := writeFile(t, "relabel.yaml", "relabel_configs:\n  - {source_labels: [device], target_label: dev}\n")
+	got, err := runPluginCLI(t, "test", "--plugin", "builtin:relabel", "--config", cfg, "--input", input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`node_disk_info{dev="vda",device="vda",major="254",minor="0"} 1` + "\n",
+		`node_network_info{address="00:00:00:00:00:00",broadcast="00:00:00:00:00:00",dev="lo",device="lo",operstate="unknown"} 1` + "\n",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, `=""`) {
+		t.Errorf("an empty label value came out:\n%s", got)
+	}
+}

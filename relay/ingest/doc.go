@@ -1,6 +1,9 @@
 // Package ingest takes metrics into the edge: it scrapes targets with
 // Prometheus' own scrape and discovery managers (Scraper) and receives
 // Prometheus remote_write 1.0 and 2.0 requests (NewRemoteWriteHandler).
+// ParseScrape turns a scrape's body, given as bytes, into the Batch the
+// Scraper would submit for it (`edgerelay plugin test` parses with it), and
+// CheckScrapeConfigs checks scrape configs as the managers apply them.
 // Both turn what they take into *relay.Batch values and hand each to a Sink,
 // which returns only once the batch is durable; a scrape counts as taken and
 // a remote_write request is answered 2xx only after that.

@@ -81,12 +81,7 @@ func NewScraper(sink Sink, cfg ScrapeConfig) (*Scraper, error) {
 	app := &appendable{sink: sink, ingested: ingested.WithLabelValues(sourceScrape), rejected: rejected}
 
 	promReg := prometheus.WrapRegistererWithPrefix("edgerelay_", reg)
-	sm, err := scrape.NewManager(&scrape.Options{
-		AppendMetadata:           true, // HELP/TYPE/UNIT with every sample
-		PassMetadataInContext:    true, // the target in the appender's context
-		DiscoveryReloadInterval:  model.Duration(discoveryInterval),
-		DiscoveryReloadOnStartup: true,
-	}, log.With("component", "scrape manager"), nil, nil, app, promReg)
+	sm, err := scrape.NewManager(scrapeOptions(), log.With("component", "scrape manager"), nil, nil, app, promReg)
 	if err != nil {
 		return nil, fmt.Errorf("create scrape manager: %w", err)
 	}
@@ -107,6 +102,17 @@ func NewScraper(sink Sink, cfg ScrapeConfig) (*Scraper, error) {
 		return nil, err
 	}
 	return &Scraper{log: log, sm: sm, dm: dm, dmCancel: dmCancel, cfg: pc}, nil
+}
+
+// scrapeOptions are the options of the scrape manager; ParseScrape parses
+// as they make the scrape loop parse.
+func scrapeOptions() *scrape.Options {
+	return &scrape.Options{
+		AppendMetadata:           true, // HELP/TYPE/UNIT with every sample
+		PassMetadataInContext:    true, // the target in the appender's context
+		DiscoveryReloadInterval:  model.Duration(discoveryInterval),
+		DiscoveryReloadOnStartup: true,
+	}
 }
 
 // Run discovers and scrapes targets until ctx is done, then stops every

@@ -1,0 +1,162 @@
+package ingest
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/edgerelay/edgerelay/relay"
+)
+
+// reportSeries are the series Prometheus' scrape loop adds to every scrape.
+var reportSeries = map[string]bool{
+	"up": true, "scrape_duration_seconds": true, "scrape_samples_scraped": true,
+	"scrape_samples_post_metric_relabeling": true, "scrape_series_added": true,
+}
+
+// bodyOnly takes out of a scraped batch what comes from the target and
+// not from its body: the report series and the target's labels.
+func bodyOnly(b *relay.Batch, targetLabels ...string) *relay.Batch {
+	out := &relay.Batch{Scrape: b.Scrape, Timestamp: b.Timestamp, Metadata: map[string]relay.Metadata{}}
+	for _, s := range b.Series {
+		if reportSeries[s.Labels.Get(labels.MetricName)] {
+			continue
+		}
+		s.Labels = labels.NewBuilder(s.Labels).Del(targetLabels...).Labels()
+		out.Series = append(out.Series, s)
+	}
+	for k, v := range b.Metadata {
+		if !reportSeries[k] {
+			out.Metadata[k] = v
+		}
+	}
+	return out
+}
+
+// describe writes a batch one line per sample, value bits exact, for
+// comparing two batches.
+func describe(b *relay.Batch) string {
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "scrape=%v timestamp=%d\n", b.Scrape, b.Timestamp)
+	for _, s := range b.Series {
+		for _, p := range s.Samples {
+			fmt.Fprintf(&sb, "%s %x %d\n", s.Labels, math.Float64bits(p.V), p.T)
+		}
+		for _, h := range s.Histograms {
+			fmt.Fprintf(&sb, "%s histogram %v %v %d\n", s.Labels, h.H, h.FH, h.T)
+		}
+		for _, e := range s.Exemplars {
+			fmt.Fprintf(&sb, "%s exemplar %s %x %d %v\n", s.Labels, e.Labels, math.Float64bits(e.Value), e.Ts, e.HasTs)
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(b.Metadata)) {
+		fmt.Fprintf(&sb, "metadata %s %+v\n", k, b.Metadata[k])
+	}
+	return sb.String()
+}
+
+// TestParseScrapeEqualsScrape: for each capture, ParseScrape gives the
+// Batch a real scrape of a target serving the same bytes gives (Prometheus'
+// scrape loop in a Scraper, over HTTP), target labels and report series
+// aside: same series in the same order, same values to the bit, same
+// timestamps, exemplars and metadata.
+func TestParseScrapeEqualsScrape(t *testing.T) {
+	cases := []struct{ file, contentType string }{
+		{"node_exporter.prom", "text/plain; version=0.0.4; charset=utf-8"},
+		{"quirks.prom", "text/plain; version=0.0.4; charset=utf-8"},
+		{"openmetrics.om", "application/openmetrics-text; version=1.0.0; charset=utf-8"},
+		{"quirks.prom", "application/x-unknown"}, // falls back as the job says
+	}
+	for _, tc := range cases {
+		t.Run(tc.file+" as "+tc.contentType, func(t *testing.T) {
+			body, err := os.ReadFile(filepath.Join("testdata", "scrape", tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tg := newTarget(t, tc.contentType, string(body))
+			sink := newRecordingSink()
+			runScraper(t, sink, nil, "scrape_configs:"+staticJob("capture", tg.addr())+"  fallback_scrape_protocol: PrometheusText0.0.4\n")
+			live := sink.waitFor(t, 30*time.Second, "a scrape", func(bs []*relay.Batch) bool { return len(bs) > 0 })[0]
+			want := bodyOnly(live, "job", "instance", "site")
+			if len(want.Series) == 0 {
+				t.Fatalf("the scrape took nothing from the body: %s", describe(live))
+			}
+
+			got, err := ParseScrape(body, ParseOptions{ContentType: tc.contentType, Timestamp: live.Timestamp,
+				Config: scrapeConfigs(t, "scrape_configs:"+staticJob("capture", tg.addr())+"  fallback_scrape_protocol: PrometheusText0.0.4\n")[0]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g, w := describe(got), describe(want); g != w {
+				t.Fatalf("ParseScrape differs from the scrape:\n--- ParseScrape\n%s--- scrape\n%s", g, w)
+			}
+		})
+	}
+}
+
+// TestParseScrapeDropsEmptyLabelValues: a label with an empty value is no
+// label, as in a scrape; the rest of the set is kept.
+func TestParseScrapeDropsEmptyLabelValues(t *testing.T) {
+	body := "node_disk_info{device=\"vda\",model=\"\",serial=\"\"} 1\n"
+	b, err := ParseScrape([]byte(body), ParseOptions{ContentType: "text/plain", Timestamp: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Series) != 1 || b.Series[0].Labels.String() != `{__name__="node_disk_info", device="vda"}` {
+		t.Fatalf("got %s", describe(b))
+	}
+	if s := b.Series[0].Samples; len(s) != 1 || s[0] != (relay.Sample{T: 1000, V: 1}) || b.Timestamp != 1000 || !b.Scrape {
+		t.Fatalf("got %s", describe(b))
+	}
+}
+
+// TestParseScrapeErrors: what fails a scrape fails ParseScrape.
+func TestParseScrapeErrors(t *testing.T) {
+	for _, tc := range []struct{ name, body, contentType, want string }{
+		{"bad syntax", "not a {scrape\n", "text/plain", `while parsing: "not a"`},
+		{"no EOF in OpenMetrics", "a 1\n", "application/openmetrics-text; version=1.0.0", "EOF"},
+		{"no name", "{a=\"\"} 1\n", "text/plain", "metric name not set"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseScrape([]byte(tc.body), ParseOptions{ContentType: tc.contentType})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v; want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// FuzzParseScrape: any body gives a batch or an error, never a panic, and a
+// batch holds only named series.
+func FuzzParseScrape(f *testing.F) {
+	for _, name := range []string{"node_exporter.prom", "quirks.prom", "openmetrics.om"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "scrape", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, strings.HasSuffix(name, ".om"))
+	}
+	f.Fuzz(func(t *testing.T, body []byte, om bool) {
+		ct := "text/plain; version=0.0.4"
+		if om {
+			ct = "application/openmetrics-text; version=1.0.0"
+		}
+		b, err := ParseScrape(body, ParseOptions{ContentType: ct, Timestamp: 1})
+		if err != nil {
+			return
+		}
+		for _, s := range b.Series {
+			if s.Labels.Get(labels.MetricName) == "" {
+				t.Fatalf("series without a name: %s", s.Labels)
+			}
+		}
+	})
+}
