@@ -134,6 +134,8 @@ func TestCheckConfigRefusesWhatRunRefuses(t *testing.T) {
 			[]string{"edge.upstream.token_file: open " + missing}, false},
 		{"upstream token_file empty", strings.Replace(edge(""), "insecure_skip_verify: true", "insecure_skip_verify: true\n    token_file: "+emptyToken, 1),
 			[]string{"edge.upstream.token_file " + emptyToken + " is empty"}, false},
+		{"edge web_config_file missing", edge("  web_config_file: " + missing + "\n"), []string{"edge.web_config_file " + missing}, false},
+		{"cloud web_config_file not YAML", cloud("  web_config_file: " + notPEM + "\n"), []string{"cloud.web_config_file " + notPEM}, false},
 		{"data_dir is a file", strings.Replace(edge(""), dir+"/edge", aFile, 1), []string{"edge.data_dir \"" + aFile + "\" is not a directory"}, false},
 		{"scrape tls_config ca_file missing", edge("  scrape_configs:\n    - {job_name: a, tls_config: {ca_file: " + missing + "}, static_configs: [{targets: ['x:1']}]}\n"),
 			[]string{`edge.scrape_configs[0] (job "a"): unable to read CA cert`}, false},

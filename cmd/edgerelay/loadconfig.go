@@ -30,7 +30,7 @@ func loadConfig(ctx context.Context, path string, log *slog.Logger, forRun bool)
 	}
 	var errs []error
 	if cfg.Cloud != nil {
-		errs = append(errs, cloud.Check(cfg.Cloud))
+		errs = append(errs, cloud.Check(cfg.Cloud, log))
 	}
 	if e := cfg.Edge; e != nil {
 		cacheDir := ""

@@ -17,11 +17,15 @@ import (
 // naming the field: data_dir and files_dir must be directories or
 // creatable; the server certificate, key and client CA are loaded (a
 // self-signed pair only if data_dir holds one already); every tenant's
-// token file is read (newAuthenticator, as New reads them); every
+// token file is read (newAuthenticator, as New reads them); web_config_file
+// is loaded and federate.tenant_users checked against it (newAccess); every
 // remote_write endpoint gets its forwarder (rwout.New, as New builds it).
 // `edgerelay run` calls it before New, and `edgerelay check-config` calls
 // only it, so both refuse the same configurations with the same words.
-func Check(cfg *config.Cloud) error {
+func Check(cfg *config.Cloud, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	var errs []error
 	errs = append(errs, config.CheckDir("cloud.data_dir", cfg.DataDir), config.CheckDir("cloud.files_dir", cfg.FilesDir))
 	if err := tlsutil.CheckServerFiles(cfg.CertFile, cfg.KeyFile, cfg.ClientCAFile, cfg.DataDir); err != nil {
@@ -29,6 +33,9 @@ func Check(cfg *config.Cloud) error {
 	}
 	discard := slog.New(slog.DiscardHandler)
 	if _, err := newAuthenticator(cfg, discard, prometheus.NewRegistry()); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := newAccess(cfg, log, prometheus.NewRegistry()); err != nil {
 		errs = append(errs, err)
 	}
 	for i, rw := range cfg.Forward {

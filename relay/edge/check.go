@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -19,7 +20,7 @@ import (
 // binding the listener, and returns one joined error per problem, each
 // naming the field: data_dir must be a directory or creatable; the uplink's
 // CA, certificate, key and token files are loaded (uplinkCredentials, as
-// New loads them); the plugin chain is built by o.NewProcessor and closed;
+// New loads them); web_config_file is loaded (newWeb); the plugin chain is built by o.NewProcessor and closed;
 // scrape configs are checked as Prometheus' managers apply them
 // (ingest.CheckScrapeConfigs). `edgerelay run` calls it before New, and
 // `edgerelay check-config` calls only it, so both refuse the same
@@ -28,6 +29,13 @@ func Check(ctx context.Context, cfg *config.Edge, o Options) error {
 	var errs []error
 	errs = append(errs, config.CheckDir("edge.data_dir", cfg.DataDir))
 	if _, _, err := uplinkCredentials(cfg.Upstream); err != nil {
+		errs = append(errs, err)
+	}
+	log := o.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if _, err := newWeb(cfg, log, prometheus.NewRegistry()); err != nil {
 		errs = append(errs, err)
 	}
 	if o.NewProcessor != nil {
