@@ -30,6 +30,8 @@ type scratch struct {
 	smpl       abi.Samples
 	refIdx     map[uint32]int32
 	count      []int32
+	in         []int32 // per series: float samples before a sample-level stage
+	keep       []int32 // series a sample-level stage keeps without float samples
 	rd         abi.Reader
 }
 
@@ -150,7 +152,7 @@ func (c *Chain) seriesLevel(ctx context.Context, b *relay.Batch, sc *scratch) er
 			exit = ns
 		}
 		sc.exitSeries[exit]++
-		sc.exitSmpl[exit] += int64(len(b.Series[i].Samples))
+		sc.exitSmpl[exit] += int64(len(b.Series[i].Samples) + len(b.Series[i].Histograms))
 		if r.stage >= 0 {
 			continue
 		}

@@ -9,10 +9,14 @@ import (
 	"github.com/edgerelay/edgerelay/sdk/abi"
 )
 
-// sampleLevel hands the batch's samples to s as columns (ref, t, value bits)
-// and writes back what it returns. A ref is the memo's id for the series'
-// label set (stable while the set stays cached); the guest may drop or
-// change samples but not invent refs or add samples to a series.
+// sampleLevel hands the batch's float samples to s as columns (ref, t,
+// value bits) and writes back what it returns. A ref is the memo's id for
+// the series' label set (stable while the set stays cached); the guest may
+// drop or change samples but not invent refs or add samples to a series.
+// Native histogram samples and exemplars are not in the columns and pass
+// the stage unchanged: a series leaves the batch only when the stage
+// dropped every float sample of a series that had some and it holds no
+// histogram sample (its exemplars, which belong to those samples, go too).
 func (c *Chain) sampleLevel(ctx context.Context, b *relay.Batch, sc *scratch, s *stage) error {
 	if s.quarantined {
 		s.m.errors.WithLabelValues(s.name, "quarantined").Inc()
@@ -33,11 +37,12 @@ func (c *Chain) sampleLevel(ctx context.Context, b *relay.Batch, sc *scratch, s 
 	}
 	clear(sc.refIdx)
 	sc.smpl.Reset()
-	sc.count = sc.count[:0]
+	sc.count, sc.in, sc.keep = sc.count[:0], sc.in[:0], sc.keep[:0]
 	for i := range b.Series {
 		ref := sc.res[i].ref
 		sc.refIdx[ref] = int32(i)
 		sc.count = append(sc.count, int32(len(b.Series[i].Samples)))
+		sc.in = append(sc.in, int32(len(b.Series[i].Samples)))
 		for _, p := range b.Series[i].Samples {
 			sc.smpl.Append(ref, p.T, p.V)
 		}
@@ -63,15 +68,23 @@ func (c *Chain) sampleLevel(ctx context.Context, b *relay.Batch, sc *scratch, s 
 	}
 	c.succeeded(s)
 	for i := range b.Series {
-		b.Series[i].Samples = b.Series[i].Samples[:0]
+		sr := &b.Series[i]
+		sr.Samples = sr.Samples[:0]
+		if len(sr.Histograms) > 0 || (sc.had(i) == 0 && len(sr.Exemplars) > 0) {
+			sc.keep = append(sc.keep, int32(i))
+		}
 	}
 	for k, ref := range sc.smpl.Refs {
 		i := sc.refIdx[ref]
 		b.Series[i].Samples = append(b.Series[i].Samples, relay.Sample{T: sc.smpl.T[k], V: sc.smpl.V[k]})
 	}
-	k := 0
+	k, ki := 0, 0
 	for i := range b.Series {
-		if len(b.Series[i].Samples) == 0 {
+		kept := ki < len(sc.keep) && sc.keep[ki] == int32(i)
+		if kept {
+			ki++
+		}
+		if len(b.Series[i].Samples) == 0 && !kept {
 			continue
 		}
 		b.Series[k] = b.Series[i]
@@ -105,3 +118,6 @@ func (c *Chain) checkSamples(sc *scratch) error {
 	}
 	return nil
 }
+
+// had returns how many float samples series i held before the stage.
+func (sc *scratch) had(i int) int32 { return sc.in[i] }

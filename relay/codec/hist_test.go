@@ -7,8 +7,8 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/edgerelay/edgerelay/internal/histtest"
 	"github.com/edgerelay/edgerelay/relay"
-	"github.com/edgerelay/edgerelay/relay/internal/histtest"
 )
 
 // histBlock is a random block whose series carry float samples, histogram

@@ -9,8 +9,8 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 
+	"github.com/edgerelay/edgerelay/internal/histtest"
 	"github.com/edgerelay/edgerelay/relay"
-	"github.com/edgerelay/edgerelay/relay/internal/histtest"
 	"github.com/edgerelay/edgerelay/sdk/delta"
 )
 

@@ -16,8 +16,8 @@ import (
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/storage"
 
+	"github.com/edgerelay/edgerelay/internal/histtest"
 	"github.com/edgerelay/edgerelay/relay"
-	"github.com/edgerelay/edgerelay/relay/internal/histtest"
 )
 
 func newTestAppendable(sink Sink) (*appendable, *prometheus.Registry) {

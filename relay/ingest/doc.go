@@ -28,7 +28,7 @@
 //
 // Metrics, on the injected Registerer:
 //   - edgerelay_ingested_samples_total{source="scrape"|"remote_write"}:
-//     samples made durable. Registered by whichever constructor comes first
+//     samples (float and native histogram) made durable. Registered by whichever constructor comes first
 //     and shared by the other (an AlreadyRegisteredError resolves to the
 //     existing collector), so both take the same Registerer.
 //   - edgerelay_remote_write_requests_total{code}: requests answered.
@@ -36,8 +36,6 @@
 //     (bad_snappy, bad_protobuf, invalid_labels, invalid_symbols, too_large,
 //     unsupported_media_type, unsupported_encoding, method, read_error,
 //     queue_full, submit_failed).
-//   - edgerelay_remote_write_rejected_samples_total{reason}: histogram and
-//     exemplar parts of accepted requests, which a Batch does not carry.
 //   - edgerelay_scrape_rejected_samples_total{reason}: submit_failed (the
 //     sink refused the scrape).
 //

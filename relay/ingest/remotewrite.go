@@ -52,10 +52,9 @@ type remoteWriteHandler struct {
 	log      *slog.Logger
 	now      func() time.Time
 
-	ingested        prometheus.Counter
-	requests        *prometheus.CounterVec
-	rejected        *prometheus.CounterVec
-	rejectedSamples *prometheus.CounterVec
+	ingested prometheus.Counter
+	requests *prometheus.CounterVec
+	rejected *prometheus.CounterVec
 
 	bufs sync.Pool // *bytes.Buffer for compressed bodies
 	raw  sync.Pool // *[]byte for decoded bodies
@@ -70,9 +69,10 @@ type remoteWriteHandler struct {
 // panics (BUG) only if another collector conflicts with its metric names.
 //
 // A request is one Batch; a series repeated within a request stays repeated.
-// Native histogram samples and exemplars are dropped and counted in
-// edgerelay_remote_write_rejected_samples_total{reason}; a 2.0 sender sees
-// it in X-Prometheus-Remote-Write-Histograms-Written.
+// Native histogram samples (integer and float) and exemplars are carried
+// exactly beside float samples; a 2.0 sender is told what was written in
+// X-Prometheus-Remote-Write-{Samples,Histograms,Exemplars}-Written (0 for
+// each on a refused request).
 func NewRemoteWriteHandler(sink Sink, cfg RemoteWriteConfig) http.Handler {
 	h := &remoteWriteHandler{sink: sink, maxBytes: cfg.MaxBodyBytes, log: cfg.Logger, now: cfg.Now}
 	if h.maxBytes <= 0 {
@@ -92,10 +92,6 @@ func NewRemoteWriteHandler(sink Sink, cfg RemoteWriteConfig) http.Handler {
 	h.rejected = mustCounterVec(cfg.Registerer, prometheus.CounterOpts{
 		Name: "edgerelay_remote_write_rejected_total",
 		Help: "remote_write requests not taken, by reason.",
-	}, "reason")
-	h.rejectedSamples = mustCounterVec(cfg.Registerer, prometheus.CounterOpts{
-		Name: "edgerelay_remote_write_rejected_samples_total",
-		Help: "Parts of accepted remote_write requests that edgerelay does not carry (native histogram samples, exemplars), by reason.",
 	}, "reason")
 	h.bufs.New = func() any { return new(bytes.Buffer) }
 	h.raw.New = func() any { return new([]byte) }
@@ -126,7 +122,7 @@ func (h *remoteWriteHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if version == rwV2 {
 		// Answer what was written even on failure, as Prometheus' receiver does.
-		setWritten(w, 0, 0)
+		setWritten(w, 0, decodeStats{})
 	}
 	if enc := r.Header.Get("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "snappy") {
 		h.fail(w, http.StatusUnsupportedMediaType, "unsupported_encoding",
@@ -176,7 +172,7 @@ func (h *remoteWriteHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *remoteWriteHandler) submit(ctx context.Context, w http.ResponseWriter, batch *relay.Batch, stats decodeStats, version rwVersion) {
 	samples := batch.Samples()
 	// A request of metadata only (remote_write 1.0 sends those) is kept too.
-	if samples > 0 || len(batch.Metadata) > 0 {
+	if samples > 0 || stats.histograms > 0 || stats.exemplars > 0 || len(batch.Metadata) > 0 {
 		if err := h.sink.Submit(ctx, batch); err != nil {
 			if errors.Is(err, relay.ErrQueueFull) {
 				w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
@@ -187,17 +183,10 @@ func (h *remoteWriteHandler) submit(ctx context.Context, w http.ResponseWriter, 
 			h.fail(w, http.StatusInternalServerError, "submit_failed", "store the request: "+err.Error())
 			return
 		}
-		h.ingested.Add(float64(samples))
-	}
-	if stats.histograms > 0 {
-		h.rejectedSamples.WithLabelValues("histogram").Add(float64(stats.histograms))
-		h.log.Warn("remote_write native histogram samples are not carried; dropped", "histograms", stats.histograms)
-	}
-	if stats.exemplars > 0 {
-		h.rejectedSamples.WithLabelValues("exemplar").Add(float64(stats.exemplars))
+		h.ingested.Add(float64(samples + stats.histograms))
 	}
 	if version == rwV2 {
-		setWritten(w, samples, 0)
+		setWritten(w, samples, stats)
 	}
 	h.requests.WithLabelValues(strconv.Itoa(http.StatusNoContent)).Inc()
 	w.WriteHeader(http.StatusNoContent)
@@ -227,10 +216,10 @@ func (h *remoteWriteHandler) putRaw(p *[]byte) {
 	}
 }
 
-func setWritten(w http.ResponseWriter, samples, histograms int) {
+func setWritten(w http.ResponseWriter, samples int, stats decodeStats) {
 	w.Header().Set(hdrSamplesWritten, strconv.Itoa(samples))
-	w.Header().Set(hdrHistogramsWritten, strconv.Itoa(histograms))
-	w.Header().Set(hdrExemplarsWritten, "0")
+	w.Header().Set(hdrHistogramsWritten, strconv.Itoa(stats.histograms))
+	w.Header().Set(hdrExemplarsWritten, strconv.Itoa(stats.exemplars))
 }
 
 // decompress snappy-decodes body into dst (reused when large enough),

@@ -143,13 +143,14 @@ func TestRemoteWriteHandler(t *testing.T) {
 			},
 		},
 		{
-			name: "v1 histograms are dropped, floats kept", wantCode: http.StatusNoContent,
+			name: "v1 histograms are carried beside floats", wantCode: http.StatusNoContent,
 			body: snappy.Encode(nil, marshalV1(t, &prompb.WriteRequest{Timeseries: []prompb.TimeSeries{
 				{Labels: lbls("__name__", "h"), Histograms: []prompb.Histogram{{Timestamp: 5, Schema: 0}}},
 				v1Series([]prompb.Sample{{Value: 3, Timestamp: 5}}, "__name__", "f"),
 			}})),
 			check: func(t *testing.T, b *relay.Batch, _ *http.Response) {
-				if len(b.Series) != 1 || b.Series[0].Labels.Get("__name__") != "f" {
+				if len(b.Series) != 2 || b.Series[0].Labels.Get("__name__") != "h" || len(b.Series[0].Histograms) != 1 ||
+					b.Series[0].Histograms[0].T != 5 || b.Series[1].Labels.Get("__name__") != "f" {
 					t.Errorf("series = %+v", b.Series)
 				}
 			},
@@ -287,31 +288,11 @@ func runRWCase(t *testing.T, tc rwCase) {
 	if len(batches) != 1 {
 		t.Fatalf("sink got %d batches, want 1", len(batches))
 	}
-	if got, want := counterValue(t, reg, "edgerelay_ingested_samples_total", map[string]string{"source": "remote_write"}), float64(batches[0].Samples()); got != want {
+	if got, want := counterValue(t, reg, "edgerelay_ingested_samples_total", map[string]string{"source": "remote_write"}), float64(batches[0].Samples()+histogramSamples(batches[0])); got != want {
 		t.Errorf("ingested = %v, want %v", got, want)
 	}
 	if tc.check != nil {
 		tc.check(t, batches[0], resp)
-	}
-}
-
-func TestRemoteWriteHistogramsCounted(t *testing.T) {
-	sink := newRecordingSink()
-	reg := prometheus.NewRegistry()
-	h := NewRemoteWriteHandler(sink, RemoteWriteConfig{Registerer: reg})
-	body := snappy.Encode(nil, marshalV1(t, &prompb.WriteRequest{Timeseries: []prompb.TimeSeries{
-		{Labels: lbls("__name__", "h"), Histograms: []prompb.Histogram{{Timestamp: 5}, {Timestamp: 6}}},
-	}}))
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/api/v1/write", bytes.NewReader(body)))
-	if rec.Code != http.StatusNoContent {
-		t.Fatalf("status = %d", rec.Code)
-	}
-	if got := counterValue(t, reg, "edgerelay_remote_write_rejected_samples_total", map[string]string{"reason": "histogram"}); got != 2 {
-		t.Errorf("rejected histograms = %v, want 2", got)
-	}
-	if n := len(sink.all()); n != 0 {
-		t.Errorf("sink got %d batches for a request of histograms only", n)
 	}
 }
 

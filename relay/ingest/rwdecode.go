@@ -21,10 +21,12 @@ const (
 	rwV2 rwVersion = 2 // io.prometheus.write.v2.Request
 )
 
-// decodeStats counts what a decoded request held besides float samples.
+// decodeStats counts what a decoded request held besides float samples:
+// what the X-Prometheus-Remote-Write-*-Written headers report once the
+// batch is durable.
 type decodeStats struct {
-	histograms int // native histogram samples, not carried by a Batch
-	exemplars  int // exemplars, not carried by a Batch
+	histograms int // native histogram samples
+	exemplars  int // exemplars
 }
 
 // badRequestError is a request the client must not retry: answered 400.
@@ -98,6 +100,10 @@ func decodeV2(body []byte, receivedMs int64) (*relay.Batch, decodeStats, error) 
 		if err != nil {
 			return nil, stats, err
 		}
+		exemplars, err := exemplarsV2(ts.Exemplars, syms, i)
+		if err != nil {
+			return nil, stats, err
+		}
 		stats.histograms += len(ts.Histograms)
 		stats.exemplars += len(ts.Exemplars)
 		if typ := v2MetricType(ts.Metadata.Type); typ != model.MetricTypeUnknown || help != "" || unit != "" {
@@ -106,14 +112,25 @@ func decodeV2(body []byte, receivedMs int64) (*relay.Batch, decodeStats, error) 
 			}
 			b.Metadata[familyName(ls.Get(model.MetricNameLabel), typ)] = relay.Metadata{Type: string(typ), Help: help, Unit: unit}
 		}
-		if len(ts.Samples) == 0 {
+		if len(ts.Samples)+len(ts.Histograms)+len(exemplars) == 0 {
 			continue
 		}
-		samples := make([]relay.Sample, len(ts.Samples))
-		for j, s := range ts.Samples {
-			samples[j] = relay.Sample{T: s.Timestamp, V: s.Value}
+		sr := relay.Series{Labels: ls, Exemplars: exemplars}
+		if len(ts.Samples) > 0 {
+			sr.Samples = make([]relay.Sample, len(ts.Samples))
+			for j, s := range ts.Samples {
+				sr.Samples[j] = relay.Sample{T: s.Timestamp, V: s.Value}
+			}
+			sortSamples(sr.Samples)
 		}
-		b.Series = append(b.Series, relay.Series{Labels: ls, Samples: sortSamples(samples)})
+		if len(ts.Histograms) > 0 {
+			sr.Histograms = make([]relay.HistogramSample, len(ts.Histograms))
+			for j := range ts.Histograms {
+				sr.Histograms[j] = histogramV2(&ts.Histograms[j])
+			}
+			sortHistogramSamples(sr.Histograms)
+		}
+		b.Series = append(b.Series, sr)
 	}
 	return b, stats, nil
 }

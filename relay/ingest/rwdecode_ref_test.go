@@ -39,14 +39,23 @@ func decodeV1Reference(body []byte, receivedMs int64) (*relay.Batch, decodeStats
 		}
 		stats.histograms += len(ts.Histograms)
 		stats.exemplars += len(ts.Exemplars)
-		if len(ts.Samples) == 0 {
+		if len(ts.Samples)+len(ts.Histograms)+len(ts.Exemplars) == 0 {
 			continue
 		}
-		samples := make([]relay.Sample, len(ts.Samples))
-		for j, s := range ts.Samples {
-			samples[j] = relay.Sample{T: s.Timestamp, V: s.Value}
+		sr := relay.Series{Labels: ls}
+		for _, s := range ts.Samples {
+			sr.Samples = append(sr.Samples, relay.Sample{T: s.Timestamp, V: s.Value})
 		}
-		b.Series = append(b.Series, relay.Series{Labels: ls, Samples: sortSamples(samples)})
+		sortSamples(sr.Samples)
+		for j := range ts.Histograms {
+			sr.Histograms = append(sr.Histograms, histogramV1(&ts.Histograms[j]))
+		}
+		sortHistogramSamples(sr.Histograms)
+		var esb labels.ScratchBuilder
+		for _, e := range ts.Exemplars {
+			sr.Exemplars = append(sr.Exemplars, e.ToExemplar(&esb, nil))
+		}
+		b.Series = append(b.Series, sr)
 	}
 	for _, md := range req.Metadata {
 		if md.MetricFamilyName == "" {

@@ -175,6 +175,7 @@ type v1Decoder struct {
 	arena string
 	flat  []relay.Sample
 	sb    labels.ScratchBuilder
+	esb   labels.ScratchBuilder // exemplar labels
 	batch *relay.Batch
 	stats decodeStats
 }
@@ -185,6 +186,7 @@ func (d *v1Decoder) series(f wireField, index int) error {
 	}
 	d.sb.Reset()
 	first := len(d.flat)
+	var sr relay.Series
 	for p := f.lo; p < f.hi; {
 		g, next, err := nextField(d.body, p, f.hi)
 		if err != nil {
@@ -204,10 +206,8 @@ func (d *v1Decoder) series(f wireField, index int) error {
 			if err := wantType(g, protowire.BytesType, "TimeSeries"); err != nil {
 				return notProtobuf(err)
 			}
-			if g.num == fSeriesExemplars {
-				d.stats.exemplars++
-			} else {
-				d.stats.histograms++
+			if err := d.extra(g, &sr); err != nil {
+				return notProtobuf(err)
 			}
 		}
 	}
@@ -216,9 +216,34 @@ func (d *v1Decoder) series(f wireField, index int) error {
 		return err
 	}
 	if len(d.flat) > first {
-		samples := d.flat[first:len(d.flat):len(d.flat)]
-		d.batch.Series = append(d.batch.Series, relay.Series{Labels: ls, Samples: sortSamples(samples)})
+		sr.Samples = sortSamples(d.flat[first:len(d.flat):len(d.flat)])
 	}
+	if len(sr.Samples)+len(sr.Histograms)+len(sr.Exemplars) > 0 {
+		sr.Labels = ls
+		sortHistogramSamples(sr.Histograms)
+		d.batch.Series = append(d.batch.Series, sr)
+	}
+	return nil
+}
+
+// extra decodes a histogram or an exemplar of a series with the generated
+// code (they are rare next to float samples) into sr.
+func (d *v1Decoder) extra(g wireField, sr *relay.Series) error {
+	if g.num == fSeriesHistograms {
+		var h prompb.Histogram
+		if err := h.Unmarshal(d.body[g.lo:g.hi]); err != nil {
+			return err
+		}
+		sr.Histograms = append(sr.Histograms, histogramV1(&h))
+		d.stats.histograms++
+		return nil
+	}
+	var e prompb.Exemplar
+	if err := e.Unmarshal(d.body[g.lo:g.hi]); err != nil {
+		return err
+	}
+	sr.Exemplars = append(sr.Exemplars, e.ToExemplar(&d.esb, nil))
+	d.stats.exemplars++
 	return nil
 }
 

@@ -12,8 +12,8 @@ import (
 	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/edgerelay/edgerelay/internal/histtest"
 	"github.com/edgerelay/edgerelay/relay"
-	"github.com/edgerelay/edgerelay/relay/internal/histtest"
 )
 
 // nativeTarget serves a client_golang registry holding a native histogram
