@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -15,9 +14,9 @@ import (
 	"strings"
 
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/model/textparse"
 
 	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/relay/ingest"
 )
 
 // workload is a sequence of scrapes, each one relay.Batch, fed unchanged to
@@ -79,46 +78,22 @@ func readMaybeGzip(path string) ([]byte, error) {
 	return io.ReadAll(zr)
 }
 
+// parseText parses body as the edge's scrape of a target serving it does
+// (ingest.ParseScrape) and adds the job and instance labels the scrape adds.
 func parseText(body []byte, ts int64, job, instance string) (*relay.Batch, error) {
-	p, err := textparse.New(body, "text/plain; version=0.0.4", labels.NewSymbolTable(), textparse.ParserOptions{})
+	b, err := ingest.ParseScrape(body, ingest.ParseOptions{ContentType: "text/plain; version=0.0.4", Timestamp: ts})
 	if err != nil {
 		return nil, err
 	}
-	b := &relay.Batch{Scrape: true, Job: job, Instance: instance, Timestamp: ts, Metadata: map[string]relay.Metadata{}}
-	var lset labels.Labels
+	b.Job, b.Instance = job, instance
 	lb := labels.NewBuilder(labels.EmptyLabels())
-	for {
-		e, err := p.Next()
-		if errors.Is(err, io.EOF) {
-			return b, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		switch e {
-		case textparse.EntryHelp:
-			name, help := p.Help()
-			m := b.Metadata[string(name)]
-			m.Help = string(help)
-			b.Metadata[string(name)] = m
-		case textparse.EntryType:
-			name, typ := p.Type()
-			m := b.Metadata[string(name)]
-			m.Type = string(typ)
-			b.Metadata[string(name)] = m
-		case textparse.EntrySeries:
-			_, tp, v := p.Series()
-			p.Labels(&lset)
-			lb.Reset(lset)
-			lb.Set("job", job)
-			lb.Set("instance", instance)
-			t := ts
-			if tp != nil {
-				t = *tp
-			}
-			b.Series = append(b.Series, relay.Series{Labels: lb.Labels(), Samples: []relay.Sample{{T: t, V: v}}})
-		}
+	for i := range b.Series {
+		lb.Reset(b.Series[i].Labels)
+		lb.Set("job", job)
+		lb.Set("instance", instance)
+		b.Series[i].Labels = lb.Labels()
 	}
+	return b, nil
 }
 
 // synthetic returns n scrapes, interval ms apart, of one target of size
