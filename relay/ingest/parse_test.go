@@ -2,8 +2,10 @@ package ingest
 
 import (
 	"fmt"
+	"io"
 	"maps"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -81,25 +83,58 @@ func TestParseScrapeEqualsScrape(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			tg := newTarget(t, tc.contentType, string(body))
-			sink := newRecordingSink()
-			runScraper(t, sink, nil, "scrape_configs:"+staticJob("capture", tg.addr())+"  fallback_scrape_protocol: PrometheusText0.0.4\n")
-			live := sink.waitFor(t, 30*time.Second, "a scrape", func(bs []*relay.Batch) bool { return len(bs) > 0 })[0]
-			want := bodyOnly(live, "job", "instance", "site")
-			if len(want.Series) == 0 {
-				t.Fatalf("the scrape took nothing from the body: %s", describe(live))
-			}
-
-			got, err := ParseScrape(body, ParseOptions{ContentType: tc.contentType, Timestamp: live.Timestamp,
-				Config: scrapeConfigs(t, "scrape_configs:"+staticJob("capture", tg.addr())+"  fallback_scrape_protocol: PrometheusText0.0.4\n")[0]})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if g, w := describe(got), describe(want); g != w {
-				t.Fatalf("ParseScrape differs from the scrape:\n--- ParseScrape\n%s--- scrape\n%s", g, w)
+			want := sameAsScrape(t, body, tc.contentType, "  fallback_scrape_protocol: PrometheusText0.0.4\n")
+			if strings.Contains(string(body), " # {") && !slices.ContainsFunc(want.Series, func(s relay.Series) bool { return len(s.Exemplars) > 0 }) {
+				t.Fatal("the scrape took no exemplar from a body holding some")
 			}
 		})
 	}
+}
+
+// TestParseScrapeEqualsScrapeNativeHistograms: the same for the protobuf
+// format a target answers when scrape_native_histograms negotiates it:
+// native histograms and their exemplars come out equal.
+func TestParseScrapeEqualsScrapeNativeHistograms(t *testing.T) {
+	_, addr := nativeTarget(t)
+	req, _ := http.NewRequest("GET", "http://"+addr+"/metrics", nil)
+	req.Header.Set("Accept", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sameAsScrape(t, body, resp.Header.Get("Content-Type"), "  scrape_native_histograms: true\n")
+	if !slices.ContainsFunc(want.Series, func(s relay.Series) bool { return len(s.Histograms) > 0 && len(s.Exemplars) > 0 }) {
+		t.Fatalf("the scrape took no native histogram with exemplars: %s", describe(want))
+	}
+}
+
+// sameAsScrape serves body with contentType to a Scraper whose job has
+// the extra settings, and fails unless ParseScrape, under the same job,
+// gives what the scrape took from the body; it returns that.
+func sameAsScrape(t *testing.T, body []byte, contentType, extra string) *relay.Batch {
+	t.Helper()
+	tg := newTarget(t, contentType, string(body))
+	job := "scrape_configs:" + staticJob("capture", tg.addr()) + extra
+	sink := newRecordingSink()
+	runScraper(t, sink, nil, job)
+	live := sink.waitFor(t, 30*time.Second, "a scrape", func(bs []*relay.Batch) bool { return len(bs) > 0 })[0]
+	want := bodyOnly(live, "job", "instance", "site")
+	if len(want.Series) == 0 {
+		t.Fatalf("the scrape took nothing from the body: %s", describe(live))
+	}
+	got, err := ParseScrape(body, ParseOptions{ContentType: contentType, Timestamp: live.Timestamp, Config: scrapeConfigs(t, job)[0]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, w := describe(got), describe(want); g != w {
+		t.Fatalf("ParseScrape differs from the scrape:\n--- ParseScrape\n%s--- scrape\n%s", g, w)
+	}
+	return want
 }
 
 // TestParseScrapeDropsEmptyLabelValues: a label with an empty value is no
