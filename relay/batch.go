@@ -79,11 +79,12 @@ type Batch struct {
 	Metadata map[string]Metadata
 }
 
-// Samples returns the number of samples in b.
+// Samples returns the number of samples in b: float and native histogram
+// samples (exemplars are not samples), as Prometheus counts them.
 func (b *Batch) Samples() int {
 	n := 0
 	for i := range b.Series {
-		n += len(b.Series[i].Samples)
+		n += len(b.Series[i].Samples) + len(b.Series[i].Histograms)
 	}
 	return n
 }

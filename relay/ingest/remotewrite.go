@@ -170,9 +170,9 @@ func (h *remoteWriteHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *remoteWriteHandler) submit(ctx context.Context, w http.ResponseWriter, batch *relay.Batch, stats decodeStats, version rwVersion) {
-	samples := batch.Samples()
+	samples := batch.Samples() // float and histogram samples
 	// A request of metadata only (remote_write 1.0 sends those) is kept too.
-	if samples > 0 || stats.histograms > 0 || stats.exemplars > 0 || len(batch.Metadata) > 0 {
+	if samples > 0 || stats.exemplars > 0 || len(batch.Metadata) > 0 {
 		if err := h.sink.Submit(ctx, batch); err != nil {
 			if errors.Is(err, relay.ErrQueueFull) {
 				w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
@@ -183,10 +183,10 @@ func (h *remoteWriteHandler) submit(ctx context.Context, w http.ResponseWriter, 
 			h.fail(w, http.StatusInternalServerError, "submit_failed", "store the request: "+err.Error())
 			return
 		}
-		h.ingested.Add(float64(samples + stats.histograms))
+		h.ingested.Add(float64(samples))
 	}
 	if version == rwV2 {
-		setWritten(w, samples, stats)
+		setWritten(w, samples-stats.histograms, stats)
 	}
 	h.requests.WithLabelValues(strconv.Itoa(http.StatusNoContent)).Inc()
 	w.WriteHeader(http.StatusNoContent)

@@ -18,14 +18,6 @@ import (
 	"github.com/edgerelay/edgerelay/relay"
 )
 
-func histogramSamples(b *relay.Batch) int {
-	n := 0
-	for i := range b.Series {
-		n += len(b.Series[i].Histograms)
-	}
-	return n
-}
-
 // histSeries is a random series of native histograms (integer and float,
 // staleness markers, custom buckets) with exemplars remote_write can
 // express: a timestamp of 0 means none.
