@@ -154,12 +154,17 @@ func (s *Store) Apply(tenant, siteName string, b *relay.Batch) error {
 		return nil
 	}
 	var prev string
+	seen := make(map[string]struct{}, 64) // names looked up already
 	for i := range b.Series {
 		name := b.Series[i].Labels.Get(labels.MetricName)
 		if name == prev {
 			continue
 		}
 		prev = name
+		if _, ok := seen[name]; ok {
+			continue
+		}
+		seen[name] = struct{}{}
 		s.fill(st, name, b)
 	}
 	return nil

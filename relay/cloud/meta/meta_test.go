@@ -260,3 +260,43 @@ func TestConcurrentApply(t *testing.T) {
 		t.Errorf("families = %d, want 10 per site", n)
 	}
 }
+
+// BenchmarkApply measures giving a remote_write batch of 2000 series in
+// 100 families (counters, histograms) the metadata of a site that holds
+// 1000 families: what each remote_write batch costs the cloud.
+func BenchmarkApply(b *testing.B) {
+	s, err := New(Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := map[string]relay.Metadata{}
+	for i := range 1000 {
+		m[fmt.Sprint("family_", i)] = md("histogram", "Some help text of a typical length.", "seconds")
+	}
+	if err := s.Apply("acme", "plant-7", batch(1, m)); err != nil {
+		b.Fatal(err)
+	}
+	var names []string
+	for i := range 2000 {
+		f := fmt.Sprint("family_", i%100)
+		switch i % 4 {
+		case 0:
+			names = append(names, f+"_bucket")
+		case 1:
+			names = append(names, f+"_sum")
+		case 2:
+			names = append(names, f+"_count")
+		default:
+			names = append(names, f+"_total")
+		}
+	}
+	bt := batch(2, nil, names...)
+	b.ReportAllocs()
+	for b.Loop() {
+		bt.Metadata = nil
+		if err := s.Apply("acme", "plant-7", bt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(names)), "ns/series")
+}
