@@ -114,6 +114,8 @@ func TestCheckConfigRefusesWhatRunRefuses(t *testing.T) {
 			[]string{"edge.plugins[0].limits.memory_pages: the module's memory starts at 4 pages, above the limit of 1"}, false},
 		{"memory_pages above 4 GiB", edge(plugin("{module: " + echo + ", limits: {memory_pages: 70000}}")),
 			[]string{"edge.plugins[0].limits.memory_pages must be at most 65536"}, false},
+		{"timeout on a built-in", edge(plugin("{module: builtin:filter, limits: {timeout: 50ms}}")),
+			[]string{"edge.plugins[0].limits.timeout does not apply to builtin:filter: built-in modules run without a deadline"}, false},
 		{"negative timeout", edge(plugin("{module: " + echo + ", limits: {timeout: -1s}}")),
 			[]string{"edge.plugins[0].limits.timeout must be >= 0"}, false},
 		{"series-level after sample-level", edge("  plugins:\n    - module: " + echo + "\n    - module: " + dropprefix + "\n"),

@@ -56,7 +56,8 @@ func TestTestdata(t *testing.T) {
 		"bad-unsupported.bad.yaml": {"edge.scrape_configs[0].scrape_failure_log_file is not supported by edgerelay",
 			"cloud.remote_write[0].protobuf_message is not supported", "cloud.remote_write[0].queue_config.max_shards is not supported",
 			`edge.plugins[0].clock must be fake or real; got "wall"`, "edge.plugins[0].limits.memory_pages must be at most 65536",
-			"edge.plugins[0].limits.timeout must be >= 0", `cloud.tenants[1].name "a" appears twice`},
+			"edge.plugins[0].limits.timeout must be >= 0", "edge.plugins[1].limits.timeout does not apply to builtin:relabel",
+			`cloud.tenants[1].name "a" appears twice`},
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {

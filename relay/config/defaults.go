@@ -73,7 +73,9 @@ func (c *Config) applyDefaults() {
 			setDefault(&p.Name, p.Module)
 			setDefault(&p.OnError, "fail_open")
 			setDefault(&p.Limits.MemoryPages, 256)
-			setDefault(&p.Limits.Timeout, 100*time.Millisecond)
+			if !strings.HasPrefix(p.Module, "builtin:") { // built-ins run without a deadline
+				setDefault(&p.Limits.Timeout, 100*time.Millisecond)
+			}
 		}
 	}
 	if cl := c.Cloud; cl != nil {
@@ -150,6 +152,8 @@ func (c *Config) Validate() error {
 			}
 			if p.Limits.Timeout < 0 {
 				bad("edge.plugins[%d].limits.timeout must be >= 0; got %s", i, p.Limits.Timeout)
+			} else if p.Limits.Timeout != 0 && strings.HasPrefix(p.Module, "builtin:") {
+				bad("edge.plugins[%d].limits.timeout does not apply to %s: built-in modules run without a deadline", i, p.Module)
 			}
 		}
 		for name := range e.ExternalLabels {

@@ -35,7 +35,9 @@ const MaxMemoryPages = 65536
 type PluginLimits struct {
 	// MemoryPages caps guest memory in 64 KiB pages; zero means 256 (16 MiB).
 	MemoryPages uint32 `yaml:"memory_pages"`
-	// Timeout bounds one call into the guest; zero means 100ms.
+	// Timeout bounds one call into the guest; zero means 100ms. It does not
+	// apply to built-in modules, which run without a deadline: setting it
+	// for one is refused.
 	Timeout time.Duration `yaml:"timeout"`
 }
 
