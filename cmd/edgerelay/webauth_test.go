@@ -27,8 +27,8 @@ import (
 // credentials gets nothing. Anonymous requests get 401 and no series, the
 // operator sees both tenants, the tenant parameter cannot widen
 // grafana-acme's view, /metrics is the operator's, health checks are open,
-// pprof answers 404 unless debug.pprof is on, and run refuses a web config
-// file that does not validate, naming it.
+// pprof answers 404 unless debug.pprof is on, and check-config and run
+// refuse a web config file that does not validate, naming it.
 func TestFederateTenantAuth(t *testing.T) {
 	env := newEnv(t)
 	tlsDir := filepath.Join(env.dir, "tls")
@@ -63,13 +63,20 @@ basic_auth_users:
       grafana-acme: acme
 `, tlsDir, web), 0o644)
 
-	// A web config file that does not validate is refused by name.
+	// A web config file that does not validate is refused by name, by
+	// check-config and by run alike.
 	badWeb := filepath.Join(env.dir, "bad-web.yml")
 	os.WriteFile(badWeb, []byte("basic_auth_users:\n  ops: plain-text-password\n"), 0o600)
 	badCfg := filepath.Join(env.dir, "bad-cloud.yaml")
 	good, _ := os.ReadFile(env.cloudConfig)
 	os.WriteFile(badCfg, []byte(strings.Replace(string(good), web, badWeb, 1)), 0o644)
 	want := "cloud.web_config_file " + badWeb + ": crypto/bcrypt"
+	if _, errOut, err := runCLI(t, "check-config", badCfg); err == nil || !strings.Contains(errOut, want) {
+		t.Errorf("check-config %s: %v\n%s\nwant a line with %q", badCfg, err, errOut, want)
+	}
+	if out, errOut, err := runCLI(t, "check-config", env.cloudConfig); err != nil {
+		t.Errorf("check-config %s: %v\n%s%s", env.cloudConfig, err, out, errOut)
+	}
 	bad := start(t, env.bin, "run", "--config", badCfg)
 	select {
 	case <-bad.done:
