@@ -75,3 +75,58 @@ func TestEncodeSteadyStateAllocatesNothing(t *testing.T) {
 		t.Fatalf("steady AppendFrame allocated %v times per frame, want 0", allocs)
 	}
 }
+
+// histScrapes returns n consecutive scrapes of one target of size native
+// histograms (20 buckets each), where each scrape a few buckets of each grow
+// and one series in ten gets a new exemplar.
+func histScrapes(n, size int) []*Scrape {
+	out := make([]*Scrape, n)
+	hs := make([]*Histogram, size)
+	for i := range hs {
+		h := &Histogram{Schema: 3, ZeroThreshold: 0x3810000000000000, PositiveSpans: []Span{{Offset: -5, Length: 20}}}
+		for j := range 20 {
+			h.PositiveBuckets = append(h.PositiveBuckets, uint64(j%4))
+		}
+		hs[i] = h
+	}
+	for k := range out {
+		s := &Scrape{Target: "t", Timestamp: int64(k) * 15000}
+		for i, h := range hs {
+			h = h.Clone()
+			h.Count += uint64(i%3 + k%2)
+			h.Sum ^= uint64(k + i)
+			h.PositiveBuckets[(i+k)%20]++
+			hs[i] = h
+			s.Series = append(s.Series, Series{Labels: string(AppendLabel(nil, "le_id", string(rune('a'+i%26))+string(rune('a'+i/26)))), T: s.Timestamp})
+			x := Extra{Series: i, H: h}
+			if (i+k)%10 == 0 {
+				x.Exemplars = []Exemplar{{Labels: string(AppendLabel(nil, "trace_id", string(rune('a'+k%26)))), V: uint64(k), T: s.Timestamp, HasTs: true}}
+			}
+			s.Extras = append(s.Extras, x)
+		}
+		out[k] = s
+	}
+	return out
+}
+
+// BenchmarkEncodeHistograms reports what a native histogram costs in an
+// incremental frame when a few of its buckets grow each scrape.
+func BenchmarkEncodeHistograms(b *testing.B) {
+	ss := histScrapes(32, 500)
+	enc := NewEncoder(1)
+	var buf []byte
+	for _, s := range ss {
+		buf = enc.AppendFrame(buf[:0], s)
+	}
+	hists, bytes := 0, 0
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s := ss[i%len(ss)]
+		buf = enc.AppendFrame(buf[:0], s)
+		hists += len(s.Series)
+		bytes += len(buf)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(hists), "ns/histogram")
+	b.ReportMetric(float64(bytes)/float64(hists), "B/histogram")
+}
