@@ -182,10 +182,7 @@ func (d *reader) float() float64 {
 
 // header reads the fields both histogram kinds share up to the counts.
 func (d *reader) histHeader() (hint histogram.CounterResetHint, schema int32, zt float64) {
-	h := d.byte()
-	if h > byte(histogram.GaugeType) {
-		d.fail("bad counter reset hint %d", h)
-	}
+	h := d.byte() // carried as it is, as Prometheus' types hold any byte
 	s := d.varint()
 	if s != int64(int32(s)) {
 		d.fail("schema %d out of range", s)

@@ -142,6 +142,9 @@ func (ap *appender) Append(ref storage.SeriesRef, ls labels.Labels, _, t int64, 
 	if family != "" && (opts.Metadata.Type != "" || opts.Metadata.Help != "" || opts.Metadata.Unit != "") {
 		ap.addMetadata(family, opts)
 	}
+	if err := validHistogram(h, fh); err != nil {
+		return 0, err
+	}
 	i := ap.seriesIndex(ref, ls)
 	if ap.nsamples == 0 {
 		ap.firstT = t

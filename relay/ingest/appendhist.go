@@ -9,6 +9,20 @@ import (
 	"github.com/edgerelay/edgerelay/relay"
 )
 
+// validHistogram checks a native histogram as Prometheus' TSDB does before
+// storing one (spans against buckets, counts, custom bounds): an invalid one
+// fails the append, and so the scrape, as in Prometheus; a remote_write
+// request holding one is refused.
+func validHistogram(h *histogram.Histogram, fh *histogram.FloatHistogram) error {
+	switch {
+	case h != nil:
+		return h.Validate()
+	case fh != nil:
+		return fh.Validate()
+	}
+	return nil
+}
+
 // addHistogram appends a native histogram sample to series i. The scrape
 // loop's histogram is copied: the batch outlives the Append call.
 func (ap *appender) addHistogram(i int32, t int64, h *histogram.Histogram, fh *histogram.FloatHistogram) {

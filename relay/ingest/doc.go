@@ -33,7 +33,8 @@
 //     existing collector), so both take the same Registerer.
 //   - edgerelay_remote_write_requests_total{code}: requests answered.
 //   - edgerelay_remote_write_rejected_total{reason}: requests not taken
-//     (bad_snappy, bad_protobuf, invalid_labels, invalid_symbols, too_large,
+//     (bad_snappy, bad_protobuf, invalid_labels, invalid_symbols,
+//     invalid_histogram, too_large,
 //     unsupported_media_type, unsupported_encoding, method, read_error,
 //     queue_full, submit_failed).
 //   - edgerelay_scrape_rejected_samples_total{reason}: submit_failed (the

@@ -2,17 +2,21 @@ package ingest
 
 import (
 	"bytes"
+	"context"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/golang/snappy"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
+	"github.com/prometheus/prometheus/storage"
 
 	"github.com/edgerelay/edgerelay/internal/histtest"
 	"github.com/edgerelay/edgerelay/relay"
@@ -27,7 +31,7 @@ func histSeries(r *rand.Rand, i int) relay.Series {
 		sr.Samples = []relay.Sample{{T: 1000, V: histtest.Float(r)}}
 	}
 	for k := range 1 + r.IntN(3) {
-		sr.Histograms = append(sr.Histograms, histtest.Sample(r, int64(1000+k*15000)))
+		sr.Histograms = append(sr.Histograms, histtest.ValidSample(r, int64(1000+k*15000)))
 	}
 	for range r.IntN(3) {
 		e := histtest.Exemplar(r, 5000)
@@ -179,5 +183,38 @@ func TestRemoteWriteHistogramsExemplars(t *testing.T) {
 				t.Fatalf("ingested = %v, want %d", got, nf+nh)
 			}
 		}
+	}
+}
+
+// TestRemoteWriteInvalidHistogram: a histogram Prometheus' TSDB would refuse
+// (spans that need more buckets than it has) gets a 400 naming it, in 1.0
+// and 2.0, and nothing is queued; the scrape appender refuses it too.
+func TestRemoteWriteInvalidHistogram(t *testing.T) {
+	bad := relay.Series{Labels: labels.FromStrings("__name__", "lat"), Histograms: []relay.HistogramSample{{T: 1,
+		H: &histogram.Histogram{Count: 1, PositiveSpans: []histogram.Span{{Offset: 0, Length: 2}}, PositiveBuckets: []int64{1}}}}}
+	for _, v := range []string{"1.0", "2.0"} {
+		body, ct := marshalV1(t, v1Request([]relay.Series{bad})), ""
+		if v == "2.0" {
+			body, ct = marshalV2(t, v2Request2([]relay.Series{bad})), ctV2
+		}
+		sink := newRecordingSink()
+		h := NewRemoteWriteHandler(sink, RemoteWriteConfig{Registerer: prometheus.NewRegistry()})
+		req := httptest.NewRequest(http.MethodPost, "/api/v1/write", bytes.NewReader(snappy.Encode(nil, body)))
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "histogram 0") || !strings.Contains(rec.Body.String(), "spans need 2 buckets") {
+			t.Errorf("%s: status %d body %q", v, rec.Code, rec.Body)
+		}
+		if len(sink.all()) != 0 {
+			t.Errorf("%s: an invalid request was queued", v)
+		}
+	}
+	a, _ := newTestAppendable(newRecordingSink())
+	app := a.AppenderV2(context.Background())
+	if _, err := app.Append(0, bad.Labels, 0, 1, 0, bad.Histograms[0].H, nil, storage.AOptions{}); err == nil {
+		t.Error("appender took an invalid histogram")
 	}
 }

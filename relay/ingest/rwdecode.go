@@ -129,6 +129,9 @@ func decodeV2(body []byte, receivedMs int64) (*relay.Batch, decodeStats, error) 
 				sr.Histograms[j] = histogramV2(&ts.Histograms[j])
 			}
 			sortHistogramSamples(sr.Histograms)
+			if err := checkHistograms(sr.Histograms, i); err != nil {
+				return nil, stats, err
+			}
 		}
 		b.Series = append(b.Series, sr)
 	}

@@ -33,6 +33,18 @@ func histogramV2(h *writev2.Histogram) relay.HistogramSample {
 	return relay.HistogramSample{T: h.Timestamp, H: h.ToIntHistogram()}
 }
 
+// checkHistograms refuses a series whose histograms Prometheus' TSDB would
+// refuse (spans that do not match the buckets, counts that do not add up,
+// bad custom bounds), as Prometheus' receiver answers 400.
+func checkHistograms(hs []relay.HistogramSample, series int) error {
+	for j := range hs {
+		if err := validHistogram(hs[j].H, hs[j].FH); err != nil {
+			return badRequest("invalid_histogram", "series %d: histogram %d: %v", series, j, err)
+		}
+	}
+	return nil
+}
+
 // exemplarsV2 converts the exemplars of a remote_write 2.0 series; a label
 // reference out of range is a bad request.
 func exemplarsV2(es []writev2.Exemplar, syms []string, series int) ([]relay.Exemplar, error) {

@@ -51,6 +51,9 @@ func decodeV1Reference(body []byte, receivedMs int64) (*relay.Batch, decodeStats
 			sr.Histograms = append(sr.Histograms, histogramV1(&ts.Histograms[j]))
 		}
 		sortHistogramSamples(sr.Histograms)
+		if err := checkHistograms(sr.Histograms, i); err != nil {
+			return nil, stats, err
+		}
 		var esb labels.ScratchBuilder
 		for _, e := range ts.Exemplars {
 			sr.Exemplars = append(sr.Exemplars, e.ToExemplar(&esb, nil))

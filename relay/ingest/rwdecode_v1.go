@@ -218,6 +218,9 @@ func (d *v1Decoder) series(f wireField, index int) error {
 	if len(d.flat) > first {
 		sr.Samples = sortSamples(d.flat[first:len(d.flat):len(d.flat)])
 	}
+	if err := checkHistograms(sr.Histograms, index); err != nil {
+		return err
+	}
 	if len(sr.Samples)+len(sr.Histograms)+len(sr.Exemplars) > 0 {
 		sr.Labels = ls
 		sortHistogramSamples(sr.Histograms)

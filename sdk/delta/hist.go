@@ -15,7 +15,7 @@ type Histogram struct {
 	// buckets are Prometheus' delta-coded int64 bucket counts (as uint64).
 	Float bool
 	// ResetHint is the counter reset hint (0 unknown, 1 reset, 2 not a
-	// reset, 3 gauge).
+	// reset, 3 gauge; other values are carried as they are).
 	ResetHint                        uint8
 	Schema                           int32
 	ZeroThreshold                    uint64 // float64 bits

@@ -58,13 +58,8 @@ func (r *reader) buckets(float bool) []uint64 {
 	return out
 }
 
-func (r *reader) resetHint() uint8 {
-	h := r.byte()
-	if h > 3 {
-		r.fail("bad counter reset hint %d", h)
-	}
-	return h
-}
+// resetHint reads a counter reset hint: any byte is carried as it is.
+func (r *reader) resetHint() uint8 { return r.byte() }
 
 // histogram reads what appendHistogram wrote.
 func (r *reader) histogram() *Histogram {
