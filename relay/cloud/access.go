@@ -47,10 +47,14 @@ func newAccess(cfg *config.Cloud, log *slog.Logger, reg prometheus.Registerer) (
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	if a.closed && !web.Users() {
+	return a, nil
+}
+
+// warn logs, when the cloud starts, that nobody can read /federate.
+func (a *access) warn(log *slog.Logger) {
+	if a.closed && !a.web.Users() {
 		log.Warn("/federate refuses every request: the cloud serves several tenants and cloud.web_config_file has no basic_auth_users to tell who reads which")
 	}
-	return a, nil
 }
 
 // federate serves /federate within what the request's credential may read.

@@ -72,6 +72,7 @@ func New(cfg *config.Cloud, o Options) (*Cloud, error) {
 	if c.access, err = newAccess(cfg, c.log, c.reg); err != nil {
 		return nil, err
 	}
+	c.access.warn(c.log)
 	tlsConf, err := tlsutil.ServerTLS(cfg.CertFile, cfg.KeyFile, cfg.ClientCAFile, cfg.DataDir, c.log)
 	if err != nil {
 		return nil, fmt.Errorf("cloud.%w", err)
