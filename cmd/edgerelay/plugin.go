@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/urfave/cli/v2"
 	"gopkg.in/yaml.v3"
@@ -30,6 +31,8 @@ func pluginCommand() *cli.Command {
 			&cli.StringFlag{Name: "input", Required: true, Usage: "a scrape's body (Prometheus text or OpenMetrics format), parsed as a scrape parses it", EnvVars: []string{"EDGERELAY_INPUT"}},
 			&cli.StringFlag{Name: "content-type", Usage: "the input's media type as a target's Content-Type header would give it; default: OpenMetrics if it ends with '# EOF', else text/plain; version=0.0.4", EnvVars: []string{"EDGERELAY_CONTENT_TYPE"}},
 			&cli.StringFlag{Name: "config", Usage: "YAML file holding the plugin's config", EnvVars: []string{"EDGERELAY_CONFIG"}},
+			&cli.StringFlag{Name: "edge-config", Usage: "edgerelay configuration `FILE` holding the scrape job named by --job", EnvVars: []string{"EDGERELAY_EDGE_CONFIG"}},
+			&cli.StringFlag{Name: "job", Usage: "parse the input under this scrape job's settings (honor_timestamps, metric_relabel_configs, limits, ...) from --edge-config; default: Prometheus' defaults", EnvVars: []string{"EDGERELAY_JOB"}},
 		}, extra...)
 	}
 	return &cli.Command{
@@ -55,7 +58,11 @@ func loadPluginRun(c *cli.Context, cacheSize int) (*host.Chain, *relay.Batch, er
 	if err != nil {
 		return nil, nil, fmt.Errorf("read input: %w", err)
 	}
-	b, err := parseScrape(in, c.String("content-type"))
+	job, err := scrapeJob(c.String("edge-config"), c.String("job"))
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := parseScrape(in, c.String("content-type"), job)
 	if err != nil {
 		return nil, nil, fmt.Errorf("parse %s: %w", c.String("input"), err)
 	}
@@ -82,16 +89,41 @@ func loadPluginRun(c *cli.Context, cacheSize int) (*host.Chain, *relay.Batch, er
 // parseScrape turns a scrape's body into the batch the edge's scrape of a
 // target serving it would hand the plugin chain (ingest.ParseScrape: the
 // scrape's own parser and rules, empty label values dropped), less the
-// target's labels and report series. contentType "" means OpenMetrics when
-// the body ends with "# EOF", the text format otherwise.
-func parseScrape(in []byte, contentType string) (*relay.Batch, error) {
+// target's labels and report series, under the settings of job (nil: a job
+// with Prometheus' defaults). contentType "" means OpenMetrics when the body
+// ends with "# EOF", the text format otherwise.
+func parseScrape(in []byte, contentType string, job *promconfig.ScrapeConfig) (*relay.Batch, error) {
 	if contentType == "" {
 		contentType = "text/plain; version=0.0.4; charset=utf-8"
 		if bytes.HasSuffix(bytes.TrimRight(in, "\n"), []byte("# EOF")) {
 			contentType = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 		}
 	}
-	return ingest.ParseScrape(in, ingest.ParseOptions{ContentType: contentType, Timestamp: time.Now().UnixMilli()})
+	return ingest.ParseScrape(in, ingest.ParseOptions{ContentType: contentType, Timestamp: time.Now().UnixMilli(), Config: job})
+}
+
+// scrapeJob returns the scrape job named job in the edge configuration
+// file, loaded as run loads it; nil when neither is given.
+func scrapeJob(file, job string) (*promconfig.ScrapeConfig, error) {
+	switch {
+	case file == "" && job == "":
+		return nil, nil
+	case file == "" || job == "":
+		return nil, errors.New("--edge-config and --job go together")
+	}
+	cfg, err := config.Load(file)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Edge == nil {
+		return nil, fmt.Errorf("--edge-config %s has no edge: section", file)
+	}
+	for _, sc := range cfg.Edge.Scrape {
+		if sc.JobName == job {
+			return sc, nil
+		}
+	}
+	return nil, fmt.Errorf("--edge-config %s has no scrape job %q", file, job)
 }
 
 func pluginTest(c *cli.Context) error {

@@ -159,3 +159,38 @@ func TestPluginTestNodeExporterCapture(t *testing.T) {
 		t.Errorf("an empty label value came out:\n%s", got)
 	}
 }
+
+// TestPluginTestUnderAJob: with --edge-config and --job the input is parsed
+// under that job's settings, as its scrape would be: metric_relabel_configs
+// drop a series, honor_timestamps: false gives every sample the scrape's
+// time.
+func TestPluginTestUnderAJob(t *testing.T) {
+	input := writeFile(t, "scrape.txt", pluginTestScrape)
+	edgeCfg := writeFile(t, "edge.yaml", `edge:
+  tenant: acme
+  site: s1
+  upstream: {address: 127.0.0.1:4433}
+  scrape_configs:
+    - job_name: node
+      honor_timestamps: false
+      metric_relabel_configs: [{source_labels: [mode], regex: user, action: drop}]
+      static_configs: [{targets: ['127.0.0.1:9100']}]
+`)
+	got, err := runPluginCLI(t, "test", "--plugin", "../../wasm-examples/dropprefix/dropprefix.wasm", "--input", input,
+		"--edge-config", edgeCfg, "--job", "node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `node_cpu_seconds_total{cpu="0",mode="idle"} 1234.5
+up{instance="h1:9100",job="node"} 1
+`
+	if got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+	for _, args := range [][]string{{"--job", "node"}, {"--edge-config", edgeCfg, "--job", "nope"}} {
+		_, err := runPluginCLI(t, append([]string{"test", "--plugin", "../../wasm-examples/dropprefix/dropprefix.wasm", "--input", input}, args...)...)
+		if err == nil || !strings.Contains(err.Error(), "--") {
+			t.Errorf("%v: err = %v", args, err)
+		}
+	}
+}
