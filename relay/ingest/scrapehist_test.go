@@ -26,8 +26,10 @@ func nativeTarget(t *testing.T) (*prometheus.Registry, string) {
 		NativeHistogramBucketFactor: 1.1, NativeHistogramZeroThreshold: 1e-6,
 	})
 	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "temp_celsius", Help: "Temperature."})
-	reg.MustRegister(h, g)
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "reqs_total", Help: "Requests."})
+	reg.MustRegister(h, g, c)
 	g.Set(21.5)
+	c.(prometheus.ExemplarAdder).AddWithExemplar(3, prometheus.Labels{"trace_id": "c0ffee"})
 	for i, v := range []float64{0.003, 0.2, 0.2, 1.7, -0.5, 0, 42, 1e-9} {
 		h.Observe(v)
 		if i%3 == 0 {
@@ -92,6 +94,13 @@ func TestScrapeNativeHistogram(t *testing.T) {
 			}
 			if m := b.Metadata["req_latency_seconds"]; m.Type != "histogram" || m.Help != "Request latency." {
 				t.Errorf("metadata %+v", m)
+			}
+			for _, sr := range b.Series {
+				if sr.Labels.Get("__name__") == "reqs_total" {
+					if len(sr.Exemplars) != 1 || sr.Exemplars[0].Labels.Get("trace_id") != "c0ffee" || sr.Exemplars[0].Value != 3 || !sr.Exemplars[0].HasTs {
+						t.Errorf("counter exemplars %v", sr.Exemplars)
+					}
+				}
 			}
 			if s, ok := find(b, "temp_celsius"); !ok || s.V != 21.5 {
 				t.Errorf("temp_celsius = %+v (found %v)", s, ok)
