@@ -53,7 +53,8 @@ type ParseOptions struct {
 // none, metadata passed with the series of its family only — and builds the
 // Batch with the Scraper's own appender. An error is what fails a scrape:
 // a parse error, a label set without a name or with an invalid name, or a
-// limit exceeded.
+// limit exceeded (label limits count the series' own labels here; a scrape
+// counts the target's labels too).
 func ParseScrape(body []byte, o ParseOptions) (*relay.Batch, error) {
 	cfg := o.Config
 	if cfg == nil {

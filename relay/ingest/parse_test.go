@@ -71,19 +71,24 @@ func describe(b *relay.Batch) string {
 // aside: same series in the same order, same values to the bit, same
 // timestamps, exemplars and metadata.
 func TestParseScrapeEqualsScrape(t *testing.T) {
-	cases := []struct{ file, contentType string }{
-		{"node_exporter.prom", "text/plain; version=0.0.4; charset=utf-8"},
-		{"quirks.prom", "text/plain; version=0.0.4; charset=utf-8"},
-		{"openmetrics.om", "application/openmetrics-text; version=1.0.0; charset=utf-8"},
-		{"quirks.prom", "application/x-unknown"}, // falls back as the job says
+	const fallback = "  fallback_scrape_protocol: PrometheusText0.0.4\n"
+	cases := []struct{ name, file, contentType, job string }{
+		{"node_exporter", "node_exporter.prom", "text/plain; version=0.0.4; charset=utf-8", fallback},
+		{"quirks", "quirks.prom", "text/plain; version=0.0.4; charset=utf-8", fallback},
+		{"OpenMetrics", "openmetrics.om", "application/openmetrics-text; version=1.0.0; charset=utf-8", fallback},
+		{"unknown content type", "quirks.prom", "application/x-unknown", fallback}, // falls back as the job says
+		{"job settings", "quirks.prom", "text/plain; version=0.0.4", "  honor_timestamps: false\n  label_limit: 9\n" +
+			"  metric_relabel_configs: [{source_labels: [full], regex: x, action: drop}, {target_label: extra, replacement: e}]\n"},
+		{"OpenMetrics job settings", "openmetrics.om", "application/openmetrics-text; version=1.0.0", "  honor_timestamps: false\n" +
+			"  metric_relabel_configs: [{source_labels: [__name__], regex: 'http_.*', action: drop}]\n"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.file+" as "+tc.contentType, func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			body, err := os.ReadFile(filepath.Join("testdata", "scrape", tc.file))
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := sameAsScrape(t, body, tc.contentType, "  fallback_scrape_protocol: PrometheusText0.0.4\n")
+			want := sameAsScrape(t, body, tc.contentType, tc.job)
 			if strings.Contains(string(body), " # {") && !slices.ContainsFunc(want.Series, func(s relay.Series) bool { return len(s.Exemplars) > 0 }) {
 				t.Fatal("the scrape took no exemplar from a body holding some")
 			}
