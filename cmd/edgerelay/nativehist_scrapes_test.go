@@ -110,9 +110,17 @@ func (tt *tickTarget) servedAt(tick int) map[string]*dto.Metric {
 // delta frames, and the cloud is restarted mid-way (its bases reload from
 // disk). Every scrape the cloud writes holds in its .native.gz exactly the
 // histograms and exemplars the target served in that scrape — no more, no
-// fewer — as the tick gauge beside them in .data.gz identifies it.
+// fewer — as the tick gauge beside them in .data.gz identifies it. The same
+// holds with delta encoding off (scrapes travel whole, block version 3).
 func TestNativeHistogramsEveryScrape(t *testing.T) {
 	bin := buildBinary(t)
+	t.Run("delta", func(t *testing.T) { nativeEveryScrape(t, bin, "") })
+	t.Run("whole", func(t *testing.T) {
+		nativeEveryScrape(t, bin, "  plugins:\n    - module: builtin:delta\n      config: {disabled: true}\n")
+	})
+}
+
+func nativeEveryScrape(t *testing.T, bin, plugins string) {
 	tt := newTickTarget()
 	target := httptest.NewServer(promhttp.HandlerFor(tt, promhttp.HandlerOpts{}))
 	defer target.Close()
@@ -144,7 +152,7 @@ edge:
     server_name: localhost
     insecure_skip_verify: true
     max_backoff: 500ms
-`, dir, edgeHTTP, strings.TrimPrefix(target.URL, "http://"), quic), 0o644)
+%s`, dir, edgeHTTP, strings.TrimPrefix(target.URL, "http://"), quic, plugins), 0o644)
 	cloud := start(t, bin, "run", "--config", cloudCfg)
 	start(t, bin, "run", "--config", edgeCfg)
 	files := filepath.Join(dir, "files")
@@ -155,6 +163,10 @@ edge:
 	before := len(readScrapes(t, files))
 	waitFor(t, "8 more scrapes after the cloud restarted", 60*time.Second, func() bool { return len(readScrapes(t, files)) >= before+8 })
 	cloud.stopWith(t, syscall.SIGTERM)
+	// The scrapes went as delta frames, or whole when delta is off.
+	if frames := metric(t, "http://"+edgeHTTP+"/metrics", "edgerelay_delta_frames_total"); (plugins == "") != (frames > 0) {
+		t.Fatalf("edgerelay_delta_frames_total = %v with plugins %q", frames, plugins)
+	}
 
 	checked, withStale := 0, 0
 	for _, sf := range readScrapes(t, files) {
