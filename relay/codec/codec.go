@@ -40,7 +40,8 @@
 // float samples are byte for byte what earlier releases wrote.
 //
 // Names, values and the other strings in batch and series records are
-// string-table indexes. Decode checks every count and index against what
+// string-table indexes. A histogram that Prometheus' TSDB would refuse
+// (ValidHistogram) makes the block corrupt. Decode checks every count and index against what
 // is left of the input, so hostile bytes yield an error, never a panic or an
 // allocation larger than the input allows.
 //

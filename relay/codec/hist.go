@@ -2,6 +2,7 @@ package codec
 
 import (
 	"encoding/binary"
+	"errors"
 	"math"
 
 	"github.com/prometheus/prometheus/model/histogram"
@@ -21,6 +22,21 @@ const (
 	minHistRecord     = 1 + 1 + 1 + 1 + 8 + 1 + 1 + 8 + 5 // Δt kind hint schema zt zc count sum 5 lengths
 	minExemplarRecord = 1 + 8 + 1 + 1                     // nlabels value Δt flags
 )
+
+// ValidHistogram checks a histogram sample as Prometheus' TSDB does before
+// it stores one (schema, spans against buckets, counts, custom bounds). The
+// edge takes in only histograms that pass, and Decode and BatchOf refuse a
+// block or frame holding one that does not, so no output of the cloud ever
+// meets one.
+func ValidHistogram(hs *relay.HistogramSample) error {
+	switch {
+	case hs.H != nil && hs.FH == nil:
+		return hs.H.Validate()
+	case hs.FH != nil && hs.H == nil:
+		return hs.FH.Validate()
+	}
+	return errors.New("a histogram sample holds neither or both of H and FH")
+}
 
 // hasExtras reports whether any series of b carries histogram samples or
 // exemplars, which only a version 3 block can hold.
@@ -141,6 +157,11 @@ func (d *reader) extras(s *relay.Series, batchTS int64) {
 			hs.FH = d.floatHistogram()
 		default:
 			d.fail("unknown histogram kind %d", kind)
+		}
+		if d.err == nil {
+			if err := ValidHistogram(&hs); err != nil {
+				d.fail("histogram sample %d of %s: %v", i, s.Labels, err)
+			}
 		}
 		s.Histograms = append(s.Histograms, hs)
 	}

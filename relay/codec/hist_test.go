@@ -1,14 +1,18 @@
 package codec
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
+	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/edgerelay/edgerelay/internal/histtest"
 	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/sdk/delta"
 )
 
 // histBlock is a random block whose series carry float samples, histogram
@@ -26,7 +30,7 @@ func histBlock(r *rand.Rand, nbatches int) *relay.Block {
 				sr.Samples = append(sr.Samples, relay.Sample{T: ts, V: histtest.Float(r)})
 			}
 			for k := range r.IntN(4) + b2i(b == 0 && s == 0) {
-				sr.Histograms = append(sr.Histograms, histtest.Sample(r, ts+int64(k)*1000-int64(r.IntN(3000))))
+				sr.Histograms = append(sr.Histograms, histtest.ValidSample(r, ts+int64(k)*1000-int64(r.IntN(3000))))
 			}
 			for range r.IntN(4) {
 				sr.Exemplars = append(sr.Exemplars, histtest.Exemplar(r, ts))
@@ -83,4 +87,28 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// TestDecodeRefusesInvalidHistogram: a block or a delta frame holding a
+// histogram Prometheus' TSDB would refuse is corrupt, so no cloud output
+// ever meets one (the edge takes in only valid ones).
+func TestDecodeRefusesInvalidHistogram(t *testing.T) {
+	bad := &histogram.Histogram{Count: 1, PositiveSpans: []histogram.Span{{Offset: 0, Length: 3}}, PositiveBuckets: []int64{1}}
+	blk := &relay.Block{Tenant: "acme", Site: "s", Batches: []*relay.Batch{{Scrape: true, Job: "j", Instance: "i", Timestamp: 1,
+		Series: []relay.Series{{Labels: labels.FromStrings("__name__", "h"), Histograms: []relay.HistogramSample{{T: 1, H: bad}}}}}}}
+	if _, err := Decode(Encode(nil, blk)); !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "spans need 3 buckets") {
+		t.Fatalf("block: %v", err)
+	}
+	var s delta.Scrape
+	var kb KeyBuffer
+	if !ScrapeOf(blk.Batches[0], &s, labels.EmptyLabels(), &kb) {
+		t.Fatal("scrape refused")
+	}
+	got, err := delta.NewDecoder().Apply(delta.NewEncoder(1).AppendFrame(nil, &s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := BatchOf(got); !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("frame: %v", err)
+	}
 }

@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/prometheus/prometheus/model/histogram"
@@ -111,6 +112,9 @@ func fromDelta(sr *delta.Series, x *delta.Extra, out *relay.Series, parse func(s
 				PositiveSpans: fromDeltaSpans(h.PositiveSpans), NegativeSpans: fromDeltaSpans(h.NegativeSpans),
 				PositiveBuckets: fromIntBits(h.PositiveBuckets), NegativeBuckets: fromIntBits(h.NegativeBuckets),
 				CustomValues: fromFloatBits(h.CustomValues)}
+		}
+		if err := ValidHistogram(&hs); err != nil {
+			return fmt.Errorf("%w: histogram of %s: %v", ErrCorrupt, out.Labels, err)
 		}
 		out.Histograms = []relay.HistogramSample{hs}
 	} else {

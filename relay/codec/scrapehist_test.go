@@ -43,7 +43,7 @@ func TestScrapeHistogramsRoundTrip(t *testing.T) {
 			case r.IntN(3) == 0:
 				sr.Samples = []relay.Sample{{T: ts, V: histtest.Float(r)}}
 			default:
-				sr.Histograms = []relay.HistogramSample{histtest.Sample(r, ts)}
+				sr.Histograms = []relay.HistogramSample{histtest.ValidSample(r, ts)}
 			}
 			if r.IntN(3) == 0 {
 				state[i].Exemplars = nil
@@ -92,23 +92,35 @@ func TestScrapeHistogramsRoundTrip(t *testing.T) {
 	}
 }
 
-// grow returns the next sample of a histogram: counts up, same layout.
+// grow returns the next sample of a histogram: counts up, same layout,
+// still valid.
 func grow(hs relay.HistogramSample, ts int64) relay.HistogramSample {
 	out := relay.HistogramSample{T: ts}
 	if hs.H != nil {
 		h := hs.H.Copy()
-		h.Count += 3
 		h.Sum += 1.5
-		for i := range h.PositiveBuckets {
-			h.PositiveBuckets[i]++
+		switch {
+		case !h.UsesCustomBuckets():
+			h.ZeroCount++
+			h.Count++
+		case len(h.PositiveBuckets) > 0:
+			h.PositiveBuckets[0]++ // the first bucket's count grows
+			if len(h.PositiveBuckets) > 1 {
+				h.PositiveBuckets[1]-- // the others' stay
+			}
+			h.Count++
 		}
 		out.H = h
 	} else {
 		h := hs.FH.Copy()
-		h.Count += 3
 		h.Sum += 1.5
-		for i := range h.PositiveBuckets {
-			h.PositiveBuckets[i] += 0.5
+		switch {
+		case !h.UsesCustomBuckets():
+			h.ZeroCount += 0.5
+			h.Count += 0.5
+		case len(h.PositiveBuckets) > 0:
+			h.PositiveBuckets[0] += 0.5
+			h.Count += 0.5
 		}
 		out.FH = h
 	}
