@@ -38,7 +38,7 @@ func nativeScrape(ts int64) *relay.Batch {
 		{
 			Labels: l("__name__", "rpc_seconds"),
 			Histograms: []relay.HistogramSample{{T: ts, H: &histogram.Histogram{
-				Schema: 3, ZeroThreshold: math.Ldexp(1, -128), ZeroCount: 2, Count: 11, Sum: 17.25,
+				Schema: 3, ZeroThreshold: math.Ldexp(1, -128), ZeroCount: 2, Count: 13, Sum: 17.25,
 				PositiveSpans: []histogram.Span{{Offset: -2, Length: 2}, {Offset: 4, Length: 1}}, PositiveBuckets: []int64{1, 3, -2},
 				NegativeSpans: []histogram.Span{{Offset: 0, Length: 1}}, NegativeBuckets: []int64{4},
 			}}},
