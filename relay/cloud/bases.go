@@ -34,6 +34,9 @@ type bases struct {
 	mu    sync.Mutex
 	m     map[string]*siteBase
 	swept time.Time
+
+	smu    sync.Mutex     // guards series; taken under no other lock of bases
+	series map[string]int // series held in memory per tenant (baselimit.go)
 }
 
 // idleBase is how long a site's decoder stays in memory without a block;
@@ -42,6 +45,9 @@ type bases struct {
 const idleBase = 10 * time.Minute
 
 type siteBase struct {
+	b        *bases
+	tenant   string
+	series   int // what b.series counts of this base
 	mu       sync.Mutex
 	path     string // without extension
 	dec      *delta.Decoder
@@ -65,7 +71,7 @@ func newBases(dir string) (*bases, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("delta bases: %w", err)
 	}
-	return &bases{dir: dir, m: map[string]*siteBase{}}, nil
+	return &bases{dir: dir, m: map[string]*siteBase{}, series: map[string]int{}}, nil
 }
 
 // get returns the locked base of (tenant, site, lane), loading it if
@@ -84,7 +90,7 @@ func (b *bases) get(tenant, site string, lane uint8) (*siteBase, error) {
 		if lane != 0 {
 			path += ".lane1"
 		}
-		sb = &siteBase{path: path}
+		sb = &siteBase{b: b, tenant: tenant, path: path}
 		b.m[key] = sb
 	}
 	var idle []*siteBase
@@ -147,6 +153,7 @@ func (sb *siteBase) load() error {
 		return fmt.Errorf("delta bases %s.log: %w", sb.path, err)
 	}
 	sb.log, sb.logBytes, sb.loaded = f, good, true
+	sb.account()
 	return nil
 }
 
@@ -218,6 +225,7 @@ func (sb *siteBase) done(frames [][]byte) error {
 		return fmt.Errorf("delta bases: %w", err)
 	}
 	sb.logBytes += int64(len(buf))
+	sb.account()
 	if sb.logBytes > minFold && sb.logBytes > 2*sb.ckBytes {
 		if err := sb.fold(); err != nil {
 			// The log still holds everything; try again next time.
@@ -257,6 +265,7 @@ func (sb *siteBase) forget() {
 		sb.log.Close()
 	}
 	sb.log, sb.dec, sb.loaded = nil, nil, false
+	sb.account()
 }
 
 // fold writes the decoder state as the new checkpoint and empties the log.

@@ -23,6 +23,7 @@ import (
 	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/cloud/federate"
 	"github.com/edgerelay/edgerelay/relay/cloud/files"
+	"github.com/edgerelay/edgerelay/relay/cloud/limits"
 	"github.com/edgerelay/edgerelay/relay/cloud/meta"
 	"github.com/edgerelay/edgerelay/relay/cloud/rwout"
 	"github.com/edgerelay/edgerelay/relay/codec"
@@ -51,6 +52,7 @@ type Cloud struct {
 	meta    *meta.Store
 	marks   *watermarks
 	bases   *bases
+	limits  *limits.Limiter // per tenant (limitwire.go)
 	out     []*rwout.Forwarder
 	auth    *authenticator
 	access  *access // who reads what over HTTP; nil when only importing
@@ -60,6 +62,8 @@ type Cloud struct {
 	blocks     *prometheus.CounterVec
 	duplicates prometheus.Counter
 	frames     *prometheus.CounterVec
+	// baseDropped counts delta bases dropped at max_base_series.
+	baseDropped *prometheus.CounterVec
 }
 
 // New prepares TLS, binds the QUIC and HTTP listeners and opens the file
@@ -137,7 +141,11 @@ func newReceiver(cfg *config.Cloud, o Options) (*Cloud, error) {
 	if c.bases, err = newBases(filepath.Join(cfg.DataDir, "bases")); err != nil {
 		return nil, err
 	}
-	if c.meta, err = meta.New(meta.Config{Dir: filepath.Join(cfg.DataDir, "metadata"), Logger: log, Registerer: c.reg}); err != nil {
+	c.newLimits()
+	if c.meta, err = meta.New(meta.Config{Dir: filepath.Join(cfg.DataDir, "metadata"), Logger: log, Registerer: c.reg,
+		SiteFamilies: func(t string) int { return cfg.TenantLimits(t).MaxMetadataFamilies },
+		Refused:      func(t string, n int) { c.limits.RefusedMetadata(t, limits.ReasonMetadataFamilies, n) },
+	}); err != nil {
 		return nil, fmt.Errorf("cloud.data_dir: %w", err)
 	}
 	if c.files, err = files.New(files.Config{Dir: cfg.FilesDir, Retention: cfg.FilesRetention, Logger: log, Registerer: c.reg}); err != nil {
@@ -179,8 +187,13 @@ func (c *Cloud) held(p transport.Peer) []transport.Span {
 // handle applies one block from an authenticated edge. It returns nil only
 // once the block's effects are durable, which is when the edge may delete it.
 func (c *Cloud) handle(ctx context.Context, p transport.Peer, seq uint64, lane uint8, data []byte) error {
-	_, err := c.apply(ctx, p, seq, lane, data)
-	return err
+	n, err := c.apply(ctx, p, seq, lane, data)
+	if err != nil {
+		return err
+	}
+	// Over the tenant's rate limits the acknowledgement waits: the edge
+	// keeps what it has not sent yet.
+	return c.limits.Throttle(ctx, p.Tenant, n, len(data))
 }
 
 // apply is handle, returning the number of samples accepted.
@@ -227,6 +240,9 @@ func (c *Cloud) apply(ctx context.Context, p transport.Peer, seq uint64, lane ui
 	}
 	lb := labels.NewBuilder(labels.EmptyLabels())
 	for _, b := range blk.Batches {
+		// Series and metadata a tenant limit or a label check refuses are
+		// removed here, counted and logged (package limits).
+		c.limits.Admit(p.Tenant, p.Site, b)
 		if !b.Scrape {
 			// remote_write metadata arrives when it changes; each batch
 			// is written with what is known of its families.
@@ -254,7 +270,7 @@ func (c *Cloud) apply(ctx context.Context, p transport.Peer, seq uint64, lane ui
 		c.fed.Update(p.Tenant, b)
 	}
 	if sb != nil {
-		err := sb.done(applied)
+		err := c.finishBase(ctx, p, sb, applied)
 		sb = nil
 		if err != nil {
 			c.blocks.WithLabelValues("error").Inc()

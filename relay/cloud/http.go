@@ -38,6 +38,7 @@ func (c *Cloud) statusPage() status.Page {
 			{Title: "Output", Rows: []status.Row{status.R("files", c.cfg.FilesDir), status.R("federated series", fmt.Sprint(c.fed.Series())),
 				status.R("metric families with remote_write metadata", fmt.Sprint(c.meta.Families()))}},
 			{Title: "Tenants", Rows: []status.Row{status.R("accepted", tenants), status.R("identity from", c.auth.describe())}},
+			c.limitsSection(),
 		},
 	}
 }

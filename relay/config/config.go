@@ -172,6 +172,9 @@ type Cloud struct {
 	RemoteWriteOutOfOrder bool `yaml:"remote_write_out_of_order"`
 	// MaxBlockBytes bounds one block received; default 4MiB.
 	MaxBlockBytes Bytes `yaml:"max_block_bytes"`
+	// Limits bound what each tenant's edges can make the cloud hold or
+	// do; see limits.go.
+	Limits Limits `yaml:"limits"`
 
 	// Forward holds RemoteWrite parsed by Prometheus' config package; set by Load.
 	Forward []*promconfig.RemoteWriteConfig `yaml:"-"`
@@ -196,6 +199,8 @@ type Tenant struct {
 	// Sites, when present, are the tenant's only sites, each proving itself
 	// with its own token: the token decides the site, not the edge.
 	Sites []Site `yaml:"sites"`
+	// Limits override cloud.limits for this tenant; zero fields keep them.
+	Limits Limits `yaml:"limits"`
 }
 
 // Site is one accepted site of a tenant.

@@ -87,6 +87,7 @@ func (c *Config) applyDefaults() {
 		setDefault(&cl.FilesRetention, d.FilesRetention)
 		setDefault(&cl.Federate.MaxAge, d.Federate.MaxAge)
 		setDefault(&cl.MaxBlockBytes, d.MaxBlockBytes)
+		cl.applyLimitDefaults()
 	}
 }
 
@@ -172,6 +173,7 @@ func (c *Config) Validate() error {
 		if (cl.CertFile == "") != (cl.KeyFile == "") {
 			bad("cloud.cert_file and cloud.key_file go together")
 		}
+		errs = append(errs, cl.validateLimits()...)
 		if cl.Federate.MaxAge < 0 {
 			bad("cloud.federate.max_age must be >= 0; got %s", cl.Federate.MaxAge)
 		}

@@ -13,9 +13,11 @@
 // batch that carried the one held, so blocks of an older lane drained after
 // newer ones never bring back an old HELP.
 //
-// Bounds: at most MaxSiteFamilies families per (tenant, site) and
+// Bounds: at most MaxSiteFamilies families per (tenant, site) (per tenant
+// the cloud's limits.max_metadata_families, through SiteFamilies) and
 // MaxFamilies in all. Past either, a new family's metadata is refused,
-// counted in edgerelay_cloud_metadata_refused_total and logged; a family
+// counted in edgerelay_cloud_metadata_refused_total (and, by tenant, in
+// edgerelay_cloud_refused_metadata_total) and logged; a family
 // held is always updated. With a directory, every change is written to
 // <dir>/<tenant>/<site>.json (atomically) before Apply returns, and loaded
 // by New, so a restarted cloud knows what it knew.
@@ -51,6 +53,12 @@ type Config struct {
 	Dir string
 	// MaxSiteFamilies and MaxFamilies; zero means the package constants.
 	MaxSiteFamilies, MaxFamilies int
+	// SiteFamilies, when set, gives a tenant's MaxSiteFamilies (the
+	// cloud's limits.max_metadata_families); a result <= 0 means
+	// MaxSiteFamilies.
+	SiteFamilies func(tenant string) int
+	// Refused, when set, is told of each refusal, by tenant.
+	Refused func(tenant string, n int)
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
 	// Registerer for the store's metrics; nil means none.
@@ -61,6 +69,8 @@ type Config struct {
 type Store struct {
 	dir               string
 	maxSite, maxTotal int
+	siteOf            func(tenant string) int
+	refusedBy         func(tenant string, n int)
 	log               *slog.Logger
 
 	// mu guards sites, total and loggedAt, and is held exclusively while
@@ -91,7 +101,8 @@ type entry struct {
 
 // New returns a Store, loading what Dir holds.
 func New(cfg Config) (*Store, error) {
-	s := &Store{dir: cfg.Dir, maxSite: cfg.MaxSiteFamilies, maxTotal: cfg.MaxFamilies, log: cfg.Logger, sites: map[siteKey]*site{}}
+	s := &Store{dir: cfg.Dir, maxSite: cfg.MaxSiteFamilies, maxTotal: cfg.MaxFamilies, log: cfg.Logger, sites: map[siteKey]*site{},
+		siteOf: cfg.SiteFamilies, refusedBy: cfg.Refused}
 	if s.maxSite <= 0 {
 		s.maxSite = MaxSiteFamilies
 	}
@@ -203,12 +214,18 @@ type replaced struct {
 func (s *Store) learn(k siteKey, st *site, md map[string]relay.Metadata, ts int64) (map[string]replaced, int) {
 	undo := map[string]replaced{}
 	refused := 0
+	maxSite := s.maxSite
+	if s.siteOf != nil {
+		if n := s.siteOf(k.tenant); n > 0 {
+			maxSite = n
+		}
+	}
 	for fam, m := range md {
 		e, ok := st.fams[fam]
 		switch {
 		case ok && (e.TS > ts || e.MD == m):
 			continue
-		case !ok && (len(st.fams) >= s.maxSite || s.total >= s.maxTotal):
+		case !ok && (len(st.fams) >= maxSite || s.total >= s.maxTotal):
 			refused++
 			continue
 		}
@@ -222,11 +239,14 @@ func (s *Store) learn(k siteKey, st *site, md map[string]relay.Metadata, ts int6
 	}
 	if refused > 0 {
 		s.refused.Add(float64(refused))
+		if s.refusedBy != nil {
+			s.refusedBy(k.tenant, refused)
+		}
 		if now := time.Now(); now.Sub(s.loggedAt) >= time.Minute {
 			s.loggedAt = now
 			s.log.Warn("metadata of new metric families refused: the store is full",
 				"tenant", k.tenant, "site", k.site, "refused", refused,
-				"site_families", len(st.fams), "max_site_families", s.maxSite, "families", s.total, "max_families", s.maxTotal)
+				"site_families", len(st.fams), "max_site_families", maxSite, "families", s.total, "max_families", s.maxTotal)
 		}
 	}
 	return undo, len(undo)

@@ -300,3 +300,31 @@ func BenchmarkApply(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(names)), "ns/series")
 }
+
+// TestTenantBounds: a tenant's own max_metadata_families (SiteFamilies)
+// replaces MaxSiteFamilies for its sites, and each refusal is reported
+// with its tenant.
+func TestTenantBounds(t *testing.T) {
+	refused := map[string]int{}
+	s := newStore(t, Config{MaxSiteFamilies: 10,
+		SiteFamilies: func(tenant string) int {
+			if tenant == "small" {
+				return 2
+			}
+			return 0
+		},
+		Refused: func(tenant string, n int) { refused[tenant] += n },
+	})
+	four := map[string]relay.Metadata{}
+	for i := range 4 {
+		four[fmt.Sprint("f", i)] = md("gauge", fmt.Sprint(i), "")
+	}
+	apply(t, s, "small", "a", batch(1, four))
+	apply(t, s, "big", "a", batch(1, four))
+	if n := s.Families(); n != 6 {
+		t.Errorf("families = %d, want 2 (small) + 4 (big)", n)
+	}
+	if fmt.Sprint(refused) != "map[small:2]" {
+		t.Errorf("refused by tenant = %v, want map[small:2]", refused)
+	}
+}

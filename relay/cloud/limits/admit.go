@@ -1,0 +1,141 @@
+package limits
+
+import (
+	"unicode/utf8"
+
+	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/relay/config"
+)
+
+// logEvery is how often a refusal is logged per (tenant, site, reason).
+const logEvery = int64(60e9)
+
+// Admit removes from b, in place, every series the tenant's limits or the
+// label checks refuse, and every family's metadata that is too long; it
+// counts and logs what it removed and returns the number of samples
+// refused. A series admitted is counted active for the series limit.
+func (l *Limiter) Admit(tenantName, site string, b *relay.Batch) int {
+	lim := l.of(tenantName)
+	tn := l.tenant(tenantName)
+	now := l.now().UnixNano()
+	tn.mu.Lock()
+	defer tn.mu.Unlock()
+	if now-tn.swept > l.idle/4 {
+		tn.swept = now
+		cutoff := now - l.idle
+		for h, seen := range tn.series {
+			if seen < cutoff {
+				delete(tn.series, h)
+			}
+		}
+	}
+	var refused map[string]int // reason → samples
+	var example map[string]string
+	kept := b.Series[:0]
+	for i := range b.Series {
+		sr := &b.Series[i]
+		reason := check(sr.Labels, &lim)
+		if reason == "" {
+			h := sr.Labels.Hash()
+			if _, ok := tn.series[h]; ok || len(tn.series) < lim.MaxSeries {
+				tn.series[h] = now
+			} else {
+				reason = ReasonSeriesLimit
+			}
+		}
+		if reason == "" {
+			kept = append(kept, *sr)
+			continue
+		}
+		if refused == nil {
+			refused, example = map[string]int{}, map[string]string{}
+		}
+		refused[reason] += len(sr.Samples) + len(sr.Histograms)
+		if _, ok := example[reason]; !ok {
+			example[reason] = clip(sr.Labels.String())
+		}
+	}
+	clear(b.Series[len(kept):])
+	b.Series = kept
+	var metaRefused int
+	for name, md := range b.Metadata {
+		if len(name) > lim.MaxMetadataLength || len(md.Help) > lim.MaxMetadataLength || len(md.Unit) > lim.MaxMetadataLength || len(md.Type) > lim.MaxMetadataLength {
+			delete(b.Metadata, name)
+			metaRefused++
+			if metaRefused == 1 {
+				l.logRefusal(tn, tenantName, site, ReasonMetadataTooLong, now, "family", clip(name), "max_metadata_length", lim.MaxMetadataLength)
+			}
+		}
+	}
+	if metaRefused > 0 {
+		l.refusedMetadata.WithLabelValues(tenantName, ReasonMetadataTooLong).Add(float64(metaRefused))
+	}
+	total := 0
+	for reason, n := range refused {
+		total += n
+		l.refusedSamples.WithLabelValues(tenantName, reason).Add(float64(n))
+		l.logRefusal(tn, tenantName, site, reason, now, "samples", n, "example", example[reason],
+			"active_series", len(tn.series), "max_series", lim.MaxSeries)
+	}
+	return total
+}
+
+// logRefusal logs a refusal at most once per logEvery per (site, reason).
+// The caller holds tn.mu.
+func (l *Limiter) logRefusal(tn *tenant, tenantName, site, reason string, now int64, args ...any) {
+	key := site + "\x00" + reason
+	if now-tn.logged[key] < logEvery {
+		return
+	}
+	if len(tn.logged) > 1000 {
+		clear(tn.logged)
+	}
+	tn.logged[key] = now
+	l.log.Warn("samples refused by a tenant limit: the edge's block is acknowledged, these are counted in edgerelay_cloud_refused_samples_total and written nowhere",
+		append([]any{"tenant", tenantName, "site", site, "reason", reason}, args...)...)
+}
+
+// check returns why lset is refused, or "" when it passes: Prometheus'
+// label validation under the UTF-8 scheme (the most permissive, so
+// whatever an edge took under either scheme passes) and the label limits.
+func check(lset labels.Labels, lim *config.Limits) string {
+	if lset.Get(model.MetricNameLabel) == "" {
+		return ReasonMissingName
+	}
+	n := lset.Len()
+	if !lset.Has("tenant") {
+		n++ // the cloud sets it
+	}
+	if n > lim.MaxLabelsPerSeries {
+		return ReasonTooManyLabels
+	}
+	if _, dup := lset.HasDuplicateLabelNames(); dup {
+		return ReasonDuplicateLabel
+	}
+	reason := ""
+	lset.Range(func(lb labels.Label) {
+		switch {
+		case reason != "":
+		case len(lb.Name) > lim.MaxLabelNameLength:
+			reason = ReasonNameTooLong
+		case len(lb.Value) > lim.MaxLabelValueLength:
+			reason = ReasonValueTooLong
+		case !model.UTF8Validation.IsValidLabelName(lb.Name):
+			reason = ReasonInvalidName
+		case !utf8.ValidString(lb.Value):
+			reason = ReasonInvalidValue
+		}
+	})
+	return reason
+}
+
+// clip shortens s for a log line.
+func clip(s string) string {
+	if len(s) <= 200 {
+		return s
+	}
+	return s[:200] + "..."
+}

@@ -1,0 +1,96 @@
+package cloud
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/edgerelay/edgerelay/relay/cloud/limits"
+	"github.com/edgerelay/edgerelay/relay/config"
+	"github.com/edgerelay/edgerelay/relay/status"
+	"github.com/edgerelay/edgerelay/relay/transport"
+)
+
+// newLimits builds the per-tenant limits (package limits) and the counter
+// of dropped delta bases (baselimit.go).
+func (c *Cloud) newLimits() {
+	names := make([]string, len(c.cfg.Tenants))
+	for i, t := range c.cfg.Tenants {
+		names[i] = t.Name
+	}
+	c.limits = limits.New(limits.Config{
+		Of: c.cfg.TenantLimits, Tenants: names, SeriesIdle: c.cfg.Federate.MaxAge,
+		Logger: c.log, Registerer: c.reg,
+	})
+	c.baseDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "edgerelay_cloud_delta_bases_dropped_total",
+		Help: "Sites' delta bases dropped from memory and disk because the tenant's bases held more than its limits.max_base_series; the edge is asked for full frames.",
+	}, []string{"tenant"})
+	c.reg.MustRegister(c.baseDropped, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "edgerelay_cloud_delta_base_series",
+		Help: "Series held in memory by the delta bases of all tenants.",
+	}, func() float64 {
+		c.bases.smu.Lock()
+		defer c.bases.smu.Unlock()
+		n := 0
+		for _, v := range c.bases.series {
+			n += v
+		}
+		return float64(n)
+	}))
+}
+
+// finishBase makes what a block applied to sb durable (done), or, when the
+// tenant's bases hold more than its max_base_series, drops sb's base and
+// asks the edge for full frames. Either way sb is unlocked.
+func (c *Cloud) finishBase(ctx context.Context, p transport.Peer, sb *siteBase, applied [][]byte) error {
+	max := c.limits.Limits(p.Tenant).MaxBaseSeries
+	if !c.bases.over(sb, max) {
+		return sb.done(applied)
+	}
+	held := sb.dec.Series()
+	if err := sb.drop(); err != nil {
+		return err
+	}
+	c.baseDropped.WithLabelValues(p.Tenant).Inc()
+	c.log.Warn("delta bases of a site dropped: the tenant's bases hold more series than limits.max_base_series; the edge is asked for full frames",
+		slog.String("tenant", p.Tenant), slog.String("site", p.Site), slog.Int("site_series", held),
+		slog.Int("tenant_series", c.bases.tenantSeries(p.Tenant)), slog.Int("max_base_series", max))
+	transport.RequestResync(ctx)
+	return nil
+}
+
+// limitsSection shows each tenant's limits and use on the status page (the
+// first 50 tenants; /metrics has them all).
+func (c *Cloud) limitsSection() status.Section {
+	sec := status.Section{Title: "Limits per tenant (cloud.limits, cloud.tenants[].limits)"}
+	ts := c.limits.Tenants()
+	sort.Strings(ts)
+	if len(ts) == 0 {
+		l := c.cfg.Limits
+		sec.Rows = append(sec.Rows, status.R("every tenant", describeLimits(l, -1, -1)))
+	}
+	for i, t := range ts {
+		if i == 50 {
+			sec.Rows = append(sec.Rows, status.R("…", fmt.Sprintf("%d more tenants: see /metrics", len(ts)-50)))
+			break
+		}
+		sec.Rows = append(sec.Rows, status.R(t, describeLimits(c.limits.Limits(t), c.limits.ActiveSeries(t), c.bases.tenantSeries(t))))
+	}
+	return sec
+}
+
+func describeLimits(l config.Limits, active, base int) string {
+	use := func(n int) string {
+		if n < 0 {
+			return ""
+		}
+		return fmt.Sprintf("%d of ", n)
+	}
+	return fmt.Sprintf("series %s%d; delta base series %s%d; %d samples/s; %d bytes/s; labels per series %d, name %d B, value %d B; metadata %d B, %d families per site",
+		use(active), l.MaxSeries, use(base), l.MaxBaseSeries, l.MaxSamplesPerSecond, int64(l.MaxBytesPerSecond),
+		l.MaxLabelsPerSeries, l.MaxLabelNameLength, l.MaxLabelValueLength, l.MaxMetadataLength, l.MaxMetadataFamilies)
+}
