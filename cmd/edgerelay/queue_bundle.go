@@ -11,6 +11,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/urfave/cli/v2"
 
+	"github.com/edgerelay/edgerelay/internal/fsutil"
 	"github.com/edgerelay/edgerelay/relay/cloud"
 	"github.com/edgerelay/edgerelay/relay/config"
 	"github.com/edgerelay/edgerelay/store"
@@ -36,30 +37,20 @@ func queueExportCommand() *cli.Command {
 			if err != nil {
 				return fmt.Errorf("--until: %w", err)
 			}
-			tmp := c.String("out") + ".partial"
-			f, err := os.Create(tmp)
-			if err != nil {
-				return err
-			}
-			bw := bufio.NewWriterSize(f, 1<<20)
 			bar := newProgress(c.App.ErrWriter, "export", q.Stats().Bytes)
-			x, err := q.ExportUntil(bw, 0, until, func(done, total int64) { bar.update(done, total) })
+			var x store.Exported
+			err = fsutil.Write(c.String("out"), 0o666, func(w io.Writer) error {
+				bw := bufio.NewWriterSize(w, 1<<20)
+				var err error
+				x, err = q.ExportUntil(bw, 0, until, func(done, total int64) { bar.update(done, total) })
+				if err != nil {
+					return err
+				}
+				return bw.Flush()
+			})
 			last := x.Last
-			if err == nil {
-				err = bw.Flush()
-			}
-			if err == nil {
-				err = f.Sync()
-			}
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
-			if err == nil {
-				err = os.Rename(tmp, c.String("out"))
-			}
 			bar.done()
 			if err != nil {
-				os.Remove(tmp)
 				return fmt.Errorf("export: %w", err)
 			}
 			fmt.Fprintf(c.App.Writer, "exported %d blocks (%d samples, %s) through seq %d of queue %016x to %s\n",

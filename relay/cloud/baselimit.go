@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/edgerelay/edgerelay/internal/fsutil"
 )
 
 // The delta bases of a tenant are bounded: cloud.limits.max_base_series
@@ -63,7 +65,7 @@ func (sb *siteBase) drop() error {
 			errs = append(errs, err)
 		}
 	}
-	if err := syncDir(filepath.Dir(sb.path)); err != nil {
+	if err := fsutil.SyncDir(filepath.Dir(sb.path)); err != nil {
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {

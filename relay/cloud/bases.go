@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgerelay/edgerelay/internal/fsutil"
 	"github.com/edgerelay/edgerelay/sdk/delta"
 )
 
@@ -271,25 +272,7 @@ func (sb *siteBase) forget() {
 // fold writes the decoder state as the new checkpoint and empties the log.
 func (sb *siteBase) fold() error {
 	st := sb.dec.MarshalState(nil)
-	tmp := sb.path + ".state.tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(st)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, sb.path+".state")
-	}
-	if err == nil {
-		err = syncDir(filepath.Dir(sb.path))
-	}
-	if err != nil {
+	if err := fsutil.WriteFile(sb.path+".state", st, 0o644); err != nil {
 		return err
 	}
 	// The checkpoint now holds everything the log did: a crash from here on
@@ -310,15 +293,6 @@ func (sb *siteBase) fold() error {
 	}
 	sb.logBytes, sb.ckBytes = 0, int64(len(st))
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // close closes every open log.

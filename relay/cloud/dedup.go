@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+
+	"github.com/edgerelay/edgerelay/internal/fsutil"
 )
 
 // watermarks remembers, per (tenant, site, edge queue id), which block
@@ -19,7 +21,7 @@ import (
 // Handled numbers are kept as merged ranges: live traffic keeps them one
 // range, an imported bundle that was deleted from the edge before the link
 // came back adds a second one. State is one small file per site, replaced
-// atomically (write, fsync, rename) after every block.
+// atomically (fsutil.WriteFile) after every block.
 type watermarks struct {
 	dir string
 	mu  sync.Mutex
@@ -90,22 +92,7 @@ func (w *watermarks) advance(tenant, site string, queueID, seq uint64) error {
 	}
 	next.Queues[q] = addSeq(m.Queues[q], seq)
 	b, _ := json.Marshal(next)
-	p := w.path(tenant, site)
-	tmp := p + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("dedup state: %w", err)
-	}
-	if _, err = f.Write(b); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, p)
-	}
-	if err != nil {
+	if err := fsutil.WriteFile(w.path(tenant, site), b, 0o644); err != nil {
 		return fmt.Errorf("dedup state: %w", err)
 	}
 	w.m[tenant+"\x00"+site] = next

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/edgerelay/edgerelay/internal/fsutil"
 )
 
 // loadResetKey returns the QUIC stateless reset key kept at path, creating
@@ -27,11 +29,7 @@ func loadResetKey(path string) (*[32]byte, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("quic reset key: %w", err)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, k[:], 0o600); err != nil {
-		return nil, fmt.Errorf("quic reset key: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := fsutil.WriteFile(path, k[:], 0o600); err != nil {
 		return nil, fmt.Errorf("quic reset key: %w", err)
 	}
 	return &k, nil

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+
+	"github.com/edgerelay/edgerelay/internal/fsutil"
 )
 
 // Files written by WriteBundle.
@@ -261,10 +263,10 @@ func ensureSelfSigned(dir string) (certFile, keyFile string, err error) {
 	}
 	// Key first: a crash between the two leaves no certificate, so the
 	// next start makes a fresh pair instead of loading a mismatched one.
-	if err := writeAtomic(keyFile, keyPEM, 0o600); err != nil {
+	if err := fsutil.WriteFile(keyFile, keyPEM, 0o600); err != nil {
 		return "", "", err
 	}
-	if err := writeAtomic(certFile, certPEM, 0o644); err != nil {
+	if err := fsutil.WriteFile(certFile, certPEM, 0o644); err != nil {
 		return "", "", err
 	}
 	return certFile, keyFile, nil
@@ -293,33 +295,6 @@ func writeNew(path string, data []byte, mode os.FileMode) error {
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("close %q: %w", path, err)
-	}
-	return nil
-}
-
-func writeAtomic(path string, data []byte, mode os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path))
-	if err != nil {
-		return fmt.Errorf("create temp for %q: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("chmod %q: %w", tmp.Name(), err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %q: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("sync %q: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close %q: %w", tmp.Name(), err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("rename to %q: %w", path, err)
 	}
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/edgerelay/edgerelay/internal/fsutil"
 )
 
 const (
@@ -72,7 +74,7 @@ func (w *Writer) place(rel string, epochUs int64, data, js, native []byte) (bool
 		if err := w.updateLatest(target, epochUs); err != nil {
 			return true, err
 		}
-		if err := syncDir(target); err != nil {
+		if err := fsutil.SyncDir(target); err != nil {
 			return true, err
 		}
 		return true, nil
@@ -84,40 +86,21 @@ func (w *Writer) place(rel string, epochUs int64, data, js, native []byte) (bool
 // empty, <name>.native.gz into dir, fsyncs them and dir, and makes dir
 // world-readable like the rest of the layout.
 func writeScrape(dir, name string, data, js, native []byte) error {
-	if err := writeFile(filepath.Join(dir, name+".data.gz"), data); err != nil {
+	if err := fsutil.WriteSynced(filepath.Join(dir, name+".data.gz"), data, 0o644); err != nil {
 		return err
 	}
 	if len(native) > 0 {
-		if err := writeFile(filepath.Join(dir, name+nativeSuffix), native); err != nil {
+		if err := fsutil.WriteSynced(filepath.Join(dir, name+nativeSuffix), native, 0o644); err != nil {
 			return err
 		}
 	}
-	if err := writeFile(filepath.Join(dir, name+".json"), js); err != nil {
+	if err := fsutil.WriteSynced(filepath.Join(dir, name+".json"), js, 0o644); err != nil {
 		return err
 	}
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return fmt.Errorf("chmod %q: %w", dir, err)
 	}
-	return syncDir(dir)
-}
-
-func writeFile(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
-	if err != nil {
-		return fmt.Errorf("create %q: %w", path, err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("write %q: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %q: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %q: %w", path, err)
-	}
-	return nil
+	return fsutil.SyncDir(dir)
 }
 
 // clearDir empties dir so it can be renamed again under another name.
@@ -196,17 +179,5 @@ func (w *Writer) ensureDir(rel string) error {
 	if err != nil {
 		return fmt.Errorf("create %q: %w", p, err)
 	}
-	return syncDir(filepath.Dir(p))
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open %q: %w", dir, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("sync %q: %w", dir, err)
-	}
-	return nil
+	return fsutil.SyncDir(filepath.Dir(p))
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/edgerelay/edgerelay/internal/fsutil"
 )
 
 // SweepInterval is how often Run applies retention.
@@ -128,10 +130,10 @@ func (w *Writer) sweepTarget(rel string, cutoff int64) int {
 	if kept == 0 {
 		os.Remove(filepath.Join(dir, latestName))
 		if err := os.Remove(dir); err == nil {
-			syncDir(filepath.Dir(dir))
+			fsutil.SyncDir(filepath.Dir(dir))
 		}
 	} else if removed > 0 {
-		syncDir(dir)
+		fsutil.SyncDir(dir)
 	}
 	return removed
 }

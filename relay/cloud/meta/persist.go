@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/edgerelay/edgerelay/internal/fsutil"
 )
 
 // siteFile is the persisted metadata of one (tenant, site).
@@ -21,45 +23,17 @@ func (s *Store) path(k siteKey) string {
 	return filepath.Join(s.dir, escape(k.tenant)+"."+escape(k.site)+".json")
 }
 
-// persist replaces k's file with st (write, fsync, rename, fsync of the
-// directory). The caller holds s.mu and st.mu.
+// persist replaces k's file with st (fsutil.WriteFile). The caller holds
+// s.mu and st.mu.
 func (s *Store) persist(k siteKey, st *site) error {
 	b, err := json.Marshal(siteFile{Tenant: k.tenant, Site: k.site, Families: st.fams})
 	if err != nil {
 		return fmt.Errorf("metadata state: %w", err)
 	}
-	p := s.path(k)
-	tmp := p + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return fmt.Errorf("metadata state: %w", err)
-	}
-	if _, err = f.Write(b); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, p)
-	}
-	if err == nil {
-		err = syncDir(s.dir)
-	}
-	if err != nil {
-		os.Remove(tmp)
+	if err := fsutil.WriteFile(s.path(k), b, 0o644); err != nil {
 		return fmt.Errorf("metadata state: %w", err)
 	}
 	return nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // load reads every site file of s.dir. A file that does not parse is set
