@@ -196,6 +196,13 @@ edge:
 		m := metrics()
 		return refused(m, "flood", "label_value_too_long") >= badSeries && refused(m, "flood", "max_labels_per_series") >= badSeries
 	})
+	// The flood's edge was told, with the acknowledgements.
+	var edgeRefused float64
+	waitFor(t, "the flood edge told of its refused samples", 10*time.Second, func() bool {
+		_, body := httpGet("http://" + floodHTTP + "/metrics")
+		edgeRefused = parseText(t, []byte(body), nil)[`{__name__="edgerelay_uplink_refused_samples_total"}`]
+		return edgeRefused >= 2*badSeries
+	})
 	floodScrapes := bomb.n.Load()
 	if err := flood.cmd.Process.Kill(); err != nil {
 		t.Fatal(err)
@@ -280,6 +287,10 @@ edge:
 		t.Errorf("cloud RSS peaked at %d KiB, over the bound %d KiB (baseline %d KiB)", peak, bound, baseline)
 	}
 	secs := (last - first) / 1000
+	if _, body := httpGet("http://" + goodHTTP + "/metrics"); parseText(t, []byte(body), nil)[`{__name__="edgerelay_uplink_refused_samples_total"}`] != 0 {
+		t.Errorf("tenant good's edge was told of refused samples")
+	}
+	t.Logf("flood's edge counted %.0f samples refused at the cloud", edgeRefused)
 	t.Logf("flood: %d scrapes of %d new series; refused at the cloud: series limit %.0f, long values %.0f, many labels %.0f samples; flood's edge slowed %.1fs; bases dropped %.0f",
 		floodScrapes, bomb.perScrape, refused(m, "flood", "per_tenant_series_limit"), refused(m, "flood", "label_value_too_long"), refused(m, "flood", "max_labels_per_series"),
 		m[`{__name__="edgerelay_cloud_throttled_seconds_total", limit="max_bytes_per_second", tenant="flood"}`], m[`{__name__="edgerelay_cloud_delta_bases_dropped_total", tenant="flood"}`])

@@ -239,10 +239,11 @@ func (c *Cloud) apply(ctx context.Context, p transport.Peer, seq uint64, lane ui
 		}
 	}
 	lb := labels.NewBuilder(labels.EmptyLabels())
+	refused := 0
 	for _, b := range blk.Batches {
 		// Series and metadata a tenant limit or a label check refuses are
 		// removed here, counted and logged (package limits).
-		c.limits.Admit(p.Tenant, p.Site, b)
+		refused += c.limits.Admit(p.Tenant, p.Site, b)
 		if !b.Scrape {
 			// remote_write metadata arrives when it changes; each batch
 			// is written with what is known of its families.
@@ -288,6 +289,7 @@ func (c *Cloud) apply(ctx context.Context, p transport.Peer, seq uint64, lane ui
 	if fc.noBase > 0 {
 		transport.RequestResync(ctx)
 	}
+	transport.ReportRefused(ctx, refused)
 	n := blk.Samples()
 	c.received.Add(float64(n))
 	return n, nil

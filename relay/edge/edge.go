@@ -194,6 +194,7 @@ func (e *Edge) newForwarder() error {
 		Window:      up.Window,
 		OnConnect:   e.onConnect,
 		OnResync:    e.onResync,
+		OnRefused:   newRefusedAtCloud(e.reg, e.log).add,
 		MaxSendRate: int64(e.cfg.Queue.MaxSendRate),
 		ReplayShare: e.cfg.Queue.ReplayShare,
 		OnBacklog:   e.com.requestLane,

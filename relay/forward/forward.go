@@ -94,7 +94,10 @@ type Config struct {
 	OnConnect func(canResync bool)
 	// OnResync, when set, is called when the cloud asks the edge to start
 	// its delta encoding afresh.
-	OnResync   func()
+	OnResync func()
+	// OnRefused, when set, is called with the count of an acknowledged
+	// block's samples the cloud refused by a limit (transport.Ack.Refused).
+	OnRefused  func(samples uint64)
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer // nil: metrics are not registered
 }

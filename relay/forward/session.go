@@ -95,6 +95,9 @@ func (s *session) take(a transport.Ack) bool {
 	if a.Resync && s.f.cfg.OnResync != nil {
 		s.f.cfg.OnResync()
 	}
+	if a.Refused > 0 && s.f.cfg.OnRefused != nil {
+		s.f.cfg.OnRefused(a.Refused)
+	}
 	if err := s.ack(a.Seq); err != nil {
 		s.fail(err)
 		return false

@@ -43,6 +43,10 @@ type Ack struct {
 	// Resync: the cloud asks the edge to start its delta encoding afresh
 	// (protocol version 2; see RequestResync).
 	Resync bool
+	// Refused is how many samples of the block the cloud refused by a
+	// tenant limit or label check (protocol version 4; see ReportRefused).
+	// The block is durable all the same: what the cloud kept of it.
+	Refused uint64
 }
 
 // Conn is an authenticated uplink to a cloud relay. Send may be called from
@@ -321,7 +325,7 @@ func (c *Conn) readAcks(br *bufio.Reader) {
 		var a Ack
 		switch f.typ {
 		case frameAck:
-			a = Ack{Seq: f.seq, Resync: f.resync}
+			a = Ack{Seq: f.seq, Resync: f.resync, Refused: f.refused}
 		case frameNack:
 			a = Ack{Seq: f.seq, Err: &NackError{Seq: f.seq, Reason: f.reason}}
 		case frameError:

@@ -26,8 +26,9 @@ const (
 	// ProtocolVersion is the newest version this package speaks: an edge
 	// sends it in HELLO, the cloud answers in WELCOME with the lower of
 	// its own and the edge's. Version 2 adds the resync flag to ACK;
-	// version 3 adds lanes (WELCOME's flags, BLOCK_LANE).
-	ProtocolVersion = 3
+	// version 3 adds lanes (WELCOME's flags, BLOCK_LANE); version 4 adds
+	// the refused count to ACK.
+	ProtocolVersion = 4
 	// minProtocolVersion is the oldest version still spoken.
 	minProtocolVersion = 1
 	// ALPN is the TLS application protocol both ends negotiate.
@@ -48,6 +49,10 @@ const (
 // ackResync is the ACK flag (version 2) asking the edge to start a new
 // delta generation.
 const ackResync byte = 1 << 0
+
+// ackRefused is the ACK flag (version 4) saying a u64 follows: how many
+// samples of the block the cloud refused by a tenant limit or label check.
+const ackRefused byte = 1 << 1
 
 // welcomeLanes is the WELCOME flag (version 3) saying the cloud takes
 // blocks of two lanes interleaved.
@@ -80,6 +85,7 @@ type frame struct {
 	code    Code   // ERROR
 	seq     uint64 // BLOCK, ACK, NACK
 	resync  bool   // ACK (version 2): the edge should start its delta encoding afresh
+	refused uint64 // ACK (version 4): samples of the block refused at the cloud
 	reason  string // ERROR, NACK
 	payload []byte // BLOCK; freshly allocated, owned by the receiver
 }
@@ -128,8 +134,18 @@ func appendFrame(dst []byte, f *frame) ([]byte, error) {
 		dst = append(dst, f.payload...)
 	case frameAck:
 		dst = binary.BigEndian.AppendUint64(dst, f.seq)
+		var flags byte
 		if f.resync {
-			dst = append(dst, ackResync)
+			flags |= ackResync
+		}
+		if f.refused > 0 {
+			flags |= ackRefused
+		}
+		if flags != 0 {
+			dst = append(dst, flags)
+		}
+		if f.refused > 0 {
+			dst = binary.BigEndian.AppendUint64(dst, f.refused)
 		}
 	case frameNack:
 		dst = binary.BigEndian.AppendUint64(dst, f.seq)
@@ -240,10 +256,15 @@ func decodeBody(typ byte, body []byte) (*frame, error) {
 		if d.err == nil && len(d.b) > 0 { // version 2 flags
 			flags := d.b[0]
 			d.b = d.b[1:]
-			if flags&^ackResync != 0 || flags == 0 { // none set: the byte is left out
+			if flags&^(ackResync|ackRefused) != 0 || flags == 0 { // none set: the byte is left out
 				d.err = fmt.Errorf("unknown ACK flags %#x", flags)
 			}
 			f.resync = flags&ackResync != 0
+			if flags&ackRefused != 0 {
+				if f.refused = d.u64(); d.err == nil && f.refused == 0 {
+					d.err = errors.New("ACK refused count 0 with its flag set")
+				}
+			}
 		}
 	case frameNack:
 		f.seq = d.u64()

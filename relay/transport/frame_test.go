@@ -21,6 +21,8 @@ func TestFrameRoundTrip(t *testing.T) {
 		{"block", frame{typ: frameBlock, seq: 7, payload: []byte("payload")}},
 		{"empty block", frame{typ: frameBlock, seq: 8, payload: []byte{}}},
 		{"ack", frame{typ: frameAck, seq: ^uint64(0)}},
+		{"ack refused", frame{typ: frameAck, seq: 5, refused: 3000}},
+		{"ack resync refused", frame{typ: frameAck, seq: 5, resync: true, refused: 1}},
 		{"nack", frame{typ: frameNack, seq: 3, reason: "disk full"}},
 	}
 	for _, tt := range tests {
@@ -72,6 +74,7 @@ func FuzzReadFrame(f *testing.F) {
 		{typ: frameError, code: CodeRefused, reason: "no"},
 		{typ: frameBlock, seq: 1, payload: []byte("abc")},
 		{typ: frameAck, seq: 2},
+		{typ: frameAck, seq: 2, resync: true, refused: 7},
 		{typ: frameNack, seq: 3, reason: "why"},
 	}
 	for i := range seeds {

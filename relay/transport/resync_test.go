@@ -184,3 +184,46 @@ func TestHeld(t *testing.T) {
 		t.Fatalf("version 2 HELLO answered %+v, %v", w, err)
 	}
 }
+
+// TestRefusedInAck: what a handler reports with ReportRefused reaches a
+// version 4 edge in the block's ACK; an edge speaking version 3 is not told
+// (its decoder would refuse the flag); an ACK with the flag and a count of
+// 0 is malformed.
+func TestRefusedInAck(t *testing.T) {
+	p := newPKI(t)
+	handle := func(ctx context.Context, _ Peer, seq uint64, _ uint8, _ []byte) error {
+		ReportRefused(ctx, int(seq)*10)
+		ReportRefused(ctx, 1)
+		return nil
+	}
+	s := startServer(t, ServerConfig{TLS: p.server(t, false), Handle: handle})
+	c, err := dialTest(t, s, p.client(t, false), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := uint64(1); seq <= 2; seq++ {
+		if err := c.Send(context.Background(), seq, []byte("block")); err != nil {
+			t.Fatal(err)
+		}
+		if a := <-c.Acks(); a.Err != nil || a.Seq != seq || a.Refused != seq*10+1 {
+			t.Fatalf("answer to block %d: %+v, want %d refused", seq, a, seq*10+1)
+		}
+	}
+	c.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, str := rawStream(ctx, t, s, p)
+	str.Write(mustFrame(t, &frame{typ: frameHello, version: 3, hello: Hello{Tenant: "acme", Site: "s", Token: "secret", QueueID: 1}}))
+	str.Write(mustFrame(t, &frame{typ: frameBlock, seq: 2, payload: []byte("x")}))
+	br := bufio.NewReader(str)
+	if w, err := readFrame(br, -1); err != nil || w.version != 3 {
+		t.Fatalf("version 3 HELLO answered %+v, %v", w, err)
+	}
+	if a, err := readFrame(br, -1); err != nil || a.typ != frameAck || a.refused != 0 {
+		t.Fatalf("version 3 edge answered %+v, %v; want an ACK without the refused count", a, err)
+	}
+	if _, err := readFrame(bufio.NewReader(bytes.NewReader(rawFrame(frameAck, []byte{0, 0, 0, 0, 0, 0, 0, 7, ackRefused, 0, 0, 0, 0, 0, 0, 0, 0}))), -1); err == nil {
+		t.Fatal("ACK with the refused flag and a count of 0 accepted")
+	}
+}

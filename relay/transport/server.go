@@ -60,6 +60,17 @@ func RequestResync(ctx context.Context) {
 
 type resyncKey struct{}
 
+// ReportRefused, called by a Handler with the ctx it was given, tells the
+// edge with the block's acknowledgement that n of its samples were
+// refused by a limit (protocol version 4; older edges are not told).
+func ReportRefused(ctx context.Context, n int) {
+	if c, ok := ctx.Value(refusedKey{}).(*atomic.Int64); ok && n > 0 {
+		c.Add(int64(n))
+	}
+}
+
+type refusedKey struct{}
+
 // Handler takes one block. It is called sequentially per connection, in
 // the order the edge sent: in sequence order within each lane (0 or 1;
 // always 0 unless ServerConfig.Lanes), the lanes possibly interleaved. It

@@ -123,7 +123,9 @@ func (c *serverConn) blocks(ctx context.Context, p Peer) {
 		c.s.m.blocks.Inc()
 		c.s.m.bytes.Add(float64(len(f.payload)))
 		var resync atomic.Bool
-		if err := c.s.cfg.Handle(context.WithValue(ctx, resyncKey{}, &resync), p, f.seq, f.lane, f.payload); err != nil {
+		var refused atomic.Int64
+		hctx := context.WithValue(context.WithValue(ctx, resyncKey{}, &resync), refusedKey{}, &refused)
+		if err := c.s.cfg.Handle(hctx, p, f.seq, f.lane, f.payload); err != nil {
 			c.s.m.nacks.Inc()
 			c.log.Warn("transport: handler failed a block; nack and close", "seq", f.seq, "err", err)
 			// No STOP_SENDING: it could make the edge fail its own
@@ -135,7 +137,11 @@ func (c *serverConn) blocks(ctx context.Context, p Peer) {
 			}
 			return
 		}
-		if c.write(&frame{typ: frameAck, seq: f.seq, resync: resync.Load() && c.version >= 2}) != nil {
+		ack := &frame{typ: frameAck, seq: f.seq, resync: resync.Load() && c.version >= 2}
+		if c.version >= 4 {
+			ack.refused = uint64(refused.Load())
+		}
+		if c.write(ack) != nil {
 			return
 		}
 	}
