@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/edgerelay/edgerelay/relay"
@@ -50,13 +51,13 @@ relabel_configs:
 			t.Fatalf("round %d:\n got %q\nwant %q", round, got, want)
 		}
 	}
-	if h, m := counter(t, c.m.hits), counter(t, c.m.misses); h != 6 || m != 3 {
+	if h, m := testutil.ToFloat64(c.m.hits), testutil.ToFloat64(c.m.misses); h != 6 || m != 3 {
 		t.Errorf("cache hits, misses = %v, %v; want 6, 3", h, m)
 	}
-	if got := counter(t, c.m.calls.WithLabelValues("filter")); got != 1 {
+	if got := testutil.ToFloat64(c.m.calls.WithLabelValues("filter")); got != 1 {
 		t.Errorf("filter calls = %v; want 1 (memoised after the first batch)", got)
 	}
-	if in, out := counter(t, c.m.seriesIn.WithLabelValues("filter")), counter(t, c.m.seriesOut.WithLabelValues("filter")); in != 9 || out != 6 {
+	if in, out := testutil.ToFloat64(c.m.seriesIn.WithLabelValues("filter")), testutil.ToFloat64(c.m.seriesOut.WithLabelValues("filter")); in != 9 || out != 6 {
 		t.Errorf("filter series in/out = %v/%v; want 9/6", in, out)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/edgerelay/edgerelay/relay/config"
@@ -68,10 +69,10 @@ func TestHostileModules(t *testing.T) {
 						}
 					}
 				}
-				if got := counter(t, c.m.errors.WithLabelValues(tc.module, tc.kind)); got != 2 {
+				if got := testutil.ToFloat64(c.m.errors.WithLabelValues(tc.module, tc.kind)); got != 2 {
 					t.Errorf("errors_total{kind=%q} = %v; want 2", tc.kind, got)
 				}
-				if got := counter(t, c.m.calls.WithLabelValues(tc.module)); got != 2 {
+				if got := testutil.ToFloat64(c.m.calls.WithLabelValues(tc.module)); got != 2 {
 					t.Errorf("calls_total = %v; want 2 (failed answers are not memoised)", got)
 				}
 			})
@@ -93,13 +94,13 @@ func TestQuarantine(t *testing.T) {
 					t.Fatalf("batch %d: err %v", i, err)
 				}
 			}
-			if got := counter(t, c.m.calls.WithLabelValues("bad")); got != QuarantineAfter {
+			if got := testutil.ToFloat64(c.m.calls.WithLabelValues("bad")); got != QuarantineAfter {
 				t.Errorf("calls into the quarantined stage = %v; want %d", got, QuarantineAfter)
 			}
-			if got := counter(t, c.m.quarantined.WithLabelValues("bad")); got != 1 {
+			if got := testutil.ToFloat64(c.m.quarantined.WithLabelValues("bad")); got != 1 {
 				t.Errorf("edgerelay_plugin_quarantined = %v; want 1", got)
 			}
-			if got := counter(t, c.m.errors.WithLabelValues("bad", "quarantined")); got != 3 {
+			if got := testutil.ToFloat64(c.m.errors.WithLabelValues("bad", "quarantined")); got != 3 {
 				t.Errorf("errors_total{kind=quarantined} = %v; want 3", got)
 			}
 			if _, q := c.Stages(); !q[0] || q[1] {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/edgerelay/edgerelay/plugins/builtin"
@@ -55,7 +56,7 @@ func TestFuelStopsInfiniteLoop(t *testing.T) {
 			t.Fatalf("call %d: the infinite loop was not stopped", i)
 		}
 	}
-	if got := counter(t, c.m.errors.WithLabelValues("loop", "timeout")); got != 2 {
+	if got := testutil.ToFloat64(c.m.errors.WithLabelValues("loop", "timeout")); got != 2 {
 		t.Errorf("errors_total{kind=timeout} = %v; want 2", got)
 	}
 }

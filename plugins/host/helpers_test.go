@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
 	"gopkg.in/yaml.v3"
 
@@ -57,11 +56,6 @@ func seriesStrings(b *relay.Batch) []string {
 		out = append(out, s.Labels.String())
 	}
 	return out
-}
-
-func counter(t testing.TB, c prometheus.Collector) float64 {
-	t.Helper()
-	return testutil.ToFloat64(c)
 }
 
 // testLogOut receives chain logs; set EDGERELAY_TEST_LOG=1 to see them.

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/edgerelay/edgerelay/internal/histtest"
@@ -65,7 +66,7 @@ func TestHistogramsThroughChain(t *testing.T) {
 		t.Errorf("exemplar-only series: %+v", e)
 	}
 	// Per-stage sample counts include histogram samples.
-	if in := counter(t, c.m.samplesIn.WithLabelValues("relabel")); in != 7 {
+	if in := testutil.ToFloat64(c.m.samplesIn.WithLabelValues("relabel")); in != 7 {
 		t.Errorf("relabel samples in = %v, want 7 (2 floats, 5 histograms)", in)
 	}
 }

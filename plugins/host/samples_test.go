@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/edgerelay/edgerelay/relay"
@@ -31,10 +32,10 @@ func TestSampleLevelStage(t *testing.T) {
 	if len(b.Series[0].Samples) != 2 || b.Series[0].Samples[1] != (relay.Sample{T: 2, V: 2}) || b.Series[1].Samples[0].V != -0.5 {
 		t.Fatalf("samples changed: %+v", b.Series)
 	}
-	if in, out := counter(t, c.m.samplesIn.WithLabelValues("echo")), counter(t, c.m.samplesOut.WithLabelValues("echo")); in != 3 || out != 3 {
+	if in, out := testutil.ToFloat64(c.m.samplesIn.WithLabelValues("echo")), testutil.ToFloat64(c.m.samplesOut.WithLabelValues("echo")); in != 3 || out != 3 {
 		t.Errorf("echo samples in/out = %v/%v; want 3/3", in, out)
 	}
-	if in, out := counter(t, c.m.samplesIn.WithLabelValues("drop-go")), counter(t, c.m.samplesOut.WithLabelValues("drop-go")); in != 4 || out != 3 {
+	if in, out := testutil.ToFloat64(c.m.samplesIn.WithLabelValues("drop-go")), testutil.ToFloat64(c.m.samplesOut.WithLabelValues("drop-go")); in != 4 || out != 3 {
 		t.Errorf("drop-go samples in/out = %v/%v; want 4/3", in, out)
 	}
 }

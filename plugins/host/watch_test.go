@@ -11,6 +11,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/edgerelay/edgerelay/relay/config"
@@ -74,7 +75,7 @@ func TestChainWatchesModules(t *testing.T) {
 	if err := next.Process(context.Background(), batchOf(labels.FromStrings("__name__", "up"))); err != nil {
 		t.Fatal(err)
 	}
-	if got := counter(t, next.m.errors.WithLabelValues("p", "trap")); got != 1 {
+	if got := testutil.ToFloat64(next.m.errors.WithLabelValues("p", "trap")); got != 1 {
 		t.Errorf("the reloaded chain does not run the new module: trap errors = %v", got)
 	}
 	if err := c.Close(context.Background()); err != nil { // stops the watcher and waits for it

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgerelay/edgerelay/internal/metrictest"
 	"github.com/edgerelay/edgerelay/relay/tlsutil"
 	"github.com/edgerelay/edgerelay/relay/transport"
 	"github.com/edgerelay/edgerelay/store"
@@ -220,7 +221,7 @@ func TestLoopbackOutages(t *testing.T) {
 		{"nacks", metric(f.m.errors.WithLabelValues("nack")), 1, false},
 		{"disconnects", metric(f.m.errors.WithLabelValues("disconnect")), 1, true},
 		{"reconnects", metric(f.m.reconnects), refusals + 2, true},
-		{"server refusals", serverMetric(t, srvReg, "edgerelay_transport_refused_total"), refusals, false},
+		{"server refusals", metrictest.Value(t, srvReg, "edgerelay_transport_refused_total"), refusals, false},
 		{"sent bytes", metric(f.m.sentBytes), total * 13, true},
 	} {
 		if (c.atLeast && c.got < c.want) || (!c.atLeast && c.got != c.want) {
@@ -261,19 +262,4 @@ func TestLoopbackOutages(t *testing.T) {
 	for _, e := range cl.errs {
 		t.Error(e)
 	}
-}
-
-func serverMetric(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetCounter().GetValue()
-		}
-	}
-	t.Fatalf("no metric %s", name)
-	return 0
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/prometheus/storage"
 
 	"github.com/edgerelay/edgerelay/internal/histtest"
+	"github.com/edgerelay/edgerelay/internal/metrictest"
 	"github.com/edgerelay/edgerelay/relay"
 )
 
@@ -95,7 +96,7 @@ func TestAppenderBatch(t *testing.T) {
 	if _, ok := b.Metadata["up"]; !ok {
 		t.Errorf("metadata keys %v lack up (report suffix not stripped?)", b.Metadata)
 	}
-	if got := counterValue(t, reg, "edgerelay_ingested_samples_total", nil); got != 5 {
+	if got := metrictest.Value(t, reg, "edgerelay_ingested_samples_total"); got != 5 {
 		t.Errorf("ingested = %v, want 5", got)
 	}
 }
@@ -111,7 +112,7 @@ func TestAppenderCommitError(t *testing.T) {
 	if err := app.Commit(); !errors.Is(err, relay.ErrQueueFull) {
 		t.Errorf("Commit = %v, want ErrQueueFull", err)
 	}
-	if got := counterValue(t, reg, "edgerelay_scrape_rejected_samples_total", map[string]string{"reason": "submit_failed"}); got != 1 {
+	if got := metrictest.Value(t, reg, "edgerelay_scrape_rejected_samples_total", "reason", "submit_failed"); got != 1 {
 		t.Errorf("rejected = %v, want 1", got)
 	}
 }

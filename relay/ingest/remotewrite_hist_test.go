@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/prometheus/storage"
 
 	"github.com/edgerelay/edgerelay/internal/histtest"
+	"github.com/edgerelay/edgerelay/internal/metrictest"
 	"github.com/edgerelay/edgerelay/relay"
 )
 
@@ -179,7 +180,7 @@ func TestRemoteWriteHistogramsExemplars(t *testing.T) {
 					}
 				}
 			}
-			if got := counterValue(t, reg, "edgerelay_ingested_samples_total", map[string]string{"source": "remote_write"}); got != float64(nf+nh) {
+			if got := metrictest.Value(t, reg, "edgerelay_ingested_samples_total", "source", "remote_write"); got != float64(nf+nh) {
 				t.Fatalf("ingested = %v, want %d", got, nf+nh)
 			}
 		}

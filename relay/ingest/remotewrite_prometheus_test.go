@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/edgerelay/edgerelay/internal/metrictest"
 	"github.com/edgerelay/edgerelay/relay"
 )
 
@@ -97,7 +98,7 @@ remote_write:
 	if s, ok := findAny(bs, "up", "job", "self"); !ok || s.V != 1 {
 		t.Errorf("up{job=self} = %+v (found %v)", s, ok)
 	}
-	if got := counterValue(t, reg, "edgerelay_remote_write_requests_total", map[string]string{"code": "204"}); got < 1 {
+	if got := metrictest.Value(t, reg, "edgerelay_remote_write_requests_total", "code", "204"); got < 1 {
 		t.Errorf("requests_total{code=204} = %v", got)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
 
+	"github.com/edgerelay/edgerelay/internal/metrictest"
 	"github.com/edgerelay/edgerelay/relay"
 )
 
@@ -269,7 +270,7 @@ func runRWCase(t *testing.T, tc rwCase) {
 	if strings.Count(strings.TrimSpace(string(body)), "\n") > 0 {
 		t.Errorf("reason is not one line: %q", body)
 	}
-	if got := counterValue(t, reg, "edgerelay_remote_write_requests_total", map[string]string{"code": fmt.Sprint(tc.wantCode)}); got != 1 {
+	if got := metrictest.Value(t, reg, "edgerelay_remote_write_requests_total", "code", fmt.Sprint(tc.wantCode)); got != 1 {
 		t.Errorf("requests_total{code=%d} = %v, want 1", tc.wantCode, got)
 	}
 	batches := sink.all()
@@ -280,7 +281,7 @@ func runRWCase(t *testing.T, tc rwCase) {
 		if tc.wantCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") == "" {
 			t.Error("503 without Retry-After")
 		}
-		if got := counterValue(t, reg, "edgerelay_ingested_samples_total", nil); got != 0 {
+		if got, _ := metrictest.Find(t, reg, "edgerelay_ingested_samples_total"); got != 0 {
 			t.Errorf("ingested = %v for a refused request", got)
 		}
 		return
@@ -288,7 +289,7 @@ func runRWCase(t *testing.T, tc rwCase) {
 	if len(batches) != 1 {
 		t.Fatalf("sink got %d batches, want 1", len(batches))
 	}
-	if got, want := counterValue(t, reg, "edgerelay_ingested_samples_total", map[string]string{"source": "remote_write"}), float64(batches[0].Samples()); got != want {
+	if got, want := metrictest.Value(t, reg, "edgerelay_ingested_samples_total", "source", "remote_write"), float64(batches[0].Samples()); got != want {
 		t.Errorf("ingested = %v, want %v", got, want)
 	}
 	if tc.check != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 
+	"github.com/edgerelay/edgerelay/internal/metrictest"
 	"github.com/edgerelay/edgerelay/relay"
 )
 
@@ -192,7 +193,7 @@ func TestScrapeText(t *testing.T) {
 	if bs[1].Timestamp <= b.Timestamp {
 		t.Errorf("second scrape at %d, first at %d", bs[1].Timestamp, b.Timestamp)
 	}
-	if got := counterValue(t, reg, "edgerelay_ingested_samples_total", map[string]string{"source": "scrape"}); got < float64(b.Samples()+bs[1].Samples()) {
+	if got := metrictest.Value(t, reg, "edgerelay_ingested_samples_total", "source", "scrape"); got < float64(b.Samples()+bs[1].Samples()) {
 		t.Errorf("ingested = %v, want >= %d", got, b.Samples()+bs[1].Samples())
 	}
 }
@@ -279,7 +280,7 @@ func TestScrapeSubmitErrorThenRecovery(t *testing.T) {
 	if s, ok := find(b, "up"); !ok || s.V != 1 {
 		t.Errorf("up after recovery = %+v", s)
 	}
-	if got := counterValue(t, reg, "edgerelay_scrape_rejected_samples_total", map[string]string{"reason": "submit_failed"}); got < 2*float64(b.Samples()) {
+	if got := metrictest.Value(t, reg, "edgerelay_scrape_rejected_samples_total", "reason", "submit_failed"); got < 2*float64(b.Samples()) {
 		t.Errorf("rejected submit_failed = %v, want >= %d", got, 2*b.Samples())
 	}
 }

@@ -6,9 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
-
 	"github.com/edgerelay/edgerelay/relay"
 )
 
@@ -74,35 +71,4 @@ func (s *recordingSink) waitFor(t *testing.T, timeout time.Duration, what string
 			t.Fatalf("timed out after %v waiting for %s; got %d batches", timeout, what, len(s.all()))
 		}
 	}
-}
-
-// counterValue reads one counter from reg; 0 if absent.
-func counterValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metrics:
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if v, ok := labels[lp.GetName()]; ok && v != lp.GetValue() {
-					continue metrics
-				}
-			}
-			return metricValue(m)
-		}
-	}
-	return 0
-}
-
-func metricValue(m *dto.Metric) float64 {
-	if c := m.GetCounter(); c != nil {
-		return c.GetValue()
-	}
-	return m.GetGauge().GetValue()
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgerelay/edgerelay/internal/metrictest"
 	"github.com/edgerelay/edgerelay/relay/tlsutil"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -138,33 +139,12 @@ func startServer(t testing.TB, cfg ServerConfig) testServer {
 	return testServer{s, reg}
 }
 
-// metric returns the value of a counter or gauge without labels.
-func (s testServer) metric(t testing.TB, name string) float64 {
-	t.Helper()
-	mfs, err := s.reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		m := mf.GetMetric()[0]
-		if c := m.GetCounter(); c != nil {
-			return c.GetValue()
-		}
-		return m.GetGauge().GetValue()
-	}
-	t.Fatalf("metric %s not found", name)
-	return 0
-}
-
 // waitMetric waits until a metric reaches want.
 func (s testServer) waitMetric(t testing.TB, name string, want float64) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		got := s.metric(t, name)
+		got := metrictest.Value(t, s.reg, name)
 		if got == want {
 			return
 		}

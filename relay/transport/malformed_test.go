@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/quic-go/quic-go"
+
+	"github.com/edgerelay/edgerelay/internal/metrictest"
 )
 
 func rawFrame(typ byte, body []byte) []byte {
@@ -82,7 +84,7 @@ func TestBadPeers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := s.metric(t, "edgerelay_transport_malformed_frames_total")
+			before := metrictest.Value(t, s.reg, "edgerelay_transport_malformed_frames_total")
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			qc, str := rawStream(ctx, t, s, p)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/edgerelay/edgerelay/internal/metrictest"
 )
 
 func TestRoundTrip(t *testing.T) {
@@ -53,10 +55,10 @@ func TestRoundTrip(t *testing.T) {
 	if peer.Tenant != "acme" || peer.Site != "plant-7" || peer.QueueID != 42 || peer.Remote == nil {
 		t.Errorf("peer = %+v", peer)
 	}
-	if v := s.metric(t, "edgerelay_transport_received_blocks_total"); v != n {
+	if v := metrictest.Value(t, s.reg, "edgerelay_transport_received_blocks_total"); v != n {
 		t.Errorf("received blocks = %v", v)
 	}
-	if v := s.metric(t, "edgerelay_transport_connections_open"); v != 1 {
+	if v := metrictest.Value(t, s.reg, "edgerelay_transport_connections_open"); v != 1 {
 		t.Errorf("open connections = %v", v)
 	}
 	if err := c.Close(); err != nil {
@@ -198,7 +200,7 @@ func TestBlockSizeLimits(t *testing.T) {
 			}
 		})
 	}
-	if v := s.metric(t, "edgerelay_transport_malformed_frames_total"); v != 0 {
+	if v := metrictest.Value(t, s.reg, "edgerelay_transport_malformed_frames_total"); v != 0 {
 		t.Errorf("malformed = %v: the client should have refused locally", v)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/edgerelay/edgerelay/internal/metrictest"
 )
 
 func TestCollision(t *testing.T) {
@@ -17,7 +19,7 @@ func TestCollision(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := counterValue(t, reg, "edgerelay_files_duplicates_total"); n != 1 {
+	if n := metrictest.Value(t, reg, "edgerelay_files_duplicates_total"); n != 1 {
 		t.Fatalf("duplicates_total = %v, want 1", n)
 	}
 	second := scrapeBatch(1000, 2) // same µs, other content

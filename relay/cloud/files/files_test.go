@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/textparse"
 
+	"github.com/edgerelay/edgerelay/internal/metrictest"
 	"github.com/edgerelay/edgerelay/relay"
 )
 
@@ -177,7 +178,7 @@ func TestWriteScrape(t *testing.T) {
 	if link, err := os.Readlink(filepath.Join(target, "latest")); err != nil || link != "1700000000123000" {
 		t.Fatalf("latest -> %q, %v", link, err)
 	}
-	if n := counterValue(t, reg, "edgerelay_files_written_total"); n != 1 {
+	if n := metrictest.Value(t, reg, "edgerelay_files_written_total"); n != 1 {
 		t.Fatalf("written_total = %v", n)
 	}
 	if _, err := os.Stat("/usr/bin/promtool"); err == nil {
@@ -245,20 +246,4 @@ func TestRejects(t *testing.T) {
 	if _, err := New(Config{}); err == nil {
 		t.Fatal("New without Dir succeeded")
 	}
-}
-
-// counterValue reads a counter through the registry, as /metrics would.
-func counterValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, mf := range mfs {
-		if mf.GetName() == name {
-			return mf.GetMetric()[0].GetCounter().GetValue()
-		}
-	}
-	t.Fatalf("metric %s not registered", name)
-	return 0
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/edgerelay/edgerelay/internal/metrictest"
 )
 
 // TestRunRetention runs the retention loop on a fake clock: directories
@@ -60,7 +62,7 @@ func TestRunRetention(t *testing.T) {
 		if link, _ := os.Readlink(filepath.Join(filepath.Dir(fresh), latestName)); link != filepath.Base(fresh) {
 			t.Fatalf("latest -> %q, want %q", link, filepath.Base(fresh))
 		}
-		if n := counterValue(t, reg, "edgerelay_files_removed_total"); n != 3 {
+		if n := metrictest.Value(t, reg, "edgerelay_files_removed_total"); n != 3 {
 			t.Fatalf("removed_total = %v, want 3", n)
 		}
 	})

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/edgerelay/edgerelay/internal/metrictest"
 )
 
 // TestSitesKeptApart writes the same target's scrape from two sites and
@@ -93,7 +95,7 @@ func TestSweepOldLayout(t *testing.T) {
 	if link, _ := os.Readlink(filepath.Join(legacy, latestName)); link != filepath.Base(oldFresh) {
 		t.Fatalf("old layout: latest -> %q, want %q", link, filepath.Base(oldFresh))
 	}
-	if n := counterValue(t, reg, "edgerelay_files_removed_total"); n != 5 {
+	if n := metrictest.Value(t, reg, "edgerelay_files_removed_total"); n != 5 {
 		t.Fatalf("removed_total = %v, want 5", n)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 
+	"github.com/edgerelay/edgerelay/internal/metrictest"
 	"github.com/edgerelay/edgerelay/relay"
 )
 
@@ -66,7 +67,7 @@ func TestStaleOnlyScrapeWritesNothing(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(root, "acme")); !os.IsNotExist(err) {
 		t.Fatalf("a batch of markers only created the tenant directory (%v)", err)
 	}
-	if n := counterValue(t, reg, "edgerelay_files_written_total"); n != 0 {
+	if n := metrictest.Value(t, reg, "edgerelay_files_written_total"); n != 0 {
 		t.Fatalf("written_total = %v", n)
 	}
 }
