@@ -1,6 +1,8 @@
 package limits
 
 import (
+	"encoding/binary"
+	"hash/maphash"
 	"unicode/utf8"
 
 	"github.com/prometheus/common/model"
@@ -37,10 +39,15 @@ func (l *Limiter) Admit(tenantName, site string, b *relay.Batch) int {
 	kept := b.Series[:0]
 	for i := range b.Series {
 		sr := &b.Series[i]
-		reason := check(sr.Labels, &lim)
-		if reason == "" {
-			h := sr.Labels.Hash()
-			if _, ok := tn.series[h]; ok || len(tn.series) < lim.MaxSeries {
+		// An active series passed the checks when it became active (the
+		// limits do not change while the cloud runs).
+		tn.buf = encode(tn.buf[:0], sr.Labels)
+		h := maphash.Bytes(l.seed, tn.buf)
+		reason := ""
+		if _, ok := tn.series[h]; ok {
+			tn.series[h] = now
+		} else if reason = check(sr.Labels, &lim); reason == "" {
+			if len(tn.series) < lim.MaxSeries {
 				tn.series[h] = now
 			} else {
 				reason = ReasonSeriesLimit
@@ -130,6 +137,18 @@ func check(lset labels.Labels, lim *config.Limits) string {
 		}
 	})
 	return reason
+}
+
+// encode appends lset to buf, each name and value prefixed by its length,
+// so two label sets never encode alike (whatever labels' build tags).
+func encode(buf []byte, lset labels.Labels) []byte {
+	lset.Range(func(l labels.Label) {
+		buf = binary.AppendUvarint(buf, uint64(len(l.Name)))
+		buf = append(buf, l.Name...)
+		buf = binary.AppendUvarint(buf, uint64(len(l.Value)))
+		buf = append(buf, l.Value...)
+	})
+	return buf
 }
 
 // clip shortens s for a log line.

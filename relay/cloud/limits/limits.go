@@ -19,13 +19,16 @@
 // nothing is dropped for rate.
 //
 // Active series are those seen within SeriesIdle; the tracker holds one
-// 64-bit hash per active series, so it is bounded by max_series.
+// 64-bit hash per active series, so it is bounded by max_series. The hash
+// is keyed with a seed drawn at start (hash/maphash), so an edge cannot
+// craft new series that collide with active ones to pass the limit.
 //
 // A Limiter is safe for concurrent use; each tenant has its own lock.
 package limits
 
 import (
 	"context"
+	"hash/maphash"
 	"log/slog"
 	"sync"
 	"time"
@@ -70,6 +73,7 @@ type Config struct {
 // Limiter applies the limits of every tenant.
 type Limiter struct {
 	of    func(string) config.Limits
+	seed  maphash.Seed // keys the series tracker: edges cannot make series collide
 	idle  int64
 	now   func() time.Time
 	sleep func(context.Context, time.Duration) error
@@ -87,7 +91,8 @@ type Limiter struct {
 // tenant is one tenant's state.
 type tenant struct {
 	mu      sync.Mutex
-	series  map[uint64]int64 // active series: labels hash → last seen, Unix ns
+	series  map[uint64]int64 // active series: keyed labels hash → last seen, Unix ns
+	buf     []byte           // a series' labels, encoded to hash them
 	swept   int64
 	samples bucket
 	bytes   bucket
@@ -109,7 +114,7 @@ func New(cfg Config) *Limiter {
 		cfg.Sleep = sleep
 	}
 	l := &Limiter{
-		of: cfg.Of, idle: int64(cfg.SeriesIdle), now: cfg.Now, sleep: cfg.Sleep, log: cfg.Logger,
+		of: cfg.Of, seed: maphash.MakeSeed(), idle: int64(cfg.SeriesIdle), now: cfg.Now, sleep: cfg.Sleep, log: cfg.Logger,
 		tenants: map[string]*tenant{}, known: append([]string(nil), cfg.Tenants...),
 	}
 	l.refusedSamples = prometheus.NewCounterVec(prometheus.CounterOpts{
