@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/prompb"
 )
 
@@ -48,6 +49,9 @@ func (s *scrapeSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		for _, l := range ts.Labels {
 			if l.Name == "__name__" && l.Value == "synth_scrape_number" {
 				for _, smp := range ts.Samples {
+					if value.IsStaleNaN(smp.Value) {
+						continue // a scrape that failed, or the end of the series
+					}
 					s.got = append(s.got, arrival{int64(smp.Value), time.UnixMilli(smp.Timestamp), now})
 				}
 			}

@@ -70,8 +70,15 @@ func TestScrapeNativeHistogram(t *testing.T) {
 			}
 			sink := newRecordingSink()
 			runScraper(t, sink, prometheus.NewRegistry(), "scrape_configs:"+staticJob("native", addr)+tc.extra)
-			bs := sink.waitFor(t, 10*time.Second, "a scrape", func(bs []*relay.Batch) bool { return len(bs) >= 1 })
-			b := bs[0]
+			// The first scrape that succeeded: on a loaded machine one may
+			// time out, and holds only the report series.
+			hasHistogram := func(b *relay.Batch) bool {
+				return slices.ContainsFunc(b.Series, func(s relay.Series) bool { return s.Labels.Get("__name__") == "req_latency_seconds" })
+			}
+			bs := sink.waitFor(t, 10*time.Second, "a scrape with the histogram", func(bs []*relay.Batch) bool {
+				return slices.ContainsFunc(bs, hasHistogram)
+			})
+			b := bs[slices.IndexFunc(bs, hasHistogram)]
 			var got *relay.Series
 			for i := range b.Series {
 				if b.Series[i].Labels.Get("__name__") == "req_latency_seconds" {
