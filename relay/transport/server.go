@@ -22,6 +22,10 @@ const (
 	// helloTimeout bounds the wait for the edge's stream and HELLO, and
 	// for the server's answer to it.
 	helloTimeout = 10 * time.Second
+	// DefaultMaxConnsPerSite bounds the connections one site may hold
+	// open: an edge uses one, a second while an old one times out, so a
+	// stolen credential cannot make the cloud hold thousands.
+	DefaultMaxConnsPerSite = 16
 	// lingerTimeout bounds how long a closing side waits for the peer to
 	// read its last frame (ERROR, NACK) and close the connection itself.
 	lingerTimeout = 3 * time.Second
@@ -99,6 +103,10 @@ type ServerConfig struct {
 	Registerer prometheus.Registerer // nil: metrics are not registered
 	// IdleTimeout closes silent connections; 0 means DefaultIdleTimeout.
 	IdleTimeout time.Duration
+	// MaxConnsPerSite bounds the connections one tenant's site may hold
+	// open at once; past it a HELLO is refused. 0 means
+	// DefaultMaxConnsPerSite.
+	MaxConnsPerSite int
 	// ResetKey, when set, lets the server answer packets of connections it
 	// does not know (those of a previous run) with a QUIC stateless reset,
 	// so an edge learns of a restart at once instead of after IdleTimeout.
@@ -117,6 +125,9 @@ type Server struct {
 	closeMu  sync.Mutex
 	closed   bool
 	closeErr error
+
+	sitesMu sync.Mutex
+	sites   map[[2]string]int // open connections per tenant and site
 }
 
 // NewServer checks cfg and binds the UDP socket, so Addr works before Run.
@@ -135,6 +146,12 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	}
 	if cfg.IdleTimeout == 0 {
 		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.MaxConnsPerSite < 0 {
+		return nil, fmt.Errorf("transport server: max connections per site must be >= 0; got %d", cfg.MaxConnsPerSite)
+	}
+	if cfg.MaxConnsPerSite == 0 {
+		cfg.MaxConnsPerSite = DefaultMaxConnsPerSite
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -172,7 +189,29 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		udp.Close()
 		return nil, fmt.Errorf("transport server: listen %q: %w", cfg.Addr, err)
 	}
-	return &Server{cfg: cfg, log: log, m: m, udp: udp, tr: tr, ln: ln}, nil
+	return &Server{cfg: cfg, log: log, m: m, udp: udp, tr: tr, ln: ln, sites: map[[2]string]int{}}, nil
+}
+
+// admit counts a connection of p's site; false when the site already holds
+// MaxConnsPerSite. Every admitted connection is released when it ends.
+func (s *Server) admit(p Peer) bool {
+	s.sitesMu.Lock()
+	defer s.sitesMu.Unlock()
+	k := [2]string{p.Tenant, p.Site}
+	if s.sites[k] >= s.cfg.MaxConnsPerSite {
+		return false
+	}
+	s.sites[k]++
+	return true
+}
+
+func (s *Server) release(p Peer) {
+	s.sitesMu.Lock()
+	defer s.sitesMu.Unlock()
+	k := [2]string{p.Tenant, p.Site}
+	if s.sites[k]--; s.sites[k] <= 0 {
+		delete(s.sites, k)
+	}
 }
 
 // Addr is the bound UDP address.

@@ -42,6 +42,7 @@ func (s *Server) serveConn(ctx context.Context, qc *quic.Conn) {
 	if !ok {
 		return
 	}
+	defer s.release(peer)
 	log = log.With("tenant", peer.Tenant, "site", peer.Site, "queue_id", peer.QueueID)
 	c.log = log
 	log.Info("transport: edge connected")
@@ -85,13 +86,20 @@ func (c *serverConn) hello() (p Peer, ok bool) {
 		return Peer{}, false
 	}
 	p.Remote = c.qc.RemoteAddr()
+	if !c.s.admit(p) {
+		c.refuse(CodeRefused, fmt.Sprintf("tenant %q site %q already holds %d connections, the most one site may", p.Tenant, p.Site, c.s.cfg.MaxConnsPerSite))
+		return Peer{}, false
+	}
 	c.lanes = c.version >= 3 && c.s.cfg.Lanes
 	var held []Span
 	if c.version >= 3 && c.s.cfg.Held != nil {
 		held = validSpans(c.s.cfg.Held(p))
 	}
-	err = c.write(&frame{typ: frameWelcome, version: c.version, maxBody: uint32(c.s.cfg.MaxBlockBytes), lanes: c.lanes, held: held})
-	return p, err == nil
+	if c.write(&frame{typ: frameWelcome, version: c.version, maxBody: uint32(c.s.cfg.MaxBlockBytes), lanes: c.lanes, held: held}) != nil {
+		c.s.release(p)
+		return Peer{}, false
+	}
+	return p, true
 }
 
 // blocks hands BLOCK frames to the handler until the edge stops, a frame is
