@@ -347,7 +347,9 @@ type frameCounts struct{ repeat, noBase int }
 
 // Run serves QUIC and HTTP until ctx is done.
 func (c *Cloud) Run(ctx context.Context) error {
-	srv := &http.Server{Handler: c.handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Headers within 10s; a request's body, and an idle keep-alive
+	// connection, within Prometheus' default --web.read-timeout.
+	srv := &http.Server{Handler: c.handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return c.srv.Run(gctx) })
 	g.Go(func() error { return c.files.Run(gctx) })

@@ -333,7 +333,9 @@ func (e *Edge) Run(ctx context.Context) error {
 		return fmt.Errorf("scrape: %w", err)
 	}
 	e.scraper.Store(scraper)
-	srv := &http.Server{Handler: e.handler(), ReadHeaderTimeout: 10 * time.Second}
+	// Headers within 10s; a request's body, and an idle keep-alive
+	// connection, within Prometheus' default --web.read-timeout.
+	srv := &http.Server{Handler: e.handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute}
 
 	// The committer outlives ingest so that in-flight batches are made durable.
 	comCtx, stopCommitter := context.WithCancel(context.WithoutCancel(ctx))
