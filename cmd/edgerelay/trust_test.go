@@ -2,19 +2,26 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/golang/snappy"
+	"github.com/prometheus/prometheus/prompb"
 	"golang.org/x/crypto/bcrypt"
 )
 
 // TestCertificateDecidesIdentity runs a cloud with client_ca_file and two
 // edges holding the pair `edgerelay certs` made for tenant acme, site
 // plant-7: the one that claims tenant victim-tenant is refused and counted,
-// and nothing is written for that tenant; the one that claims what its
+// and nothing is written for that tenant (files, /federate, remote_write
+// out); the one that claims what its
 // certificate says is accepted. A pair added later with --tenant/--site
 // works the same way for its own site.
 func TestCertificateDecidesIdentity(t *testing.T) {
@@ -36,12 +43,40 @@ func TestCertificateDecidesIdentity(t *testing.T) {
 	web := filepath.Join(env.dir, "web.yml")
 	hash, _ := bcrypt.GenerateFromPassword([]byte("ops-pw"), bcrypt.MinCost)
 	os.WriteFile(web, fmt.Appendf(nil, "basic_auth_users:\n  ops: %s\n", hash), 0o600)
+	// remote_write out goes to a receiver that records every tenant it sees.
+	var tenantsMu sync.Mutex
+	tenantsOut := map[string]int{}
+	rw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		raw, err := snappy.Decode(nil, body)
+		var req prompb.WriteRequest
+		if err == nil {
+			err = req.Unmarshal(raw)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		tenantsMu.Lock()
+		for _, ts := range req.Timeseries {
+			for _, l := range ts.Labels {
+				if l.Name == "tenant" {
+					tenantsOut[l.Value] += len(ts.Samples)
+				}
+			}
+		}
+		tenantsMu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(rw.Close)
 	cloudCfg, _ := os.ReadFile(env.cloudConfig)
 	os.WriteFile(env.cloudConfig, fmt.Appendf(cloudCfg, `  cert_file: %[1]s/cloud.pem
   key_file: %[1]s/cloud-key.pem
   client_ca_file: %[1]s/ca.pem
   web_config_file: %[2]s
-`, tlsDir, web), 0o644)
+  remote_write:
+    - url: %[3]s/api/v1/write
+`, tlsDir, web, rw.URL), 0o644)
 	cloudURL := "http://ops:ops-pw@" + env.cloudHTTP
 	edgeAs := func(name, tenant, site, cert, key string) string {
 		b, _ := os.ReadFile(env.edgeConfig)
@@ -76,6 +111,11 @@ func TestCertificateDecidesIdentity(t *testing.T) {
 		_, body := httpGet(cloudURL + `/federate?match[]={job="synth"}`)
 		return strings.Contains(body, `site="plant-7"`) && strings.Contains(body, `site="plant-8"`)
 	})
+	tenantsMu.Lock()
+	if tenantsOut["victim-tenant"] != 0 || tenantsOut["acme"] == 0 {
+		t.Errorf("remote_write out got samples by tenant %v; want acme's only", tenantsOut)
+	}
+	tenantsMu.Unlock()
 	if _, err := os.Stat(filepath.Join(env.dir, "files", "victim-tenant")); !os.IsNotExist(err) {
 		t.Fatalf("files written for the tenant the edge claimed: %v", err)
 	}
