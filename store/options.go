@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-
-	"github.com/edgerelay/edgerelay/relay"
 )
 
 // Sentinel errors callers decide on with errors.Is.
@@ -14,12 +12,13 @@ var (
 	// Options.MaxBlockBytes, or for a call whose records together exceed
 	// Options.MaxBytes. Nothing of the call is stored.
 	ErrTooLarge = errors.New("block too large for the queue")
-	// ErrClosed is returned by every method after Close. It is relay.ErrClosed.
-	ErrClosed = relay.ErrClosed
+	// ErrClosed is returned by every method after Close.
+	ErrClosed = errors.New("closed")
 	// ErrUnavailable wraps disk-full and I/O errors from Append and
-	// AckThrough: the call did not take effect and may be retried. It is
-	// relay.ErrQueueFull, so remote_write answers 503.
-	ErrUnavailable = relay.ErrQueueFull
+	// AckThrough: the call did not take effect and may be retried. The
+	// edge refuses a batch it could not append as relay.ErrQueueFull, so
+	// remote_write answers 503.
+	ErrUnavailable = errors.New("queue cannot take the batch")
 )
 
 // DefaultMaxBlockBytes is the largest block Append accepts when

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/transport"
 	"github.com/edgerelay/edgerelay/store"
 )
@@ -197,7 +196,7 @@ func (c *fakeConn) Done() <-chan struct{}      { return c.exited }
 func (c *fakeConn) SentBytes() uint64          { return c.sent.Load() }
 func (c *fakeConn) CanResync() bool            { return true }
 func (c *fakeConn) Close() error {
-	c.end(relay.ErrClosed)
+	c.end(transport.ErrClosed)
 	<-c.exited
 	return nil
 }

@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/edgerelay/edgerelay/relay"
 	"github.com/quic-go/quic-go"
 )
 
@@ -269,7 +268,7 @@ func (c *Conn) Acks() <-chan Ack { return c.acks }
 func (c *Conn) Done() <-chan struct{} { return c.done }
 
 // Err says why the connection ended; nil while it is up. After Close it is
-// relay.ErrClosed unless the connection had already failed.
+// ErrClosed unless the connection had already failed.
 func (c *Conn) Err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -279,7 +278,7 @@ func (c *Conn) Err() error {
 // Close ends the connection and waits for its reader. Unacked blocks stay
 // unacked. It is idempotent and returns nil.
 func (c *Conn) Close() error {
-	c.fail(CodeNone, relay.ErrClosed)
+	c.fail(CodeNone, ErrClosed)
 	<-c.done
 	return nil
 }

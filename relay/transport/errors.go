@@ -54,6 +54,9 @@ var (
 	// than the smaller of the client's and the server's MaxBlockBytes;
 	// nothing was sent.
 	ErrBlockTooLarge = errors.New("block too large")
+	// ErrClosed is Conn.Err after Close ended a connection that had not
+	// failed before.
+	ErrClosed = errors.New("closed")
 )
 
 // CloseError says why a peer ended a connection: an ERROR frame it sent or
