@@ -149,12 +149,18 @@ func (a *authenticator) check(h transport.Hello, cs tls.ConnectionState) (transp
 	if a.tenants != nil {
 		ta, ok := a.tenants[id.tenant]
 		var want []byte
-		if ok && ta.sites != nil {
+		switch {
+		case !ok:
+		case ta.sites != nil:
 			want = ta.sites[id.site]
-		} else if ok {
+		case ta.token != nil:
 			want = ta.token
+		case a.certs:
+			// A tenant listed without tokens: its certificate, checked
+			// above, is the credential.
+			want = []byte{}
 		}
-		if want == nil || subtle.ConstantTimeCompare(want, []byte(h.Token)) != 1 {
+		if want == nil || (len(want) > 0 && subtle.ConstantTimeCompare(want, []byte(h.Token)) != 1) {
 			return refuse(refusedToken, errBadCredentials)
 		}
 	}
@@ -187,7 +193,7 @@ func (a *authenticator) describe() string {
 		parts = append(parts, "client certificate ("+mode+")")
 	}
 	if a.tenants != nil {
-		parts = append(parts, "tenant and site tokens")
+		parts = append(parts, fmt.Sprintf("%d listed tenants and their tokens", len(a.tenants)))
 	}
 	if len(parts) == 0 {
 		return "the edge's own word (not authenticated)"

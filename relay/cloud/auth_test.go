@@ -154,6 +154,7 @@ func TestAuthenticatorCertificates(t *testing.T) {
 	split.Subject.Organization, split.Subject.CommonName = []string{"bolt"}, "yard-1"
 
 	auto := newAuth(t, &config.Cloud{ClientCAFile: "ca.pem"})
+	listed := newAuth(t, &config.Cloud{ClientCAFile: "ca.pem", Tenants: []config.Tenant{{Name: "acme"}}})
 	spiffe := newAuth(t, &config.Cloud{ClientCAFile: "ca.pem", ClientIdentity: "spiffe"})
 	subject := newAuth(t, &config.Cloud{ClientCAFile: "ca.pem", ClientIdentity: "subject"})
 	runAuthCases(t, []authCase{
@@ -167,6 +168,8 @@ func TestAuthenticatorCertificates(t *testing.T) {
 		{"spiffe", spiffe, transport.Hello{Tenant: "acme", Site: "plant-7"}, split, ""},
 		{"subject ignores the URI SAN", subject, transport.Hello{Tenant: "bolt", Site: "yard-1"}, split, ""},
 		{"subject mismatch", subject, transport.Hello{Tenant: "acme", Site: "plant-7"}, split, refusedMismatch},
+		{"listed tenant, certificate alone", listed, transport.Hello{Tenant: "acme", Site: "plant-7"}, acme7, ""},
+		{"unlisted tenant with a valid certificate", listed, transport.Hello{Tenant: "edgerelay", Site: "plant-9"}, subjectOnly, refusedToken},
 	})
 }
 

@@ -194,7 +194,8 @@ type Federate struct {
 type Tenant struct {
 	Name string `yaml:"name"`
 	// TokenFile holds the tenant's token; with it, any site name the edge
-	// gives is taken. Required unless Sites is set.
+	// gives is taken. Required unless Sites is set or client certificates
+	// (cloud.client_ca_file) authenticate the tenant's edges alone.
 	TokenFile string `yaml:"token_file"`
 	// Sites, when present, are the tenant's only sites, each proving itself
 	// with its own token: the token decides the site, not the edge.

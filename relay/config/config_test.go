@@ -49,7 +49,7 @@ func TestTestdata(t *testing.T) {
 			`cloud.federate.tenant_users["grafana-x"] must be a tenant name`},
 		"bad-identity.bad.yaml": {`cloud.client_identity must be auto, spiffe or subject; got "cn"`,
 			"cloud.client_identity needs cloud.client_ca_file",
-			"cloud.tenants[0].token_file is required (or sites, each with its token_file)",
+			"cloud.tenants[0].token_file is required (or sites, each with its token_file, or cloud.client_ca_file for certificates alone)",
 			`cloud.tenants[1].name "acme" appears twice`,
 			"cloud.tenants[2].sites[0].token_file is required",
 			`cloud.tenants[2].sites[1].name must be letters, digits, '-', '_' or '.'; got "../x"`},

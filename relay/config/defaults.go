@@ -194,8 +194,8 @@ func (c *Config) Validate() error {
 				bad("cloud.tenants[%d].name %q appears twice", i, t.Name)
 			}
 			seenTenant[t.Name] = true
-			if t.TokenFile == "" && len(t.Sites) == 0 {
-				bad("cloud.tenants[%d].token_file is required (or sites, each with its token_file)", i)
+			if t.TokenFile == "" && len(t.Sites) == 0 && cl.ClientCAFile == "" {
+				bad("cloud.tenants[%d].token_file is required (or sites, each with its token_file, or cloud.client_ca_file for certificates alone)", i)
 			}
 			seenSite := map[string]bool{}
 			for j, s := range t.Sites {
