@@ -80,12 +80,12 @@ const (
 // rest, counted.
 func (h *hostileEnv) idleConnections(t *testing.T) {
 	conf := h.clientTLS(t, "edge.pem", "edge-key.pem")
-	before := rss(h.cloud)
+	before, heapBefore := rss(h.cloud), h.metric(t, "go_memstats_heap_inuse_bytes")/(1<<20)
 	var conns []*rawConn
 	var mu sync.Mutex
 	var failed atomic.Int64
 	var took time.Duration
-	var open, held float64
+	var open, held, heapHeld float64
 	h.during(t, "idle QUIC connections", func(stop <-chan struct{}) {
 		t0 := time.Now()
 		next := atomic.Int64{}
@@ -111,10 +111,11 @@ func (h *hostileEnv) idleConnections(t *testing.T) {
 		wg.Wait()
 		took = time.Since(t0)
 		open, held = h.metric(t, "edgerelay_transport_connections_open"), rss(h.cloud)
+		heapHeld = h.metric(t, "go_memstats_heap_inuse_bytes") / (1 << 20)
 		<-stop
 	})
-	t.Logf("%d idle connections opened in %v (%d failed); the cloud reported %v open; cloud RSS %.0f MiB before, %.0f MiB holding them (%.1f KiB each)",
-		len(conns), took.Round(time.Millisecond), failed.Load(), open, before, held, (held-before)*1024/float64(max(1, len(conns))))
+	t.Logf("%d idle connections opened in %v (%d failed); the cloud reported %v open; cloud RSS %.0f MiB before, %.0f MiB holding them; Go heap in use %.0f MiB before, %.0f MiB holding them (%.1f KiB each)",
+		len(conns), took.Round(time.Millisecond), failed.Load(), open, before, held, heapBefore, heapHeld, (heapHeld-heapBefore)*1024/float64(max(1, len(conns))))
 	for _, rc := range conns {
 		if code := rc.closedWith(t); code != 0x7 {
 			t.Fatalf("an idle connection was closed with code %d, want 7 (timeout)", code)

@@ -101,7 +101,7 @@ func (h *hostileEnv) compressionBomb(t *testing.T) {
 	var sent atomic.Int64
 	var peak atomic.Int64
 	h.during(t, "compression bomb", func(stop <-chan struct{}) {
-		repeat(2, stop, func() {
+		repeat(1, stop, func() {
 			rc := h.acmeConn(t)
 			if rc == nil {
 				return

@@ -14,6 +14,7 @@ type serverMetrics struct {
 	blocks      prometheus.Counter
 	bytes       prometheus.Counter
 	nacks       prometheus.Counter
+	handshakes  prometheus.Counter
 }
 
 func newServerMetrics(reg prometheus.Registerer) (*serverMetrics, error) {
@@ -46,11 +47,15 @@ func newServerMetrics(reg prometheus.Registerer) (*serverMetrics, error) {
 			Name: "edgerelay_transport_nacks_total",
 			Help: "Blocks the handler failed, answered with NACK.",
 		}),
+		handshakes: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "edgerelay_transport_tls_handshakes_total",
+			Help: "TLS handshakes edges began (ClientHello received). Those that did not become an accepted connection (edgerelay_transport_connections_total) were refused by TLS (client certificate missing, expired or not signed by the client CA) or abandoned.",
+		}),
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.connections, m.open, m.refused, m.malformed, m.blocks, m.bytes, m.nacks} {
+	for _, c := range []prometheus.Collector{m.connections, m.open, m.refused, m.malformed, m.blocks, m.bytes, m.nacks, m.handshakes} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}

@@ -172,6 +172,16 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	tlsConf := cfg.TLS.Clone()
 	tlsConf.NextProtos = []string{ALPN}
 	tlsConf.MinVersion = tls.VersionTLS13
+	// Every ClientHello is counted: a handshake TLS refuses never reaches
+	// Accept, so this is where it shows.
+	prev := tlsConf.GetConfigForClient
+	tlsConf.GetConfigForClient = func(hi *tls.ClientHelloInfo) (*tls.Config, error) {
+		m.handshakes.Inc()
+		if prev != nil {
+			return prev(hi)
+		}
+		return nil, nil
+	}
 	tr := &quic.Transport{Conn: udp}
 	if cfg.ResetKey != nil {
 		k := quic.StatelessResetKey(*cfg.ResetKey)

@@ -109,6 +109,9 @@ func TestRefused(t *testing.T) {
 			}
 			if tt.reason != "" {
 				s.waitMetric(t, "edgerelay_transport_refused_total", 1)
+			} else if hs, cs := metrictest.Value(t, s.reg, "edgerelay_transport_tls_handshakes_total"), metrictest.Value(t, s.reg, "edgerelay_transport_connections_total"); hs != 1 || cs != 0 {
+				// Refused by TLS: a handshake begun, no connection.
+				t.Errorf("handshakes %v, connections %v; want 1 and 0", hs, cs)
 			}
 			if len(rec.got()) != 0 {
 				t.Error("handler called for a refused edge")
