@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/model/value"
 )
 
 // Sample is one float sample: a timestamp in milliseconds since the Unix
@@ -29,6 +30,18 @@ type HistogramSample struct {
 	T  int64
 	H  *histogram.Histogram
 	FH *histogram.FloatHistogram
+}
+
+// IsStale reports whether h is a staleness marker: its sum is Prometheus'
+// StaleNaN. A sample holding no histogram is not.
+func (h *HistogramSample) IsStale() bool {
+	switch {
+	case h.H != nil:
+		return value.IsStaleNaN(h.H.Sum)
+	case h.FH != nil:
+		return value.IsStaleNaN(h.FH.Sum)
+	}
+	return false
 }
 
 // Exemplar is an exemplar of a series: its own labels (trace_id, ...),

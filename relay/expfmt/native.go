@@ -9,7 +9,6 @@ import (
 
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/model/value"
 
 	"github.com/edgerelay/edgerelay/relay"
 )
@@ -43,7 +42,7 @@ func HasNative(b *relay.Batch) bool {
 			return true
 		}
 		for _, h := range s.Histograms {
-			if !staleHistogram(h) {
+			if !(h.IsStale() || h.H == nil && h.FH == nil) {
 				return true
 			}
 		}
@@ -61,7 +60,7 @@ func WriteNative(w io.Writer, b *relay.Batch) error {
 	for i := range b.Series {
 		s := &b.Series[i]
 		for _, h := range s.Histograms {
-			if staleHistogram(h) {
+			if h.IsStale() || h.H == nil && h.FH == nil {
 				continue
 			}
 			dst = AppendNativeHistogram(dst, s.Labels, h)
@@ -80,18 +79,6 @@ func WriteNative(w io.Writer, b *relay.Batch) error {
 		return fmt.Errorf("write native histograms: %w", err)
 	}
 	return nil
-}
-
-// staleHistogram reports whether h is a staleness marker (or holds no
-// histogram at all).
-func staleHistogram(h relay.HistogramSample) bool {
-	switch {
-	case h.H != nil:
-		return value.IsStaleNaN(h.H.Sum)
-	case h.FH != nil:
-		return value.IsStaleNaN(h.FH.Sum)
-	}
-	return true
 }
 
 // AppendNativeHistogram appends one H or FH record for h of series lset,

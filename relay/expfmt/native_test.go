@@ -127,7 +127,7 @@ func withoutStale(in []relay.Series) []relay.Series {
 	var out []relay.Series
 	for _, s := range in {
 		s.Samples = nil
-		s.Histograms = slices.DeleteFunc(slices.Clone(s.Histograms), staleHistogram)
+		s.Histograms = slices.DeleteFunc(slices.Clone(s.Histograms), func(h relay.HistogramSample) bool { return h.IsStale() || h.H == nil && h.FH == nil })
 		if len(s.Histograms)+len(s.Exemplars) > 0 {
 			out = append(out, s)
 		}

@@ -164,7 +164,7 @@ func (s *Store) update(tn *tenant, b *relay.Batch, now int64) {
 			prev, e = e, e.next
 		}
 		switch {
-		case hist == nil && value.IsStaleNaN(last.V) || hist != nil && staleHistogram(hist):
+		case hist == nil && value.IsStaleNaN(last.V) || hist != nil && hist.IsStale():
 			if e != nil && last.T >= e.t {
 				tn.unlink(h, prev, e)
 				s.series.Add(-1)

@@ -5,7 +5,6 @@ import (
 
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/model/value"
 
 	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/expfmt"
@@ -33,13 +32,6 @@ func latest(sr *relay.Series) (last relay.Sample, hist *relay.HistogramSample, o
 		break
 	}
 	return last, nil, ok
-}
-
-func staleHistogram(h *relay.HistogramSample) bool {
-	if h.H != nil {
-		return value.IsStaleNaN(h.H.Sum)
-	}
-	return value.IsStaleNaN(h.FH.Sum)
 }
 
 // extra is what a series holds beyond a float: its latest sample when that

@@ -37,7 +37,7 @@ func withoutStale(b *relay.Batch) *relay.Batch {
 			}
 		}
 		for _, h := range s.Histograms {
-			if !staleHistogram(h) {
+			if !h.IsStale() {
 				kept.Histograms = append(kept.Histograms, h)
 			}
 		}
@@ -58,21 +58,9 @@ func hasStale(s *relay.Series) bool {
 		}
 	}
 	for _, h := range s.Histograms {
-		if staleHistogram(h) {
+		if h.IsStale() {
 			return true
 		}
-	}
-	return false
-}
-
-// staleHistogram reports whether h is a staleness marker: a histogram
-// whose sum is the StaleNaN.
-func staleHistogram(h relay.HistogramSample) bool {
-	switch {
-	case h.H != nil:
-		return value.IsStaleNaN(h.H.Sum)
-	case h.FH != nil:
-		return value.IsStaleNaN(h.FH.Sum)
 	}
 	return false
 }
