@@ -191,6 +191,9 @@ func (h *hostileEnv) stolenToken(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(h.dir, "files", "good", "g2")); !os.IsNotExist(err) {
 		t.Fatalf("files written for site g2: %v", err)
 	}
+	if _, body := h.federate(); strings.Contains(body, `site="g2"`) || !strings.Contains(body, `site="g1"`) {
+		t.Fatal("/federate holds series of site g2")
+	}
 }
 
 // hostileHelloNames: tenant and site names that would leave files_dir are

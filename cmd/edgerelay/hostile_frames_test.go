@@ -72,6 +72,7 @@ func (h *hostileEnv) garbageFrames(t *testing.T) {
 		t.Fatalf("malformed frames counted %v, want at least %v", got-before, sent.Load())
 	}
 	t.Logf("%d connections sent garbage or an oversized frame", sent.Load())
+	h.nothingWritten(t, "acme")
 }
 
 // bombs returns two blocks whose zstd body decompresses to 96 MiB, past
@@ -124,6 +125,7 @@ func (h *hostileEnv) compressionBomb(t *testing.T) {
 		t.Fatalf("corrupt blocks counted %v, want at least %v", got-before, sent.Load())
 	}
 	t.Logf("%d compression bombs sent; cloud RSS peaked at %d MiB", sent.Load(), peak.Load())
+	h.nothingWritten(t, "acme")
 }
 
 // sendBlock sends blk on a fresh acme connection and returns the answer.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -132,6 +133,24 @@ func (h *hostileEnv) checkAlive(t *testing.T) {
 			t.Fatalf("files_dir holds %q, which is no tenant's", e.Name())
 		}
 	}
+}
+
+// nothingWritten checks that the cloud holds nothing of tenant: no files,
+// no series on /federate.
+func (h *hostileEnv) nothingWritten(t *testing.T, tenant string) {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(h.dir, "files", tenant)); !os.IsNotExist(err) {
+		t.Errorf("files written for tenant %s: %v", tenant, err)
+	}
+	code, body := h.federate()
+	if code != 200 || strings.Contains(body, `tenant="`+tenant+`"`) || !strings.Contains(body, `site="g1"`) {
+		t.Errorf("/federate: %d, holds tenant %s's series or not good's:\n%.2000s", code, tenant, body)
+	}
+}
+
+// federate returns what an operator's /federate serves of every series.
+func (h *hostileEnv) federate() (int, string) {
+	return httpGet(h.opsURL + "/federate?match[]=" + url.QueryEscape(`{__name__=~".+"}`))
 }
 
 // metric returns the value of one series of the cloud's /metrics, 0 when
