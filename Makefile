@@ -19,7 +19,7 @@ demo: build
 
 ## test: formatting, vet, and every test with the race detector (end-to-end tests build the binary)
 test: fmt-check vet
-	$(GO) test -race -timeout 15m ./...
+	$(GO) test -race -timeout 20m ./...
 
 ## test-short: unit tests only, no race detector
 test-short:
