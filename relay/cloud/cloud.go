@@ -90,6 +90,8 @@ func New(cfg *config.Cloud, o Options) (*Cloud, error) {
 		MaxBlockBytes: int(cfg.MaxBlockBytes), Logger: c.log, Registerer: c.reg,
 		ResetKey: resetKey,
 		Held:     c.held,
+		// A tenant's sites together: its limits.max_connections.
+		MaxConnsPerTenant: func(t string) int { return c.limits.Limits(t).MaxConnections },
 		// Live data beside a backlog reaches remote_write receivers before
 		// older samples of the same series: only where they take that.
 		Lanes: len(cfg.Forward) == 0 || cfg.RemoteWriteOutOfOrder,

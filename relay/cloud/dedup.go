@@ -22,10 +22,21 @@ import (
 // range, an imported bundle that was deleted from the edge before the link
 // came back adds a second one. State is one small file per site, replaced
 // atomically (fsutil.WriteFile) after every block.
+//
+// A site keeps at most maxQueues(tenant) queue ids (the tenant's
+// limits.max_queues_per_site): recording a block of one more forgets the
+// least recently used queue's ranges, so a site cannot make the state, and
+// the file rewritten after each block, grow without bound. A block resent
+// from a forgotten queue would be applied again (docs/security.md).
 type watermarks struct {
 	dir string
-	mu  sync.Mutex
-	m   map[string]*siteMarks
+	// maxQueues bounds the queue ids kept per site of a tenant; nil or a
+	// result <= 0: no bound.
+	maxQueues func(tenant string) int
+	// evicted, when set, is told of each queue id forgotten at maxQueues.
+	evicted func(tenant, site, queue string)
+	mu      sync.Mutex
+	m       map[string]*siteMarks
 }
 
 // siteMarks is the persisted state of one (tenant, site).
@@ -33,6 +44,29 @@ type siteMarks struct {
 	// Queues maps an edge queue id (hex: JSON numbers lose 64-bit
 	// precision) to its handled ranges, sorted and disjoint.
 	Queues map[string][]span `json:"queues"`
+	// Used is the value of Clock when each queue id was last used (a
+	// block of it seen or recorded); the lowest is evicted first. A file
+	// written before it existed has none: those queues count as oldest.
+	Used  map[string]uint64 `json:"used,omitempty"`
+	Clock uint64            `json:"clock,omitempty"`
+}
+
+// touch marks queue q as used now; m.Used must not be shared.
+func (m *siteMarks) touch(q string) {
+	m.Clock++
+	m.Used[q] = m.Clock
+}
+
+// lru returns the least recently used queue id (ties: the smallest id).
+func (m *siteMarks) lru() string {
+	var old string
+	first := true
+	for q := range m.Queues {
+		if first || m.Used[q] < m.Used[old] || (m.Used[q] == m.Used[old] && q < old) {
+			old, first = q, false
+		}
+	}
+	return old
 }
 
 type span struct {
@@ -61,7 +95,11 @@ func (w *watermarks) seen(tenant, site string, queueID, seq uint64) (bool, error
 	if err != nil {
 		return false, err
 	}
-	spans := m.Queues[strconv.FormatUint(queueID, 16)]
+	q := strconv.FormatUint(queueID, 16)
+	spans, ok := m.Queues[q]
+	if ok {
+		m.touch(q) // kept in memory; written with the next block
+	}
 	i := sort.Search(len(spans), func(i int) bool { return spans[i].To >= seq })
 	return i < len(spans) && spans[i].From <= seq, nil
 }
@@ -86,16 +124,34 @@ func (w *watermarks) advance(tenant, site string, queueID, seq uint64) error {
 		return err
 	}
 	q := strconv.FormatUint(queueID, 16)
-	next := &siteMarks{Queues: make(map[string][]span, len(m.Queues))}
+	next := &siteMarks{Queues: make(map[string][]span, len(m.Queues)+1), Used: make(map[string]uint64, len(m.Queues)+1), Clock: m.Clock}
 	for k, v := range m.Queues {
 		next.Queues[k] = v
+		next.Used[k] = m.Used[k]
+	}
+	var evicted []string
+	if _, ok := next.Queues[q]; !ok && w.maxQueues != nil {
+		if max := w.maxQueues(tenant); max > 0 {
+			for len(next.Queues) >= max {
+				old := next.lru()
+				delete(next.Queues, old)
+				delete(next.Used, old)
+				evicted = append(evicted, old)
+			}
+		}
 	}
 	next.Queues[q] = addSeq(m.Queues[q], seq)
+	next.touch(q)
 	b, _ := json.Marshal(next)
 	if err := fsutil.WriteFile(w.path(tenant, site), b, 0o644); err != nil {
 		return fmt.Errorf("dedup state: %w", err)
 	}
 	w.m[tenant+"\x00"+site] = next
+	for _, old := range evicted {
+		if w.evicted != nil {
+			w.evicted(tenant, site, old)
+		}
+	}
 	return nil
 }
 
@@ -151,6 +207,9 @@ func (w *watermarks) load(tenant, site string) (*siteMarks, error) {
 		if m.Queues == nil {
 			m.Queues = map[string][]span{}
 		}
+	}
+	if m.Used == nil {
+		m.Used = map[string]uint64{}
 	}
 	w.m[key] = m
 	return m, nil

@@ -14,8 +14,9 @@ import (
 	"github.com/edgerelay/edgerelay/relay/transport"
 )
 
-// newLimits builds the per-tenant limits (package limits) and the counter
-// of dropped delta bases (baselimit.go).
+// newLimits builds the per-tenant limits (package limits), the counter of
+// dropped delta bases (baselimit.go) and the bound on queue ids kept per
+// site (dedup.go).
 func (c *Cloud) newLimits() {
 	names := make([]string, len(c.cfg.Tenants))
 	for i, t := range c.cfg.Tenants {
@@ -29,7 +30,18 @@ func (c *Cloud) newLimits() {
 		Name: "edgerelay_cloud_delta_bases_dropped_total",
 		Help: "Sites' delta bases dropped from memory and disk because the tenant's bases held more than its limits.max_base_series; the edge is asked for full frames.",
 	}, []string{"tenant"})
-	c.reg.MustRegister(c.baseDropped, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	queuesEvicted := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "edgerelay_cloud_dedup_queues_evicted_total",
+		Help: "Edge queue ids whose deduplication watermark the cloud forgot because a site of the tenant used more than its limits.max_queues_per_site; a block resent from such a queue would be applied again.",
+	}, []string{"tenant"})
+	c.marks.maxQueues = func(t string) int { return c.limits.Limits(t).MaxQueuesPerSite }
+	c.marks.evicted = func(tenant, site, queue string) {
+		queuesEvicted.WithLabelValues(tenant).Inc()
+		c.log.Warn("deduplication watermark of an edge queue forgotten: the site used more queue ids than limits.max_queues_per_site; a block resent from that queue would be applied again",
+			slog.String("tenant", tenant), slog.String("site", site), slog.String("queue_id", queue),
+			slog.Int("max_queues_per_site", c.limits.Limits(tenant).MaxQueuesPerSite))
+	}
+	c.reg.MustRegister(c.baseDropped, queuesEvicted, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "edgerelay_cloud_delta_base_series",
 		Help: "Series held in memory by the delta bases of all tenants.",
 	}, func() float64 {
@@ -90,7 +102,8 @@ func describeLimits(l config.Limits, active, base int) string {
 		}
 		return fmt.Sprintf("%d of ", n)
 	}
-	return fmt.Sprintf("series %s%d; delta base series %s%d; %d samples/s; %d bytes/s; labels per series %d, name %d B, value %d B; metadata %d B, %d families per site",
+	return fmt.Sprintf("series %s%d; delta base series %s%d; %d samples/s; %d bytes/s; labels per series %d, name %d B, value %d B; metadata %d B, %d families per site; %d connections; %d queue ids per site",
 		use(active), l.MaxSeries, use(base), l.MaxBaseSeries, l.MaxSamplesPerSecond, int64(l.MaxBytesPerSecond),
-		l.MaxLabelsPerSeries, l.MaxLabelNameLength, l.MaxLabelValueLength, l.MaxMetadataLength, l.MaxMetadataFamilies)
+		l.MaxLabelsPerSeries, l.MaxLabelNameLength, l.MaxLabelValueLength, l.MaxMetadataLength, l.MaxMetadataFamilies,
+		l.MaxConnections, l.MaxQueuesPerSite)
 }

@@ -36,6 +36,14 @@ type Limits struct {
 	// MaxMetadataFamilies is how many metric families' remote_write
 	// metadata the cloud keeps per site. Default 20000.
 	MaxMetadataFamilies int `yaml:"max_metadata_families"`
+	// MaxConnections is how many uplink connections past HELLO the
+	// tenant's edges may hold at once, over all its sites (each site also
+	// at most 16); past it a HELLO is refused. Default 10000.
+	MaxConnections int `yaml:"max_connections"`
+	// MaxQueuesPerSite is how many edge queue IDs the cloud's
+	// deduplication state keeps per site; past it the least recently used
+	// queue's watermark is forgotten. Default 16.
+	MaxQueuesPerSite int `yaml:"max_queues_per_site"`
 }
 
 // DefaultLimits are cloud.limits' defaults (MaxBaseSeries: twice MaxSeries).
@@ -48,6 +56,8 @@ var DefaultLimits = Limits{
 	MaxLabelValueLength: 2048,
 	MaxMetadataLength:   1024,
 	MaxMetadataFamilies: 20000,
+	MaxConnections:      10000,
+	MaxQueuesPerSite:    16,
 }
 
 // over returns l with each zero field taken from d.
@@ -61,6 +71,8 @@ func (l Limits) over(d Limits) Limits {
 	setDefault(&l.MaxLabelValueLength, d.MaxLabelValueLength)
 	setDefault(&l.MaxMetadataLength, d.MaxMetadataLength)
 	setDefault(&l.MaxMetadataFamilies, d.MaxMetadataFamilies)
+	setDefault(&l.MaxConnections, d.MaxConnections)
+	setDefault(&l.MaxQueuesPerSite, d.MaxQueuesPerSite)
 	return l
 }
 
@@ -100,6 +112,7 @@ func (c *Cloud) validateLimits() []error {
 			{"max_labels_per_series", int64(l.MaxLabelsPerSeries)}, {"max_label_name_length", int64(l.MaxLabelNameLength)},
 			{"max_label_value_length", int64(l.MaxLabelValueLength)}, {"max_metadata_length", int64(l.MaxMetadataLength)},
 			{"max_metadata_families", int64(l.MaxMetadataFamilies)},
+			{"max_connections", int64(l.MaxConnections)}, {"max_queues_per_site", int64(l.MaxQueuesPerSite)},
 		} {
 			if f.v < 0 {
 				errs = append(errs, fmt.Errorf("%s.%s must be >= 0; got %d", at, f.name, f.v))

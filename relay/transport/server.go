@@ -107,6 +107,10 @@ type ServerConfig struct {
 	// open at once; past it a HELLO is refused. 0 means
 	// DefaultMaxConnsPerSite.
 	MaxConnsPerSite int
+	// MaxConnsPerTenant, when set, bounds the connections all sites of a
+	// tenant may hold open at once; past it a HELLO is refused. A result
+	// <= 0 means no bound beyond MaxConnsPerSite.
+	MaxConnsPerTenant func(tenant string) int
 	// ResetKey, when set, lets the server answer packets of connections it
 	// does not know (those of a previous run) with a QUIC stateless reset,
 	// so an edge learns of a restart at once instead of after IdleTimeout.
@@ -128,6 +132,7 @@ type Server struct {
 
 	sitesMu sync.Mutex
 	sites   map[[2]string]int // open connections per tenant and site
+	tenants map[string]int    // open connections per tenant
 }
 
 // NewServer checks cfg and binds the UDP socket, so Addr works before Run.
@@ -199,20 +204,27 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 		udp.Close()
 		return nil, fmt.Errorf("transport server: listen %q: %w", cfg.Addr, err)
 	}
-	return &Server{cfg: cfg, log: log, m: m, udp: udp, tr: tr, ln: ln, sites: map[[2]string]int{}}, nil
+	return &Server{cfg: cfg, log: log, m: m, udp: udp, tr: tr, ln: ln, sites: map[[2]string]int{}, tenants: map[string]int{}}, nil
 }
 
-// admit counts a connection of p's site; false when the site already holds
-// MaxConnsPerSite. Every admitted connection is released when it ends.
-func (s *Server) admit(p Peer) bool {
+// admit counts a connection of p's site; when the site already holds
+// MaxConnsPerSite or its tenant MaxConnsPerTenant it returns why not.
+// Every admitted connection is released when it ends.
+func (s *Server) admit(p Peer) (refused string) {
 	s.sitesMu.Lock()
 	defer s.sitesMu.Unlock()
 	k := [2]string{p.Tenant, p.Site}
 	if s.sites[k] >= s.cfg.MaxConnsPerSite {
-		return false
+		return fmt.Sprintf("tenant %q site %q already holds %d connections, the most one site may", p.Tenant, p.Site, s.cfg.MaxConnsPerSite)
+	}
+	if s.cfg.MaxConnsPerTenant != nil {
+		if max := s.cfg.MaxConnsPerTenant(p.Tenant); max > 0 && s.tenants[p.Tenant] >= max {
+			return fmt.Sprintf("tenant %q already holds %d connections over its sites, the most the tenant may (max_connections)", p.Tenant, max)
+		}
 	}
 	s.sites[k]++
-	return true
+	s.tenants[p.Tenant]++
+	return ""
 }
 
 func (s *Server) release(p Peer) {
@@ -221,6 +233,9 @@ func (s *Server) release(p Peer) {
 	k := [2]string{p.Tenant, p.Site}
 	if s.sites[k]--; s.sites[k] <= 0 {
 		delete(s.sites, k)
+	}
+	if s.tenants[p.Tenant]--; s.tenants[p.Tenant] <= 0 {
+		delete(s.tenants, p.Tenant)
 	}
 }
 

@@ -86,8 +86,8 @@ func (c *serverConn) hello() (p Peer, ok bool) {
 		return Peer{}, false
 	}
 	p.Remote = c.qc.RemoteAddr()
-	if !c.s.admit(p) {
-		c.refuse(CodeRefused, fmt.Sprintf("tenant %q site %q already holds %d connections, the most one site may", p.Tenant, p.Site, c.s.cfg.MaxConnsPerSite))
+	if why := c.s.admit(p); why != "" {
+		c.refuse(CodeRefused, why)
 		return Peer{}, false
 	}
 	c.lanes = c.version >= 3 && c.s.cfg.Lanes

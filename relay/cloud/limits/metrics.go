@@ -21,6 +21,8 @@ var gauges = []struct {
 	{"max_label_value_length", func(l config.Limits) float64 { return float64(l.MaxLabelValueLength) }},
 	{"max_metadata_length", func(l config.Limits) float64 { return float64(l.MaxMetadataLength) }},
 	{"max_metadata_families", func(l config.Limits) float64 { return float64(l.MaxMetadataFamilies) }},
+	{"max_connections", func(l config.Limits) float64 { return float64(l.MaxConnections) }},
+	{"max_queues_per_site", func(l config.Limits) float64 { return float64(l.MaxQueuesPerSite) }},
 }
 
 var (
