@@ -109,7 +109,7 @@ type Block struct {
 	Tenant  string
 	Site    string
 	Batches []*Batch
-	// Frames holds scrapes delta-encoded by package sdk/delta, in the order
+	// Frames holds scrapes delta-encoded by package internal/wire/delta, in the order
 	// the edge encoded them; every frame belongs to Generation. The cloud
 	// applies them to its per-target bases to rebuild the scrapes. Batches
 	// holds what is sent whole (remote_write, and scrapes that do not fit

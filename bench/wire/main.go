@@ -19,7 +19,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
-	"github.com/edgerelay/edgerelay/sdk/delta"
+	"github.com/edgerelay/edgerelay/internal/wire/delta"
 )
 
 func main() {

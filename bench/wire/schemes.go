@@ -11,9 +11,9 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 
+	"github.com/edgerelay/edgerelay/internal/wire/delta"
 	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/codec"
-	"github.com/edgerelay/edgerelay/sdk/delta"
 )
 
 // A scheme encodes the scrapes of a workload into wire payloads and

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/edgerelay/edgerelay/internal/fsutil"
-	"github.com/edgerelay/edgerelay/sdk/delta"
+	"github.com/edgerelay/edgerelay/internal/wire/delta"
 )
 
 // bases keeps, per (tenant, site, lane), the delta decoder that rebuilds the

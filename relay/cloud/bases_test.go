@@ -13,10 +13,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/edgerelay/edgerelay/internal/wire/delta"
 	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/codec"
 	"github.com/edgerelay/edgerelay/relay/transport"
-	"github.com/edgerelay/edgerelay/sdk/delta"
 )
 
 // deltaEdge encodes scrapes of one target as an edge does.

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/edgerelay/edgerelay/internal/wire/delta"
 	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/cloud/federate"
 	"github.com/edgerelay/edgerelay/relay/cloud/files"
@@ -30,7 +31,6 @@ import (
 	"github.com/edgerelay/edgerelay/relay/config"
 	"github.com/edgerelay/edgerelay/relay/tlsutil"
 	"github.com/edgerelay/edgerelay/relay/transport"
-	"github.com/edgerelay/edgerelay/sdk/delta"
 )
 
 // Options are what the caller provides besides the configuration.

@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/edgerelay/edgerelay/internal/wire/delta"
 	"github.com/edgerelay/edgerelay/relay/config"
 	"github.com/edgerelay/edgerelay/relay/transport"
-	"github.com/edgerelay/edgerelay/sdk/delta"
 	"github.com/edgerelay/edgerelay/store"
 )
 

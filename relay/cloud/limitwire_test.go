@@ -10,11 +10,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/edgerelay/edgerelay/internal/wire/delta"
 	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/codec"
 	"github.com/edgerelay/edgerelay/relay/config"
 	"github.com/edgerelay/edgerelay/relay/transport"
-	"github.com/edgerelay/edgerelay/sdk/delta"
 )
 
 func limitedReceiver(t *testing.T, limits string) *Cloud {

@@ -21,12 +21,12 @@ import (
 	"github.com/prometheus/prometheus/model/textparse"
 	"github.com/prometheus/prometheus/prompb"
 
+	"github.com/edgerelay/edgerelay/internal/wire/delta"
 	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/codec"
 	"github.com/edgerelay/edgerelay/relay/config"
 	"github.com/edgerelay/edgerelay/relay/expfmt"
 	"github.com/edgerelay/edgerelay/relay/transport"
-	"github.com/edgerelay/edgerelay/sdk/delta"
 )
 
 // nativeScrape is one scrape holding an integer and a float native

@@ -14,7 +14,7 @@
 //	series:  nlabels {name value}… nsamples {Δt(zigzag, against the previous
 //	         sample, the first against the batch timestamp) value(8 bytes LE float bits)}…
 //
-// Version 2 appends the block's delta frames (package sdk/delta, see
+// Version 2 appends the block's delta frames (package internal/wire/delta, see
 // docs/protocol.md) to the version 1 body, inside the same zstd stream:
 //
 //	body v2: body v1  generation  nframes {len bytes}…

@@ -11,8 +11,8 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/edgerelay/edgerelay/internal/histtest"
+	"github.com/edgerelay/edgerelay/internal/wire/delta"
 	"github.com/edgerelay/edgerelay/relay"
-	"github.com/edgerelay/edgerelay/sdk/delta"
 )
 
 // histBlock is a random block whose series carry float samples, histogram

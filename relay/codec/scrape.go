@@ -7,8 +7,8 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/edgerelay/edgerelay/internal/wire/delta"
 	"github.com/edgerelay/edgerelay/relay"
-	"github.com/edgerelay/edgerelay/sdk/delta"
 )
 
 // ScrapeOf fills s with scrape batch b in the delta codec's model, reusing

@@ -7,8 +7,8 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/edgerelay/edgerelay/internal/wire/delta"
 	"github.com/edgerelay/edgerelay/relay"
-	"github.com/edgerelay/edgerelay/sdk/delta"
 )
 
 // TestScrapeKeysMergeIdentity: the keys ScrapeOf builds are exactly the

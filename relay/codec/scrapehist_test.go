@@ -10,8 +10,8 @@ import (
 	"github.com/prometheus/prometheus/model/value"
 
 	"github.com/edgerelay/edgerelay/internal/histtest"
+	"github.com/edgerelay/edgerelay/internal/wire/delta"
 	"github.com/edgerelay/edgerelay/relay"
-	"github.com/edgerelay/edgerelay/sdk/delta"
 )
 
 // TestScrapeHistogramsRoundTrip sends random scrapes of native histograms

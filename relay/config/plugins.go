@@ -42,7 +42,7 @@ type PluginLimits struct {
 }
 
 // DeltaModule is the plugin chain's delta stage. It runs in the edge itself
-// (package sdk/delta), after every WebAssembly stage: its output is the
+// (package internal/wire/delta), after every WebAssembly stage: its output is the
 // wire encoding, not a batch another stage could read.
 const DeltaModule = "builtin:delta"
 

@@ -7,10 +7,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/edgerelay/edgerelay/internal/wire/delta"
 	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/codec"
 	"github.com/edgerelay/edgerelay/relay/config"
-	"github.com/edgerelay/edgerelay/sdk/delta"
 	"github.com/edgerelay/edgerelay/store"
 )
 

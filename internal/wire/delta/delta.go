@@ -13,8 +13,9 @@
 // can never leave the decoder with a missing base. A decoder that does not
 // hold an incremental frame's base returns *ErrNeedFull and changes nothing.
 //
-// The package is standard library only and builds for GOOS=wasip1 so the
-// same code runs in the edge's builtin:delta plugin and in the cloud.
+// The package is internal to edgerelay: the wire format is not part of the
+// plugin SDK (package sdk), and the edge's builtin:delta stage runs it
+// natively. It is standard library only and builds for GOOS=wasip1.
 //
 // An Encoder or a Decoder is not safe for concurrent use: each is owned by
 // one goroutine at a time. Values passed in are never modified; the

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/edgerelay/edgerelay/sdk/delta"
+	"github.com/edgerelay/edgerelay/internal/wire/delta"
 )
 
 func Example() {
