@@ -32,6 +32,7 @@ func TestHostileInputs(t *testing.T) {
 	t.Run("path traversal in tenant and site", h.hostileHelloNames)
 	// Before the compression bomb, whose buffers the cloud's RSS keeps.
 	t.Run("thousands of idle connections", h.idleConnections)
+	t.Run("one tenant's many sites and queue ids", h.wideTenant)
 	t.Run("garbage and oversized frames", h.garbageFrames)
 	t.Run("compression bomb", h.compressionBomb)
 	t.Run("path traversal in job and instance", h.hostileTargetNames)

@@ -40,8 +40,8 @@ func newHostileEnv(t *testing.T) *hostileEnv {
 	if out, _, err := runCLI(t, "certs", "--out", h.tlsDir); err != nil {
 		t.Fatalf("certs: %v\n%s", err, out)
 	}
-	for _, site := range []string{"g1", "g2"} {
-		if out, _, err := runCLI(t, "certs", "--out", h.tlsDir, "--tenant", "good", "--site", site); err != nil {
+	for _, ts := range [][2]string{{"good", "g1"}, {"good", "g2"}, {"wide", "w1"}, {"wide", "w2"}} {
+		if out, _, err := runCLI(t, "certs", "--out", h.tlsDir, "--tenant", ts[0], "--site", ts[1]); err != nil {
 			t.Fatalf("certs: %v\n%s", err, out)
 		}
 	}
@@ -64,6 +64,8 @@ func newHostileEnv(t *testing.T) *hostileEnv {
       sites:
         - {name: g1, token_file: %[1]s/good-g1.token}
         - {name: g2, token_file: %[1]s/good-g2.token}
+    - name: wide
+      limits: {max_connections: 3, max_queues_per_site: 2}
 `, h.tlsDir, web), 0o644)
 	h.opsURL = "http://ops:ops-pw@" + env.cloudHTTP
 	h.cloud = start(t, env.bin, "run", "--config", env.cloudConfig)
@@ -129,7 +131,7 @@ func (h *hostileEnv) checkAlive(t *testing.T) {
 	waitFor(t, "another scrape of the good edge", 30*time.Second, func() bool { return h.goodScrapes() > n })
 	entries, _ := os.ReadDir(filepath.Join(h.dir, "files"))
 	for _, e := range entries {
-		if e.Name() != "acme" && e.Name() != "good" && !strings.HasPrefix(e.Name(), ".") {
+		if e.Name() != "acme" && e.Name() != "good" && e.Name() != "wide" && !strings.HasPrefix(e.Name(), ".") {
 			t.Fatalf("files_dir holds %q, which is no tenant's", e.Name())
 		}
 	}

@@ -34,7 +34,7 @@ type watermarks struct {
 	// result <= 0: no bound.
 	maxQueues func(tenant string) int
 	// evicted, when set, is told of each queue id forgotten at maxQueues.
-	evicted func(tenant, site, queue string)
+	evicted func(tenant, site string, queueID uint64)
 	mu      sync.Mutex
 	m       map[string]*siteMarks
 }
@@ -148,8 +148,8 @@ func (w *watermarks) advance(tenant, site string, queueID, seq uint64) error {
 	}
 	w.m[tenant+"\x00"+site] = next
 	for _, old := range evicted {
-		if w.evicted != nil {
-			w.evicted(tenant, site, old)
+		if id, err := strconv.ParseUint(old, 16, 64); err == nil && w.evicted != nil {
+			w.evicted(tenant, site, id)
 		}
 	}
 	return nil

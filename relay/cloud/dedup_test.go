@@ -71,7 +71,9 @@ func TestWatermarksBoundQueuesPerSite(t *testing.T) {
 			t.Fatal(err)
 		}
 		w.maxQueues = func(tenant string) int { return max }
-		w.evicted = func(tenant, site, queue string) { got = append(got, tenant+"/"+site+"/"+queue) }
+		w.evicted = func(tenant, site string, queue uint64) {
+			got = append(got, fmt.Sprintf("%s/%s/%d", tenant, site, queue))
+		}
 		return w
 	}
 	advance := func(w *watermarks, site string, q, seq uint64) {

@@ -35,10 +35,10 @@ func (c *Cloud) newLimits() {
 		Help: "Edge queue ids whose deduplication watermark the cloud forgot because a site of the tenant used more than its limits.max_queues_per_site; a block resent from such a queue would be applied again.",
 	}, []string{"tenant"})
 	c.marks.maxQueues = func(t string) int { return c.limits.Limits(t).MaxQueuesPerSite }
-	c.marks.evicted = func(tenant, site, queue string) {
+	c.marks.evicted = func(tenant, site string, queueID uint64) {
 		queuesEvicted.WithLabelValues(tenant).Inc()
 		c.log.Warn("deduplication watermark of an edge queue forgotten: the site used more queue ids than limits.max_queues_per_site; a block resent from that queue would be applied again",
-			slog.String("tenant", tenant), slog.String("site", site), slog.String("queue_id", queue),
+			slog.String("tenant", tenant), slog.String("site", site), slog.Uint64("queue_id", queueID),
 			slog.Int("max_queues_per_site", c.limits.Limits(tenant).MaxQueuesPerSite))
 	}
 	c.reg.MustRegister(c.baseDropped, queuesEvicted, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
