@@ -95,125 +95,156 @@ func (c *Config) applyDefaults() {
 // the field and the bad value.
 func (c *Config) Validate() error {
 	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if e := c.Edge; e != nil {
-		if e.Tenant == "" {
-			bad("edge.tenant is required")
-		} else if !ValidName(e.Tenant) {
-			bad("edge.tenant must be letters, digits, '-', '_' or '.'; got %q", e.Tenant)
-		}
-		if e.Site == "" {
-			bad("edge.site is required")
-		} else if !ValidName(e.Site) {
-			bad("edge.site must be letters, digits, '-', '_' or '.'; got %q", e.Site)
-		}
-		if e.Upstream.Address == "" {
-			bad("edge.upstream.address is required")
-		} else if _, _, err := net.SplitHostPort(e.Upstream.Address); err != nil {
-			bad("edge.upstream.address must be host:port; got %q", e.Upstream.Address)
-		}
-		if _, _, err := net.SplitHostPort(e.HTTPListen); err != nil {
-			bad("edge.http_listen must be host:port; got %q", e.HTTPListen)
-		}
-		if (e.Upstream.CertFile == "") != (e.Upstream.KeyFile == "") {
-			bad("edge.upstream.cert_file and edge.upstream.key_file go together")
-		}
-		if !(e.Queue.ReplayShare > 0 && e.Queue.ReplayShare <= 1) {
-			bad("edge.queue.replay_share must be in (0, 1]; got %v", e.Queue.ReplayShare)
-		}
-		if e.Queue.MaxSendRate < 0 {
-			bad("edge.queue.max_send_rate must be >= 0; got %d", e.Queue.MaxSendRate)
-		}
-		if e.Queue.MaxBlockBytes > e.Queue.MaxBytes {
-			bad("edge.queue.max_block_bytes (%d) must not exceed edge.queue.max_bytes (%d)", e.Queue.MaxBlockBytes, e.Queue.MaxBytes)
-		}
-		if e.Upstream.MaxBackoff < e.Upstream.MinBackoff {
-			bad("edge.upstream.max_backoff (%s) must not be below edge.upstream.min_backoff (%s)", e.Upstream.MaxBackoff, e.Upstream.MinBackoff)
-		}
-		if e.Upstream.Window < 1 {
-			bad("edge.upstream.window must be >= 1; got %d", e.Upstream.Window)
-		}
-		names := map[string]bool{}
-		for i, p := range e.Plugins {
-			if p.Module == "" {
-				bad("edge.plugins[%d].module is required", i)
-			}
-			if names[p.Name] {
-				bad("edge.plugins[%d].name %q is used twice", i, p.Name)
-			}
-			names[p.Name] = true
-			if p.OnError != "fail_open" && p.OnError != "fail_closed" {
-				bad("edge.plugins[%d].on_error must be fail_open or fail_closed; got %q", i, p.OnError)
-			}
-			if p.Clock != "" && p.Clock != "fake" && p.Clock != "real" {
-				bad("edge.plugins[%d].clock must be fake or real; got %q", i, p.Clock)
-			}
-			if p.Limits.MemoryPages > MaxMemoryPages {
-				bad("edge.plugins[%d].limits.memory_pages must be at most %d (4 GiB); got %d", i, MaxMemoryPages, p.Limits.MemoryPages)
-			}
-			if p.Limits.Timeout < 0 {
-				bad("edge.plugins[%d].limits.timeout must be >= 0; got %s", i, p.Limits.Timeout)
-			} else if p.Limits.Timeout != 0 && strings.HasPrefix(p.Module, "builtin:") {
-				bad("edge.plugins[%d].limits.timeout does not apply to %s: built-in modules run without a deadline", i, p.Module)
-			}
-		}
-		for name := range e.ExternalLabels {
-			if name == "site" || name == "tenant" {
-				bad("edge.external_labels must not set %q: edgerelay sets it", name)
-			}
-		}
+		errs = append(errs, e.validate()...)
 	}
 	if cl := c.Cloud; cl != nil {
-		if _, _, err := net.SplitHostPort(cl.QUICListen); err != nil {
-			bad("cloud.quic_listen must be host:port; got %q", cl.QUICListen)
-		}
-		if _, _, err := net.SplitHostPort(cl.HTTPListen); err != nil {
-			bad("cloud.http_listen must be host:port; got %q", cl.HTTPListen)
-		}
-		if (cl.CertFile == "") != (cl.KeyFile == "") {
-			bad("cloud.cert_file and cloud.key_file go together")
-		}
-		errs = append(errs, cl.validateLimits()...)
-		if cl.Federate.MaxAge < 0 {
-			bad("cloud.federate.max_age must be >= 0; got %s", cl.Federate.MaxAge)
-		}
-		switch cl.ClientIdentity {
-		case "", "auto", "spiffe", "subject":
-		default:
-			bad("cloud.client_identity must be auto, spiffe or subject; got %q", cl.ClientIdentity)
-		}
-		if cl.ClientIdentity != "" && cl.ClientCAFile == "" {
-			bad("cloud.client_identity needs cloud.client_ca_file: without it edges present no certificate")
-		}
-		seenTenant := map[string]bool{}
-		for i, t := range cl.Tenants {
-			if !ValidName(t.Name) {
-				bad("cloud.tenants[%d].name must be letters, digits, '-', '_' or '.'; got %q", i, t.Name)
-			}
-			if seenTenant[t.Name] {
-				bad("cloud.tenants[%d].name %q appears twice", i, t.Name)
-			}
-			seenTenant[t.Name] = true
-			if t.TokenFile == "" && len(t.Sites) == 0 && cl.ClientCAFile == "" {
-				bad("cloud.tenants[%d].token_file is required (or sites, each with its token_file, or cloud.client_ca_file for certificates alone)", i)
-			}
-			seenSite := map[string]bool{}
-			for j, s := range t.Sites {
-				if !ValidName(s.Name) {
-					bad("cloud.tenants[%d].sites[%d].name must be letters, digits, '-', '_' or '.'; got %q", i, j, s.Name)
-				}
-				if seenSite[s.Name] {
-					bad("cloud.tenants[%d].sites[%d].name %q appears twice", i, j, s.Name)
-				}
-				seenSite[s.Name] = true
-				if s.TokenFile == "" {
-					bad("cloud.tenants[%d].sites[%d].token_file is required", i, j)
-				}
-			}
-		}
+		errs = append(errs, cl.validate()...)
 	}
 	errs = append(errs, c.validateWeb()...)
 	return errors.Join(errs...)
+}
+
+// validate returns the problems of the edge section, each naming its field.
+func (e *Edge) validate() []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if e.Tenant == "" {
+		bad("edge.tenant is required")
+	} else if !ValidName(e.Tenant) {
+		bad("edge.tenant must be letters, digits, '-', '_' or '.'; got %q", e.Tenant)
+	}
+	if e.Site == "" {
+		bad("edge.site is required")
+	} else if !ValidName(e.Site) {
+		bad("edge.site must be letters, digits, '-', '_' or '.'; got %q", e.Site)
+	}
+	if e.Upstream.Address == "" {
+		bad("edge.upstream.address is required")
+	} else if _, _, err := net.SplitHostPort(e.Upstream.Address); err != nil {
+		bad("edge.upstream.address must be host:port; got %q", e.Upstream.Address)
+	}
+	if _, _, err := net.SplitHostPort(e.HTTPListen); err != nil {
+		bad("edge.http_listen must be host:port; got %q", e.HTTPListen)
+	}
+	if (e.Upstream.CertFile == "") != (e.Upstream.KeyFile == "") {
+		bad("edge.upstream.cert_file and edge.upstream.key_file go together")
+	}
+	if !(e.Queue.ReplayShare > 0 && e.Queue.ReplayShare <= 1) {
+		bad("edge.queue.replay_share must be in (0, 1]; got %v", e.Queue.ReplayShare)
+	}
+	if e.Queue.MaxSendRate < 0 {
+		bad("edge.queue.max_send_rate must be >= 0; got %d", e.Queue.MaxSendRate)
+	}
+	if e.Queue.MaxBlockBytes > e.Queue.MaxBytes {
+		bad("edge.queue.max_block_bytes (%d) must not exceed edge.queue.max_bytes (%d)", e.Queue.MaxBlockBytes, e.Queue.MaxBytes)
+	}
+	if e.Upstream.MaxBackoff < e.Upstream.MinBackoff {
+		bad("edge.upstream.max_backoff (%s) must not be below edge.upstream.min_backoff (%s)", e.Upstream.MaxBackoff, e.Upstream.MinBackoff)
+	}
+	if e.Upstream.Window < 1 {
+		bad("edge.upstream.window must be >= 1; got %d", e.Upstream.Window)
+	}
+	errs = append(errs, validatePlugins(e.Plugins)...)
+	for name := range e.ExternalLabels {
+		if name == "site" || name == "tenant" {
+			bad("edge.external_labels must not set %q: edgerelay sets it", name)
+		}
+	}
+	return errs
+}
+
+// validatePlugins returns the problems of edge.plugins.
+func validatePlugins(plugins []PluginConfig) []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	names := map[string]bool{}
+	for i, p := range plugins {
+		if p.Module == "" {
+			bad("edge.plugins[%d].module is required", i)
+		}
+		if names[p.Name] {
+			bad("edge.plugins[%d].name %q is used twice", i, p.Name)
+		}
+		names[p.Name] = true
+		if p.OnError != "fail_open" && p.OnError != "fail_closed" {
+			bad("edge.plugins[%d].on_error must be fail_open or fail_closed; got %q", i, p.OnError)
+		}
+		if p.Clock != "" && p.Clock != "fake" && p.Clock != "real" {
+			bad("edge.plugins[%d].clock must be fake or real; got %q", i, p.Clock)
+		}
+		if p.Limits.MemoryPages > MaxMemoryPages {
+			bad("edge.plugins[%d].limits.memory_pages must be at most %d (4 GiB); got %d", i, MaxMemoryPages, p.Limits.MemoryPages)
+		}
+		if p.Limits.Timeout < 0 {
+			bad("edge.plugins[%d].limits.timeout must be >= 0; got %s", i, p.Limits.Timeout)
+		} else if p.Limits.Timeout != 0 && strings.HasPrefix(p.Module, "builtin:") {
+			bad("edge.plugins[%d].limits.timeout does not apply to %s: built-in modules run without a deadline", i, p.Module)
+		}
+	}
+	return errs
+}
+
+// validate returns the problems of the cloud section, each naming its field.
+func (cl *Cloud) validate() []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if _, _, err := net.SplitHostPort(cl.QUICListen); err != nil {
+		bad("cloud.quic_listen must be host:port; got %q", cl.QUICListen)
+	}
+	if _, _, err := net.SplitHostPort(cl.HTTPListen); err != nil {
+		bad("cloud.http_listen must be host:port; got %q", cl.HTTPListen)
+	}
+	if (cl.CertFile == "") != (cl.KeyFile == "") {
+		bad("cloud.cert_file and cloud.key_file go together")
+	}
+	errs = append(errs, cl.validateLimits()...)
+	if cl.Federate.MaxAge < 0 {
+		bad("cloud.federate.max_age must be >= 0; got %s", cl.Federate.MaxAge)
+	}
+	switch cl.ClientIdentity {
+	case "", "auto", "spiffe", "subject":
+	default:
+		bad("cloud.client_identity must be auto, spiffe or subject; got %q", cl.ClientIdentity)
+	}
+	if cl.ClientIdentity != "" && cl.ClientCAFile == "" {
+		bad("cloud.client_identity needs cloud.client_ca_file: without it edges present no certificate")
+	}
+	errs = append(errs, cl.validateTenants()...)
+	return errs
+}
+
+// validateTenants returns the problems of cloud.tenants.
+func (cl *Cloud) validateTenants() []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	seenTenant := map[string]bool{}
+	for i, t := range cl.Tenants {
+		if !ValidName(t.Name) {
+			bad("cloud.tenants[%d].name must be letters, digits, '-', '_' or '.'; got %q", i, t.Name)
+		}
+		if seenTenant[t.Name] {
+			bad("cloud.tenants[%d].name %q appears twice", i, t.Name)
+		}
+		seenTenant[t.Name] = true
+		if t.TokenFile == "" && len(t.Sites) == 0 && cl.ClientCAFile == "" {
+			bad("cloud.tenants[%d].token_file is required (or sites, each with its token_file, or cloud.client_ca_file for certificates alone)", i)
+		}
+		seenSite := map[string]bool{}
+		for j, s := range t.Sites {
+			if !ValidName(s.Name) {
+				bad("cloud.tenants[%d].sites[%d].name must be letters, digits, '-', '_' or '.'; got %q", i, j, s.Name)
+			}
+			if seenSite[s.Name] {
+				bad("cloud.tenants[%d].sites[%d].name %q appears twice", i, j, s.Name)
+			}
+			seenSite[s.Name] = true
+			if s.TokenFile == "" {
+				bad("cloud.tenants[%d].sites[%d].token_file is required", i, j)
+			}
+		}
+	}
+	return errs
 }
 
 // ValidName reports whether s can name a tenant: letters, digits, '-', '_'
