@@ -1,7 +1,6 @@
 package federate
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,16 +8,13 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/edgerelay/edgerelay/internal/promtest"
 	"github.com/edgerelay/edgerelay/relay"
 )
 
@@ -30,9 +26,6 @@ import (
 // custom-bucket one, which arrives as its classic histogram; and a
 // counter's exemplar.
 func TestPrometheusScrapesNativeHistograms(t *testing.T) {
-	if _, err := os.Stat(prometheusBin); err != nil {
-		t.Skipf("%s not installed", prometheusBin)
-	}
 	s := New(Config{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -80,7 +73,8 @@ func TestPrometheusScrapesNativeHistograms(t *testing.T) {
 		}
 	}()
 
-	promAddr, logs := startPrometheus(t, ctx, ln.Addr().String(), "--enable-feature=native-histograms,exemplar-storage")
+	prom := promtest.Start(t, federateConfig(ln.Addr().String()), "--enable-feature=native-histograms,exemplar-storage")
+	promAddr := prom.Addr
 	query := func(q string) (json.RawMessage, bool) {
 		resp, err := http.Get("http://" + promAddr + "/api/v1/query?query=" + url.QueryEscape(q))
 		if err != nil {
@@ -103,7 +97,7 @@ func TestPrometheusScrapesNativeHistograms(t *testing.T) {
 	}
 	for {
 		if ctx.Err() != nil {
-			t.Fatalf("histogram never arrived in Prometheus; its log:\n%s", logs)
+			t.Fatalf("histogram never arrived in Prometheus; its log:\n%s", prom.Logs())
 		}
 		if raw, ok := query(`edge_rpc_seconds{tenant="acme"}`); ok {
 			if err := json.Unmarshal(raw, &got); err != nil {
@@ -119,7 +113,7 @@ func TestPrometheusScrapesNativeHistograms(t *testing.T) {
 	if fmt.Sprint(got.Metric) != fmt.Sprint(lset.Map()) {
 		t.Fatalf("labels %v, want %v", got.Metric, lset.Map())
 	}
-	if d := diffQueried(got.Histogram[1], want.ToFloat(nil)); d != "" {
+	if d := promtest.DiffHistogram(got.Histogram[1], want.ToFloat(nil)); d != "" {
 		t.Fatal(d)
 	}
 	var gotF struct {
@@ -128,7 +122,7 @@ func TestPrometheusScrapesNativeHistograms(t *testing.T) {
 	if raw, ok := query(`edge_queue_depth{tenant="acme"}`); !ok || json.Unmarshal(raw, &gotF) != nil {
 		t.Fatalf("float histogram: %s", raw)
 	}
-	if d := diffQueried(gotF.Histogram[1], wantF); d != "" {
+	if d := promtest.DiffHistogram(gotF.Histogram[1], wantF); d != "" {
 		t.Fatalf("float histogram: %s", d)
 	}
 
@@ -167,13 +161,10 @@ func TestPrometheusScrapesNativeHistograms(t *testing.T) {
 	}
 }
 
-// startPrometheus starts the real Prometheus scraping /federate at target
-// every second with honor_labels, its data in a temporary directory, and
-// returns its address and log. It stops when the test ends.
-func startPrometheus(t *testing.T, ctx context.Context, target string, flags ...string) (string, *bytes.Buffer) {
-	t.Helper()
-	dir := t.TempDir()
-	cfg := fmt.Sprintf(`global:
+// federateConfig is a prometheus.yml scraping /federate at target every
+// second with honor_labels, as the README tells a central Prometheus to.
+func federateConfig(target string) string {
+	return fmt.Sprintf(`global:
   scrape_interval: 1s
   scrape_timeout: 1s
 scrape_configs:
@@ -185,64 +176,4 @@ scrape_configs:
     static_configs:
       - targets: [%q]
 `, target)
-	cfgFile := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	addr := freeAddr(t)
-	logs := &bytes.Buffer{}
-	args := append([]string{"--config.file=" + cfgFile, "--storage.tsdb.path=" + filepath.Join(dir, "tsdb"), "--web.listen-address=" + addr}, flags...)
-	cmd := exec.CommandContext(ctx, prometheusBin, args...)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	return addr, logs
-}
-
-// diffQueried compares a histogram as Prometheus' query API returns it
-// (count, sum, every non-empty bucket with its bounds, in order) with want.
-func diffQueried(raw json.RawMessage, want *histogram.FloatHistogram) string {
-	var h struct {
-		Count   string   `json:"count"`
-		Sum     string   `json:"sum"`
-		Buckets [][4]any `json:"buckets"`
-	}
-	if err := json.Unmarshal(raw, &h); err != nil {
-		return err.Error()
-	}
-	if h.Count != strconv.FormatFloat(want.Count, 'f', -1, 64) || h.Sum != strconv.FormatFloat(want.Sum, 'f', -1, 64) {
-		return fmt.Sprintf("count %s, sum %s; want %v, %v", h.Count, h.Sum, want.Count, want.Sum)
-	}
-	var wantB [][3]float64
-	for it := want.AllBucketIterator(); it.Next(); {
-		if b := it.At(); b.Count != 0 {
-			wantB = append(wantB, [3]float64{b.Lower, b.Upper, b.Count})
-		}
-	}
-	if len(h.Buckets) != len(wantB) {
-		return fmt.Sprintf("%d buckets, want %d: %v", len(h.Buckets), len(wantB), h.Buckets)
-	}
-	for i, b := range h.Buckets {
-		var f [3]float64
-		for j := range 3 {
-			str, _ := b[j+1].(string)
-			v, err := strconv.ParseFloat(str, 64)
-			if err != nil {
-				return fmt.Sprintf("bucket %d: %v", i, b)
-			}
-			f[j] = v
-		}
-		// Bounds are computed from schema and index on each side; allow
-		// for the last bit. Counts are exact.
-		near := func(a, b float64) bool { return a == b || math.Abs(a-b) <= 1e-12*math.Abs(b) }
-		if !near(f[0], wantB[i][0]) || !near(f[1], wantB[i][1]) || f[2] != wantB[i][2] {
-			return fmt.Sprintf("bucket %d is %v, want %v", i, f, wantB[i])
-		}
-	}
-	return ""
 }

@@ -1,33 +1,25 @@
 package federate
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/edgerelay/edgerelay/internal/promtest"
 	"github.com/edgerelay/edgerelay/relay"
 )
-
-const prometheusBin = "/usr/bin/prometheus"
 
 // TestPrometheusScrapesFederate runs the real Prometheus against the
 // handler, scraping /federate with honor_labels, and checks the series
 // arrives with its labels and value.
 func TestPrometheusScrapesFederate(t *testing.T) {
-	if _, err := os.Stat(prometheusBin); err != nil {
-		t.Skipf("%s not installed", prometheusBin)
-	}
 	s := New(Config{})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -54,42 +46,13 @@ func TestPrometheusScrapesFederate(t *testing.T) {
 		}
 	}()
 
-	dir := t.TempDir()
-	cfg := fmt.Sprintf(`global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: federate
-    honor_labels: true
-    metrics_path: /federate
-    params:
-      'match[]': ['{job=~".+"}']
-    static_configs:
-      - targets: [%q]
-`, ln.Addr().String())
-	cfgFile := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	promAddr := freeAddr(t)
-	var logs bytes.Buffer
-	cmd := exec.CommandContext(ctx, prometheusBin,
-		"--config.file="+cfgFile,
-		"--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
-		"--web.listen-address="+promAddr)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	}()
+	prom := promtest.Start(t, federateConfig(ln.Addr().String()))
+	promAddr := prom.Addr
 
 	query := "http://" + promAddr + "/api/v1/query?query=" + url.QueryEscape(`edge_temp_celsius{tenant="acme"}`)
 	for {
 		if ctx.Err() != nil {
-			t.Fatalf("series never arrived in Prometheus; its log:\n%s", logs.String())
+			t.Fatalf("series never arrived in Prometheus; its log:\n%s", prom.Logs())
 		}
 		if got, ok := queryOne(query); ok {
 			want := map[string]string{"__name__": "edge_temp_celsius", "instance": "sensor-1:9100", "job": "node", "site": "plant-7", "tenant": "acme"}
@@ -123,14 +86,4 @@ func queryOne(u string) (vectorSample, bool) {
 		return vectorSample{}, false
 	}
 	return r.Data.Result[0], true
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }

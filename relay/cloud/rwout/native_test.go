@@ -9,10 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -25,6 +21,7 @@ import (
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/prompb"
 
+	"github.com/edgerelay/edgerelay/internal/promtest"
 	"github.com/edgerelay/edgerelay/relay"
 )
 
@@ -221,19 +218,8 @@ func TestNativeWithheldByConfig(t *testing.T) {
 // storage on, and reads back with its query API an integer and a float
 // histogram (count, sum, every bucket) and a counter's exemplar, exactly.
 func TestPrometheusReceivesNativeHistograms(t *testing.T) {
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Skip("prometheus binary not installed")
-	}
-	addr := freeAddr(t)
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "p.yml"), []byte("global: {}\n"), 0o644)
-	cmd := exec.Command(bin, "--config.file="+filepath.Join(dir, "p.yml"), "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
-		"--web.listen-address="+addr, "--web.enable-remote-write-receiver", "--enable-feature=native-histograms,exemplar-storage")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	prom := promtest.Start(t, "global: {}\n", "--web.enable-remote-write-receiver", "--enable-feature=native-histograms,exemplar-storage")
+	addr := prom.Addr
 
 	c := cfg(t, "http://"+addr+"/api/v1/write", 2000)
 	c.SendNativeHistograms, c.SendExemplars = true, true
@@ -265,14 +251,14 @@ func TestPrometheusReceivesNativeHistograms(t *testing.T) {
 			Histogram [2]json.RawMessage `json:"histogram"`
 		}
 		deadline := time.Now().Add(20 * time.Second)
-		for !apiGet(addr, "/api/v1/query?query="+url.QueryEscape(name)+"&time="+at, &res) || len(res) != 1 {
+		for !prom.Get("/api/v1/query?query="+url.QueryEscape(name)+"&time="+at, &res) || len(res) != 1 {
 			if time.Now().After(deadline) {
 				t.Fatalf("forwarded histogram %s not queryable in Prometheus", name)
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
 		t.Logf("Prometheus holds %s = %s", name, res[0].Histogram[1])
-		if d := diffQueried(res[0].Histogram[1], want); d != "" {
+		if d := promtest.DiffHistogram(res[0].Histogram[1], want); d != "" {
 			t.Fatalf("%s: %s", name, d)
 		}
 	}
@@ -286,83 +272,11 @@ func TestPrometheusReceivesNativeHistograms(t *testing.T) {
 	}
 	q := "/api/v1/query_exemplars?query=" + url.QueryEscape(`fwd_requests_total`) +
 		fmt.Sprintf("&start=%.3f&end=%.3f", float64(now-60000)/1000, float64(now+60000)/1000)
-	if !apiGet(addr, q, &ex) || len(ex) != 1 || len(ex[0].Exemplars) != 1 {
+	if !prom.Get(q, &ex) || len(ex) != 1 || len(ex[0].Exemplars) != 1 {
 		t.Fatalf("exemplars: %+v", ex)
 	}
 	e := ex[0].Exemplars[0]
 	if e.Labels["trace_id"] != "4bf92f3577b34da6" || e.Value != "0.125" || int64(math.Round(e.Timestamp*1000)) != now-5 {
 		t.Fatalf("exemplar %+v, want trace_id=4bf92f3577b34da6 0.125 at %d", e, now-5)
 	}
-}
-
-// apiGet decodes the data of a successful Prometheus API answer into out.
-func apiGet(addr, path string, out any) bool {
-	resp, err := http.Get("http://" + addr + path)
-	if err != nil {
-		return false
-	}
-	defer resp.Body.Close()
-	var r struct {
-		Data json.RawMessage `json:"data"`
-	}
-	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&r) != nil {
-		return false
-	}
-	var res struct {
-		Result json.RawMessage `json:"result"`
-	}
-	if json.Unmarshal(r.Data, &res) == nil && res.Result != nil {
-		return json.Unmarshal(res.Result, out) == nil
-	}
-	return json.Unmarshal(r.Data, out) == nil
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	srv := httptest.NewUnstartedServer(nil)
-	addr := srv.Listener.Addr().String()
-	srv.Listener.Close()
-	return addr
-}
-
-// diffQueried compares a histogram as Prometheus' query API returns it
-// (count, sum, every non-empty bucket with its bounds) with want.
-func diffQueried(raw json.RawMessage, want *histogram.FloatHistogram) string {
-	var h struct {
-		Count   string   `json:"count"`
-		Sum     string   `json:"sum"`
-		Buckets [][4]any `json:"buckets"`
-	}
-	if err := json.Unmarshal(raw, &h); err != nil {
-		return err.Error()
-	}
-	if h.Count != strconv.FormatFloat(want.Count, 'f', -1, 64) || h.Sum != strconv.FormatFloat(want.Sum, 'f', -1, 64) {
-		return fmt.Sprintf("count %s, sum %s; want %v, %v", h.Count, h.Sum, want.Count, want.Sum)
-	}
-	var wantB [][3]float64
-	for it := want.AllBucketIterator(); it.Next(); {
-		if bk := it.At(); bk.Count != 0 {
-			wantB = append(wantB, [3]float64{bk.Lower, bk.Upper, bk.Count})
-		}
-	}
-	if len(h.Buckets) != len(wantB) {
-		return fmt.Sprintf("%d buckets, want %d: %v", len(h.Buckets), len(wantB), h.Buckets)
-	}
-	for i, bk := range h.Buckets {
-		var g [3]float64
-		for j := range 3 {
-			s, _ := bk[j+1].(string)
-			var err error
-			if g[j], err = strconv.ParseFloat(s, 64); err != nil {
-				return fmt.Sprintf("bucket %d: %v", i, bk)
-			}
-		}
-		// Bounds come from schema and index on each side; allow the last
-		// bit. Counts are exact.
-		near := func(a, b float64) bool { return a == b || math.Abs(a-b) <= 1e-12*math.Abs(b) }
-		if !near(g[0], wantB[i][0]) || !near(g[1], wantB[i][1]) || g[2] != wantB[i][2] {
-			return fmt.Sprintf("bucket %d is %v, want %v", i, g, wantB[i])
-		}
-	}
-	return ""
 }

@@ -5,13 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +18,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 
+	"github.com/edgerelay/edgerelay/internal/promtest"
 	"github.com/edgerelay/edgerelay/relay"
 )
 
@@ -110,21 +107,7 @@ func TestSendSplitsRetriesAndDrops(t *testing.T) {
 // TestRealPrometheusReceiver forwards into Prometheus 2.42 started with its
 // remote_write receiver and reads the samples back with its query API.
 func TestRealPrometheusReceiver(t *testing.T) {
-	bin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Skip("prometheus binary not installed")
-	}
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "p.yml"), []byte("global: {}\n"), 0o644)
-	cmd := exec.Command(bin, "--config.file="+filepath.Join(dir, "p.yml"), "--storage.tsdb.path="+filepath.Join(dir, "tsdb"),
-		"--web.listen-address="+addr, "--web.enable-remote-write-receiver")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	addr := promtest.Start(t, "global: {}\n", "--web.enable-remote-write-receiver").Addr
 
 	f, err := New(cfg(t, "http://"+addr+"/api/v1/write", 2000), Options{RetryFor: 20 * time.Second})
 	if err != nil {

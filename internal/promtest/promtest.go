@@ -1,0 +1,163 @@
+// Package promtest runs the real Prometheus (Debian's prometheus package)
+// for tests and reads its HTTP API, so that every test proving edgerelay
+// against Prometheus starts it and compares with it the same way.
+//
+// A Server belongs to one test; its methods are safe for concurrent use.
+package promtest
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/prometheus/prometheus/model/histogram"
+)
+
+// Server is one running Prometheus.
+type Server struct {
+	// Addr is its host:port on loopback.
+	Addr string
+
+	mu   sync.Mutex
+	logs bytes.Buffer
+}
+
+func (s *Server) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logs.Write(p)
+}
+
+// Logs returns what Prometheus has logged so far.
+func (s *Server) Logs() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.logs.String()
+}
+
+// Start runs Prometheus with config (prometheus.yml's content) and flags,
+// its storage in a temporary directory (the agent's when flags enable the
+// agent), listening on a free loopback port. The test is skipped when
+// Prometheus is not installed. Prometheus is stopped when the test ends,
+// and its log is printed if the test failed.
+func Start(t testing.TB, config string, flags ...string) *Server {
+	t.Helper()
+	bin, err := exec.LookPath("prometheus")
+	if err != nil {
+		t.Skip("prometheus not installed (Debian package prometheus)")
+	}
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Addr: FreeAddr(t)}
+	storage := "--storage.tsdb.path="
+	for _, f := range flags {
+		if strings.HasPrefix(f, "--enable-feature=") && strings.Contains(f, "agent") {
+			storage = "--storage.agent.path="
+		}
+	}
+	args := append([]string{"--config.file=" + cfg, storage + filepath.Join(dir, "data"), "--web.listen-address=" + s.Addr}, flags...)
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = s, s
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("prometheus log:\n%s", s.Logs())
+		}
+	})
+	return s
+}
+
+// FreeAddr returns a loopback host:port nobody listens on.
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// Get decodes the data of a successful answer of Prometheus' API at path
+// (for a query, its result) into out, and reports whether it could.
+func (s *Server) Get(path string, out any) bool {
+	resp, err := http.Get("http://" + s.Addr + path)
+	if err != nil {
+		return false
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Data json.RawMessage `json:"data"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&r) != nil {
+		return false
+	}
+	var res struct {
+		Result json.RawMessage `json:"result"`
+	}
+	if json.Unmarshal(r.Data, &res) == nil && res.Result != nil {
+		return json.Unmarshal(res.Result, out) == nil
+	}
+	return json.Unmarshal(r.Data, out) == nil
+}
+
+// DiffHistogram compares a native histogram as Prometheus' query API
+// returns it (count, sum, every non-empty bucket with its bounds, in order)
+// with want, and returns "" when they agree. Counts, count and sum must be
+// exact; bucket bounds, which each side computes from schema and index,
+// may differ in the last bit.
+func DiffHistogram(raw json.RawMessage, want *histogram.FloatHistogram) string {
+	var h struct {
+		Count   string   `json:"count"`
+		Sum     string   `json:"sum"`
+		Buckets [][4]any `json:"buckets"`
+	}
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return err.Error()
+	}
+	if h.Count != strconv.FormatFloat(want.Count, 'f', -1, 64) || h.Sum != strconv.FormatFloat(want.Sum, 'f', -1, 64) {
+		return fmt.Sprintf("count %s, sum %s; want %v, %v", h.Count, h.Sum, want.Count, want.Sum)
+	}
+	var wantB [][3]float64
+	for it := want.AllBucketIterator(); it.Next(); {
+		if b := it.At(); b.Count != 0 {
+			wantB = append(wantB, [3]float64{b.Lower, b.Upper, b.Count})
+		}
+	}
+	if len(h.Buckets) != len(wantB) {
+		return fmt.Sprintf("%d buckets, want %d: %v", len(h.Buckets), len(wantB), h.Buckets)
+	}
+	near := func(a, b float64) bool { return a == b || math.Abs(a-b) <= 1e-12*math.Abs(b) }
+	for i, b := range h.Buckets {
+		var got [3]float64
+		for j := range 3 {
+			str, _ := b[j+1].(string)
+			v, err := strconv.ParseFloat(str, 64)
+			if err != nil {
+				return fmt.Sprintf("bucket %d: %v", i, b)
+			}
+			got[j] = v
+		}
+		if !near(got[0], wantB[i][0]) || !near(got[1], wantB[i][1]) || got[2] != wantB[i][2] {
+			return fmt.Sprintf("bucket %d is %v, want %v", i, got, wantB[i])
+		}
+	}
+	return ""
+}
