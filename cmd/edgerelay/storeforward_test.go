@@ -60,7 +60,8 @@ func metric(t *testing.T, url, name string) float64 {
 // written for the synthetic target, checking each one's values exactly.
 // A scrape that failed at the edge (the target answered too late on a
 // loaded machine) is written as its report series alone, up 0; it is left
-// out, and each one may account for one number missing: see allowedGaps.
+// out, and each one may account for one number missing
+// (scrapeNumbersAndFailures counts them).
 func scrapeNumbers(t *testing.T, env *e2eEnv) []int64 {
 	ns, _ := scrapeNumbersAndFailures(t, env)
 	return ns
@@ -96,14 +97,6 @@ func failedScrape(samples map[string]float64, identity map[string]string) bool {
 		}
 	}
 	return true
-}
-
-// allowedGaps returns how many scrape numbers may be missing from ns: the
-// target counted a scrape the edge then gave up on, once per failed scrape.
-func allowedGaps(t *testing.T, env *e2eEnv) int {
-	t.Helper()
-	_, failed := scrapeNumbersAndFailures(t, env)
-	return failed
 }
 
 // TestOutageDrainsInOrder keeps the cloud down while the edge scrapes

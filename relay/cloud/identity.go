@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/edgerelay/edgerelay/relay/config"
@@ -23,28 +24,18 @@ const spiffeScheme = "spiffe"
 // certificate with several spiffe URI SANs, or several O values, is
 // ambiguous and names nobody.
 func certIdentity(cert *x509.Certificate, mode string) (identity, error) {
-	var uris []string
+	var uris []*url.URL
 	for _, u := range cert.URIs {
 		if u.Scheme == spiffeScheme {
-			uris = append(uris, u.String())
+			uris = append(uris, u)
 		}
 	}
 	useSPIFFE := mode == "spiffe" || ((mode == "" || mode == "auto") && len(uris) > 0)
 	if useSPIFFE {
-		switch len(uris) {
-		case 0:
-			return identity{}, errors.New("client certificate has no spiffe://<tenant>/<site> URI SAN")
-		case 1:
-		default:
-			return identity{}, fmt.Errorf("client certificate has %d spiffe URI SANs; want one", len(uris))
+		if len(uris) != 1 {
+			return identity{}, fmt.Errorf("client certificate has %d spiffe://<tenant>/<site> URI SANs; want one", len(uris))
 		}
-		u := cert.URIs[0]
-		for _, c := range cert.URIs {
-			if c.Scheme == spiffeScheme {
-				u = c
-				break
-			}
-		}
+		u := uris[0]
 		site, ok := strings.CutPrefix(u.Path, "/")
 		id := identity{tenant: u.Host, site: site}
 		if !ok || u.User != nil || u.Port() != "" || u.RawQuery != "" || u.Fragment != "" ||
