@@ -224,9 +224,15 @@ edge:
 	}
 
 	// /federate, negotiated as Prometheus with native histograms does.
-	body, ct := fetch(t, "http://"+cloudHTTP+"/federate?match[]="+url.QueryEscape(`{tenant="acme"}`), protoAccept)
-	fed, ok := parseNativeHists(t, body, ct)["req_latency_seconds"]
-	if !ok || fed.lset.Get("site") != "plant-7" {
+	// The files output may finish before /federate's store has the same scrape, so wait for it too.
+	var fed nativeHist
+	var ok bool
+	waitFor(t, "the histogram on /federate", 30*time.Second, func() bool {
+		body, ct := fetch(t, "http://"+cloudHTTP+"/federate?match[]="+url.QueryEscape(`{tenant="acme"}`), protoAccept)
+		fed, ok = parseNativeHists(t, body, ct)["req_latency_seconds"]
+		return ok
+	})
+	if fed.lset.Get("site") != "plant-7" {
 		t.Fatalf("/federate: no histogram, or wrong labels: %+v", fed)
 	}
 	if d := sameHist(fed, want, true); d != "" {
