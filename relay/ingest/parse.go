@@ -2,25 +2,14 @@ package ingest
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"slices"
-	"strings"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/model"
 	promconfig "github.com/prometheus/prometheus/config"
-	"github.com/prometheus/prometheus/model/exemplar"
-	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/model/metadata"
-	"github.com/prometheus/prometheus/model/relabel"
 	"github.com/prometheus/prometheus/model/textparse"
-	"github.com/prometheus/prometheus/storage"
 
 	"github.com/edgerelay/edgerelay/relay"
 )
@@ -95,191 +84,6 @@ func ParseScrape(body []byte, o ParseOptions) (*relay.Batch, error) {
 	}
 	b.Job, b.Instance, b.Timestamp = "", "", o.Timestamp
 	return b, nil
-}
-
-// maxAheadTime is how far ahead of now a sample's timestamp may be; the
-// scrape loop drops later ones (out of bounds).
-const maxAheadTime = 10 * time.Minute
-
-// appendParsed is the scrape loop's append (Prometheus' scrape package,
-// scrapeLoopAppenderV2.append) for one scrape without a target or history.
-func appendParsed(p textparse.Parser, app storage.AppenderV2, defTime int64, cfg *promconfig.ScrapeConfig) error {
-	var (
-		meta       = map[string]*metadata.Metadata{}
-		lastMeta   *metadata.Metadata
-		lastMFName string
-		seen       = map[string]bool{} // series appended in this scrape, by their text
-		dropped    = map[string]bool{} // series dropped by metric_relabel_configs
-		exemplars  []exemplar.Exemplar
-		e          exemplar.Exemplar
-		lset       labels.Labels
-		added      int
-		maxT       = time.Now().Add(maxAheadTime).UnixMilli()
-		lb         = labels.NewBuilder(labels.EmptyLabels())
-	)
-	setMeta := func(name []byte, set func(*metadata.Metadata)) {
-		m, ok := meta[string(name)]
-		if !ok {
-			m = &metadata.Metadata{Type: model.MetricTypeUnknown}
-			meta[string(name)] = m
-		}
-		set(m)
-		lastMFName, lastMeta = string(name), m
-	}
-	for {
-		et, err := p.Next()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		var (
-			met             []byte
-			parsedTimestamp *int64
-			v               float64
-			h               *histogram.Histogram
-			fh              *histogram.FloatHistogram
-		)
-		switch et {
-		case textparse.EntryType:
-			name, t := p.Type()
-			setMeta(name, func(m *metadata.Metadata) { m.Type = t })
-			continue
-		case textparse.EntryHelp:
-			name, help := p.Help()
-			setMeta(name, func(m *metadata.Metadata) { m.Help = string(help) })
-			continue
-		case textparse.EntryUnit:
-			name, unit := p.Unit()
-			setMeta(name, func(m *metadata.Metadata) { m.Unit = string(unit) })
-			continue
-		case textparse.EntryComment:
-			continue
-		case textparse.EntryHistogram:
-			met, parsedTimestamp, h, fh = p.Histogram()
-		default:
-			met, parsedTimestamp, v = p.Series()
-		}
-		if !cfg.HonorTimestamps {
-			parsedTimestamp = nil
-		}
-		t := defTime
-		if parsedTimestamp != nil {
-			t = *parsedTimestamp
-		}
-		if dropped[string(met)] {
-			continue
-		}
-		p.Labels(&lset)
-		lb.Reset(lset)
-		if !relabel.ProcessBuilder(lb, cfg.MetricRelabelConfigs...) {
-			dropped[string(met)] = true
-			continue
-		}
-		lset = lb.Labels() // empty label values are gone here, as in a scrape
-		if lset.IsEmpty() {
-			dropped[string(met)] = true
-			continue
-		}
-		if !lset.Has(model.MetricNameLabel) {
-			return fmt.Errorf("missing metric name (%s label)", model.MetricNameLabel)
-		}
-		if !lset.IsValid(cfg.MetricNameValidationScheme) {
-			return fmt.Errorf("invalid metric name or label names: %s", lset.String())
-		}
-		if err := checkLabelLimits(lset, cfg); err != nil {
-			return err
-		}
-		if seen[string(met)] && parsedTimestamp == nil {
-			continue // a duplicate sample for the timestamp
-		}
-		if t > maxT {
-			continue // out of bounds
-		}
-		seen[string(met)] = true
-		exemplars = exemplars[:0]
-		for p.Exemplar(&e) {
-			if !e.HasTs {
-				if h != nil || fh != nil {
-					e = exemplar.Exemplar{}
-					continue // as the scrape loop drops them
-				}
-				e.Ts = t
-			}
-			exemplars = append(exemplars, e)
-			e = exemplar.Exemplar{}
-		}
-		var opts storage.AppendV2Options
-		if len(exemplars) > 0 {
-			slices.SortFunc(exemplars, exemplar.Compare)
-			opts.Exemplars = exemplars
-		}
-		if lastMeta != nil && !isSeriesPartOfFamily(lset.Get(model.MetricNameLabel), lastMFName, lastMeta.Type) {
-			lastMeta = nil
-		}
-		if lastMeta != nil {
-			opts.MetricFamilyName, opts.Metadata = lastMFName, *lastMeta
-		}
-		added++
-		if cfg.SampleLimit > 0 && added > int(cfg.SampleLimit) {
-			return fmt.Errorf("sample_limit exceeded: limit %d", cfg.SampleLimit)
-		}
-		if _, err := app.Append(0, lset, 0, t, v, h, fh, opts); err != nil {
-			return err
-		}
-	}
-}
-
-// checkLabelLimits is the scrape loop's label_limit,
-// label_name_length_limit and label_value_length_limit.
-func checkLabelLimits(lset labels.Labels, cfg *promconfig.ScrapeConfig) error {
-	met := lset.Get(model.MetricNameLabel)
-	if n := int(cfg.LabelLimit); n > 0 && lset.Len() > n {
-		return fmt.Errorf("label_limit exceeded (metric: %.50s, number of labels: %d, limit: %d)", met, lset.Len(), n)
-	}
-	var err error
-	lset.Range(func(l labels.Label) {
-		if n := int(cfg.LabelNameLengthLimit); err == nil && n > 0 && len(l.Name) > n {
-			err = fmt.Errorf("label_name_length_limit exceeded (metric: %.50s, label name: %.50s, length: %d, limit: %d)", met, l.Name, len(l.Name), n)
-		}
-		if n := int(cfg.LabelValueLengthLimit); err == nil && n > 0 && len(l.Value) > n {
-			err = fmt.Errorf("label_value_length_limit exceeded (metric: %.50s, label name: %.50s, value: %.50q, length: %d, limit: %d)", met, l.Name, l.Value, len(l.Value), n)
-		}
-	})
-	return err
-}
-
-// isSeriesPartOfFamily is the scrape loop's test of whether a series named
-// name belongs to the family whose metadata was given last.
-func isSeriesPartOfFamily(name, family string, typ model.MetricType) bool {
-	if !strings.HasPrefix(name, family) {
-		return false
-	}
-	got := name
-	cut := func(suffixes ...string) {
-		for _, s := range suffixes {
-			if g, ok := strings.CutSuffix(name, s); ok {
-				got = g
-				return
-			}
-		}
-	}
-	switch typ {
-	case model.MetricTypeCounter:
-		family, _ = strings.CutSuffix(family, "_total")
-		cut("_total")
-	case model.MetricTypeHistogram:
-		cut("_bucket", "_sum", "_count")
-	case model.MetricTypeGaugeHistogram:
-		cut("_bucket", "_gsum", "_gcount")
-	case model.MetricTypeSummary:
-		cut("_sum", "_count")
-	case model.MetricTypeInfo:
-		family, _ = strings.CutSuffix(family, "_info")
-		cut("_info")
-	}
-	return family == got
 }
 
 // defaultScrapeConfig is a job with Prometheus' defaults, as config.Load

@@ -62,41 +62,16 @@ func decodeV2(body []byte, receivedMs int64) (*relay.Batch, decodeStats, error) 
 	if len(req.Timeseries) == 0 && len(req.XXX_unrecognized) > 0 {
 		return nil, stats, badRequest("bad_protobuf", "body holds no io.prometheus.write.v2.Request fields (a remote_write 1.0 body sent as 2.0?)")
 	}
-	syms := req.Symbols
-	sym := func(ref uint32, series int, what string) (string, error) {
-		if uint64(ref) >= uint64(len(syms)) {
-			return "", badRequest("invalid_symbols", "series %d: %s symbol reference %d out of range (%d symbols)", series, what, ref, len(syms))
-		}
-		return syms[ref], nil
-	}
+	syms := v2Symbols(req.Symbols)
 	b := &relay.Batch{Timestamp: receivedMs, Series: make([]relay.Series, 0, len(req.Timeseries))}
 	sb := labels.NewScratchBuilder(8)
 	for i := range req.Timeseries {
 		ts := &req.Timeseries[i]
-		if len(ts.LabelsRefs)%2 != 0 {
-			return nil, stats, badRequest("invalid_symbols", "series %d: odd number of label references (%d)", i, len(ts.LabelsRefs))
-		}
-		sb.Reset()
-		for j := 0; j < len(ts.LabelsRefs); j += 2 {
-			name, err := sym(ts.LabelsRefs[j], i, "label name")
-			if err != nil {
-				return nil, stats, err
-			}
-			value, err := sym(ts.LabelsRefs[j+1], i, "label value")
-			if err != nil {
-				return nil, stats, err
-			}
-			sb.Add(name, value)
-		}
-		ls, err := finishLabels(&sb, i)
+		ls, err := syms.labels(ts.LabelsRefs, &sb, i)
 		if err != nil {
 			return nil, stats, err
 		}
-		help, err := sym(ts.Metadata.HelpRef, i, "help")
-		if err != nil {
-			return nil, stats, err
-		}
-		unit, err := sym(ts.Metadata.UnitRef, i, "unit")
+		meta, err := syms.metadata(ts.Metadata, i)
 		if err != nil {
 			return nil, stats, err
 		}
@@ -106,36 +81,93 @@ func decodeV2(body []byte, receivedMs int64) (*relay.Batch, decodeStats, error) 
 		}
 		stats.histograms += len(ts.Histograms)
 		stats.exemplars += len(ts.Exemplars)
-		if typ := v2MetricType(ts.Metadata.Type); typ != model.MetricTypeUnknown || help != "" || unit != "" {
+		if meta.Type != string(model.MetricTypeUnknown) || meta.Help != "" || meta.Unit != "" {
 			if b.Metadata == nil {
 				b.Metadata = make(map[string]relay.Metadata)
 			}
-			b.Metadata[familyName(ls.Get(model.MetricNameLabel), typ)] = relay.Metadata{Type: string(typ), Help: help, Unit: unit}
+			b.Metadata[familyName(ls.Get(model.MetricNameLabel), model.MetricType(meta.Type))] = meta
 		}
 		if len(ts.Samples)+len(ts.Histograms)+len(exemplars) == 0 {
 			continue
 		}
-		sr := relay.Series{Labels: ls, Exemplars: exemplars}
-		if len(ts.Samples) > 0 {
-			sr.Samples = make([]relay.Sample, len(ts.Samples))
-			for j, s := range ts.Samples {
-				sr.Samples[j] = relay.Sample{T: s.Timestamp, V: s.Value}
-			}
-			sortSamples(sr.Samples)
-		}
-		if len(ts.Histograms) > 0 {
-			sr.Histograms = make([]relay.HistogramSample, len(ts.Histograms))
-			for j := range ts.Histograms {
-				sr.Histograms[j] = histogramV2(&ts.Histograms[j])
-			}
-			sortHistogramSamples(sr.Histograms)
-			if err := checkHistograms(sr.Histograms, i); err != nil {
-				return nil, stats, err
-			}
+		sr, err := seriesV2(ts, ls, exemplars, i)
+		if err != nil {
+			return nil, stats, err
 		}
 		b.Series = append(b.Series, sr)
 	}
 	return b, stats, nil
+}
+
+// v2Symbols is a remote_write 2.0 request's symbol table.
+type v2Symbols []string
+
+// get returns the symbol ref names, or an error naming what series
+// referred to with it.
+func (syms v2Symbols) get(ref uint32, series int, what string) (string, error) {
+	if uint64(ref) >= uint64(len(syms)) {
+		return "", badRequest("invalid_symbols", "series %d: %s symbol reference %d out of range (%d symbols)", series, what, ref, len(syms))
+	}
+	return syms[ref], nil
+}
+
+// labels resolves a series' label references (name, value, name, ...)
+// into its validated, sorted label set, built in sb.
+func (syms v2Symbols) labels(refs []uint32, sb *labels.ScratchBuilder, series int) (labels.Labels, error) {
+	if len(refs)%2 != 0 {
+		return labels.EmptyLabels(), badRequest("invalid_symbols", "series %d: odd number of label references (%d)", series, len(refs))
+	}
+	sb.Reset()
+	for j := 0; j < len(refs); j += 2 {
+		name, err := syms.get(refs[j], series, "label name")
+		if err != nil {
+			return labels.EmptyLabels(), err
+		}
+		value, err := syms.get(refs[j+1], series, "label value")
+		if err != nil {
+			return labels.EmptyLabels(), err
+		}
+		sb.Add(name, value)
+	}
+	return finishLabels(sb, series)
+}
+
+// metadata resolves a series' metadata; its Type is "unknown" when the
+// request gave none.
+func (syms v2Symbols) metadata(m writev2.Metadata, series int) (relay.Metadata, error) {
+	help, err := syms.get(m.HelpRef, series, "help")
+	if err != nil {
+		return relay.Metadata{}, err
+	}
+	unit, err := syms.get(m.UnitRef, series, "unit")
+	if err != nil {
+		return relay.Metadata{}, err
+	}
+	return relay.Metadata{Type: string(v2MetricType(m.Type)), Help: help, Unit: unit}, nil
+}
+
+// seriesV2 is the Series of ts with labels ls and its exemplars: samples
+// and histograms in timestamp order, histograms checked.
+func seriesV2(ts *writev2.TimeSeries, ls labels.Labels, exemplars []relay.Exemplar, series int) (relay.Series, error) {
+	sr := relay.Series{Labels: ls, Exemplars: exemplars}
+	if len(ts.Samples) > 0 {
+		sr.Samples = make([]relay.Sample, len(ts.Samples))
+		for j, s := range ts.Samples {
+			sr.Samples[j] = relay.Sample{T: s.Timestamp, V: s.Value}
+		}
+		sortSamples(sr.Samples)
+	}
+	if len(ts.Histograms) > 0 {
+		sr.Histograms = make([]relay.HistogramSample, len(ts.Histograms))
+		for j := range ts.Histograms {
+			sr.Histograms[j] = histogramV2(&ts.Histograms[j])
+		}
+		sortHistogramSamples(sr.Histograms)
+		if err := checkHistograms(sr.Histograms, series); err != nil {
+			return relay.Series{}, err
+		}
+	}
+	return sr, nil
 }
 
 // finishLabels validates and sorts the labels in sb. Labels with an empty
