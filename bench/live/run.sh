@@ -11,6 +11,9 @@
 #   SYNTH="5000 5000 50000" bench/live/run.sh 120 5s    (add synthetic targets of
 #       2N+13 samples each: this one is DESIGN.md's 24.1k samples/s workload)
 #   PROFILE=edge.pprof bench/live/run.sh                (also save a 30 s CPU profile of the edge)
+#   HEAP=edge.heap bench/live/run.sh                    (also save the edge's heap profile after a GC at the end)
+# It also prints the edge's live heap after a forced GC (runtime.MemStats
+# HeapAlloc from /debug/pprof/heap?gc=1&debug=1) per active series.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-180}
@@ -88,7 +91,23 @@ c1=$(m "$ehttp" process_cpu_seconds_total); i1=$(m "$ehttp" edgerelay_ingested_s
 cc1=$(m "$chttp" process_cpu_seconds_total)
 bt=$(m "$ehttp" edgerelay_uplink_sent_bytes_total); st=$(m "$ehttp" edgerelay_uplink_sent_samples_total)
 full=$(m "$ehttp" edgerelay_delta_full_frames_total); frames=$(m "$ehttp" edgerelay_delta_frames_total)
-python3 - "$b0" "$b1" "$s0" "$s1" "$c0" "$c1" "$i0" "$i1" "$bt" "$st" "$peak" "$cpeak" "$full" "$frames" "$secs" "$interval" "$target" "${SYNTH:-}" "$cc0" "$cc1" <<'PY'
+# The live heap right after a GC (HeapAlloc as the heap profile's text form
+# prints it), taken after the CPU window (a forced GC costs CPU): five
+# samples 1.3 s apart, so some fall between scrapes and some during one;
+# and that profile itself when HEAP names a file.
+heaps=""
+for _ in 1 2 3 4 5; do
+  heaps="$heaps $(curl -s "http://$ehttp/debug/pprof/heap?gc=1&debug=1" | awk '$2=="HeapAlloc" {print $4}')"
+  sleep 1.3
+done
+if [ -n "${HEAP:-}" ]; then curl -s -o "$HEAP" "http://$ehttp/debug/pprof/heap?gc=1"; fi
+# Active series: the sample lines the targets serve (plus the report series
+# up, scrape_duration_seconds, ... five per target).
+series=0
+for t in $(echo "$targets" | tr -d '",'); do
+  n=$(curl -s "http://$t/metrics" | grep -vc '^#' || true); series=$((series + n + 5))
+done
+python3 - "$b0" "$b1" "$s0" "$s1" "$c0" "$c1" "$i0" "$i1" "$bt" "$st" "$peak" "$cpeak" "$full" "$frames" "$secs" "$interval" "$target" "${SYNTH:-}" "$cc0" "$cc1" "$heaps" "$series" <<'PY'
 import sys
 b0,b1,s0,s1,c0,c1,i0,i1,bt,st,peak,cpeak,full,frames=map(float,sys.argv[1:15])
 secs,interval,target=sys.argv[15:18]
@@ -98,4 +117,9 @@ print(f"wire bytes/sample steady  {(b1-b0)/max(s1-s0,1):.3f}   (all, first full 
 cc0,cc1=map(float,sys.argv[19:21])
 print(f"edge CPU s per 1M samples {(c1-c0)/max(i1-i0,1)*1e6:.2f}   (cloud, writing files: {(cc1-cc0)/max(i1-i0,1)*1e6:.2f})")
 print(f"peak RSS                  edge {peak/2**20:.1f} MiB, cloud {cpeak/2**20:.1f} MiB")
+heaps=sorted(float(h) for h in sys.argv[21].split())
+series=float(sys.argv[22])
+if heaps and series:
+    lo,hi=heaps[0],heaps[-1]
+    print(f"edge live heap after GC   {lo/2**20:.1f}–{hi/2**20:.1f} MiB, {lo/series:.0f}–{hi/series:.0f} B per active series ({series:.0f} series; fewest between scrapes, most during one)")
 PY
