@@ -124,9 +124,9 @@ func run(backlogS, blockS string, group int, dir, limitS string) error {
 		Auth: func(h transport.Hello, _ tls.ConnectionState) (transport.Peer, error) {
 			return transport.Peer{Tenant: h.Tenant, Site: h.Site, QueueID: h.QueueID}, nil
 		},
-		Handle: func(_ context.Context, _ transport.Peer, _ uint64, _ uint8, data []byte) error {
+		Handle: func(_ context.Context, _ transport.Peer, _ uint64, _ uint8, data []byte) (transport.Ack, error) {
 			got.Add(int64(len(data)))
-			return nil
+			return transport.Ack{}, nil
 		},
 		MaxBlockBytes: int(bsize), Logger: log,
 	})

@@ -14,7 +14,7 @@ import (
 // that leaves its site's base past the cap is written as usual (its
 // scrapes were rebuilt exactly), then that site's base is dropped from
 // memory and disk, counted and logged, and the edge is asked for full
-// frames (transport.RequestResync): its next incremental frames find no
+// frames (Ack.Resync): its next incremental frames find no
 // base and are counted as such (edgerelay_cloud_delta_frames_total
 // {outcome="no_base"}), as after any lost base. Memory never grows past
 // the cap by more than one block's scrapes.

@@ -75,7 +75,7 @@ func TestDeltaBasesSurviveRestart(t *testing.T) {
 	send := func(c *Cloud, data []byte) {
 		t.Helper()
 		seq++
-		if err := c.handle(ctx, peer, seq, 0, data); err != nil {
+		if _, err := c.handle(ctx, peer, seq, 0, data); err != nil {
 			t.Fatalf("block %d: %v", seq, err)
 		}
 	}
@@ -145,7 +145,7 @@ func TestDeltaFailedBlockForgetsItsFrames(t *testing.T) {
 	ctx := context.Background()
 	peer := transport.Peer{Tenant: "acme", Site: "s1", QueueID: 7}
 	edge := &deltaEdge{enc: delta.NewEncoder(1)}
-	if err := c.handle(ctx, peer, 1, 0, edge.block()); err != nil {
+	if _, err := c.handle(ctx, peer, 1, 0, edge.block()); err != nil {
 		t.Fatal(err)
 	}
 	// A file where the target's directory goes makes writing fail.
@@ -153,11 +153,11 @@ func TestDeltaFailedBlockForgetsItsFrames(t *testing.T) {
 	os.RemoveAll(target)
 	os.WriteFile(target, nil, 0o644)
 	data := edge.block()
-	if err := c.handle(ctx, peer, 2, 0, data); err == nil {
+	if _, err := c.handle(ctx, peer, 2, 0, data); err == nil {
 		t.Fatal("block accepted although its files could not be written")
 	}
 	os.Remove(target)
-	if err := c.handle(ctx, peer, 2, 0, data); err != nil {
+	if _, err := c.handle(ctx, peer, 2, 0, data); err != nil {
 		t.Fatalf("resent block: %v", err)
 	}
 	if frames(c, "applied") != 2 || frames(c, "no_base") != 0 || frames(c, "repeat") != 0 {
@@ -170,23 +170,31 @@ func TestDeltaFailedBlockForgetsItsFrames(t *testing.T) {
 
 // TestDeltaFrameWithoutBase: an incremental frame the cloud has no base
 // for (its data dir was lost) is counted and its scrape is not written;
-// the block is still acknowledged, and the next generation's full frame
-// makes the target whole again.
+// the block is still acknowledged, its Ack asking the edge for a resync,
+// and the next generation's full frame makes the target whole again
+// without asking for another.
 func TestDeltaFrameWithoutBase(t *testing.T) {
 	edge := &deltaEdge{enc: delta.NewEncoder(1)}
 	edge.block() // the full frame, never delivered
 	c := testReceiver(t)
 	ctx := context.Background()
 	peer := transport.Peer{Tenant: "acme", Site: "s1", QueueID: 7}
-	if err := c.handle(ctx, peer, 2, 0, edge.block()); err != nil {
+	ack, err := c.handle(ctx, peer, 2, 0, edge.block())
+	if err != nil {
 		t.Fatal(err)
+	}
+	if !ack.Resync {
+		t.Fatalf("a block with a frame without base answered %+v, want a resync", ack)
 	}
 	if frames(c, "no_base") != 1 || written(t, c) != 0 {
 		t.Fatalf("no_base %v, %d scrapes written", frames(c, "no_base"), written(t, c))
 	}
 	edge.enc.Checkpoint()
-	if err := c.handle(ctx, peer, 3, 0, edge.block()); err != nil {
+	if ack, err = c.handle(ctx, peer, 3, 0, edge.block()); err != nil {
 		t.Fatal(err)
+	}
+	if ack.Resync {
+		t.Fatalf("a full frame answered %+v, want no resync", ack)
 	}
 	if frames(c, "applied") != 1 || written(t, c) != 1 {
 		t.Fatalf("after a new generation: applied %v, %d written", frames(c, "applied"), written(t, c))
@@ -237,20 +245,20 @@ func TestIdleBaseLeavesMemory(t *testing.T) {
 	idle := transport.Peer{Tenant: "acme", Site: "s1", QueueID: 1}
 	busy := transport.Peer{Tenant: "acme", Site: "s2", QueueID: 2}
 	for seq := uint64(1); seq <= 3; seq++ {
-		if err := c.handle(ctx, idle, seq, 0, idleEdge.block()); err != nil {
+		if _, err := c.handle(ctx, idle, seq, 0, idleEdge.block()); err != nil {
 			t.Fatal(err)
 		}
 	}
 	sb := c.bases.m["acme\x00s1\x000"]
 	sb.used = time.Now().Add(-2 * idleBase)
 	c.bases.swept = time.Time{}
-	if err := c.handle(ctx, busy, 1, 0, busyEdge.block()); err != nil {
+	if _, err := c.handle(ctx, busy, 1, 0, busyEdge.block()); err != nil {
 		t.Fatal(err)
 	}
 	if sb.loaded || sb.dec != nil {
 		t.Fatal("idle site's base still in memory")
 	}
-	if err := c.handle(ctx, idle, 4, 0, idleEdge.block()); err != nil {
+	if _, err := c.handle(ctx, idle, 4, 0, idleEdge.block()); err != nil {
 		t.Fatal(err)
 	}
 	if frames(c, "no_base") != 0 || frames(c, "applied") != 5 {
@@ -284,10 +292,10 @@ func TestDeltaLanes(t *testing.T) {
 					c.bases.close()
 					c = testReceiverAt(t, dir)
 				}
-				if err := c.handle(ctx, peer, uint64(1+i), 0, backlog.block()); err != nil {
+				if _, err := c.handle(ctx, peer, uint64(1+i), 0, backlog.block()); err != nil {
 					t.Fatal(err)
 				}
-				if err := c.handle(ctx, peer, uint64(100+i), tc.liveLane, live.block()); err != nil {
+				if _, err := c.handle(ctx, peer, uint64(100+i), tc.liveLane, live.block()); err != nil {
 					t.Fatal(err)
 				}
 				lost = lost || frames(c, "no_base") > 0

@@ -186,38 +186,41 @@ func (c *Cloud) held(p transport.Peer) []transport.Span {
 	return out
 }
 
-// handle applies one block from an authenticated edge. It returns nil only
-// once the block's effects are durable, which is when the edge may delete it.
-func (c *Cloud) handle(ctx context.Context, p transport.Peer, seq uint64, lane uint8, data []byte) error {
-	n, err := c.apply(ctx, p, seq, lane, data)
+// handle applies one block from an authenticated edge. It returns a nil
+// error only once the block's effects are durable, which is when the edge
+// may delete it; the Ack asks for a resync and counts refused samples.
+func (c *Cloud) handle(ctx context.Context, p transport.Peer, seq uint64, lane uint8, data []byte) (transport.Ack, error) {
+	n, ack, err := c.apply(ctx, p, seq, lane, data)
 	if err != nil {
-		return err
+		return transport.Ack{}, err
 	}
 	// Over the tenant's rate limits the acknowledgement waits: the edge
 	// keeps what it has not sent yet.
-	return c.limits.Throttle(ctx, p.Tenant, n, len(data))
+	return ack, c.limits.Throttle(ctx, p.Tenant, n, len(data))
 }
 
-// apply is handle, returning the number of samples accepted.
-func (c *Cloud) apply(ctx context.Context, p transport.Peer, seq uint64, lane uint8, data []byte) (int, error) {
+// apply is handle, returning the number of samples accepted and the
+// block's answer to the edge.
+func (c *Cloud) apply(ctx context.Context, p transport.Peer, seq uint64, lane uint8, data []byte) (int, transport.Ack, error) {
+	var ack transport.Ack
 	seen, err := c.marks.seen(p.Tenant, p.Site, p.QueueID, seq)
 	if err != nil {
 		c.blocks.WithLabelValues("error").Inc()
-		return 0, err
+		return 0, ack, err
 	}
 	if seen {
 		c.duplicates.Inc()
-		return 0, nil
+		return 0, ack, nil
 	}
 	blk, err := codec.Decode(data)
 	if err != nil {
 		c.blocks.WithLabelValues("corrupt").Inc()
 		c.log.Error("undecodable block held at the edge", "tenant", p.Tenant, "site", p.Site, "seq", seq, "err", err)
-		return 0, fmt.Errorf("decode block %d: %w", seq, err)
+		return 0, ack, fmt.Errorf("decode block %d: %w", seq, err)
 	}
 	if blk.Tenant != p.Tenant || blk.Site != p.Site {
 		c.blocks.WithLabelValues("refused").Inc()
-		return 0, fmt.Errorf("block %d names tenant %q site %q, connection is tenant %q site %q", seq, blk.Tenant, blk.Site, p.Tenant, p.Site)
+		return 0, ack, fmt.Errorf("block %d names tenant %q site %q, connection is tenant %q site %q", seq, blk.Tenant, blk.Site, p.Tenant, p.Site)
 	}
 	var sb *siteBase
 	var applied [][]byte
@@ -225,7 +228,7 @@ func (c *Cloud) apply(ctx context.Context, p transport.Peer, seq uint64, lane ui
 	if len(blk.Frames) > 0 {
 		if sb, err = c.bases.get(p.Tenant, p.Site, lane); err != nil {
 			c.blocks.WithLabelValues("error").Inc()
-			return 0, fmt.Errorf("block %d: %w", seq, err)
+			return 0, ack, fmt.Errorf("block %d: %w", seq, err)
 		}
 		// Until its effects are durable, what this block applies to the
 		// base is forgotten on failure: the resent block applies again.
@@ -237,7 +240,7 @@ func (c *Cloud) apply(ctx context.Context, p transport.Peer, seq uint64, lane ui
 		if applied, fc, err = c.rebuild(p, seq, sb, blk); err != nil {
 			c.blocks.WithLabelValues("corrupt").Inc()
 			c.log.Error("undecodable delta frame held at the edge", "tenant", p.Tenant, "site", p.Site, "seq", seq, "err", err)
-			return 0, fmt.Errorf("block %d: %w", seq, err)
+			return 0, ack, fmt.Errorf("block %d: %w", seq, err)
 		}
 	}
 	lb := labels.NewBuilder(labels.EmptyLabels())
@@ -251,7 +254,7 @@ func (c *Cloud) apply(ctx context.Context, p transport.Peer, seq uint64, lane ui
 			// is written with what is known of its families.
 			if err := c.meta.Apply(p.Tenant, p.Site, b); err != nil {
 				c.blocks.WithLabelValues("error").Inc()
-				return 0, fmt.Errorf("block %d: %w", seq, err)
+				return 0, ack, fmt.Errorf("block %d: %w", seq, err)
 			}
 		}
 		// The tenant label is the authenticated tenant, whatever the edge sent.
@@ -262,39 +265,39 @@ func (c *Cloud) apply(ctx context.Context, p transport.Peer, seq uint64, lane ui
 		}
 		if err := c.files.Write(p.Tenant, p.Site, b); err != nil {
 			c.blocks.WithLabelValues("error").Inc()
-			return 0, fmt.Errorf("write files for block %d: %w", seq, err)
+			return 0, ack, fmt.Errorf("write files for block %d: %w", seq, err)
 		}
 		for _, f := range c.out {
 			if err := f.Send(ctx, b); err != nil {
 				c.blocks.WithLabelValues("error").Inc()
-				return 0, fmt.Errorf("forward block %d: %w", seq, err)
+				return 0, ack, fmt.Errorf("forward block %d: %w", seq, err)
 			}
 		}
 		c.fed.Update(p.Tenant, b)
 	}
 	if sb != nil {
-		err := c.finishBase(ctx, p, sb, applied)
+		resync, err := c.finishBase(p, sb, applied)
 		sb = nil
+		ack.Resync = resync
 		if err != nil {
 			c.blocks.WithLabelValues("error").Inc()
-			return 0, fmt.Errorf("block %d: %w", seq, err)
+			return 0, ack, fmt.Errorf("block %d: %w", seq, err)
 		}
 	}
 	if err := c.marks.advance(p.Tenant, p.Site, p.QueueID, seq); err != nil {
 		c.blocks.WithLabelValues("error").Inc()
-		return 0, err
+		return 0, ack, err
 	}
 	c.blocks.WithLabelValues("accepted").Inc()
 	c.frames.WithLabelValues("applied").Add(float64(len(applied)))
 	c.frames.WithLabelValues("repeat").Add(float64(fc.repeat))
 	c.frames.WithLabelValues("no_base").Add(float64(fc.noBase))
-	if fc.noBase > 0 {
-		transport.RequestResync(ctx)
-	}
-	transport.ReportRefused(ctx, refused)
+	// A frame without its base: the edge starts a new generation.
+	ack.Resync = ack.Resync || fc.noBase > 0
+	ack.Refused = uint64(refused)
 	n := blk.Samples()
 	c.received.Add(float64(n))
-	return n, nil
+	return n, ack, nil
 }
 
 // rebuild applies the block's delta frames to the site's base, in order,

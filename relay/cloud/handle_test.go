@@ -50,7 +50,7 @@ func TestHandle(t *testing.T) {
 	ctx := context.Background()
 	peer := transport.Peer{Tenant: "acme", Site: "s1", QueueID: 7}
 
-	if err := c.handle(ctx, peer, 1, 0, scrapeBlock("acme", "s1", 1_700_000_000_000)); err != nil {
+	if _, err := c.handle(ctx, peer, 1, 0, scrapeBlock("acme", "s1", 1_700_000_000_000)); err != nil {
 		t.Fatal(err)
 	}
 	dirs, _ := filepath.Glob(filepath.Join(c.cfg.FilesDir, "acme", "s1", "h_9100.node", "1700000000000000", "*.json"))
@@ -63,7 +63,7 @@ func TestHandle(t *testing.T) {
 	}
 
 	// The same block again (a resend after a lost ack) is acked, not applied.
-	if err := c.handle(ctx, peer, 1, 0, scrapeBlock("acme", "s1", 1_700_000_001_000)); err != nil {
+	if _, err := c.handle(ctx, peer, 1, 0, scrapeBlock("acme", "s1", 1_700_000_001_000)); err != nil {
 		t.Fatal(err)
 	}
 	if got := testutil.ToFloat64(c.duplicates); got != 1 {
@@ -83,7 +83,7 @@ func TestHandle(t *testing.T) {
 		{"garbage", 4, []byte("not a block")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := c.handle(ctx, peer, tc.seq, 0, tc.data); err == nil {
+			if _, err := c.handle(ctx, peer, tc.seq, 0, tc.data); err == nil {
 				t.Fatal("accepted")
 			}
 			if seen, _ := c.marks.seen("acme", "s1", 7, tc.seq); seen {

@@ -51,7 +51,7 @@ func TestImportKeepsLanes(t *testing.T) {
 	}
 	peer := transport.Peer{Tenant: "acme", Site: "s1", QueueID: q.ID()}
 	for _, i := range []int{0, 6, 1, 7} {
-		if err := c.handle(context.Background(), peer, bs[i].Seq, bs[i].Lane, bs[i].Data); err != nil {
+		if _, err := c.handle(context.Background(), peer, bs[i].Seq, bs[i].Lane, bs[i].Data); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -48,7 +48,7 @@ func Import(ctx context.Context, cfg *config.Cloud, o Options, r io.Reader, prog
 		if seen {
 			st.Duplicates++
 		} else {
-			n, err := c.apply(ctx, p, b.Seq, b.Lane, b.Data)
+			n, _, err := c.apply(ctx, p, b.Seq, b.Lane, b.Data)
 			if err != nil {
 				return err
 			}

@@ -1,7 +1,6 @@
 package cloud
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -57,22 +56,22 @@ func (c *Cloud) newLimits() {
 
 // finishBase makes what a block applied to sb durable (done), or, when the
 // tenant's bases hold more than its max_base_series, drops sb's base and
-// asks the edge for full frames. Either way sb is unlocked.
-func (c *Cloud) finishBase(ctx context.Context, p transport.Peer, sb *siteBase, applied [][]byte) error {
+// returns resync true: the edge is asked for full frames. Either way sb is
+// unlocked.
+func (c *Cloud) finishBase(p transport.Peer, sb *siteBase, applied [][]byte) (resync bool, err error) {
 	max := c.limits.Limits(p.Tenant).MaxBaseSeries
 	if !c.bases.over(sb, max) {
-		return sb.done(applied)
+		return false, sb.done(applied)
 	}
 	held := sb.dec.Series()
 	if err := sb.drop(); err != nil {
-		return err
+		return false, err
 	}
 	c.baseDropped.WithLabelValues(p.Tenant).Inc()
 	c.log.Warn("delta bases of a site dropped: the tenant's bases hold more series than limits.max_base_series; the edge is asked for full frames",
 		slog.String("tenant", p.Tenant), slog.String("site", p.Site), slog.Int("site_series", held),
 		slog.Int("tenant_series", c.bases.tenantSeries(p.Tenant)), slog.Int("max_base_series", max))
-	transport.RequestResync(ctx)
-	return nil
+	return true, nil
 }
 
 // limitsSection shows each tenant's limits and use on the status page (the

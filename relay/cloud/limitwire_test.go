@@ -44,8 +44,12 @@ func TestSeriesLimitAtTheCloud(t *testing.T) {
 		})
 	}
 	data := codec.Encode(nil, &relay.Block{Tenant: "acme", Site: "s1", Batches: []*relay.Batch{b}})
-	if err := c.handle(context.Background(), transport.Peer{Tenant: "acme", Site: "s1", QueueID: 1}, 1, 0, data); err != nil {
+	ack, err := c.handle(context.Background(), transport.Peer{Tenant: "acme", Site: "s1", QueueID: 1}, 1, 0, data)
+	if err != nil {
 		t.Fatalf("a block over the series limit was not acknowledged: %v", err)
+	}
+	if ack.Refused != 3 {
+		t.Errorf("the block's Ack counts %d refused samples, want 3", ack.Refused)
 	}
 	if got := c.fed.Series(); got != 5 {
 		t.Errorf("/federate holds %d series, want 5", got)
@@ -69,15 +73,20 @@ func TestBaseSeriesLimit(t *testing.T) {
 	e2 := &deltaEdge{enc: delta.NewEncoder(2), site: "s2"}
 	p1 := transport.Peer{Tenant: "acme", Site: "s1", QueueID: 1}
 	p2 := transport.Peer{Tenant: "acme", Site: "s2", QueueID: 2}
-	if err := c.handle(ctx, p1, 1, 0, e1.block()); err != nil {
+	if _, err := c.handle(ctx, p1, 1, 0, e1.block()); err != nil {
 		t.Fatal(err)
 	}
 	if got := c.bases.tenantSeries("acme"); got != 10 {
 		t.Fatalf("bases hold %d series, want 10", got)
 	}
-	// Site s2's ten more series take the tenant past 15.
-	if err := c.handle(ctx, p2, 1, 0, e2.block()); err != nil {
+	// Site s2's ten more series take the tenant past 15: the block is
+	// acknowledged, asking s2 for full frames.
+	ack, err := c.handle(ctx, p2, 1, 0, e2.block())
+	if err != nil {
 		t.Fatal(err)
+	}
+	if !ack.Resync {
+		t.Errorf("the block that dropped s2's base answered %+v, want a resync", ack)
 	}
 	if got := c.bases.tenantSeries("acme"); got != 10 {
 		t.Errorf("bases hold %d series after the drop, want 10 (s1's)", got)
@@ -93,14 +102,14 @@ func TestBaseSeriesLimit(t *testing.T) {
 		t.Errorf("dropped base's log still on disk: %v", err)
 	}
 	// s2's next incremental frame has no base; a new generation applies.
-	if err := c.handle(ctx, p2, 2, 0, e2.block()); err != nil {
+	if _, err := c.handle(ctx, p2, 2, 0, e2.block()); err != nil {
 		t.Fatal(err)
 	}
 	if got := frames(c, "no_base"); got != 1 {
 		t.Errorf("no_base frames = %v, want 1", got)
 	}
 	// s1 keeps its base and goes on incrementally.
-	if err := c.handle(ctx, p1, 2, 0, e1.block()); err != nil {
+	if _, err := c.handle(ctx, p1, 2, 0, e1.block()); err != nil {
 		t.Fatal(err)
 	}
 	if got := frames(c, "applied"); got != 3 {

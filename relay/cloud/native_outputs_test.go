@@ -96,7 +96,7 @@ func TestNativeHistogramsReachEveryOutput(t *testing.T) {
 	}
 	enc := delta.NewEncoder(3)
 	blk := codec.Encode(nil, &relay.Block{Tenant: "acme", Site: "s1", Generation: enc.Generation(), Frames: [][]byte{enc.AppendFrame(nil, &s)}})
-	if err := c.handle(context.Background(), transport.Peer{Tenant: "acme", Site: "s1", QueueID: 1}, 1, 0, blk); err != nil {
+	if _, err := c.handle(context.Background(), transport.Peer{Tenant: "acme", Site: "s1", QueueID: 1}, 1, 0, blk); err != nil {
 		t.Fatal(err)
 	}
 	// What every output must hold: the scrape with the authenticated tenant.

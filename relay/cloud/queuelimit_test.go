@@ -22,7 +22,7 @@ func TestQueuesPerSiteAtTheCloud(t *testing.T) {
 	send := func(queue, seq uint64, ts int64) {
 		t.Helper()
 		p := transport.Peer{Tenant: "acme", Site: "s1", QueueID: queue}
-		if err := c.handle(ctx, p, seq, 0, scrapeBlock("acme", "s1", ts)); err != nil {
+		if _, err := c.handle(ctx, p, seq, 0, scrapeBlock("acme", "s1", ts)); err != nil {
 			t.Fatalf("queue %d block %d: %v", queue, seq, err)
 		}
 	}

@@ -71,7 +71,7 @@ func TestLanesLoopback(t *testing.T) {
 		return transport.Peer{Tenant: h.Tenant, Site: h.Site, QueueID: h.QueueID}, nil
 	}
 	srv, err := transport.NewServer(transport.ServerConfig{Addr: "127.0.0.1:0", TLS: serverTLS, Auth: auth,
-		Handle: handle, Lanes: true, Logger: log})
+		Handle: answer(handle), Lanes: true, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

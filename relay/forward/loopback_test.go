@@ -32,6 +32,14 @@ type cloud struct {
 	progress chan struct{} // receives after each new durable block
 }
 
+// answer makes a handler that fails or succeeds into a transport.Handler
+// whose Acks carry nothing more.
+func answer(h func(ctx context.Context, p transport.Peer, seq uint64, lane uint8, data []byte) error) transport.Handler {
+	return func(ctx context.Context, p transport.Peer, seq uint64, lane uint8, data []byte) (transport.Ack, error) {
+		return transport.Ack{}, h(ctx, p, seq, lane, data)
+	}
+}
+
 func (c *cloud) handle(_ context.Context, p transport.Peer, seq uint64, _ uint8, data []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -139,7 +147,7 @@ func TestLoopbackOutages(t *testing.T) {
 	}
 	srvReg := prometheus.NewRegistry()
 	s1, err := transport.NewServer(transport.ServerConfig{Addr: "127.0.0.1:0", TLS: serverTLS, Auth: auth,
-		Handle: firstHandle, Logger: log, Registerer: srvReg})
+		Handle: answer(firstHandle), Logger: log, Registerer: srvReg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +193,7 @@ func TestLoopbackOutages(t *testing.T) {
 	}
 	run1 <- nil // for the deferred cleanup
 
-	s2, err := transport.NewServer(transport.ServerConfig{Addr: addr, TLS: serverTLS, Auth: auth, Handle: cl.handle, Logger: log})
+	s2, err := transport.NewServer(transport.ServerConfig{Addr: addr, TLS: serverTLS, Auth: auth, Handle: answer(cl.handle), Logger: log})
 	if err != nil {
 		t.Fatalf("second server on the same port: %v", err)
 	}

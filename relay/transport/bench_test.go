@@ -12,7 +12,7 @@ func BenchmarkThroughput(b *testing.B) {
 	for _, size := range []int{4 << 10, 64 << 10, 1 << 20} {
 		b.Run(fmt.Sprintf("block=%dKiB", size>>10), func(b *testing.B) {
 			p := newPKI(b)
-			s := startServer(b, ServerConfig{TLS: p.server(b, false), Handle: func(context.Context, Peer, uint64, uint8, []byte) error { return nil }})
+			s := startServer(b, ServerConfig{TLS: p.server(b, false), Handle: func(context.Context, Peer, uint64, uint8, []byte) (Ack, error) { return Ack{}, nil }})
 			c, err := dialTest(b, s, p.client(b, false), func(cfg *ClientConfig) { cfg.Window = 32 })
 			if err != nil {
 				b.Fatal(err)

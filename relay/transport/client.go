@@ -35,19 +35,6 @@ type ClientConfig struct {
 	IdleTimeout time.Duration
 }
 
-// Ack answers one block sent with Send, in send order.
-type Ack struct {
-	Seq uint64
-	Err error // nil: the block is durable at the cloud; *NackError: it is not
-	// Resync: the cloud asks the edge to start its delta encoding afresh
-	// (protocol version 2; see RequestResync).
-	Resync bool
-	// Refused is how many samples of the block the cloud refused by a
-	// tenant limit or label check (protocol version 4; see ReportRefused).
-	// The block is durable all the same: what the cloud kept of it.
-	Refused uint64
-}
-
 // Conn is an authenticated uplink to a cloud relay. Send may be called from
 // several goroutines (blocks go out in call order); Acks is read by one.
 type Conn struct {
@@ -323,10 +310,8 @@ func (c *Conn) readAcks(br *bufio.Reader) {
 		}
 		var a Ack
 		switch f.typ {
-		case frameAck:
-			a = Ack{Seq: f.seq, Resync: f.resync, Refused: f.refused}
-		case frameNack:
-			a = Ack{Seq: f.seq, Err: &NackError{Seq: f.seq, Reason: f.reason}}
+		case frameAck, frameNack:
+			a = ackOf(f)
 		case frameError:
 			c.fail(CodeNone, &CloseError{Code: f.code, Reason: f.reason, Remote: true})
 			return

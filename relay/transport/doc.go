@@ -1,9 +1,10 @@
 // Package transport is edgerelay's relay-to-relay protocol over QUIC: an
 // edge (Dial, Conn) streams numbered blocks from its queue to a cloud relay
 // (NewServer, Server), which hands each block, in order, to a Handler and
-// acknowledges it once the handler says it is durable. It is the only
-// package that imports quic-go; the wire format is specified in PROTOCOL.md
-// beside this file.
+// acknowledges it once the handler has made it durable: a Handler returns
+// (Ack, error), and ack.go is where an answer is decided and read. It is
+// the only package that imports quic-go; the wire format is specified in
+// PROTOCOL.md beside this file.
 //
 // In short: TLS 1.3 with ALPN "edgerelay/1"; the edge opens one
 // bidirectional stream and sends HELLO {version, tenant, site, token,

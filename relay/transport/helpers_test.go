@@ -80,11 +80,11 @@ type recorder struct {
 	failAt map[uint64]error
 }
 
-func (r *recorder) handle(_ context.Context, p Peer, seq uint64, _ uint8, data []byte) error {
+func (r *recorder) handle(_ context.Context, p Peer, seq uint64, _ uint8, data []byte) (Ack, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err := r.failAt[seq]; err != nil {
-		return err
+		return Ack{}, err
 	}
 	if r.data == nil {
 		r.data = map[uint64][]byte{}
@@ -92,7 +92,7 @@ func (r *recorder) handle(_ context.Context, p Peer, seq uint64, _ uint8, data [
 	r.seqs = append(r.seqs, seq)
 	r.data[seq] = data
 	r.peers = append(r.peers, p)
-	return nil
+	return Ack{}, nil
 }
 
 func (r *recorder) got() []uint64 {

@@ -4,23 +4,21 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 )
 
-// TestResync: a handler's RequestResync reaches a version 2 edge as the
+// TestResync: a handler's Ack.Resync reaches a version 2 edge as the
 // resync flag of the block's ACK; an edge speaking version 1 is answered
 // in version 1, without the flag (its decoder would refuse it); an edge
 // newer than the cloud is answered in the cloud's version.
 func TestResync(t *testing.T) {
 	p := newPKI(t)
-	handle := func(ctx context.Context, _ Peer, seq uint64, _ uint8, _ []byte) error {
-		if seq%2 == 0 {
-			RequestResync(ctx)
-		}
-		return nil
+	handle := func(_ context.Context, _ Peer, seq uint64, _ uint8, _ []byte) (Ack, error) {
+		return Ack{Resync: seq%2 == 0}, nil
 	}
 	s := startServer(t, ServerConfig{TLS: p.server(t, false), Handle: handle})
 
@@ -84,11 +82,11 @@ func TestLanes(t *testing.T) {
 	}
 	var mu sync.Mutex
 	var blocks []got
-	handle := func(_ context.Context, _ Peer, seq uint64, lane uint8, _ []byte) error {
+	handle := func(_ context.Context, _ Peer, seq uint64, lane uint8, _ []byte) (Ack, error) {
 		mu.Lock()
 		blocks = append(blocks, got{seq, lane})
 		mu.Unlock()
-		return nil
+		return Ack{}, nil
 	}
 	s := startServer(t, ServerConfig{TLS: p.server(t, false), Handle: handle, Lanes: true})
 	c, err := dialTest(t, s, p.client(t, false), nil)
@@ -185,16 +183,15 @@ func TestHeld(t *testing.T) {
 	}
 }
 
-// TestRefusedInAck: what a handler reports with ReportRefused reaches a
+// TestRefusedInAck: the Ack.Refused a handler returns reaches a
 // version 4 edge in the block's ACK; an edge speaking version 3 is not told
 // (its decoder would refuse the flag); an ACK with the flag and a count of
 // 0 is malformed.
 func TestRefusedInAck(t *testing.T) {
 	p := newPKI(t)
-	handle := func(ctx context.Context, _ Peer, seq uint64, _ uint8, _ []byte) error {
-		ReportRefused(ctx, int(seq)*10)
-		ReportRefused(ctx, 1)
-		return nil
+	handle := func(_ context.Context, _ Peer, seq uint64, _ uint8, _ []byte) (Ack, error) {
+		// Seq and Err are the transport's to fill: what a handler puts there is ignored.
+		return Ack{Seq: 999, Err: errors.New("ignored"), Refused: seq*10 + 1}, nil
 	}
 	s := startServer(t, ServerConfig{TLS: p.server(t, false), Handle: handle})
 	c, err := dialTest(t, s, p.client(t, false), nil)

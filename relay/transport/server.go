@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -50,37 +49,6 @@ type Peer struct {
 // Authenticator decides whether an edge may send. A non-nil error refuses it;
 // its text goes back to the edge.
 type Authenticator func(h Hello, cs tls.ConnectionState) (Peer, error)
-
-// RequestResync, called by a Handler with the ctx it was given, asks the
-// edge to start its delta encoding afresh (a new generation of full
-// frames) together with the acknowledgement of the block: the cloud met a
-// frame whose base it does not hold. Edges speaking protocol version 1 are
-// not told; they start a new generation on every connection instead.
-func RequestResync(ctx context.Context) {
-	if f, ok := ctx.Value(resyncKey{}).(*atomic.Bool); ok {
-		f.Store(true)
-	}
-}
-
-type resyncKey struct{}
-
-// ReportRefused, called by a Handler with the ctx it was given, tells the
-// edge with the block's acknowledgement that n of its samples were
-// refused by a limit (protocol version 4; older edges are not told).
-func ReportRefused(ctx context.Context, n int) {
-	if c, ok := ctx.Value(refusedKey{}).(*atomic.Int64); ok && n > 0 {
-		c.Add(int64(n))
-	}
-}
-
-type refusedKey struct{}
-
-// Handler takes one block. It is called sequentially per connection, in
-// the order the edge sent: in sequence order within each lane (0 or 1;
-// always 0 unless ServerConfig.Lanes), the lanes possibly interleaved. It
-// returns nil only once the block is durable; the edge deletes the block
-// when it learns that. data is owned by the handler.
-type Handler func(ctx context.Context, p Peer, seq uint64, lane uint8, data []byte) error
 
 // ServerConfig configures a Server. TLS, Auth and Handle are required.
 type ServerConfig struct {

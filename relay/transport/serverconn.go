@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"sync/atomic"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -130,10 +129,8 @@ func (c *serverConn) blocks(ctx context.Context, p Peer) {
 		seen[f.lane], last[f.lane] = true, f.seq
 		c.s.m.blocks.Inc()
 		c.s.m.bytes.Add(float64(len(f.payload)))
-		var resync atomic.Bool
-		var refused atomic.Int64
-		hctx := context.WithValue(context.WithValue(ctx, resyncKey{}, &resync), refusedKey{}, &refused)
-		if err := c.s.cfg.Handle(hctx, p, f.seq, f.lane, f.payload); err != nil {
+		a, err := c.s.cfg.Handle(ctx, p, f.seq, f.lane, f.payload)
+		if err != nil {
 			c.s.m.nacks.Inc()
 			c.log.Warn("transport: handler failed a block; nack and close", "seq", f.seq, "err", err)
 			// No STOP_SENDING: it could make the edge fail its own
@@ -145,10 +142,7 @@ func (c *serverConn) blocks(ctx context.Context, p Peer) {
 			}
 			return
 		}
-		ack := &frame{typ: frameAck, seq: f.seq, resync: resync.Load() && c.version >= 2}
-		if c.version >= 4 {
-			ack.refused = uint64(refused.Load())
-		}
+		ack := ackFrame(f.seq, a, c.version)
 		if c.write(ack) != nil {
 			return
 		}

@@ -212,11 +212,11 @@ func TestManyInFlight(t *testing.T) {
 	p := newPKI(t)
 	release := make(chan struct{})
 	rec := &recorder{}
-	handle := func(ctx context.Context, peer Peer, seq uint64, _ uint8, data []byte) error {
+	handle := func(ctx context.Context, peer Peer, seq uint64, _ uint8, data []byte) (Ack, error) {
 		select {
 		case <-release:
 		case <-ctx.Done():
-			return ctx.Err()
+			return Ack{}, ctx.Err()
 		}
 		return rec.handle(ctx, peer, seq, 0, data)
 	}
