@@ -3,7 +3,6 @@ package host
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -88,24 +87,57 @@ func (c *Chain) Process(ctx context.Context, b *relay.Batch) error {
 	return nil
 }
 
+// seriesLevel runs b's series through the series-level stages: each
+// answer comes from the target's last scrape, the memo, or the stages.
 func (c *Chain) seriesLevel(ctx context.Context, b *relay.Batch, sc *scratch) error {
+	last := c.lastScrapeOf(b)
+	c.knownAnswers(b, sc, last)
+	var id identWork
+	if b.Scrape {
+		id = c.identityStart(b, last)
+	}
+	c.m.hits.Add(float64(len(b.Series) - len(sc.miss)))
+	if len(sc.miss) > 0 || id.need {
+		c.m.misses.Add(float64(len(sc.miss)))
+		if err := c.resolveMisses(ctx, b, sc, &id); err != nil {
+			return err
+		}
+	}
+	c.applyAnswers(b, sc, last)
+	if b.Scrape {
+		identityFinish(b, last, &id)
+	}
+	c.accountStages(sc)
+	return nil
+}
+
+// lastScrapeOf returns what the previous scrape of b's target looked like,
+// a fresh entry for a target not seen before, or nil when b is not a scrape.
+func (c *Chain) lastScrapeOf(b *relay.Batch) *lastScrape {
+	if !b.Scrape || (b.Job == "" && b.Instance == "") {
+		return nil
+	}
+	key := targetKey{b.Job, b.Instance}
+	last := c.targets[key]
+	if last == nil {
+		if len(c.targets) >= maxTargets {
+			clear(c.targets)
+		}
+		last = &lastScrape{}
+		c.targets[key] = last
+	}
+	return last
+}
+
+// knownAnswers fills sc.res with the answers the last scrape of the target
+// or the memo already hold, and lists the other series in sc.miss.
+func (c *Chain) knownAnswers(b *relay.Batch, sc *scratch, last *lastScrape) {
 	n := len(b.Series)
 	if cap(sc.res) < n {
 		sc.res = make([]result, n)
 	}
 	sc.res = sc.res[:n]
 	sc.miss = sc.miss[:0]
-	var last *lastScrape
-	if b.Scrape && (b.Job != "" || b.Instance != "") {
-		key := targetKey{b.Job, b.Instance}
-		if last = c.targets[key]; last == nil {
-			if len(c.targets) >= maxTargets {
-				clear(c.targets)
-			}
-			last = &lastScrape{}
-			c.targets[key] = last
-		}
-	}
 	for i := range b.Series {
 		ls := b.Series[i].Labels
 		if last != nil && i < len(last.in) && labels.Equal(last.in[i], ls) {
@@ -118,18 +150,12 @@ func (c *Chain) seriesLevel(ctx context.Context, b *relay.Batch, sc *scratch) er
 		}
 		sc.miss = append(sc.miss, i)
 	}
-	var id identWork
-	if b.Scrape {
-		id = c.identityStart(b, last)
-	}
-	c.m.hits.Add(float64(n - len(sc.miss)))
-	if len(sc.miss) > 0 || id.need {
-		c.m.misses.Add(float64(len(sc.miss)))
-		if err := c.resolveMisses(ctx, b, sc, &id); err != nil {
-			return err
-		}
-	}
-	// Account per stage by where each series left the chain, then compact.
+}
+
+// applyAnswers removes the dropped series from b and relabels the others,
+// remembers the answers as the target's last scrape, and counts in
+// sc.exitSeries and sc.exitSmpl where each series left the chain.
+func (c *Chain) applyAnswers(b *relay.Batch, sc *scratch, last *lastScrape) {
 	ns := len(c.series)
 	sc.exitSeries = resize(sc.exitSeries, ns+1)
 	sc.exitSmpl = resize(sc.exitSmpl, ns+1)
@@ -163,9 +189,13 @@ func (c *Chain) seriesLevel(ctx context.Context, b *relay.Batch, sc *scratch) er
 	}
 	clear(b.Series[k:])
 	b.Series = b.Series[:k]
-	if b.Scrape {
-		identityFinish(b, last, &id)
-	}
+}
+
+// accountStages adds to each series-level stage's counters the series and
+// samples that reached it and those it passed on, from where applyAnswers
+// found each series left the chain.
+func (c *Chain) accountStages(sc *scratch) {
+	ns := len(c.series)
 	var inSeries, inSmpl int64
 	for j := ns; j >= 0; j-- {
 		inSeries += sc.exitSeries[j]
@@ -179,7 +209,6 @@ func (c *Chain) seriesLevel(ctx context.Context, b *relay.Batch, sc *scratch) er
 		m.samplesIn.Add(float64(inSmpl))
 		m.samplesOut.Add(float64(inSmpl - sc.exitSmpl[j]))
 	}
-	return nil
 }
 
 func resize(s []int64, n int) []int64 {
@@ -189,127 +218,4 @@ func resize(s []int64, n int) []int64 {
 	s = s[:n]
 	clear(s)
 	return s
-}
-
-// resolveMisses runs the label sets the memo lacks through the series-level
-// stages and remembers the answers unless a stage was bypassed on failure;
-// the batch's identity goes with them when id.need.
-func (c *Chain) resolveMisses(ctx context.Context, b *relay.Batch, sc *scratch, id *identWork) error {
-	sc.missIn = sc.missIn[:0]
-	for _, i := range sc.miss {
-		sc.missIn = append(sc.missIn, b.Series[i].Labels)
-	}
-	if id.need {
-		sc.missIn = append(sc.missIn, id.in)
-	}
-	if err := c.resolve(ctx, sc); err != nil {
-		return err
-	}
-	for j, i := range sc.miss {
-		sc.res[i] = sc.missOut[j]
-	}
-	if id.need {
-		id.r = sc.missOut[len(sc.miss)]
-	}
-	return nil
-}
-
-// resolve runs the label sets sc.missIn through the series-level stages and
-// puts each answer in sc.missOut, remembering them unless a stage was
-// bypassed on failure.
-func (c *Chain) resolve(ctx context.Context, sc *scratch) error {
-	sc.cur, sc.drop = sc.cur[:0], sc.drop[:0]
-	sc.alive = sc.alive[:0]
-	for j, in := range sc.missIn {
-		sc.cur = append(sc.cur, in)
-		sc.drop = append(sc.drop, -1)
-		sc.alive = append(sc.alive, j)
-	}
-	remember := true
-	for si, s := range c.series {
-		if len(sc.alive) == 0 {
-			break
-		}
-		if s.quarantined {
-			s.m.errors.WithLabelValues(s.name, "quarantined").Inc()
-			if s.failClosed {
-				return fmt.Errorf("plugin %s is quarantined: %w", s.name, ErrHeld)
-			}
-			continue
-		}
-		for start := 0; start < len(sc.alive); {
-			end, err := c.callSeries(ctx, s, sc, start)
-			if err != nil {
-				err = c.fail(ctx, s, err)
-				if s.failClosed {
-					return fmt.Errorf("%w: %w", ErrHeld, err)
-				}
-				remember = false // bypassed: do not remember a partial answer
-			} else {
-				c.succeeded(s)
-				for k := start; k < end; k++ {
-					j := sc.alive[k]
-					switch sc.tmpOp[k-start] {
-					case abi.OpDrop:
-						sc.drop[j] = int32(si)
-					case abi.OpReplace:
-						sc.cur[j] = sc.tmp[k-start]
-					}
-				}
-			}
-			start = end
-		}
-		live := sc.alive[:0]
-		for _, j := range sc.alive {
-			if sc.drop[j] < 0 {
-				live = append(live, j)
-			}
-		}
-		sc.alive = live
-	}
-	sc.missOut = sc.missOut[:0]
-	for j, in := range sc.missIn {
-		r := result{out: sc.cur[j], stage: sc.drop[j]}
-		if remember {
-			e, evicted := c.memo.put(in.Hash(), in, r.out, r.stage)
-			if evicted {
-				c.m.evictions.Inc()
-			}
-			r.ref = e.ref
-		} else {
-			c.memo.nextRef++
-			r.ref = c.memo.nextRef
-			r.transient = true
-		}
-		sc.missOut = append(sc.missOut, r)
-	}
-	return nil
-}
-
-// callSeries sends alive[start:end] (as many as fit one request) to s and
-// decodes the answer into sc.tmpOp/sc.tmp. It returns end.
-func (c *Chain) callSeries(ctx context.Context, s *stage, sc *scratch, start int) (int, error) {
-	sc.req = append(sc.req[:0], 0, 0, 0, 0)
-	end := start
-	for end < len(sc.alive) && end-start < maxSeriesPerCall && (end == start || len(sc.req) < maxRequestBytes) {
-		sc.req = appendLabels(sc.req, sc.cur[sc.alive[end]])
-		end++
-	}
-	putU32(sc.req, uint32(end-start))
-	t0 := time.Now()
-	out, err := s.call(ctx, s.fSeries, sc.req)
-	s.m.seconds.Add(time.Since(t0).Seconds())
-	s.m.calls.Inc()
-	if err != nil {
-		return end, err
-	}
-	sc.tmp, sc.tmpOp = sc.tmp[:0], sc.tmpOp[:0]
-	sc.rd.Reset(out)
-	if err := decodeSeriesResponse(&sc.rd, end-start, &sc.sb, func(op byte, ls labels.Labels) {
-		sc.tmpOp = append(sc.tmpOp, op)
-		sc.tmp = append(sc.tmp, ls)
-	}); err != nil {
-		return end, &callError{kind: "output", err: err}
-	}
-	return end, nil
 }
