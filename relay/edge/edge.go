@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -106,54 +105,18 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 		e.proc.Store(&procBox{p: p})
 	}
 
-	b := labels.NewScratchBuilder(len(cfg.ExternalLabels) + 1)
-	for k, v := range cfg.ExternalLabels {
-		b.Add(k, v)
-	}
-	b.Add("site", cfg.Site)
-	b.Sort()
-	e.extra = b.Labels()
-
-	e.dropped = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "edgerelay_queue_dropped_samples_total",
-		Help: "Samples dropped because the queue reached queue.max_bytes.",
-	})
+	e.extra = siteLabels(cfg)
 	e.held = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "edgerelay_pipeline_held_batches_total",
 		Help: "Batches refused to ingest because a fail_closed plugin stage failed.",
 	})
-	droppedBlocks := prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "edgerelay_queue_dropped_blocks_total",
-		Help: "Blocks dropped because the queue reached queue.max_bytes.",
-	})
-	e.reg.MustRegister(e.dropped, e.held, droppedBlocks)
+	e.reg.MustRegister(e.held)
 	e.idents = newIdentities(e.reg)
-
 	e.meta = newMetaTracker(MaxMetadataFamilies, metadataChunk(int(cfg.Queue.MaxBlockBytes)), log, e.reg)
-	q, err := store.Open(filepath.Join(cfg.DataDir, "queue"), store.Options{
-		MaxBytes:      int64(cfg.Queue.MaxBytes),
-		MaxBlockBytes: int(cfg.Queue.MaxBlockBytes),
-		Logger:        log,
-		OnDrop: func(d store.Dropped) {
-			droppedBlocks.Add(float64(d.Blocks))
-			e.dropped.Add(float64(d.Samples))
-			e.drops.note(d, log)
-			// The blocks may have carried remote_write metadata.
-			e.meta.resend()
-		},
-	})
-	if err != nil {
-		return nil, fmt.Errorf("open queue: %w", err)
+	if err := e.openQueue(); err != nil {
+		return nil, err
 	}
-	e.queue = q
-	e.reg.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edgerelay_queue_blocks", Help: "Blocks waiting in the queue."},
-			func() float64 { return float64(q.Stats().Blocks) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edgerelay_queue_bytes", Help: "Bytes of blocks waiting in the queue."},
-			func() float64 { return float64(q.Stats().Bytes) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edgerelay_queue_samples", Help: "Samples waiting in the queue."},
-			func() float64 { return float64(q.Stats().Samples) }),
-	)
+	q := e.queue
 	e.space = newSpaceGuard(cfg.DataDir, uint64(cfg.Queue.MinFreeBytes), log, e.reg)
 	e.com = newCommitter(q, cfg.Tenant, cfg.Site, cfg.Queue.CommitInterval, int(cfg.Queue.MaxBlockBytes), log, e.reg)
 	if !cfg.Delta.Disabled {

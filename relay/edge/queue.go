@@ -1,0 +1,65 @@
+package edge
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/edgerelay/edgerelay/relay/config"
+	"github.com/edgerelay/edgerelay/store"
+)
+
+// siteLabels are the labels the edge adds to every series: site and the
+// external labels, sorted.
+func siteLabels(cfg *config.Edge) labels.Labels {
+	b := labels.NewScratchBuilder(len(cfg.ExternalLabels) + 1)
+	for k, v := range cfg.ExternalLabels {
+		b.Add(k, v)
+	}
+	b.Add("site", cfg.Site)
+	b.Sort()
+	return b.Labels()
+}
+
+// openQueue opens the edge's queue under data_dir. Past queue.max_bytes it
+// drops its oldest blocks, counted and logged, and the remote_write
+// metadata they may have carried is sent again; its size is exported as
+// edgerelay_queue_{blocks,bytes,samples}.
+func (e *Edge) openQueue() error {
+	e.dropped = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "edgerelay_queue_dropped_samples_total",
+		Help: "Samples dropped because the queue reached queue.max_bytes.",
+	})
+	droppedBlocks := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "edgerelay_queue_dropped_blocks_total",
+		Help: "Blocks dropped because the queue reached queue.max_bytes.",
+	})
+	e.reg.MustRegister(e.dropped, droppedBlocks)
+	q, err := store.Open(filepath.Join(e.cfg.DataDir, "queue"), store.Options{
+		MaxBytes:      int64(e.cfg.Queue.MaxBytes),
+		MaxBlockBytes: int(e.cfg.Queue.MaxBlockBytes),
+		Logger:        e.log,
+		OnDrop: func(d store.Dropped) {
+			droppedBlocks.Add(float64(d.Blocks))
+			e.dropped.Add(float64(d.Samples))
+			e.drops.note(d, e.log)
+			// The blocks may have carried remote_write metadata.
+			e.meta.resend()
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("open queue: %w", err)
+	}
+	e.queue = q
+	e.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edgerelay_queue_blocks", Help: "Blocks waiting in the queue."},
+			func() float64 { return float64(q.Stats().Blocks) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edgerelay_queue_bytes", Help: "Bytes of blocks waiting in the queue."},
+			func() float64 { return float64(q.Stats().Bytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edgerelay_queue_samples", Help: "Samples waiting in the queue."},
+			func() float64 { return float64(q.Stats().Samples) }),
+	)
+	return nil
+}
