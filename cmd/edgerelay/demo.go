@@ -57,38 +57,86 @@ func runDemo(ctx context.Context, out io.Writer, log *slog.Logger, dir string, i
 	if err != nil {
 		return err
 	}
-	target := &synth.Target{Series: series}
-	targetLn, err := listen("127.0.0.1:9999")
+	d := &demo{dir: dir, interval: interval, series: series, log: log}
+	if err := d.listen(); err != nil {
+		return err
+	}
+	cl, err := d.newCloud()
 	if err != nil {
 		return err
 	}
-	targetSrv := &http.Server{Handler: target, ReadHeaderTimeout: 5 * time.Second}
+	e, err := d.newEdge(ctx, cl.QUICAddr())
+	if err != nil {
+		return err
+	}
+	d.printAddresses(out, cl.QUICAddr())
 
-	cloudLn, err := listen("127.0.0.1:9400")
-	if err != nil {
-		return err
+	targetSrv := &http.Server{Handler: &synth.Target{Series: series}, ReadHeaderTimeout: 5 * time.Second}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return cl.Run(gctx) })
+	g.Go(func() error { return e.Run(gctx) })
+	g.Go(func() error {
+		if err := targetSrv.Serve(d.targetLn); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		return targetSrv.Close()
+	})
+	err = g.Wait()
+	if errors.Is(err, context.Canceled) {
+		err = nil
 	}
-	edgeLn, err := listen("127.0.0.1:9201")
-	if err != nil {
-		return err
-	}
+	return err
+}
 
-	cloudCfg, err := config.Parse(fmt.Appendf(nil, `
+// demo is what `edgerelay demo` runs: a synthetic target, a cloud and an
+// edge scraping the target and itself, on loopback.
+type demo struct {
+	dir      string
+	interval time.Duration
+	series   int
+	log      *slog.Logger
+
+	targetLn, cloudLn, edgeLn net.Listener
+}
+
+// listen binds the target's, the cloud's and the edge's HTTP ports: the
+// usual ones when free.
+func (d *demo) listen() error {
+	var err error
+	if d.targetLn, err = listen("127.0.0.1:9999"); err != nil {
+		return err
+	}
+	if d.cloudLn, err = listen("127.0.0.1:9400"); err != nil {
+		return err
+	}
+	d.edgeLn, err = listen("127.0.0.1:9201")
+	return err
+}
+
+// newCloud builds the demo's cloud, its QUIC listener on any free port.
+func (d *demo) newCloud() (*cloud.Cloud, error) {
+	cfg, err := config.Parse(fmt.Appendf(nil, `
 cloud:
   quic_listen: 127.0.0.1:0
   http_listen: %s
   data_dir: %q
   files_dir: %q
-`, cloudLn.Addr(), filepath.Join(dir, "cloud"), filepath.Join(dir, "files")))
+`, d.cloudLn.Addr(), filepath.Join(d.dir, "cloud"), filepath.Join(d.dir, "files")))
 	if err != nil {
-		return fmt.Errorf("BUG: demo cloud config: %w", err)
+		return nil, fmt.Errorf("BUG: demo cloud config: %w", err)
 	}
-	cl, err := cloud.New(cloudCfg.Cloud, cloud.Options{Logger: log, Listener: cloudLn})
-	if err != nil {
-		return err
-	}
+	return cloud.New(cfg.Cloud, cloud.Options{Logger: d.log, Listener: d.cloudLn})
+}
 
-	edgeCfg, err := config.Parse(fmt.Appendf(nil, `
+// newEdge builds the demo's edge: it scrapes the target and itself, drops the
+// Go runtime's series with the built-in filter and sends to the cloud at
+// quicAddr.
+func (d *demo) newEdge(ctx context.Context, quicAddr net.Addr) (*edge.Edge, error) {
+	cfg, err := config.Parse(fmt.Appendf(nil, `
 edge:
   tenant: demo
   site: demo-site
@@ -111,16 +159,17 @@ edge:
     address: %s
     server_name: localhost
     insecure_skip_verify: true
-`, filepath.Join(dir, "edge"), edgeLn.Addr(), interval, min(interval, 10*time.Second), targetLn.Addr(),
-		max(interval, 5*time.Second), edgeLn.Addr(), cl.QUICAddr()))
+`, filepath.Join(d.dir, "edge"), d.edgeLn.Addr(), d.interval, min(d.interval, 10*time.Second), d.targetLn.Addr(),
+		max(d.interval, 5*time.Second), d.edgeLn.Addr(), quicAddr))
 	if err != nil {
-		return fmt.Errorf("BUG: demo edge config: %w", err)
+		return nil, fmt.Errorf("BUG: demo edge config: %w", err)
 	}
-	e, err := edge.New(edgeCfg.Edge, edge.Options{Logger: log, NewProcessor: pluginChain(ctx, edgeCfg.Edge, log, pluginCacheDir(edgeCfg.Edge), nil), Listener: edgeLn})
-	if err != nil {
-		return err
-	}
+	chain := pluginChain(ctx, cfg.Edge, d.log, pluginCacheDir(cfg.Edge), nil)
+	return edge.New(cfg.Edge, edge.Options{Logger: d.log, NewProcessor: chain, Listener: d.edgeLn})
+}
 
+// printAddresses tells the user where to look.
+func (d *demo) printAddresses(out io.Writer, quicAddr net.Addr) {
 	fmt.Fprintf(out, `edgerelay demo: a synthetic target, an edge and a cloud on loopback.
 
   target    http://%[1]s/metrics            (%[2]d series per family, scraped every %[3]s)
@@ -134,24 +183,5 @@ edge:
   files     %[7]s/demo/demo-site/<instance>.<job>/<epoch_us>/
 
 Press Ctrl-C to stop.
-`, targetLn.Addr(), series, interval, edgeLn.Addr(), cl.QUICAddr(), cloudLn.Addr(), filepath.Join(dir, "files"))
-
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return cl.Run(gctx) })
-	g.Go(func() error { return e.Run(gctx) })
-	g.Go(func() error {
-		if err := targetSrv.Serve(targetLn); !errors.Is(err, http.ErrServerClosed) {
-			return err
-		}
-		return nil
-	})
-	g.Go(func() error {
-		<-gctx.Done()
-		return targetSrv.Close()
-	})
-	err = g.Wait()
-	if errors.Is(err, context.Canceled) {
-		err = nil
-	}
-	return err
+`, d.targetLn.Addr(), d.series, d.interval, d.edgeLn.Addr(), quicAddr, d.cloudLn.Addr(), filepath.Join(d.dir, "files"))
 }
