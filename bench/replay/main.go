@@ -85,8 +85,17 @@ func run(backlogS, blockS string, group int, dir, limitS string) error {
 	rss := &peak{}
 	stop := rss.sample(100 * time.Millisecond)
 	defer stop()
+	blocks, err := fill(q, total, bsize, group, rss)
+	if err != nil {
+		return err
+	}
+	rss.reset()
+	return drain(q, bsize, blocks, rss, log)
+}
 
-	// Fill.
+// fill appends total bytes of random blocks of bsize to q, group blocks
+// per synced Append, prints the rate and returns how many blocks it wrote.
+func fill(q *store.Queue, total, bsize uint64, group int, rss *peak) (int, error) {
 	data := make([]byte, bsize)
 	recs := make([]store.Record, group)
 	start := time.Now()
@@ -97,39 +106,24 @@ func run(backlogS, blockS string, group int, dir, limitS string) error {
 			recs[i] = store.Record{Data: append([]byte(nil), data...), Samples: int(bsize / 8), Time: time.Now().UnixMilli()}
 		}
 		if _, err := q.Append(recs...); err != nil {
-			return err
+			return blocks, err
 		}
 		written += uint64(group) * bsize
 		blocks += group
 	}
-	fill := time.Since(start)
+	took := time.Since(start)
 	st := q.Stats()
 	fmt.Printf("fill:  %d blocks of %s, %s in %s: %.0f blocks/s, %.1f MB/s (synced group commits of %d), disk %s, peak RSS %s\n",
-		blocks, humanize.IBytes(bsize), humanize.IBytes(uint64(st.Bytes)), fill.Round(time.Millisecond),
-		float64(blocks)/fill.Seconds(), float64(st.Bytes)/1e6/fill.Seconds(), group, humanize.IBytes(uint64(st.DiskBytes)), rss)
-	rss.reset()
+		blocks, humanize.IBytes(bsize), humanize.IBytes(uint64(st.Bytes)), took.Round(time.Millisecond),
+		float64(blocks)/took.Seconds(), float64(st.Bytes)/1e6/took.Seconds(), group, humanize.IBytes(uint64(st.DiskBytes)), rss)
+	return blocks, nil
+}
 
-	// Drain.
-	certPEM, keyPEM, err := tlsutil.GenerateCA("edgerelay replay")
-	if err != nil {
-		return err
-	}
-	pair, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		return err
-	}
+// drain ships q's blocks with the real forwarder to a server that
+// acknowledges each, until q is empty, and prints the rate.
+func drain(q *store.Queue, bsize uint64, blocks int, rss *peak, log *slog.Logger) error {
 	var got atomic.Int64
-	srv, err := transport.NewServer(transport.ServerConfig{
-		Addr: "127.0.0.1:0", TLS: &tls.Config{Certificates: []tls.Certificate{pair}},
-		Auth: func(h transport.Hello, _ tls.ConnectionState) (transport.Peer, error) {
-			return transport.Peer{Tenant: h.Tenant, Site: h.Site, QueueID: h.QueueID}, nil
-		},
-		Handle: func(_ context.Context, _ transport.Peer, _ uint64, _ uint8, data []byte) (transport.Ack, error) {
-			got.Add(int64(len(data)))
-			return transport.Ack{}, nil
-		},
-		MaxBlockBytes: int(bsize), Logger: log,
-	})
+	srv, err := ackServer(bsize, &got, log)
 	if err != nil {
 		return err
 	}
@@ -146,16 +140,41 @@ func run(backlogS, blockS string, group int, dir, limitS string) error {
 	if err != nil {
 		return err
 	}
-	start = time.Now()
+	start := time.Now()
 	go f.Run(ctx)
 	for q.Stats().Blocks > 0 {
 		time.Sleep(20 * time.Millisecond)
 	}
-	drain := time.Since(start)
+	took := time.Since(start)
 	fmt.Printf("drain: %s acknowledged in %s: %.0f blocks/s, %.1f MB/s, peak RSS %s, Go heap now %s\n",
-		humanize.IBytes(uint64(got.Load())), drain.Round(time.Millisecond), float64(blocks)/drain.Seconds(),
-		float64(got.Load())/1e6/drain.Seconds(), rss, heap())
+		humanize.IBytes(uint64(got.Load())), took.Round(time.Millisecond), float64(blocks)/took.Seconds(),
+		float64(got.Load())/1e6/took.Seconds(), rss, heap())
 	return nil
+}
+
+// ackServer is a transport server on loopback, with a self-signed
+// certificate, that admits every edge and acknowledges every block, adding
+// its bytes to got.
+func ackServer(bsize uint64, got *atomic.Int64, log *slog.Logger) (*transport.Server, error) {
+	certPEM, keyPEM, err := tlsutil.GenerateCA("edgerelay replay")
+	if err != nil {
+		return nil, err
+	}
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		return nil, err
+	}
+	return transport.NewServer(transport.ServerConfig{
+		Addr: "127.0.0.1:0", TLS: &tls.Config{Certificates: []tls.Certificate{pair}},
+		Auth: func(h transport.Hello, _ tls.ConnectionState) (transport.Peer, error) {
+			return transport.Peer{Tenant: h.Tenant, Site: h.Site, QueueID: h.QueueID}, nil
+		},
+		Handle: func(_ context.Context, _ transport.Peer, _ uint64, _ uint8, data []byte) (transport.Ack, error) {
+			got.Add(int64(len(data)))
+			return transport.Ack{}, nil
+		},
+		MaxBlockBytes: int(bsize), Logger: log,
+	})
 }
 
 // peak tracks the process's peak anonymous and file-backed resident memory.
