@@ -38,7 +38,7 @@ wasm:
 
 ## bench: microbenchmarks of the hot paths
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./relay/codec/ ./store/ ./plugins/...
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/wire/... ./store/ ./plugins/...
 
 ## bench-wire: bytes/sample of edgerelay's wire format against remote_write 1.0 (+zstd) on recorded workloads
 bench-wire:

@@ -11,9 +11,9 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 
+	"github.com/edgerelay/edgerelay/internal/wire/block"
 	"github.com/edgerelay/edgerelay/internal/wire/delta"
 	"github.com/edgerelay/edgerelay/relay"
-	"github.com/edgerelay/edgerelay/relay/codec"
 )
 
 // A scheme encodes the scrapes of a workload into wire payloads and
@@ -208,7 +208,7 @@ func codecEncode(batches []*relay.Batch) ([][]byte, []int) {
 	payloads := make([][]byte, len(batches))
 	first := make([]int, len(batches))
 	for i, b := range batches {
-		payloads[i] = codec.Encode(nil, &relay.Block{Tenant: "acme", Site: "plant-7", Batches: []*relay.Batch{b}})
+		payloads[i] = block.Encode(nil, &relay.Block{Tenant: "acme", Site: "plant-7", Batches: []*relay.Batch{b}})
 		first[i] = i
 	}
 	return payloads, first
@@ -217,7 +217,7 @@ func codecEncode(batches []*relay.Batch) ([][]byte, []int) {
 func codecDecode(payloads [][]byte) int {
 	n := 0
 	for _, p := range payloads {
-		b, err := codec.Decode(p)
+		b, err := block.Decode(p)
 		if err != nil {
 			panic(err)
 		}

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgerelay/edgerelay/relay/codec"
+	"github.com/edgerelay/edgerelay/internal/wire/block"
 	"github.com/edgerelay/edgerelay/store"
 )
 
@@ -201,7 +201,7 @@ func searchBundle(t *testing.T, path string, raw []string) (frames, batches int)
 	}
 	findNone(t, "the bundle", data, raw)
 	err = store.ReadBundle(bytes.NewReader(data), func(_ uint64, b store.Block) error {
-		blk, err := codec.Decode(b.Data)
+		blk, err := block.Decode(b.Data)
 		if err != nil {
 			return err
 		}

@@ -14,8 +14,8 @@ import (
 	"github.com/klauspost/compress/zstd"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/edgerelay/edgerelay/internal/wire/block"
 	"github.com/edgerelay/edgerelay/relay"
-	"github.com/edgerelay/edgerelay/relay/codec"
 )
 
 // acmeConn opens a connection as acme/plant-7 with its valid certificate
@@ -76,11 +76,11 @@ func (h *hostileEnv) garbageFrames(t *testing.T) {
 }
 
 // bombs returns two blocks whose zstd body decompresses to 96 MiB, past
-// codec.MaxDecodedBytes: one whose frame declares its size, one streamed
+// block.MaxDecodedBytes: one whose frame declares its size, one streamed
 // without it.
 func bombs(t *testing.T) [][]byte {
 	t.Helper()
-	zeros := make([]byte, codec.MaxDecodedBytes+32<<20)
+	zeros := make([]byte, block.MaxDecodedBytes+32<<20)
 	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest))
 	declared := enc.EncodeAll(zeros, []byte("ERB\x01\x01"))
 	var streamed bytes.Buffer
@@ -136,7 +136,7 @@ func (h *hostileEnv) sendBlock(t *testing.T, seq uint64, blk *relay.Block) (byte
 		t.FailNow()
 	}
 	defer rc.close()
-	rc.str.Write(blockFrame(seq, codec.Encode(nil, blk)))
+	rc.str.Write(blockFrame(seq, block.Encode(nil, blk)))
 	typ, reason, err := rc.answer()
 	if err != nil {
 		t.Fatalf("no answer to the block: %v", err)

@@ -9,8 +9,8 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/edgerelay/edgerelay/internal/wire/block"
 	"github.com/edgerelay/edgerelay/relay"
-	"github.com/edgerelay/edgerelay/relay/codec"
 )
 
 // wideConn opens a connection as tenant wide's site with its certificate
@@ -91,7 +91,7 @@ func (h *hostileEnv) wideTenant(t *testing.T) {
 		now := time.Now().UnixMilli()
 		blk := &relay.Block{Tenant: "wide", Site: "w1", Batches: []*relay.Batch{scrapeBatch("j", "h:1", []relay.Series{{
 			Labels: labels.FromStrings("__name__", "up", "job", "j", "instance", "h:1"), Samples: []relay.Sample{{T: now, V: 1}}}})}}
-		rc.str.Write(blockFrame(1, codec.Encode(nil, blk)))
+		rc.str.Write(blockFrame(1, block.Encode(nil, blk)))
 		typ, reason, err := rc.answer()
 		if err != nil || typ != frameAck {
 			t.Fatalf("block 1 of queue %d: frame %#x %q %v, want ACK", queueID, typ, reason, err)

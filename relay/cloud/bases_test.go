@@ -13,9 +13,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/edgerelay/edgerelay/internal/wire/block"
 	"github.com/edgerelay/edgerelay/internal/wire/delta"
 	"github.com/edgerelay/edgerelay/relay"
-	"github.com/edgerelay/edgerelay/relay/codec"
+	"github.com/edgerelay/edgerelay/relay/deltaconv"
 	"github.com/edgerelay/edgerelay/relay/transport"
 )
 
@@ -39,8 +40,8 @@ func (e *deltaEdge) block() []byte {
 		})
 	}
 	var s delta.Scrape
-	var kb codec.KeyBuffer
-	if !codec.ScrapeOf(b, &s, labels.EmptyLabels(), &kb) {
+	var kb deltaconv.KeyBuffer
+	if !deltaconv.ScrapeOf(b, &s, labels.EmptyLabels(), &kb) {
 		panic("BUG: test scrape does not fit the delta model")
 	}
 	frame := e.enc.AppendFrame(nil, &s)
@@ -48,7 +49,7 @@ func (e *deltaEdge) block() []byte {
 	if site == "" {
 		site = "s1"
 	}
-	return codec.Encode(nil, &relay.Block{Tenant: "acme", Site: site, Generation: e.enc.Generation(), Frames: [][]byte{frame}})
+	return block.Encode(nil, &relay.Block{Tenant: "acme", Site: site, Generation: e.enc.Generation(), Frames: [][]byte{frame}})
 }
 
 // written returns how many scrape directories the cloud wrote.
@@ -205,7 +206,7 @@ func TestDeltaFrameWithoutBase(t *testing.T) {
 // loading never panics, and a base that loads still takes a full frame.
 func FuzzBaseLog(f *testing.F) {
 	edge := &deltaEdge{enc: delta.NewEncoder(9)}
-	blk, _ := codec.Decode(edge.block())
+	blk, _ := block.Decode(edge.block())
 	var rec []byte
 	rec = binary.AppendUvarint(rec, uint64(len(blk.Frames[0])))
 	rec = append(rec, blk.Frames[0]...)
@@ -227,7 +228,7 @@ func FuzzBaseLog(f *testing.F) {
 			t.Fatalf("damaged bases must be set aside, not refused: %v", err)
 		}
 		full := (&deltaEdge{enc: delta.NewEncoder(77)}).block()
-		fb, _ := codec.Decode(full)
+		fb, _ := block.Decode(full)
 		if _, err := sb.dec.Apply(fb.Frames[0]); err != nil {
 			t.Fatalf("a full frame does not apply to a loaded base: %v", err)
 		}

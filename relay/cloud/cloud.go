@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/edgerelay/edgerelay/internal/wire/block"
 	"github.com/edgerelay/edgerelay/internal/wire/delta"
 	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/cloud/federate"
@@ -27,8 +28,8 @@ import (
 	"github.com/edgerelay/edgerelay/relay/cloud/limits"
 	"github.com/edgerelay/edgerelay/relay/cloud/meta"
 	"github.com/edgerelay/edgerelay/relay/cloud/rwout"
-	"github.com/edgerelay/edgerelay/relay/codec"
 	"github.com/edgerelay/edgerelay/relay/config"
+	"github.com/edgerelay/edgerelay/relay/deltaconv"
 	"github.com/edgerelay/edgerelay/relay/tlsutil"
 	"github.com/edgerelay/edgerelay/relay/transport"
 )
@@ -212,7 +213,7 @@ func (c *Cloud) apply(ctx context.Context, p transport.Peer, seq uint64, lane ui
 		c.duplicates.Inc()
 		return 0, ack, nil
 	}
-	blk, err := codec.Decode(data)
+	blk, err := block.Decode(data)
 	if err != nil {
 		c.blocks.WithLabelValues("corrupt").Inc()
 		c.log.Error("undecodable block held at the edge", "tenant", p.Tenant, "site", p.Site, "seq", seq, "err", err)
@@ -337,7 +338,7 @@ func (c *Cloud) rebuild(p transport.Peer, seq uint64, sb *siteBase, blk *relay.B
 		if err != nil {
 			return nil, fc, err
 		}
-		b, err := codec.BatchOf(scr)
+		b, err := deltaconv.BatchOf(scr)
 		if err != nil {
 			return nil, fc, err
 		}

@@ -11,8 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/edgerelay/edgerelay/internal/wire/block"
 	"github.com/edgerelay/edgerelay/relay"
-	"github.com/edgerelay/edgerelay/relay/codec"
 	"github.com/edgerelay/edgerelay/relay/config"
 	"github.com/edgerelay/edgerelay/relay/transport"
 )
@@ -36,7 +36,7 @@ func testReceiverAt(t *testing.T, dir string) *Cloud {
 }
 
 func scrapeBlock(tenant, site string, ts int64) []byte {
-	return codec.Encode(nil, &relay.Block{Tenant: tenant, Site: site, Batches: []*relay.Batch{{
+	return block.Encode(nil, &relay.Block{Tenant: tenant, Site: site, Batches: []*relay.Batch{{
 		Scrape: true, Job: "node", Instance: "h:9100", Timestamp: ts,
 		Series: []relay.Series{{
 			Labels:  labels.FromStrings("__name__", "up", "instance", "h:9100", "job", "node", "site", site, "tenant", "forged"),

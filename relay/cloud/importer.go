@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/edgerelay/edgerelay/relay/codec"
+	"github.com/edgerelay/edgerelay/internal/wire/block"
 	"github.com/edgerelay/edgerelay/relay/config"
 	"github.com/edgerelay/edgerelay/relay/transport"
 	"github.com/edgerelay/edgerelay/store"
@@ -33,7 +33,7 @@ func Import(ctx context.Context, cfg *config.Cloud, o Options, r io.Reader, prog
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		blk, err := codec.Decode(b.Data)
+		blk, err := block.Decode(b.Data)
 		if err != nil {
 			return fmt.Errorf("block %d: %w", b.Seq, err)
 		}

@@ -10,9 +10,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/edgerelay/edgerelay/internal/wire/block"
 	"github.com/edgerelay/edgerelay/internal/wire/delta"
 	"github.com/edgerelay/edgerelay/relay"
-	"github.com/edgerelay/edgerelay/relay/codec"
 	"github.com/edgerelay/edgerelay/relay/config"
 	"github.com/edgerelay/edgerelay/relay/transport"
 )
@@ -43,7 +43,7 @@ func TestSeriesLimitAtTheCloud(t *testing.T) {
 			Samples: []relay.Sample{{T: b.Timestamp, V: 1}},
 		})
 	}
-	data := codec.Encode(nil, &relay.Block{Tenant: "acme", Site: "s1", Batches: []*relay.Batch{b}})
+	data := block.Encode(nil, &relay.Block{Tenant: "acme", Site: "s1", Batches: []*relay.Batch{b}})
 	ack, err := c.handle(context.Background(), transport.Peer{Tenant: "acme", Site: "s1", QueueID: 1}, 1, 0, data)
 	if err != nil {
 		t.Fatalf("a block over the series limit was not acknowledged: %v", err)

@@ -21,10 +21,11 @@ import (
 	"github.com/prometheus/prometheus/model/textparse"
 	"github.com/prometheus/prometheus/prompb"
 
+	"github.com/edgerelay/edgerelay/internal/wire/block"
 	"github.com/edgerelay/edgerelay/internal/wire/delta"
 	"github.com/edgerelay/edgerelay/relay"
-	"github.com/edgerelay/edgerelay/relay/codec"
 	"github.com/edgerelay/edgerelay/relay/config"
+	"github.com/edgerelay/edgerelay/relay/deltaconv"
 	"github.com/edgerelay/edgerelay/relay/expfmt"
 	"github.com/edgerelay/edgerelay/relay/transport"
 )
@@ -90,12 +91,12 @@ func TestNativeHistogramsReachEveryOutput(t *testing.T) {
 	const ts = 1_700_000_000_000
 	b := nativeScrape(ts)
 	var s delta.Scrape
-	var kb codec.KeyBuffer
-	if !codec.ScrapeOf(b, &s, labels.EmptyLabels(), &kb) {
+	var kb deltaconv.KeyBuffer
+	if !deltaconv.ScrapeOf(b, &s, labels.EmptyLabels(), &kb) {
 		t.Fatal("the scrape does not fit the delta model")
 	}
 	enc := delta.NewEncoder(3)
-	blk := codec.Encode(nil, &relay.Block{Tenant: "acme", Site: "s1", Generation: enc.Generation(), Frames: [][]byte{enc.AppendFrame(nil, &s)}})
+	blk := block.Encode(nil, &relay.Block{Tenant: "acme", Site: "s1", Generation: enc.Generation(), Frames: [][]byte{enc.AppendFrame(nil, &s)}})
 	if _, err := c.handle(context.Background(), transport.Peer{Tenant: "acme", Site: "s1", QueueID: 1}, 1, 0, blk); err != nil {
 		t.Fatal(err)
 	}

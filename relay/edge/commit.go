@@ -10,8 +10,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/edgerelay/edgerelay/internal/wire/block"
 	"github.com/edgerelay/edgerelay/relay"
-	"github.com/edgerelay/edgerelay/relay/codec"
 	"github.com/edgerelay/edgerelay/store"
 )
 
@@ -207,7 +207,7 @@ func (c *committer) encode(batches []*relay.Batch) ([]store.Record, int) {
 // fits maxBlock.
 func (c *committer) encodeBlock(bs []*relay.Batch) []store.Record {
 	blk := &relay.Block{Tenant: c.tenant, Site: c.site, Batches: bs}
-	data := codec.Encode(nil, blk)
+	data := block.Encode(nil, blk)
 	if len(data) <= c.maxBlock {
 		c.blockSize.Observe(float64(len(data)))
 		return []store.Record{{Data: data, Samples: blk.Samples(), Time: newest(bs)}}

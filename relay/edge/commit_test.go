@@ -14,8 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/edgerelay/edgerelay/internal/wire/block"
 	"github.com/edgerelay/edgerelay/relay"
-	"github.com/edgerelay/edgerelay/relay/codec"
 	"github.com/edgerelay/edgerelay/store"
 )
 
@@ -60,7 +60,7 @@ func queuedBatches(t *testing.T, q *store.Queue, maxBlock int) ([]*relay.Batch, 
 		if len(blk.Data) > maxBlock {
 			t.Fatalf("block %d is %d bytes, max_block_bytes %d", blk.Seq, len(blk.Data), maxBlock)
 		}
-		b, err := codec.Decode(blk.Data)
+		b, err := block.Decode(blk.Data)
 		if err != nil {
 			t.Fatalf("block %d: %v", blk.Seq, err)
 		}

@@ -14,10 +14,11 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 
+	"github.com/edgerelay/edgerelay/internal/wire/block"
 	"github.com/edgerelay/edgerelay/internal/wire/delta"
 	"github.com/edgerelay/edgerelay/relay"
-	"github.com/edgerelay/edgerelay/relay/codec"
 	"github.com/edgerelay/edgerelay/relay/config"
+	"github.com/edgerelay/edgerelay/relay/deltaconv"
 	"github.com/edgerelay/edgerelay/store"
 )
 
@@ -163,7 +164,7 @@ func roundTrip(t *testing.T, seed uint64, maxBlock int) {
 		if len(blk.Data) > maxBlock {
 			t.Fatalf("block %d is %d bytes, max_block_bytes %d", blk.Seq, len(blk.Data), maxBlock)
 		}
-		b, err := codec.Decode(blk.Data)
+		b, err := block.Decode(blk.Data)
 		if err != nil {
 			t.Fatalf("block %d: %v", blk.Seq, err)
 		}
@@ -179,7 +180,7 @@ func roundTrip(t *testing.T, seed uint64, maxBlock int) {
 			if err != nil {
 				t.Fatalf("block %d: %v", blk.Seq, err)
 			}
-			rb, err := codec.BatchOf(s)
+			rb, err := deltaconv.BatchOf(s)
 			if err != nil {
 				t.Fatal(err)
 			}

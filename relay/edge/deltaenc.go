@@ -7,10 +7,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/edgerelay/edgerelay/internal/wire/block"
 	"github.com/edgerelay/edgerelay/internal/wire/delta"
 	"github.com/edgerelay/edgerelay/relay"
-	"github.com/edgerelay/edgerelay/relay/codec"
 	"github.com/edgerelay/edgerelay/relay/config"
+	"github.com/edgerelay/edgerelay/relay/deltaconv"
 	"github.com/edgerelay/edgerelay/store"
 )
 
@@ -38,7 +39,7 @@ type deltaEncoder struct {
 	genBytes  int64
 	request   atomic.Bool
 	scratch   delta.Scrape
-	keys      codec.KeyBuffer
+	keys      deltaconv.KeyBuffer
 	// extra are the identity labels merged into every key (and added to
 	// the labels of a scrape that goes whole).
 	extra labels.Labels
@@ -98,7 +99,7 @@ func (d *deltaEncoder) encode(tenant, site string, batches []*relay.Batch, maxBl
 		d.checkpoint(now)
 	}
 	for _, b := range batches {
-		if !codec.ScrapeOf(b, &d.scratch, d.extra, &d.keys) {
+		if !deltaconv.ScrapeOf(b, &d.scratch, d.extra, &d.keys) {
 			addIdentity(b, d.extra)
 			whole = append(whole, b)
 			continue
@@ -108,7 +109,7 @@ func (d *deltaEncoder) encode(tenant, site string, batches []*relay.Batch, maxBl
 		if len(data) > maxBlock-frameSlack {
 			// Large (a full frame of a big target): alone in a block, which
 			// must fit compressed.
-			f.block = codec.Encode(nil, &relay.Block{Tenant: tenant, Site: site, Generation: d.enc.Generation(), Frames: [][]byte{data}})
+			f.block = block.Encode(nil, &relay.Block{Tenant: tenant, Site: site, Generation: d.enc.Generation(), Frames: [][]byte{data}})
 			if len(f.block) > maxBlock {
 				d.enc.ForceFull(d.scratch.Target)
 				addIdentity(b, d.extra)
@@ -117,7 +118,7 @@ func (d *deltaEncoder) encode(tenant, site string, batches []*relay.Batch, maxBl
 			}
 		}
 		d.frames.Inc()
-		if len(data) > 1 && data[1]&1 == 0 { // kind byte: bit 0 clear is a full frame
+		if delta.IsFull(data) {
 			d.fullFrames.Inc()
 		}
 		frames = append(frames, f)
@@ -148,7 +149,7 @@ func (d *deltaEncoder) blocks(tenant, site string, frames []frame, maxBlock int)
 			n++
 		}
 		frames = frames[n:]
-		data := codec.Encode(nil, blk)
+		data := block.Encode(nil, blk)
 		d.genBytes += int64(len(data))
 		recs = append(recs, store.Record{Data: data, Samples: samples, Time: t, Group: gen})
 	}

@@ -24,8 +24,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/edgerelay/edgerelay/relay"
-	"github.com/edgerelay/edgerelay/relay/codec"
 	"github.com/edgerelay/edgerelay/relay/config"
+	"github.com/edgerelay/edgerelay/relay/deltaconv"
 	"github.com/edgerelay/edgerelay/relay/forward"
 	"github.com/edgerelay/edgerelay/relay/ingest"
 	"github.com/edgerelay/edgerelay/relay/transport"
@@ -279,10 +279,10 @@ func (e *Edge) Submit(ctx context.Context, b *relay.Batch) error {
 
 // addIdentity sets site and the external labels extra on every series of
 // b; site overrides, external labels never replace a label a series has
-// (codec.Merge, as the delta keys are built).
+// (deltaconv.Merge, as the delta keys are built).
 func addIdentity(b *relay.Batch, extra labels.Labels) {
 	for i := range b.Series {
-		b.Series[i].Labels = codec.Merge(b.Series[i].Labels, extra)
+		b.Series[i].Labels = deltaconv.Merge(b.Series[i].Labels, extra)
 	}
 }
 

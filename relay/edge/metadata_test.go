@@ -17,8 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/edgerelay/edgerelay/internal/wire/block"
 	"github.com/edgerelay/edgerelay/relay"
-	"github.com/edgerelay/edgerelay/relay/codec"
 	"github.com/edgerelay/edgerelay/relay/config"
 )
 
@@ -246,7 +246,7 @@ func (te *testEdge) blocks() []*relay.Block {
 	var out []*relay.Block
 	for _, b := range bs {
 		te.after = b.Seq
-		blk, err := codec.Decode(b.Data)
+		blk, err := block.Decode(b.Data)
 		if err != nil {
 			te.t.Fatal(err)
 		}

@@ -60,18 +60,18 @@ func (d *Decoder) Targets() int { return len(d.targets) }
 // same generation, otherwise Apply returns *ErrNeedFull. On any error the
 // decoder is unchanged.
 func (d *Decoder) Apply(frame []byte) (*Scrape, error) {
-	r := reader{buf: frame}
-	v := r.byte()
-	kind := r.byte()
-	if err := checkKind(v, kind, r.err); err != nil {
+	r := newReader(frame)
+	v := r.Byte()
+	kind := r.Byte()
+	if err := checkKind(v, kind, r.Err); err != nil {
 		return nil, err
 	}
-	target := r.str()
-	gen := r.uvarint()
-	k := r.uvarint()
-	ts := r.varint()
-	if r.err != nil {
-		return nil, r.err
+	target := r.Str()
+	gen := r.Uvarint()
+	k := r.Uvarint()
+	ts := r.Varint()
+	if r.Err != nil {
+		return nil, r.Err
 	}
 	if kind&kindIncremental == 0 {
 		if kind&kindAttrs == 0 {
@@ -87,23 +87,23 @@ func (d *Decoder) Apply(frame []byte) (*Scrape, error) {
 }
 
 func (d *Decoder) applyFull(r *reader, target string, kind byte, gen, k uint64, ts int64) (*Scrape, error) {
-	st := &decTarget{gen: gen, k: k, ts: ts, attrs: r.str()}
-	nm := r.count(4)
+	st := &decTarget{gen: gen, k: k, ts: ts, attrs: r.Str()}
+	nm := r.Count(4)
 	st.meta = make([]Meta, 0, nm)
-	for i := 0; i < nm && r.err == nil; i++ {
+	for i := 0; i < nm && r.Err == nil; i++ {
 		m := r.meta()
 		if i > 0 && m.Family <= st.meta[i-1].Family {
-			r.fail("metadata families out of order")
+			r.Fail("metadata families out of order")
 		}
 		st.meta = append(st.meta, m)
 	}
-	ns := r.count(2) // a label set and a record take at least a byte each
+	ns := r.Count(2) // a label set and a record take at least a byte each
 	st.slots = make([]decSlot, ns)
 	st.index = make(map[string]uint32, ns)
-	for i := 0; i < ns && r.err == nil; i++ {
-		l := r.str()
+	for i := 0; i < ns && r.Err == nil; i++ {
+		l := r.Str()
 		if _, dup := st.index[l]; dup {
-			r.fail("duplicate label set")
+			r.Fail("duplicate label set")
 		}
 		st.index[l] = uint32(i)
 		st.slots[i].labels = l
@@ -113,13 +113,13 @@ func (d *Decoder) applyFull(r *reader, target string, kind byte, gen, k uint64, 
 		d.xs = r.extras(d.xs, uint64(ns), func(uint32) *Histogram { return nil }, ts)
 	}
 	hdrs, ss := r.readStreams(ns)
-	for i := 0; i < ns && r.err == nil; i++ {
+	for i := 0; i < ns && r.Err == nil; i++ {
 		sl := &st.slots[i]
-		sl.v, sl.t, r.err = readValue(hdrs[i], &ss, 0, ts)
+		sl.v, sl.t, r.Err = readValue(hdrs[i], &ss, 0, ts)
 		sl.present = true
 	}
 	r.endStreams(&ss)
-	if err := r.end(); err != nil {
+	if err := r.End(); err != nil {
 		return nil, err
 	}
 	st.npresent = ns
@@ -131,48 +131,48 @@ func (d *Decoder) applyFull(r *reader, target string, kind byte, gen, k uint64, 
 func (d *Decoder) applyIncremental(r *reader, st *decTarget, target string, kind byte, k uint64, ts int64) (*Scrape, error) {
 	attrs := st.attrs
 	if kind&kindAttrs != 0 {
-		attrs = r.str()
+		attrs = r.Str()
 	}
 	meta := r.metaDiff(st.meta)
 
 	before := uint64(len(st.slots))
-	na := r.count(1)
+	na := r.Count(1)
 	var added []string
 	if na > 0 {
 		added = make([]string, 0, na)
 	}
 	seen := map[string]struct{}(nil)
-	for i := 0; i < na && r.err == nil; i++ {
-		l := r.str()
+	for i := 0; i < na && r.Err == nil; i++ {
+		l := r.Str()
 		if _, dup := st.index[l]; dup {
-			r.fail("added label set already known")
+			r.Fail("added label set already known")
 		}
 		if seen == nil {
 			seen = make(map[string]struct{}, na)
 		}
 		if _, dup := seen[l]; dup {
-			r.fail("label set added twice")
+			r.Fail("label set added twice")
 		}
 		seen[l] = struct{}{}
 		added = append(added, l)
 	}
 	total := before + uint64(len(added))
 
-	nabs := r.count(1)
+	nabs := r.Count(1)
 	d.recID = d.recID[:0]
 	id := int64(-1)
-	for i := 0; i < nabs && r.err == nil; i++ {
-		id += int64(r.uvarint()) + 1
+	for i := 0; i < nabs && r.Err == nil; i++ {
+		id += int64(r.Uvarint()) + 1
 		if id < 0 || uint64(id) >= before || !st.slots[id].present {
-			r.fail("absent id %d is not a present series", id)
+			r.Fail("absent id %d is not a present series", id)
 			break
 		}
 		d.recID = append(d.recID, uint32(id))
 	}
 	absent := len(d.recID) // d.recID[:absent] are the absent ids
 
-	nrec := r.count(2)
-	gr := reader{buf: r.bytes(r.count(1))} // id gaps
+	nrec := r.Count(2)
+	gr := newReader(r.Bytes(r.Count(1))) // id gaps
 	d.xs = d.xs[:0]
 	if kind&kindExtra != 0 {
 		d.xs = r.extras(d.xs, total, st.histogram, ts)
@@ -182,21 +182,21 @@ func (d *Decoder) applyIncremental(r *reader, st *decTarget, target string, kind
 	id = -1
 	ai := 0
 	newRecs := uint64(0)
-	for i := 0; i < nrec && r.err == nil; i++ {
-		id += int64(gr.uvarint()) + 1
-		if gr.err != nil {
-			r.fail("id gaps: %v", gr.err)
+	for i := 0; i < nrec && r.Err == nil; i++ {
+		id += int64(gr.Uvarint()) + 1
+		if gr.Err != nil {
+			r.Fail("id gaps: %v", gr.Err)
 			break
 		}
 		if id < 0 || uint64(id) >= total {
-			r.fail("record id %d out of range", id)
+			r.Fail("record id %d out of range", id)
 			break
 		}
 		for ai < absent && int64(d.recID[ai]) < id {
 			ai++
 		}
 		if ai < absent && int64(d.recID[ai]) == id {
-			r.fail("record for absent id %d", id)
+			r.Fail("record for absent id %d", id)
 			break
 		}
 		var base uint64
@@ -207,22 +207,22 @@ func (d *Decoder) applyIncremental(r *reader, st *decTarget, target string, kind
 		}
 		var v uint64
 		var t int64
-		v, t, r.err = readValue(hdrs[i], &ss, base, ts)
+		v, t, r.Err = readValue(hdrs[i], &ss, base, ts)
 		d.recID = append(d.recID, uint32(id))
 		d.recT = append(d.recT, t)
 		d.recV = append(d.recV, v)
 	}
 	r.endStreams(&ss)
-	if r.err == nil && len(gr.buf) != 0 {
-		r.fail("%d trailing bytes of id gaps", len(gr.buf))
+	if r.Err == nil && len(gr.Buf) != 0 {
+		r.Fail("%d trailing bytes of id gaps", len(gr.Buf))
 	}
-	if r.err == nil && newRecs != uint64(len(added)) {
-		r.fail("%d added series but %d of them have samples", len(added), newRecs)
+	if r.Err == nil && newRecs != uint64(len(added)) {
+		r.Fail("%d added series but %d of them have samples", len(added), newRecs)
 	}
-	if r.err == nil && len(d.xs) > 0 {
+	if r.Err == nil && len(d.xs) > 0 {
 		d.checkExtras(r, st, before, absent)
 	}
-	if err := r.end(); err != nil {
+	if err := r.End(); err != nil {
 		return nil, err
 	}
 

@@ -99,3 +99,34 @@ func TestLabelsHelpers(t *testing.T) {
 		t.Fatalf("SplitTarget: %q %q", job, inst)
 	}
 }
+
+// TestIsFull: IsFull tells a full frame from an incremental one as
+// ParseHeader does, through a generation's first frame, its later ones, a
+// ForceFull and a Checkpoint, and calls nothing else a full frame.
+func TestIsFull(t *testing.T) {
+	g := newGen(5, 1, 20)
+	enc := NewEncoder(3)
+	wantFull := []bool{true, false, false, true, false, true, false}
+	for step, want := range wantFull {
+		switch step {
+		case 3:
+			enc.ForceFull(g.targets[0].name)
+		case 5:
+			enc.Checkpoint()
+		}
+		g.ts += 15000
+		frame := enc.AppendFrame(nil, g.scrape(0))
+		h, err := ParseHeader(frame)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := IsFull(frame); got != want || got != h.Full {
+			t.Fatalf("step %d: IsFull %v, header says %v, want %v", step, got, h.Full, want)
+		}
+	}
+	for _, b := range [][]byte{nil, {Version}, {9, 0}, {Version1, kindExtra}, {Version, 0x80}} {
+		if IsFull(b) {
+			t.Fatalf("IsFull(%x) = true for bytes that are not a frame", b)
+		}
+	}
+}

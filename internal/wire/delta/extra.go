@@ -94,7 +94,7 @@ func (d *Decoder) checkExtras(r *reader, st *decTarget, before uint64, absent in
 		hasRec := ri < len(recs) && recs[ri] == x.id
 		wasAbsent := ai < len(abs) && abs[ai] == x.id
 		if !hasRec && (uint64(x.id) >= before || !st.slots[x.id].present || wasAbsent) {
-			r.fail("extra entry for slot %d, which is not present", x.id)
+			r.Fail("extra entry for slot %d, which is not present", x.id)
 			return
 		}
 	}

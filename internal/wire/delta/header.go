@@ -12,17 +12,25 @@ type Header struct {
 // ParseHeader reads the header of frame without applying it. Errors wrap
 // ErrCorrupt.
 func ParseHeader(frame []byte) (Header, error) {
-	r := reader{buf: frame}
-	v := r.byte()
-	kind := r.byte()
-	if err := checkKind(v, kind, r.err); err != nil {
+	r := newReader(frame)
+	v := r.Byte()
+	kind := r.Byte()
+	if err := checkKind(v, kind, r.Err); err != nil {
 		return Header{}, err
 	}
-	h := Header{Target: r.str(), Generation: r.uvarint(), K: r.uvarint(), Full: kind&kindIncremental == 0}
-	if r.err != nil {
-		return Header{}, r.err
+	h := Header{Target: r.Str(), Generation: r.Uvarint(), K: r.Uvarint(), Full: kind&kindIncremental == 0}
+	if r.Err != nil {
+		return Header{}, r.Err
 	}
 	return h, nil
+}
+
+// IsFull reports whether frame, as Encoder.AppendFrame returned it, is a
+// full frame (a target's first in its generation, or after ForceFull)
+// rather than an incremental one. It reads only the version and kind bytes,
+// so it costs nothing per scrape; bytes that are not a frame are not full.
+func IsFull(frame []byte) bool {
+	return len(frame) >= 2 && checkKind(frame[0], frame[1], nil) == nil && frame[1]&kindIncremental == 0
 }
 
 // Applied reports whether the decoder's base of h.Target already contains

@@ -1,30 +1,20 @@
 package delta
 
-import "encoding/binary"
-
 // minExemplar is the smallest encoded exemplar: labels, value, flags, Δt.
 const minExemplar = 1 + 8 + 1 + 1
 
-func (r *reader) u64() uint64 {
-	if len(r.buf) < 8 {
-		r.fail("truncated float")
-		return 0
-	}
-	v := binary.LittleEndian.Uint64(r.buf)
-	r.buf = r.buf[8:]
-	return v
-}
+func (r *reader) u64() uint64 { return r.Uint64("float") }
 
 func (r *reader) spans() []Span {
-	n := r.count(2)
+	n := r.Count(2)
 	if n == 0 {
 		return nil
 	}
 	out := make([]Span, 0, n)
-	for i := 0; i < n && r.err == nil; i++ {
-		off, l := r.varint(), r.uvarint()
+	for i := 0; i < n && r.Err == nil; i++ {
+		off, l := r.Varint(), r.Uvarint()
 		if off != int64(int32(off)) || l != uint64(uint32(l)) {
-			r.fail("histogram span out of range")
+			r.Fail("histogram span out of range")
 		}
 		out = append(out, Span{Offset: int32(off), Length: uint32(l)})
 	}
@@ -32,12 +22,12 @@ func (r *reader) spans() []Span {
 }
 
 func (r *reader) u64s() []uint64 {
-	n := r.count(8)
+	n := r.Count(8)
 	if n == 0 {
 		return nil
 	}
 	out := make([]uint64, 0, n)
-	for i := 0; i < n && r.err == nil; i++ {
+	for i := 0; i < n && r.Err == nil; i++ {
 		out = append(out, r.u64())
 	}
 	return out
@@ -47,38 +37,38 @@ func (r *reader) buckets(float bool) []uint64 {
 	if float {
 		return r.u64s()
 	}
-	n := r.count(1)
+	n := r.Count(1)
 	if n == 0 {
 		return nil
 	}
 	out := make([]uint64, 0, n)
-	for i := 0; i < n && r.err == nil; i++ {
-		out = append(out, uint64(r.varint()))
+	for i := 0; i < n && r.Err == nil; i++ {
+		out = append(out, uint64(r.Varint()))
 	}
 	return out
 }
 
 // resetHint reads a counter reset hint: any byte is carried as it is.
-func (r *reader) resetHint() uint8 { return r.byte() }
+func (r *reader) resetHint() uint8 { return r.Byte() }
 
 // histogram reads what appendHistogram wrote.
 func (r *reader) histogram() *Histogram {
-	flags := r.byte()
+	flags := r.Byte()
 	if flags&^1 != 0 {
-		r.fail("bad histogram flags %#x", flags)
+		r.Fail("bad histogram flags %#x", flags)
 		return nil
 	}
 	h := &Histogram{Float: flags == 1, ResetHint: r.resetHint()}
-	s := r.varint()
+	s := r.Varint()
 	if s != int64(int32(s)) {
-		r.fail("histogram schema %d out of range", s)
+		r.Fail("histogram schema %d out of range", s)
 	}
 	h.Schema = int32(s)
 	h.ZeroThreshold = r.u64()
 	if h.Float {
 		h.ZeroCount, h.Count = r.u64(), r.u64()
 	} else {
-		h.ZeroCount, h.Count = r.uvarint(), r.uvarint()
+		h.ZeroCount, h.Count = r.Uvarint(), r.Uvarint()
 	}
 	h.Sum = r.u64()
 	h.PositiveSpans = r.spans()
@@ -95,16 +85,16 @@ func (r *reader) change(old *Histogram) *Histogram {
 	h.ResetHint = r.resetHint()
 	diff := func(o uint64) uint64 {
 		if h.Float {
-			return o ^ r.uvarint()
+			return o ^ r.Uvarint()
 		}
-		return o + uint64(r.varint())
+		return o + uint64(r.Varint())
 	}
 	h.ZeroCount = diff(h.ZeroCount)
 	h.Count = diff(h.Count)
-	h.Sum ^= r.uvarint()
+	h.Sum ^= r.Uvarint()
 	for _, bs := range [2][]uint64{h.PositiveBuckets, h.NegativeBuckets} {
 		for i := range bs {
-			if r.err != nil {
+			if r.Err != nil {
 				break
 			}
 			bs[i] = diff(bs[i])
@@ -114,20 +104,20 @@ func (r *reader) change(old *Histogram) *Histogram {
 }
 
 func (r *reader) exemplars(frameTS int64) []Exemplar {
-	n := r.count(minExemplar)
+	n := r.Count(minExemplar)
 	if n == 0 {
 		return nil
 	}
 	out := make([]Exemplar, 0, n)
-	for i := 0; i < n && r.err == nil; i++ {
-		e := Exemplar{Labels: r.str(), V: r.u64()}
-		switch flags := r.byte(); flags {
+	for i := 0; i < n && r.Err == nil; i++ {
+		e := Exemplar{Labels: r.Str(), V: r.u64()}
+		switch flags := r.Byte(); flags {
 		case 0, 1:
 			e.HasTs = flags == 1
 		default:
-			r.fail("bad exemplar flags %#x", flags)
+			r.Fail("bad exemplar flags %#x", flags)
 		}
-		e.T = frameTS + r.varint()
+		e.T = frameTS + r.Varint()
 		out = append(out, e)
 	}
 	return out
@@ -145,17 +135,17 @@ type extra struct {
 // ascending. base returns a slot's current histogram. Staged entries are
 // appended to dst.
 func (r *reader) extras(dst []extra, total uint64, base func(id uint32) *Histogram, frameTS int64) []extra {
-	n := r.count(2)
+	n := r.Count(2)
 	id := int64(-1)
-	for i := 0; i < n && r.err == nil; i++ {
-		id += int64(r.uvarint()) + 1
+	for i := 0; i < n && r.Err == nil; i++ {
+		id += int64(r.Uvarint()) + 1
 		if id < 0 || uint64(id) >= total {
-			r.fail("extra entry id %d out of range", id)
+			r.Fail("extra entry id %d out of range", id)
 			break
 		}
-		x := extra{id: uint32(id), what: r.byte()}
+		x := extra{id: uint32(id), what: r.Byte()}
 		if x.what&^whatMask != 0 || x.what == histUnchanged {
-			r.fail("bad extra entry %#x", x.what)
+			r.Fail("bad extra entry %#x", x.what)
 			break
 		}
 		switch x.what &^ whatExemplars {
@@ -164,7 +154,7 @@ func (r *reader) extras(dst []extra, total uint64, base func(id uint32) *Histogr
 		case histChange:
 			old := base(x.id)
 			if old == nil {
-				r.fail("histogram change for slot %d without a histogram", id)
+				r.Fail("histogram change for slot %d without a histogram", id)
 				break
 			}
 			x.h = r.change(old)

@@ -105,50 +105,47 @@ func (d *Decoder) UnmarshalState(data []byte) error {
 	if version == stateVersion {
 		allowed |= slotHistogram | slotExemplars
 	}
-	r := reader{buf: data[len(stateMagic)+1:]}
-	nt := r.count(7) // the smallest target record
+	r := newReader(data[len(stateMagic)+1:])
+	nt := r.Count(7) // the smallest target record
 	targets := make(map[string]*decTarget, nt)
-	for i := 0; i < nt && r.err == nil; i++ {
-		name := r.str()
+	for i := 0; i < nt && r.Err == nil; i++ {
+		name := r.Str()
 		if _, dup := targets[name]; dup {
-			r.fail("duplicate target %q", name)
+			r.Fail("duplicate target %q", name)
 			break
 		}
-		st := &decTarget{gen: r.uvarint(), k: r.uvarint(), ts: r.varint(), attrs: r.str()}
-		nm := r.count(4)
+		st := &decTarget{gen: r.Uvarint(), k: r.Uvarint(), ts: r.Varint(), attrs: r.Str()}
+		nm := r.Count(4)
 		st.meta = make([]Meta, 0, nm)
-		for j := 0; j < nm && r.err == nil; j++ {
+		for j := 0; j < nm && r.Err == nil; j++ {
 			m := r.meta()
 			if j > 0 && m.Family <= st.meta[j-1].Family {
-				r.fail("metadata families out of order")
+				r.Fail("metadata families out of order")
 			}
 			st.meta = append(st.meta, m)
 		}
-		ns := r.count(11)
+		ns := r.Count(11)
 		st.slots = make([]decSlot, ns)
 		st.index = make(map[string]uint32, ns)
-		for j := 0; j < ns && r.err == nil; j++ {
+		for j := 0; j < ns && r.Err == nil; j++ {
 			sl := &st.slots[j]
-			sl.labels = r.str()
+			sl.labels = r.Str()
 			if _, dup := st.index[sl.labels]; dup {
-				r.fail("duplicate label set")
+				r.Fail("duplicate label set")
 			}
 			st.index[sl.labels] = uint32(j)
-			flags := r.byte()
+			flags := r.Byte()
 			if flags&^allowed != 0 {
-				r.fail("bad slot flags %#x", flags)
+				r.Fail("bad slot flags %#x", flags)
 			}
 			sl.present = flags&slotPresent != 0
 			if sl.present {
 				st.npresent++
 			}
-			sl.t = st.ts + r.varint()
-			if len(r.buf) < 8 {
-				r.fail("truncated value")
+			sl.t = st.ts + r.Varint()
+			if sl.v = r.Uint64("value"); r.Err != nil {
 				break
 			}
-			sl.v = binary.LittleEndian.Uint64(r.buf)
-			r.buf = r.buf[8:]
 			if flags&(slotHistogram|slotExemplars) != 0 {
 				x := &decExtra{}
 				if flags&slotHistogram != 0 {
@@ -156,7 +153,7 @@ func (d *Decoder) UnmarshalState(data []byte) error {
 				}
 				if flags&slotExemplars != 0 {
 					if x.ex = r.exemplars(st.ts); x.ex == nil {
-						r.fail("slot flagged with exemplars has none")
+						r.Fail("slot flagged with exemplars has none")
 					}
 				}
 				if st.extras == nil {
@@ -168,7 +165,7 @@ func (d *Decoder) UnmarshalState(data []byte) error {
 		}
 		targets[name] = st
 	}
-	if err := r.end(); err != nil {
+	if err := r.End(); err != nil {
 		return err
 	}
 	d.targets = targets

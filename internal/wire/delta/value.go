@@ -263,18 +263,18 @@ func appendStreams(dst, hdrs []byte, st *streams) []byte {
 // readStreams reads what appendStreams wrote for n samples; the ts stream
 // runs to the end of the frame.
 func (r *reader) readStreams(n int) (hdrs []byte, st streams) {
-	ni, nx := r.count(1), r.count(1)
-	hdrs = r.bytes(n)
-	st.ints = r.bytes(ni)
-	st.xors = r.bytes(nx)
-	st.ts = r.buf
-	r.buf = nil
+	ni, nx := r.Count(1), r.Count(1)
+	hdrs = r.Bytes(n)
+	st.ints = r.Bytes(ni)
+	st.xors = r.Bytes(nx)
+	st.ts = r.Buf
+	r.Buf = nil
 	return hdrs, st
 }
 
 // endStreams checks that every stream was consumed.
 func (r *reader) endStreams(st *streams) {
-	if r.err == nil && len(st.ints)+len(st.xors)+len(st.ts) != 0 {
-		r.fail("%d trailing stream bytes", len(st.ints)+len(st.xors)+len(st.ts))
+	if r.Err == nil && len(st.ints)+len(st.xors)+len(st.ts) != 0 {
+		r.Fail("%d trailing stream bytes", len(st.ints)+len(st.xors)+len(st.ts))
 	}
 }

@@ -1,4 +1,12 @@
-package codec
+// Package deltaconv converts between relay's batches and the delta codec's
+// scrapes (package internal/wire/delta): ScrapeOf on the edge, before a
+// scrape is delta-encoded, and BatchOf on the cloud, after a frame is
+// applied. Merge is how the edge's identity labels join a series' labels,
+// the same whether a scrape travels as a frame or whole. The bytes
+// themselves are internal/wire's.
+//
+// A KeyBuffer is not safe for concurrent use; the functions are.
+package deltaconv
 
 import (
 	"fmt"
@@ -7,6 +15,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/edgerelay/edgerelay/internal/wire/block"
 	"github.com/edgerelay/edgerelay/internal/wire/delta"
 	"github.com/edgerelay/edgerelay/relay"
 )
@@ -145,7 +154,7 @@ func appendCanonical(dst []byte, ls labels.Labels) []byte {
 }
 
 // BatchOf turns a scrape rebuilt by a delta.Decoder back into a scrape
-// batch. Errors (label sets that do not parse) wrap ErrCorrupt.
+// batch. Errors (label sets that do not parse) wrap block.ErrCorrupt.
 func BatchOf(s *delta.Scrape) (*relay.Batch, error) {
 	b := &relay.Batch{Scrape: true, Timestamp: s.Timestamp, Series: make([]relay.Series, 0, len(s.Series))}
 	b.Job, b.Instance = delta.SplitTarget(s.Target)
@@ -153,7 +162,7 @@ func BatchOf(s *delta.Scrape) (*relay.Batch, error) {
 	parse := func(key string) (labels.Labels, error) {
 		sb.Reset()
 		if err := delta.RangeLabels(key, func(n, v string) { sb.Add(n, v) }); err != nil {
-			return labels.EmptyLabels(), fmt.Errorf("%w: %v", ErrCorrupt, err)
+			return labels.EmptyLabels(), fmt.Errorf("%w: %v", block.ErrCorrupt, err)
 		}
 		sb.Sort()
 		return sb.Labels(), nil

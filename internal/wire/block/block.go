@@ -1,4 +1,4 @@
-// Package codec encodes a relay.Block into the bytes the edge queues and
+// Package block encodes a relay.Block into the bytes the edge queues and
 // ships, and decodes them on the cloud: the block container "ERB". The format
 // is versioned and self-contained: every string of a block (label names and
 // values, metadata, job and instance) is stored once in a string table and
@@ -18,7 +18,7 @@
 // never a panic or an allocation larger than the input allows.
 //
 // Encode and Decode are safe for concurrent use.
-package codec
+package block
 
 import (
 	"errors"

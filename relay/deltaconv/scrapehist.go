@@ -1,4 +1,4 @@
-package codec
+package deltaconv
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/edgerelay/edgerelay/internal/wire/block"
 	"github.com/edgerelay/edgerelay/internal/wire/delta"
 	"github.com/edgerelay/edgerelay/relay"
 )
@@ -113,8 +114,8 @@ func fromDelta(sr *delta.Series, x *delta.Extra, out *relay.Series, parse func(s
 				PositiveBuckets: fromIntBits(h.PositiveBuckets), NegativeBuckets: fromIntBits(h.NegativeBuckets),
 				CustomValues: fromFloatBits(h.CustomValues)}
 		}
-		if err := ValidHistogram(&hs); err != nil {
-			return fmt.Errorf("%w: histogram of %s: %v", ErrCorrupt, out.Labels, err)
+		if err := block.ValidHistogram(&hs); err != nil {
+			return fmt.Errorf("%w: histogram of %s: %v", block.ErrCorrupt, out.Labels, err)
 		}
 		out.Histograms = []relay.HistogramSample{hs}
 	} else {

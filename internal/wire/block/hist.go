@@ -1,4 +1,4 @@
-package codec
+package block
 
 import (
 	"encoding/binary"
@@ -142,86 +142,68 @@ func appendFloatHistogram(dst []byte, h *histogram.FloatHistogram) []byte {
 
 // extras reads what appendExtras wrote into s.
 func (d *reader) extras(s *relay.Series, batchTS int64) {
-	nh := d.count(minHistRecord)
+	nh := d.Count(minHistRecord)
 	if nh > 0 {
 		s.Histograms = make([]relay.HistogramSample, 0, nh)
 	}
 	prev := batchTS
-	for i := 0; i < nh && d.err == nil; i++ {
-		prev += d.varint()
+	for i := 0; i < nh && d.Err == nil; i++ {
+		prev += d.Varint()
 		hs := relay.HistogramSample{T: prev}
-		switch kind := d.byte(); kind {
+		switch kind := d.Byte(); kind {
 		case histInt:
 			hs.H = d.intHistogram()
 		case histFloat:
 			hs.FH = d.floatHistogram()
 		default:
-			d.fail("unknown histogram kind %d", kind)
+			d.Fail("unknown histogram kind %d", kind)
 		}
-		if d.err == nil {
+		if d.Err == nil {
 			if err := ValidHistogram(&hs); err != nil {
-				d.fail("histogram sample %d of %s: %v", i, s.Labels, err)
+				d.Fail("histogram sample %d of %s: %v", i, s.Labels, err)
 			}
 		}
 		s.Histograms = append(s.Histograms, hs)
 	}
-	ne := d.count(minExemplarRecord)
+	ne := d.Count(minExemplarRecord)
 	if ne > 0 {
 		s.Exemplars = make([]relay.Exemplar, 0, ne)
 	}
-	for i := 0; i < ne && d.err == nil; i++ {
-		e := relay.Exemplar{Labels: d.labels(), Value: d.float(), Ts: batchTS + d.varint()}
-		switch flags := d.byte(); flags {
+	for i := 0; i < ne && d.Err == nil; i++ {
+		e := relay.Exemplar{Labels: d.labels(), Value: d.float(), Ts: batchTS + d.Varint()}
+		switch flags := d.Byte(); flags {
 		case 0, 1:
 			e.HasTs = flags == 1
 		default:
-			d.fail("bad exemplar flags %#x", flags)
+			d.Fail("bad exemplar flags %#x", flags)
 		}
 		s.Exemplars = append(s.Exemplars, e)
 	}
 }
 
-func (d *reader) byte() byte {
-	if len(d.buf) == 0 {
-		d.fail("truncated")
-		return 0
-	}
-	b := d.buf[0]
-	d.buf = d.buf[1:]
-	return b
-}
-
-func (d *reader) float() float64 {
-	if len(d.buf) < 8 {
-		d.fail("truncated float")
-		return 0
-	}
-	v := math.Float64frombits(binary.LittleEndian.Uint64(d.buf))
-	d.buf = d.buf[8:]
-	return v
-}
+func (d *reader) float() float64 { return math.Float64frombits(d.Uint64("float")) }
 
 // header reads the fields both histogram kinds share up to the counts.
 func (d *reader) histHeader() (hint histogram.CounterResetHint, schema int32, zt float64) {
-	h := d.byte() // carried as it is, as Prometheus' types hold any byte
-	s := d.varint()
+	h := d.Byte() // carried as it is, as Prometheus' types hold any byte
+	s := d.Varint()
 	if s != int64(int32(s)) {
-		d.fail("schema %d out of range", s)
+		d.Fail("schema %d out of range", s)
 	}
 	return histogram.CounterResetHint(h), int32(s), d.float()
 }
 
 func (d *reader) spans() []histogram.Span {
-	n := d.count(2)
+	n := d.Count(2)
 	if n == 0 {
 		return nil
 	}
 	out := make([]histogram.Span, 0, n)
-	for i := 0; i < n && d.err == nil; i++ {
-		off := d.varint()
-		l := d.uvarint()
+	for i := 0; i < n && d.Err == nil; i++ {
+		off := d.Varint()
+		l := d.Uvarint()
 		if off != int64(int32(off)) || l != uint64(uint32(l)) {
-			d.fail("span out of range")
+			d.Fail("span out of range")
 		}
 		out = append(out, histogram.Span{Offset: int32(off), Length: uint32(l)})
 	}
@@ -229,12 +211,12 @@ func (d *reader) spans() []histogram.Span {
 }
 
 func (d *reader) custom() []float64 {
-	n := d.count(8)
+	n := d.Count(8)
 	if n == 0 {
 		return nil
 	}
 	out := make([]float64, 0, n)
-	for i := 0; i < n && d.err == nil; i++ {
+	for i := 0; i < n && d.Err == nil; i++ {
 		out = append(out, d.float())
 	}
 	return out
@@ -243,16 +225,16 @@ func (d *reader) custom() []float64 {
 func (d *reader) intHistogram() *histogram.Histogram {
 	h := &histogram.Histogram{}
 	h.CounterResetHint, h.Schema, h.ZeroThreshold = d.histHeader()
-	h.ZeroCount = d.uvarint()
-	h.Count = d.uvarint()
+	h.ZeroCount = d.Uvarint()
+	h.Count = d.Uvarint()
 	h.Sum = d.float()
 	h.PositiveSpans = d.spans()
 	h.NegativeSpans = d.spans()
 	for _, bs := range [2]*[]int64{&h.PositiveBuckets, &h.NegativeBuckets} {
-		if n := d.count(1); n > 0 {
+		if n := d.Count(1); n > 0 {
 			*bs = make([]int64, 0, n)
-			for i := 0; i < n && d.err == nil; i++ {
-				*bs = append(*bs, d.varint())
+			for i := 0; i < n && d.Err == nil; i++ {
+				*bs = append(*bs, d.Varint())
 			}
 		}
 	}
@@ -269,9 +251,9 @@ func (d *reader) floatHistogram() *histogram.FloatHistogram {
 	h.PositiveSpans = d.spans()
 	h.NegativeSpans = d.spans()
 	for _, bs := range [2]*[]float64{&h.PositiveBuckets, &h.NegativeBuckets} {
-		if n := d.count(8); n > 0 {
+		if n := d.Count(8); n > 0 {
 			*bs = make([]float64, 0, n)
-			for i := 0; i < n && d.err == nil; i++ {
+			for i := 0; i < n && d.Err == nil; i++ {
 				*bs = append(*bs, d.float())
 			}
 		}

@@ -1,4 +1,4 @@
-package codec
+package block
 
 import (
 	"encoding/binary"

@@ -1,15 +1,20 @@
-package codec
+package deltaconv
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
+
+	"github.com/prometheus/prometheus/model/histogram"
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 
 	"github.com/edgerelay/edgerelay/internal/histtest"
+	"github.com/edgerelay/edgerelay/internal/wire/block"
 	"github.com/edgerelay/edgerelay/internal/wire/delta"
 	"github.com/edgerelay/edgerelay/relay"
 )
@@ -125,4 +130,25 @@ func grow(hs relay.HistogramSample, ts int64) relay.HistogramSample {
 		out.FH = h
 	}
 	return out
+}
+
+// TestBatchOfRefusesInvalidHistogram: a delta frame holding a histogram
+// Prometheus' TSDB would refuse is corrupt, as a block holding one is
+// (package block), so no cloud output ever meets one.
+func TestBatchOfRefusesInvalidHistogram(t *testing.T) {
+	bad := &histogram.Histogram{Count: 1, PositiveSpans: []histogram.Span{{Offset: 0, Length: 3}}, PositiveBuckets: []int64{1}}
+	b := &relay.Batch{Scrape: true, Job: "j", Instance: "i", Timestamp: 1,
+		Series: []relay.Series{{Labels: labels.FromStrings("__name__", "h"), Histograms: []relay.HistogramSample{{T: 1, H: bad}}}}}
+	var s delta.Scrape
+	var kb KeyBuffer
+	if !ScrapeOf(b, &s, labels.EmptyLabels(), &kb) {
+		t.Fatal("scrape refused")
+	}
+	got, err := delta.NewDecoder().Apply(delta.NewEncoder(1).AppendFrame(nil, &s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := BatchOf(got); !errors.Is(err, block.ErrCorrupt) || !strings.Contains(err.Error(), "spans need 3 buckets") {
+		t.Fatalf("frame: %v", err)
+	}
 }
