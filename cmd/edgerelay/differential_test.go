@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -20,6 +19,8 @@ import (
 
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/edgerelay/edgerelay/internal/promtest"
 )
 
 // TestDifferentialPrometheus runs a real Prometheus (agent mode) and
@@ -31,10 +32,7 @@ import (
 // values bit for bit (staleness markers included) and metadata; site and
 // tenant, the identity labels edgerelay adds, aside.
 func TestDifferentialPrometheus(t *testing.T) {
-	promBin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Skip("prometheus not installed (Debian package prometheus)")
-	}
+	promtest.Require(t, "it is what this test compares edgerelay with")
 	bin := buildBinary(t)
 	targets := map[string]string{
 		"node":  nodeExporterTarget(t),
@@ -65,9 +63,7 @@ func TestDifferentialPrometheus(t *testing.T) {
 		return b.String()
 	}
 
-	promAddr := freePort(t, "tcp")
-	promCfg := filepath.Join(dir, "prometheus.yml")
-	os.WriteFile(promCfg, fmt.Appendf(nil, `
+	promtest.Start(t, fmt.Sprintf(`
 scrape_configs:%s
 remote_write:
   - url: %s/prom
@@ -75,24 +71,7 @@ remote_write:
     send_native_histograms: true
     metadata_config: {send: true, send_interval: 1s}
     queue_config: {batch_send_deadline: 200ms}
-`, strings.ReplaceAll(jobs("prom"), "\n  ", "\n  "), rs.URL), 0o644)
-	prom := exec.Command(promBin, "--config.file="+promCfg, "--enable-feature=agent,native-histograms",
-		"--storage.agent.path="+filepath.Join(dir, "agent"), "--web.listen-address="+promAddr)
-	promLogs := &strings.Builder{}
-	var promMu sync.Mutex
-	prom.Stdout, prom.Stderr = lockedWriter{&promMu, promLogs}, lockedWriter{&promMu, promLogs}
-	if err := prom.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		prom.Process.Kill()
-		prom.Wait()
-		if t.Failed() {
-			promMu.Lock()
-			t.Logf("prometheus logs:\n%s", promLogs.String())
-			promMu.Unlock()
-		}
-	})
+`, jobs("prom"), rs.URL), "--enable-feature=agent,native-histograms")
 
 	quic, cloudHTTP, edgeHTTP := freePort(t, "udp"), freePort(t, "tcp"), freePort(t, "tcp")
 	cloudCfg, edgeCfg := filepath.Join(dir, "cloud.yaml"), filepath.Join(dir, "edge.yaml")

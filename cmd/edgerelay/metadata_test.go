@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -23,6 +22,8 @@ import (
 	"github.com/prometheus/prometheus/model/textparse"
 	"github.com/prometheus/prometheus/prompb"
 	writev2 "github.com/prometheus/prometheus/prompb/io/prometheus/write/v2"
+
+	"github.com/edgerelay/edgerelay/internal/promtest"
 )
 
 // metaSink is a remote_write receiver keeping the latest metadata it was
@@ -69,8 +70,6 @@ func (s *metaSink) matches() bool {
 	}
 	return true
 }
-
-const prometheusBin = "/usr/bin/prometheus"
 
 // metaTarget is what the scraped target serves, in OpenMetrics so that it
 // can say UNIT: a gauge and a histogram with units, a counter without.
@@ -202,9 +201,7 @@ func dataFiles(t *testing.T, root string) (names []string, texts [][]byte) {
 // output forwards it. Last, a remote_write 2.0 request's per-series
 // metadata reaches /federate too.
 func TestRemoteWriteMetadata(t *testing.T) {
-	if _, err := os.Stat(prometheusBin); err != nil {
-		t.Skipf("%s not installed (Debian package prometheus): it is the remote_write sender of this test", prometheusBin)
-	}
+	promtest.Require(t, "it is the remote_write sender of this test")
 	env := &e2eEnv{bin: buildBinary(t), dir: t.TempDir()}
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/openmetrics-text; version=1.0.0; charset=utf-8")
@@ -327,10 +324,7 @@ edge:
 // remote-writing to the edge, metadata every second, until the test ends.
 func startPrometheus(t *testing.T, edgeHTTP, target string) {
 	t.Helper()
-	dir := t.TempDir()
-	web := freePort(t, "tcp")
-	cfg := filepath.Join(dir, "prometheus.yml")
-	os.WriteFile(cfg, fmt.Appendf(nil, `
+	promtest.Start(t, fmt.Sprintf(`
 global:
   scrape_interval: 1s
 scrape_configs:
@@ -340,21 +334,7 @@ remote_write:
 - url: http://%s/api/v1/write
   queue_config: {batch_send_deadline: 1s, min_backoff: 100ms, max_backoff: 1s}
   metadata_config: {send: true, send_interval: 1s}
-`, target, edgeHTTP), 0o644)
-	var logs bytes.Buffer
-	cmd := exec.Command(prometheusBin, "--config.file="+cfg, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+web)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("prometheus logs:\n%s", logs.String())
-		}
-	})
+`, target, edgeHTTP))
 }
 
 // sendV2WithMetadata sends one remote_write 2.0 request: a gauge with its

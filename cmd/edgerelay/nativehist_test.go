@@ -6,15 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +26,7 @@ import (
 	"github.com/prometheus/prometheus/model/textparse"
 	"github.com/prometheus/prometheus/prompb"
 
+	"github.com/edgerelay/edgerelay/internal/promtest"
 	"github.com/edgerelay/edgerelay/relay/expfmt"
 )
 
@@ -268,12 +266,8 @@ edge:
 	mu.Unlock()
 
 	// A real Prometheus scraping the cloud's /federate stores it exactly.
-	promBin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Skip("prometheus not installed: the outputs were checked, the real scraper was not")
-	}
-	promAddr := freePort(t, "tcp")
-	os.WriteFile(filepath.Join(dir, "prometheus.yml"), fmt.Appendf(nil, `
+	promtest.Require(t, "the outputs were checked, the real scraper was not")
+	prom := promtest.Start(t, fmt.Sprintf(`
 global: {scrape_interval: 1s, scrape_timeout: 1s}
 scrape_configs:
   - job_name: federate
@@ -281,57 +275,14 @@ scrape_configs:
     metrics_path: /federate
     params: {'match[]': ['{tenant="acme"}']}
     static_configs: [{targets: [%q]}]
-`, cloudHTTP), 0o644)
-	prom := exec.Command(promBin, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "prom"),
-		"--web.listen-address="+promAddr, "--enable-feature=native-histograms")
-	if err := prom.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { prom.Process.Kill(); prom.Wait() }()
+`, cloudHTTP), "--enable-feature=native-histograms")
 	var res []struct {
 		Histogram [2]json.RawMessage `json:"histogram"`
 	}
 	waitFor(t, "the histogram in Prometheus", 30*time.Second, func() bool {
-		_, out := httpGet("http://" + promAddr + "/api/v1/query?query=" + url.QueryEscape(`req_latency_seconds{tenant="acme"}`))
-		var r struct {
-			Data struct {
-				Result json.RawMessage `json:"result"`
-			} `json:"data"`
-		}
-		return json.Unmarshal([]byte(out), &r) == nil && json.Unmarshal(r.Data.Result, &res) == nil && len(res) == 1 && res[0].Histogram[1] != nil
+		return prom.Query(`req_latency_seconds{tenant="acme"}`, &res) && len(res) == 1 && res[0].Histogram[1] != nil
 	})
-	var ph struct {
-		Count   string   `json:"count"`
-		Sum     string   `json:"sum"`
-		Buckets [][4]any `json:"buckets"`
-	}
-	if err := json.Unmarshal(res[0].Histogram[1], &ph); err != nil {
-		t.Fatal(err)
-	}
-	fh := want.h.ToFloat(nil)
-	if ph.Count != strconv.FormatFloat(fh.Count, 'f', -1, 64) || ph.Sum != strconv.FormatFloat(fh.Sum, 'f', -1, 64) {
-		t.Fatalf("Prometheus: count %s sum %s, want %v %v", ph.Count, ph.Sum, fh.Count, fh.Sum)
-	}
-	var wantB [][3]float64
-	for it := fh.AllBucketIterator(); it.Next(); {
-		if b := it.At(); b.Count != 0 {
-			wantB = append(wantB, [3]float64{b.Lower, b.Upper, b.Count})
-		}
-	}
-	if len(ph.Buckets) != len(wantB) {
-		t.Fatalf("Prometheus: %d buckets, want %d: %v", len(ph.Buckets), len(wantB), ph.Buckets)
-	}
-	for i, b := range ph.Buckets {
-		var g [3]float64
-		for j := range 3 {
-			s, _ := b[j+1].(string)
-			g[j], _ = strconv.ParseFloat(s, 64)
-		}
-		// Bounds are computed from schema and index on each side; allow
-		// the last bit. Counts are exact.
-		near := func(a, b float64) bool { return a == b || math.Abs(a-b) <= 1e-12*math.Abs(b) }
-		if !near(g[0], wantB[i][0]) || !near(g[1], wantB[i][1]) || g[2] != wantB[i][2] {
-			t.Fatalf("Prometheus: bucket %d is %v, want %v", i, g, wantB[i])
-		}
+	if d := promtest.DiffHistogram(res[0].Histogram[1], want.h.ToFloat(nil)); d != "" {
+		t.Fatalf("Prometheus: %s", d)
 	}
 }

@@ -3,13 +3,14 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/edgerelay/edgerelay/internal/promtest"
 )
 
 // TestEdgeWebConfig runs an edge whose HTTP listener has a Prometheus web
@@ -18,10 +19,7 @@ import (
 // anonymous or plain-HTTP remote_write is refused, health checks stay open,
 // and pprof answers when edge.debug.pprof is on.
 func TestEdgeWebConfig(t *testing.T) {
-	promBin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Skip("prometheus not installed (Debian package prometheus): it is the remote_write sender here")
-	}
+	promtest.Require(t, "it is the remote_write sender here")
 	env := newEnv(t)
 	tlsDir := filepath.Join(env.dir, "tls")
 	if _, _, err := runCLI(t, "certs", "--out", tlsDir); err != nil {
@@ -59,9 +57,8 @@ func TestEdgeWebConfig(t *testing.T) {
 		t.Error("the edge answered plain HTTP on its TLS listener")
 	}
 
-	promDir, promAddr := t.TempDir(), freePort(t, "tcp")
-	cfgPath := filepath.Join(promDir, "prometheus.yml")
-	os.WriteFile(cfgPath, fmt.Appendf(nil, `
+	promAddr := promtest.FreeAddr(t)
+	promtest.StartAt(t, promAddr, fmt.Sprintf(`
 global: {scrape_interval: 1s}
 scrape_configs:
   - job_name: promself
@@ -71,8 +68,7 @@ remote_write:
     basic_auth: {username: prom, password: prom-pw}
     tls_config: {ca_file: %[3]q}
     queue_config: {batch_send_deadline: 1s, min_backoff: 100ms, max_backoff: 1s}
-`, promAddr, env.edgeHTTP, filepath.Join(tlsDir, "ca.pem")), 0o644)
-	start(t, promBin, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(promDir, "data"), "--web.listen-address="+promAddr)
+`, promAddr, env.edgeHTTP, filepath.Join(tlsDir, "ca.pem")))
 	waitFor(t, "Prometheus' remote_write through the edge on the cloud's /federate", 60*time.Second, func() bool {
 		_, body := httpGet("http://" + env.cloudHTTP + `/federate?match[]={job="promself"}`)
 		return strings.Contains(body, `prometheus_build_info{`) && strings.Contains(body, `site="plant-7"`)

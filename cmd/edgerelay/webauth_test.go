@@ -3,19 +3,19 @@ package main
 import (
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/edgerelay/edgerelay/internal/promtest"
 )
 
 // TestFederateTenantAuth runs a cloud whose HTTP listener has a Prometheus
@@ -144,13 +144,8 @@ basic_auth_users:
 
 	// A real Prometheus scrapes /federate over TLS as grafana-acme, and,
 	// in a second job, without credentials.
-	promBin, err := exec.LookPath("prometheus")
-	if err != nil {
-		t.Skip("prometheus not installed (Debian package prometheus): the HTTP checks passed, the real scraper was not run")
-	}
-	promDir := t.TempDir()
-	promAddr := freePort(t, "tcp")
-	os.WriteFile(filepath.Join(promDir, "prometheus.yml"), fmt.Appendf(nil, `
+	promtest.Require(t, "the HTTP checks passed, the real scraper was not run")
+	prom := promtest.Start(t, fmt.Sprintf(`
 global: {scrape_interval: 1s, scrape_timeout: 1s}
 scrape_configs:
   - job_name: federate-acme
@@ -168,25 +163,18 @@ scrape_configs:
     params: {'match[]': ['{__name__=~".+"}']}
     tls_config: {ca_file: %[1]q}
     static_configs: [{targets: [%[2]q]}]
-`, filepath.Join(tlsDir, "ca.pem"), env.cloudHTTP), 0o644)
-	start(t, promBin, "--config.file="+filepath.Join(promDir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(promDir, "data"), "--web.listen-address="+promAddr)
+`, filepath.Join(tlsDir, "ca.pem"), env.cloudHTTP))
+	// query maps each series of q's result by tenant and job to its value.
 	query := func(q string) map[string]string {
-		_, out := httpGet("http://" + promAddr + "/api/v1/query?query=" + url.QueryEscape(q))
-		var r struct {
-			Status string
-			Data   struct {
-				Result []struct {
-					Metric map[string]string
-					Value  [2]any
-				}
-			}
+		var res []struct {
+			Metric map[string]string `json:"metric"`
+			Value  [2]any            `json:"value"`
 		}
-		if json.Unmarshal([]byte(out), &r) != nil || r.Status != "success" {
+		if !prom.Query(q, &res) {
 			return nil
 		}
 		got := map[string]string{}
-		for _, s := range r.Data.Result {
+		for _, s := range res {
 			v, _ := s.Value[1].(string)
 			got[s.Metric["tenant"]+s.Metric["job"]] = v
 		}

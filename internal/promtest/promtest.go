@@ -12,6 +12,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -45,12 +46,28 @@ func (s *Server) Logs() string {
 	return s.logs.String()
 }
 
+// Require skips the test unless Prometheus is installed; why says what
+// Prometheus is for in this test, or what was checked without it.
+func Require(t testing.TB, why string) {
+	t.Helper()
+	if _, err := exec.LookPath("prometheus"); err != nil {
+		t.Skipf("prometheus not installed (Debian package prometheus): %s", why)
+	}
+}
+
 // Start runs Prometheus with config (prometheus.yml's content) and flags,
 // its storage in a temporary directory (the agent's when flags enable the
 // agent), listening on a free loopback port. The test is skipped when
 // Prometheus is not installed. Prometheus is stopped when the test ends,
 // and its log is printed if the test failed.
 func Start(t testing.TB, config string, flags ...string) *Server {
+	t.Helper()
+	return StartAt(t, FreeAddr(t), config, flags...)
+}
+
+// StartAt is Start listening on addr, for a config that names Prometheus'
+// own address (a job scraping Prometheus itself); FreeAddr gives one.
+func StartAt(t testing.TB, addr, config string, flags ...string) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("prometheus")
 	if err != nil {
@@ -61,7 +78,7 @@ func Start(t testing.TB, config string, flags ...string) *Server {
 	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Addr: FreeAddr(t)}
+	s := &Server{Addr: addr}
 	storage := "--storage.tsdb.path="
 	for _, f := range flags {
 		if strings.HasPrefix(f, "--enable-feature=") && strings.Contains(f, "agent") {
@@ -116,6 +133,11 @@ func (s *Server) Get(path string, out any) bool {
 		return json.Unmarshal(res.Result, out) == nil
 	}
 	return json.Unmarshal(r.Data, out) == nil
+}
+
+// Query runs the instant query q and decodes its result into out, as Get.
+func (s *Server) Query(q string, out any) bool {
+	return s.Get("/api/v1/query?query="+url.QueryEscape(q), out)
 }
 
 // DiffHistogram compares a native histogram as Prometheus' query API
