@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS  := -s -w -X github.com/edgerelay/edgerelay/relay/version.Version=$(VERSION) -X github.com/edgerelay/edgerelay/relay/version.Commit=$(COMMIT)
 
-.PHONY: all build demo test test-short vet fmt-check wasm bench bench-wire clean
+.PHONY: all build demo test test-short vet fmt-check wasm bench bench-wire bench-peers clean
 
 all: build
 
@@ -43,6 +43,12 @@ bench:
 ## bench-wire: bytes/sample of edgerelay's wire format against remote_write 1.0 (+zstd) on recorded workloads
 bench-wire:
 	$(GO) run ./bench/wire
+
+## bench-peers: edgerelay beside the Prometheus agent and vmagent on the same targets and receiver, one after
+## another (~10 minutes; apt-get installs missing peers); tables to bench/results/<date>.md.
+## PEERS_FLAGS=-quick runs in ~2 minutes; go run ./bench/peers -h lists the flags
+bench-peers: build
+	$(GO) run ./bench/peers -edgerelay $(BIN) $(PEERS_FLAGS)
 
 clean:
 	rm -rf bin demo-data

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// proc is one process the bench started; it is stopped by its PID only.
+type proc struct {
+	name string
+	cmd  *exec.Cmd
+	done chan struct{}
+	log  string
+}
+
+// procs holds every process still running, so an interrupted run stops them all.
+var procs struct {
+	sync.Mutex
+	live map[*proc]bool
+}
+
+// start runs bin with args, its output in dir/<name>.log.
+func start(dir, name, bin string, args ...string) (*proc, error) {
+	logPath := filepath.Join(dir, name+".log")
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Start(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &proc{name: name, cmd: cmd, done: make(chan struct{}), log: logPath}
+	go func() { cmd.Wait(); f.Close(); close(p.done) }()
+	procs.Lock()
+	if procs.live == nil {
+		procs.live = map[*proc]bool{}
+	}
+	procs.live[p] = true
+	procs.Unlock()
+	return p, nil
+}
+
+func (p *proc) pid() int { return p.cmd.Process.Pid }
+
+// exited reports whether the process has ended.
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop sends SIGTERM to the process's PID, and SIGKILL after 15 s.
+func (p *proc) stop() {
+	if p == nil {
+		return
+	}
+	if !p.exited() {
+		p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(15 * time.Second):
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+	}
+	procs.Lock()
+	delete(procs.live, p)
+	procs.Unlock()
+}
+
+// stopAll stops every process still running, last started first is not
+// needed: each is independent once the bench gives up.
+func stopAll() {
+	procs.Lock()
+	var ps []*proc
+	for p := range procs.live {
+		ps = append(ps, p)
+	}
+	procs.Unlock()
+	var wg sync.WaitGroup
+	for _, p := range ps {
+		wg.Add(1)
+		go func() { defer wg.Done(); p.stop() }()
+	}
+	wg.Wait()
+}
+
+// tail is the end of the process's log, for error messages.
+func (p *proc) tail() string {
+	b, _ := os.ReadFile(p.log)
+	if len(b) > 1500 {
+		b = b[len(b)-1500:]
+	}
+	return string(b)
+}
+
+// cpuSeconds is user+system CPU time of pid from /proc (USER_HZ is 100 on Linux).
+func cpuSeconds(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// Fields after the command name, which is in parentheses and may hold spaces.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: short", pid)
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100, nil
+}
+
+// memStatus reads VmRSS and VmHWM (bytes) of pid.
+func memStatus(pid int) (rss, hwm float64, err error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, _ := strings.Cut(sc.Text(), ":")
+		fs := strings.Fields(v)
+		if len(fs) != 2 || fs[1] != "kB" {
+			continue
+		}
+		n, _ := strconv.ParseFloat(fs[0], 64)
+		switch k {
+		case "VmRSS":
+			rss = n * 1024
+		case "VmHWM":
+			hwm = n * 1024
+		}
+	}
+	return rss, hwm, sc.Err()
+}
+
+// freeAddr is a loopback address with a port free now (TCP and UDP).
+func freeAddr() string {
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			panic("BUG: no loopback port: " + err.Error())
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if u, err := net.ListenPacket("udp", addr); err == nil {
+			u.Close()
+			return addr
+		}
+	}
+}
+
+// waitHTTP polls url until it answers 200, p exits, or the context ends.
+func waitHTTP(ctx context.Context, url string, p *proc, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	for {
+		if p != nil && p.exited() {
+			return fmt.Errorf("%s exited: %s", p.name, p.tail())
+		}
+		if r, err := http.Get(url); err == nil {
+			r.Body.Close()
+			if r.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s not ready within %s", url, limit)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// sleep waits d or until the context ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
