@@ -17,9 +17,11 @@ build:
 demo: build
 	./$(BIN) demo --dir ./demo-data
 
-## test: formatting, vet, and every test with the race detector (end-to-end tests build the binary)
+## test: formatting, vet, and every test with the race detector (end-to-end tests build the binary);
+## then the plugin ABI suite without it, whose Go half is too slow to compile under -race
 test: fmt-check vet
 	$(GO) test -race -timeout 20m ./...
+	$(GO) test -run 'TestABISuite' ./plugins/host/
 
 ## test-short: unit tests only, no race detector
 test-short:

@@ -2,7 +2,7 @@
 # Builds every WebAssembly module edgerelay commits, into OUTROOT (default:
 # the repository root) at the same relative paths:
 #   plugins/builtin/{relabel,anonymize,filter}.wasm   Go, embedded in the binary
-#   wasm-examples/dropprefix/dropprefix.wasm          C (clang-14 + wasi-libc), skipped if absent
+#   wasm-examples/dropprefix/dropprefix.wasm          C on sdk/c (clang-14 + wasi-libc), skipped if absent
 #   plugins/host/testdata/*.wasm                      hostile WAT test modules (wat2wasm), skipped if absent
 # Go's wasm output is reproducible with -trimpath and the same toolchain, so
 # plugins/host's TestBuiltinsCurrent rebuilds into a temp dir and compares.
@@ -16,8 +16,10 @@ for p in relabel anonymize filter; do
 		-o "$out/plugins/builtin/$p.wasm" ./wasm-examples/$p
 done
 if command -v clang-14 >/dev/null && [ -d /usr/lib/wasm32-wasi ]; then
+	# The C SDK's build line (sdk/c/README.md): the plugin's sources plus sdk/c/edgerelay.c.
 	clang-14 --target=wasm32-wasi --sysroot=/usr -isystem /usr/include/wasm32-wasi -L/usr/lib/wasm32-wasi \
-		-mexec-model=reactor -O2 -o "$out/wasm-examples/dropprefix/dropprefix.wasm" wasm-examples/dropprefix/dropprefix.c
+		-mexec-model=reactor -O2 -s -I sdk/c -o "$out/wasm-examples/dropprefix/dropprefix.wasm" \
+		wasm-examples/dropprefix/dropprefix.c sdk/c/edgerelay.c
 else
 	echo "build.sh: clang-14 or wasi-libc missing; skipping wasm-examples/dropprefix" >&2
 fi

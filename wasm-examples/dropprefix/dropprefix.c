@@ -1,48 +1,43 @@
-// dropprefix: an edgerelay series-level plugin in C, to show the ABI is
-// language-neutral. It drops every series whose metric name starts with a
-// prefix taken from the config {"prefix": "..."} (default "go_").
+// dropprefix: an edgerelay series-level plugin in C, written on the C SDK
+// (sdk/c/edgerelay.h). It drops every series whose metric name starts with
+// a prefix, or with strip: true renames it by removing the prefix.
+// Config: {"prefix": "go_", "strip": false} (both optional; these are the
+// defaults). Its Go twin is go/main.go; both pass the same ABI test suite.
 // Build: see README.md or wasm-examples/build.sh.
-#define _GNU_SOURCE
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
+#include "edgerelay.h"
 
-#define EXPORT(name) __attribute__((export_name(name)))
-
-static uint8_t in[1 << 20], out[1 << 16];
 static char prefix[256] = "go_";
+static unsigned plen = 3;
+static int strip;
 
-static uint32_t rd32(const uint8_t *p) { return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24; }
-static void wr32(uint8_t *p, uint32_t v) { p[0] = v; p[1] = v >> 8; p[2] = v >> 16; p[3] = v >> 24; }
-static uint64_t result(uint32_t n) { return (uint64_t)(uintptr_t)out << 32 | n; }
-
-EXPORT("er_abi_version") int32_t abi_version(void) { return 1; }
-EXPORT("er_kind") int32_t kind(void) { return 1; /* series-level */ }
-EXPORT("er_buffer") uint8_t *buffer(uint32_t size) { return size <= sizeof in ? in : 0; }
-
-EXPORT("er_init") uint64_t init(uint8_t *cfg, uint32_t len) {
-	char *k = memmem(cfg, len, "\"prefix\":\"", 10);
-	if (k) {
-		char *v = k + 10, *end = memchr(v, '"', (char *)cfg + len - v);
-		if (end && end - v < (long)sizeof prefix) { memcpy(prefix, v, end - v); prefix[end - v] = 0; }
-	}
-	wr32(out, 0); /* status OK */
-	return result(4);
-}
-
-EXPORT("er_series") uint64_t series(uint8_t *req, uint32_t len) {
-	uint32_t count = rd32(req), o = 8, p = 4;
-	size_t plen = strlen(prefix);
-	wr32(out, 0); wr32(out + 4, count);
-	for (uint32_t i = 0; i < count && o < sizeof out; i++) {
-		uint32_t nl = rd32(req + p), drop = 0;
-		p += 4;
-		for (uint32_t j = 0; j < nl; j++) {
-			uint32_t n = rd32(req + p), v = rd32(req + p + 4 + n);
-			if (n == 8 && !memcmp(req + p + 4, "__name__", 8) && v >= plen && !memcmp(req + p + 8 + n, prefix, plen)) drop = 1;
-			p += 8 + n + v;
+static int configure(er_str config) {
+	er_config c = er_config_open(config);
+	er_str key, val;
+	while (er_config_next(&c, &key, &val)) {
+		if (er_str_eq(key, "prefix")) {
+			int n = er_json_string(val, prefix, sizeof prefix);
+			if (n < 0) return er_config_fail(key, "want a string of at most 255 bytes");
+			plen = (unsigned)n;
+		} else if (er_str_eq(key, "strip")) {
+			if (er_json_bool(val, &strip) < 0) return er_config_fail(key, "want true or false");
+		} else {
+			return er_config_fail(key, "unknown field");
 		}
-		out[o++] = drop; /* 0 keep, 1 drop */
 	}
-	return result(o);
+	if (c.err) return -1;
+	if (plen == 0) return er_fail("prefix must not be empty");
+	return 0;
 }
+
+static void process(er_series *s) {
+	er_str name = er_series_get(s, ER_METRIC_NAME);
+	if (!er_str_has_prefix(name, prefix)) return; // kept unchanged
+	if (!strip || name.n == plen) {
+		er_series_drop(s);
+		return;
+	}
+	// name points into the request, valid until process returns: so is the rest.
+	er_series_set_str(s, er_cstr(ER_METRIC_NAME), (er_str){name.p + plen, name.n - plen});
+}
+
+const er_plugin er_plugin_def = {.init = configure, .series = process};

@@ -1,0 +1,166 @@
+/*
+ * edgerelay.h — the edgerelay plugin SDK for C (ABI version 1).
+ *
+ * A plugin written on it is a WebAssembly reactor module: compile it together
+ * with edgerelay.c (Debian: clang-14, lld-14, wasi-libc; see README.md):
+ *
+ *   clang-14 --target=wasm32-wasi --sysroot=/usr -isystem /usr/include/wasm32-wasi \
+ *     -L/usr/lib/wasm32-wasi -mexec-model=reactor -O2 -I sdk/c \
+ *     -o plugin.wasm plugin.c sdk/c/edgerelay.c
+ *
+ * edgerelay.c exports the ABI (er_abi_version, er_kind, er_buffer, er_init,
+ * er_series, er_samples); the plugin defines one constant naming its
+ * functions, exactly one of series and samples:
+ *
+ *   static int configure(er_str config) { ... return 0; }
+ *   static void process(er_series *s) {
+ *       if (er_str_has_prefix(er_series_get(s, ER_METRIC_NAME), "go_")) er_series_drop(s);
+ *       else er_series_set(s, "tier", "edge");
+ *   }
+ *   const er_plugin er_plugin_def = {.init = configure, .series = process};
+ *
+ * A series-level plugin is a pure function of one label set: the host calls
+ * it once per label set it has not seen and remembers the answer. A
+ * sample-level plugin gets the samples of each batch as columns and may keep
+ * state. The host calls a module from one thread at a time.
+ *
+ * Lifetimes: every er_str the SDK hands out (config, label names and values)
+ * points into the host's request and is valid only until the callback
+ * returns; copy what you keep. Strings given to er_series_set* must stay
+ * valid until the callback returns (string literals, static or your own
+ * buffers); the SDK encodes the answer right after it.
+ */
+#ifndef EDGERELAY_H
+#define EDGERELAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ER_ABI_VERSION 1
+#define ER_METRIC_NAME "__name__"
+#define ER_MAX_LABELS 512     /* labels in one label set, either way */
+#define ER_MAX_STRING 65536   /* bytes in one label name or value, either way */
+
+/* er_str is a string that is not NUL-terminated. */
+typedef struct {
+	const char *p;
+	uint32_t n;
+} er_str;
+
+typedef struct {
+	er_str name, value;
+} er_label;
+
+/* er_series is the label set of one series, sorted by name with unique
+ * names, and what becomes of it. Read labels[0..count) directly or with
+ * er_series_get; change it only through the functions below. */
+typedef struct er_series {
+	er_label *labels;
+	uint32_t count;
+	/* SDK state */
+	uint32_t cap;
+	int dropped, changed;
+} er_series;
+
+/* er_samples are the sample columns of one batch: ref (a series' id, stable
+ * while the host remembers its label set), timestamp in ms, value. Change
+ * values in place; drop samples by compacting the columns and lowering
+ * count (er_samples_keep does both). Never add samples or invent refs. */
+typedef struct {
+	uint32_t *ref;
+	int64_t *t;
+	double *v;
+	uint32_t count;
+} er_samples;
+
+typedef struct {
+	/* init gets the stage's config as JSON ("{}" when none) once after
+	 * instantiation; return 0, or non-zero after er_fail to refuse it
+	 * (loading the stage then fails with the message). May be NULL. */
+	int (*init)(er_str config);
+	/* series is called for each label set the host has not seen. */
+	void (*series)(er_series *s);
+	/* samples is called with the samples of each batch; return 0, or
+	 * non-zero after er_fail to fail the call (the stage's on_error applies). */
+	int (*samples)(er_samples *s);
+} er_plugin;
+
+/* The plugin defines this (a const global); edgerelay.c calls it. */
+extern const er_plugin er_plugin_def;
+
+/* er_fail records why the current call fails (copied, up to 511 bytes); the
+ * first message of a call wins. A series call that fails fails the whole
+ * request: the stage's on_error applies, as for any failed call. Returns -1
+ * so that `return er_fail("...");` reads well. */
+int er_fail(const char *msg);
+/* er_fail_str is er_fail for a message followed by an er_str (a key, a value). */
+int er_fail_str(const char *msg, er_str s);
+
+/* ---- strings ---- */
+er_str er_cstr(const char *s);                 /* a NUL-terminated string as er_str */
+int er_str_eq(er_str a, const char *b);        /* a equals the NUL-terminated b */
+int er_str_equal(er_str a, er_str b);
+int er_str_has_prefix(er_str s, const char *prefix);
+int er_str_cmp(er_str a, er_str b);            /* bytewise, like strcmp */
+
+/* ---- series-level ---- */
+/* er_series_get returns the value of name, or an empty er_str (n == 0). */
+er_str er_series_get(const er_series *s, const char *name);
+int er_series_has(const er_series *s, const char *name);
+/* er_series_keep undoes every change made so far: the series passes unchanged. */
+void er_series_keep(er_series *s);
+/* er_series_drop drops the series (an empty label set is dropped too). */
+void er_series_drop(er_series *s);
+/* er_series_set sets name to value, keeping the set sorted; an empty value
+ * deletes the label (in Prometheus an empty label is an absent one). */
+void er_series_set(er_series *s, const char *name, const char *value);
+void er_series_set_str(er_series *s, er_str name, er_str value);
+void er_series_del(er_series *s, const char *name);
+
+/* ---- sample-level ---- */
+/* er_is_stale reports whether v is Prometheus' staleness marker (one NaN bit
+ * pattern: compare bits, not values). Keep those samples as they are. */
+int er_is_stale(double v);
+/* er_samples_keep keeps sample i at position *w and advances *w; after the
+ * loop set s->count = *w. Samples not kept are dropped. */
+void er_samples_keep(er_samples *s, uint32_t i, uint32_t *w);
+
+/* ---- config: a small reader for a flat JSON object ---- */
+/* er_config walks the members of the config object in order:
+ *
+ *   er_config c = er_config_open(config);
+ *   er_str key, val;
+ *   while (er_config_next(&c, &key, &val)) {
+ *       if (er_str_eq(key, "prefix")) { if (er_json_string(val, buf, sizeof buf) < 0) return er_fail_str("prefix: want a string of fewer bytes, got ", val); }
+ *       else return er_fail_str("unknown field ", key);
+ *   }
+ *   if (c.err) return -1; // er_config_next called er_fail
+ *
+ * key is the member name as written (escapes resolved only if it had none:
+ * compare with er_str_eq); val is the raw JSON value, any type. */
+typedef struct {
+	er_str src;
+	uint32_t off;
+	int err, started;
+} er_config;
+
+er_config er_config_open(er_str config);
+int er_config_next(er_config *c, er_str *key, er_str *val);
+/* er_config_fail fails init with "decode config: <key>: <what>". */
+int er_config_fail(er_str key, const char *what);
+/* er_json_string unescapes a JSON string value into dst (NUL-terminated);
+ * returns its length, or -1 if val is not a string or does not fit. */
+int er_json_string(er_str val, char *dst, size_t cap);
+/* er_json_number parses a JSON number; returns 0, or -1 if val is not one. */
+int er_json_number(er_str val, double *out);
+/* er_json_bool parses true or false; returns 0, or -1 if val is neither. */
+int er_json_bool(er_str val, int *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
