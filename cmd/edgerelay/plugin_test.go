@@ -51,6 +51,7 @@ func TestPluginTestCommand(t *testing.T) {
 	input := writeFile(t, "scrape.txt", pluginTestScrape)
 	filterCfg := writeFile(t, "filter.yaml", "drop: ['{__name__=~\"go_.*\"}']\n")
 	relabelCfg := writeFile(t, "relabel.yaml", "relabel_configs:\n  - {source_labels: [mode], target_label: m}\n")
+	stripCfg := writeFile(t, "strip.yaml", "prefix: node_\nstrip: true\n")
 	cases := []struct {
 		name string
 		args []string
@@ -77,6 +78,12 @@ up{instance="h1:9100",job="node"} 1
 			`# dropped: go_goroutines
 node_cpu_seconds_total{cpu="0",mode="idle"} 1234.5
 node_cpu_seconds_total{cpu="0",mode="user"} 12.25 1700000000000
+up{instance="h1:9100",job="node"} 1
+`},
+		{"C plugin relabels", []string{"--plugin", "../../wasm-examples/dropprefix/dropprefix.wasm", "--config", stripCfg},
+			`go_goroutines 42
+cpu_seconds_total{cpu="0",mode="idle"} 1234.5
+cpu_seconds_total{cpu="0",mode="user"} 12.25 1700000000000
 up{instance="h1:9100",job="node"} 1
 `},
 	}

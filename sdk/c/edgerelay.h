@@ -26,9 +26,9 @@
  *
  * Lifetimes: every er_str the SDK hands out (config, label names and values)
  * points into the host's request and is valid only until the callback
- * returns; copy what you keep. Strings given to er_series_set* must stay
- * valid until the callback returns (string literals, static or your own
- * buffers); the SDK encodes the answer right after it.
+ * returns; copy what you keep. Strings given to er_series_set* are encoded
+ * right after the callback returns, so they must outlive its stack frame:
+ * string literals, static or heap buffers, or parts of the request's strings.
  */
 #ifndef EDGERELAY_H
 #define EDGERELAY_H
