@@ -2,10 +2,8 @@ package edge
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,7 +16,13 @@ import (
 // appender is the part of the queue the committer writes to.
 type appender interface {
 	Append(recs ...store.Record) (uint64, error)
-	StartLane() (store.Split, error)
+}
+
+// laneStarter starts a live lane beside a backlog when the uplink asked
+// for one (*lanes.Lanes): the committer, the queue's only appender, asks
+// before each append.
+type laneStarter interface {
+	Start() bool
 }
 
 // committer makes batches durable with group commits: every batch
@@ -32,7 +36,7 @@ type committer struct {
 	maxBlock  int
 	log       *slog.Logger
 	delta     *deltaEncoder // nil: scrapes go whole
-	laneReq   atomic.Bool   // split the queue before the next commit
+	lanes     laneStarter   // nil: the queue is never split
 	in        chan *pending
 	committed prometheus.Counter
 	commits   prometheus.Counter
@@ -133,30 +137,12 @@ func (c *committer) drain() {
 	}
 }
 
-// requestLane makes the next group commit start a live lane (see
-// store.Split): the uplink found a backlog and will send new blocks beside
-// it. With delta encoding the lane starts a new generation, so its frames
-// never need a base from the backlog.
-func (c *committer) requestLane() { c.laneReq.Store(true) }
-
-func (c *committer) startLane() {
-	sp, err := c.q.StartLane()
-	switch {
-	case errors.Is(err, store.ErrBacklog):
-		return // the live lane of the last split goes on
-	case err != nil:
-		c.log.Warn("could not start a live lane; the backlog drains first", "err", err)
-		return
-	}
-	if c.delta != nil {
-		c.delta.requestCheckpoint()
-	}
-	c.log.Info("live lane started beside the backlog", "from_seq", sp.Seq, "lane", sp.Lane)
-}
-
 func (c *committer) commit(group []*pending) {
-	if c.laneReq.Swap(false) {
-		c.startLane()
+	// A live lane asked for by the uplink starts with this commit, and with
+	// delta encoding a new generation, so its frames never need a base
+	// from the backlog.
+	if c.lanes != nil && c.lanes.Start() && c.delta != nil {
+		c.delta.requestCheckpoint()
 	}
 	batches := make([]*relay.Batch, len(group))
 	for i, p := range group {

@@ -19,6 +19,7 @@ import (
 	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/config"
 	"github.com/edgerelay/edgerelay/relay/deltaconv"
+	"github.com/edgerelay/edgerelay/relay/lanes"
 	"github.com/edgerelay/edgerelay/store"
 )
 
@@ -98,6 +99,8 @@ func roundTrip(t *testing.T, seed uint64, maxBlock int) {
 	reg := prometheus.NewRegistry()
 	c := newCommitter(q, "acme", "plant-7", 0, maxBlock, slog.New(slog.DiscardHandler), reg)
 	c.delta = newDeltaEncoder(config.Delta{FullEvery: time.Hour}, 0, labels.EmptyLabels(), reg)
+	ln := lanes.New(q, lanes.Config{ReplayShare: 0.5, Window: 1, MaxBatchBytes: 1})
+	c.lanes = ln
 	g := &scrapeGen{rng: rand.New(rand.NewPCG(seed, 99)), values: map[string]float64{}, ts: 1_700_000_000_000}
 
 	var want []*relay.Batch
@@ -124,9 +127,10 @@ func roundTrip(t *testing.T, seed uint64, maxBlock int) {
 			c.delta.requestCheckpoint()
 		}
 		if round == 60 || round == 90 {
-			// The uplink found a backlog: a live lane starts (the second
-			// request finds the backlog lane still full and changes nothing).
-			c.requestLane()
+			// A connection finds a backlog and asks for a live lane, which
+			// starts with the next commit (the second finds the backlog
+			// lane still full and asks for nothing).
+			ln.Connect(true)
 		}
 		if len(group) > 0 {
 			c.commit(group)

@@ -26,7 +26,7 @@ const frameSlack = 1024
 // full_every, when the cloud asks for a resync (it lost bases; against a
 // protocol version 1 cloud, on every connection instead), after a failed
 // append (its frames were never stored), when a live lane starts beside a
-// backlog (committer.requestLane), and whenever the current
+// backlog (package lanes), and whenever the current
 // generation has grown to an eighth of queue.max_bytes. Every block is queued with its generation as its group,
 // and the queue's cap drops whole groups, oldest first: the cloud sees of a
 // generation either every frame or a prefix of them, never a frame without

@@ -160,7 +160,6 @@ func (e *Edge) newForwarder() error {
 		OnRefused:   newRefusedAtCloud(e.reg, e.log).add,
 		MaxSendRate: int64(e.cfg.Queue.MaxSendRate),
 		ReplayShare: e.cfg.Queue.ReplayShare,
-		OnBacklog:   e.com.requestLane,
 		MinBackoff:  up.MinBackoff,
 		MaxBackoff:  up.MaxBackoff,
 		Logger:      e.log,
@@ -169,6 +168,7 @@ func (e *Edge) newForwarder() error {
 	if err != nil {
 		return fmt.Errorf("uplink: %w", err)
 	}
+	e.com.lanes = e.fwd.Lanes()
 	return nil
 }
 

@@ -6,10 +6,10 @@
 // acknowledged (the cloud drops repeats by site, queue id and seq), so no
 // block is skipped and none is deleted before the cloud has it.
 //
-// After an outage it can send live data beside the backlog: the queue is
-// split into a backlog lane and a live lane (store.Split), each sent oldest
-// first, the backlog getting Config.ReplayShare of the bytes while both
-// have blocks.
+// After an outage it can send live data beside the backlog: which block
+// goes next, and how an answer is acknowledged in the queue, is asked of
+// the queue's lanes (package lanes), which the forwarder creates and the
+// edge's committer shares (Lanes).
 //
 // Concurrency: Run is called once and owns the queue's read and ack side;
 // Connected may be called from any goroutine.
@@ -25,31 +25,19 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgerelay/edgerelay/relay/lanes"
 	"github.com/edgerelay/edgerelay/relay/transport"
-	"github.com/edgerelay/edgerelay/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 )
 
-// Queue is the part of *store.Queue the forwarder uses.
+// Queue is the part of *store.Queue the forwarder uses: its identity, and
+// what its lanes read and acknowledge. A queue that also offers
+// lanes.SplitQueue (*store.Queue does) can drain a backlog beside live
+// data.
 type Queue interface {
-	Read(after uint64, maxBlocks int, maxBytes int) ([]store.Block, error)
-	AckThrough(seq uint64) error
-	Wait(ctx context.Context, after uint64) error
+	lanes.Queue
 	ID() uint64
-	// Sending and Release bracket blocks in flight, so the queue counts a
-	// cap drop of one only if the cloud never acknowledges it.
-	Sending(seq uint64)
-	Release()
-}
-
-// LaneQueue is what a Queue also offers when it can drain a backlog beside
-// live data (*store.Queue does): see store.Split.
-type LaneQueue interface {
-	Split() store.Split
-	Backlog() bool
-	AckRange(from, through uint64) error
-	Stats() store.Stats
 }
 
 // Defaults for zero Config fields.
@@ -80,14 +68,12 @@ type Config struct {
 	MaxSendRate int64
 	// ReplayShare is the share of the bytes sent that goes to the backlog
 	// while live data waits too, in (0, 1]; 0 means 1: the backlog drains
-	// strictly first. Below 1, with a LaneQueue and a cloud that takes
-	// lanes, a connection that finds more than a window's worth queued
-	// calls OnBacklog, whose caller splits the queue (store.StartLane);
-	// the backlog lane and the live lane then go side by side, each
-	// oldest first.
+	// strictly first. Below 1, with a lanes.SplitQueue and a cloud that
+	// takes lanes, a connection that finds more than a window's worth
+	// queued asks for a split, which the queue's appender makes
+	// (Lanes().Start); the backlog lane and the live lane then go side by
+	// side, each oldest first.
 	ReplayShare float64
-	// OnBacklog asks for a split of the queue; see ReplayShare.
-	OnBacklog func()
 	// OnConnect, when set, is called each time a connection is up, before
 	// the first block is sent on it; canResync is false when the cloud
 	// speaks a protocol version that cannot ask for a resync.
@@ -122,14 +108,10 @@ type Forwarder struct {
 	cfg       Config
 	log       *slog.Logger
 	m         *metrics
+	lanes     *lanes.Lanes
 	connected atomic.Bool
 	running   atomic.Bool
-	twoLanes  atomic.Bool   // a backlog lane is being sent beside the live lane
 	limit     *rate.Limiter // nil: no MaxSendRate
-	lq        LaneQueue     // nil: the queue has one lane
-	interlace bool          // lq is set and ReplayShare is below 1
-	acked     uint64        // highest seq acknowledged in the queue by this Run (the oldest lane)
-	liveAcked uint64        // the same for the live lane of a split
 
 	// Replaced by tests.
 	dial   func(ctx context.Context, cfg transport.ClientConfig) (uplink, error)
@@ -194,15 +176,17 @@ func New(q Queue, cfg Config) (*Forwarder, error) {
 		limit = rate.NewLimiter(rate.Limit(cfg.MaxSendRate), int(min(burst, math.MaxInt32)))
 		limit.ReserveN(time.Now(), limit.Burst()) // start empty: no burst after a start
 	}
-	lq, _ := q.(LaneQueue)
+	log = log.With("upstream", cfg.Client.Addr)
 	return &Forwarder{
-		q:         q,
-		lq:        lq,
-		interlace: lq != nil && cfg.ReplayShare < 1,
-		limit:     limit,
-		cfg:       cfg,
-		log:       log.With("upstream", cfg.Client.Addr),
-		m:         m,
+		q: q,
+		lanes: lanes.New(q, lanes.Config{
+			ReplayShare: cfg.ReplayShare, Window: cfg.Client.Window, MaxBatchBytes: cfg.MaxBatchBytes,
+			Logger: log, Report: func(n int) { m.lanes.Set(float64(n)) },
+		}),
+		limit: limit,
+		cfg:   cfg,
+		log:   log,
+		m:     m,
 		dial: func(ctx context.Context, cc transport.ClientConfig) (uplink, error) {
 			return transport.Dial(ctx, cc)
 		},
@@ -210,11 +194,15 @@ func New(q Queue, cfg Config) (*Forwarder, error) {
 	}, nil
 }
 
+// Lanes returns the queue's lanes, whose Start the queue's appender calls
+// before each append.
+func (f *Forwarder) Lanes() *lanes.Lanes { return f.lanes }
+
 // Connected reports whether an uplink connection is up now.
 func (f *Forwarder) Connected() bool { return f.connected.Load() }
 
 // Beside reports whether a backlog is being sent beside live data now.
-func (f *Forwarder) Beside() bool { return f.twoLanes.Load() }
+func (f *Forwarder) Beside() bool { return f.lanes.Beside() }
 
 // Run ships blocks until ctx is done, then closes the connection and
 // returns nil. Unacknowledged blocks stay in the queue for the next Run.
@@ -247,13 +235,14 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			if f.cfg.OnConnect != nil {
 				f.cfg.OnConnect(conn.CanResync())
 			}
-			f.log.Info("uplink connected", "resume_after_seq", f.acked)
+			f.log.Info("uplink connected", "resume_after_seq", f.lanes.Acked())
 			if err := f.dropHeld(conn.Held()); err != nil {
 				f.log.Warn("could not remove blocks the cloud already holds; sending them again", "err", err)
 			}
-			progressed, err := f.session(ctx, conn, f.maybeSplit(conn))
+			snd := f.lanes.Connect(conn.Lanes())
+			progressed, err := f.session(ctx, conn, snd)
 			conn.Close()
-			f.q.Release()
+			snd.Close()
 			f.setConnected(false)
 			if ctx.Err() != nil {
 				return nil
@@ -261,7 +250,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			kind := errorKind(err)
 			f.m.errors.WithLabelValues(kind).Inc()
 			f.log.Warn("uplink session ended; resending unacknowledged blocks after backoff",
-				"kind", kind, "err", err, "acked_through", f.acked)
+				"kind", kind, "err", err, "acked_through", f.lanes.Acked())
 			if progressed {
 				backoff = f.cfg.MinBackoff
 			}
@@ -274,51 +263,19 @@ func (f *Forwarder) Run(ctx context.Context) error {
 }
 
 // dropHeld deletes from the queue the blocks the cloud said it already
-// holds (it imported them from a bundle, or their acknowledgements were
-// lost), so they do not cross the link twice.
+// holds, so they do not cross the link twice.
 func (f *Forwarder) dropHeld(held []transport.Span) error {
-	rq := f.lq
-	if rq == nil || len(held) == 0 {
-		return nil
+	spans := make([]lanes.Span, len(held))
+	for i, sp := range held {
+		spans[i] = lanes.Span{From: sp.From, To: sp.To}
 	}
-	st := rq.Stats()
-	if st.Blocks == 0 {
-		return nil
-	}
-	for _, sp := range held {
-		if sp.To < st.HeadSeq || sp.From >= st.NextSeq {
-			continue
-		}
-		if err := rq.AckRange(sp.From, sp.To); err != nil {
-			return err
-		}
-		if sp.From <= f.acked+1 {
-			f.acked = max(f.acked, sp.To)
-		}
-	}
-	if n := st.Blocks - rq.Stats().Blocks; n > 0 {
+	n, err := f.lanes.DropHeld(spans)
+	if n > 0 {
 		f.m.held.Add(float64(n))
 		f.log.Info("the cloud already holds queued blocks (imported from a bundle, or acknowledgements lost): removed without sending them",
 			"blocks", n)
 	}
-	return nil
-}
-
-// maybeSplit asks for a live lane when the connection finds a backlog of
-// more than a window's worth (or a read's worth of bytes) and the cloud
-// takes lanes; it reports whether it asked.
-func (f *Forwarder) maybeSplit(conn uplink) bool {
-	if !f.interlace || !conn.Lanes() || f.cfg.OnBacklog == nil || f.lq.Backlog() {
-		return false
-	}
-	st := f.lq.Stats()
-	if st.Blocks <= f.cfg.Client.Window && st.Bytes <= int64(f.cfg.MaxBatchBytes) {
-		return false
-	}
-	f.log.Info("uplink: backlog found; live data will go beside it", "blocks", st.Blocks, "bytes", st.Bytes,
-		"samples", st.Samples, "replay_share", f.cfg.ReplayShare)
-	f.cfg.OnBacklog()
-	return true
+	return err
 }
 
 func (f *Forwarder) setConnected(up bool) {

@@ -18,10 +18,12 @@ import (
 
 // TestLanesLoopback: a real Badger queue with a backlog, a forwarder with
 // replay_share 0.25 and a real QUIC server taking lanes. The connection
-// finds the backlog and asks for a split; live blocks then go beside the
-// backlog, one backlog block to three live ones while both wait; a NACK
-// mid-way ends the connection and the next one goes on in both lanes.
-// Every block arrives, each lane in order, and leaves the queue.
+// finds the backlog and asks for a split, which the appender (here the
+// test, as the edge's committer does) starts before appending live blocks;
+// they then go beside the backlog, one backlog block to three live ones
+// while both wait; a NACK mid-way ends the connection and the next one goes
+// on in both lanes. Every block arrives, each lane in order, and leaves the
+// queue.
 func TestLanesLoopback(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	serverTLS, clientTLS := loopbackTLS(t, false)
@@ -49,7 +51,13 @@ func TestLanesLoopback(t *testing.T) {
 	var got []arrival
 	durable := map[uint64]bool{}
 	nacked := false
+	landed := make(chan struct{}) // the split is made and the live blocks appended
 	handle := func(_ context.Context, _ transport.Peer, seq uint64, lane uint8, data []byte) error {
+		select {
+		case <-landed:
+		case <-time.After(20 * time.Second):
+			t.Error("the split asked for was never made")
+		}
 		time.Sleep(time.Millisecond) // both lanes keep blocks waiting
 		mu.Lock()
 		defer mu.Unlock()
@@ -80,24 +88,37 @@ func TestLanesLoopback(t *testing.T) {
 	go func() { runS <- srv.Run(sctx) }()
 	defer func() { stopS(); <-runS }()
 
-	splits := 0
 	f, err := New(q, Config{
 		Client: transport.ClientConfig{Addr: srv.Addr().String(), TLS: clientTLS,
 			Hello: transport.Hello{Tenant: "acme", Site: "plant-7"}},
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond, Window: 4,
 		ReplayShare: 0.25,
-		OnBacklog: func() { // what the edge's committer does
-			splits++
-			if _, err := q.StartLane(); err != nil {
-				t.Errorf("StartLane: %v", err)
-			}
-			add(backlog+1, backlog+live)
-		},
-		Logger: log,
+		Logger:      log,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The appender: it asks before each append whether a live lane starts.
+	splits := 0
+	appended := make(chan struct{})
+	go func() {
+		defer close(appended)
+		stop := time.Now().Add(20 * time.Second)
+		for !f.Lanes().Start() {
+			if time.Now().After(stop) {
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+		splits++
+		add(backlog+1, backlog+live)
+		close(landed)
+		for range 10 { // later commits ask again: no second split
+			if f.Lanes().Start() {
+				splits++
+			}
+		}
+	}()
 	fctx, stopF := context.WithCancel(context.Background())
 	runF := make(chan error, 1)
 	go func() { runF <- f.Run(fctx) }()
@@ -125,6 +146,7 @@ func TestLanesLoopback(t *testing.T) {
 	<-runF
 	runF <- nil
 
+	<-appended
 	mu.Lock()
 	defer mu.Unlock()
 	if splits != 1 || !nacked {
@@ -152,8 +174,9 @@ func TestLanesLoopback(t *testing.T) {
 			backlogIn40++
 		}
 	}
-	// The split lands before anything is sent: from the first block on, a
-	// quarter of the bytes (all blocks are the same size) is backlog.
+	// The split lands while at most a window (4 blocks) of the backlog is
+	// sent: from then on a quarter of the bytes (all blocks are the same
+	// size) is backlog, so the live lane first catches up on those four.
 	if backlogIn40 < 8 || backlogIn40 > 12 {
 		t.Fatalf("%d of the first 40 blocks were backlog, want about 10 (replay_share 0.25)", backlogIn40)
 	}

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/edgerelay/edgerelay/relay/lanes"
 	"github.com/edgerelay/edgerelay/relay/transport"
-	"github.com/edgerelay/edgerelay/store"
 )
 
 // entry is a block handed to the uplink and not yet acknowledged in the
@@ -34,18 +34,16 @@ type session struct {
 	kick chan struct{} // a skipped entry may now be at the head
 }
 
-// session ships blocks after f.acked over conn until it fails or ctx ends;
-// awaitSplit says a split of the queue was asked for on this connection.
-// progressed is true when at least one block was acknowledged.
-func (f *Forwarder) session(ctx context.Context, conn uplink, awaitSplit bool) (progressed bool, err error) {
+// session ships the blocks snd hands out over conn until it fails or ctx
+// ends. progressed is true when at least one block was acknowledged.
+func (f *Forwarder) session(ctx context.Context, conn uplink, snd *lanes.Sender) (progressed bool, err error) {
 	s := &session{f: f, conn: conn, kick: make(chan struct{}, 1)}
 	sctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1)
-	from := f.acked
 	go func() {
 		defer wg.Done()
-		if err := s.send(sctx, from, awaitSplit); err != nil {
+		if err := s.send(sctx, snd); err != nil {
 			s.fail(err)
 			cancel()
 		}
@@ -105,131 +103,19 @@ func (s *session) take(a transport.Ack) bool {
 	return true
 }
 
-// cursor reads one lane of the queue, oldest first.
-type cursor struct {
-	after    uint64 // Seq of the last block read
-	before   uint64 // the lane ends before this Seq; 0: it does not end
-	buf      []store.Block
-	lastSent uint64
-	sent     int64 // payload bytes sent on this connection
-	done     bool  // bounded, and nothing is left before the bound
-}
-
-// fill reads the next blocks of c when it has none buffered.
-func (s *session) fill(c *cursor) error {
-	if len(c.buf) > 0 || c.done {
-		return nil
-	}
+// send hands the blocks snd gives out to the uplink: with their lane
+// while the cloud takes lanes (snd.Lanes), otherwise all as lane 0 in
+// sequence order.
+func (s *session) send(ctx context.Context, snd *lanes.Sender) error {
 	f := s.f
-	bs, err := f.q.Read(c.after, f.cfg.Client.Window, f.cfg.MaxBatchBytes)
-	if err != nil {
-		return &queueError{fmt.Errorf("read after %d: %w", c.after, err)}
-	}
-	if c.before != 0 {
-		n := 0
-		for n < len(bs) && bs[n].Seq < c.before {
-			n++
-		}
-		bs = bs[:n]
-		c.done = n == 0
-	}
-	for _, b := range bs {
-		// In flight from now on: the cap may delete a block waiting here,
-		// and it was lost only if it is never acknowledged.
-		f.q.Sending(b.Seq)
-	}
-	if len(bs) > 0 {
-		c.after = bs[len(bs)-1].Seq
-	}
-	c.buf = bs
-	return nil
-}
-
-// polled is a context that is already done: Wait with it only checks.
-var polled = func() context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	return ctx
-}()
-
-// send reads blocks after `after` and hands them to the uplink, oldest
-// first. While the queue is split (see store.Split) and the cloud takes
-// lanes, it sends the backlog lane and the live lane side by side, the
-// backlog getting ReplayShare of the bytes while both have blocks;
-// awaitSplit says a split was asked for and may land meanwhile.
-func (s *session) send(ctx context.Context, after uint64, awaitSplit bool) error {
-	f := s.f
-	lanes := f.interlace && s.conn.Lanes()
-	cur := &cursor{after: after} // the oldest lane (the only one unless split)
-	var live *cursor
-	var split store.Split
-	if lanes {
-		split = f.lq.Split()
-		if f.lq.Backlog() {
-			cur.before = split.Seq
-			live = &cursor{after: max(split.Seq-1, f.liveAcked)}
-		}
-	}
-	f.setLanes(live != nil)
-	defer func() {
-		f.twoLanes.Store(false)
-		f.m.lanes.Set(0) // not connected
-	}()
 	for {
-		if lanes && awaitSplit && live == nil {
-			if sp := f.lq.Split(); sp != split && f.lq.Backlog() {
-				// The split landed: what cur has not sent from it on is the
-				// live lane's.
-				awaitSplit = false
-				split = sp
-				cur.before = sp.Seq
-				i := 0
-				for i < len(cur.buf) && cur.buf[i].Seq < sp.Seq {
-					i++
-				}
-				cur.buf = cur.buf[:i]
-				live = &cursor{after: max(sp.Seq-1, cur.lastSent)}
-				f.setLanes(true)
+		b, err := snd.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
 			}
+			return &queueError{err}
 		}
-		if err := s.fill(cur); err != nil {
-			return err
-		}
-		if live != nil && cur.done {
-			cur, live = live, nil // the backlog is sent
-			f.setLanes(false)
-			continue
-		}
-		if live != nil && len(live.buf) == 0 && f.q.Wait(polled, live.after) == nil {
-			if err := s.fill(live); err != nil {
-				return err
-			}
-		}
-		c := cur
-		switch {
-		case live == nil || len(live.buf) == 0:
-		case len(cur.buf) == 0:
-			c = live
-		case float64(cur.sent)*(1-f.cfg.ReplayShare) > float64(live.sent)*f.cfg.ReplayShare:
-			c = live
-		}
-		if len(c.buf) == 0 {
-			w := cur.after
-			if live != nil {
-				w = live.after
-			}
-			if err := f.q.Wait(ctx, w); err != nil {
-				if ctx.Err() != nil {
-					return nil
-				}
-				return &queueError{fmt.Errorf("wait after %d: %w", w, err)}
-			}
-			continue
-		}
-		b := c.buf[0]
-		c.buf = c.buf[1:]
-		c.lastSent = b.Seq
-		c.sent += int64(len(b.Data))
 		if f.limit != nil {
 			if err := f.limit.WaitN(ctx, min(len(b.Data), f.limit.Burst())); err != nil {
 				if ctx.Err() != nil {
@@ -240,8 +126,7 @@ func (s *session) send(ctx context.Context, after uint64, awaitSplit bool) error
 		}
 		s.push(entry{seq: b.Seq, lane: b.Lane, samples: b.Samples})
 		before := s.conn.SentBytes()
-		var err error
-		if lanes {
+		if snd.Lanes() {
 			err = s.conn.SendLane(ctx, b.Seq, b.Lane, b.Data)
 		} else {
 			err = s.conn.Send(ctx, b.Seq, b.Data)
@@ -260,17 +145,6 @@ func (s *session) send(ctx context.Context, after uint64, awaitSplit bool) error
 			}
 			return err
 		}
-	}
-}
-
-// setLanes records whether a backlog lane goes beside the live lane now,
-// for Beside and edgerelay_uplink_lanes.
-func (f *Forwarder) setLanes(two bool) {
-	f.twoLanes.Store(two)
-	if two {
-		f.m.lanes.Set(2)
-	} else {
-		f.m.lanes.Set(1)
 	}
 }
 
@@ -296,9 +170,8 @@ func (s *session) markSkip(seq uint64) {
 }
 
 // ack retires the pending entry of block seq (none when seq is 0) and any
-// skipped entries then at the head, and acknowledges them in the queue:
-// blocks of the live lane of a split with AckRange, others (the oldest
-// lane) with AckThrough.
+// skipped entries then at the head, and acknowledges them in the queue,
+// each lane on its own (lanes.Ack).
 func (s *session) ack(seq uint64) error {
 	f := s.f
 	var through [2]uint64
@@ -325,26 +198,8 @@ func (s *session) ack(seq uint64) error {
 		through[e.lane] = e.seq
 	}
 	s.mu.Unlock()
-	var split store.Split
-	if f.lq != nil {
-		split = f.lq.Split()
-	}
-	for lane, t := range through {
-		if t == 0 {
-			continue
-		}
-		if split.Seq != 0 && uint8(lane) == split.Lane && t >= split.Seq {
-			from := max(split.Seq, f.liveAcked+1)
-			if err := f.lq.AckRange(from, t); err != nil {
-				return &queueError{fmt.Errorf("ack %d..%d: %w", from, t, err)}
-			}
-			f.liveAcked = t
-			continue
-		}
-		if err := f.q.AckThrough(t); err != nil {
-			return &queueError{fmt.Errorf("ack through %d: %w", t, err)}
-		}
-		f.acked = max(f.acked, t)
+	if err := f.lanes.Ack(through); err != nil {
+		return &queueError{err}
 	}
 	f.m.sentBlocks.Add(float64(blocks))
 	f.m.sentSamples.Add(float64(samples))
