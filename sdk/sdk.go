@@ -19,9 +19,6 @@
 //
 // The host calls a module from one goroutine at a time; nothing in a plugin
 // needs locking.
-//
-// sdk/c is the same SDK for C; plugins/host's TestABISuite runs one set of
-// cases against a plugin built with each and requires the same outcomes.
 package sdk
 
 import (
