@@ -53,13 +53,13 @@ func (e *deltaEdge) block() []byte {
 }
 
 // written returns how many scrape directories the cloud wrote.
-func written(t *testing.T, c *Cloud) int {
+func written(t *testing.T, c *receiver) int {
 	t.Helper()
 	dirs, _ := filepath.Glob(filepath.Join(c.cfg.FilesDir, "acme", "s1", "h_9100.node", "[0-9]*", "*.json"))
 	return len(dirs)
 }
 
-func frames(c *Cloud, outcome string) float64 {
+func frames(c *receiver, outcome string) float64 {
 	return testutil.ToFloat64(c.frames.WithLabelValues(outcome))
 }
 
@@ -73,14 +73,14 @@ func TestDeltaBasesSurviveRestart(t *testing.T) {
 	peer := transport.Peer{Tenant: "acme", Site: "s1", QueueID: 7}
 	edge := &deltaEdge{enc: delta.NewEncoder(42)}
 	seq := uint64(0)
-	send := func(c *Cloud, data []byte) {
+	send := func(c *receiver, data []byte) {
 		t.Helper()
 		seq++
 		if _, err := c.handle(ctx, peer, seq, 0, data); err != nil {
 			t.Fatalf("block %d: %v", seq, err)
 		}
 	}
-	restart := func(c *Cloud) *Cloud {
+	restart := func(c *receiver) *receiver {
 		c.bases.close()
 		return testReceiverAt(t, dir)
 	}

@@ -17,12 +17,12 @@ import (
 	"github.com/edgerelay/edgerelay/relay/transport"
 )
 
-func testReceiver(t *testing.T) *Cloud {
+func testReceiver(t *testing.T) *receiver {
 	t.Helper()
 	return testReceiverAt(t, t.TempDir())
 }
 
-func testReceiverAt(t *testing.T, dir string) *Cloud {
+func testReceiverAt(t *testing.T, dir string) *receiver {
 	t.Helper()
 	cfg, err := config.Parse([]byte("cloud:\n  data_dir: " + dir + "/cloud\n  files_dir: " + dir + "/files\n"))
 	if err != nil {

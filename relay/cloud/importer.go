@@ -2,12 +2,9 @@ package cloud
 
 import (
 	"context"
-	"fmt"
 	"io"
 
-	"github.com/edgerelay/edgerelay/internal/wire/block"
 	"github.com/edgerelay/edgerelay/relay/config"
-	"github.com/edgerelay/edgerelay/relay/transport"
 	"github.com/edgerelay/edgerelay/store"
 )
 
@@ -18,13 +15,14 @@ type ImportStats struct {
 }
 
 // Import applies a bundle written by `edgerelay queue export` through the
-// same path as live traffic: tenant check, deduplication by (site, queue id,
-// sequence), files, remote_write forwarding. Importing the same bundle twice
-// changes nothing the second time. progress, when set, is called after each
-// block with the bytes read so far.
+// cloud's receive path (receive.go), as live traffic: the tenant the
+// blocks name must be one the cloud accepts, blocks are deduplicated by
+// (site, queue id, sequence), and every output takes them. Importing the
+// same bundle twice changes nothing the second time. progress, when set,
+// is called after each block with the bytes read so far.
 func Import(ctx context.Context, cfg *config.Cloud, o Options, r io.Reader, progress func(blocks int, bytes int64)) (ImportStats, error) {
 	var st ImportStats
-	c, err := newReceiver(cfg, o)
+	rcv, err := newReceiver(cfg, o)
 	if err != nil {
 		return st, err
 	}
@@ -33,27 +31,15 @@ func Import(ctx context.Context, cfg *config.Cloud, o Options, r io.Reader, prog
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		blk, err := block.Decode(b.Data)
-		if err != nil {
-			return fmt.Errorf("block %d: %w", b.Seq, err)
-		}
-		if !c.auth.knows(blk.Tenant) {
-			return fmt.Errorf("block %d belongs to tenant %q, which is not a valid name or not listed in cloud.tenants", b.Seq, blk.Tenant)
-		}
-		p := transport.Peer{Tenant: blk.Tenant, Site: blk.Site, QueueID: queueID}
-		seen, err := c.marks.seen(p.Tenant, p.Site, p.QueueID, b.Seq)
+		rc, err := rcv.importBlock(ctx, queueID, b.Seq, b.Lane, b.Data)
 		if err != nil {
 			return err
 		}
-		if seen {
+		if rc.duplicate {
 			st.Duplicates++
 		} else {
-			n, _, err := c.apply(ctx, p, b.Seq, b.Lane, b.Data)
-			if err != nil {
-				return err
-			}
 			st.Blocks++
-			st.Samples += int64(n)
+			st.Samples += int64(rc.samples)
 		}
 		if progress != nil {
 			progress(st.Blocks+st.Duplicates, cr.n)

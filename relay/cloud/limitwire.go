@@ -16,16 +16,16 @@ import (
 // newLimits builds the per-tenant limits (package limits), the counter of
 // dropped delta bases (baselimit.go) and the bound on queue ids kept per
 // site (dedup.go).
-func (c *Cloud) newLimits() {
-	names := make([]string, len(c.cfg.Tenants))
-	for i, t := range c.cfg.Tenants {
+func (r *receiver) newLimits() {
+	names := make([]string, len(r.cfg.Tenants))
+	for i, t := range r.cfg.Tenants {
 		names[i] = t.Name
 	}
-	c.limits = limits.New(limits.Config{
-		Of: c.cfg.TenantLimits, Tenants: names, SeriesIdle: c.cfg.Federate.MaxAge,
-		Logger: c.log, Registerer: c.reg,
+	r.limits = limits.New(limits.Config{
+		Of: r.cfg.TenantLimits, Tenants: names, SeriesIdle: r.cfg.Federate.MaxAge,
+		Logger: r.log, Registerer: r.reg,
 	})
-	c.baseDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
+	r.baseDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "edgerelay_cloud_delta_bases_dropped_total",
 		Help: "Sites' delta bases dropped from memory and disk because the tenant's bases held more than its limits.max_base_series; the edge is asked for full frames.",
 	}, []string{"tenant"})
@@ -33,21 +33,21 @@ func (c *Cloud) newLimits() {
 		Name: "edgerelay_cloud_dedup_queues_evicted_total",
 		Help: "Edge queue ids whose deduplication watermark the cloud forgot because a site of the tenant used more than its limits.max_queues_per_site; a block resent from such a queue would be applied again.",
 	}, []string{"tenant"})
-	c.marks.maxQueues = func(t string) int { return c.limits.Limits(t).MaxQueuesPerSite }
-	c.marks.evicted = func(tenant, site string, queueID uint64) {
+	r.marks.maxQueues = func(t string) int { return r.limits.Limits(t).MaxQueuesPerSite }
+	r.marks.evicted = func(tenant, site string, queueID uint64) {
 		queuesEvicted.WithLabelValues(tenant).Inc()
-		c.log.Warn("deduplication watermark of an edge queue forgotten: the site used more queue ids than limits.max_queues_per_site; a block resent from that queue would be applied again",
+		r.log.Warn("deduplication watermark of an edge queue forgotten: the site used more queue ids than limits.max_queues_per_site; a block resent from that queue would be applied again",
 			slog.String("tenant", tenant), slog.String("site", site), slog.Uint64("queue_id", queueID),
-			slog.Int("max_queues_per_site", c.limits.Limits(tenant).MaxQueuesPerSite))
+			slog.Int("max_queues_per_site", r.limits.Limits(tenant).MaxQueuesPerSite))
 	}
-	c.reg.MustRegister(c.baseDropped, queuesEvicted, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+	r.reg.MustRegister(r.baseDropped, queuesEvicted, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "edgerelay_cloud_delta_base_series",
 		Help: "Series held in memory by the delta bases of all tenants.",
 	}, func() float64 {
-		c.bases.smu.Lock()
-		defer c.bases.smu.Unlock()
+		r.bases.smu.Lock()
+		defer r.bases.smu.Unlock()
 		n := 0
-		for _, v := range c.bases.series {
+		for _, v := range r.bases.series {
 			n += v
 		}
 		return float64(n)
@@ -58,19 +58,19 @@ func (c *Cloud) newLimits() {
 // tenant's bases hold more than its max_base_series, drops sb's base and
 // returns resync true: the edge is asked for full frames. Either way sb is
 // unlocked.
-func (c *Cloud) finishBase(p transport.Peer, sb *siteBase, applied [][]byte) (resync bool, err error) {
-	max := c.limits.Limits(p.Tenant).MaxBaseSeries
-	if !c.bases.over(sb, max) {
+func (r *receiver) finishBase(p transport.Peer, sb *siteBase, applied [][]byte) (resync bool, err error) {
+	max := r.limits.Limits(p.Tenant).MaxBaseSeries
+	if !r.bases.over(sb, max) {
 		return false, sb.done(applied)
 	}
 	held := sb.dec.Series()
 	if err := sb.drop(); err != nil {
 		return false, err
 	}
-	c.baseDropped.WithLabelValues(p.Tenant).Inc()
-	c.log.Warn("delta bases of a site dropped: the tenant's bases hold more series than limits.max_base_series; the edge is asked for full frames",
+	r.baseDropped.WithLabelValues(p.Tenant).Inc()
+	r.log.Warn("delta bases of a site dropped: the tenant's bases hold more series than limits.max_base_series; the edge is asked for full frames",
 		slog.String("tenant", p.Tenant), slog.String("site", p.Site), slog.Int("site_series", held),
-		slog.Int("tenant_series", c.bases.tenantSeries(p.Tenant)), slog.Int("max_base_series", max))
+		slog.Int("tenant_series", r.bases.tenantSeries(p.Tenant)), slog.Int("max_base_series", max))
 	return true, nil
 }
 

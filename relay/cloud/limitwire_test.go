@@ -17,7 +17,7 @@ import (
 	"github.com/edgerelay/edgerelay/relay/transport"
 )
 
-func limitedReceiver(t *testing.T, limits string) *Cloud {
+func limitedReceiver(t *testing.T, limits string) *receiver {
 	t.Helper()
 	dir := t.TempDir()
 	cfg, err := config.Parse([]byte("cloud:\n  data_dir: " + dir + "/cloud\n  files_dir: " + dir + "/files\n  limits:\n" + limits))

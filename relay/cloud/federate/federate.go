@@ -35,6 +35,7 @@ import (
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/relay/cloud/output"
 )
 
 // DefaultMaxAge is how long a series is served without a refresh by default.
@@ -114,6 +115,22 @@ func New(cfg Config) *Store {
 // Series returns the number of series held, expired ones included until
 // they are garbage-collected.
 func (s *Store) Series() int { return int(s.series.Load()) }
+
+// Store is the cloud's /federate output.
+var _ output.Output = (*Store)(nil)
+
+// Name is "federate".
+func (s *Store) Name() string { return "federate" }
+
+// Deliver records the latest sample of every series of d's batches
+// (Update); it never fails. A block delivered again changes nothing: an
+// older sample than the one held is not served.
+func (s *Store) Deliver(_ context.Context, d *output.Delivery) error {
+	for _, b := range d.Batches {
+		s.Update(d.Tenant, b)
+	}
+	return nil
+}
 
 // Update records the latest sample of every series of b for tenant.
 func (s *Store) Update(tenant string, b *relay.Batch) {

@@ -52,6 +52,7 @@ package files
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -67,6 +68,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/relay/cloud/output"
 	"github.com/edgerelay/edgerelay/relay/expfmt"
 )
 
@@ -156,6 +158,24 @@ func New(cfg Config) (*Writer, error) {
 		duplicates: counter("duplicates_total", "Scrape directories skipped because an identical one existed."),
 	}
 	return w, nil
+}
+
+// Writer is the cloud's files output.
+var _ output.Output = (*Writer)(nil)
+
+// Name is "files".
+func (w *Writer) Name() string { return "files" }
+
+// Deliver writes every batch of d (Write), in order, and returns once their
+// directories are durable. A block delivered again finds its directories
+// written and skips them (edgerelay_files_duplicates_total).
+func (w *Writer) Deliver(_ context.Context, d *output.Delivery) error {
+	for _, b := range d.Batches {
+		if err := w.Write(d.Tenant, d.Site, b); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Write writes b for tenant and site and returns once every directory it

@@ -40,6 +40,7 @@ import (
 	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/relay/cloud/output"
 )
 
 // Forwarder sends batches to one remote_write endpoint.
@@ -125,6 +126,30 @@ func New(cfg *promconfig.RemoteWriteConfig, o Options) (*Forwarder, error) {
 	}
 	f.nm = newNativeMetrics(o.Registerer, cl)
 	return f, nil
+}
+
+// Forwarder is one of the cloud's remote_write outputs.
+var _ output.Output = (*Forwarder)(nil)
+
+// Name is "remote_write " and the endpoint's name (or URL).
+func (f *Forwarder) Name() string { return "remote_write " + f.name }
+
+// Deliver sends every batch of d (Send), in order; it returns once the
+// endpoint took all of them. A block delivered again is sent again.
+func (f *Forwarder) Deliver(ctx context.Context, d *output.Delivery) error {
+	for _, b := range d.Batches {
+		if err := f.Send(ctx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Run has no background work to do: Deliver sends inline. It returns when
+// ctx ends.
+func (f *Forwarder) Run(ctx context.Context) error {
+	<-ctx.Done()
+	return nil
 }
 
 // Send forwards every sample of b, in requests of at most
@@ -219,7 +244,7 @@ func (f *Forwarder) send(ctx context.Context, req *prompb.WriteRequest, samples 
 			return nil
 		case time.Now().Add(backoff).After(deadline):
 			f.failed.Inc()
-			return fmt.Errorf("remote_write %s: gave up after %d attempts: %w", f.name, attempt, err)
+			return fmt.Errorf("gave up after %d attempts: %w", attempt, err)
 		}
 		f.log.Warn("remote_write failed; retrying", "remote", f.name, "attempt", attempt, "err", err)
 		select {
