@@ -244,7 +244,9 @@ func (e *Edge) Addr() net.Addr { return e.ln.Addr() }
 func (e *Edge) Registry() *prometheus.Registry { return e.reg }
 
 // Submit runs b through the plugin chain, adds identity labels and returns
-// once b is durable in the queue. It implements ingest.Sink.
+// once b is durable in the queue. It implements ingest.Sink; once it has
+// returned nil it keeps no reference to b's series, so the scraper reuses
+// their memory (ingest.ScrapeConfig.ReuseBatches).
 func (e *Edge) Submit(ctx context.Context, b *relay.Batch) error {
 	e.procMu.RLock()
 	if p := e.proc.Load().p; p != nil {
@@ -291,7 +293,12 @@ func addIdentity(b *relay.Batch, extra labels.Labels) {
 func (e *Edge) Run(ctx context.Context) error {
 	defer e.queue.Close()
 
-	scraper, err := ingest.NewScraper(e, ingest.ScrapeConfig{Configs: e.cfg.Scrape, Logger: e.log, Registerer: e.reg})
+	scraper, err := ingest.NewScraper(e, ingest.ScrapeConfig{
+		Configs: e.cfg.Scrape, Logger: e.log, Registerer: e.reg,
+		// Submit keeps nothing of a batch once it returned nil: the
+		// committer has encoded it into blocks by then.
+		ReuseBatches: true,
+	})
 	if err != nil {
 		return fmt.Errorf("scrape: %w", err)
 	}

@@ -31,12 +31,16 @@ var errAppenderDone = errors.New("appender already committed or rolled back")
 // Commit.
 type appendable struct {
 	sink Sink
+	// reuse: the sink keeps nothing of a batch's series once Submit
+	// returned nil (ScrapeConfig.ReuseBatches), so a target's next scrape
+	// fills the same memory.
+	reuse bool
 
-	sizesMu  sync.Mutex
-	sizes    map[*scrape.Target]scrapeSize
-	swept    time.Time
-	ingested prometheus.Counter
-	rejected *prometheus.CounterVec // by reason
+	targetsMu sync.Mutex
+	targets   map[*scrape.Target]*targetState
+	swept     time.Time
+	ingested  prometheus.Counter
+	rejected  *prometheus.CounterVec // by reason
 }
 
 var _ storage.AppendableV2 = (*appendable)(nil)
@@ -45,7 +49,11 @@ var _ storage.AppendableV2 = (*appendable)(nil)
 // context, carrying the target when the manager passes it.
 func (a *appendable) AppenderV2(ctx context.Context) storage.AppenderV2 {
 	ap := &appender{a: a, ctx: ctx}
-	if n := a.sizeOf(ctx); n > 0 {
+	n, bufs := a.take(ctx)
+	switch {
+	case bufs != nil:
+		ap.series, ap.first, ap.index = bufs.series, bufs.first, bufs.index
+	case n > 0:
 		// Size for the target's last scrape: one allocation each instead of
 		// a doubling series of them.
 		ap.series = make([]relay.Series, 0, n)
@@ -55,48 +63,66 @@ func (a *appendable) AppenderV2(ctx context.Context) storage.AppenderV2 {
 	return ap
 }
 
-// sizeOf returns how many series the target's last scrape had, 0 if unknown.
-func (a *appendable) sizeOf(ctx context.Context) int {
-	t, ok := scrape.TargetFromContext(ctx)
-	if !ok {
-		return 0
-	}
-	a.sizesMu.Lock()
-	defer a.sizesMu.Unlock()
-	return a.sizes[t].series
+// targetState is what is kept of a target's last scrape: its size and,
+// while no scrape of it is under way, the memory it filled.
+type targetState struct {
+	series int
+	at     time.Time
+	bufs   *scrapeBufs
 }
 
-// remember records the size of the target's scrape. Targets not scraped
-// for a while are forgotten, so removed targets leave nothing behind.
-func (a *appendable) remember(ctx context.Context, series int) {
+// scrapeBufs is an appender's memory, emptied, kept for the target's next
+// scrape when the sink allows it (appendable.reuse).
+type scrapeBufs struct {
+	series []relay.Series
+	first  []relay.Sample
+	index  map[storage.SeriesRef]int32
+}
+
+// take returns how many series the target's last scrape had (0 if unknown)
+// and its memory to fill again, if kept; the memory is then the caller's.
+func (a *appendable) take(ctx context.Context) (int, *scrapeBufs) {
+	t, ok := scrape.TargetFromContext(ctx)
+	if !ok {
+		return 0, nil
+	}
+	a.targetsMu.Lock()
+	defer a.targetsMu.Unlock()
+	st := a.targets[t]
+	if st == nil {
+		return 0, nil
+	}
+	bufs := st.bufs
+	st.bufs = nil
+	return st.series, bufs
+}
+
+// remember records the size of the target's scrape and keeps bufs (nil:
+// nothing) for its next one. Targets not scraped for a while are
+// forgotten, so removed targets leave nothing behind.
+func (a *appendable) remember(ctx context.Context, series int, bufs *scrapeBufs) {
 	t, ok := scrape.TargetFromContext(ctx)
 	if !ok {
 		return
 	}
 	now := time.Now()
-	a.sizesMu.Lock()
-	defer a.sizesMu.Unlock()
-	if a.sizes == nil {
-		a.sizes = make(map[*scrape.Target]scrapeSize)
+	a.targetsMu.Lock()
+	defer a.targetsMu.Unlock()
+	if a.targets == nil {
+		a.targets = make(map[*scrape.Target]*targetState)
 	}
-	a.sizes[t] = scrapeSize{series: series, at: now}
+	a.targets[t] = &targetState{series: series, at: now, bufs: bufs}
 	if now.Sub(a.swept) > sizeIdle {
-		for k, v := range a.sizes {
+		for k, v := range a.targets {
 			if now.Sub(v.at) > sizeIdle {
-				delete(a.sizes, k)
+				delete(a.targets, k)
 			}
 		}
 		a.swept = now
 	}
 }
 
-// scrapeSize is the size of a target's last scrape.
-type scrapeSize struct {
-	series int
-	at     time.Time
-}
-
-// sizeIdle is how long a target's scrape size is kept without a scrape.
+// sizeIdle is how long a target's state is kept without a scrape.
 const sizeIdle = 10 * time.Minute
 
 // appender collects one scrape. Not safe for concurrent use, like every
@@ -217,25 +243,51 @@ func (ap *appender) Commit() error {
 	}
 	ap.done = true
 	if len(ap.series) == 0 {
+		if bufs := ap.release(); bufs != nil {
+			ap.a.remember(ap.ctx, cap(bufs.series), bufs)
+		}
 		return nil
 	}
-	ap.a.remember(ap.ctx, len(ap.series))
 	ap.sortHistograms()
 	b := ap.batch()
 	n := ap.nsamples
 	if err := ap.a.sink.Submit(ap.ctx, b); err != nil {
+		// The sink may still hold the batch: its memory is not reused.
+		ap.a.remember(ap.ctx, len(ap.series), nil)
 		ap.a.rejected.WithLabelValues("submit_failed").Add(float64(n))
 		return fmt.Errorf("submit scrape of job %q instance %q: %w", b.Job, b.Instance, err)
 	}
+	ns := len(ap.series)
+	ap.a.remember(ap.ctx, ns, ap.release())
 	ap.a.ingested.Add(float64(n))
 	return nil
 }
 
 // Rollback drops what was appended.
 func (ap *appender) Rollback() error {
+	if ap.done {
+		return nil
+	}
 	ap.done = true
+	if bufs := ap.release(); bufs != nil {
+		ap.a.remember(ap.ctx, cap(bufs.series), bufs)
+	}
 	ap.series, ap.first, ap.index, ap.meta = nil, nil, nil, nil
 	return nil
+}
+
+// release empties the appender's memory for the target's next scrape, or
+// returns nil when the sink does not allow reusing it. Series entries are
+// cleared so that they keep no label sets, histograms or exemplars alive.
+func (ap *appender) release() *scrapeBufs {
+	if !ap.a.reuse || ap.series == nil {
+		return nil
+	}
+	clear(ap.series)
+	clear(ap.index)
+	bufs := &scrapeBufs{series: ap.series[:0], first: ap.first[:0], index: ap.index}
+	ap.series, ap.first, ap.index = nil, nil, nil // the next scrape's now
+	return bufs
 }
 
 // batch builds the Batch from the series and their samples, each series'

@@ -35,6 +35,12 @@ type ScrapeConfig struct {
 	// edgerelay_prometheus_target_scrapes_sample_out_of_order_total).
 	// Nil registers nothing.
 	Registerer prometheus.Registerer
+	// ReuseBatches promises that the sink keeps no reference to a scrape
+	// batch's Series slice, or to the Samples of its series, once Submit
+	// has returned nil: the scraper then fills the same memory with the
+	// target's next scrape instead of allocating it again. (Label sets,
+	// histograms, exemplars and Metadata are never reused.)
+	ReuseBatches bool
 }
 
 // Scraper scrapes targets with Prometheus' scrape and discovery managers
@@ -78,7 +84,7 @@ func NewScraper(sink Sink, cfg ScrapeConfig) (*Scraper, error) {
 	if err != nil {
 		return nil, err
 	}
-	app := &appendable{sink: sink, ingested: ingested.WithLabelValues(sourceScrape), rejected: rejected}
+	app := &appendable{sink: sink, reuse: cfg.ReuseBatches, ingested: ingested.WithLabelValues(sourceScrape), rejected: rejected}
 
 	promReg := prometheus.WrapRegistererWithPrefix("edgerelay_", reg)
 	sm, err := scrape.NewManager(scrapeOptions(), log.With("component", "scrape manager"), nil, nil, app, promReg)
