@@ -39,7 +39,8 @@ type deltaEncoder struct {
 	genBytes  int64
 	request   atomic.Bool
 	scratch   delta.Scrape
-	keys      deltaconv.KeyBuffer
+	keys      deltaconv.KeyBuffer // for scrapes keysOf does not take
+	keysOf    *seriesKeys
 	// extra are the identity labels merged into every key (and added to
 	// the labels of a scrape that goes whole).
 	extra labels.Labels
@@ -51,7 +52,8 @@ type deltaEncoder struct {
 
 func newDeltaEncoder(cfg config.Delta, maxQueueBytes int64, extra labels.Labels, reg prometheus.Registerer) *deltaEncoder {
 	d := &deltaEncoder{
-		extra: extra,
+		extra:  extra,
+		keysOf: newSeriesKeys(extra),
 		// Generations need only differ, not order: a restarted edge starts
 		// at a value no earlier run has used.
 		enc:       delta.NewEncoder(uint64(time.Now().UnixNano())),
@@ -76,6 +78,7 @@ func newDeltaEncoder(cfg config.Delta, maxQueueBytes int64, extra labels.Labels,
 func (d *deltaEncoder) requestCheckpoint() { d.request.Store(true) }
 
 func (d *deltaEncoder) checkpoint(now time.Time) {
+	d.keysOf.forget(d.enc.Generation())
 	d.enc.Checkpoint()
 	d.started, d.genBytes = now, 0
 	d.checkpoints.Inc()
@@ -99,7 +102,7 @@ func (d *deltaEncoder) encode(tenant, site string, batches []*relay.Batch, maxBl
 		d.checkpoint(now)
 	}
 	for _, b := range batches {
-		if !deltaconv.ScrapeOf(b, &d.scratch, d.extra, &d.keys) {
+		if !d.scrapeOf(b) {
 			addIdentity(b, d.extra)
 			whole = append(whole, b)
 			continue

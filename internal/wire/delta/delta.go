@@ -94,6 +94,11 @@ type Scrape struct {
 	// Metadata holds the families' metadata. The decoder returns it sorted
 	// by Family; the encoder keeps the first of duplicate families.
 	Metadata []Meta
+	// StableLabels promises the encoder that the Series' Labels strings
+	// are never changed or reused by the caller: it keeps them as they are
+	// instead of copying them, so a caller that holds its series keys
+	// anyway holds them once. The decoder leaves it false.
+	StableLabels bool
 }
 
 // Sentinel and typed errors.

@@ -104,12 +104,22 @@ func (e *Encoder) ForceFull(target string) {
 // label set occurred earlier in the same scrape.
 func (e *Encoder) Duplicates() uint64 { return e.dups }
 
+// keyOf returns the copy of a series key the encoder keeps: key itself when
+// the caller promised it never changes (Scrape.StableLabels).
+func keyOf(s *Scrape, key string) string {
+	if s.StableLabels {
+		return key
+	}
+	return strings.Clone(key)
+}
+
 // AppendFrame appends the frame of scrape s to dst and returns the result.
 // The frame is full if s.Target has had no frame in the current generation
 // (or ForceFull was called), incremental otherwise. A series repeated in s
-// keeps its first sample. The encoder copies the Labels strings it keeps, so
-// they may alias memory the caller reuses once AppendFrame returns; it
-// retains Target, Attrs and Metadata strings as they are.
+// keeps its first sample. The encoder copies the Labels strings it keeps
+// (unless s.StableLabels), so they may alias memory the caller reuses once
+// AppendFrame returns; it retains Target, Attrs and Metadata strings as they
+// are.
 func (e *Encoder) AppendFrame(dst []byte, s *Scrape) []byte {
 	t := e.targets[s.Target]
 	fresh := t == nil
@@ -176,7 +186,7 @@ func (e *Encoder) appendFull(dst []byte, t *encTarget, s *Scrape) []byte {
 			e.dups++
 			continue
 		}
-		key := strings.Clone(sr.Labels)
+		key := keyOf(s, sr.Labels)
 		id := len(t.slots)
 		t.dict[key] = uint32(id)
 		sl := encSlot{labels: key, t: sr.T, v: sr.V, seen: e.stamp, present: true}
@@ -222,7 +232,7 @@ func (e *Encoder) appendIncremental(dst []byte, t *encTarget, s *Scrape) []byte 
 		id, ok := t.dict[sr.Labels]
 		if !ok {
 			id = uint32(len(t.slots))
-			key := strings.Clone(sr.Labels)
+			key := keyOf(s, sr.Labels)
 			t.dict[key] = id
 			t.slots = append(t.slots, encSlot{labels: key, scale: 0})
 		}
