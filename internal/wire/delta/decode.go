@@ -128,6 +128,9 @@ func (d *Decoder) applyFull(r *reader, target string, kind byte, gen, k uint64, 
 	return st.scrape(target), nil
 }
 
+// applyIncremental applies an incremental frame on top of st's base: it
+// reads and checks the whole frame first and changes st only once all of
+// it is well formed.
 func (d *Decoder) applyIncremental(r *reader, st *decTarget, target string, kind byte, k uint64, ts int64) (*Scrape, error) {
 	attrs := st.attrs
 	if kind&kindAttrs != 0 {
@@ -136,6 +139,26 @@ func (d *Decoder) applyIncremental(r *reader, st *decTarget, target string, kind
 	meta := r.metaDiff(st.meta)
 
 	before := uint64(len(st.slots))
+	added := readAdded(r, st)
+	absent := d.readAbsent(r, st, before)
+	newRecs := d.readRecords(r, st, kind, before, before+uint64(len(added)), absent, ts)
+	if r.Err == nil && newRecs != uint64(len(added)) {
+		r.Fail("%d added series but %d of them have samples", len(added), newRecs)
+	}
+	if r.Err == nil && len(d.xs) > 0 {
+		d.checkExtras(r, st, before, absent)
+	}
+	if err := r.End(); err != nil {
+		return nil, err
+	}
+	st.k, st.ts, st.attrs, st.meta = k, ts, attrs, meta
+	d.commitIncremental(st, added, absent, ts)
+	return st.scrape(target), nil
+}
+
+// readAdded reads the label sets an incremental frame adds to st's
+// dictionary, none of them known or given twice.
+func readAdded(r *reader, st *decTarget) []string {
 	na := r.Count(1)
 	var added []string
 	if na > 0 {
@@ -156,8 +179,12 @@ func (d *Decoder) applyIncremental(r *reader, st *decTarget, target string, kind
 		seen[l] = struct{}{}
 		added = append(added, l)
 	}
-	total := before + uint64(len(added))
+	return added
+}
 
+// readAbsent reads the ids of the series present in the base that this
+// scrape lacks into d.recID and returns their number.
+func (d *Decoder) readAbsent(r *reader, st *decTarget, before uint64) int {
 	nabs := r.Count(1)
 	d.recID = d.recID[:0]
 	id := int64(-1)
@@ -169,8 +196,15 @@ func (d *Decoder) applyIncremental(r *reader, st *decTarget, target string, kind
 		}
 		d.recID = append(d.recID, uint32(id))
 	}
-	absent := len(d.recID) // d.recID[:absent] are the absent ids
+	return len(d.recID)
+}
 
+// readRecords reads the frame's sample records — id gaps, extras, value
+// streams — appending their ids to d.recID (after the absent ones) and
+// their timestamps and values to d.recT and d.recV, and returns how many
+// are for added series. before is the number of series in the base, total
+// that plus the added ones.
+func (d *Decoder) readRecords(r *reader, st *decTarget, kind byte, before, total uint64, absent int, ts int64) (newRecs uint64) {
 	nrec := r.Count(2)
 	gr := newReader(r.Bytes(r.Count(1))) // id gaps
 	d.xs = d.xs[:0]
@@ -179,9 +213,8 @@ func (d *Decoder) applyIncremental(r *reader, st *decTarget, target string, kind
 	}
 	hdrs, ss := r.readStreams(nrec)
 	d.recT, d.recV = d.recT[:0], d.recV[:0]
-	id = -1
+	id := int64(-1)
 	ai := 0
-	newRecs := uint64(0)
 	for i := 0; i < nrec && r.Err == nil; i++ {
 		id += int64(gr.Uvarint()) + 1
 		if gr.Err != nil {
@@ -216,18 +249,12 @@ func (d *Decoder) applyIncremental(r *reader, st *decTarget, target string, kind
 	if r.Err == nil && len(gr.Buf) != 0 {
 		r.Fail("%d trailing bytes of id gaps", len(gr.Buf))
 	}
-	if r.Err == nil && newRecs != uint64(len(added)) {
-		r.Fail("%d added series but %d of them have samples", len(added), newRecs)
-	}
-	if r.Err == nil && len(d.xs) > 0 {
-		d.checkExtras(r, st, before, absent)
-	}
-	if err := r.End(); err != nil {
-		return nil, err
-	}
+	return newRecs
+}
 
-	// Commit.
-	st.k, st.ts, st.attrs, st.meta = k, ts, attrs, meta
+// commitIncremental changes st's base to the scrape just read: added
+// series, absent ones, and every record's sample.
+func (d *Decoder) commitIncremental(st *decTarget, added []string, absent int, ts int64) {
 	for _, l := range added {
 		st.index[l] = uint32(len(st.slots))
 		st.slots = append(st.slots, decSlot{labels: l})
@@ -249,7 +276,6 @@ func (d *Decoder) applyIncremental(r *reader, st *decTarget, target string, kind
 		sl.t, sl.v, sl.present = d.recT[i], d.recV[i], true
 	}
 	st.applyExtras(d.xs)
-	return st.scrape(target), nil
 }
 
 // scrape returns the target's current scrape as a new value.
