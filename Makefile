@@ -18,10 +18,10 @@ demo: build
 	./$(BIN) demo --dir ./demo-data
 
 ## test: formatting, vet, and every test with the race detector (end-to-end tests build the binary);
-## then the plugin ABI suite without it, whose Go half is too slow to compile under -race
+## then the plugin ABI suite and its fuzz seeds without it, whose Go half is too slow to compile under -race
 test: fmt-check vet
 	$(GO) test -race -timeout 20m ./...
-	$(GO) test -run 'TestABISuite' ./plugins/host/
+	$(GO) test -run 'TestABISuite|FuzzABI' ./plugins/host/
 
 ## test-short: unit tests only, no race detector
 test-short:

@@ -20,7 +20,7 @@ type abiModules struct {
 // lld-14, wasi-libc and libclang-rt-14-dev-wasm32: without them the test
 // skips, except under CI (CI=true), where .ci/run installs them and a
 // missing compiler is a failure rather than a silently unexercised SDK.
-func buildABIModules(t *testing.T, lang string) abiModules {
+func buildABIModules(t testing.TB, lang string) abiModules {
 	t.Helper()
 	dir := t.TempDir()
 	m := abiModules{dropprefix: filepath.Join(dir, "dropprefix.wasm"), scale: filepath.Join(dir, "scale.wasm")}
@@ -38,7 +38,7 @@ func buildABIModules(t *testing.T, lang string) abiModules {
 	return m
 }
 
-func goBuildWasm(t *testing.T, pkg, out string) {
+func goBuildWasm(t testing.TB, pkg, out string) {
 	t.Helper()
 	cmd := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-buildmode=c-shared", "-o", out, pkg)
 	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "GOFLAGS=")
@@ -48,7 +48,7 @@ func goBuildWasm(t *testing.T, pkg, out string) {
 }
 
 // cWasmCompiler returns clang-14 when it can build a wasm32-wasi reactor.
-func cWasmCompiler(t *testing.T) string {
+func cWasmCompiler(t testing.TB) string {
 	t.Helper()
 	const hint = "the C SDK needs clang-14 with wasi-libc (apt-get install clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32; .ci/run installs them)"
 	cc, err := exec.LookPath("clang-14")
@@ -75,7 +75,7 @@ func cWasmCompiler(t *testing.T) string {
 
 // clangBuildWasm compiles a plugin with the C SDK: the build line of
 // sdk/c/README.md and wasm-examples/build.sh.
-func clangBuildWasm(t *testing.T, cc, out string, srcs ...string) {
+func clangBuildWasm(t testing.TB, cc, out string, srcs ...string) {
 	t.Helper()
 	args := []string{"--target=wasm32-wasi", "--sysroot=/usr", "-isystem", "/usr/include/wasm32-wasi",
 		"-L/usr/lib/wasm32-wasi", "-mexec-model=reactor", "-O2", "-s", "-Wall", "-Wextra", "-Werror",

@@ -38,7 +38,7 @@ func TestABISuite(t *testing.T) {
 
 // abiStage is a stage of the suite: a generous deadline, since the cases
 // assert outcomes, never timing.
-func abiStage(t *testing.T, name, module, cfg, onError string) config.PluginConfig {
+func abiStage(t testing.TB, name, module, cfg, onError string) config.PluginConfig {
 	pc := stageConf(t, name, module, cfg)
 	pc.OnError = onError
 	pc.Limits.Timeout = 20 * time.Second

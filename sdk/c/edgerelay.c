@@ -195,8 +195,7 @@ EXPORT("er_series") uint64_t er_series_call(const uint8_t *p, uint32_t len) {
 			for (uint32_t j = 0; j < cur.count; j++) put_str(cur.labels[j].name), put_str(cur.labels[j].value);
 		}
 	}
-	if (off != len) return error_result("abi: bytes after the last label set");
-	return result();
+	return result(); /* as the Go SDK, bytes after the last label set are not read */
 }
 
 static uint32_t find(const er_series *s, er_str name, int *found) {
@@ -274,7 +273,7 @@ EXPORT("er_samples") uint64_t er_samples_call(const uint8_t *p, uint32_t len) {
 	if (!er_plugin_def.samples) return error_result("module has no samples function");
 	if (!b || len < 4) return error_result("abi: truncated input");
 	uint32_t n = rd32(b);
-	if ((uint64_t)n * 20 != len - 4) return error_result("abi: samples request of the wrong length");
+	if ((uint64_t)n * 20 > len - 4) return error_result("abi: truncated input");
 	if (n > cols_cap) {
 		free(cols.ref), free(cols.t), free(cols.v);
 		cols.ref = malloc((size_t)n * 4), cols.t = malloc((size_t)n * 8), cols.v = malloc((size_t)n * 8);

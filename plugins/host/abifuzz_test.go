@@ -1,0 +1,92 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/edgerelay/edgerelay/sdk/abi"
+)
+
+// FuzzABISeries feeds any bytes as a SeriesRequest to dropprefix (strip on,
+// so it keeps, drops and relabels) built with each SDK: the C one must never
+// trap or answer malformed bytes, and without -race the two must give the
+// same answer, byte for byte, or refuse with the same message.
+func FuzzABISeries(f *testing.F) {
+	stages := abiFuzzStages(f, func(m abiModules) string { return m.dropprefix }, `{prefix: node_, strip: true}`, abi.KindSeries)
+	req := func(sets ...labels.Labels) []byte {
+		b := abi.AppendU32(nil, uint32(len(sets)))
+		for _, ls := range sets {
+			b = appendLabels(b, ls)
+		}
+		return b
+	}
+	good := req(labels.FromStrings("__name__", "node_load1", "job", "n"), labels.FromStrings("__name__", "node_"),
+		labels.FromStrings("__name__", "up"), labels.FromStrings("a", "b"))
+	f.Add(good)
+	f.Add(good[:len(good)-3])
+	f.Add(append(good, 1, 2, 3))
+	f.Add([]byte{})
+	f.Add(abi.AppendU32(abi.AppendU32(nil, 1), 513))
+	f.Add(abi.AppendU32(abi.AppendU32(abi.AppendU32(nil, 1), 1), 1<<16+1))
+	f.Add(req(labels.FromStrings("z", "1", "__name__", "node_x"))) // sorted by the builder
+	f.Fuzz(func(t *testing.T, b []byte) {
+		abiFuzzCompare(t, stages, func(s *stage) api.Function { return s.fSeries }, b)
+	})
+}
+
+// FuzzABISamples does the same with a SamplesRequest and scale.
+func FuzzABISamples(f *testing.F) {
+	stages := abiFuzzStages(f, func(m abiModules) string { return m.scale }, `{factor: 2, drop_below: 0, fail_on: 13}`, abi.KindSamples)
+	var s abi.Samples
+	for i, v := range []float64{1, -1, 13, 2.5} {
+		s.Append(uint32(i), int64(i), v)
+	}
+	good := abi.AppendSamples(nil, &s)
+	f.Add(good)
+	f.Add(good[:len(good)-1])
+	f.Add(append(good, 9))
+	f.Add([]byte{1, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		abiFuzzCompare(t, stages, func(s *stage) api.Function { return s.fSmpl }, b)
+	})
+}
+
+func abiFuzzStages(f *testing.F, pick func(abiModules) string, cfg string, kind int32) map[string]*stage {
+	stages := map[string]*stage{}
+	for _, lang := range []string{"c", "go"} {
+		if lang == "go" && raceEnabled {
+			continue // too slow to compile under -race, as in TestABISuite
+		}
+		c := newTestChain(f, nil, abiStage(f, lang, pick(buildABIModules(f, lang)), cfg, ""))
+		all := append(append([]*stage(nil), c.series...), c.samples...)
+		if len(all) != 1 || all[0].kind != kind {
+			f.Fatalf("%s: want one stage of kind %d", lang, kind)
+		}
+		stages[lang] = all[0]
+	}
+	return stages
+}
+
+func abiFuzzCompare(t *testing.T, stages map[string]*stage, fn func(*stage) api.Function, req []byte) {
+	answers := map[string]string{}
+	for lang, s := range stages {
+		out, err := s.call(context.Background(), fn(s), req)
+		var ce *callError
+		switch {
+		case err == nil:
+			answers[lang] = fmt.Sprintf("ok %x", out)
+		case errors.As(err, &ce) && ce.kind == "guest":
+			answers[lang] = "refused: " + ce.err.Error()
+		default:
+			t.Fatalf("%s SDK: %v", lang, err)
+		}
+	}
+	if g, ok := answers["go"]; ok && g != answers["c"] {
+		t.Fatalf("the SDKs differ on %x:\n go %.300s\n  c %.300s", req, g, answers["c"])
+	}
+}
