@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"github.com/urfave/cli/v2"
 
+	"github.com/edgerelay/edgerelay/internal/memlimit"
 	"github.com/edgerelay/edgerelay/relay/version"
 )
 
@@ -36,7 +38,7 @@ func newApp() *cli.App {
 		Version: version.String(),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error", EnvVars: envs("log-level")},
-			&cli.StringFlag{Name: "memory-limit", Value: "128MiB", Usage: "soft limit for the Go heap (GOMEMLIMIT); 0 disables; the GOMEMLIMIT variable wins", EnvVars: envs("memory-limit")},
+			&cli.StringFlag{Name: "memory-limit", Value: "128MiB", Usage: "soft limit for the Go heap (GOMEMLIMIT); 0 disables; the GOMEMLIMIT variable wins; left at its default, it is raised while the live heap needs more than it allows (see docs/operations.md)", EnvVars: envs("memory-limit")},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json", EnvVars: envs("log-format")},
 		},
 		Before: setMemoryLimit,
@@ -86,7 +88,10 @@ func versionCommand() *cli.Command {
 
 // setMemoryLimit applies --memory-limit unless GOMEMLIMIT is set. Badger and
 // the Go runtime otherwise let a gateway's RSS drift well past what the
-// queue needs.
+// queue needs. The default limit is a floor a memlimit.Guard raises while
+// the live heap needs more (more series than it holds): under it the
+// collector would run without pause. A limit given explicitly is kept as
+// given.
 func setMemoryLimit(c *cli.Context) error {
 	if os.Getenv("GOMEMLIMIT") != "" {
 		return nil
@@ -95,8 +100,17 @@ func setMemoryLimit(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("--memory-limit: %w", err)
 	}
-	if n > 0 {
-		debug.SetMemoryLimit(int64(n))
+	if n == 0 {
+		return nil
+	}
+	debug.SetMemoryLimit(int64(n))
+	if !c.IsSet("memory-limit") {
+		log, err := logger(c)
+		if err != nil {
+			log = slog.Default() // the command reports the bad flag
+		}
+		g := &memlimit.Guard{Floor: int64(n), Log: log.With("component", "memory limit")}
+		go func() { _ = g.Run(context.Background()) }() // for the life of the process
 	}
 	return nil
 }

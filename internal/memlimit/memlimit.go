@@ -1,0 +1,113 @@
+// Package memlimit keeps the Go memory limit the binary sets by default
+// (--memory-limit) from turning into a garbage collector that never stops.
+//
+// A soft memory limit below what the process must keep live makes the Go
+// collector run back to back, capped only by its limiter at half of the
+// CPU: an edge scraping more series than the default limit holds spends
+// ten times its usual CPU per sample. A Guard watches the share of CPU the
+// collector takes and the live heap; when the limit is what makes the
+// collector work that hard, it raises the limit to twice the live heap (the
+// heap GOGC=100 would grow to), and lowers it back, never under the
+// configured floor, once the live heap has shrunk. A limit an operator sets
+// explicitly is left alone: nothing here runs for it.
+//
+// Guard.Run runs in one goroutine; the rest of the process only sees the
+// limit change (debug.SetMemoryLimit, go_gc_gomemlimit_bytes on /metrics).
+package memlimit
+
+import (
+	"context"
+	"log/slog"
+	"runtime/debug"
+	"runtime/metrics"
+	"time"
+)
+
+// Guard raises and lowers the process's memory limit, never under Floor.
+type Guard struct {
+	// Floor is the configured limit; the limit never goes under it.
+	Floor int64
+	// MaxGCShare is the share of the available CPU (GOMAXPROCS) the
+	// collector may take, in mark assists, dedicated mark workers and
+	// pauses, before the limit yields; 0 means 0.1.
+	MaxGCShare float64
+	// Interval between checks; 0 means 10s.
+	Interval time.Duration
+	// Log receives a line whenever the limit changes; nil discards.
+	Log *slog.Logger
+}
+
+// Metrics read from the runtime: the collector's CPU that costs the
+// program (idle-time marking does not), all available CPU, the live heap.
+var names = []string{
+	"/cpu/classes/gc/mark/assist:cpu-seconds",
+	"/cpu/classes/gc/mark/dedicated:cpu-seconds",
+	"/cpu/classes/gc/pause:cpu-seconds",
+	"/cpu/classes/total:cpu-seconds",
+	"/gc/heap/live:bytes",
+}
+
+// Run checks every Interval until ctx is done, and returns nil.
+func (g *Guard) Run(ctx context.Context) error {
+	interval := g.Interval
+	if interval <= 0 {
+		interval = 10 * time.Second
+	}
+	log := g.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	samples := make([]metrics.Sample, len(names))
+	for i, n := range names {
+		samples[i].Name = n
+	}
+	read := func() (gc, total float64, live int64) {
+		metrics.Read(samples)
+		for _, s := range samples[:3] {
+			gc += s.Value.Float64()
+		}
+		return gc, samples[3].Value.Float64(), int64(samples[4].Value.Uint64())
+	}
+	gc0, total0, _ := read()
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		gc1, total1, live := read()
+		share := 0.0
+		if total1 > total0 {
+			share = (gc1 - gc0) / (total1 - total0)
+		}
+		gc0, total0 = gc1, total1
+		limit := debug.SetMemoryLimit(-1)
+		if next := g.next(limit, live, share); next != limit {
+			debug.SetMemoryLimit(next)
+			log.Info("memory limit changed: the collector's work follows the live heap, never under --memory-limit",
+				"limit_bytes", next, "was_bytes", limit, "live_heap_bytes", live, "gc_cpu_share", share)
+		}
+	}
+}
+
+// next returns the limit to set, given the current one, the live heap and
+// the collector's share of the available CPU since the last check.
+func (g *Guard) next(limit, live int64, share float64) int64 {
+	maxShare := g.MaxGCShare
+	if maxShare <= 0 {
+		maxShare = 0.1
+	}
+	switch {
+	case share > maxShare && 2*live > limit:
+		// The limit, not GOGC, sets the heap goal, and collecting under
+		// it costs too much: give the heap what GOGC=100 would.
+		return max(g.Floor, 2*live)
+	case limit > g.Floor && 4*live < limit:
+		// The live heap shrank well under the raised limit: follow it
+		// down, with room so as not to come straight back.
+		return max(g.Floor, 2*live)
+	}
+	return limit
+}

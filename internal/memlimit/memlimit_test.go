@@ -1,0 +1,54 @@
+package memlimit
+
+import (
+	"context"
+	"runtime/debug"
+	"testing"
+	"time"
+)
+
+const mib = 1 << 20
+
+func TestNext(t *testing.T) {
+	g := &Guard{Floor: 128 * mib}
+	for _, tc := range []struct {
+		name        string
+		limit, live int64
+		share       float64
+		want        int64
+	}{
+		{"small heap, GOGC rules", 128 * mib, 30 * mib, 0.01, 128 * mib},
+		{"limit binds, collector cheap: kept", 128 * mib, 90 * mib, 0.05, 128 * mib},
+		{"limit binds, collector busy: raised to twice the live heap", 128 * mib, 120 * mib, 0.4, 240 * mib},
+		{"live heap past the limit", 128 * mib, 150 * mib, 0.5, 300 * mib},
+		{"busy but the limit does not bind: GOGC's doing", 128 * mib, 50 * mib, 0.3, 128 * mib},
+		{"raised limit binds again and costs: raised further", 240 * mib, 180 * mib, 0.3, 360 * mib},
+		{"raised, live heap steady: kept", 240 * mib, 110 * mib, 0.02, 240 * mib},
+		{"raised, live heap shrank: lowered", 400 * mib, 80 * mib, 0.01, 160 * mib},
+		{"lowered never under the floor", 400 * mib, 20 * mib, 0.01, 128 * mib},
+	} {
+		if got := g.next(tc.limit, tc.live, tc.share); got != tc.want {
+			t.Errorf("%s: next(%d MiB, live %d MiB, share %.2f) = %d MiB, want %d MiB",
+				tc.name, tc.limit/mib, tc.live/mib, tc.share, got/mib, tc.want/mib)
+		}
+	}
+}
+
+// TestRunStops: Run reads the runtime's metrics (a name it asks for that
+// the runtime lacks would panic here), leaves a limit it has no reason to
+// touch alone, and returns once its context is done.
+func TestRunStops(t *testing.T) {
+	old := debug.SetMemoryLimit(1 << 40)
+	defer debug.SetMemoryLimit(old)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- (&Guard{Floor: 1 << 40, Interval: time.Millisecond}).Run(ctx) }()
+	time.Sleep(20 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := debug.SetMemoryLimit(-1); got != 1<<40 {
+		t.Errorf("limit %d, want %d", got, int64(1<<40))
+	}
+}
