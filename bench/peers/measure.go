@@ -161,18 +161,16 @@ func (b *bench) measure(s *sys, nominal float64, outage bool) (*result, error) {
 		if err := b.outage(s, res, w0, w1); err != nil {
 			return nil, err
 		}
-	} else if err := sleep(b.ctx, b.o.interval+5*time.Second); err != nil { // the window's last samples on their way
+	}
+	stamped, err := b.windowSamples(w0, w1, res.nominal)
+	if err != nil {
 		return nil, err
 	}
 	for role, p := range s.measured {
 		_, hwm, _ := memStatus(p.pid())
 		res.procs[role].hwm = hwm
 	}
-	var st struct{ Samples int64 }
-	if err := b.recvQuery(fmt.Sprintf("/stamped?from=%d&to=%d", w0, w1), &st); err != nil {
-		return nil, err
-	}
-	res.stamped = st.Samples
+	res.stamped = stamped
 	var ar struct {
 		Samples, Bytes int64
 		P50            int64 `json:"latency_p50_ms"`
@@ -185,6 +183,35 @@ func (b *bench) measure(s *sys, nominal float64, outage bool) (*result, error) {
 	b.logf("%s: %.0f samples/s stamped in the window, %.0f/s arrived in it, %.0f/s offered", s.name,
 		res.rate(), float64(res.arrived)/b.o.window.Seconds(), res.nominal)
 	return res, nil
+}
+
+// windowSamples waits for the samples stamped in the window [w0,w1) to
+// reach the receiver, and counts them: until there are as many as the
+// targets served, or the count stood still for 5 s (at least an interval
+// and 2 s after the window), at most 30 s.
+func (b *bench) windowSamples(w0, w1 int64, nominal float64) (int64, error) {
+	want := int64(0.98 * nominal * float64(w1-w0) / 1000)
+	var last int64 = -1
+	still := time.Now()
+	for {
+		var st struct{ Samples int64 }
+		if err := b.recvQuery(fmt.Sprintf("/stamped?from=%d&to=%d", w0, w1), &st); err != nil {
+			return 0, err
+		}
+		if st.Samples != last {
+			last, still = st.Samples, time.Now()
+		}
+		since := time.Since(time.UnixMilli(w1))
+		switch {
+		case st.Samples >= want && since >= b.o.interval,
+			since >= b.o.interval+2*time.Second && time.Since(still) >= 5*time.Second,
+			since >= 30*time.Second:
+			return st.Samples, nil
+		}
+		if err := sleep(b.ctx, time.Second); err != nil {
+			return 0, err
+		}
+	}
 }
 
 // outage cuts the system off from the receiver for -outage, then waits

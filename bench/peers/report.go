@@ -118,7 +118,7 @@ func (rep *report) peersTable(w *strings.Builder) {
 		va, vp := rss(vm.procs["main"])
 		fmt.Fprintf(w, "\nedge / vmagent: CPU per sample %s, peak RSS %s, RSS in the window %s, wire %s, catch-up %s, latency p99 %s; edge + cloud CPU per sample / vmagent %s.\n",
 			ratio(edge.cpuPerM("main"), vm.cpuPerM("main")), ratio(ep, vp), ratio(ea, va), ratio(wire(edge), wire(vm)),
-			ratio(edge.catchup, vm.catchup), ratio(float64(edge.p99), float64(vm.p99)),
+			catchRatio(edge, vm), ratio(float64(edge.p99), float64(vm.p99)),
 			ratio(edge.cpuPerM("main")+edge.cpuPerM("cloud"), vm.cpuPerM("main")))
 	}
 }
@@ -242,4 +242,14 @@ func commandLine() string {
 		args = append(args, a)
 	}
 	return strings.Join(args, " ")
+}
+
+// catchRatio compares catch-up times; a catch-up that did not end within
+// -catchup-max gives a lower bound.
+func catchRatio(a, b *result) string {
+	r := ratio(a.catchup, b.catchup)
+	if r != "—" && !a.caughtAll {
+		r = "> " + r
+	}
+	return r
 }
