@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
 )
 
@@ -148,19 +145,14 @@ func chaosSend(ctx context.Context, url string, k int) error {
 			{Name: "job", Value: "chaos"}, {Name: "req", Value: strconv.Itoa(k)}},
 		Samples: []prompb.Sample{{Timestamp: time.Now().UnixMilli(), Value: float64(k)}},
 	}}}
-	raw, _ := req.Marshal()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	hr, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(snappy.Encode(nil, raw)))
-	hr.Header.Set("Content-Encoding", "snappy")
-	hr.Header.Set("Content-Type", "application/x-protobuf")
-	resp, err := http.DefaultClient.Do(hr)
+	code, _, err := postWrite(ctx, url, req)
 	if err != nil {
 		return err
 	}
-	resp.Body.Close()
-	if resp.StatusCode != 204 && resp.StatusCode != 200 {
-		return fmt.Errorf("status %d", resp.StatusCode)
+	if code != 204 && code != 200 {
+		return fmt.Errorf("status %d", code)
 	}
 	return nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"math"
@@ -87,27 +86,25 @@ func replayLine(k int) string {
 	return fmt.Sprintf("# HELP replay_scrape Scrape number of the replayed target.\n# TYPE replay_scrape gauge\nreplay_scrape %d\n", k)
 }
 
-// nodeExporterTarget starts the real prometheus-node-exporter and replays
-// its scrapes; it skips the test when the package is not installed.
-func nodeExporterTarget(t *testing.T) string {
+// startNodeExporter runs the real prometheus-node-exporter on a free
+// loopback port until the test ends and returns its address once it
+// answers; it skips the test when the package is not installed.
+func startNodeExporter(t *testing.T) string {
+	t.Helper()
 	path, err := exec.LookPath("prometheus-node-exporter")
 	if err != nil {
 		t.Skip("prometheus-node-exporter not installed (Debian package prometheus-node-exporter)")
 	}
 	addr := freePort(t, "tcp")
-	cmd := exec.Command(path, "--web.listen-address="+addr)
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("node_exporter logs:\n%s", logs.String())
-		}
-	})
+	start(t, path, "--web.listen-address="+addr)
+	waitFor(t, "node_exporter up", 20*time.Second, func() bool { code, _ := httpGet("http://" + addr + "/metrics"); return code == 200 })
+	return addr
+}
+
+// nodeExporterTarget starts the real prometheus-node-exporter and replays
+// its scrapes; it skips the test when the package is not installed.
+func nodeExporterTarget(t *testing.T) string {
+	addr := startNodeExporter(t)
 	fetch := func() ([]byte, error) {
 		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/metrics", nil)
 		req.Header.Set("Accept", "text/plain;version=0.0.4")
@@ -121,7 +118,6 @@ func nodeExporterTarget(t *testing.T) string {
 		}
 		return io.ReadAll(resp.Body)
 	}
-	waitFor(t, "node_exporter up", 10*time.Second, func() bool { _, err := fetch(); return err == nil })
 	rt := &replayTarget{text: func(k int) []byte {
 		body, err := fetch()
 		if err != nil {

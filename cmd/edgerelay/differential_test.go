@@ -2,13 +2,10 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"maps"
 	"math"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -17,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/edgerelay/edgerelay/internal/promtest"
@@ -33,7 +29,7 @@ import (
 // tenant, the identity labels edgerelay adds, aside.
 func TestDifferentialPrometheus(t *testing.T) {
 	promtest.Require(t, "it is what this test compares edgerelay with")
-	bin := buildBinary(t)
+	buildBinary(t) // before the targets: skipped with -short
 	targets := map[string]string{
 		"node":  nodeExporterTarget(t),
 		"churn": churnTarget(t),
@@ -42,7 +38,6 @@ func TestDifferentialPrometheus(t *testing.T) {
 	recv := &rwRecorder{}
 	rs := httptest.NewServer(recv)
 	t.Cleanup(rs.Close)
-	dir := t.TempDir()
 
 	// The scrape jobs, the same for both but for the client parameter.
 	// Prometheus 2.42 scrapes native histograms with the feature flag,
@@ -50,21 +45,18 @@ func TestDifferentialPrometheus(t *testing.T) {
 	jobs := func(client string) string {
 		var b strings.Builder
 		for _, job := range []string{"node", "churn", "hist"} {
-			fmt.Fprintf(&b, `
-  - job_name: %s
-    scrape_interval: 1s
-    scrape_timeout: 900ms
-    params: {client: [%s]}
-    static_configs: [{targets: [%q]}]`, job, client, targets[job])
+			extra := []string{fmt.Sprintf("params: {client: [%s]}", client)}
 			if client == "edge" && job == "hist" {
-				b.WriteString("\n    scrape_native_histograms: true")
+				extra = append(extra, "scrape_native_histograms: true")
 			}
+			b.WriteString(jobYAML(job, targets[job], "1s", "900ms", extra...))
 		}
 		return b.String()
 	}
 
 	promtest.Start(t, fmt.Sprintf(`
-scrape_configs:%s
+scrape_configs:
+%s
 remote_write:
   - url: %s/prom
     send_exemplars: true
@@ -73,35 +65,14 @@ remote_write:
     queue_config: {batch_send_deadline: 200ms}
 `, jobs("prom"), rs.URL), "--enable-feature=agent,native-histograms")
 
-	quic, cloudHTTP, edgeHTTP := freePort(t, "udp"), freePort(t, "tcp"), freePort(t, "tcp")
-	cloudCfg, edgeCfg := filepath.Join(dir, "cloud.yaml"), filepath.Join(dir, "edge.yaml")
-	os.WriteFile(cloudCfg, fmt.Appendf(nil, `
-cloud:
-  quic_listen: %s
-  http_listen: %s
-  data_dir: %s/cloud
-  files_dir: %s/files
-  remote_write:
+	env := newEnvWith(t, envOptions{scrape: jobs("edge"), cloud: fmt.Sprintf(`  remote_write:
     - url: %s/edge
       send_native_histograms: true
       send_exemplars: true
       metadata_config: {send: true, send_interval: 1s}
-`, quic, cloudHTTP, dir, dir, rs.URL), 0o644)
-	os.WriteFile(edgeCfg, fmt.Appendf(nil, `
-edge:
-  tenant: acme
-  site: plant-7
-  data_dir: %s/edge
-  http_listen: %s
-  scrape_configs:%s
-  upstream:
-    address: %s
-    server_name: localhost
-    insecure_skip_verify: true
-    max_backoff: 1s
-`, dir, edgeHTTP, strings.ReplaceAll(jobs("edge"), "\n  ", "\n    "), quic), 0o644)
-	start(t, bin, "run", "--config", cloudCfg)
-	start(t, bin, "run", "--config", edgeCfg)
+`, rs.URL)})
+	start(t, env.bin, "run", "--config", env.cloudConfig)
+	start(t, env.bin, "run", "--config", env.edgeConfig)
 
 	const want = 6 // scrapes of every job seen by both
 	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(200 * time.Millisecond) {
@@ -194,19 +165,8 @@ type rwStream struct {
 }
 
 func (r *rwRecorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	body, err := io.ReadAll(req.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	raw, err := snappy.Decode(nil, body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	var wr prompb.WriteRequest
-	if err := wr.Unmarshal(raw); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	wr, ok := readWrite(w, req)
+	if !ok {
 		return
 	}
 	r.mu.Lock()

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,7 +20,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/textparse"
 	"github.com/prometheus/prometheus/prompb"
@@ -188,14 +186,53 @@ const e2eFilter = `  plugins:
 // newEnv writes configs for a cloud and an edge scraping a synthetic
 // target; plugins is the edge's plugins: section, or "".
 func newEnv(t *testing.T, plugins ...string) *e2eEnv {
-	chain := ""
+	var o envOptions
 	if len(plugins) > 0 {
-		chain = plugins[0]
+		o.edge = plugins[0]
 	}
-	env := &e2eEnv{bin: buildBinary(t), dir: t.TempDir(), target: &synth.Target{Series: 20}}
-	ts := httptest.NewServer(env.target)
-	t.Cleanup(ts.Close)
-	env.targetAddr = strings.TrimPrefix(ts.URL, "http://")
+	return newEnvWith(t, o)
+}
+
+// envOptions change the configs newEnvWith writes; the zero value writes
+// newEnv's.
+type envOptions struct {
+	// scrape is the edge's scrape_configs entries (jobYAML writes one);
+	// "" scrapes a synthetic target every 500ms as job synth, labelled
+	// env: test.
+	scrape string
+	// noScrape leaves the edge without scrape_configs: it only receives
+	// remote_write.
+	noScrape bool
+	// edge and cloud are more lines of the edge's and the cloud's
+	// sections, indented by two spaces: plugins:, remote_write:, ...
+	edge, cloud string
+	// maxBackoff is the uplink's max_backoff; "" means 1s.
+	maxBackoff string
+}
+
+// newEnvWith writes configs for a cloud and an edge of tenant acme, site
+// plant-7, the edge connecting to the cloud, each with its data under
+// env.dir (cloud, edge, and the cloud's files in files).
+func newEnvWith(t *testing.T, o envOptions) *e2eEnv {
+	env := &e2eEnv{bin: buildBinary(t), dir: t.TempDir()}
+	scrape := "  scrape_configs:\n" + o.scrape
+	switch {
+	case o.noScrape:
+		scrape = ""
+	case o.scrape == "":
+		env.target = &synth.Target{Series: 20}
+		ts := httptest.NewServer(env.target)
+		t.Cleanup(ts.Close)
+		env.targetAddr = strings.TrimPrefix(ts.URL, "http://")
+		scrape += fmt.Sprintf(`    - job_name: synth
+      scrape_interval: 500ms
+      scrape_timeout: 400ms
+      static_configs: [{targets: [%q], labels: {env: test}}]
+`, env.targetAddr)
+	}
+	if o.maxBackoff == "" {
+		o.maxBackoff = "1s"
+	}
 	env.edgeHTTP, env.cloudHTTP, env.quic = freePort(t, "tcp"), freePort(t, "tcp"), freePort(t, "udp")
 	env.cloudConfig = filepath.Join(env.dir, "cloud.yaml")
 	env.edgeConfig = filepath.Join(env.dir, "edge.yaml")
@@ -205,25 +242,35 @@ cloud:
   http_listen: %s
   data_dir: %s/cloud
   files_dir: %s/files
-`, env.quic, env.cloudHTTP, env.dir, env.dir), 0o644)
+%s`, env.quic, env.cloudHTTP, env.dir, env.dir, o.cloud), 0o644)
 	os.WriteFile(env.edgeConfig, fmt.Appendf(nil, `
 edge:
   tenant: acme
   site: plant-7
   data_dir: %s/edge
   http_listen: %s
-  scrape_configs:
-    - job_name: synth
-      scrape_interval: 500ms
-      scrape_timeout: 400ms
-      static_configs: [{targets: [%q], labels: {env: test}}]
-  upstream:
+%s  upstream:
     address: %s
     server_name: localhost
     insecure_skip_verify: true
-    max_backoff: 1s
-%s`, env.dir, env.edgeHTTP, env.targetAddr, env.quic, chain), 0o644)
+    max_backoff: %s
+%s`, env.dir, env.edgeHTTP, scrape, env.quic, o.maxBackoff, o.edge), 0o644)
 	return env
+}
+
+// jobYAML is one entry of envOptions.scrape: job scrapes target
+// (host:port) every interval within timeout; extra are more lines of the
+// job ("scrape_native_histograms: true").
+func jobYAML(job, target, interval, timeout string, extra ...string) string {
+	s := fmt.Sprintf(`    - job_name: %s
+      scrape_interval: %s
+      scrape_timeout: %s
+      static_configs: [{targets: [%q]}]
+`, job, interval, timeout, target)
+	for _, e := range extra {
+		s += "      " + e + "\n"
+	}
+	return s
 }
 
 // scrapeFile is one scrape directory written by the cloud.
@@ -473,23 +520,5 @@ func sendRemoteWrite(t *testing.T, url string, n int) {
 			Samples: []prompb.Sample{{Timestamp: now, Value: float64(i) * 1.5}},
 		})
 	}
-	raw, err := req.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	hr, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(snappy.Encode(nil, raw)))
-	hr.Header.Set("Content-Encoding", "snappy")
-	hr.Header.Set("Content-Type", "application/x-protobuf")
-	hr.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
-	resp, err := http.DefaultClient.Do(hr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("remote_write: %d %s", resp.StatusCode, body)
-	}
+	mustWrite(t, url, req, "remote_write")
 }

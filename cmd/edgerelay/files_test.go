@@ -2,7 +2,6 @@ package main
 
 import (
 	"math"
-	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -13,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 	"github.com/prometheus/prometheus/prompb"
@@ -124,22 +122,7 @@ func checkRemoteWriteMarkers(t *testing.T, url, files string, sink *staleSink) {
 	req := &prompb.WriteRequest{Timeseries: []prompb.TimeSeries{
 		series("rw_kept", "a", 7.5), series("rw_gone", "a", stale), series("rw_gone", "b", stale),
 	}}
-	raw, err := req.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	hr, _ := http.NewRequest("POST", url, strings.NewReader(string(snappy.Encode(nil, raw))))
-	hr.Header.Set("Content-Encoding", "snappy")
-	hr.Header.Set("Content-Type", "application/x-protobuf")
-	hr.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
-	resp, err := http.DefaultClient.Do(hr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("remote_write with staleness markers: %d", resp.StatusCode)
-	}
+	mustWrite(t, url, req, "remote_write with staleness markers")
 	gone := labels.FromStrings("__name__", "rw_gone").String()
 	waitFor(t, "the remote_write request at the cloud's outputs", 30*time.Second, func() bool {
 		sink.mu.Lock()

@@ -2,9 +2,7 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -16,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/edgerelay/edgerelay/relay/synth"
@@ -78,23 +75,7 @@ func sendBadLabels(t *testing.T, url string, n int) {
 		}
 		req.Timeseries = append(req.Timeseries, prompb.TimeSeries{Labels: many, Samples: []prompb.Sample{{Timestamp: now, Value: 1}}})
 	}
-	raw, err := req.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	hr, _ := http.NewRequest("POST", url, bytes.NewReader(snappy.Encode(nil, raw)))
-	hr.Header.Set("Content-Encoding", "snappy")
-	hr.Header.Set("Content-Type", "application/x-protobuf")
-	hr.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
-	resp, err := http.DefaultClient.Do(hr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("remote_write of long labels: %d %s", resp.StatusCode, body)
-	}
+	mustWrite(t, url, req, "remote_write of long labels")
 }
 
 // TestTenantLimits: tenant flood's edge explodes series (thousands of new

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"fmt"
 	"io"
 	"io/fs"
@@ -17,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/textparse"
 	"github.com/prometheus/prometheus/prompb"
@@ -34,14 +32,8 @@ type metaSink struct {
 }
 
 func (s *metaSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	raw, err := snappy.Decode(nil, body)
-	var req prompb.WriteRequest
-	if err == nil {
-		err = req.Unmarshal(raw)
-	}
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	req, ok := readWrite(w, r)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -202,41 +194,19 @@ func dataFiles(t *testing.T, root string) (names []string, texts [][]byte) {
 // metadata reaches /federate too.
 func TestRemoteWriteMetadata(t *testing.T) {
 	promtest.Require(t, "it is the remote_write sender of this test")
-	env := &e2eEnv{bin: buildBinary(t), dir: t.TempDir()}
 	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/openmetrics-text; version=1.0.0; charset=utf-8")
 		io.WriteString(w, metaTarget)
 	}))
 	t.Cleanup(target.Close)
-	env.targetAddr = strings.TrimPrefix(target.URL, "http://")
 	sink := &metaSink{meta: map[string]prompb.MetricMetadata{}}
 	receiver := httptest.NewServer(sink)
 	t.Cleanup(receiver.Close)
-	env.edgeHTTP, env.cloudHTTP, env.quic = freePort(t, "tcp"), freePort(t, "tcp"), freePort(t, "udp")
-	env.cloudConfig = filepath.Join(env.dir, "cloud.yaml")
-	env.edgeConfig = filepath.Join(env.dir, "edge.yaml")
-	os.WriteFile(env.cloudConfig, fmt.Appendf(nil, `
-cloud:
-  quic_listen: %s
-  http_listen: %s
-  data_dir: %s/cloud
-  files_dir: %s/files
-  remote_write:
+	env := newEnvWith(t, envOptions{noScrape: true, cloud: fmt.Sprintf(`  remote_write:
     - url: %s/api/v1/write
       metadata_config: {send_interval: 1s}
-`, env.quic, env.cloudHTTP, env.dir, env.dir, receiver.URL), 0o644)
-	os.WriteFile(env.edgeConfig, fmt.Appendf(nil, `
-edge:
-  tenant: acme
-  site: plant-7
-  data_dir: %s/edge
-  http_listen: %s
-  upstream:
-    address: %s
-    server_name: localhost
-    insecure_skip_verify: true
-    max_backoff: 1s
-`, env.dir, env.edgeHTTP, env.quic), 0o644)
+`, receiver.URL)})
+	env.targetAddr = strings.TrimPrefix(target.URL, "http://")
 	cloud := env.startCloud(t)
 	edge := start(t, env.bin, "run", "--config", env.edgeConfig)
 	waitFor(t, "edge ready", 30*time.Second, func() bool { c, _ := httpGet("http://" + env.edgeHTTP + "/-/ready"); return c == 200 })
@@ -351,23 +321,5 @@ func sendV2WithMetadata(t *testing.T, url string) {
 		},
 	}}}
 	req.Symbols = st.Symbols()
-	raw, err := req.Marshal()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	hr, _ := http.NewRequestWithContext(ctx, "POST", url, bytes.NewReader(snappy.Encode(nil, raw)))
-	hr.Header.Set("Content-Encoding", "snappy")
-	hr.Header.Set("Content-Type", "application/x-protobuf;proto=io.prometheus.write.v2.Request")
-	hr.Header.Set("X-Prometheus-Remote-Write-Version", "2.0.0")
-	resp, err := http.DefaultClient.Do(hr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		t.Fatalf("remote_write 2.0: %d %s", resp.StatusCode, body)
-	}
+	mustWrite(t, url, req, "remote_write 2.0")
 }

@@ -125,46 +125,23 @@ func nativeEveryScrape(t *testing.T, bin, plugins string) {
 	target := httptest.NewServer(promhttp.HandlerFor(tt, promhttp.HandlerOpts{}))
 	defer target.Close()
 
-	dir := t.TempDir()
-	edgeHTTP, cloudHTTP, quic := freePort(t, "tcp"), freePort(t, "tcp"), freePort(t, "udp")
-	cloudCfg, edgeCfg := filepath.Join(dir, "cloud.yaml"), filepath.Join(dir, "edge.yaml")
-	os.WriteFile(cloudCfg, fmt.Appendf(nil, `
-cloud:
-  quic_listen: %s
-  http_listen: %s
-  data_dir: %s/cloud
-  files_dir: %s/files
-`, quic, cloudHTTP, dir, dir), 0o644)
-	os.WriteFile(edgeCfg, fmt.Appendf(nil, `
-edge:
-  tenant: acme
-  site: plant-7
-  data_dir: %s/edge
-  http_listen: %s
-  scrape_configs:
-    - job_name: native
-      scrape_interval: 300ms
-      scrape_timeout: 250ms
-      scrape_native_histograms: true
-      static_configs: [{targets: [%q]}]
-  upstream:
-    address: %s
-    server_name: localhost
-    insecure_skip_verify: true
-    max_backoff: 500ms
-%s`, dir, edgeHTTP, strings.TrimPrefix(target.URL, "http://"), quic, plugins), 0o644)
-	cloud := start(t, bin, "run", "--config", cloudCfg)
-	start(t, bin, "run", "--config", edgeCfg)
-	files := filepath.Join(dir, "files")
+	env := newEnvWith(t, envOptions{
+		scrape:     jobYAML("native", strings.TrimPrefix(target.URL, "http://"), "300ms", "250ms", "scrape_native_histograms: true"),
+		edge:       plugins,
+		maxBackoff: "500ms",
+	})
+	cloud := start(t, bin, "run", "--config", env.cloudConfig)
+	start(t, bin, "run", "--config", env.edgeConfig)
+	files := filepath.Join(env.dir, "files")
 
 	waitFor(t, "8 scrapes written", 60*time.Second, func() bool { return len(readScrapes(t, files)) >= 8 })
 	cloud.stopWith(t, syscall.SIGTERM)
-	cloud = start(t, bin, "run", "--config", cloudCfg)
+	cloud = start(t, bin, "run", "--config", env.cloudConfig)
 	before := len(readScrapes(t, files))
 	waitFor(t, "8 more scrapes after the cloud restarted", 60*time.Second, func() bool { return len(readScrapes(t, files)) >= before+8 })
 	cloud.stopWith(t, syscall.SIGTERM)
 	// The scrapes went as delta frames, or whole when delta is off.
-	if frames := metric(t, "http://"+edgeHTTP+"/metrics", "edgerelay_delta_frames_total"); (plugins == "") != (frames > 0) {
+	if frames := metric(t, "http://"+env.edgeHTTP+"/metrics", "edgerelay_delta_frames_total"); (plugins == "") != (frames > 0) {
 		t.Fatalf("edgerelay_delta_frames_total = %v with plugins %q", frames, plugins)
 	}
 

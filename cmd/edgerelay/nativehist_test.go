@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang/snappy"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/prometheus/model/exemplar"
@@ -122,7 +121,6 @@ func sameHist(got, want nativeHist, wantTenant bool) string {
 // /federate stores the same histogram (its query API: count, sum, every
 // bucket).
 func TestPrometheusNativeHistogramsEndToEnd(t *testing.T) {
-	bin := buildBinary(t)
 	reg := prometheus.NewRegistry()
 	h := prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name: "req_latency_seconds", Help: "Request latency.",
@@ -147,11 +145,8 @@ func TestPrometheusNativeHistogramsEndToEnd(t *testing.T) {
 	var mu sync.Mutex
 	var received []prompb.TimeSeries
 	rw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		raw, _ := snappy.Decode(nil, body)
-		var req prompb.WriteRequest
-		if err := req.Unmarshal(raw); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+		req, ok := readWrite(w, r)
+		if !ok {
 			return
 		}
 		mu.Lock()
@@ -161,40 +156,17 @@ func TestPrometheusNativeHistogramsEndToEnd(t *testing.T) {
 	}))
 	defer rw.Close()
 
-	dir := t.TempDir()
-	edgeHTTP, cloudHTTP, quic := freePort(t, "tcp"), freePort(t, "tcp"), freePort(t, "udp")
-	cloudCfg, edgeCfg := filepath.Join(dir, "cloud.yaml"), filepath.Join(dir, "edge.yaml")
-	os.WriteFile(cloudCfg, fmt.Appendf(nil, `
-cloud:
-  quic_listen: %s
-  http_listen: %s
-  data_dir: %s/cloud
-  files_dir: %s/files
-  remote_write:
+	env := newEnvWith(t, envOptions{
+		scrape: jobYAML("native", strings.TrimPrefix(target.URL, "http://"), "500ms", "400ms", "scrape_native_histograms: true"),
+		cloud: fmt.Sprintf(`  remote_write:
     - url: %s
       send_native_histograms: true
       send_exemplars: true
-`, quic, cloudHTTP, dir, dir, rw.URL), 0o644)
-	os.WriteFile(edgeCfg, fmt.Appendf(nil, `
-edge:
-  tenant: acme
-  site: plant-7
-  data_dir: %s/edge
-  http_listen: %s
-  scrape_configs:
-    - job_name: native
-      scrape_interval: 500ms
-      scrape_timeout: 400ms
-      scrape_native_histograms: true
-      static_configs: [{targets: [%q]}]
-  upstream:
-    address: %s
-    server_name: localhost
-    insecure_skip_verify: true
-    max_backoff: 1s
-`, dir, edgeHTTP, strings.TrimPrefix(target.URL, "http://"), quic), 0o644)
-	start(t, bin, "run", "--config", cloudCfg)
-	start(t, bin, "run", "--config", edgeCfg)
+`, rw.URL),
+	})
+	dir, cloudHTTP := env.dir, env.cloudHTTP
+	start(t, env.bin, "run", "--config", env.cloudConfig)
+	start(t, env.bin, "run", "--config", env.edgeConfig)
 
 	// Files: the scrape's .native.gz.
 	var natives []string

@@ -37,28 +37,9 @@ const nodeRelabel = `relabel_configs:
 // and values of the scrape file the cloud writes, identity labels and the
 // report series aside).
 func TestPluginTestMatchesEdgeOnNodeExporter(t *testing.T) {
-	nodeExporter, err := exec.LookPath("prometheus-node-exporter")
-	if err != nil {
-		t.Skip("prometheus-node-exporter is not installed (Debian package prometheus-node-exporter)")
-	}
+	neAddr := startNodeExporter(t)
 	bin := buildBinary(t)
 	dir := t.TempDir()
-
-	neAddr := freePort(t, "tcp")
-	ne := exec.Command(nodeExporter, "--web.listen-address="+neAddr)
-	var neLog bytes.Buffer
-	ne.Stdout, ne.Stderr = &neLog, &neLog
-	if err := ne.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ne.Process.Kill()
-		ne.Wait()
-		if t.Failed() {
-			t.Logf("node_exporter:\n%s", neLog.String())
-		}
-	})
-	waitFor(t, "node_exporter", 20*time.Second, func() bool { code, _ := httpGet("http://" + neAddr + "/metrics"); return code == 200 })
 
 	// The edge scrapes node_exporter through this proxy, which keeps the
 	// first answer's bytes and serves them again on every later scrape, so
@@ -95,35 +76,19 @@ func TestPluginTestMatchesEdgeOnNodeExporter(t *testing.T) {
 
 	relabelFile := filepath.Join(dir, "relabel.yaml")
 	os.WriteFile(relabelFile, []byte(nodeRelabel), 0o644)
-	quic, cloudHTTP, edgeHTTP := freePort(t, "udp"), freePort(t, "tcp"), freePort(t, "tcp")
-	cloudCfg, edgeCfg := filepath.Join(dir, "cloud.yaml"), filepath.Join(dir, "edge.yaml")
-	os.WriteFile(cloudCfg, fmt.Appendf(nil, "cloud:\n  quic_listen: %s\n  http_listen: %s\n  data_dir: %s/cloud\n  files_dir: %s/files\n",
-		quic, cloudHTTP, dir, dir), 0o644)
-	os.WriteFile(edgeCfg, fmt.Appendf(nil, `edge:
-  tenant: acme
-  site: plant-7
-  data_dir: %s/edge
-  http_listen: %s
-  scrape_configs:
-    - job_name: node
-      scrape_interval: 1s
-      scrape_timeout: 900ms
-      static_configs: [{targets: [%q]}]
-  plugins:
+	env := newEnvWith(t, envOptions{
+		scrape: jobYAML("node", target, "1s", "900ms"),
+		edge: `  plugins:
     - name: relabel
       module: builtin:relabel
       on_error: fail_closed
       config:
-%s  upstream:
-    address: %s
-    server_name: localhost
-    insecure_skip_verify: true
-    max_backoff: 1s
-`, dir, edgeHTTP, target, indent(nodeRelabel, "        "), quic), 0o644)
-	start(t, bin, "run", "--config", cloudCfg)
-	start(t, bin, "run", "--config", edgeCfg)
+` + indent(nodeRelabel, "        "),
+	})
+	start(t, bin, "run", "--config", env.cloudConfig)
+	start(t, bin, "run", "--config", env.edgeConfig)
 
-	files := filepath.Join(dir, "files")
+	files := filepath.Join(env.dir, "files")
 	var scrapes []scrapeFile
 	waitFor(t, "a node_exporter scrape written by the cloud", 3*time.Minute, func() bool {
 		scrapes = readScrapes(t, files)

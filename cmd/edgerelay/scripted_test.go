@@ -18,10 +18,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
-	"github.com/prometheus/prometheus/prompb"
 )
 
 // scriptedTarget serves a scrape that is a pure function of its tick
@@ -185,14 +183,8 @@ type staleSink struct {
 }
 
 func (s *staleSink) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	raw, err := snappy.Decode(nil, body)
-	var req prompb.WriteRequest
-	if err == nil {
-		err = req.Unmarshal(raw)
-	}
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
+	req, ok := readWrite(w, r)
+	if !ok {
 		return
 	}
 	s.mu.Lock()

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang/snappy"
-	"github.com/prometheus/prometheus/prompb"
 	"golang.org/x/crypto/bcrypt"
 )
 
@@ -48,14 +45,8 @@ func TestCertificateDecidesIdentity(t *testing.T) {
 	var tenantsMu sync.Mutex
 	tenantsOut := map[string]int{}
 	rw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		raw, err := snappy.Decode(nil, body)
-		var req prompb.WriteRequest
-		if err == nil {
-			err = req.Unmarshal(raw)
-		}
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+		req, ok := readWrite(w, r)
+		if !ok {
 			return
 		}
 		tenantsMu.Lock()
@@ -80,15 +71,7 @@ func TestCertificateDecidesIdentity(t *testing.T) {
 `, tlsDir, web, rw.URL), 0o644)
 	cloudURL := "http://ops:ops-pw@" + env.cloudHTTP
 	edgeAs := func(name, tenant, site, cert, key string) string {
-		b, _ := os.ReadFile(env.edgeConfig)
-		s := strings.Replace(string(b), "tenant: acme", "tenant: "+tenant, 1)
-		s = strings.Replace(s, "site: plant-7", "site: "+site, 1)
-		s = strings.Replace(s, "data_dir: "+env.dir+"/edge", "data_dir: "+env.dir+"/"+name, 1)
-		s = strings.Replace(s, env.edgeHTTP, freePort(t, "tcp"), 1)
-		s = strings.Replace(s, "    insecure_skip_verify: true\n", fmt.Sprintf("    ca_file: %[1]s/ca.pem\n    cert_file: %[1]s/%[2]s\n    key_file: %[1]s/%[3]s\n", tlsDir, cert, key), 1)
-		path := filepath.Join(env.dir, name+".yaml")
-		os.WriteFile(path, []byte(s), 0o644)
-		return path
+		return edgeConfigAs(t, env, name, tenant, site, tlsDir, cert, key)
 	}
 	start(t, env.bin, "run", "--config", env.cloudConfig)
 	liar := start(t, env.bin, "run", "--config", edgeAs("liar", "victim-tenant", "plant-7", "edge.pem", "edge-key.pem"))
