@@ -36,18 +36,9 @@ const (
 // ErrBadBundle is wrapped by ReadBundle's errors about the bundle's bytes.
 var ErrBadBundle = errors.New("bad queue bundle")
 
-// Export writes the blocks with Seq > after that are stored when it starts
-// to w as a bundle, calling progress (if not nil) with data bytes done and
-// total after each block. It returns the Seq of the last block written, or
-// after when there was none. The queue is not changed: acknowledge through
-// the returned Seq to delete what was exported.
-func (q *Queue) Export(w io.Writer, after uint64, progress func(done, total int64)) (last uint64, err error) {
-	x, err := q.ExportUntil(w, after, 0, progress)
-	return x.Last, err
-}
-
-// Exported describes what ExportUntil wrote: Blocks blocks holding Samples
-// samples and Bytes data bytes, the last being Seq Last.
+// Exported describes what Export wrote: Blocks blocks holding Samples
+// samples and Bytes data bytes, the last being Seq Last (after when there
+// was none).
 type Exported struct {
 	Last    uint64
 	Blocks  int
@@ -55,12 +46,17 @@ type Exported struct {
 	Bytes   int64
 }
 
-// ExportUntil is Export limited to the oldest blocks whose Time is at most
-// until (ms; 0: no limit): it stops at the first newer block, except that
-// it takes the rest of the last exported block's Group, so a delta
-// generation is never cut in two (its later blocks would be useless to a
-// cloud that gets the bundle).
-func (q *Queue) ExportUntil(w io.Writer, after uint64, until int64, progress func(done, total int64)) (x Exported, err error) {
+// Export writes the blocks with Seq > after that are stored when it starts
+// to w as a bundle, calling progress (if not nil) with data bytes done and
+// total after each block. The queue is not changed: acknowledge through
+// the returned Last to delete what was exported.
+//
+// A non-zero until (ms) limits it to the oldest blocks whose Time is at
+// most until: it stops at the first newer block, except that it takes the
+// rest of the last exported block's Group, so a delta generation is never
+// cut in two (its later blocks would be useless to a cloud that gets the
+// bundle).
+func (q *Queue) Export(w io.Writer, after uint64, until int64, progress func(done, total int64)) (x Exported, err error) {
 	x.Last = after
 	last, samples, err := q.export(w, after, until, progress)
 	if err == nil {
@@ -80,7 +76,9 @@ func (q *Queue) export(w io.Writer, after uint64, until int64, progress func(don
 	hdr := append([]byte(bundleMagic), 0, 0)
 	binary.LittleEndian.PutUint16(hdr[8:], bundleVersion)
 	hdr = binary.LittleEndian.AppendUint64(hdr, q.id)
-	split := q.Split()
+	q.mu.Lock()
+	split := q.split
+	q.mu.Unlock()
 	hdr = append(binary.LittleEndian.AppendUint64(hdr, split.Seq), split.Lane)
 	if _, err := bw.Write(hdr); err != nil {
 		return after, x, fmt.Errorf("export: %w", err)

@@ -44,7 +44,7 @@ func TestExportReadBundle(t *testing.T) {
 			var buf bytes.Buffer
 			var calls int
 			var lastDone, lastTotal int64
-			last, err := q.Export(&buf, tt.after, func(done, total int64) {
+			x, err := q.Export(&buf, tt.after, 0, func(done, total int64) {
 				calls++
 				if done < lastDone || done > total {
 					t.Fatalf("progress %d/%d after %d", done, total, lastDone)
@@ -54,8 +54,8 @@ func TestExportReadBundle(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if last != tt.wantLast {
-				t.Fatalf("last %d, want %d", last, tt.wantLast)
+			if x.Last != tt.wantLast {
+				t.Fatalf("last %d, want %d", x.Last, tt.wantLast)
 			}
 			id, bs, err := readAll(buf.Bytes())
 			if err != nil {
@@ -81,7 +81,7 @@ func TestReadBundleRejectsDamage(t *testing.T) {
 	q := openQueue(t, t.TempDir(), Options{})
 	mustAppend(t, q, rec(0, 100), rec(1, 100), rec(2, 100))
 	var buf bytes.Buffer
-	if _, err := q.Export(&buf, 0, nil); err != nil {
+	if _, err := q.Export(&buf, 0, 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	good := buf.Bytes()
@@ -136,7 +136,7 @@ func FuzzReadBundle(f *testing.F) {
 	}
 	mustAppend(f, q, rec(1, 10))
 	var v2 bytes.Buffer
-	if _, err := q.Export(&v2, 0, nil); err != nil {
+	if _, err := q.Export(&v2, 0, 0, nil); err != nil {
 		f.Fatal(err)
 	}
 	f.Add(v2.Bytes())
@@ -177,7 +177,7 @@ func TestExportUntil(t *testing.T) {
 		{until: 0, last: 7, n: 7},    // no limit
 	} {
 		var buf bytes.Buffer
-		x, err := q.ExportUntil(&buf, 0, tc.until, nil)
+		x, err := q.Export(&buf, 0, tc.until, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

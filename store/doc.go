@@ -3,7 +3,11 @@
 // (this is the only package that imports Badger).
 //
 // Append makes blocks durable before it returns; the forwarder Reads from
-// the head, ships, and AckThroughs what the cloud has made durable. Each
+// the head, ships, and AckThroughs what the cloud has made durable. Stats
+// says what is stored, Wait waits for more, Export writes a bundle. A
+// queue may be split into a backlog and a live lane (lanes.go): StartLane
+// and AckRange are the two lane operations, and package relay/lanes, which
+// decides when to split and how each lane is read, is their only user. Each
 // block gets a sequence number (Seq) starting at 1 that never repeats for
 // the life of the directory; the next Seq is persisted, so ids stay
 // monotonic even after everything was acknowledged and the process

@@ -17,7 +17,9 @@ import (
 //
 // A new split may start only once the backlog lane is empty, so at most two
 // lanes ever hold blocks. AckRange deletes acknowledged blocks of the live
-// lane while older ones wait.
+// lane while older ones wait. Stats.Split and Stats.Backlog say where the
+// queue is split now. Package lanes decides when to split and how each lane
+// is read and acknowledged; StartLane and AckRange are for it.
 
 // Split is where the newer lane starts: blocks with Seq >= Seq are in lane
 // Lane, older ones in the other lane. The zero Split means no split ever
@@ -40,21 +42,8 @@ var ErrBacklog = errors.New("the backlog lane still holds blocks")
 
 var keySplit = []byte("csplit") // Seq u64, lane u8
 
-// Split returns the queue's current split.
-func (q *Queue) Split() Split {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.split
-}
-
-// Backlog reports whether blocks before the split remain: the backlog lane
-// is not drained yet.
-func (q *Queue) Backlog() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.backlogLocked()
-}
-
+// backlogLocked reports whether blocks before the split remain: the
+// backlog lane is not drained yet. It must be called with q.mu held.
 func (q *Queue) backlogLocked() bool {
 	return q.split.Seq != 0 && q.st.blocks > 0 && q.st.head < q.split.Seq
 }

@@ -34,7 +34,7 @@ func TestLanes(t *testing.T) {
 	if got := lanes(mustRead(t, q, 0, 0, 0)); got != "1:0 2:0 3:0 4:1 5:1 6:1 " {
 		t.Fatalf("after the split: %s", got)
 	}
-	if !q.Backlog() {
+	if !q.Stats().Backlog {
 		t.Fatal("Backlog() = false with blocks 1..3 before the split")
 	}
 	if _, err := q.StartLane(); !errors.Is(err, ErrBacklog) {
@@ -63,7 +63,7 @@ func TestLanes(t *testing.T) {
 	if err := q.AckThrough(3); err != nil {
 		t.Fatal(err)
 	}
-	if q.Backlog() {
+	if q.Stats().Backlog {
 		t.Fatal("Backlog() = true after the backlog lane was acknowledged")
 	}
 	sp, err = q.StartLane()
@@ -76,7 +76,7 @@ func TestLanes(t *testing.T) {
 	}
 	// A bundle carries the lanes.
 	var buf bytes.Buffer
-	if _, err := q.Export(&buf, 0, nil); err != nil {
+	if _, err := q.Export(&buf, 0, 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	_, bs, err := readAll(buf.Bytes())

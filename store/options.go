@@ -94,6 +94,11 @@ type Stats struct {
 	// HeadSeq is the Seq of the oldest stored block, 0 when the queue is
 	// empty. NextSeq is the Seq the next appended block gets.
 	HeadSeq, NextSeq uint64
+	// Split is where the live lane of the last split starts (the zero
+	// Split: never split). Backlog is true while blocks before it remain:
+	// the backlog lane is not drained yet.
+	Split   Split
+	Backlog bool
 	// OldestTime is the Time of the oldest stored block, NewestTime the
 	// largest Time of any stored block; both 0 when the queue is empty.
 	OldestTime, NewestTime int64

@@ -185,7 +185,7 @@ func (q *Queue) Stats() Stats {
 	s := q.st
 	return Stats{
 		Blocks: s.blocks, Bytes: s.bytes, Samples: s.samples,
-		HeadSeq: s.head, NextSeq: s.next,
+		HeadSeq: s.head, NextSeq: s.next, Split: q.split, Backlog: q.backlogLocked(),
 		OldestTime: s.oldestTime, NewestTime: s.newestTime,
 		DroppedBlocks: s.droppedBlocks, DroppedSamples: s.droppedSamples,
 		Corrupt: s.corrupt, DiskBytes: s.diskBytes,

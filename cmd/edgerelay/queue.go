@@ -44,9 +44,9 @@ func queueCommand() *cli.Command {
 					fmt.Fprintf(w, "newest          %s\n", ts(st.NewestTime))
 					fmt.Fprintf(w, "head_seq        %d\n", st.HeadSeq)
 					fmt.Fprintf(w, "next_seq        %d\n", st.NextSeq)
-					if q.Backlog() {
+					if st.Backlog {
 						// Blocks from here on drain beside the older ones.
-						fmt.Fprintf(w, "live_lane_seq   %d\n", q.Split().Seq)
+						fmt.Fprintf(w, "live_lane_seq   %d\n", st.Split.Seq)
 					}
 					fmt.Fprintf(w, "dropped_blocks  %d\n", st.DroppedBlocks)
 					fmt.Fprintf(w, "dropped_samples %d\n", st.DroppedSamples)

@@ -42,7 +42,7 @@ func queueExportCommand() *cli.Command {
 			err = fsutil.Write(c.String("out"), 0o666, func(w io.Writer) error {
 				bw := bufio.NewWriterSize(w, 1<<20)
 				var err error
-				x, err = q.ExportUntil(bw, 0, until, func(done, total int64) { bar.update(done, total) })
+				x, err = q.Export(bw, 0, until, func(done, total int64) { bar.update(done, total) })
 				if err != nil {
 					return err
 				}

@@ -58,7 +58,7 @@ func TestImportKeepsLanes(t *testing.T) {
 	c.bases.close()
 
 	var bundle bytes.Buffer
-	if _, err := q.Export(&bundle, 0, nil); err != nil {
+	if _, err := q.Export(&bundle, 0, 0, nil); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := config.Parse([]byte("cloud:\n  data_dir: " + dir + "/cloud\n  files_dir: " + dir + "/files\n"))

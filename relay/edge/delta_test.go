@@ -156,7 +156,7 @@ func roundTrip(t *testing.T, seed uint64, maxBlock int) {
 			}
 		}
 	}
-	if sp := q.Split(); sp.Seq == 0 || sp.Seq == queued[0].Seq {
+	if sp := q.Stats().Split; sp.Seq == 0 || sp.Seq == queued[0].Seq {
 		t.Fatalf("split %+v: no live lane after a backlog", sp)
 	}
 	decs := [2]*delta.Decoder{delta.NewDecoder(), delta.NewDecoder()}

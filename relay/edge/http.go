@@ -89,7 +89,7 @@ func (e *Edge) drain() string {
 	switch {
 	case e.fwd.Beside():
 		return fmt.Sprintf("backlog beside live data (%g of the link for the backlog, queue.replay_share)", e.cfg.Queue.ReplayShare)
-	case e.queue.Backlog():
+	case e.queue.Stats().Backlog:
 		return "oldest first; a live lane waits behind the backlog (the cloud takes blocks in order only)"
 	}
 	return "oldest first"

@@ -42,11 +42,9 @@ type Queue interface {
 }
 
 // SplitQueue is what a Queue also offers when it can be split into a
-// backlog and a live lane (*store.Queue does). Without it the queue has
-// one lane.
+// backlog and a live lane (*store.Queue does): Stats tells where it is
+// split (Stats.Split, Stats.Backlog). Without it the queue has one lane.
 type SplitQueue interface {
-	Split() store.Split
-	Backlog() bool
 	StartLane() (store.Split, error)
 	AckRange(from, through uint64) error
 	Stats() store.Stats
@@ -139,8 +137,9 @@ func (l *Lanes) Connect(cloudTakesLanes bool) *Sender {
 	l.mu.Lock()
 	s.cur = &cursor{after: l.acked} // the oldest lane (the only one unless split)
 	if s.lanes {
-		s.split = l.sq.Split()
-		if l.sq.Backlog() {
+		st := l.sq.Stats()
+		s.split = st.Split
+		if st.Backlog {
 			s.cur.before = s.split.Seq
 			s.live = &cursor{after: max(s.split.Seq-1, l.liveAcked)}
 		}
@@ -153,10 +152,10 @@ func (l *Lanes) Connect(cloudTakesLanes bool) *Sender {
 // maybeSplit asks for a live lane when there is a backlog of more than a
 // read's worth and no split is under way; it reports whether it asked.
 func (l *Lanes) maybeSplit() bool {
-	if l.sq.Backlog() {
+	st := l.sq.Stats()
+	if st.Backlog {
 		return false
 	}
-	st := l.sq.Stats()
 	if st.Blocks <= l.cfg.Window && st.Bytes <= int64(l.cfg.MaxBatchBytes) {
 		return false
 	}
@@ -186,7 +185,7 @@ func (l *Lanes) setTwo(two bool) {
 func (l *Lanes) Ack(through [2]uint64) error {
 	var split store.Split
 	if l.sq != nil {
-		split = l.sq.Split()
+		split = l.sq.Stats().Split
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

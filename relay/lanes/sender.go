@@ -58,8 +58,8 @@ func (s *Sender) Next(ctx context.Context) (store.Block, error) {
 	l := s.l
 	for {
 		if s.awaitSplit && s.live == nil {
-			if sp := l.sq.Split(); sp != s.split && l.sq.Backlog() {
-				s.splitLanded(sp)
+			if st := l.sq.Stats(); st.Split != s.split && st.Backlog {
+				s.splitLanded(st.Split)
 			}
 		}
 		if err := s.fill(s.cur); err != nil {
