@@ -13,7 +13,7 @@ import (
 // every 100ms.
 func startFastScrapes(t *testing.T) (env *e2eEnv, cloud, edge *proc) {
 	env = newEnv(t)
-	env.edit(t, "scrape_interval: 500ms\n      scrape_timeout: 400ms", "scrape_interval: 100ms\n      scrape_timeout: 90ms")
+	env.scrapeFast(t)
 	cloud = env.startCloud(t)
 	edge = start(t, env.bin, "run", "--config", env.edgeConfig)
 	return env, cloud, edge

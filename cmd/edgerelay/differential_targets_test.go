@@ -138,11 +138,11 @@ func churnTarget(t *testing.T) string {
 			if (i*7+k)%10 == 0 {
 				continue
 			}
-			fmt.Fprintf(&b, "churn_value{id=\"%d\",zone=\"z%d\"} %s\n", i, i%3, formatFloat(float64(i*k)+0.1))
+			fmt.Fprintf(&b, "churn_value{id=\"%d\",zone=\"z%d\"} %s\n", i, i%3, formatValue(float64(i*k)+0.1))
 		}
 		b.WriteString("# HELP churn_special Values at the edges of float64.\n# TYPE churn_special gauge\n")
 		for i, v := range []float64{math.Inf(1), math.Inf(-1), math.NaN(), -0.0, math.SmallestNonzeroFloat64, math.MaxFloat64, 1e-300 * float64(k+1)} {
-			fmt.Fprintf(&b, "churn_special{kind=\"%d\"} %s\n", i, formatFloat(v))
+			fmt.Fprintf(&b, "churn_special{kind=\"%d\"} %s\n", i, formatValue(v))
 		}
 		b.WriteString("# HELP churn_requests_total Requests served.\n# TYPE churn_requests_total counter\n")
 		fmt.Fprintf(&b, "churn_requests_total{code=\"200\"} %d\n", 10*k)
@@ -153,18 +153,6 @@ func churnTarget(t *testing.T) string {
 		return []byte(b.String())
 	}}
 	return serveReplay(t, rt)
-}
-
-func formatFloat(v float64) string {
-	switch {
-	case math.IsInf(v, 1):
-		return "+Inf"
-	case math.IsInf(v, -1):
-		return "-Inf"
-	case math.IsNaN(v):
-		return "NaN"
-	}
-	return fmt.Sprint(v)
 }
 
 // histogramTarget serves a native histogram (and its classic buckets)

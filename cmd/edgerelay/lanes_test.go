@@ -94,7 +94,7 @@ func TestBacklogBesideLiveData(t *testing.T) {
 		t.Run(fmt.Sprintf("remote_write_out_of_order=%v", ooo), func(t *testing.T) {
 			t.Parallel()
 			env := newEnv(t)
-			env.edit(t, "scrape_interval: 500ms\n      scrape_timeout: 400ms", "scrape_interval: 100ms\n      scrape_timeout: 90ms")
+			env.scrapeFast(t)
 			sink := &scrapeSink{}
 			srv := httptest.NewServer(sink)
 			t.Cleanup(srv.Close)
@@ -192,7 +192,7 @@ func TestBacklogBesideLiveData(t *testing.T) {
 // never meets a frame without its base.
 func TestLanesSurviveKill9(t *testing.T) {
 	env := newEnv(t)
-	env.edit(t, "scrape_interval: 500ms\n      scrape_timeout: 400ms", "scrape_interval: 100ms\n      scrape_timeout: 90ms")
+	env.scrapeFast(t)
 	env.edit(t, "  upstream:\n", "  queue: {max_send_rate: 6KiB, max_block_bytes: 8KiB}\n  upstream:\n")
 	edgeMetrics := "http://" + env.edgeHTTP + "/metrics"
 	edgeReady := func() bool { c, _ := httpGet("http://" + env.edgeHTTP + "/-/ready"); return c == 200 }

@@ -33,6 +33,13 @@ func (env *e2eEnv) edit(t *testing.T, old, new string) {
 	os.WriteFile(env.edgeConfig, bytes.Replace(b, []byte(old), []byte(new), 1), 0o644)
 }
 
+// scrapeFast makes newEnv's edge scrape its synthetic target every 100ms
+// (timeout 90ms) instead of every 500ms.
+func (env *e2eEnv) scrapeFast(t *testing.T) {
+	t.Helper()
+	env.edit(t, "scrape_interval: 500ms\n      scrape_timeout: 400ms", "scrape_interval: 100ms\n      scrape_timeout: 90ms")
+}
+
 // metric sums the samples of name (any labels) on a /metrics page.
 func metric(t *testing.T, url, name string) float64 {
 	t.Helper()
@@ -104,7 +111,7 @@ func failedScrape(samples map[string]float64, identity map[string]string) bool {
 // the drain rate is reported against the live ingest rate.
 func TestOutageDrainsInOrder(t *testing.T) {
 	env := newEnv(t)
-	env.edit(t, "scrape_interval: 500ms\n      scrape_timeout: 400ms", "scrape_interval: 100ms\n      scrape_timeout: 90ms")
+	env.scrapeFast(t)
 	outage := 8 * time.Second
 	if s := os.Getenv("EDGERELAY_OUTAGE"); s != "" {
 		outage, _ = time.ParseDuration(s)
@@ -162,7 +169,7 @@ func consecutiveScrapes(t *testing.T, env *e2eEnv, min int) []int64 {
 func TestQueueCapDropsOldestAndCountsThem(t *testing.T) {
 	const capBytes = 24 << 10
 	env := newEnv(t, "  queue:\n    max_bytes: 24KiB\n    max_block_bytes: 8KiB\n")
-	env.edit(t, "scrape_interval: 500ms\n      scrape_timeout: 400ms", "scrape_interval: 100ms\n      scrape_timeout: 90ms")
+	env.scrapeFast(t)
 	edgeMetrics := "http://" + env.edgeHTTP + "/metrics"
 	edge := start(t, env.bin, "run", "--config", env.edgeConfig)
 	waitFor(t, "edge ready", 30*time.Second, func() bool { c, _ := httpGet("http://" + env.edgeHTTP + "/-/ready"); return c == 200 })
