@@ -18,7 +18,7 @@
 // Missing peers are installed with apt-get (Debian packages prometheus,
 // victoria-metrics, prometheus-node-exporter). See bench/README.md.
 //
-//	go run ./bench/peers            # about 10 minutes
+//	go run ./bench/peers            # about 12 minutes
 //	go run ./bench/peers -quick     # about 2 minutes, to see that it works
 package main
 
@@ -78,7 +78,7 @@ func parseFlags() options {
 	flag.DurationVar(&o.interval, "interval", 5*time.Second, "scrape interval of every system")
 	flag.DurationVar(&o.warmup, "warmup", 10*time.Second, "time from a system's start to its steady window")
 	flag.DurationVar(&o.window, "window", 20*time.Second, "steady window over which CPU, RSS, wire and latency are measured (rounded up to whole intervals)")
-	flag.DurationVar(&o.outage, "outage", 30*time.Second, "length of the outage for the catch-up column; 0 skips it")
+	flag.DurationVar(&o.outage, "outage", 45*time.Second, "length of the outage for the catch-up column, longer than the 30 s after which QUIC gives a silent link up; 0 skips it")
 	flag.DurationVar(&o.catchupMax, "catchup-max", 60*time.Second, "how long to wait for the catch-up after an outage")
 	flag.StringVar(&o.synth, "synth", "10k,10k,100k", "series of each synthetic target of the peers table, beside node_exporter")
 	flag.StringVar(&o.systems, "systems", "prometheus,vmagent,edgerelay", "systems of the peers table, in order; empty skips the table")
