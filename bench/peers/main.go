@@ -24,6 +24,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -160,53 +161,50 @@ func (b *bench) run() error {
 	}
 	rep := &report{b: b}
 	for _, kind := range splitList(b.o.systems) {
-		if err := b.ctx.Err(); err != nil {
-			return err
-		}
-		s, err := b.scraper(kind, b.mainJobs())
-		if err != nil {
-			return err
-		}
-		r, err := b.measure(s, b.mainNominal(), b.o.outage > 0)
-		if err != nil {
-			return fmt.Errorf("%s: %w", kind, err)
-		}
-		rep.peers = append(rep.peers, r)
+		rep.peers = append(rep.peers, b.one(kind, b.mainNominal(), b.o.outage > 0,
+			func() (*sys, error) { return b.scraper(kind, b.mainJobs()) }))
 	}
 	for _, n := range b.seriesPoints(b.o.series) {
 		for _, kind := range []string{"edgerelay", "vmagent"} {
-			if err := b.ctx.Err(); err != nil {
-				return err
-			}
-			s, err := b.scraper(kind, []job{{"synth", []string{b.synthAddr[n]}}})
-			if err != nil {
-				return err
-			}
-			r, err := b.measure(s, synthNominal(n, b.o.interval), false)
-			if err != nil {
-				return fmt.Errorf("%s at %d series: %w", kind, n, err)
-			}
+			r := b.one(kind, synthNominal(n, b.o.interval), false,
+				func() (*sys, error) { return b.scraper(kind, []job{{"synth", []string{b.synthAddr[n]}}}) })
 			rep.series = append(rep.series, seriesRow{n, kind, r})
 		}
 	}
 	for _, n := range b.seriesPoints(b.o.ingestSeries) {
 		for _, kind := range []string{"edgerelay", "vmagent"} {
-			if err := b.ctx.Err(); err != nil {
-				return err
-			}
-			s, err := b.ingester(kind, []job{{"synth", []string{b.synthAddr[n]}}})
-			if err != nil {
-				return err
-			}
-			r, err := b.measure(s, synthNominal(n, b.o.interval), false)
-			if err != nil {
-				return fmt.Errorf("remote_write into %s: %w", kind, err)
-			}
-			rep.ingest = append(rep.ingest, r)
+			rep.ingest = append(rep.ingest, b.one(kind, synthNominal(n, b.o.interval), false,
+				func() (*sys, error) { return b.ingester(kind, []job{{"synth", []string{b.synthAddr[n]}}}) }))
 			rep.ingestSeries = n
 		}
 	}
-	return rep.write()
+	if err := rep.write(); err != nil {
+		return err
+	}
+	return b.ctx.Err()
+}
+
+// one starts a system and measures it. A system that fails is a row
+// saying why, and the run goes on with the next; once the run is
+// interrupted or out of time, no system starts.
+func (b *bench) one(kind string, nominal float64, outage bool, startSys func() (*sys, error)) *result {
+	if b.ctx.Err() != nil {
+		return &result{name: kind, err: errors.New("not run: the run was interrupted or out of time")}
+	}
+	s, err := startSys()
+	if err != nil {
+		b.logf("%s failed to start: %v", kind, err)
+		return &result{name: kind, err: err}
+	}
+	r, err := b.measure(s, nominal, outage)
+	if b.ctx.Err() != nil && err != nil {
+		err = errors.New("interrupted: the run was stopped or out of time")
+	}
+	if err != nil {
+		b.logf("%s failed: %v", kind, err)
+		return &result{name: kind, err: err}
+	}
+	return r
 }
 
 func splitList(s string) []string {

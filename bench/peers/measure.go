@@ -35,6 +35,7 @@ type result struct {
 	caughtAll bool    // every sample of the outage arrived within -catchup-max
 	outageGot float64 // share of the outage's expected samples that arrived
 	procs     map[string]*procStats
+	err       error // the system failed; nothing else is set
 }
 
 // cpuPerM is CPU seconds of role per million samples stamped in the window.

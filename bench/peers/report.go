@@ -91,6 +91,10 @@ func (rep *report) peersTable(w *strings.Builder) {
 	fmt.Fprintf(w, "| system | samples/s | CPU s per 1M samples | peak RSS (VmHWM) | RSS in the window (avg) | wire B/sample | catch-up after a %s outage | latency p99 scrape→receiver | cloud CPU s per 1M samples | cloud peak RSS | cloud RSS (avg) |\n", b.o.outage)
 	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	for _, r := range rep.peers {
+		if r.err != nil {
+			fmt.Fprintf(w, "| %s | failed: %s |\n", rep.label(r.name), oneLine(r.err))
+			continue
+		}
 		avg, peak := rss(r.procs["main"])
 		cavg, cpeak := rss(r.procs["cloud"])
 		catch := "—"
@@ -106,6 +110,9 @@ func (rep *report) peersTable(w *strings.Builder) {
 	}
 	var edge, vm *result
 	for _, r := range rep.peers {
+		if r.err != nil {
+			continue
+		}
 		switch r.name {
 		case "edgerelay":
 			edge = r
@@ -129,7 +136,12 @@ func (rep *report) seriesTable(w *strings.Builder) {
 	for i := 0; i < len(rep.series); {
 		n := rep.series[i].series
 		var edge, vm *result
+		var failed []string
 		for ; i < len(rep.series) && rep.series[i].series == n; i++ {
+			if err := rep.series[i].r.err; err != nil {
+				failed = append(failed, rep.series[i].kind+" failed: "+oneLine(err))
+				continue
+			}
 			if rep.series[i].kind == "edgerelay" {
 				edge = rep.series[i].r
 			} else {
@@ -156,6 +168,9 @@ func (rep *report) seriesTable(w *strings.Builder) {
 		if edge != nil && vm != nil {
 			cells[8] = ratio(edge.cpuPerM("main"), vm.cpuPerM("main"))
 		}
+		if len(failed) > 0 {
+			cells[len(cells)-1] = strings.Join(failed, "; ")
+		}
 		fmt.Fprintf(w, "| %s |\n", strings.Join(cells, " | "))
 	}
 }
@@ -165,6 +180,10 @@ func (rep *report) ingestTable(w *strings.Builder) {
 	fmt.Fprintln(w, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 	var edge, vm *result
 	for _, r := range rep.ingest {
+		if r.err != nil {
+			fmt.Fprintf(w, "| %s | failed: %s |\n", rep.label(r.name), oneLine(r.err))
+			continue
+		}
 		avg, peak := rss(r.procs["main"])
 		cloud := "—"
 		if c := r.procs["cloud"]; c != nil {
@@ -252,4 +271,14 @@ func catchRatio(a, b *result) string {
 		r = "> " + r
 	}
 	return r
+}
+
+// oneLine is an error short enough for a table cell.
+func oneLine(err error) string {
+	s := strings.Join(strings.Fields(err.Error()), " ")
+	s = strings.ReplaceAll(s, "|", "/")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
 }
