@@ -90,3 +90,32 @@ func abiFuzzCompare(t *testing.T, stages map[string]*stage, fn func(*stage) api.
 		t.Fatalf("the SDKs differ on %x:\n go %.300s\n  c %.300s", req, g, answers["c"])
 	}
 }
+
+// FuzzABIConfig feeds any bytes to er_init of dropprefix built with the C
+// SDK (the host only ever sends JSON, but the C SDK's config reader is a
+// parser of its own): it accepts or refuses, never traps, and the module
+// still answers a series request afterwards. The SDKs are not compared
+// here: Go's encoding/json matches keys in any case and ignores bytes after
+// the object.
+func FuzzABIConfig(f *testing.F) {
+	c := newTestChain(f, nil, abiStage(f, "c", buildABIModules(f, "c").dropprefix, "", ""))
+	stages := map[string]*stage{"c": c.series[0]}
+	for _, s := range []string{`{}`, `{"prefix":"a\"\u00e9\ud83d\ude00","strip":true}`, `{"prefix":null}`, `{"x":[{"}":"]"}]}`,
+		`{"prefix":"go_",}`, `{"prefix"`, `[1]`, ` { "strip" : false } `, `{"prefix":"\ud800"}`, `{"strip":true} x`} {
+		f.Add([]byte(s))
+	}
+	probe := abi.AppendU32(nil, 1)
+	probe = appendLabels(probe, labels.FromStrings("__name__", "go_x"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for lang, s := range stages {
+			_, err := s.call(context.Background(), s.mod.ExportedFunction("er_init"), b)
+			var ce *callError
+			if err != nil && !(errors.As(err, &ce) && ce.kind == "guest") {
+				t.Fatalf("%s SDK: init: %v", lang, err)
+			}
+			if _, err := s.call(context.Background(), s.fSeries, probe); err != nil {
+				t.Fatalf("%s SDK: a series request after init: %v", lang, err)
+			}
+		}
+	})
+}

@@ -116,6 +116,8 @@ func abiConfigCases(t *testing.T, m abiModules) {
 		{m.dropprefix, `{prefix: 5}`, "prefix"},
 		{m.dropprefix, `{strip: "yes"}`, "strip"},
 		{m.dropprefix, `{prefix: ""}`, "prefix must not be empty"},
+		{m.dropprefix, `{prefix: "` + strings.Repeat("p", 256) + `"}`, "prefix"},
+		{m.dropprefix, `{prefix: "a\0b"}`, "prefix"},
 		{m.dropprefix, `{prefix: "go_", prefix2: {nested: [1, "}"]}}`, "prefix2"},
 		{m.scale, `{factor: "2"}`, "factor"},
 		{m.scale, `{factr: 2}`, "factr"},

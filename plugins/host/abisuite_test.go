@@ -97,6 +97,12 @@ func abiSeriesCases(t *testing.T, m abiModules) {
 		{name: "escapes in the config", config: `{prefix: "a\"b\\c<\u00e9"}`, in: []labels.Labels{
 			ls("__name__", "a\"b\\c<éz"), ls("__name__", "a\"b\\c<"), ls("__name__", "a"),
 		}, want: []labels.Labels{ls("__name__", "a\"b\\c<"), ls("__name__", "a")}},
+		{name: "null is the default", config: `{prefix: null, strip: null}`, in: []labels.Labels{
+			ls("__name__", "go_x"), ls("__name__", "node_x"),
+		}, want: []labels.Labels{ls("__name__", "node_x")}},
+		{name: "longest prefix", config: `{strip: true, prefix: "` + strings.Repeat("p", 255) + `"}`, in: []labels.Labels{
+			ls("__name__", strings.Repeat("p", 255)+"_x"), ls("__name__", strings.Repeat("p", 254)),
+		}, want: []labels.Labels{ls("__name__", "_x"), ls("__name__", strings.Repeat("p", 254))}},
 		{name: "several requests", config: `{prefix: node_, strip: true}`, in: many, want: manyStripped},
 		{name: "too many labels fail open", config: `{strip: true}`, onError: "fail_open",
 			in:   []labels.Labels{ls("__name__", "go_x"), tooWide},

@@ -398,6 +398,7 @@ static int hex4(const char *p, uint32_t *u) {
 }
 
 int er_json_string(er_str val, char *dst, size_t cap) {
+	if (er_str_eq(val, "null") && cap > 0) return (int)strnlen(dst, cap - 1);
 	if (val.n < 2 || val.p[0] != '"' || val.p[val.n - 1] != '"' || cap == 0) return -1;
 	size_t w = 0;
 	for (uint32_t i = 1; i < val.n - 1; i++) {
@@ -430,7 +431,7 @@ int er_json_string(er_str val, char *dst, size_t cap) {
 		else if (u < 0x800) enc[0] = 0xc0 | u >> 6, enc[1] = 0x80 | (u & 0x3f), m = 2;
 		else if (u < 0x10000) enc[0] = 0xe0 | u >> 12, enc[1] = 0x80 | (u >> 6 & 0x3f), enc[2] = 0x80 | (u & 0x3f), m = 3;
 		else enc[0] = 0xf0 | u >> 18, enc[1] = 0x80 | (u >> 12 & 0x3f), enc[2] = 0x80 | (u >> 6 & 0x3f), enc[3] = 0x80 | (u & 0x3f), m = 4;
-		if (w + m >= cap) return -1;
+		if (w + m >= cap || u == 0) return -1;
 		memcpy(dst + w, enc, m), w += m;
 	}
 	dst[w] = 0;
@@ -439,6 +440,7 @@ int er_json_string(er_str val, char *dst, size_t cap) {
 
 int er_json_number(er_str val, double *out) {
 	char buf[64];
+	if (er_str_eq(val, "null")) return 0;
 	if (val.n == 0 || val.n >= sizeof buf || !(val.p[0] == '-' || (val.p[0] >= '0' && val.p[0] <= '9'))) return -1;
 	memcpy(buf, val.p, val.n), buf[val.n] = 0;
 	char *end;
@@ -449,5 +451,6 @@ int er_json_number(er_str val, double *out) {
 int er_json_bool(er_str val, int *out) {
 	if (er_str_eq(val, "true")) return *out = 1, 0;
 	if (er_str_eq(val, "false")) return *out = 0, 0;
+	if (er_str_eq(val, "null")) return 0;
 	return -1;
 }

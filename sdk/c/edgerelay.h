@@ -135,13 +135,14 @@ void er_samples_keep(er_samples *s, uint32_t i, uint32_t *w);
  *   er_config c = er_config_open(config);
  *   er_str key, val;
  *   while (er_config_next(&c, &key, &val)) {
- *       if (er_str_eq(key, "prefix")) { if (er_json_string(val, buf, sizeof buf) < 0) return er_fail_str("prefix: want a string of fewer bytes, got ", val); }
- *       else return er_fail_str("unknown field ", key);
+ *       if (er_str_eq(key, "prefix")) { if (er_json_string(val, buf, sizeof buf) < 0) return er_config_fail(key, "want a short string"); }
+ *       else return er_config_fail(key, "unknown field");
  *   }
  *   if (c.err) return -1; // er_config_next called er_fail
  *
- * key is the member name as written (escapes resolved only if it had none:
- * compare with er_str_eq); val is the raw JSON value, any type. */
+ * key is the member name as written between its quotes (escapes are not
+ * resolved; compare with er_str_eq, which is exact where Go's encoding/json
+ * also matches other cases); val is the raw JSON value, any type. */
 typedef struct {
 	er_str src;
 	uint32_t off;
@@ -152,8 +153,11 @@ er_config er_config_open(er_str config);
 int er_config_next(er_config *c, er_str *key, er_str *val);
 /* er_config_fail fails init with "decode config: <key>: <what>". */
 int er_config_fail(er_str key, const char *what);
-/* er_json_string unescapes a JSON string value into dst (NUL-terminated);
- * returns its length, or -1 if val is not a string or does not fit. */
+/* JSON null leaves the destination as it is and succeeds, as Go's
+ * encoding/json does (YAML's `key:` with no value arrives as null).
+ * er_json_string unescapes a JSON string value into dst (NUL-terminated);
+ * returns its length (for null: strlen(dst)), or -1 if val is not a string,
+ * does not fit or holds a NUL (\u0000), which a C string cannot carry. */
 int er_json_string(er_str val, char *dst, size_t cap);
 /* er_json_number parses a JSON number; returns 0, or -1 if val is not one. */
 int er_json_number(er_str val, double *out);

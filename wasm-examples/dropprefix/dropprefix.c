@@ -16,7 +16,7 @@ static int configure(er_str config) {
 	while (er_config_next(&c, &key, &val)) {
 		if (er_str_eq(key, "prefix")) {
 			int n = er_json_string(val, prefix, sizeof prefix);
-			if (n < 0) return er_config_fail(key, "want a string of at most 255 bytes");
+			if (n < 0) return er_config_fail(key, "want a string of at most 255 bytes without NUL");
 			plen = (unsigned)n;
 		} else if (er_str_eq(key, "strip")) {
 			if (er_json_bool(val, &strip) < 0) return er_config_fail(key, "want true or false");

@@ -29,6 +29,9 @@ func configure(raw []byte) error {
 	if conf.Prefix == "" {
 		return errors.New("prefix must not be empty")
 	}
+	if len(conf.Prefix) > 255 || strings.IndexByte(conf.Prefix, 0) >= 0 { // as the C twin's char[256]
+		return errors.New("decode config: prefix: want a string of at most 255 bytes without NUL")
+	}
 	return nil
 }
 
