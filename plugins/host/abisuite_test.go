@@ -32,6 +32,7 @@ func TestABISuite(t *testing.T) {
 			t.Run("series", func(t *testing.T) { abiSeriesCases(t, m) })
 			t.Run("samples", func(t *testing.T) { abiSamplesCases(t, m) })
 			t.Run("config", func(t *testing.T) { abiConfigCases(t, m) })
+			t.Run("many calls", func(t *testing.T) { abiManyCalls(t, m) })
 		})
 	}
 }
@@ -168,4 +169,20 @@ func abiShort(sets []labels.Labels) string {
 		parts = append(parts, s)
 	}
 	return "[" + strings.Join(parts, " ") + "]"
+}
+
+// abiManyCalls makes 500 000 calls into one instance, as a long-running
+// edge does: a module must not run out of memory when its live data does
+// not grow (a Go module's runtime did, after ~340 000 of these calls,
+// until the Go SDK collected garbage every 4096 calls).
+func abiManyCalls(t *testing.T, m abiModules) {
+	c := newTestChain(t, nil, abiStage(t, "dp", m.dropprefix, "", ""))
+	s := c.series[0]
+	init := s.mod.ExportedFunction("er_init")
+	cfg := []byte(`{"prefix":"go_","strip":false}`)
+	for i := range 500000 {
+		if _, err := s.call(context.Background(), init, cfg); err != nil {
+			t.Fatalf("call %d: %v (memory %d pages)", i, err, s.mem.Size()/65536)
+		}
+	}
 }
