@@ -1,11 +1,15 @@
 package host
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/edgerelay/edgerelay/relay/config"
 )
 
 // abiModules are the plugins of the ABI test suite, built from source with
@@ -83,5 +87,26 @@ func clangBuildWasm(t testing.TB, cc, out string, srcs ...string) {
 	args = append(append(args, srcs...), "../../sdk/c/edgerelay.c")
 	if b, err := exec.Command(cc, args...).CombinedOutput(); err != nil {
 		t.Fatalf("clang-14 %v: %v\n%s", srcs, err, b)
+	}
+}
+
+// TestCSDKNeedsOneFunction: a C plugin naming both a series and a samples
+// function (or neither) fails to load with the reason, as Go's
+// sdk.Register refuses it.
+func TestCSDKNeedsOneFunction(t *testing.T) {
+	cc := cWasmCompiler(t)
+	for name, def := range map[string]string{"both": "{.series = f, .samples = g}", "neither": "{0}"} {
+		src := filepath.Join(t.TempDir(), name+".c")
+		code := "#include \"edgerelay.h\"\nvoid f(er_series *s) { (void)s; }\nint g(er_samples *s) { (void)s; return 0; }\n" +
+			"const er_plugin er_plugin_def = " + def + ";\n"
+		if err := os.WriteFile(src, []byte(code), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		wasm := filepath.Join(t.TempDir(), name+".wasm")
+		clangBuildWasm(t, cc, wasm, src)
+		_, err := NewChain(context.Background(), []config.PluginConfig{abiStage(t, name, wasm, "", "")}, Options{})
+		if err == nil || !strings.Contains(err.Error(), "exactly one of series and samples") {
+			t.Errorf("%s: NewChain = %v; want it refused", name, err)
+		}
 	}
 }

@@ -110,6 +110,7 @@ EXPORT("er_init") uint64_t er_init(const uint8_t *p, uint32_t n) {
 	begin();
 	const uint8_t *cfg = request(p, n);
 	if (!cfg) return error_result("abi: config is not in the request buffer");
+	if (!er_plugin_def.series == !er_plugin_def.samples) return error_result("er_plugin_def needs exactly one of series and samples");
 	if (er_plugin_def.init && er_plugin_def.init((er_str){(const char *)cfg, n}) != 0)
 		return error_result("init failed");
 	if (failed) return error_result("");
