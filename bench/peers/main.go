@@ -77,9 +77,9 @@ func parseFlags() options {
 	flag.BoolVar(&o.quick, "quick", false, "short run to see that everything works (about 2 minutes): "+
 		"interval 2s, warm-up 8s, window 6s, outage 6s, synthetic targets 1k,1k,10k, series 10k, remote_write 10k; flags given explicitly win")
 	flag.DurationVar(&o.interval, "interval", 5*time.Second, "scrape interval of every system")
-	flag.DurationVar(&o.warmup, "warmup", 10*time.Second, "time from a system's start to its steady window")
+	flag.DurationVar(&o.warmup, "warmup", 15*time.Second, "time from a system's start to its steady window")
 	flag.DurationVar(&o.window, "window", 20*time.Second, "steady window over which CPU, RSS, wire and latency are measured (rounded up to whole intervals)")
-	flag.DurationVar(&o.outage, "outage", 45*time.Second, "length of the outage for the catch-up column, longer than the 30 s after which QUIC gives a silent link up; 0 skips it")
+	flag.DurationVar(&o.outage, "outage", 40*time.Second, "length of the outage for the catch-up column, longer than the 30 s after which QUIC gives a silent link up; 0 skips it")
 	flag.DurationVar(&o.catchupMax, "catchup-max", 60*time.Second, "how long to wait for the catch-up after an outage")
 	flag.StringVar(&o.synth, "synth", "10k,10k,100k", "series of each synthetic target of the peers table, beside node_exporter")
 	flag.StringVar(&o.systems, "systems", "prometheus,vmagent,edgerelay", "systems of the peers table, in order; empty skips the table")

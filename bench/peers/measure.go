@@ -277,7 +277,7 @@ func (b *bench) outage(s *sys, res *result, w0, w1 int64) error {
 // profile saves a CPU profile of each edgerelay role over the window.
 func (b *bench) profile(s *sys, seconds int) {
 	for role, addr := range s.pprof {
-		path := filepath.Join(b.o.profileDir, fmt.Sprintf("%s-%s-%s.pprof", b.runTag, s.name, role))
+		path := filepath.Join(b.o.profileDir, fmt.Sprintf("%s-%s-%s.pprof", b.runTag, s.tag, role))
 		go func() {
 			r, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds))
 			if err != nil {

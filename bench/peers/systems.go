@@ -21,6 +21,7 @@ type job struct {
 // it remote_write), and how to cut it off from the receiver.
 type sys struct {
 	name     string
+	tag      string // the numbered directory of its files, which names its profiles
 	procs    []*proc
 	measured map[string]*proc
 	edgeHTTP string // edgerelay's edge: its /metrics gives the wire bytes
@@ -129,7 +130,7 @@ func (b *bench) vmagent(name string, jobs []job, url string) (*proc, string, err
 func (b *bench) edgerelay(name string, jobs []job) (*sys, error) {
 	b.runs++
 	dir := b.mkdir(fmt.Sprintf("%02d-%s", b.runs, name))
-	s := &sys{name: name, measured: map[string]*proc{}, pprof: map[string]string{}}
+	s := &sys{name: name, tag: filepath.Base(dir), measured: map[string]*proc{}, pprof: map[string]string{}}
 	quic, chttp, ehttp := freeAddr(), freeAddr(), freeAddr()
 	cloudCfg := filepath.Join(dir, "cloud.yaml")
 	if err := writeJSON(cloudCfg, map[string]any{"cloud": map[string]any{
