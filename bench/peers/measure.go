@@ -54,7 +54,7 @@ func (r *result) behind() bool  { return r.nominal > 0 && r.rate() < 0.9*r.nomin
 
 // recvQuery asks the receiver's control listener; v receives the JSON answer.
 func (b *bench) recvQuery(path string, v any) error {
-	r, err := http.Get("http://" + b.recvControl + path)
+	r, err := client.Get("http://" + b.recvControl + path)
 	if err != nil {
 		return err
 	}
@@ -68,7 +68,7 @@ func (b *bench) recvQuery(path string, v any) error {
 
 // metricSum is the sum of name over its label sets on addr's /metrics.
 func metricSum(addr, name string) (float64, error) {
-	r, err := http.Get("http://" + addr + "/metrics")
+	r, err := client.Get("http://" + addr + "/metrics")
 	if err != nil {
 		return 0, err
 	}

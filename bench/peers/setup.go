@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -227,7 +226,7 @@ func values(m map[int]string) []string {
 
 // countSamples scrapes url once and counts its sample lines.
 func countSamples(url string) (int, error) {
-	r, err := http.Get(url)
+	r, err := client.Get(url)
 	if err != nil {
 		return 0, err
 	}

@@ -67,7 +67,7 @@ func (b *bench) receiverDown(down bool) error {
 	if down {
 		path = "/down"
 	}
-	r, err := http.Post("http://"+b.recvControl+path, "text/plain", nil)
+	r, err := client.Post("http://"+b.recvControl+path, "text/plain", nil)
 	if err != nil {
 		return err
 	}
