@@ -4,11 +4,11 @@
 // A soft memory limit below what the process must keep live makes the Go
 // collector run back to back, capped only by its limiter at half of the
 // CPU: an edge scraping more series than the default limit holds spends
-// ten times its usual CPU per sample. A Guard watches the share of CPU the
-// collector takes and the live heap; when the limit is what makes the
-// collector work that hard, it raises the limit to twice the live heap (the
-// heap GOGC=100 would grow to), and lowers it back, never under the
-// configured floor, once the live heap has shrunk. A limit an operator sets
+// three to ten times its usual CPU per sample. A Guard watches the share of
+// the process's CPU time the collector takes and the live heap; when the
+// limit is what makes the collector take a large share of it, it raises the
+// limit to twice the live heap (the heap GOGC=100 would grow to), and lowers
+// it back, never under the configured floor, once the live heap has shrunk. A limit an operator sets
 // explicitly is left alone: nothing here runs for it.
 //
 // Guard.Run runs in one goroutine; the rest of the process only sees the
@@ -27,9 +27,11 @@ import (
 type Guard struct {
 	// Floor is the configured limit; the limit never goes under it.
 	Floor int64
-	// MaxGCShare is the share of the available CPU (GOMAXPROCS) the
-	// collector may take, in mark assists, dedicated mark workers and
-	// pauses, before the limit yields; 0 means 0.1.
+	// MaxGCShare is the share of the process's CPU time (the program's
+	// and the collector's) the collector may take, in mark assists,
+	// dedicated mark workers and pauses, before the limit yields; 0 means
+	// 0.25: the collector takes more than a third of what the program
+	// itself takes.
 	MaxGCShare float64
 	// Interval between checks; 0 means 10s.
 	Interval time.Duration
@@ -38,14 +40,21 @@ type Guard struct {
 }
 
 // Metrics read from the runtime: the collector's CPU that costs the
-// program (idle-time marking does not), all available CPU, the live heap.
+// program (idle-time marking does not), the program's own, all available
+// CPU (GOMAXPROCS over wall time), the live heap.
 var names = []string{
 	"/cpu/classes/gc/mark/assist:cpu-seconds",
 	"/cpu/classes/gc/mark/dedicated:cpu-seconds",
 	"/cpu/classes/gc/pause:cpu-seconds",
+	"/cpu/classes/user:cpu-seconds",
 	"/cpu/classes/total:cpu-seconds",
 	"/gc/heap/live:bytes",
 }
+
+// minBusy is the share of the available CPU the process must use over an
+// interval for the collector's share of it to count: an idle process's
+// few collections say nothing.
+const minBusy = 0.01
 
 // Run checks every Interval until ctx is done, and returns nil.
 func (g *Guard) Run(ctx context.Context) error {
@@ -61,14 +70,14 @@ func (g *Guard) Run(ctx context.Context) error {
 	for i, n := range names {
 		samples[i].Name = n
 	}
-	read := func() (gc, total float64, live int64) {
+	read := func() (gc, user, total float64, live int64) {
 		metrics.Read(samples)
 		for _, s := range samples[:3] {
 			gc += s.Value.Float64()
 		}
-		return gc, samples[3].Value.Float64(), int64(samples[4].Value.Uint64())
+		return gc, samples[3].Value.Float64(), samples[4].Value.Float64(), int64(samples[5].Value.Uint64())
 	}
-	gc0, total0, _ := read()
+	gc0, user0, total0, _ := read()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -77,12 +86,12 @@ func (g *Guard) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		gc1, total1, live := read()
+		gc1, user1, total1, live := read()
 		share := 0.0
-		if total1 > total0 {
-			share = (gc1 - gc0) / (total1 - total0)
+		if used := (gc1 - gc0) + (user1 - user0); used > minBusy*(total1-total0) {
+			share = (gc1 - gc0) / used
 		}
-		gc0, total0 = gc1, total1
+		gc0, user0, total0 = gc1, user1, total1
 		limit := debug.SetMemoryLimit(-1)
 		if next := g.next(limit, live, share); next != limit {
 			debug.SetMemoryLimit(next)
@@ -93,11 +102,11 @@ func (g *Guard) Run(ctx context.Context) error {
 }
 
 // next returns the limit to set, given the current one, the live heap and
-// the collector's share of the available CPU since the last check.
+// the collector's share of the process's CPU time since the last check.
 func (g *Guard) next(limit, live int64, share float64) int64 {
 	maxShare := g.MaxGCShare
 	if maxShare <= 0 {
-		maxShare = 0.1
+		maxShare = 0.25
 	}
 	switch {
 	case share > maxShare && 2*live > limit:
