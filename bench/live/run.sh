@@ -12,14 +12,20 @@
 #       2N+13 samples each: this one is DESIGN.md's 24.1k samples/s workload)
 #   PROFILE=edge.pprof bench/live/run.sh                (also save a 30 s CPU profile of the edge)
 #   HEAP=edge.heap bench/live/run.sh                    (also save the edge's heap profile after a GC at the end)
+#   BIN=/path/to/edgerelay bench/live/run.sh            (run that binary instead of building ./bin/edgerelay,
+#       e.g. to compare two builds one after another)
 # It also prints the edge's live heap after a forced GC (runtime.MemStats
 # HeapAlloc from /debug/pprof/heap?gc=1&debug=1) per active series.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-180}
 interval=${2:-1s}
-make -s build
-bin=$PWD/bin/edgerelay
+if [ -n "${BIN:-}" ]; then
+  bin=$BIN
+else
+  make -s build
+  bin=$PWD/bin/edgerelay
+fi
 dir=$(mktemp -d)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$dir"; }
