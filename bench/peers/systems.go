@@ -139,6 +139,10 @@ func (b *bench) edgerelay(name string, jobs []job) (*sys, error) {
 		"debug":                     map[string]any{"pprof": true},
 		"remote_write":              []map[string]any{{"url": b.recvURL}},
 		"remote_write_out_of_order": true,
+		// Sized for the bench's largest target, as an operator sizes a
+		// cloud for its tenants: the default of 200k series would refuse
+		// part of the 240k point.
+		"limits": map[string]any{"max_series": 1000000},
 	}}); err != nil {
 		return nil, err
 	}
