@@ -52,7 +52,7 @@ func (a *appendable) AppenderV2(ctx context.Context) storage.AppenderV2 {
 	n, bufs := a.take(ctx)
 	switch {
 	case bufs != nil:
-		ap.series, ap.first, ap.index = bufs.series, bufs.first, bufs.index
+		ap.series, ap.first, ap.index, ap.ord = bufs.series, bufs.first, bufs.index, bufs.ord
 	case n > 0:
 		// Size for the target's last scrape: one allocation each instead of
 		// a doubling series of them.
@@ -77,6 +77,7 @@ type scrapeBufs struct {
 	series []relay.Series
 	first  []relay.Sample
 	index  map[storage.SeriesRef]int32
+	ord    order
 }
 
 // take returns how many series the target's last scrape had (0 if unknown)
@@ -139,6 +140,7 @@ type appender struct {
 	firstT   int64 // timestamp of the first sample appended
 	index    map[storage.SeriesRef]int32
 	collided []int32 // series whose ref was taken by other labels
+	ord      order   // the last scrape's order, when kept
 	meta     map[string]relay.Metadata
 
 	report     labels.Labels // labels of the "up" report series, if seen
@@ -171,7 +173,7 @@ func (ap *appender) Append(ref storage.SeriesRef, ls labels.Labels, _, t int64, 
 	if err := validHistogram(h, fh); err != nil {
 		return 0, err
 	}
-	i := ap.seriesIndex(ref, ls)
+	i := ap.indexOf(ref, ls)
 	if ap.nsamples == 0 {
 		ap.firstT = t
 	}
@@ -210,6 +212,7 @@ func (ap *appender) addMetadata(family string, opts storage.AppendV2Options) {
 
 func (ap *appender) seriesIndex(ref storage.SeriesRef, ls labels.Labels) int32 {
 	if i, ok := ap.index[ref]; ok {
+		ap.ord.dup = true
 		if labels.Equal(ap.series[i].Labels, ls) {
 			return i
 		}
@@ -285,7 +288,7 @@ func (ap *appender) release() *scrapeBufs {
 	}
 	clear(ap.series)
 	clear(ap.index)
-	bufs := &scrapeBufs{series: ap.series[:0], first: ap.first[:0], index: ap.index}
+	bufs := &scrapeBufs{series: ap.series[:0], first: ap.first[:0], index: ap.index, ord: ap.ord.nextOrder()}
 	ap.series, ap.first, ap.index = nil, nil, nil // the next scrape's now
 	return bufs
 }
