@@ -81,8 +81,12 @@ func (ap *appender) release() *scrapeBufs {
 		return nil
 	}
 	clear(ap.series)
-	clear(ap.index)
-	bufs := &scrapeBufs{series: ap.series[:0], first: ap.first[:0], index: ap.index, ord: ap.ord.nextOrder()}
+	index := ap.index
+	if ap.ord.fast {
+		index = nil // the scrape followed the last one's order: keep no map
+	}
+	clear(index)
+	bufs := &scrapeBufs{series: ap.series[:0], first: ap.first[:0], index: index, ord: ap.ord.nextOrder()}
 	ap.series, ap.first, ap.index = nil, nil, nil // the next scrape's now
 	return bufs
 }
