@@ -56,7 +56,7 @@ type stage struct {
 	stack                   [2]uint64
 	sizeBefore              uint32
 
-	stderr      tail // the guest's stderr (a Go runtime's fatal error lands here)
+	stderr      guestLog // the guest's stderr (a Go runtime's fatal error lands here)
 	failures    int
 	quarantined bool
 	m           *stageMetrics
@@ -310,20 +310,3 @@ type callError struct {
 
 func (e *callError) Error() string { return e.kind + ": " + e.err.Error() }
 func (e *callError) Unwrap() error { return e.err }
-
-// tail keeps the last bytes a guest wrote to stderr.
-type tail struct{ b []byte }
-
-const tailMax = 1024
-
-func (t *tail) Write(p []byte) (int, error) {
-	t.b = append(t.b, p...)
-	if len(t.b) > tailMax {
-		t.b = append(t.b[:0], t.b[len(t.b)-tailMax:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tail) reset() { t.b = t.b[:0] }
-
-func (t *tail) String() string { return strings.TrimSpace(string(t.b)) }
