@@ -34,15 +34,37 @@ func (q *Queue) remove(from, through uint64, need int64) (removed, error) {
 	inflight := maps.Clone(q.inflight)
 	q.mu.Unlock()
 	through = min(through, next-1)
-	r := removed{acked: acked}
-	var group uint64 // of the last block deleted
 	if through <= acked {
-		return r, nil
+		return removed{acked: acked}, nil
 	}
 	if need == 0 && from > acked+1 && (head == 0 || from > head) {
 		return q.removeRange(from, through)
 	}
+	r, keys, err := q.scanHead(acked, through, next, need, inflight)
+	if err != nil {
+		return removed{}, err
+	}
+	if need == 0 {
+		r.acked = through
+	}
+	if r.acked == acked {
+		return r, nil
+	}
+	if err := q.deleteKeys(keys, &r.acked); err != nil {
+		return removed{}, err
+	}
+	q.applyRemoved(r, need)
+	return r, nil
+}
+
+// scanHead reads the meta records from the head (the block after acked) and
+// returns the keys of the blocks remove deletes, what they hold, the new
+// acked sequence and the block that becomes the head, if any. With need > 0
+// it counts the blocks the cap drops, holding back those in flight.
+func (q *Queue) scanHead(acked, through, next uint64, need int64, inflight map[uint64]struct{}) (removed, [][]byte, error) {
+	r := removed{acked: acked}
 	var keys [][]byte
+	var group uint64 // of the last block deleted
 	err := q.db.View(func(txn *badger.Txn) error {
 		opt := badger.DefaultIteratorOptions
 		opt.Prefix = []byte{prefixMeta}
@@ -74,36 +96,34 @@ func (q *Queue) remove(from, through uint64, need int64) (removed, error) {
 			r.bytes += int64(m.Len)
 			r.samples += m.Samples
 			group = m.Group
-			if need == 0 {
-				continue
+			if need > 0 {
+				r.countDrop(seq, m, inflight)
 			}
-			if _, ok := inflight[seq]; ok {
-				r.held = append(r.held, heldDrop{seq: seq, bytes: int64(m.Len), samples: m.Samples})
-				continue
-			}
-			if r.dropped.Blocks == 0 {
-				r.dropped.FirstSeq = seq
-			}
-			r.dropped.Blocks++
-			r.dropped.Bytes += int64(m.Len)
-			r.dropped.Samples += m.Samples
-			r.dropped.LastSeq = seq
 		}
 		return nil
 	})
-	if err != nil {
-		return removed{}, err
-	}
-	if need == 0 {
-		r.acked = through
-	}
-	if r.acked == acked {
-		return r, nil
-	}
-	if err := q.deleteKeys(keys, &r.acked); err != nil {
-		return removed{}, err
-	}
+	return r, keys, err
+}
 
+// countDrop counts block seq as dropped by the cap, or as held back when it
+// is in flight.
+func (r *removed) countDrop(seq uint64, m meta, inflight map[uint64]struct{}) {
+	if _, ok := inflight[seq]; ok {
+		r.held = append(r.held, heldDrop{seq: seq, bytes: int64(m.Len), samples: m.Samples})
+		return
+	}
+	if r.dropped.Blocks == 0 {
+		r.dropped.FirstSeq = seq
+	}
+	r.dropped.Blocks++
+	r.dropped.Bytes += int64(m.Len)
+	r.dropped.Samples += m.Samples
+	r.dropped.LastSeq = seq
+}
+
+// applyRemoved updates the queue's state after the deletion of r from the
+// head, and with need > 0 counts the cap's drops.
+func (q *Queue) applyRemoved(r removed, need int64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	s := &q.st
@@ -122,7 +142,6 @@ func (q *Queue) remove(from, through uint64, need int64) (removed, error) {
 		s.droppedSamples += r.dropped.Samples
 		q.held = append(q.held, r.held...)
 	}
-	return r, nil
 }
 
 // removeRange deletes the blocks with from <= Seq <= through, all newer
