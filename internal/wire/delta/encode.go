@@ -219,9 +219,18 @@ func (e *Encoder) appendIncremental(dst []byte, t *encTarget, s *Scrape) []byte 
 	start := len(dst)
 	dst = e.appendHeader(dst, t, s, kindIncremental)
 	dst = e.appendMetaDiff(dst, t, s.Metadata)
-
-	// Pass 1: find or add each series, stage its sample.
 	before := len(t.slots)
+	e.stageSeries(t, s)
+	nrec := e.codeChanges(t, s.Timestamp)
+	dst = e.appendSlotChanges(dst, t, before, nrec)
+	dst = e.appendExtras(dst, start)
+	return appendStreams(dst, e.hdrs, &e.st)
+}
+
+// stageSeries is an incremental scrape's first pass: it finds or adds each
+// series of s in t's dictionary and stages its sample (and its histogram or
+// exemplars) in its slot; a series seen twice in s counts as a duplicate.
+func (e *Encoder) stageSeries(t *encTarget, s *Scrape) {
 	xi := 0
 	for i := range s.Series {
 		sr := &s.Series[i]
@@ -254,8 +263,12 @@ func (e *Encoder) appendIncremental(dst []byte, t *encTarget, s *Scrape) []byte 
 			x.curH, x.curEx, sl.extra = xs.H, xs.Exemplars, true
 		}
 	}
+}
 
-	// Pass 2: in id order, list series gone and code changed samples.
+// codeChanges is the second pass: in id order it lists the series gone
+// (e.absent), stages the extras, and codes each changed sample into the
+// streams with its id gap (e.gaps). It returns the number of samples coded.
+func (e *Encoder) codeChanges(t *encTarget, ts int64) int {
 	e.absent, e.gaps = e.absent[:0], e.gaps[:0]
 	e.xbuf, e.nx = e.xbuf[:0], 0
 	e.resetStreams()
@@ -269,39 +282,42 @@ func (e *Encoder) appendIncremental(dst []byte, t *encTarget, s *Scrape) []byte 
 			}
 			continue
 		}
-		if sl.extra && e.stageExtra(t, sl, uint32(id), id-prevX-1, s.Timestamp) {
+		if sl.extra && e.stageExtra(t, sl, uint32(id), id-prevX-1, ts) {
 			prevX = id
 		}
-		if sl.present && sl.curV == sl.v && sl.curT == s.Timestamp {
+		if sl.present && sl.curV == sl.v && sl.curT == ts {
 			sl.t = sl.curT
 			continue
 		}
 		e.gaps = binary.AppendUvarint(e.gaps, uint64(id-prev-1))
 		prev = id
 		var sc int8
-		e.hdrs, sc = appendValue(e.hdrs, &e.st, sl.v, sl.scale, sl.curV, sl.curT, s.Timestamp)
+		e.hdrs, sc = appendValue(e.hdrs, &e.st, sl.v, sl.scale, sl.curV, sl.curT, ts)
 		if sl.v != sl.curV {
 			sl.scale = sc
 		}
 		sl.t, sl.v, sl.present = sl.curT, sl.curV, true
 		nrec++
 	}
+	return nrec
+}
 
+// appendSlotChanges appends the series added since slot before, the ids of
+// the series gone, and the count and id gaps of the nrec coded samples.
+func (e *Encoder) appendSlotChanges(dst []byte, t *encTarget, before, nrec int) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(t.slots)-before))
 	for _, sl := range t.slots[before:] {
 		dst = appendString(dst, sl.labels)
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(e.absent)))
-	prev = -1
+	prev := -1
 	for _, id := range e.absent {
 		dst = binary.AppendUvarint(dst, uint64(int(id)-prev-1))
 		prev = int(id)
 	}
 	dst = binary.AppendUvarint(dst, uint64(nrec))
 	dst = binary.AppendUvarint(dst, uint64(len(e.gaps)))
-	dst = append(dst, e.gaps...)
-	dst = e.appendExtras(dst, start)
-	return appendStreams(dst, e.hdrs, &e.st)
+	return append(dst, e.gaps...)
 }
 
 func (e *Encoder) resetStreams() {
