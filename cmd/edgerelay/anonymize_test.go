@@ -88,7 +88,7 @@ func TestAnonymizedTarget(t *testing.T) {
 	// Back online: the backlog of both kinds drains into the cloud.
 	cloud = env.startCloud(t)
 	edge = startEdge()
-	waitFor(t, "backlog drained", 60*time.Second, func() bool { return metric(t, edgeMetrics, "edgerelay_queue_blocks") == 0 })
+	waitDrained(t, "backlog drained", edgeMetrics)
 	_, body = httpGet(fedURL)
 	federated = append(federated, body)
 	edge.stop(t)

@@ -54,7 +54,7 @@ func TestDeltaAcrossCloudCrashes(t *testing.T) {
 	waitFor(t, "frames applied after the last crash", 30*time.Second, func() bool {
 		return metric(t, cloudMetrics, `edgerelay_cloud_delta_frames_total{outcome="applied"}`) >= 15
 	})
-	waitFor(t, "backlog drained", 30*time.Second, func() bool { return metric(t, edgeMetrics, "edgerelay_queue_blocks") == 0 })
+	waitDrained(t, "backlog drained", edgeMetrics)
 	if lost := metric(t, cloudMetrics, `edgerelay_cloud_delta_frames_total{outcome="no_base"}`); lost != 0 {
 		t.Errorf("after restarts the cloud met %.0f frames without their base", lost)
 	}
@@ -101,7 +101,7 @@ func TestDeltaCloudLostBases(t *testing.T) {
 			metric(t, cloudMetrics, `edgerelay_cloud_delta_frames_total{outcome="applied"}`) >= 10
 	})
 	lost := metric(t, cloudMetrics, `edgerelay_cloud_delta_frames_total{outcome="no_base"}`)
-	waitFor(t, "backlog drained", 30*time.Second, func() bool { return metric(t, edgeMetrics, "edgerelay_queue_blocks") == 0 })
+	waitDrained(t, "backlog drained", edgeMetrics)
 	edge.stop(t)
 	cloud.stop(t)
 

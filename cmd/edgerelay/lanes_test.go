@@ -115,7 +115,7 @@ func TestBacklogBesideLiveData(t *testing.T) {
 			backlog := metric(t, edgeMetrics, "edgerelay_queue_samples")
 			t.Logf("backlog: %.0f bytes", metric(t, edgeMetrics, "edgerelay_queue_bytes"))
 			cloud := start(t, env.bin, "run", "--config", env.cloudConfig)
-			waitFor(t, "backlog drained", 60*time.Second, func() bool { return metric(t, edgeMetrics, "edgerelay_queue_blocks") == 0 })
+			waitDrained(t, "backlog drained", edgeMetrics)
 			time.Sleep(time.Second) // live data flows on
 			edge.stop(t)
 			cloud.stop(t)
@@ -228,7 +228,7 @@ func TestLanesSurviveKill9(t *testing.T) {
 	clouds[0].cmd.Process.Signal(syscall.SIGKILL)
 	<-clouds[0].done
 	clouds = append(clouds, start(t, env.bin, "run", "--config", env.cloudConfig))
-	waitFor(t, "backlog drained", 60*time.Second, func() bool { return metric(t, edgeMetrics, "edgerelay_queue_blocks") == 0 })
+	waitDrained(t, "backlog drained", edgeMetrics)
 	time.Sleep(time.Second)
 	edge.stop(t)
 	clouds[1].stop(t)
