@@ -367,7 +367,18 @@ func TestImportedBundleNotSentAgain(t *testing.T) {
 	waitDrained(t, "the queue emptied", edgeMetrics)
 	held := metric(t, edgeMetrics, "edgerelay_uplink_already_held_blocks_total")
 	dups := metric(t, cloudMetrics, `edgerelay_cloud_blocks_total{outcome="duplicate"}`)
-	time.Sleep(time.Second)
+	// Live scrapes follow the imported ones: wait for them rather than a
+	// fixed time (on a loaded machine the first ones may fail, or be late).
+	identity := map[string]string{"job": "synth", "instance": env.targetAddr, "env": "test", "site": "plant-7", "tenant": "acme"}
+	waitFor(t, "10 scrapes in the files", 60*time.Second, func() bool {
+		n := 0
+		for _, s := range readScrapes(t, filepath.Join(env.dir, "files")) {
+			if s.meta["type"] == "synth" && !failedScrape(s.samples, identity) {
+				n++
+			}
+		}
+		return n >= 10
+	})
 	edge.stop(t)
 	cloud.stop(t)
 	if held < 8 || dups != 0 {
