@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -48,6 +50,28 @@ func badgerOptions(dir string, log *slog.Logger) badger.Options {
 		WithIndexCacheSize(0).
 		WithCompression(options.None).
 		WithNumCompactors(2)
+}
+
+// removeEmptyMemtables deletes the memtable files (*.mem) of dir that are
+// empty. Badger creates one before writing to it, so a kill in between
+// leaves an empty file, which holds nothing but makes badger.Open fail
+// ("while opening memtables ... Create a new file") until something
+// removes or grows it.
+func removeEmptyMemtables(dir string) error {
+	mems, err := filepath.Glob(filepath.Join(dir, "*.mem"))
+	if err != nil {
+		return err
+	}
+	for _, m := range mems {
+		fi, err := os.Stat(m)
+		if err != nil || !fi.Mode().IsRegular() || fi.Size() != 0 {
+			continue
+		}
+		if err := os.Remove(m); err != nil {
+			return fmt.Errorf("remove empty memtable file: %w", err)
+		}
+	}
+	return nil
 }
 
 // slogAdapter routes Badger's logger to slog: errors and warnings pass,

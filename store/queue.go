@@ -59,7 +59,8 @@ type state struct {
 }
 
 // Open opens (creating if needed) the queue in dir. Blocks left by an
-// interrupted group commit are removed; Stats are rebuilt from the meta
+// interrupted group commit are removed, and so is an empty memtable file
+// left by a kill as Badger created it; Stats are rebuilt from the meta
 // records.
 func Open(dir string, o Options) (*Queue, error) {
 	o, err := o.withDefaults()
@@ -67,6 +68,9 @@ func Open(dir string, o Options) (*Queue, error) {
 		return nil, fmt.Errorf("open queue at %q: %w", dir, err)
 	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("open queue at %q: %w", dir, err)
+	}
+	if err := removeEmptyMemtables(dir); err != nil {
 		return nil, fmt.Errorf("open queue at %q: %w", dir, err)
 	}
 	db, err := badger.Open(badgerOptions(dir, o.Logger))
