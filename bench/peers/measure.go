@@ -101,6 +101,8 @@ func nowMs() int64 { return time.Now().UnixMilli() }
 
 // measure runs the warm-up, the steady window and, with outage, the outage
 // and its catch-up, on a system already started; it stops the system.
+// It is one timeline, read top to bottom as the run happens, so it stays one
+// function (84 lines) rather than phases that pass the same clocks around.
 func (b *bench) measure(s *sys, nominal float64, outage bool) (*result, error) {
 	defer s.stop()
 	res := &result{name: s.name, window: b.o.window, nominal: nominal, catchup: math.NaN(), procs: map[string]*procStats{}}
