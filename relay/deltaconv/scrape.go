@@ -90,7 +90,7 @@ func (kb *KeyBuffer) reset(extra labels.Labels) {
 }
 
 func (kb *KeyBuffer) add(ls labels.Labels) {
-	kb.buf = appendMerged(kb.buf, ls, kb.extra)
+	kb.buf = AppendMerged(kb.buf, ls, kb.extra)
 	kb.ends = append(kb.ends, len(kb.buf))
 }
 
@@ -123,9 +123,11 @@ func Merge(ls, extra labels.Labels) labels.Labels {
 	return b.Labels()
 }
 
-// appendMerged appends Merge(ls, extra) in canonical form; extra is sorted
-// by name.
-func appendMerged(dst []byte, ls labels.Labels, extra []labels.Label) []byte {
+// AppendMerged appends Merge(ls, extra) in canonical form, the delta key of
+// the merged series: "site" replaces the series' own, every other extra label
+// is added only where the series has none of that name; extra is sorted by
+// name. The edge builds its kept keys with it (relay/edge/deltakeys.go).
+func AppendMerged(dst []byte, ls labels.Labels, extra []labels.Label) []byte {
 	j := 0
 	ls.Range(func(l labels.Label) {
 		for j < len(extra) && extra[j].Name < l.Name {

@@ -94,7 +94,7 @@ func (k *seriesKeys) scrapeOf(b *relay.Batch, s *delta.Scrape, gen uint64) bool 
 			s.Series = append(s.Series, delta.Series{Labels: t.keys[i], T: sr.Samples[0].T, V: math.Float64bits(sr.Samples[0].V)})
 			continue
 		}
-		buf = appendMerged(buf[:0], sr.Labels, k.extra)
+		buf = deltaconv.AppendMerged(buf[:0], sr.Labels, k.extra)
 		key := string(buf)
 		if i < len(t.in) {
 			t.in[i], t.keys[i] = sr.Labels, key
@@ -107,34 +107,6 @@ func (k *seriesKeys) scrapeOf(b *relay.Batch, s *delta.Scrape, gen uint64) bool 
 		s.Metadata = append(s.Metadata, delta.Meta{Family: family, Type: m.Type, Help: m.Help, Unit: m.Unit})
 	}
 	return true
-}
-
-// appendMerged appends deltaconv.Merge(ls, extra) in canonical form, as
-// deltaconv.ScrapeOf builds a key: "site" replaces the series' own, every other
-// extra label is added only where the series has none of that name; extra
-// is sorted by name. TestSeriesKeysMatchScrapeOf holds the two to the same
-// keys.
-func appendMerged(dst []byte, ls labels.Labels, extra []labels.Label) []byte {
-	j := 0
-	ls.Range(func(l labels.Label) {
-		for j < len(extra) && extra[j].Name < l.Name {
-			dst = delta.AppendLabel(dst, extra[j].Name, extra[j].Value)
-			j++
-		}
-		if j < len(extra) && extra[j].Name == l.Name {
-			if l.Name == "site" || l.Value == "" {
-				l = extra[j]
-			}
-			j++
-		}
-		if l.Value != "" {
-			dst = delta.AppendLabel(dst, l.Name, l.Value)
-		}
-	})
-	for ; j < len(extra); j++ {
-		dst = delta.AppendLabel(dst, extra[j].Name, extra[j].Value)
-	}
-	return dst
 }
 
 // scrapeOf fills d.scratch with b: from the kept keys for a plain float
