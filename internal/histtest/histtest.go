@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/histogram"
@@ -159,7 +160,7 @@ func DiffHistogram(a, b *histogram.Histogram) string {
 		return fmt.Sprintf("sum %x vs %x", math.Float64bits(a.Sum), math.Float64bits(b.Sum))
 	case !sameSpans(a.PositiveSpans, b.PositiveSpans) || !sameSpans(a.NegativeSpans, b.NegativeSpans):
 		return fmt.Sprintf("spans %v %v vs %v %v", a.PositiveSpans, a.NegativeSpans, b.PositiveSpans, b.NegativeSpans)
-	case !sameInts(a.PositiveBuckets, b.PositiveBuckets) || !sameInts(a.NegativeBuckets, b.NegativeBuckets):
+	case !slices.Equal(a.PositiveBuckets, b.PositiveBuckets) || !slices.Equal(a.NegativeBuckets, b.NegativeBuckets):
 		return fmt.Sprintf("buckets %v %v vs %v %v", a.PositiveBuckets, a.NegativeBuckets, b.PositiveBuckets, b.NegativeBuckets)
 	case !sameFloats(a.CustomValues, b.CustomValues):
 		return fmt.Sprintf("custom values %v vs %v", a.CustomValues, b.CustomValues)
@@ -220,18 +221,6 @@ func sameFloats(a, b []float64) bool {
 	}
 	for i := range a {
 		if !sameF(a[i], b[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func sameInts(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
 			return false
 		}
 	}

@@ -1,6 +1,9 @@
 package delta
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"slices"
+)
 
 // Both sides of the extra section: native histograms and exemplars kept
 // as slot state (docs/protocol.md, "Extra section").
@@ -18,7 +21,7 @@ func (t *encTarget) extraMap() map[uint32]*encExtra {
 func (e *Encoder) stageExtra(t *encTarget, sl *encSlot, id uint32, gap int, frameTS int64) bool {
 	x := t.extras[id]
 	hChanged := !x.curH.Equal(x.h)
-	exChanged := !equalExemplars(x.curEx, x.ex)
+	exChanged := !slices.Equal(x.curEx, x.ex)
 	if hChanged || exChanged {
 		e.xbuf = appendExtra(e.xbuf, uint64(gap), x.h, x.curH, exChanged, x.curEx, frameTS)
 		e.nx++

@@ -195,7 +195,7 @@ func sameScrape(t *testing.T, want, got *Scrape) {
 	}
 	for i := range ws {
 		w, g := ws[i], gs[i]
-		if w.Series != g.Series || !w.h.Equal(g.h) || !equalExemplars(w.ex, g.ex) {
+		if w.Series != g.Series || !w.h.Equal(g.h) || !slices.Equal(w.ex, g.ex) {
 			t.Fatalf("series %d: want %+v %+v %v, got %+v %+v %v", i, w.Series, w.h, w.ex, g.Series, g.h, g.ex)
 		}
 	}

@@ -2,6 +2,7 @@ package delta
 
 import (
 	"encoding/binary"
+	"slices"
 	"strings"
 )
 
@@ -55,15 +56,15 @@ func (h *Histogram) Equal(o *Histogram) bool {
 	return h.Float == o.Float && h.ResetHint == o.ResetHint && h.Schema == o.Schema &&
 		h.ZeroThreshold == o.ZeroThreshold && h.ZeroCount == o.ZeroCount && h.Count == o.Count &&
 		h.Sum == o.Sum && h.sameLayout(o) &&
-		equalU64(h.PositiveBuckets, o.PositiveBuckets) && equalU64(h.NegativeBuckets, o.NegativeBuckets)
+		slices.Equal(h.PositiveBuckets, o.PositiveBuckets) && slices.Equal(h.NegativeBuckets, o.NegativeBuckets)
 }
 
 // sameLayout reports whether o has h's kind, schema, zero threshold, spans,
 // custom values and bucket counts: then o is coded as a change to h.
 func (h *Histogram) sameLayout(o *Histogram) bool {
 	return h.Float == o.Float && h.Schema == o.Schema && h.ZeroThreshold == o.ZeroThreshold &&
-		equalSpans(h.PositiveSpans, o.PositiveSpans) && equalSpans(h.NegativeSpans, o.NegativeSpans) &&
-		equalU64(h.CustomValues, o.CustomValues) &&
+		slices.Equal(h.PositiveSpans, o.PositiveSpans) && slices.Equal(h.NegativeSpans, o.NegativeSpans) &&
+		slices.Equal(h.CustomValues, o.CustomValues) &&
 		len(h.PositiveBuckets) == len(o.PositiveBuckets) && len(h.NegativeBuckets) == len(o.NegativeBuckets)
 }
 
@@ -95,42 +96,6 @@ func appendOrNil[T any](dst, src []T) []T {
 		return nil
 	}
 	return append(dst, src...)
-}
-
-func equalU64(a, b []uint64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func equalSpans(a, b []Span) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func equalExemplars(a, b []Exemplar) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // cloneExemplars copies es with its label strings (nil for none).
