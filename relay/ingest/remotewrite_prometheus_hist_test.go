@@ -1,14 +1,9 @@
 package ingest
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -18,6 +13,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/edgerelay/edgerelay/internal/histtest"
+	"github.com/edgerelay/edgerelay/internal/promtest"
 	"github.com/edgerelay/edgerelay/relay"
 )
 
@@ -28,9 +24,7 @@ import (
 // registry's Gather returns, any exemplar Prometheus sends with it is one
 // the target served, and a counter's exemplar arrives exactly.
 func TestRemoteWriteNativeHistogramsFromPrometheus(t *testing.T) {
-	if _, err := os.Stat(prometheusBin); err != nil {
-		t.Skipf("%s not installed", prometheusBin)
-	}
+	promtest.Require(t, "it sends the native histograms this test checks")
 	reg, targetAddr := nativeTarget(t)
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -61,9 +55,7 @@ func TestRemoteWriteNativeHistogramsFromPrometheus(t *testing.T) {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "prometheus.yml")
-	os.WriteFile(cfgPath, fmt.Appendf(nil, `
+	promtest.Start(t, fmt.Sprintf(`
 global:
   scrape_interval: 1s
 scrape_configs:
@@ -74,23 +66,7 @@ remote_write:
   send_native_histograms: true
   send_exemplars: true
   queue_config: {batch_send_deadline: 1s, min_backoff: 100ms}
-`, targetAddr, ln.Addr()), 0o600)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var logs bytes.Buffer
-	cmd := exec.CommandContext(ctx, prometheusBin, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+freeAddr(t), "--enable-feature=native-histograms,exemplar-storage")
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("prometheus output:\n%s", logs.String())
-		}
-	})
+`, targetAddr, ln.Addr()), "--enable-feature=native-histograms,exemplar-storage")
 
 	var got, counter *relay.Series
 	sink.waitFor(t, 25*time.Second, "req_latency_seconds as a native histogram, reqs_total's exemplar", func(bs []*relay.Batch) bool {

@@ -1,32 +1,23 @@
 package ingest
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgerelay/edgerelay/internal/metrictest"
+	"github.com/edgerelay/edgerelay/internal/promtest"
 	"github.com/edgerelay/edgerelay/relay"
 )
-
-const prometheusBin = "/usr/bin/prometheus"
 
 // TestRemoteWriteFromPrometheus points a real Prometheus at the handler: it
 // scrapes itself every second and remote-writes; the sink must see its
 // series and metadata.
 func TestRemoteWriteFromPrometheus(t *testing.T) {
-	if _, err := os.Stat(prometheusBin); err != nil {
-		t.Skipf("%s not installed", prometheusBin)
-	}
 	sink := newRecordingSink()
 	reg := prometheus.NewRegistry()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -39,9 +30,8 @@ func TestRemoteWriteFromPrometheus(t *testing.T) {
 	go func() { _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close() })
 
-	webAddr := freeAddr(t)
-	dir := t.TempDir()
-	cfg := fmt.Sprintf(`
+	webAddr := promtest.FreeAddr(t)
+	promtest.StartAt(t, webAddr, fmt.Sprintf(`
 global:
   scrape_interval: 1s
 scrape_configs:
@@ -51,30 +41,7 @@ remote_write:
 - url: http://%s/api/v1/write
   queue_config: {batch_send_deadline: 1s, min_backoff: 100ms}
   metadata_config: {send_interval: 1s}
-`, webAddr, ln.Addr())
-	cfgPath := filepath.Join(dir, "prometheus.yml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var logs bytes.Buffer
-	cmd := exec.CommandContext(ctx, prometheusBin,
-		"--config.file="+cfgPath,
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+webAddr,
-	)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("prometheus output:\n%s", logs.String())
-		}
-	})
+`, webAddr, ln.Addr()))
 
 	start := time.Now()
 	bs := sink.waitFor(t, 25*time.Second, "prometheus_build_info and its metadata", func(bs []*relay.Batch) bool {
@@ -119,15 +86,4 @@ func findAny(bs []*relay.Batch, name string, kv ...string) (relay.Sample, bool) 
 		}
 	}
 	return relay.Sample{}, false
-}
-
-// freeAddr returns a loopback address nothing listens on right now.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
