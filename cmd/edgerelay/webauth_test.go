@@ -127,6 +127,26 @@ basic_auth_users:
 				strings.Contains(body, `tenant="acme"`), strings.Contains(body, `tenant="bolt"`), tc.code, tc.acme, tc.bolt, body)
 		}
 	}
+	// /api/v1/stream reads as /federate does; a stream runs until the
+	// client's 3s timeout ends it.
+	short := *client
+	short.Timeout = 3 * time.Second
+	stream := "https://" + env.cloudHTTP + "/api/v1/stream?match[]=" + url.QueryEscape(`{__name__=~".+"}`)
+	for _, tc := range []struct {
+		name, query, user, pass string
+		code                    int
+		acme, bolt              bool
+	}{
+		{"anonymous stream", "", "", "", 401, false, false},
+		{"tenant user's stream of another tenant", "&tenant=bolt", "grafana-acme", "acme-pw", 403, false, false},
+		{"tenant user's stream", "", "grafana-acme", "acme-pw", 200, true, false},
+		{"operator's stream", "", "ops", "ops-pw", 200, true, true},
+	} {
+		code, body := clientGet(&short, stream+tc.query, tc.user, tc.pass)
+		if code != tc.code || strings.Contains(body, `"tenant":"acme"`) != tc.acme || strings.Contains(body, `"tenant":"bolt"`) != tc.bolt {
+			t.Errorf("%s: %d, want %d (acme %v, bolt %v)\n%.300s", tc.name, code, tc.code, tc.acme, tc.bolt, body)
+		}
+	}
 	if code, body := get("/metrics", "ops", "ops-pw"); code != 200 || !metricAtLeast(body, `edgerelay_http_refused_requests_total{reason="unauthorized"}`, 4) {
 		t.Errorf("operator's /metrics: %d, refusals not counted:\n%.2000s", code, body)
 	}

@@ -57,7 +57,8 @@ func (a *access) warn(log *slog.Logger) {
 	}
 }
 
-// federate serves /federate within what the request's credential may read.
+// federate serves /federate (and /api/v1/stream, which reads as /federate
+// does) within what the request's credential may read.
 func (a *access) federate(serve func(w http.ResponseWriter, r *http.Request, tenant string), refused func(code int)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		user, ok := webauth.User(r)
@@ -66,7 +67,7 @@ func (a *access) federate(serve func(w http.ResponseWriter, r *http.Request, ten
 			serve(w, r, a.tenantOf[user]) // "" for an operator: every tenant
 		case a.closed:
 			refused(http.StatusUnauthorized)
-			a.web.Refuse(w, http.StatusUnauthorized, "/federate needs a tenant's or an operator's credentials (basic_auth_users of cloud.web_config_file)")
+			a.web.Refuse(w, http.StatusUnauthorized, r.URL.Path+" needs a tenant's or an operator's credentials (basic_auth_users of cloud.web_config_file)")
 		default:
 			serve(w, r, "")
 		}
@@ -79,7 +80,7 @@ func (a *access) operator(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if user, ok := webauth.User(r); ok {
 			if t, isTenant := a.tenantOf[user]; isTenant {
-				a.web.Refuse(w, http.StatusForbidden, fmt.Sprintf("user %q reads tenant %q's /federate only", user, t))
+				a.web.Refuse(w, http.StatusForbidden, fmt.Sprintf("user %q reads tenant %q's /federate and /api/v1/stream only", user, t))
 				return
 			}
 		}

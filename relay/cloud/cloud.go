@@ -27,6 +27,7 @@ import (
 	"github.com/edgerelay/edgerelay/relay/cloud/meta"
 	"github.com/edgerelay/edgerelay/relay/cloud/output"
 	"github.com/edgerelay/edgerelay/relay/cloud/rwout"
+	"github.com/edgerelay/edgerelay/relay/cloud/stream"
 	"github.com/edgerelay/edgerelay/relay/config"
 	"github.com/edgerelay/edgerelay/relay/tlsutil"
 	"github.com/edgerelay/edgerelay/relay/transport"
@@ -141,7 +142,8 @@ func newReceiver(cfg *config.Cloud, o Options) (*receiver, error) {
 }
 
 // newOutputs builds the outputs in the order each block goes to them:
-// files, every remote_write endpoint, /federate (kept in r.fed for serving).
+// files, every remote_write endpoint, /federate and /api/v1/stream (kept in
+// r.fed and r.stream for serving).
 func newOutputs(r *receiver, cfg *config.Cloud, log *slog.Logger) (output.Fanout, error) {
 	fw, err := files.New(files.Config{Dir: cfg.FilesDir, Retention: cfg.FilesRetention, Logger: log, Registerer: r.reg})
 	if err != nil {
@@ -156,7 +158,9 @@ func newOutputs(r *receiver, cfg *config.Cloud, log *slog.Logger) (output.Fanout
 		outs = append(outs, f)
 	}
 	r.fed = federate.New(federate.Config{MaxAge: cfg.Federate.MaxAge, Logger: log, Registerer: r.reg})
-	return append(outs, r.fed), nil
+	r.stream = stream.New(stream.Config{MaxSubscribers: cfg.Stream.MaxSubscribers, BufferSamples: cfg.Stream.BufferSamples,
+		WriteTimeout: cfg.Stream.WriteTimeout, Logger: log, Registerer: r.reg})
+	return append(outs, r.fed, r.stream), nil
 }
 
 // Addr is where the HTTP listener is bound.

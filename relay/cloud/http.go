@@ -15,6 +15,7 @@ import (
 func (c *Cloud) handler() http.Handler {
 	m := http.NewServeMux()
 	m.Handle("/federate", c.access.federate(c.fed.Serve, c.fed.Refused))
+	m.Handle("/api/v1/stream", c.access.federate(c.stream.Serve, c.stream.Refused))
 	m.Handle("/metrics", c.access.operator(promhttp.HandlerFor(c.reg, promhttp.HandlerOpts{Registry: c.reg})))
 	m.Handle("/-/healthy", status.Healthy())
 	m.Handle("/-/ready", status.Ready(func() bool { return true }))
@@ -32,10 +33,12 @@ func (c *Cloud) statusPage() status.Page {
 	}
 	return status.Page{
 		Role: "cloud", Version: version.String(), Started: c.started,
-		Links: []status.Row{{Name: "/federate", Value: `/federate?match[]={job=~".+"}`}, {Name: "/metrics", Value: "/metrics"}},
+		Links: []status.Row{{Name: "/federate", Value: `/federate?match[]={job=~".+"}`}, {Name: "/metrics", Value: "/metrics"},
+			{Name: "/api/v1/stream", Value: `/api/v1/stream?match[]={job=~".+"}`}},
 		Sections: []status.Section{
 			{Title: "Listeners", Rows: []status.Row{status.R("QUIC", c.srv.Addr().String()), status.R("HTTP", c.ln.Addr().String()), status.R("HTTP access", c.access.describe())}},
 			{Title: "Output", Rows: []status.Row{status.R("files", c.cfg.FilesDir), status.R("federated series", fmt.Sprint(c.fed.Series())),
+				status.R("stream subscribers", fmt.Sprint(c.stream.Subscribers())),
 				status.R("metric families with remote_write metadata", fmt.Sprint(c.meta.Families()))}},
 			{Title: "Tenants", Rows: []status.Row{status.R("accepted", tenants), status.R("identity from", c.auth.describe())}},
 			c.limitsSection(),

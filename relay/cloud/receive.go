@@ -16,6 +16,7 @@ import (
 	"github.com/edgerelay/edgerelay/relay/cloud/limits"
 	"github.com/edgerelay/edgerelay/relay/cloud/meta"
 	"github.com/edgerelay/edgerelay/relay/cloud/output"
+	"github.com/edgerelay/edgerelay/relay/cloud/stream"
 	"github.com/edgerelay/edgerelay/relay/config"
 	"github.com/edgerelay/edgerelay/relay/deltaconv"
 	"github.com/edgerelay/edgerelay/relay/transport"
@@ -54,6 +55,7 @@ type receiver struct {
 	meta    *meta.Store
 	outputs output.Fanout
 	fed     *federate.Store // one of outputs, served over HTTP
+	stream  *stream.Hub     // one of outputs, served over HTTP
 
 	received   prometheus.Counter
 	blocks     *prometheus.CounterVec

@@ -175,6 +175,10 @@ type Cloud struct {
 	// Limits bound what each tenant's edges can make the cloud hold or
 	// do; see limits.go.
 	Limits Limits `yaml:"limits"`
+	// Notify announces new scrape directories; Stream serves
+	// /api/v1/stream. See hooks.go.
+	Notify Notify `yaml:"notify"`
+	Stream Stream `yaml:"stream"`
 
 	// Forward holds RemoteWrite parsed by Prometheus' config package; set by Load.
 	Forward []*promconfig.RemoteWriteConfig `yaml:"-"`

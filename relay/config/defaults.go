@@ -88,6 +88,7 @@ func (c *Config) applyDefaults() {
 		setDefault(&cl.Federate.MaxAge, d.Federate.MaxAge)
 		setDefault(&cl.MaxBlockBytes, d.MaxBlockBytes)
 		cl.applyLimitDefaults()
+		cl.applyHookDefaults()
 	}
 }
 
@@ -211,6 +212,7 @@ func (cl *Cloud) validate() []error {
 		bad("cloud.client_identity needs cloud.client_ca_file: without it edges present no certificate")
 	}
 	errs = append(errs, cl.validateTenants()...)
+	errs = append(errs, cl.validateHooks()...)
 	return errs
 }
 

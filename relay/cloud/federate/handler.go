@@ -80,18 +80,9 @@ func (s *Store) serve(w http.ResponseWriter, r *http.Request, allowed string) in
 	if err != nil {
 		return fail(w, http.StatusBadRequest, err.Error())
 	}
-	only, hdr := r.Form.Get("tenant"), r.Header.Get(TenantHeader)
-	if only != "" && hdr != "" && only != hdr {
-		return fail(w, http.StatusBadRequest, fmt.Sprintf("tenant parameter %q and %s header %q differ", only, TenantHeader, hdr))
-	}
-	if only == "" {
-		only = hdr
-	}
-	if allowed != "" {
-		if only != "" && only != allowed {
-			return fail(w, http.StatusForbidden, fmt.Sprintf("this credential reads tenant %q only, not %q", allowed, only))
-		}
-		only = allowed
+	only, code, err := Scope(r, allowed)
+	if err != nil {
+		return fail(w, code, err.Error())
 	}
 
 	b := s.snapshot(only, sets)
@@ -122,6 +113,28 @@ func (s *Store) serve(w http.ResponseWriter, r *http.Request, allowed string) in
 		s.log.Debug("federate: write response", "err", err)
 	}
 	return http.StatusOK
+}
+
+// Scope returns the one tenant a read request (its form parsed) asks for
+// with the tenant parameter or the X-Scope-OrgID header, "" for every
+// tenant, within allowed (the one tenant its credential reads; "" : any).
+// A request naming another tenant than allowed gets 403, one whose
+// parameter and header differ 400: the code and the reason are returned.
+func Scope(r *http.Request, allowed string) (string, int, error) {
+	only, hdr := r.Form.Get("tenant"), r.Header.Get(TenantHeader)
+	if only != "" && hdr != "" && only != hdr {
+		return "", http.StatusBadRequest, fmt.Errorf("tenant parameter %q and %s header %q differ", only, TenantHeader, hdr)
+	}
+	if only == "" {
+		only = hdr
+	}
+	if allowed != "" {
+		if only != "" && only != allowed {
+			return "", http.StatusForbidden, fmt.Errorf("this credential reads tenant %q only, not %q", allowed, only)
+		}
+		only = allowed
+	}
+	return only, http.StatusOK, nil
 }
 
 func fail(w http.ResponseWriter, code int, msg string) int {
@@ -166,7 +179,7 @@ func (s *Store) snapshot(only string, sets [][]*labels.Matcher) *relay.Batch {
 		first := len(b.Series)
 		for _, e := range tn.series {
 			for ; e != nil; e = e.next {
-				if e.seen >= cutoff && matches(e.lset, sets) {
+				if e.seen >= cutoff && Matches(e.lset, sets) {
 					b.Series = append(b.Series, e.series())
 				}
 			}
@@ -184,8 +197,9 @@ func (s *Store) snapshot(only string, sets [][]*labels.Matcher) *relay.Batch {
 	return b
 }
 
-// matches reports whether lset satisfies every matcher of at least one set.
-func matches(lset labels.Labels, sets [][]*labels.Matcher) bool {
+// Matches reports whether lset satisfies every matcher of at least one set
+// (the match[] selectors of a read request).
+func Matches(lset labels.Labels, sets [][]*labels.Matcher) bool {
 	for _, ms := range sets {
 		ok := true
 		for _, m := range ms {
