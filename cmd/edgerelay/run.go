@@ -13,22 +13,28 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/edgerelay/edgerelay/relay/cloud"
-	"github.com/edgerelay/edgerelay/relay/config"
 	"github.com/edgerelay/edgerelay/relay/edge"
+	"github.com/edgerelay/edgerelay/relay/reload"
 )
 
 func runCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "run",
-		Usage: "run the roles configured in a file (edge:, cloud:, or both) until SIGINT/SIGTERM",
+		Usage: "run the roles configured in a file (edge:, cloud:, or both) until SIGINT/SIGTERM; SIGHUP reloads the file",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "config", Aliases: []string{"c"}, Required: true, Usage: "configuration `FILE`", EnvVars: envs("config")},
+			&cli.BoolFlag{Name: "web.enable-lifecycle", Usage: "let POST /-/reload on the HTTP listeners reload the configuration (behind their authentication); without it the path answers 403 and only SIGHUP reloads", EnvVars: envs("web-enable-lifecycle")},
 		},
 		Action: func(c *cli.Context) error {
 			log, err := logger(c)
 			if err != nil {
 				return err
 			}
+			// From here on SIGHUP reloads; it must not end the process
+			// while it starts.
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			cfg, err := loadConfig(ctx, c.String("config"), log, true)
@@ -36,31 +42,36 @@ func runCommand() *cli.Command {
 				reportProblems(c.App.ErrWriter, err)
 				return errReported
 			}
-			return runRoles(ctx, c.String("config"), cfg, log)
+			rl := &reloader{path: c.String("config"), running: cfg, log: log}
+			return runRoles(ctx, rl, c.Bool("web.enable-lifecycle"), hup)
 		},
 	}
 }
 
 // runRoles starts the configured roles, cloud first so a local edge finds
-// it, and stops them in reverse order.
-func runRoles(ctx context.Context, path string, cfg *config.Config, log *slog.Logger) error {
+// it, and stops them in reverse order. hup delivers SIGHUP.
+func runRoles(ctx context.Context, rl *reloader, lifecycle bool, hup <-chan os.Signal) error {
+	cfg, log := rl.running, rl.log
+	rel := reload.New(func(context.Context) error { return rl.reload(ctx) }, lifecycle, log)
 	g, gctx := errgroup.WithContext(ctx)
 	if cfg.Cloud != nil {
-		cl, err := cloud.New(cfg.Cloud, cloud.Options{Logger: log})
+		cl, err := cloud.New(cfg.Cloud, cloud.Options{Logger: log, Reloader: rel})
 		if err != nil {
 			return fmt.Errorf("cloud: %w", err)
 		}
+		rl.cloud = cl
 		g.Go(func() error { return cl.Run(gctx) })
 	}
 	if cfg.Edge != nil {
 		chain := pluginChain(gctx, cfg.Edge, log, pluginCacheDir(cfg.Edge), notifyModuleChange(log))
-		e, err := edge.New(cfg.Edge, edge.Options{Logger: log, NewProcessor: chain})
+		e, err := edge.New(cfg.Edge, edge.Options{Logger: log, NewProcessor: chain, Reloader: rel})
 		if err != nil {
 			return fmt.Errorf("edge: %w", err)
 		}
+		rl.edge = e
 		g.Go(func() error { return e.Run(gctx) })
-		g.Go(func() error { reloadOnHUP(gctx, path, e, log); return nil })
 	}
+	g.Go(func() error { reloadOnSignal(gctx, rel, hup, log); return nil })
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
 		err = nil
@@ -68,40 +79,19 @@ func runRoles(ctx context.Context, path string, cfg *config.Config, log *slog.Lo
 	return err
 }
 
-// reloadOnHUP re-reads the configuration on SIGHUP, or when a .wasm file of
-// the running plugin chain changed, checks it as run does (loadConfig), and
-// applies the edge's scrape_configs
-// and plugin chain. A file that does not load, or a chain that does not
-// build, leaves everything running as it was.
-func reloadOnHUP(ctx context.Context, path string, e *edge.Edge, log *slog.Logger) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
+// reloadOnSignal reloads on SIGHUP, or when a .wasm file of the running
+// plugin chain changed, until ctx is done.
+func reloadOnSignal(ctx context.Context, rel *reload.Reloader, hup <-chan os.Signal, log *slog.Logger) {
 	for {
+		trigger := "SIGHUP"
 		select {
 		case <-ctx.Done():
 			return
 		case <-hup:
 		case <-pluginModulesChanged:
 			log.Info("a plugin module changed on disk; reloading")
+			trigger = "plugin module changed"
 		}
-		cfg, err := loadConfig(ctx, path, log, true)
-		if err == nil && cfg.Edge == nil {
-			err = errors.New("the file has no edge: section any more")
-		}
-		if err != nil {
-			log.Error("reload failed; keeping the running configuration", "err", err)
-			continue
-		}
-		var proc edge.Processor
-		if newProc := pluginChain(ctx, cfg.Edge, log, pluginCacheDir(cfg.Edge), notifyModuleChange(log)); newProc != nil {
-			if proc, err = newProc(e.Registry()); err != nil {
-				log.Error("reload failed: plugin chain does not load; keeping the running one", "err", err)
-				continue
-			}
-		}
-		if err := e.Reload(ctx, cfg.Edge, proc); err != nil {
-			log.Error("reload failed", "err", err)
-		}
+		_ = rel.Reload(ctx, trigger) // logged and recorded by rel
 	}
 }

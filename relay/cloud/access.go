@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -26,7 +27,13 @@ import (
 type access struct {
 	web      *webauth.Listener
 	tenantOf map[string]string // tenant user → tenant
-	closed   bool              // anonymous /federate refused
+	closed   atomic.Bool       // anonymous /federate refused
+}
+
+// setClosed decides whether anonymous /federate is refused: on a cloud
+// that serves several tenants. New and a reload call it.
+func (a *access) setClosed(cfg *config.Cloud) {
+	a.closed.Store(len(cfg.Tenants) > 0 || cfg.ClientCAFile != "" || len(cfg.Federate.TenantUsers) > 0)
 }
 
 // newAccess loads the web config file and checks that every tenant user
@@ -36,8 +43,8 @@ func newAccess(cfg *config.Cloud, log *slog.Logger, reg prometheus.Registerer) (
 	if err != nil {
 		return nil, fmt.Errorf("cloud.web_config_file %s: %w", cfg.WebConfigFile, err)
 	}
-	a := &access{web: web, tenantOf: cfg.Federate.TenantUsers,
-		closed: len(cfg.Tenants) > 0 || cfg.ClientCAFile != "" || len(cfg.Federate.TenantUsers) > 0}
+	a := &access{web: web, tenantOf: cfg.Federate.TenantUsers}
+	a.setClosed(cfg)
 	var errs []error
 	for _, u := range slices.Sorted(maps.Keys(a.tenantOf)) {
 		if !web.HasUser(u) {
@@ -52,7 +59,7 @@ func newAccess(cfg *config.Cloud, log *slog.Logger, reg prometheus.Registerer) (
 
 // warn logs, when the cloud starts, that nobody can read /federate.
 func (a *access) warn(log *slog.Logger) {
-	if a.closed && !a.web.Users() {
+	if a.closed.Load() && !a.web.Users() {
 		log.Warn("/federate refuses every request: the cloud serves several tenants and cloud.web_config_file has no basic_auth_users to tell who reads which")
 	}
 }
@@ -65,7 +72,7 @@ func (a *access) federate(serve func(w http.ResponseWriter, r *http.Request, ten
 		switch {
 		case ok:
 			serve(w, r, a.tenantOf[user]) // "" for an operator: every tenant
-		case a.closed:
+		case a.closed.Load():
 			refused(http.StatusUnauthorized)
 			a.web.Refuse(w, http.StatusUnauthorized, r.URL.Path+" needs a tenant's or an operator's credentials (basic_auth_users of cloud.web_config_file)")
 		default:
@@ -97,7 +104,7 @@ func (a *access) describe() string {
 	case a.web.Users():
 		s += "; every user is an operator"
 	}
-	if a.closed && !a.web.Users() {
+	if a.closed.Load() && !a.web.Users() {
 		s += "; anonymous /federate refused (several tenants)"
 	}
 	return s

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -28,6 +29,7 @@ import (
 // With neither certificates nor tenants configured, the edge's own word is
 // taken, and the cloud says so in its log at start. Safe for concurrent use.
 type authenticator struct {
+	mu       sync.RWMutex           // guards tenants, replaced on reload
 	tenants  map[string]*tenantAuth // nil: no tokens configured
 	certMode string                 // cloud.client_identity
 	certs    bool                   // client certificates are required
@@ -69,14 +71,37 @@ func newAuthenticator(cfg *config.Cloud, log *slog.Logger, reg prometheus.Regist
 		}
 		a.revoked = r
 	}
-	if len(cfg.Tenants) == 0 {
-		if !a.certs {
-			log.Warn("edges are not authenticated: any edge may send as any tenant and site; set cloud.client_ca_file or cloud.tenants")
-		}
-		return a, nil
+	if len(cfg.Tenants) == 0 && !a.certs {
+		log.Warn("edges are not authenticated: any edge may send as any tenant and site; set cloud.client_ca_file or cloud.tenants")
 	}
-	a.tenants = make(map[string]*tenantAuth, len(cfg.Tenants))
-	for i, t := range cfg.Tenants {
+	var err error
+	a.tenants, err = readTenants(cfg.Tenants)
+	return a, err
+}
+
+// setTenants replaces the accepted tenants and their tokens (on reload);
+// on error nothing changes. Connections already authenticated stay;
+// stillAccepted tells the receive path whether their tenant and site are
+// still listed.
+func (a *authenticator) setTenants(tenants []config.Tenant) error {
+	m, err := readTenants(tenants)
+	if err != nil {
+		return err
+	}
+	a.mu.Lock()
+	a.tenants = m
+	a.mu.Unlock()
+	return nil
+}
+
+// readTenants reads the token files of cloud.tenants; nil when none are
+// listed.
+func readTenants(tenants []config.Tenant) (map[string]*tenantAuth, error) {
+	if len(tenants) == 0 {
+		return nil, nil
+	}
+	m := make(map[string]*tenantAuth, len(tenants))
+	for i, t := range tenants {
 		ta := &tenantAuth{}
 		if t.TokenFile != "" {
 			tok, err := readToken(t.TokenFile)
@@ -95,9 +120,9 @@ func newAuthenticator(cfg *config.Cloud, log *slog.Logger, reg prometheus.Regist
 				ta.sites[s.Name] = tok
 			}
 		}
-		a.tenants[t.Name] = ta
+		m[t.Name] = ta
 	}
-	return a, nil
+	return m, nil
 }
 
 func readToken(path string) ([]byte, error) {
@@ -146,8 +171,8 @@ func (a *authenticator) check(h transport.Hello, cs tls.ConnectionState) (transp
 				h.Tenant, h.Site, cid.tenant, cid.site))
 		}
 	}
-	if a.tenants != nil {
-		ta, ok := a.tenants[id.tenant]
+	if tenants := a.listed(); tenants != nil {
+		ta, ok := tenants[id.tenant]
 		var want []byte
 		switch {
 		case !ok:
@@ -175,11 +200,37 @@ func (a *authenticator) check(h transport.Hello, cs tls.ConnectionState) (transp
 // knows reports whether tenant may send, for blocks that arrive without a
 // connection (queue import): every valid name when no tenants are listed.
 func (a *authenticator) knows(tenant string) bool {
-	if a.tenants == nil {
+	tenants := a.listed()
+	if tenants == nil {
 		return config.ValidName(tenant)
 	}
-	_, ok := a.tenants[tenant]
+	_, ok := tenants[tenant]
 	return ok
+}
+
+// stillAccepted reports whether p's tenant, and its site where the tenant
+// lists sites, are still in cloud.tenants: a reload that removed them
+// closes their connections at their next block.
+func (a *authenticator) stillAccepted(p transport.Peer) bool {
+	tenants := a.listed()
+	if tenants == nil {
+		return true
+	}
+	ta, ok := tenants[p.Tenant]
+	if !ok {
+		return false
+	}
+	if ta.sites != nil {
+		_, ok = ta.sites[p.Site]
+	}
+	return ok
+}
+
+// listed returns the accepted tenants; nil when any is.
+func (a *authenticator) listed() map[string]*tenantAuth {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.tenants
 }
 
 // describe says, for the status page, what decides an edge's identity.
@@ -192,8 +243,8 @@ func (a *authenticator) describe() string {
 		}
 		parts = append(parts, "client certificate ("+mode+")")
 	}
-	if a.tenants != nil {
-		parts = append(parts, fmt.Sprintf("%d listed tenants and their tokens", len(a.tenants)))
+	if tenants := a.listed(); tenants != nil {
+		parts = append(parts, fmt.Sprintf("%d listed tenants and their tokens", len(tenants)))
 	}
 	if len(parts) == 0 {
 		return "the edge's own word (not authenticated)"

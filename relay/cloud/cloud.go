@@ -29,6 +29,7 @@ import (
 	"github.com/edgerelay/edgerelay/relay/cloud/rwout"
 	"github.com/edgerelay/edgerelay/relay/cloud/stream"
 	"github.com/edgerelay/edgerelay/relay/config"
+	"github.com/edgerelay/edgerelay/relay/reload"
 	"github.com/edgerelay/edgerelay/relay/tlsutil"
 	"github.com/edgerelay/edgerelay/relay/transport"
 )
@@ -38,6 +39,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Listener, when set, is used instead of binding cfg.HTTPListen.
 	Listener net.Listener
+	// Reloader, when set, serves POST /-/reload and its outcome goes to
+	// /metrics and the status page.
+	Reloader *reload.Reloader
 }
 
 // Cloud is one running cloud role: the receive path (receiver, in
@@ -45,6 +49,7 @@ type Options struct {
 type Cloud struct {
 	*receiver
 	ln      net.Listener
+	rel     *reload.Reloader
 	srv     *transport.Server
 	access  *access // who reads what over HTTP
 	started time.Time
@@ -57,7 +62,10 @@ func New(cfg *config.Cloud, o Options) (*Cloud, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cloud{receiver: r, started: time.Now()}
+	c := &Cloud{receiver: r, rel: o.Reloader, started: time.Now()}
+	if c.rel != nil {
+		c.reg.MustRegister(c.rel)
+	}
 	if c.access, err = newAccess(cfg, c.log, c.reg); err != nil {
 		return nil, err
 	}
@@ -104,6 +112,7 @@ func newReceiver(cfg *config.Cloud, o Options) (*receiver, error) {
 	}
 	log = log.With("role", "cloud")
 	r := &receiver{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
+	r.live.Store(cfg)
 	r.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	r.received = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "edgerelay_received_samples_total", Help: "Samples rebuilt and accepted from edges.",
@@ -130,7 +139,7 @@ func newReceiver(cfg *config.Cloud, o Options) (*receiver, error) {
 	}
 	r.newLimits()
 	if r.meta, err = meta.New(meta.Config{Dir: filepath.Join(cfg.DataDir, "metadata"), Logger: log, Registerer: r.reg,
-		SiteFamilies: func(t string) int { return cfg.TenantLimits(t).MaxMetadataFamilies },
+		SiteFamilies: func(t string) int { return r.live.Load().TenantLimits(t).MaxMetadataFamilies },
 		Refused:      func(t string, n int) { r.limits.RefusedMetadata(t, limits.ReasonMetadataFamilies, n) },
 	}); err != nil {
 		return nil, fmt.Errorf("cloud.data_dir: %w", err)

@@ -20,6 +20,9 @@ func (c *Cloud) handler() http.Handler {
 	m.Handle("/-/healthy", status.Healthy())
 	m.Handle("/-/ready", status.Ready(func() bool { return true }))
 	m.Handle("/", c.access.operator(status.Handler(c.statusPage)))
+	if c.rel != nil {
+		m.Handle("/-/reload", c.access.operator(c.rel.Handler()))
+	}
 	if c.cfg.Debug.Pprof {
 		m.Handle("/debug/pprof/", c.access.operator(status.Pprof()))
 	}
@@ -28,10 +31,10 @@ func (c *Cloud) handler() http.Handler {
 
 func (c *Cloud) statusPage() status.Page {
 	tenants := "any (no cloud.tenants configured)"
-	if c.auth.tenants != nil {
-		tenants = fmt.Sprintf("%d configured", len(c.auth.tenants))
+	if listed := c.auth.listed(); listed != nil {
+		tenants = fmt.Sprintf("%d configured", len(listed))
 	}
-	return status.Page{
+	p := status.Page{
 		Role: "cloud", Version: version.String(), Started: c.started,
 		Links: []status.Row{{Name: "/federate", Value: `/federate?match[]={job=~".+"}`}, {Name: "/metrics", Value: "/metrics"},
 			{Name: "/api/v1/stream", Value: `/api/v1/stream?match[]={job=~".+"}`}},
@@ -44,4 +47,8 @@ func (c *Cloud) statusPage() status.Page {
 			c.limitsSection(),
 		},
 	}
+	if c.rel != nil {
+		p.Sections = append(p.Sections, c.rel.Section())
+	}
+	return p
 }

@@ -17,12 +17,8 @@ import (
 // dropped delta bases (baselimit.go) and the bound on queue ids kept per
 // site (dedup.go).
 func (r *receiver) newLimits() {
-	names := make([]string, len(r.cfg.Tenants))
-	for i, t := range r.cfg.Tenants {
-		names[i] = t.Name
-	}
 	r.limits = limits.New(limits.Config{
-		Of: r.cfg.TenantLimits, Tenants: names, SeriesIdle: r.cfg.Federate.MaxAge,
+		Of: func(t string) config.Limits { return r.live.Load().TenantLimits(t) }, Tenants: tenantNames(r.cfg), SeriesIdle: r.cfg.Federate.MaxAge,
 		Logger: r.log, Registerer: r.reg,
 	})
 	r.baseDropped = prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -81,7 +77,7 @@ func (c *Cloud) limitsSection() status.Section {
 	ts := c.limits.Tenants()
 	sort.Strings(ts)
 	if len(ts) == 0 {
-		l := c.cfg.Limits
+		l := c.live.Load().Limits
 		sec.Rows = append(sec.Rows, status.R("every tenant", describeLimits(l, -1, -1)))
 	}
 	for i, t := range ts {
@@ -105,4 +101,13 @@ func describeLimits(l config.Limits, active, base int) string {
 		use(active), l.MaxSeries, use(base), l.MaxBaseSeries, l.MaxSamplesPerSecond, int64(l.MaxBytesPerSecond),
 		l.MaxLabelsPerSeries, l.MaxLabelNameLength, l.MaxLabelValueLength, l.MaxMetadataLength, l.MaxMetadataFamilies,
 		l.MaxConnections, l.MaxQueuesPerSite)
+}
+
+// tenantNames are the names of cfg's tenants.
+func tenantNames(cfg *config.Cloud) []string {
+	names := make([]string, len(cfg.Tenants))
+	for i, t := range cfg.Tenants {
+		names[i] = t.Name
+	}
+	return names
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/model/labels"
@@ -45,7 +46,9 @@ import (
 // concurrent use across connections; one connection's blocks come one at a
 // time.
 type receiver struct {
-	cfg     *config.Cloud
+	cfg *config.Cloud // as started; a reload changes live
+	// live is the configuration last applied (reload.go): limits, tenants.
+	live    atomic.Pointer[config.Cloud]
 	log     *slog.Logger
 	reg     *prometheus.Registry
 	auth    *authenticator
@@ -89,6 +92,10 @@ func (r *receiver) handle(ctx context.Context, p transport.Peer, seq uint64, lan
 // fromEdge receives a block of edge p: a duplicate is dropped before it is
 // decoded, and the block must name p's tenant and site.
 func (r *receiver) fromEdge(ctx context.Context, p transport.Peer, seq uint64, lane uint8, data []byte) (receipt, error) {
+	if !r.auth.stillAccepted(p) {
+		r.blocks.WithLabelValues("refused").Inc()
+		return receipt{}, fmt.Errorf("tenant %q site %q is no longer in cloud.tenants (configuration reloaded); the connection closes", p.Tenant, p.Site)
+	}
 	if dup, err := r.handled(p, seq); dup || err != nil {
 		return receipt{duplicate: dup}, err
 	}

@@ -38,6 +38,7 @@ type deltaEncoder struct {
 	started   time.Time
 	genBytes  int64
 	request   atomic.Bool
+	newExtra  atomic.Pointer[labels.Labels] // set by setExtra, taken by encode
 	scratch   delta.Scrape
 	keys      deltaconv.KeyBuffer // for scrapes keysOf does not take
 	keysOf    *seriesKeys
@@ -77,6 +78,11 @@ func newDeltaEncoder(cfg config.Delta, maxQueueBytes int64, extra labels.Labels,
 // requestCheckpoint makes the next group commit start a new generation.
 func (d *deltaEncoder) requestCheckpoint() { d.request.Store(true) }
 
+// setExtra makes the next group commit start a new generation whose keys
+// carry the identity labels extra (external_labels changed on reload):
+// the cloud rebuilds every series from full frames under its new labels.
+func (d *deltaEncoder) setExtra(extra labels.Labels) { d.newExtra.Store(&extra) }
+
 func (d *deltaEncoder) checkpoint(now time.Time) {
 	d.keysOf.forget(d.enc.Generation())
 	d.enc.Checkpoint()
@@ -98,6 +104,10 @@ type frame struct {
 // compressed; its target's next frame is then full).
 func (d *deltaEncoder) encode(tenant, site string, batches []*relay.Batch, maxBlock int) (frames []frame, whole []*relay.Batch) {
 	now := time.Now()
+	if extra := d.newExtra.Swap(nil); extra != nil {
+		d.extra, d.keysOf = *extra, newSeriesKeys(*extra)
+		d.request.Store(true)
+	}
 	if d.request.Swap(false) || now.Sub(d.started) >= d.fullEvery || (d.genLimit > 0 && d.genBytes >= d.genLimit) {
 		d.checkpoint(now)
 	}

@@ -28,6 +28,7 @@ import (
 	"github.com/edgerelay/edgerelay/relay/deltaconv"
 	"github.com/edgerelay/edgerelay/relay/forward"
 	"github.com/edgerelay/edgerelay/relay/ingest"
+	"github.com/edgerelay/edgerelay/relay/reload"
 	"github.com/edgerelay/edgerelay/relay/transport"
 	"github.com/edgerelay/edgerelay/relay/webauth"
 	"github.com/edgerelay/edgerelay/store"
@@ -53,12 +54,18 @@ type Options struct {
 	NewProcessor NewProcessor
 	// Listener, when set, is used instead of binding cfg.HTTPListen.
 	Listener net.Listener
+	// Reloader, when set, serves POST /-/reload and its outcome goes to
+	// /metrics and the status page.
+	Reloader *reload.Reloader
 }
 
 // Edge is one running edge role.
 type Edge struct {
-	cfg  *config.Edge
+	cfg *config.Edge // as started; Reload changes only live
+	// live is the configuration last applied (reload.go).
+	live atomic.Pointer[config.Edge]
 	log  *slog.Logger
+	rel  *reload.Reloader
 	proc atomic.Pointer[procBox]
 	// procMu is held shared while a batch runs through the chain.
 	procMu sync.RWMutex
@@ -73,8 +80,10 @@ type Edge struct {
 	ready  atomic.Bool
 	// scraper is set once Run has built it.
 	scraper atomic.Pointer[ingest.Scraper]
+	// reloadMu orders Reload and Run's building the scraper.
+	reloadMu sync.Mutex
 
-	extra   labels.Labels
+	extra   atomic.Pointer[labels.Labels] // site and external labels
 	idents  *identities
 	dropped prometheus.Counter
 	drops   dropLog
@@ -90,8 +99,12 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 		log = slog.Default()
 	}
 	log = log.With("role", "edge")
-	e := &Edge{cfg: cfg, log: log, reg: prometheus.NewRegistry(), started: time.Now()}
+	e := &Edge{cfg: cfg, log: log, rel: o.Reloader, reg: prometheus.NewRegistry(), started: time.Now()}
+	e.live.Store(cfg)
 	e.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if e.rel != nil {
+		e.reg.MustRegister(e.rel)
+	}
 	e.proc.Store(&procBox{})
 	var err error
 	if e.web, err = newWeb(cfg, log, e.reg); err != nil {
@@ -105,7 +118,8 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 		e.proc.Store(&procBox{p: p})
 	}
 
-	e.extra = siteLabels(cfg)
+	extra := siteLabels(cfg)
+	e.extra.Store(&extra)
 	e.held = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "edgerelay_pipeline_held_batches_total",
 		Help: "Batches refused to ingest because a fail_closed plugin stage failed.",
@@ -122,7 +136,7 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 	if !cfg.Delta.Disabled {
 		delta := cfg.Delta
 		setDefaultDuration(&delta.FullEvery, config.DefaultDelta.FullEvery)
-		e.com.delta = newDeltaEncoder(delta, int64(cfg.Queue.MaxBytes), e.extra, e.reg)
+		e.com.delta = newDeltaEncoder(delta, int64(cfg.Queue.MaxBytes), extra, e.reg)
 	}
 
 	if err := e.newForwarder(); err != nil {
@@ -201,42 +215,6 @@ func setDefaultDuration(d *time.Duration, def time.Duration) {
 	}
 }
 
-// procBox lets a nil processor be stored atomically.
-type procBox struct{ p Processor }
-
-// ReplaceProcessor swaps the plugin chain (on reload); batches in flight
-// finish on the old chain, which is closed once they are done with it.
-func (e *Edge) ReplaceProcessor(ctx context.Context, p Processor) {
-	old := e.proc.Swap(&procBox{p: p})
-	// Wait for batches that picked up the old chain before the swap.
-	e.procMu.Lock()
-	e.procMu.Unlock() //nolint:staticcheck // an empty critical section is the point
-
-	if old.p != nil {
-		if err := old.p.Close(ctx); err != nil {
-			e.log.Warn("closing the old plugin chain", "err", err)
-		}
-	}
-}
-
-// Reload applies what can change without a restart: scrape_configs and
-// the plugin chain (proc, built by the caller from the new configuration;
-// nil removes the chain). Batches in flight finish on the old chain.
-func (e *Edge) Reload(ctx context.Context, cfg *config.Edge, proc Processor) error {
-	if s := e.scraper.Load(); s != nil {
-		if err := s.ApplyConfig(cfg.Scrape); err != nil {
-			if proc != nil {
-				proc.Close(ctx)
-			}
-			return fmt.Errorf("scrape_configs: %w", err)
-		}
-	}
-	e.ReplaceProcessor(ctx, proc)
-	e.warnRestartOnly(cfg)
-	e.log.Info("configuration reloaded", "scrape_jobs", len(cfg.Scrape), "plugins", len(cfg.Plugins))
-	return nil
-}
-
 // Addr is where the HTTP listener is bound.
 func (e *Edge) Addr() net.Addr { return e.ln.Addr() }
 
@@ -264,7 +242,7 @@ func (e *Edge) Submit(ctx context.Context, b *relay.Batch) error {
 	if e.com.delta == nil || !b.Scrape {
 		// With delta encoding the committer merges identity into a
 		// scrape's keys, without building label sets.
-		addIdentity(b, e.extra)
+		addIdentity(b, *e.extra.Load())
 	}
 	if !b.Scrape {
 		// remote_write metadata travels when it changes (metadata.go).
@@ -293,16 +271,22 @@ func addIdentity(b *relay.Batch, extra labels.Labels) {
 func (e *Edge) Run(ctx context.Context) error {
 	defer e.queue.Close()
 
+	// A reload waits until the scraper is built from the live config.
+	e.reloadMu.Lock()
+	live := e.live.Load()
 	scraper, err := ingest.NewScraper(e, ingest.ScrapeConfig{
-		Configs: e.cfg.Scrape, Logger: e.log, Registerer: e.reg,
+		Configs: live.Scrape, Logger: e.log, Registerer: e.reg,
 		// Submit keeps nothing of a batch once it returned nil: the
 		// committer has encoded it into blocks by then.
 		ReuseBatches: true,
 	})
+	if err == nil {
+		e.scraper.Store(scraper)
+	}
+	e.reloadMu.Unlock()
 	if err != nil {
 		return fmt.Errorf("scrape: %w", err)
 	}
-	e.scraper.Store(scraper)
 	// Headers within 10s; a request's body, and an idle keep-alive
 	// connection, within Prometheus' default --web.read-timeout.
 	srv := &http.Server{Handler: e.handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute}
@@ -332,7 +316,7 @@ func (e *Edge) Run(ctx context.Context) error {
 	})
 	e.ready.Store(true)
 	e.log.Info("edge running", "http", e.ln.Addr().String(), "upstream", e.cfg.Upstream.Address,
-		"queue_id", fmt.Sprintf("%016x", e.queue.ID()), "scrape_jobs", len(e.cfg.Scrape))
+		"queue_id", fmt.Sprintf("%016x", e.queue.ID()), "scrape_jobs", len(live.Scrape))
 	err = g.Wait()
 	e.ready.Store(false)
 

@@ -28,6 +28,9 @@ func (e *Edge) handler() http.Handler {
 	m.Handle("/-/healthy", status.Healthy())
 	m.Handle("/-/ready", status.Ready(e.ready.Load))
 	m.Handle("/", status.Handler(e.statusPage))
+	if e.rel != nil {
+		m.Handle("/-/reload", e.rel.Handler())
+	}
 	if e.cfg.Debug.Pprof {
 		m.Handle("/debug/pprof/", status.Pprof())
 	}
@@ -56,7 +59,7 @@ func (e *Edge) statusPage() status.Page {
 	if e.fwd.Connected() {
 		connected = "yes"
 	}
-	return status.Page{
+	p := status.Page{
 		Role: "edge", Version: version.String(), Started: e.started,
 		Links: []status.Row{{Name: "/metrics", Value: "/metrics"}, {Name: "/-/ready", Value: "/-/ready"}},
 		Sections: []status.Section{
@@ -82,6 +85,10 @@ func (e *Edge) statusPage() status.Page {
 			{Title: "remote_write metadata", Rows: e.meta.rows()},
 		},
 	}
+	if e.rel != nil {
+		p.Sections = append(p.Sections, e.rel.Section())
+	}
+	return p
 }
 
 // drain says how the queue goes to the cloud now.
@@ -113,21 +120,11 @@ func (e *Edge) wireCost() string {
 
 func (e *Edge) jobRows() []status.Row {
 	var rows []status.Row
-	for _, sc := range e.cfg.Scrape {
+	for _, sc := range e.live.Load().Scrape {
 		rows = append(rows, status.Row{Name: sc.JobName, Value: fmt.Sprintf("every %s", sc.ScrapeInterval)})
 	}
 	if len(rows) == 0 {
 		rows = append(rows, status.Row{Name: "none", Value: "remote_write only"})
 	}
 	return rows
-}
-
-// warnRestartOnly logs, on a reload, a change of the listener's keys that
-// only a restart applies (the web config file's content is read again by
-// itself when it changes).
-func (e *Edge) warnRestartOnly(cfg *config.Edge) {
-	if cfg.WebConfigFile != e.cfg.WebConfigFile || cfg.Debug != e.cfg.Debug {
-		e.log.Warn("edge.web_config_file or edge.debug changed: they apply at the next restart; the listener keeps its running settings",
-			"web_config_file", e.cfg.WebConfigFile, "pprof", e.cfg.Debug.Pprof)
-	}
 }

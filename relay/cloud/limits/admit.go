@@ -39,8 +39,8 @@ func (l *Limiter) Admit(tenantName, site string, b *relay.Batch) int {
 	kept := b.Series[:0]
 	for i := range b.Series {
 		sr := &b.Series[i]
-		// An active series passed the checks when it became active (the
-		// limits do not change while the cloud runs).
+		// An active series passed the checks when it became active (a
+		// reload that may change the limits forgets them: Reloaded).
 		tn.buf = encode(tn.buf[:0], sr.Labels)
 		h := maphash.Bytes(l.seed, tn.buf)
 		reason := ""

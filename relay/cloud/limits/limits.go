@@ -135,6 +135,25 @@ func New(cfg Config) *Limiter {
 	return l
 }
 
+// Reloaded takes a reloaded configuration: tenants are the configured
+// tenants now, and the limits Config.Of returns may have changed. Every
+// active series is checked again against them at its next sample, and
+// counts toward max_series again from then (rate buckets carry on).
+func (l *Limiter) Reloaded(tenants []string) {
+	l.mu.Lock()
+	l.known = append([]string(nil), tenants...)
+	all := make([]*tenant, 0, len(l.tenants))
+	for _, tn := range l.tenants {
+		all = append(all, tn)
+	}
+	l.mu.Unlock()
+	for _, tn := range all {
+		tn.mu.Lock()
+		clear(tn.series)
+		tn.mu.Unlock()
+	}
+}
+
 // Limits returns tenant's limits.
 func (l *Limiter) Limits(tenant string) config.Limits { return l.of(tenant) }
 
