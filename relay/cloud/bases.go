@@ -14,6 +14,7 @@ import (
 
 	"github.com/edgerelay/edgerelay/internal/fsutil"
 	"github.com/edgerelay/edgerelay/internal/wire/delta"
+	"github.com/edgerelay/edgerelay/relay/deltaconv"
 )
 
 // bases keeps, per (tenant, site, lane), the delta decoder that rebuilds the
@@ -52,6 +53,7 @@ type siteBase struct {
 	mu       sync.Mutex
 	path     string // without extension
 	dec      *delta.Decoder
+	rb       *deltaconv.Rebuilder // the batches of dec's scrapes, tenant labelled
 	log      *os.File
 	logBytes int64
 	ckBytes  int64
@@ -121,6 +123,7 @@ func (b *bases) get(tenant, site string, lane uint8) (*siteBase, error) {
 // load reads the checkpoint and replays the log.
 func (sb *siteBase) load() error {
 	sb.dec = delta.NewDecoder()
+	sb.rb = deltaconv.NewRebuilder(tenantLabel, sb.tenant)
 	ck, err := os.ReadFile(sb.path + ".state")
 	switch {
 	case errors.Is(err, os.ErrNotExist):
@@ -265,7 +268,7 @@ func (sb *siteBase) forget() {
 	if sb.log != nil {
 		sb.log.Close()
 	}
-	sb.log, sb.dec, sb.loaded = nil, nil, false
+	sb.log, sb.dec, sb.rb, sb.loaded = nil, nil, nil, false
 	sb.account()
 }
 

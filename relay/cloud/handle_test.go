@@ -22,7 +22,7 @@ func testReceiver(t *testing.T) *receiver {
 	return testReceiverAt(t, t.TempDir())
 }
 
-func testReceiverAt(t *testing.T, dir string) *receiver {
+func testReceiverAt(t testing.TB, dir string) *receiver {
 	t.Helper()
 	cfg, err := config.Parse([]byte("cloud:\n  data_dir: " + dir + "/cloud\n  files_dir: " + dir + "/files\n"))
 	if err != nil {

@@ -19,7 +19,6 @@ import (
 	"github.com/edgerelay/edgerelay/relay/cloud/output"
 	"github.com/edgerelay/edgerelay/relay/cloud/stream"
 	"github.com/edgerelay/edgerelay/relay/config"
-	"github.com/edgerelay/edgerelay/relay/deltaconv"
 	"github.com/edgerelay/edgerelay/relay/transport"
 )
 
@@ -162,13 +161,14 @@ func (r *receiver) apply(ctx context.Context, p transport.Peer, seq uint64, lane
 			}
 		}()
 	}
+	whole := len(blk.Batches)
 	applied, fc, err := r.rebuild(p, seq, sb, blk)
 	if err != nil {
 		r.blocks.WithLabelValues("corrupt").Inc()
 		r.log.Error("undecodable delta frame held at the edge", "tenant", p.Tenant, "site", p.Site, "seq", seq, "err", err)
 		return receipt{}, fmt.Errorf("block %d: %w", seq, err)
 	}
-	refused, err := r.admit(p, blk)
+	refused, err := r.admit(p, blk, whole)
 	if err != nil {
 		r.blocks.WithLabelValues("error").Inc()
 		return receipt{}, fmt.Errorf("block %d: %w", seq, err)
@@ -197,7 +197,7 @@ func (r *receiver) apply(ctx context.Context, p transport.Peer, seq uint64, lane
 
 // rebuild applies the block's delta frames to the site's base sb (nil when
 // the block has none), in order, appending the scrapes they carry to
-// blk.Batches, and returns the frames applied. A frame already in the base
+// blk.Batches, tenant labelled, and returns the frames applied. A frame already in the base
 // is skipped; an incremental frame without its base is counted and logged,
 // its scrape lost (the edge is asked for a new generation, full frames). A
 // frame that does not parse fails the block. The caller counts the
@@ -235,7 +235,7 @@ func (r *receiver) rebuild(p transport.Peer, seq uint64, sb *siteBase, blk *rela
 		if err != nil {
 			return nil, fc, err
 		}
-		b, err := deltaconv.BatchOf(scr)
+		b, err := sb.rb.Batch(scr)
 		if err != nil {
 			return nil, fc, err
 		}
@@ -249,13 +249,21 @@ func (r *receiver) rebuild(p transport.Peer, seq uint64, sb *siteBase, blk *rela
 type frameCounts struct{ repeat, noBase int }
 
 // admit readies every batch of blk for the outputs and returns the number
-// of samples refused: series and metadata a tenant limit or a label check
-// refuses are removed (counted and logged by package limits), a
-// remote_write batch gets the metadata known of its families, and every
-// series gets the authenticated tenant as its tenant label, whatever the
-// edge sent.
-func (r *receiver) admit(p transport.Peer, blk *relay.Block) (int, error) {
+// of samples refused: every series gets the authenticated tenant as its
+// tenant label, whatever the edge sent (the first whole batches here, the
+// rebuilt scrapes got it in rebuild), series and metadata a tenant limit
+// or a label check refuses are removed (counted and logged by package
+// limits), and a remote_write batch gets the metadata known of its
+// families.
+func (r *receiver) admit(p transport.Peer, blk *relay.Block, whole int) (int, error) {
 	lb := labels.NewBuilder(labels.EmptyLabels())
+	for _, b := range blk.Batches[:whole] {
+		for i := range b.Series {
+			lb.Reset(b.Series[i].Labels)
+			lb.Set(tenantLabel, p.Tenant)
+			b.Series[i].Labels = lb.Labels()
+		}
+	}
 	refused := 0
 	for _, b := range blk.Batches {
 		refused += r.limits.Admit(p.Tenant, p.Site, b)
@@ -266,14 +274,13 @@ func (r *receiver) admit(p transport.Peer, blk *relay.Block) (int, error) {
 				return refused, err
 			}
 		}
-		for i := range b.Series {
-			lb.Reset(b.Series[i].Labels)
-			lb.Set("tenant", p.Tenant)
-			b.Series[i].Labels = lb.Labels()
-		}
 	}
 	return refused, nil
 }
+
+// tenantLabel is the label every series the cloud passes on carries: the
+// authenticated tenant.
+const tenantLabel = "tenant"
 
 // commit makes the block's effects durable here: what it applied to the
 // site's base sb (nil: none), then the deduplication watermark, after

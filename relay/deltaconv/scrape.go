@@ -1,21 +1,21 @@
 // Package deltaconv converts between relay's batches and the delta codec's
 // scrapes (package internal/wire/delta): ScrapeOf on the edge, before a
-// scrape is delta-encoded, and BatchOf on the cloud, after a frame is
-// applied. Merge is how the edge's identity labels join a series' labels,
-// the same whether a scrape travels as a frame or whole. The bytes
-// themselves are internal/wire's.
+// scrape is delta-encoded, and BatchOf (or a Rebuilder, which keeps label
+// sets from scrape to scrape) on the cloud, after a frame is applied. Merge
+// is how the edge's identity labels join a series' labels, the same whether
+// a scrape travels as a frame or whole. The bytes themselves are
+// internal/wire's.
 //
-// A KeyBuffer is not safe for concurrent use; the functions are.
+// A KeyBuffer or a Rebuilder is not safe for concurrent use; the functions
+// are.
 package deltaconv
 
 import (
-	"fmt"
 	"math"
 	"unsafe"
 
 	"github.com/prometheus/prometheus/model/labels"
 
-	"github.com/edgerelay/edgerelay/internal/wire/block"
 	"github.com/edgerelay/edgerelay/internal/wire/delta"
 	"github.com/edgerelay/edgerelay/relay"
 )
@@ -153,48 +153,4 @@ func AppendMerged(dst []byte, ls labels.Labels, extra []labels.Label) []byte {
 func appendCanonical(dst []byte, ls labels.Labels) []byte {
 	ls.Range(func(l labels.Label) { dst = delta.AppendLabel(dst, l.Name, l.Value) })
 	return dst
-}
-
-// BatchOf turns a scrape rebuilt by a delta.Decoder back into a scrape
-// batch. Errors (label sets that do not parse) wrap block.ErrCorrupt.
-func BatchOf(s *delta.Scrape) (*relay.Batch, error) {
-	b := &relay.Batch{Scrape: true, Timestamp: s.Timestamp, Series: make([]relay.Series, 0, len(s.Series))}
-	b.Job, b.Instance = delta.SplitTarget(s.Target)
-	var sb labels.ScratchBuilder
-	parse := func(key string) (labels.Labels, error) {
-		sb.Reset()
-		if err := delta.RangeLabels(key, func(n, v string) { sb.Add(n, v) }); err != nil {
-			return labels.EmptyLabels(), fmt.Errorf("%w: %v", block.ErrCorrupt, err)
-		}
-		sb.Sort()
-		return sb.Labels(), nil
-	}
-	var err error
-	if b.TargetLabels, err = parse(s.Attrs); err != nil {
-		return nil, err
-	}
-	xi := 0
-	for i, sr := range s.Series {
-		ls, err := parse(sr.Labels)
-		if err != nil {
-			return nil, err
-		}
-		out := relay.Series{Labels: ls}
-		var x *delta.Extra
-		if xi < len(s.Extras) && s.Extras[xi].Series == i {
-			x = &s.Extras[xi]
-			xi++
-		}
-		if err := fromDelta(&sr, x, &out, parse); err != nil {
-			return nil, err
-		}
-		b.Series = append(b.Series, out)
-	}
-	if len(s.Metadata) > 0 {
-		b.Metadata = make(map[string]relay.Metadata, len(s.Metadata))
-		for _, m := range s.Metadata {
-			b.Metadata[m.Family] = relay.Metadata{Type: m.Type, Help: m.Help, Unit: m.Unit}
-		}
-	}
-	return b, nil
 }

@@ -71,17 +71,18 @@ func (o *Options) omits(name string) bool {
 // Encoder writes batches in text format, reusing its buffers between calls.
 // The zero value is ready to use.
 type Encoder struct {
-	buf   []byte
-	order []entry
+	buf  []byte
+	runs []run
 }
 
-// entry is one series of the batch being written and the family it
-// belongs to.
-type entry struct {
-	family string
-	meta   relay.Metadata
-	known  bool
-	idx    int
+// run is a stretch of consecutive series of the batch being written that
+// belong to one family: series come grouped by family, so sorting the
+// runs instead of every series keeps the sort small.
+type run struct {
+	family     string
+	meta       relay.Metadata
+	known      bool
+	start, end int // series indexes
 }
 
 // Write writes b to w with a fresh Encoder.
@@ -93,30 +94,40 @@ func Write(w io.Writer, b *relay.Batch, o Options) error {
 // Encode writes every sample of b to w, families sorted, each family
 // preceded by its HELP and TYPE lines where b.Metadata knows them.
 func (e *Encoder) Encode(w io.Writer, b *relay.Batch, o Options) error {
-	e.order = e.order[:0]
+	e.runs = e.runs[:0]
+	prevName := ""
 	for i := range b.Series {
 		name := b.Series[i].Labels.Get(labels.MetricName)
+		if i > 0 && name == prevName {
+			e.runs[len(e.runs)-1].end = i + 1
+			continue
+		}
+		prevName = name
 		fam, md, ok := Family(name, b.Metadata)
-		e.order = append(e.order, entry{family: fam, meta: md, known: ok, idx: i})
+		if n := len(e.runs); n > 0 && e.runs[n-1].family == fam {
+			e.runs[n-1].end = i + 1
+			continue
+		}
+		e.runs = append(e.runs, run{family: fam, meta: md, known: ok, start: i, end: i + 1})
 	}
-	slices.SortStableFunc(e.order, func(a, b entry) int { return cmp.Compare(a.family, b.family) })
+	slices.SortStableFunc(e.runs, func(a, b run) int { return cmp.Compare(a.family, b.family) })
 
 	e.buf = e.buf[:0]
-	prev := ""
-	for k, en := range e.order {
-		if k == 0 || en.family != prev {
-			prev = en.family
-			e.buf = appendHeader(e.buf, en, o.EscapeNames)
+	for k, r := range e.runs {
+		if k == 0 || r.family != e.runs[k-1].family {
+			e.buf = appendHeader(e.buf, r, o.EscapeNames)
 		}
-		s := &b.Series[en.idx]
-		for _, smp := range s.Samples {
-			e.buf = AppendSample(e.buf, s.Labels, smp, &o)
-		}
-		if len(e.buf) >= flushAt {
-			if _, err := w.Write(e.buf); err != nil {
-				return fmt.Errorf("write exposition: %w", err)
+		for i := r.start; i < r.end; i++ {
+			s := &b.Series[i]
+			for _, smp := range s.Samples {
+				e.buf = AppendSample(e.buf, s.Labels, smp, &o)
 			}
-			e.buf = e.buf[:0]
+			if len(e.buf) >= flushAt {
+				if _, err := w.Write(e.buf); err != nil {
+					return fmt.Errorf("write exposition: %w", err)
+				}
+				e.buf = e.buf[:0]
+			}
 		}
 	}
 	if len(e.buf) > 0 {
@@ -128,7 +139,7 @@ func (e *Encoder) Encode(w io.Writer, b *relay.Batch, o Options) error {
 }
 
 // appendHeader appends the HELP, TYPE and UNIT lines of en's family.
-func appendHeader(dst []byte, en entry, escape bool) []byte {
+func appendHeader(dst []byte, en run, escape bool) []byte {
 	if !en.known {
 		return dst
 	}

@@ -288,7 +288,7 @@ func (st *decTarget) scrape(target string) *Scrape {
 				x := st.extras[uint32(i)]
 				s.Extras = append(s.Extras, Extra{Series: len(s.Series), H: x.h.Clone(), Exemplars: cloneExemplars(x.ex)})
 			}
-			s.Series = append(s.Series, Series{Labels: sl.labels, T: sl.t, V: sl.v})
+			s.Series = append(s.Series, Series{Labels: sl.labels, T: sl.t, V: sl.v, ID: uint32(i)})
 		}
 	}
 	return s

@@ -50,6 +50,11 @@ type Series struct {
 	// payloads such as Prometheus' staleness marker survive exactly.
 	// It is 0 when the series' Extra holds a histogram.
 	V uint64
+	// ID is set by the decoder: the series' place in its target's
+	// dictionary. Within a generation an ID names one label set; a
+	// caller may key what it derives from Labels by it (checking Labels,
+	// which a full frame may place differently). The encoder ignores it.
+	ID uint32
 }
 
 // Extra is what a series of a scrape carries beside a float sample. It is

@@ -216,3 +216,32 @@ func TestGenerationZeroStartsFull(t *testing.T) {
 		sameScrape(t, ss[i], got)
 	}
 }
+
+// TestIDsNameSeries: within a generation a decoded series keeps its ID
+// from scrape to scrape, and no two label sets share one.
+func TestIDsNameSeries(t *testing.T) {
+	g := newGen(7, 1, 300)
+	enc := NewEncoder(1)
+	fs, _ := frames(g, enc, 12, nil)
+	dec := NewDecoder()
+	byID := map[uint32]string{}
+	for i, f := range fs {
+		got, err := dec.Apply(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sr := range got.Series {
+			if l, ok := byID[sr.ID]; ok && l != sr.Labels {
+				t.Fatalf("frame %d: ID %d names %q, named %q before", i, sr.ID, sr.Labels, l)
+			}
+			byID[sr.ID] = sr.Labels
+		}
+	}
+	seen := map[string]uint32{}
+	for id, l := range byID {
+		if o, ok := seen[l]; ok {
+			t.Fatalf("%q has IDs %d and %d", l, o, id)
+		}
+		seen[l] = id
+	}
+}

@@ -165,6 +165,7 @@ func normalize(s *Scrape) (*Scrape, []fullSeries) {
 			if sr.h != nil {
 				sr.V = 0 // a histogram sample has no float value
 			}
+			sr.ID = 0 // the decoder's numbering, checked by TestIDsNameSeries
 			series = append(series, sr)
 		}
 	}

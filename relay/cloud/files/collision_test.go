@@ -1,10 +1,14 @@
 package files
 
 import (
+	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/edgerelay/edgerelay/internal/metrictest"
 )
@@ -75,4 +79,51 @@ func TestConcurrentWrites(t *testing.T) {
 	if link != "1009002" {
 		t.Fatalf("latest -> %q, want 1009002", link)
 	}
+}
+
+// TestDuplicateAtOtherLevel: a resent scrape whose directory was written
+// with other compressed bytes (another gzip level, as before an upgrade)
+// is still a duplicate, not a second directory.
+func TestDuplicateAtOtherLevel(t *testing.T) {
+	root := t.TempDir()
+	w, reg := newWriter(t, root)
+	b := scrapeBatch(1000, 1)
+	if err := w.Write("acme", "plant-7", b); err != nil {
+		t.Fatal(err)
+	}
+	data := filepath.Join(root, "acme", "plant-7", "10.0.0.1_9100.node", "1000000", "1000000.data.gz")
+	plain := gunzip(t, data)
+	var buf bytes.Buffer
+	gz, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	gz.Write(plain)
+	gz.Close()
+	if err := os.WriteFile(data, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write("acme", "plant-7", b); err != nil {
+		t.Fatal(err)
+	}
+	if n := metrictest.Value(t, reg, "edgerelay_files_duplicates_total"); n != 1 {
+		t.Fatalf("duplicates_total = %v, want 1", n)
+	}
+	if dirs, _ := filepath.Glob(filepath.Join(root, "acme", "plant-7", "10.0.0.1_9100.node", "100000*")); len(dirs) != 1 {
+		t.Fatalf("directories %v, want one", dirs)
+	}
+}
+
+func gunzip(t *testing.T, path string) []byte {
+	t.Helper()
+	f, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := gzip.NewReader(bytes.NewReader(f))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/edgerelay/edgerelay/internal/fsutil"
 )
@@ -125,11 +128,31 @@ func same(dst, name string, data, js, native []byte) bool {
 		return false
 	}
 	got, err = os.ReadFile(filepath.Join(dst, name+nativeSuffix))
-	if len(native) == 0 && !errors.Is(err, fs.ErrNotExist) || len(native) > 0 && (err != nil || !bytes.Equal(got, native)) {
+	if len(native) == 0 && !errors.Is(err, fs.ErrNotExist) || len(native) > 0 && (err != nil || !sameGzip(got, native)) {
 		return false
 	}
 	got, err = os.ReadFile(filepath.Join(dst, name+".data.gz"))
-	return err == nil && bytes.Equal(got, data)
+	return err == nil && sameGzip(got, data)
+}
+
+// sameGzip reports whether two gzip streams hold the same bytes: a
+// directory written before a change of compression level or library holds
+// the same scrape in other compressed bytes.
+func sameGzip(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	ra, err := gzip.NewReader(bytes.NewReader(a))
+	if err != nil {
+		return false
+	}
+	rb, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		return false
+	}
+	da, errA := io.ReadAll(ra)
+	db, errB := io.ReadAll(rb)
+	return errA == nil && errB == nil && bytes.Equal(da, db)
 }
 
 // updateLatest points target/latest at epochUs unless it already points at
