@@ -2,7 +2,6 @@ package files
 
 import (
 	"bytes"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -92,7 +91,7 @@ func TestDuplicateAtOtherLevel(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := filepath.Join(root, "acme", "plant-7", "10.0.0.1_9100.node", "1000000", "1000000.data.gz")
-	plain := gunzip(t, data)
+	plain := gunzipFile(t, data)
 	var buf bytes.Buffer
 	gz, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 	gz.Write(plain)
@@ -109,21 +108,4 @@ func TestDuplicateAtOtherLevel(t *testing.T) {
 	if dirs, _ := filepath.Glob(filepath.Join(root, "acme", "plant-7", "10.0.0.1_9100.node", "100000*")); len(dirs) != 1 {
 		t.Fatalf("directories %v, want one", dirs)
 	}
-}
-
-func gunzip(t *testing.T, path string) []byte {
-	t.Helper()
-	f, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := gzip.NewReader(bytes.NewReader(f))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
