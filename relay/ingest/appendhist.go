@@ -48,9 +48,13 @@ func (ap *appender) addExemplars(i int32, es []relay.Exemplar) {
 
 // sortHistograms puts each series' histogram samples in timestamp order,
 // as batch does for float samples.
-func (ap *appender) sortHistograms() {
-	for i := range ap.series {
-		if hs := ap.series[i].Histograms; len(hs) > 1 {
+func (ap *appender) sortHistograms() { sortSeriesHistograms(ap.series) }
+
+// sortSeriesHistograms puts each series' histogram samples in timestamp
+// order, keeping the order of samples with equal timestamps.
+func sortSeriesHistograms(series []relay.Series) {
+	for i := range series {
+		if hs := series[i].Histograms; len(hs) > 1 {
 			slices.SortStableFunc(hs, func(a, b relay.HistogramSample) int { return cmp.Compare(a.T, b.T) })
 		}
 	}

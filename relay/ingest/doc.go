@@ -1,6 +1,22 @@
-// Package ingest takes metrics into the edge: it scrapes targets with
-// Prometheus' own scrape and discovery managers (Scraper) and receives
-// Prometheus remote_write 1.0 and 2.0 requests (NewRemoteWriteHandler).
+// Package ingest takes metrics into the edge: it scrapes targets (Scraper)
+// and receives Prometheus remote_write 1.0 and 2.0 requests
+// (NewRemoteWriteHandler).
+//
+// The Scraper discovers targets with Prometheus' discovery manager and
+// turns them into targets with Prometheus' own target relabelling. It
+// scrapes each job with the edge's own scrape loop (loop*.go), built for
+// this pipeline: per target one HTTP GET per interval (Prometheus' Accept
+// negotiation, gzip, timeout, body_size_limit), textparse, and a cache
+// entry per exposed series holding its label set and its slot in the
+// batch being built, so that a steady scrape neither hashes nor allocates
+// per sample. It keeps Prometheus' semantics (staleness markers, report
+// series, honor_labels and honor_timestamps, the sample, label, bucket,
+// body and target limits, metric_relabel_configs, native histograms,
+// exemplars, metadata) and submits the very Batch Prometheus' scrape
+// manager and the appender below would. A job using an option the own
+// loop does not implement exactly (extra_scrape_metrics,
+// scrape_failure_log_file: ownLoopRefusal) runs on Prometheus' scrape
+// manager instead, through the appender; the choice is logged per job.
 // ParseScrape turns a scrape's body, given as bytes, into the Batch the
 // Scraper would submit for it (`edgerelay plugin test` parses with it), and
 // CheckScrapeConfigs checks scrape configs as the managers apply them.

@@ -55,16 +55,9 @@ func ParseScrape(body []byte, o ParseOptions) (*relay.Batch, error) {
 	if cfg.BodySizeLimit > 0 && int64(len(body)) > int64(cfg.BodySizeLimit) {
 		return nil, fmt.Errorf("body size limit exceeded: %d bytes, limit %d", len(body), cfg.BodySizeLimit)
 	}
-	so := scrapeOptions()
-	p, err := textparse.New(body, o.ContentType, labels.NewSymbolTable(), textparse.ParserOptions{
-		EnableTypeAndUnitLabels:                 so.EnableTypeAndUnitLabels,
-		IgnoreNativeHistograms:                  !cfg.ScrapeNativeHistogramsEnabled(),
-		ConvertClassicHistogramsToNHCB:          cfg.ConvertClassicHistogramsToNHCBEnabled(),
-		KeepClassicOnClassicAndNativeHistograms: cfg.AlwaysScrapeClassicHistogramsEnabled(),
-		OpenMetricsSkipSTSeries:                 so.ParseST || so.EnableStartTimestampZeroIngestion,
-		EnableOpenMetrics2:                      so.EnableOpenMetrics2,
-		FallbackContentType:                     cfg.ScrapeFallbackProtocol.HeaderMediaType(),
-	})
+	opts := parserOptions(cfg, cfg.ScrapeNativeHistogramsEnabled(), cfg.AlwaysScrapeClassicHistogramsEnabled(),
+		cfg.ConvertClassicHistogramsToNHCBEnabled())
+	p, err := textparse.New(body, o.ContentType, labels.NewSymbolTable(), opts)
 	if p == nil {
 		return nil, fmt.Errorf("content type %q: %w", o.ContentType, err)
 	}
@@ -84,6 +77,22 @@ func ParseScrape(body []byte, o ParseOptions) (*relay.Batch, error) {
 	}
 	b.Job, b.Instance, b.Timestamp = "", "", o.Timestamp
 	return b, nil
+}
+
+// parserOptions are the textparse options a scrape of a job's target
+// parses with under the scrape manager's options (scrapeOptions), the
+// target's histogram settings given.
+func parserOptions(cfg *promconfig.ScrapeConfig, native, classic, nhcb bool) textparse.ParserOptions {
+	so := scrapeOptions()
+	return textparse.ParserOptions{
+		EnableTypeAndUnitLabels:                 so.EnableTypeAndUnitLabels,
+		IgnoreNativeHistograms:                  !native,
+		ConvertClassicHistogramsToNHCB:          nhcb,
+		KeepClassicOnClassicAndNativeHistograms: classic,
+		OpenMetricsSkipSTSeries:                 so.ParseST || so.EnableStartTimestampZeroIngestion,
+		EnableOpenMetrics2:                      so.EnableOpenMetrics2,
+		FallbackContentType:                     cfg.ScrapeFallbackProtocol.HeaderMediaType(),
+	}
 }
 
 // defaultScrapeConfig is a job with Prometheus' defaults, as config.Load

@@ -186,21 +186,30 @@ func (a *parsedAppend) seriesLabels(met []byte) (labels.Labels, bool, error) {
 // timestamp are dropped, as the scrape loop drops them. The slice is
 // reused by the next entry.
 func (a *parsedAppend) readExemplars(t int64, isHist bool) []exemplar.Exemplar {
-	a.exemplars = a.exemplars[:0]
 	var e exemplar.Exemplar
-	for a.p.Exemplar(&e) {
+	a.exemplars = readExemplars(a.p, a.exemplars[:0], &e, t, isHist)
+	return a.exemplars
+}
+
+// readExemplars appends the exemplars of the entry p is at to buf, as the
+// scrape loop reads them, and sorts them; e is scratch space.
+func readExemplars(p textparse.Parser, buf []exemplar.Exemplar, e *exemplar.Exemplar, t int64, isHist bool) []exemplar.Exemplar {
+	*e = exemplar.Exemplar{}
+	for p.Exemplar(e) {
 		if !e.HasTs {
 			if isHist {
-				e = exemplar.Exemplar{}
+				*e = exemplar.Exemplar{}
 				continue
 			}
 			e.Ts = t
 		}
-		a.exemplars = append(a.exemplars, e)
-		e = exemplar.Exemplar{}
+		buf = append(buf, *e)
+		*e = exemplar.Exemplar{}
 	}
-	slices.SortFunc(a.exemplars, exemplar.Compare)
-	return a.exemplars
+	if len(buf) > 1 {
+		slices.SortFunc(buf, exemplar.Compare)
+	}
+	return buf
 }
 
 // checkLabelLimits is the scrape loop's label_limit,

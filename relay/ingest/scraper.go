@@ -13,6 +13,7 @@ import (
 	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery"
 	_ "github.com/prometheus/prometheus/discovery/file" // file_sd_configs; static_configs is built in.
+	"github.com/prometheus/prometheus/discovery/targetgroup"
 	"github.com/prometheus/prometheus/scrape"
 
 	"github.com/edgerelay/edgerelay/relay"
@@ -43,18 +44,26 @@ type ScrapeConfig struct {
 	ReuseBatches bool
 }
 
-// Scraper scrapes targets with Prometheus' scrape and discovery managers
-// (static_configs and file_sd_configs) and submits one Batch per scrape.
+// Scraper discovers targets with Prometheus' discovery manager
+// (static_configs and file_sd_configs) and scrapes them with the edge's
+// own scrape loop (loopManager), or, for a job using an option that loop
+// does not implement (ownLoopRefusal), with Prometheus' scrape manager;
+// either way it submits one Batch per scrape.
 type Scraper struct {
 	log *slog.Logger
 	sm  *scrape.Manager
 	dm  *discovery.Manager
+	own *loopManager
 
 	dmCancel context.CancelFunc
+	promCh   chan map[string][]*targetgroup.Group // target sets of the scrape manager's jobs
+	stopCh   chan struct{}                        // closed when Run stops
 
-	mu    sync.Mutex // guards below
-	cfg   *promconfig.Config
-	state int // stateNew, stateRunning, stateDone
+	mu      sync.Mutex // guards below
+	cfg     *promconfig.Config
+	state   int                             // stateNew, stateRunning, stateDone
+	ownJobs map[string]bool                 // jobs the own loop runs
+	tsets   map[string][]*targetgroup.Group // the last target sets discovered
 }
 
 const (
@@ -102,12 +111,19 @@ func NewScraper(sink Sink, cfg ScrapeConfig) (*Scraper, error) {
 		dmCancel()
 		return nil, errors.New("create discovery manager: registering its metrics failed")
 	}
+	lm, err := newLoopMetrics(promReg, app.ingested, rejected)
+	if err != nil {
+		dmCancel()
+		return nil, err
+	}
 	pc, err := buildConfig(cfg.Configs, log)
 	if err != nil {
 		dmCancel()
 		return nil, err
 	}
-	return &Scraper{log: log, sm: sm, dm: dm, dmCancel: dmCancel, cfg: pc}, nil
+	own := &loopManager{sink: sink, log: log.With("component", "scrape loop"), metrics: lm, reuse: cfg.ReuseBatches}
+	return &Scraper{log: log, sm: sm, dm: dm, own: own, dmCancel: dmCancel, cfg: pc,
+		promCh: make(chan map[string][]*targetgroup.Group), stopCh: make(chan struct{})}, nil
 }
 
 // scrapeOptions are the options of the scrape manager; ParseScrape parses
@@ -131,12 +147,13 @@ func (s *Scraper) Run(ctx context.Context) error {
 		return errors.New("scraper: Run called twice")
 	}
 	s.state = stateRunning
+	var wg sync.WaitGroup
+	wg.Go(func() { _ = s.sm.Run(s.promCh) }) // before apply, which may hand it targets
 	err := s.apply(s.cfg)
 	s.mu.Unlock()
 
-	var wg sync.WaitGroup
 	wg.Go(func() { _ = s.dm.Run() })
-	wg.Go(func() { _ = s.sm.Run(s.dm.SyncCh()) })
+	wg.Go(s.fanOut)
 	if err == nil {
 		<-ctx.Done()
 	}
@@ -145,7 +162,9 @@ func (s *Scraper) Run(ctx context.Context) error {
 	s.state = stateDone
 	s.mu.Unlock()
 	start := time.Now()
+	close(s.stopCh)
 	s.dmCancel()
+	s.own.stop()
 	s.sm.Stop()
 	wg.Wait()
 	s.log.Debug("scraper stopped", "took", time.Since(start))
@@ -176,13 +195,30 @@ func (s *Scraper) ApplyConfig(cfgs []*promconfig.ScrapeConfig) error {
 	return nil
 }
 
-// apply hands pc to the scrape manager, then to discovery, as Prometheus
-// does, so that targets never arrive for a job the scrape manager lacks.
-// Called with s.mu held.
+// apply splits pc's jobs between the own loop and the scrape manager,
+// hands each its jobs, then gives discovery every job, as Prometheus
+// does, so that targets never arrive for a job no one runs; the targets
+// last discovered go to the jobs' new owners at once. Called with s.mu
+// held.
 func (s *Scraper) apply(pc *promconfig.Config) error {
-	if err := s.sm.ApplyConfig(pc); err != nil {
+	var ownCfgs, promCfgs []*promconfig.ScrapeConfig
+	ownJobs := map[string]bool{}
+	for _, c := range pc.ScrapeConfigs {
+		if why := ownLoopRefusal(c); why != "" {
+			s.log.Info("scrape job runs on Prometheus' scrape manager", "job", c.JobName, "because", why)
+			promCfgs = append(promCfgs, c)
+			continue
+		}
+		ownJobs[c.JobName] = true
+		ownCfgs = append(ownCfgs, c)
+	}
+	promPC := *pc
+	promPC.ScrapeConfigs = promCfgs
+	if err := s.sm.ApplyConfig(&promPC); err != nil {
 		return fmt.Errorf("apply scrape configs: %w", err)
 	}
+	s.own.apply(ownCfgs)
+	s.ownJobs = ownJobs
 	sd := make(map[string]discovery.Configs, len(pc.ScrapeConfigs))
 	for _, c := range pc.ScrapeConfigs {
 		sd[c.JobName] = c.ServiceDiscoveryConfigs
@@ -190,7 +226,46 @@ func (s *Scraper) apply(pc *promconfig.Config) error {
 	if err := s.dm.ApplyConfig(sd); err != nil {
 		return fmt.Errorf("apply service discovery configs: %w", err)
 	}
+	if s.tsets != nil {
+		s.route(s.tsets)
+	}
 	return nil
+}
+
+// fanOut hands what discovery finds to the jobs' owners until Run stops.
+func (s *Scraper) fanOut() {
+	for {
+		select {
+		case <-s.stopCh:
+			return
+		case ts := <-s.dm.SyncCh():
+			s.mu.Lock()
+			if s.state == stateRunning {
+				s.tsets = ts
+				s.route(ts)
+			}
+			s.mu.Unlock()
+		}
+	}
+}
+
+// route gives the own loop its jobs' target sets and the scrape manager
+// the rest. Called with s.mu held.
+func (s *Scraper) route(ts map[string][]*targetgroup.Group) {
+	own := map[string][]*targetgroup.Group{}
+	prom := map[string][]*targetgroup.Group{}
+	for job, groups := range ts {
+		if s.ownJobs[job] {
+			own[job] = groups
+		} else {
+			prom[job] = groups
+		}
+	}
+	s.own.sync(own)
+	select {
+	case s.promCh <- prom:
+	case <-s.stopCh:
+	}
 }
 
 // buildConfig wraps scrape configs in the loaded Config the scrape manager

@@ -1,0 +1,204 @@
+package ingest
+
+import (
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/edgerelay/edgerelay/relay"
+)
+
+// loopSeries is one label set a target's scrapes produce, as the edge's own
+// scrape loop keeps it between scrapes: the label set itself (after target
+// labels and metric_relabel_configs), its hash (the series' ref, as
+// Prometheus' scrape cache keeps a storage ref), its staleness state and
+// its slot in the batch being built. Two exposed series that come out of
+// relabelling with the same label set share one loopSeries, as they share
+// a ref in Prometheus.
+type loopSeries struct {
+	lset labels.Labels
+	ref  uint64
+	// tracked is 1 + the cache iteration in which the series was last
+	// seen for staleness (0: never); prev and cur list it by iteration.
+	tracked uint64
+	// gen is the batch generation in which idx is the series' index in
+	// the batch's Series; any other value means "not in this batch".
+	// Generations are unique across batches (batchGen), so a series whose
+	// cache moves to a new loop on reload never meets its old number.
+	gen   uint64
+	idx   int32
+	users int32 // cache entries pointing here
+}
+
+// loopEntry is the cache entry of one exposed series, keyed by its bytes
+// as the parser returns them (name and labels as the target wrote them).
+// s is nil for a series metric_relabel_configs dropped.
+type loopEntry struct {
+	s        *loopSeries
+	lastIter uint64
+	own      loopSeries // s points here unless the label set is shared
+}
+
+// loopMeta is what the cache keeps of a metric family's TYPE, HELP and
+// UNIT, as Prometheus' scrape cache keeps it: across scrapes, dropped ten
+// scrapes after it was last seen.
+type loopMeta struct {
+	name     string // the family's
+	md       relay.Metadata
+	lastIter uint64
+}
+
+// seriesCache is one target's scrape cache. It follows Prometheus' scrape
+// cache entry for entry — an iteration counter, entries keyed by the
+// series' bytes, dropped series remembered, entries not seen in a
+// successful scrape flushed, a forced flush when failing scrapes keep
+// adding entries — but tracks staleness in two lists of series instead of
+// two maps, and skips the flush walk when every entry was seen. Owned by
+// one target loop; not safe for concurrent use.
+type seriesCache struct {
+	iter    uint64
+	seen    int // entries touched in this iteration
+	okCount int // entries and metadata after the last successful scrape
+
+	entries map[string]*loopEntry
+	byRef   map[uint64]*loopSeries
+	meta    map[string]*loopMeta
+
+	prev, cur []*loopSeries // tracked for staleness in the last and this iteration
+}
+
+func newSeriesCache() *seriesCache {
+	return &seriesCache{
+		entries: map[string]*loopEntry{},
+		byRef:   map[uint64]*loopSeries{},
+		meta:    map[string]*loopMeta{},
+	}
+}
+
+// get returns the entry for met, marking it seen in this iteration, and
+// whether it had been seen in this iteration already.
+func (c *seriesCache) get(met []byte) (*loopEntry, bool) {
+	e := c.entries[string(met)]
+	if e == nil {
+		return nil, false
+	}
+	if e.lastIter == c.iter {
+		return e, true
+	}
+	e.lastIter = c.iter
+	c.seen++
+	return e, false
+}
+
+// series returns the series for lset: the one already cached under the
+// same ref and labels, or a new one, not yet in the cache (add puts it
+// there).
+func (c *seriesCache) series(lset labels.Labels) *loopSeries {
+	ref := lset.Hash()
+	if s := c.byRef[ref]; s != nil && labels.Equal(s.lset, lset) {
+		return s
+	}
+	return &loopSeries{lset: lset, ref: ref}
+}
+
+// add caches met as s's exposed series, seen in this iteration.
+func (c *seriesCache) add(met []byte, s *loopSeries) *loopEntry {
+	e := &loopEntry{lastIter: c.iter}
+	if s.users == 0 && c.byRef[s.ref] == nil {
+		// A new series: it lives in its first entry.
+		e.own = *s
+		s = &e.own
+		c.byRef[s.ref] = s
+	}
+	s.users++
+	e.s = s
+	c.put(string(met), e)
+	return e
+}
+
+// addDropped remembers that metric relabelling dropped met.
+func (c *seriesCache) addDropped(met []byte) {
+	c.put(string(met), &loopEntry{lastIter: c.iter})
+}
+
+func (c *seriesCache) put(key string, e *loopEntry) {
+	if old := c.entries[key]; old != nil {
+		c.release(old) // a report series' key, cached again
+		if old.lastIter == c.iter {
+			c.seen--
+		}
+	}
+	c.entries[key] = e
+	c.seen++
+}
+
+func (c *seriesCache) release(e *loopEntry) {
+	s := e.s
+	if s == nil {
+		return
+	}
+	s.users--
+	if s.users == 0 && c.byRef[s.ref] == s {
+		delete(c.byRef, s.ref)
+	}
+}
+
+// track marks s as exposed in this iteration, for staleness.
+func (c *seriesCache) track(s *loopSeries) {
+	if s.tracked == c.iter+1 {
+		return
+	}
+	s.tracked = c.iter + 1
+	c.cur = append(c.cur, s)
+}
+
+// forEachStale calls f for each series tracked in the last iteration but
+// not in this one, until f returns false.
+func (c *seriesCache) forEachStale(f func(*loopSeries) bool) {
+	for _, s := range c.prev {
+		if s.tracked != c.iter+1 && !f(s) {
+			return
+		}
+	}
+}
+
+// setMeta returns the family's metadata entry, seen in this iteration.
+func (c *seriesCache) setMeta(family []byte) *loopMeta {
+	m := c.meta[string(family)]
+	if m == nil {
+		m = &loopMeta{name: string(family), md: relay.Metadata{Type: "unknown"}}
+		c.meta[string(family)] = m
+	}
+	m.lastIter = c.iter
+	return m
+}
+
+// iterDone ends an iteration as Prometheus' scrape cache does: after a
+// successful scrape (flush) entries not seen in it are forgotten; after a
+// failed one only if the cache more than doubled since the last success.
+func (c *seriesCache) iterDone(flush bool) {
+	count := len(c.entries) + len(c.meta)
+	switch {
+	case flush:
+		c.okCount = count
+	case count > c.okCount*2+1000:
+		flush = true
+	}
+	if flush {
+		if c.seen < len(c.entries) {
+			for k, e := range c.entries {
+				if e.lastIter != c.iter {
+					c.release(e)
+					delete(c.entries, k)
+				}
+			}
+		}
+		for k, m := range c.meta {
+			if c.iter-m.lastIter > 10 {
+				delete(c.meta, k)
+			}
+		}
+	}
+	clear(c.prev)
+	c.prev, c.cur = c.cur, c.prev[:0]
+	c.iter++
+	c.seen = 0
+}
