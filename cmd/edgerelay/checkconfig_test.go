@@ -147,6 +147,8 @@ func TestCheckConfigRefusesWhatRunRefuses(t *testing.T) {
 			[]string{`edge.scrape_configs[0] (job "a").file_sd_configs[0]: ` + badSD}, false},
 		{"cloud cert_file missing", cloud(fmt.Sprintf("  cert_file: %s\n  key_file: %s/cloud-key.pem\n", missing, pki)),
 			[]string{"cloud.cert_file: stat " + missing}, false},
+		{"notify exec command missing", cloud("  notify:\n    exec: {command: " + missing + "}\n"),
+			[]string{"cloud.notify.exec.command: exec: \"" + missing + "\""}, false},
 		{"cloud client_ca_file not PEM", cloud("  client_ca_file: " + notPEM + "\n"), []string{"cloud.client_ca_file: no PEM certificate in"}, false},
 		{"cloud files_dir under a file", strings.Replace(cloud(""), dir+"/files", aFile+"/files", 1),
 			[]string{"cloud.files_dir \"" + aFile + "/files\" cannot be made"}, false},

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os/exec"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -19,7 +20,8 @@ import (
 // self-signed pair only if data_dir holds one already); every tenant's
 // token file is read (newAuthenticator, as New reads them); web_config_file
 // is loaded and federate.tenant_users checked against it (newAccess); every
-// remote_write endpoint gets its forwarder (rwout.New, as New builds it).
+// remote_write endpoint gets its forwarder (rwout.New, as New builds it);
+// notify.exec.command must be found.
 // `edgerelay run` calls it before New, and `edgerelay check-config` calls
 // only it, so both refuse the same configurations with the same words.
 func Check(cfg *config.Cloud, log *slog.Logger) error {
@@ -37,6 +39,11 @@ func Check(cfg *config.Cloud, log *slog.Logger) error {
 	}
 	if _, err := newAccess(cfg, log, prometheus.NewRegistry()); err != nil {
 		errs = append(errs, err)
+	}
+	if e := cfg.Notify.Exec; e != nil && e.Command != "" {
+		if _, err := exec.LookPath(e.Command); err != nil {
+			errs = append(errs, fmt.Errorf("cloud.notify.exec.command: %w", err))
+		}
 	}
 	for i, rw := range cfg.Forward {
 		if _, err := rwout.New(rw, rwout.Options{Logger: discard}); err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/edgerelay/edgerelay/relay/cloud/files"
 	"github.com/edgerelay/edgerelay/relay/cloud/limits"
 	"github.com/edgerelay/edgerelay/relay/cloud/meta"
+	"github.com/edgerelay/edgerelay/relay/cloud/notify"
 	"github.com/edgerelay/edgerelay/relay/cloud/output"
 	"github.com/edgerelay/edgerelay/relay/cloud/rwout"
 	"github.com/edgerelay/edgerelay/relay/cloud/stream"
@@ -151,7 +152,7 @@ func newReceiver(cfg *config.Cloud, o Options) (*receiver, error) {
 }
 
 // newOutputs builds the outputs in the order each block goes to them:
-// files, every remote_write endpoint, /federate and /api/v1/stream (kept in
+// files (announced to cloud.notify's hooks when it has any), every remote_write endpoint, /federate and /api/v1/stream (kept in
 // r.fed and r.stream for serving).
 func newOutputs(r *receiver, cfg *config.Cloud, log *slog.Logger) (output.Fanout, error) {
 	fw, err := files.New(files.Config{Dir: cfg.FilesDir, Retention: cfg.FilesRetention, Logger: log, Registerer: r.reg})
@@ -159,6 +160,14 @@ func newOutputs(r *receiver, cfg *config.Cloud, log *slog.Logger) (output.Fanout
 		return nil, fmt.Errorf("cloud.files_dir: %w", err)
 	}
 	outs := output.Fanout{fw}
+	nt, err := notify.New(notify.Config{FilesDir: cfg.FilesDir, SpoolDir: filepath.Join(cfg.DataDir, "notify"),
+		Notify: cfg.Notify, Logger: log, Registerer: r.reg})
+	if err != nil {
+		return nil, fmt.Errorf("cloud.notify: %w", err)
+	}
+	if nt != nil {
+		outs[0] = notify.Files{W: fw, N: nt} // the files, announced
+	}
 	for i, rw := range cfg.Forward {
 		f, err := rwout.New(rw, rwout.Options{Logger: log, Registerer: r.reg})
 		if err != nil {

@@ -27,11 +27,12 @@ const (
 // place writes data, js and native (when not empty) as scrape directory
 // <epochUs> of the target directory rel (<tenant>/<site>/<target>, relative
 // to the root), bumping epochUs past directories holding something else,
-// and points "latest" at it when it is the newest. It reports false when an
-// identical directory already existed. The caller holds the target's lock.
-func (w *Writer) place(rel string, epochUs int64, data, js, native []byte) (bool, error) {
+// and points "latest" at it when it is the newest. It returns the epochUs
+// it went to, and false when an identical directory already existed there.
+// The caller holds the target's lock.
+func (w *Writer) place(rel string, epochUs int64, data, js, native []byte) (int64, bool, error) {
 	if err := w.ensureDirs(rel); err != nil {
-		return false, err
+		return 0, false, err
 	}
 	target := filepath.Join(w.dir, rel)
 
@@ -46,43 +47,43 @@ func (w *Writer) place(rel string, epochUs int64, data, js, native []byte) (bool
 		dst := filepath.Join(target, name)
 		if _, err := os.Lstat(dst); err == nil {
 			if same(dst, name, data, js, native) {
-				return false, nil
+				return epochUs, false, nil
 			}
 			epochUs++
 			continue
 		} else if !errors.Is(err, fs.ErrNotExist) {
-			return false, fmt.Errorf("stat %q: %w", dst, err)
+			return 0, false, fmt.Errorf("stat %q: %w", dst, err)
 		}
 		if tmp == "" {
 			var err error
 			if tmp, err = os.MkdirTemp(target, tmpPrefix); err != nil {
-				return false, fmt.Errorf("create temporary directory in %q: %w", target, err)
+				return 0, false, fmt.Errorf("create temporary directory in %q: %w", target, err)
 			}
 		}
 		if err := writeScrape(tmp, name, data, js, native); err != nil {
-			return false, err
+			return 0, false, err
 		}
 		err := os.Rename(tmp, dst)
 		if errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.ENOTEMPTY) {
 			// Someone else placed it meanwhile; look again.
 			if err := clearDir(tmp); err != nil {
-				return false, err
+				return 0, false, err
 			}
 			continue
 		}
 		if err != nil {
-			return false, fmt.Errorf("rename %q to %q: %w", tmp, dst, err)
+			return 0, false, fmt.Errorf("rename %q to %q: %w", tmp, dst, err)
 		}
 		tmp = ""
 		if err := w.updateLatest(target, epochUs); err != nil {
-			return true, err
+			return epochUs, true, err
 		}
 		if err := fsutil.SyncDir(target); err != nil {
-			return true, err
+			return epochUs, true, err
 		}
-		return true, nil
+		return epochUs, true, nil
 	}
-	return false, fmt.Errorf("no free scrape directory in %q after %d tries", target, maxBumps)
+	return 0, false, fmt.Errorf("no free scrape directory in %q after %d tries", target, maxBumps)
 }
 
 // writeScrape writes <name>.data.gz, <name>.json and, when native is not

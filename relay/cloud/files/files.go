@@ -61,11 +61,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/cloud/output"
@@ -174,13 +176,42 @@ func (w *Writer) Name() string { return "files" }
 // Deliver writes every batch of d (Write), in order, and returns once their
 // directories are durable. A block delivered again finds its directories
 // written and skips them (edgerelay_files_duplicates_total).
-func (w *Writer) Deliver(_ context.Context, d *output.Delivery) error {
+func (w *Writer) Deliver(ctx context.Context, d *output.Delivery) error {
+	_, err := w.DeliverDirs(ctx, d)
+	return err
+}
+
+// DeliverDirs is Deliver, returning the scrape directories d went to:
+// written now, or found written already (a block delivered again).
+func (w *Writer) DeliverDirs(_ context.Context, d *output.Delivery) ([]Dir, error) {
+	var dirs []Dir
 	for _, b := range d.Batches {
-		if err := w.Write(d.Tenant, d.Site, b); err != nil {
-			return err
+		ds, err := w.WriteDirs(d.Tenant, d.Site, b)
+		dirs = append(dirs, ds...)
+		if err != nil {
+			return dirs, err
 		}
 	}
-	return nil
+	return dirs, nil
+}
+
+// Dir is one scrape directory a batch went to.
+type Dir struct {
+	// Path is the directory, absolute: <Dir>/<tenant>/<site>/<target>/<epoch_us>.
+	Path string
+	// Files are the names of the files in it: <epoch_us>.data.gz,
+	// <epoch_us>.json and, for native histograms or exemplars,
+	// <epoch_us>.native.gz.
+	Files []string
+	// Tenant, Site, Job and Instance are those of the scrape (Job and
+	// Instance as in the .json file's type and iid), before sanitising.
+	Tenant, Site, Job, Instance string
+	// TargetLabels are the .json file's olabels.
+	TargetLabels labels.Labels
+	// Timestamp is the scrape's default timestamp (dts) in milliseconds.
+	Timestamp int64
+	// New is false when an identical directory was there already.
+	New bool
 }
 
 // Write writes b for tenant and site and returns once every directory it
@@ -188,28 +219,39 @@ func (w *Writer) Deliver(_ context.Context, d *output.Delivery) error {
 // directories; on error, those written before it stay. Staleness markers
 // in b are left out of the files; b itself is not changed.
 func (w *Writer) Write(tenant, site string, b *relay.Batch) error {
+	_, err := w.WriteDirs(tenant, site, b)
+	return err
+}
+
+// WriteDirs is Write, returning the directories b went to (on error, those
+// it went to before).
+func (w *Writer) WriteDirs(tenant, site string, b *relay.Batch) ([]Dir, error) {
 	if tenant == "" {
 		w.m.errors.Inc()
-		return errors.New("files: empty tenant")
+		return nil, errors.New("files: empty tenant")
 	}
 	had := len(b.Series)
 	b = withoutStale(b)
 	if b.Scrape && had > 0 && len(b.Series) == 0 {
-		return nil // only staleness markers: the target served nothing
+		return nil, nil // only staleness markers: the target served nothing
 	}
 	var errs []error
+	var dirs []Dir
 	for _, g := range split(b) {
-		if err := w.writeGroup(tenant, site, g); err != nil {
+		d, err := w.writeGroup(tenant, site, g)
+		if err != nil {
 			w.m.errors.Inc()
 			w.log.Error("write scrape files", "tenant", tenant, "site", site, "job", g.job, "instance", g.instance, "err", err)
 			errs = append(errs, err)
+			continue
 		}
+		dirs = append(dirs, d)
 	}
-	return errors.Join(errs...)
+	return dirs, errors.Join(errs...)
 }
 
 // writeGroup renders g and writes it as one scrape directory.
-func (w *Writer) writeGroup(tenant, site string, g group) error {
+func (w *Writer) writeGroup(tenant, site string, g group) (Dir, error) {
 	sc, _ := w.pool.Get().(*scratch)
 	if sc == nil {
 		sc = &scratch{}
@@ -217,7 +259,7 @@ func (w *Writer) writeGroup(tenant, site string, g group) error {
 	defer w.pool.Put(sc)
 
 	if g.batch.Timestamp < 0 || g.batch.Timestamp > math.MaxInt64/1000-maxBumps {
-		return fmt.Errorf("batch timestamp %d out of range", g.batch.Timestamp)
+		return Dir{}, fmt.Errorf("batch timestamp %d out of range", g.batch.Timestamp)
 	}
 	kvs := commonLabels(g.batch)
 	meta := Meta{
@@ -231,7 +273,7 @@ func (w *Writer) writeGroup(tenant, site string, g group) error {
 	}
 	js, err := json.Marshal(meta)
 	if err != nil {
-		return fmt.Errorf("encode scrape metadata: %w", err)
+		return Dir{}, fmt.Errorf("encode scrape metadata: %w", err)
 	}
 
 	sc.data.Reset()
@@ -242,23 +284,23 @@ func (w *Writer) writeGroup(tenant, site string, g group) error {
 	}
 	opts := expfmt.Options{OmitLabels: omit, OmitDefaultTimestamp: true, DefaultTimestamp: g.dts, EscapeNames: true}
 	if err := sc.enc.Encode(sc.gz, g.batch, opts); err != nil {
-		return fmt.Errorf("encode scrape: %w", err)
+		return Dir{}, fmt.Errorf("encode scrape: %w", err)
 	}
 	if err := sc.gz.Close(); err != nil {
-		return fmt.Errorf("compress scrape: %w", err)
+		return Dir{}, fmt.Errorf("compress scrape: %w", err)
 	}
 	native, err := sc.renderNative(g.batch)
 	if err != nil {
-		return err
+		return Dir{}, err
 	}
 
 	rel := filepath.Join(Sanitize(tenant), siteDir(site), targetDir(g.job, g.instance))
 	mu := w.lock(rel)
 	mu.Lock()
 	defer mu.Unlock()
-	written, err := w.place(rel, g.batch.Timestamp*1000, sc.data.Bytes(), js, native)
+	epochUs, written, err := w.place(rel, g.batch.Timestamp*1000, sc.data.Bytes(), js, native)
 	if err != nil {
-		return err
+		return Dir{}, err
 	}
 	if written {
 		w.m.written.Inc()
@@ -266,7 +308,14 @@ func (w *Writer) writeGroup(tenant, site string, g group) error {
 	} else {
 		w.m.duplicates.Inc()
 	}
-	return nil
+	name := strconv.FormatInt(epochUs, 10)
+	d := Dir{Path: filepath.Join(w.dir, rel, name), Files: []string{name + ".data.gz", name + ".json"},
+		Tenant: tenant, Site: site, Job: g.job, Instance: g.instance, TargetLabels: g.batch.TargetLabels,
+		Timestamp: g.dts, New: written}
+	if len(native) > 0 {
+		d.Files = append(d.Files, name+nativeSuffix)
+	}
+	return d, nil
 }
 
 // lock returns the mutex guarding the target directory rel.
