@@ -62,7 +62,10 @@ type Output interface {
 // Committer is an Output that acts only on what is committed (a hook that
 // announces new files, a stream to subscribers): after every output took a
 // block and the cloud made it durable, Committed is called once with the
-// block's Delivery, before the edge is acknowledged. It must not block.
+// block's Delivery, before the edge is acknowledged. It must not block. It
+// may keep d and read it after it returns (the stream hands it to each
+// subscriber's goroutine): a Delivery's batches, once delivered, are never
+// changed or reused.
 type Committer interface {
 	Committed(d *Delivery)
 }
