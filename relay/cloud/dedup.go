@@ -28,6 +28,9 @@ import (
 // least recently used queue's ranges, so a site cannot make the state, and
 // the file rewritten after each block, grow without bound. A block resent
 // from a forgotten queue would be applied again (docs/security.md).
+//
+// Each site has its own lock: one site's file being written and synced
+// never holds up another's blocks.
 type watermarks struct {
 	dir string
 	// maxQueues bounds the queue ids kept per site of a tenant; nil or a
@@ -35,8 +38,14 @@ type watermarks struct {
 	maxQueues func(tenant string) int
 	// evicted, when set, is told of each queue id forgotten at maxQueues.
 	evicted func(tenant, site string, queueID uint64)
-	mu      sync.Mutex
-	m       map[string]*siteMarks
+	mu      sync.Mutex // guards m, not what its entries hold
+	m       map[string]*siteEntry
+}
+
+// siteEntry holds one site's state once loaded.
+type siteEntry struct {
+	mu    sync.Mutex
+	marks *siteMarks // nil until loaded
 }
 
 // siteMarks is the persisted state of one (tenant, site).
@@ -78,7 +87,7 @@ func newWatermarks(dir string) (*watermarks, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("dedup state: %w", err)
 	}
-	return &watermarks{dir: dir, m: map[string]*siteMarks{}}, nil
+	return &watermarks{dir: dir, m: map[string]*siteEntry{}}, nil
 }
 
 func (w *watermarks) path(tenant, site string) string {
@@ -89,9 +98,10 @@ func (w *watermarks) path(tenant, site string) string {
 
 // seen reports whether (tenant, site, queueID, seq) was already handled.
 func (w *watermarks) seen(tenant, site string, queueID, seq uint64) (bool, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	m, err := w.load(tenant, site)
+	e := w.entry(tenant, site)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	m, err := w.load(e, tenant, site)
 	if err != nil {
 		return false, err
 	}
@@ -106,9 +116,10 @@ func (w *watermarks) seen(tenant, site string, queueID, seq uint64) (bool, error
 
 // handled returns the ranges of (tenant, site, queueID) handled so far.
 func (w *watermarks) handled(tenant, site string, queueID uint64) ([]span, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	m, err := w.load(tenant, site)
+	e := w.entry(tenant, site)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	m, err := w.load(e, tenant, site)
 	if err != nil {
 		return nil, err
 	}
@@ -117,9 +128,10 @@ func (w *watermarks) handled(tenant, site string, queueID uint64) ([]span, error
 
 // advance records seq as handled, durably.
 func (w *watermarks) advance(tenant, site string, queueID, seq uint64) error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	m, err := w.load(tenant, site)
+	e := w.entry(tenant, site)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	m, err := w.load(e, tenant, site)
 	if err != nil {
 		return err
 	}
@@ -146,7 +158,7 @@ func (w *watermarks) advance(tenant, site string, queueID, seq uint64) error {
 	if err := fsutil.WriteFile(w.path(tenant, site), b, 0o644); err != nil {
 		return fmt.Errorf("dedup state: %w", err)
 	}
-	w.m[tenant+"\x00"+site] = next
+	e.marks = next
 	for _, old := range evicted {
 		if id, err := strconv.ParseUint(old, 16, 64); err == nil && w.evicted != nil {
 			w.evicted(tenant, site, id)
@@ -188,11 +200,24 @@ func addSeq(spans []span, seq uint64) []span {
 	return out
 }
 
-// load returns the state of (tenant, site); w.mu must be held.
-func (w *watermarks) load(tenant, site string) (*siteMarks, error) {
+// entry returns the entry of (tenant, site), loaded or not.
+func (w *watermarks) entry(tenant, site string) *siteEntry {
 	key := tenant + "\x00" + site
-	if m, ok := w.m[key]; ok {
-		return m, nil
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	e := w.m[key]
+	if e == nil {
+		e = &siteEntry{}
+		w.m[key] = e
+	}
+	return e
+}
+
+// load returns the state of (tenant, site), reading it into e the first
+// time; e.mu must be held.
+func (w *watermarks) load(e *siteEntry, tenant, site string) (*siteMarks, error) {
+	if e.marks != nil {
+		return e.marks, nil
 	}
 	m := &siteMarks{Queues: map[string][]span{}}
 	b, err := os.ReadFile(w.path(tenant, site))
@@ -211,7 +236,7 @@ func (w *watermarks) load(tenant, site string) (*siteMarks, error) {
 	if m.Used == nil {
 		m.Used = map[string]uint64{}
 	}
-	w.m[key] = m
+	e.marks = m
 	return m, nil
 }
 

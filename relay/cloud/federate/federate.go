@@ -188,7 +188,11 @@ func (s *Store) update(tn *tenant, b *relay.Batch, now int64) {
 				stale++
 			}
 		case e == nil:
-			tn.series[h] = &entry{lset: sr.Labels.Copy(), t: last.T, v: last.V, x: extraOf(hist, sr), seen: now, next: tn.series[h]}
+			// The label set is kept as given, not copied: a Delivery is
+			// never changed (package output), and the receive path gives
+			// a steady series the same label set every scrape, so the
+			// store and the cloud's delta bases hold it once.
+			tn.series[h] = &entry{lset: sr.Labels, t: last.T, v: last.V, x: extraOf(hist, sr), seen: now, next: tn.series[h]}
 			s.series.Add(1)
 			accepted++
 		default:
