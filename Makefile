@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS  := -s -w -X github.com/edgerelay/edgerelay/relay/version.Version=$(VERSION) -X github.com/edgerelay/edgerelay/relay/version.Commit=$(COMMIT)
 
-.PHONY: all build demo test test-short vet fmt-check wasm bench bench-wire bench-peers clean
+.PHONY: all build demo test test-short vet fmt-check wasm bench bench-wire bench-peers bench-sites clean
 
 all: build
 
@@ -51,6 +51,12 @@ bench-wire:
 ## PEERS_FLAGS=-quick runs in ~2 minutes; go run ./bench/peers -h lists the flags
 bench-peers: build
 	$(GO) run ./bench/peers -edgerelay $(BIN) $(PEERS_FLAGS)
+
+## bench-sites: one cloud process and 100, 1000, 5000 simulated sites of 1000 series (real QUIC connections):
+## cloud CPU per sample, MiB per site, sites per core (~6 minutes); table to bench/results/<date>-sites.md.
+## SITES_FLAGS are passed on; go run ./bench/sites -h lists the flags
+bench-sites: build
+	$(GO) run ./bench/sites -edgerelay $(BIN) $(SITES_FLAGS)
 
 clean:
 	rm -rf bin demo-data
