@@ -16,24 +16,26 @@ import (
 type loopSeries struct {
 	lset labels.Labels
 	ref  uint64
-	// tracked is 1 + the cache iteration in which the series was last
-	// seen for staleness (0: never); prev and cur list it by iteration.
-	tracked uint64
 	// gen is the batch generation in which idx is the series' index in
 	// the batch's Series; any other value means "not in this batch".
 	// Generations are unique across batches (batchGen), so a series whose
 	// cache moves to a new loop on reload never meets its old number.
-	gen   uint64
-	idx   int32
-	users int32 // cache entries pointing here
+	gen uint64
+	// tracked is 1 + the cache iteration in which the series was last
+	// seen for staleness (0: never); prev and cur list it by iteration.
+	tracked uint32
+	idx     int32
+	users   int32 // cache entries pointing here
 }
 
 // loopEntry is the cache entry of one exposed series, keyed by its bytes
 // as the parser returns them (name and labels as the target wrote them).
 // s is nil for a series metric_relabel_configs dropped.
 type loopEntry struct {
+	key      string // the map's key
 	s        *loopSeries
-	lastIter uint64
+	lastIter uint32
+	pos      int32      // where the last scrape that saw it had it, in seriesCache.order
 	own      loopSeries // s points here unless the label set is shared
 }
 
@@ -43,7 +45,7 @@ type loopEntry struct {
 type loopMeta struct {
 	name     string // the family's
 	md       relay.Metadata
-	lastIter uint64
+	lastIter uint32
 }
 
 // seriesCache is one target's scrape cache. It follows Prometheus' scrape
@@ -53,8 +55,13 @@ type loopMeta struct {
 // adding entries — but tracks staleness in two lists of series instead of
 // two maps, and skips the flush walk when every entry was seen. Owned by
 // one target loop; not safe for concurrent use.
+//
+// A target exposes its series in the same order scrape after scrape, so
+// the cache keeps the order of the last successful scrape and first
+// compares an exposed series with the one that came next then: a steady
+// scrape finds every entry without hashing its bytes.
 type seriesCache struct {
-	iter    uint64
+	iter    uint32
 	seen    int // entries touched in this iteration
 	okCount int // entries and metadata after the last successful scrape
 
@@ -63,6 +70,10 @@ type seriesCache struct {
 	meta    map[string]*loopMeta
 
 	prev, cur []*loopSeries // tracked for staleness in the last and this iteration
+
+	order []*loopEntry // exposed series of the last successful scrape, in order
+	next  []*loopEntry // this scrape's, so far
+	pos   int          // where in order the next exposed series is expected
 }
 
 func newSeriesCache() *seriesCache {
@@ -80,12 +91,41 @@ func (c *seriesCache) get(met []byte) (*loopEntry, bool) {
 	if e == nil {
 		return nil, false
 	}
+	return e, c.touch(e)
+}
+
+// lookup is get for a series the scrape exposes: it tries the one that
+// came next in the last scrape first, and records the scrape's order.
+func (c *seriesCache) lookup(met []byte) (*loopEntry, bool) {
+	var e *loopEntry
+	if c.pos < len(c.order) && c.order[c.pos].key == string(met) {
+		e = c.order[c.pos]
+		c.pos++
+	} else if e = c.entries[string(met)]; e == nil {
+		return nil, false
+	} else {
+		c.pos = int(e.pos) + 1 // back in step if the order went on from there
+	}
+	already := c.touch(e)
+	if !already {
+		c.record(e)
+	}
+	return e, already
+}
+
+// touch marks e seen in this iteration and reports whether it was already.
+func (c *seriesCache) touch(e *loopEntry) bool {
 	if e.lastIter == c.iter {
-		return e, true
+		return true
 	}
 	e.lastIter = c.iter
 	c.seen++
-	return e, false
+	return false
+}
+
+func (c *seriesCache) record(e *loopEntry) {
+	e.pos = int32(len(c.next))
+	c.next = append(c.next, e)
 }
 
 // series returns the series for lset: the one already cached under the
@@ -99,9 +139,10 @@ func (c *seriesCache) series(lset labels.Labels) *loopSeries {
 	return &loopSeries{lset: lset, ref: ref}
 }
 
-// add caches met as s's exposed series, seen in this iteration.
-func (c *seriesCache) add(met []byte, s *loopSeries) *loopEntry {
-	e := &loopEntry{lastIter: c.iter}
+// add caches met as s's exposed series, seen in this iteration; scraped
+// says it is in the scrape's order (a report series is not).
+func (c *seriesCache) add(met []byte, s *loopSeries, scraped bool) *loopEntry {
+	e := &loopEntry{key: string(met), lastIter: c.iter}
 	if s.users == 0 && c.byRef[s.ref] == nil {
 		// A new series: it lives in its first entry.
 		e.own = *s
@@ -110,24 +151,27 @@ func (c *seriesCache) add(met []byte, s *loopSeries) *loopEntry {
 	}
 	s.users++
 	e.s = s
-	c.put(string(met), e)
+	c.put(e, scraped)
 	return e
 }
 
 // addDropped remembers that metric relabelling dropped met.
 func (c *seriesCache) addDropped(met []byte) {
-	c.put(string(met), &loopEntry{lastIter: c.iter})
+	c.put(&loopEntry{key: string(met), lastIter: c.iter}, true)
 }
 
-func (c *seriesCache) put(key string, e *loopEntry) {
-	if old := c.entries[key]; old != nil {
-		c.release(old) // a report series' key, cached again
+func (c *seriesCache) put(e *loopEntry, scraped bool) {
+	if old := c.entries[e.key]; old != nil {
+		c.release(old) // never in practice: callers add only what get missed
 		if old.lastIter == c.iter {
 			c.seen--
 		}
 	}
-	c.entries[key] = e
+	c.entries[e.key] = e
 	c.seen++
+	if scraped {
+		c.record(e)
+	}
 }
 
 func (c *seriesCache) release(e *loopEntry) {
@@ -197,6 +241,14 @@ func (c *seriesCache) iterDone(flush bool) {
 			}
 		}
 	}
+	if flush {
+		// Every entry of this scrape is still cached: its order is the
+		// next scrape's guess. Otherwise the last success's still is.
+		clear(c.order)
+		c.order, c.next = c.next, c.order[:0]
+	}
+	clear(c.next)
+	c.next, c.pos = c.next[:0], 0
 	clear(c.prev)
 	c.prev, c.cur = c.cur, c.prev[:0]
 	c.iter++

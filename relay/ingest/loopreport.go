@@ -56,7 +56,7 @@ func (l *targetLoop) report(t int64, vs [len(loopReport)]float64) {
 			_ = l.batch.add(s, t, vs[i], nil, nil, nil, r.name, &loopReport[i].md)
 		}
 		if e == nil {
-			c.add(r.key, s)
+			c.add(r.key, s, false)
 		}
 	}
 }

@@ -38,7 +38,7 @@ func (a *loopAppend) sample(isHist bool) error {
 		t = *pts
 	}
 	c := a.l.cache
-	e, already := c.get(met)
+	e, already := c.lookup(met)
 	if e != nil && e.s == nil {
 		return nil // dropped by metric relabelling
 	}
@@ -71,7 +71,7 @@ func (a *loopAppend) sample(isHist bool) error {
 		return err
 	}
 	if e == nil && added {
-		e = c.add(met, s)
+		e = c.add(met, s, true)
 		if a.sampleLimitErr == nil && a.bucketErr == nil {
 			a.seriesAdded++
 		}
