@@ -29,10 +29,10 @@ import (
 
 // appendSeries appends the lines of series s: its float and histogram
 // samples merged in timestamp order. It returns the samples written,
-// markers not counted.
-func appendSeries(buf []byte, s *relay.Series) ([]byte, int) {
-	var metric []byte
-	metric = appendMetric(metric, s.Labels)
+// markers not counted. scratch is reused for the label set's JSON; the
+// grown scratch is returned for the next call.
+func appendSeries(buf, scratch []byte, s *relay.Series) ([]byte, []byte, int) {
+	metric := appendMetric(scratch[:0], s.Labels)
 	n := 0
 	fs, hs := s.Samples, s.Histograms
 	for len(fs) > 0 || len(hs) > 0 {
@@ -50,7 +50,7 @@ func appendSeries(buf []byte, s *relay.Series) ([]byte, int) {
 		}
 		hs = hs[1:]
 	}
-	return buf, n
+	return buf, metric, n
 }
 
 func appendHead(buf, metric []byte, t int64) []byte {

@@ -63,7 +63,7 @@ func TestSeriesLines(t *testing.T) {
 			PositiveSpans: []histogram.Span{{Offset: 0, Length: 2}}, PositiveBuckets: []int64{1, 2},
 		}}},
 	}
-	buf, n := appendSeries(nil, &s)
+	buf, _, n := appendSeries(nil, nil, &s)
 	if n != 2 {
 		t.Errorf("samples counted %d, want 2 (the marker is not one)", n)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/edgerelay/edgerelay/relay/cloud/federate"
+	"github.com/edgerelay/edgerelay/relay/cloud/output"
 )
 
 // ContentType is the media type of a stream.
@@ -109,17 +110,8 @@ func (h *Hub) pump(w http.ResponseWriter, rc *http.ResponseController, r *http.R
 			return
 		case q := <-s.queue:
 			s.held.Add(-q.samples)
-			buf = buf[:0]
-			n := 0
-			for _, b := range q.d.Batches {
-				for i := range b.Series {
-					if federate.Matches(b.Series[i].Labels, s.sets) {
-						var k int
-						buf, k = appendSeries(buf, &b.Series[i])
-						n += k
-					}
-				}
-			}
+			var n int
+			buf, n = appendDelivery(buf[:0], q.d, s.sets)
 			if len(buf) == 0 {
 				continue
 			}
@@ -132,6 +124,23 @@ func (h *Hub) pump(w http.ResponseWriter, rc *http.ResponseController, r *http.R
 			h.m.samples.Add(float64(n))
 		}
 	}
+}
+
+// appendDelivery appends the lines of d's series matching sets and
+// returns the samples among them.
+func appendDelivery(buf []byte, d *output.Delivery, sets [][]*labels.Matcher) ([]byte, int) {
+	n := 0
+	var scratch []byte
+	for _, b := range d.Batches {
+		for i := range b.Series {
+			if federate.Matches(b.Series[i].Labels, sets) {
+				var k int
+				buf, scratch, k = appendSeries(buf, scratch, &b.Series[i])
+				n += k
+			}
+		}
+	}
+	return buf, n
 }
 
 // end writes the last line, saying why the cloud ends s's stream.
