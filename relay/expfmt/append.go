@@ -2,6 +2,7 @@ package expfmt
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -26,6 +27,11 @@ func AppendFloat(dst []byte, f float64) []byte {
 		return append(dst, "+Inf"...)
 	case math.IsInf(f, -1):
 		return append(dst, "-Inf"...)
+	case f > -1e6 && f < 1e6 && f == math.Trunc(f) && f != 0:
+		// An integer of at most six digits: 'g' spells it as the integer
+		// (from 1e6 on it switches to an exponent), and AppendInt is
+		// several times cheaper. Zero is handled above (its sign).
+		return strconv.AppendInt(dst, int64(f), 10)
 	}
 	return strconv.AppendFloat(dst, f, 'g', -1, 64)
 }
@@ -37,6 +43,16 @@ func AppendFloat(dst []byte, f float64) []byte {
 // the quoted form {"name",...}, and so are such label names, unless
 // o.EscapeNames asks for them to be escaped instead.
 func AppendSample(dst []byte, lset labels.Labels, s relay.Sample, o *Options) []byte {
+	omit := o.OmitLabels
+	if !slices.IsSorted(omit) {
+		omit = slices.Sorted(slices.Values(omit))
+	}
+	return appendSample(dst, lset, s, o, omit)
+}
+
+// appendSample is AppendSample with o.OmitLabels sorted in omit: the
+// labels, sorted too, are matched against it in one walk.
+func appendSample(dst []byte, lset labels.Labels, s relay.Sample, o *Options, omit []string) []byte {
 	name := lset.Get(labels.MetricName)
 	quoted := !validMetricName(name)
 	open := false
@@ -49,8 +65,12 @@ func AppendSample(dst []byte, lset labels.Labels, s relay.Sample, o *Options) []
 	} else {
 		dst = append(dst, name...)
 	}
+	j := 0
 	lset.Range(func(l labels.Label) {
-		if l.Name == labels.MetricName || o.omits(l.Name) {
+		for j < len(omit) && omit[j] < l.Name {
+			j++
+		}
+		if l.Name == labels.MetricName || j < len(omit) && omit[j] == l.Name {
 			return
 		}
 		if open {

@@ -59,20 +59,12 @@ type Options struct {
 	EscapeNames bool
 }
 
-func (o *Options) omits(name string) bool {
-	for _, n := range o.OmitLabels {
-		if n == name {
-			return true
-		}
-	}
-	return false
-}
-
 // Encoder writes batches in text format, reusing its buffers between calls.
 // The zero value is ready to use.
 type Encoder struct {
 	buf  []byte
 	runs []run
+	omit []string // o.OmitLabels sorted
 }
 
 // run is a stretch of consecutive series of the batch being written that
@@ -112,6 +104,8 @@ func (e *Encoder) Encode(w io.Writer, b *relay.Batch, o Options) error {
 	}
 	slices.SortStableFunc(e.runs, func(a, b run) int { return cmp.Compare(a.family, b.family) })
 
+	e.omit = append(e.omit[:0], o.OmitLabels...)
+	slices.Sort(e.omit)
 	e.buf = e.buf[:0]
 	for k, r := range e.runs {
 		if k == 0 || r.family != e.runs[k-1].family {
@@ -120,7 +114,7 @@ func (e *Encoder) Encode(w io.Writer, b *relay.Batch, o Options) error {
 		for i := r.start; i < r.end; i++ {
 			s := &b.Series[i]
 			for _, smp := range s.Samples {
-				e.buf = AppendSample(e.buf, s.Labels, smp, &o)
+				e.buf = appendSample(e.buf, s.Labels, smp, &o, e.omit)
 			}
 			if len(e.buf) >= flushAt {
 				if _, err := w.Write(e.buf); err != nil {

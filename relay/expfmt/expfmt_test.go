@@ -3,6 +3,8 @@ package expfmt
 import (
 	"bytes"
 	"math"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -122,6 +124,10 @@ func TestAppendFloat(t *testing.T) {
 		{"fraction", 0.1, "0.1"},
 		{"large", 1e21, "1e+21"},
 		{"integer", 123456789, "1.23456789e+08"},
+		{"six digits", 999999, "999999"},
+		{"seven digits", 1e6, "1e+06"},
+		{"negative integer", -999999, "-999999"},
+		{"round", 100000, "100000"},
 		{"small", 5e-324, "5e-324"},
 		{"max", math.MaxFloat64, "1.7976931348623157e+308"},
 	} {
@@ -130,6 +136,28 @@ func TestAppendFloat(t *testing.T) {
 				t.Fatalf("AppendFloat(%v) = %q, want %q", tc.in, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestAppendFloatSpellsAsStrconv: every finite value but zero is spelled
+// as strconv's shortest 'g' spells it, integers around the six-digit
+// boundary included.
+func TestAppendFloatSpellsAsStrconv(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var in []float64
+	for i := -1_100_000.0; i <= 1_100_000; i += 997 {
+		in = append(in, i, i+0.5, math.Nextafter(i, 0))
+	}
+	for range 100000 {
+		in = append(in, math.Float64frombits(r.Uint64()), float64(r.Int64N(3e6)-1.5e6), r.NormFloat64()*1e7)
+	}
+	for _, f := range in {
+		if f == 0 || math.IsNaN(f) || math.IsInf(f, 0) {
+			continue
+		}
+		if got, want := string(AppendFloat(nil, f)), strconv.FormatFloat(f, 'g', -1, 64); got != want {
+			t.Fatalf("AppendFloat(%v) = %q, want %q", f, got, want)
+		}
 	}
 }
 
