@@ -54,6 +54,12 @@ func erSamples(ptr, n uint32) uint64 {
 	return result()
 }
 
+//go:wasmexport er_stream
+func erStream(ptr, n uint32) uint64 {
+	out = serveStream(&registered, request(ptr, n), out[:0])
+	return result()
+}
+
 // request returns the n bytes the host wrote at ptr, which must be the
 // buffer er_buffer returned.
 func request(ptr, n uint32) []byte {

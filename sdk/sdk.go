@@ -116,7 +116,8 @@ type SeriesFunc func(ls Labels) (out Labels, keep bool)
 // (dropping samples) but must keep the three columns of equal length.
 type SamplesFunc func(s *Samples) error
 
-// Plugin is what a module registers; set Series or Samples, not both.
+// Plugin is what a module registers; set exactly one of Series, Samples
+// and Stream.
 type Plugin struct {
 	// Init receives the stage's config as JSON ("{}" when there is none)
 	// once after instantiation; an error fails loading the stage.
@@ -125,14 +126,23 @@ type Plugin struct {
 	Series SeriesFunc
 	// Samples is called with the samples of each batch.
 	Samples SamplesFunc
+	// Stream is called with the samples of each batch, and may read each
+	// ref's labels and emit new series (see Stream).
+	Stream StreamFunc
 }
 
 var registered Plugin
 
 // Register installs p as the module's plugin. Call it from an init function.
 func Register(p Plugin) {
-	if (p.Series == nil) == (p.Samples == nil) {
-		panic("BUG: sdk.Register needs exactly one of Series and Samples")
+	n := 0
+	for _, set := range []bool{p.Series != nil, p.Samples != nil, p.Stream != nil} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		panic("BUG: sdk.Register needs exactly one of Series, Samples and Stream")
 	}
 	registered = p
 }

@@ -81,8 +81,11 @@ func recoverInto(out *[]byte, dst []byte) {
 }
 
 func kind(p *Plugin) int32 {
-	if p.Samples != nil {
+	switch {
+	case p.Samples != nil:
 		return abi.KindSamples
+	case p.Stream != nil:
+		return abi.KindStream
 	}
 	return abi.KindSeries
 }

@@ -136,6 +136,9 @@ func pluginTest(c *cli.Context) error {
 	if err := chain.Process(c.Context, b); err != nil {
 		return err
 	}
+	if d := chain.TakeDerived(); d != nil { // series a stream stage emitted
+		b.Series = append(b.Series, d.Series...)
+	}
 	w := c.App.Writer
 	if c.Bool("show-dropped") {
 		for _, s := range inputs { // each alone: a memo hit, telling whether it survives

@@ -20,8 +20,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/prompb"
 )
 
 // Server is one running Prometheus.
@@ -138,6 +141,43 @@ func (s *Server) Get(path string, out any) bool {
 // Query runs the instant query q and decodes its result into out, as Get.
 func (s *Server) Query(q string, out any) bool {
 	return s.Get("/api/v1/query?query="+url.QueryEscape(q), out)
+}
+
+// QueryAt runs the instant query q at time at, as Query.
+func (s *Server) QueryAt(q string, at time.Time, out any) bool {
+	ts := strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64)
+	return s.Get("/api/v1/query?query="+url.QueryEscape(q)+"&time="+ts, out)
+}
+
+// RemoteWrite sends series to the server's remote_write receiver (start it
+// with --web.enable-remote-write-receiver) as one remote_write 1.0
+// request, retrying for up to a minute while Prometheus starts.
+func (s *Server) RemoteWrite(t testing.TB, series []prompb.TimeSeries) {
+	t.Helper()
+	body, err := (&prompb.WriteRequest{Timeseries: series}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := snappy.Encode(nil, body)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+s.Addr+"/api/v1/write", bytes.NewReader(enc))
+		req.Header.Set("Content-Encoding", "snappy")
+		req.Header.Set("Content-Type", "application/x-protobuf")
+		req.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode/100 == 2 {
+				return
+			}
+			err = fmt.Errorf("status %s", resp.Status)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("remote_write to Prometheus: %v", err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // DiffHistogram compares a native histogram as Prometheus' query API

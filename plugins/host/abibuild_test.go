@@ -16,7 +16,7 @@ import (
 // one SDK: dropprefix (series-level, the example in wasm-examples) and
 // scale (sample-level, in testdata/abi).
 type abiModules struct {
-	dropprefix, scale string
+	dropprefix, scale, emit string
 }
 
 // buildABIModules builds the suite's plugins for lang ("go" or "c") into a
@@ -32,6 +32,8 @@ func buildABIModules(t testing.TB, lang string) abiModules {
 	case "go":
 		goBuildWasm(t, "../../wasm-examples/dropprefix/go", m.dropprefix)
 		goBuildWasm(t, "./testdata/abi/scale", m.scale)
+		m.emit = filepath.Join(dir, "emit.wasm")
+		goBuildWasm(t, "./testdata/abi/emit", m.emit)
 	case "c":
 		cc := cWasmCompiler(t)
 		clangBuildWasm(t, cc, m.dropprefix, "../../wasm-examples/dropprefix/dropprefix.c")

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/tetratelabs/wazero"
 
+	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/config"
 	"github.com/edgerelay/edgerelay/sdk/abi"
 )
@@ -74,6 +75,10 @@ type Chain struct {
 	ownedC  bool
 	closed  bool
 	scratch scratch
+	// memoRefs: every series gets its ref from the memo (there are
+	// series-level or stream stages), not numbered afresh per batch.
+	memoRefs bool
+	derived  *relay.Batch // series stream stages emitted from scrapes, to ship
 
 	files     []moduleFile // modules loaded from files, in stage order
 	stopWatch context.CancelFunc
@@ -117,6 +122,10 @@ func NewChain(ctx context.Context, stages []config.PluginConfig, o Options) (*Ch
 		if s.file != nil {
 			c.files = append(c.files, *s.file)
 		}
+		if s.kind == abi.KindStream {
+			s.stream = newStreamState(pc.Limits.MaxSeries, o.CacheSize)
+			c.memoRefs = true
+		}
 		switch s.kind {
 		case abi.KindSeries:
 			if len(c.samples) > 0 {
@@ -125,6 +134,7 @@ func NewChain(ctx context.Context, stages []config.PluginConfig, o Options) (*Ch
 				return nil, fmt.Errorf("plugin stage %d (%s) is series-level but follows sample-level stage %s: put series-level stages first", i, s.name, c.samples[0].name)
 			}
 			c.series = append(c.series, s)
+			c.memoRefs = true
 		default:
 			c.samples = append(c.samples, s)
 		}

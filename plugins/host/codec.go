@@ -2,11 +2,13 @@ package host
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"unicode/utf8"
 
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/edgerelay/edgerelay/plugins/native"
 	"github.com/edgerelay/edgerelay/sdk/abi"
 )
 
@@ -47,36 +49,91 @@ func decodeSeriesResponse(r *abi.Reader, want int, sb *labels.ScratchBuilder, em
 		default:
 			return fmt.Errorf("entry %d: unknown op %d", i, op)
 		}
-		cnt, err := r.LabelCount()
+		ls, err := decodeLabelSet(r, sb)
 		if err != nil {
 			return fmt.Errorf("entry %d: %w", i, err)
-		}
-		if cnt == 0 {
-			return fmt.Errorf("entry %d: replaced by an empty label set (use drop)", i)
-		}
-		sb.Reset()
-		for range cnt {
-			name, value, err := r.Label()
-			if err != nil {
-				return fmt.Errorf("entry %d: %w", i, err)
-			}
-			if len(name) == 0 || !utf8.Valid(name) {
-				return fmt.Errorf("entry %d: invalid label name %q", i, name)
-			}
-			if len(value) == 0 || !utf8.Valid(value) {
-				return fmt.Errorf("entry %d: label %s has an empty or invalid value", i, name)
-			}
-			sb.Add(guestString(name), guestString(value))
-		}
-		sb.Sort()
-		ls := sb.Labels()
-		if dup, has := ls.HasDuplicateLabelNames(); has {
-			return fmt.Errorf("entry %d: duplicate label %s", i, dup)
 		}
 		emit(op, ls)
 	}
 	if r.Remaining() != 0 {
 		return fmt.Errorf("%d bytes after the last entry", r.Remaining())
+	}
+	return nil
+}
+
+// decodeLabelSet reads one non-empty Labels layout from guest memory,
+// checking names and values, into labels that do not alias the guest.
+func decodeLabelSet(r *abi.Reader, sb *labels.ScratchBuilder) (labels.Labels, error) {
+	cnt, err := r.LabelCount()
+	if err != nil {
+		return labels.EmptyLabels(), err
+	}
+	if cnt == 0 {
+		return labels.EmptyLabels(), errors.New("an empty label set (use drop)")
+	}
+	sb.Reset()
+	for range cnt {
+		name, value, err := r.Label()
+		if err != nil {
+			return labels.EmptyLabels(), err
+		}
+		if len(name) == 0 || !utf8.Valid(name) {
+			return labels.EmptyLabels(), fmt.Errorf("invalid label name %q", name)
+		}
+		if len(value) == 0 || !utf8.Valid(value) {
+			return labels.EmptyLabels(), fmt.Errorf("label %s has an empty or invalid value", name)
+		}
+		sb.Add(guestString(name), guestString(value))
+	}
+	sb.Sort()
+	ls := sb.Labels()
+	if dup, has := ls.HasDuplicateLabelNames(); has {
+		return labels.EmptyLabels(), fmt.Errorf("duplicate label %s", dup)
+	}
+	return ls, nil
+}
+
+// decodeStreamOut reads what follows the kept samples of a StreamResponse
+// into o: declarations (labels checked and copied out of guest memory),
+// retired ids and the samples of declared series. Nothing may follow.
+func decodeStreamOut(r *abi.Reader, o *native.Response, sb *labels.ScratchBuilder) error {
+	n, err := r.Count(4 + 4 + 12)
+	if err != nil {
+		return fmt.Errorf("declarations: %w", err)
+	}
+	for i := range n {
+		id, err := r.U32()
+		if err != nil {
+			return err
+		}
+		ls, err := decodeLabelSet(r, sb)
+		if err != nil {
+			return fmt.Errorf("declaration %d (series %d): %w", i, id, err)
+		}
+		var md [3][]byte
+		for j := range md {
+			if md[j], err = r.Bytes(); err != nil {
+				return fmt.Errorf("declaration %d (series %d): metadata: %w", i, id, err)
+			}
+			if !utf8.Valid(md[j]) {
+				return fmt.Errorf("declaration %d (series %d): metadata is not UTF-8", i, id)
+			}
+		}
+		o.Declare = append(o.Declare, native.Decl{ID: id, Labels: ls,
+			Meta: abi.Metadata{Type: string(md[0]), Help: string(md[1]), Unit: string(md[2])}})
+	}
+	if n, err = r.Count(4); err != nil {
+		return fmt.Errorf("retired: %w", err)
+	}
+	for range n {
+		id, _ := r.U32()
+		o.Retire = append(o.Retire, id)
+	}
+	if err := r.Samples(&o.Samples); err != nil {
+		return fmt.Errorf("samples of new series: %w", err)
+	}
+	if r.Remaining() != 0 {
+		return fmt.Errorf("%d bytes after the samples of new series", r.Remaining())
 	}
 	return nil
 }

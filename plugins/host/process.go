@@ -39,6 +39,7 @@ type result struct {
 	stage     int32 // dropping stage or -1
 	ref       uint32
 	transient bool // a stage was bypassed on failure: not remembered
+	derived   bool // emitted by a stream stage
 }
 
 // targetKey names the target a scrape batch came from.
@@ -74,15 +75,24 @@ func (c *Chain) Process(ctx context.Context, b *relay.Batch) error {
 		return fmt.Errorf("plugin chain: %w", relay.ErrClosed)
 	}
 	sc := &c.scratch
-	if len(c.series) > 0 {
+	if c.memoRefs {
 		if err := c.seriesLevel(ctx, b, sc); err != nil {
 			return err
 		}
 	}
 	for _, s := range c.samples {
-		if err := c.sampleLevel(ctx, b, sc, s); err != nil {
+		var err error
+		if s.stream != nil {
+			err = c.streamLevel(ctx, b, sc, s)
+		} else {
+			err = c.sampleLevel(ctx, b, sc, s)
+		}
+		if err != nil {
 			return err
 		}
+	}
+	if b.Scrape && c.memoRefs {
+		c.moveDerived(b, sc)
 	}
 	return nil
 }

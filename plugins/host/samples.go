@@ -25,11 +25,78 @@ func (c *Chain) sampleLevel(ctx context.Context, b *relay.Batch, sc *scratch, s 
 		}
 		return nil
 	}
-	if len(c.series) == 0 { // no memo ids yet: number series per batch
+	c.columns(b, sc)
+	in := sc.smpl.Len()
+	sc.req = abi.AppendSamples(sc.req[:0], &sc.smpl)
+	t0 := time.Now()
+	out, err := s.call(ctx, s.fSmpl, sc.req)
+	s.m.seconds.Add(time.Since(t0).Seconds())
+	s.m.calls.Inc()
+	if err == nil {
+		sc.rd.Reset(out)
+		err = c.checkSamples(sc)
+	}
+	if err == nil {
+		err = c.checkRefs(sc)
+	}
+	if err != nil {
+		return c.failSamples(ctx, s, err, in)
+	}
+	c.succeeded(s)
+	c.writeBack(b, sc)
+	s.m.samplesIn.Add(float64(in))
+	s.m.samplesOut.Add(float64(sc.smpl.Len()))
+	return nil
+}
+
+// failSamples applies a failed sample-level or stream call of s on a
+// batch of in samples: counted and logged, then held (fail_closed) or
+// passed on unchanged (fail_open).
+func (c *Chain) failSamples(ctx context.Context, s *stage, err error, in int) error {
+	err = c.fail(ctx, s, err)
+	if s.failClosed {
+		return fmt.Errorf("%w: %w", ErrHeld, err)
+	}
+	s.m.samplesIn.Add(float64(in))
+	s.m.samplesOut.Add(float64(in))
+	return nil
+}
+
+// checkSamples decodes a guest's samples into sc.smpl.
+func (c *Chain) checkSamples(sc *scratch) error {
+	if err := sc.rd.Samples(&sc.smpl); err != nil {
+		return &callError{kind: "output", err: err}
+	}
+	if sc.rd.Remaining() != 0 {
+		return &callError{kind: "output", err: fmt.Errorf("%d bytes after the samples", sc.rd.Remaining())}
+	}
+	return nil
+}
+
+// checkRefs checks every ref of the kept samples is one of the batch's and
+// no series gained samples.
+func (c *Chain) checkRefs(sc *scratch) error {
+	for _, ref := range sc.smpl.Refs {
+		i, ok := sc.refIdx[ref]
+		if !ok {
+			return &callError{kind: "output", err: fmt.Errorf("sample for unknown ref %d", ref)}
+		}
+		if sc.count[i]--; sc.count[i] < 0 {
+			return &callError{kind: "output", err: fmt.Errorf("more samples for ref %d than it had", ref)}
+		}
+	}
+	return nil
+}
+
+// columns lays b's float samples out as columns in sc.smpl, with the
+// per-series counts checkRefs and writeBack use. Without series-level
+// stages (no memo ids) each series is numbered afresh.
+func (c *Chain) columns(b *relay.Batch, sc *scratch) {
+	if !c.memoRefs {
 		sc.res = sc.res[:0]
 		for range b.Series {
 			c.memo.nextRef++
-			sc.res = append(sc.res, result{ref: c.memo.nextRef})
+			sc.res = append(sc.res, result{ref: c.memo.nextRef, stage: -1})
 		}
 	}
 	if sc.refIdx == nil {
@@ -47,26 +114,11 @@ func (c *Chain) sampleLevel(ctx context.Context, b *relay.Batch, sc *scratch, s 
 			sc.smpl.Append(ref, p.T, p.V)
 		}
 	}
-	in := sc.smpl.Len()
-	sc.req = abi.AppendSamples(sc.req[:0], &sc.smpl)
-	t0 := time.Now()
-	out, err := s.call(ctx, s.fSmpl, sc.req)
-	s.m.seconds.Add(time.Since(t0).Seconds())
-	s.m.calls.Inc()
-	if err == nil {
-		sc.rd.Reset(out)
-		err = c.checkSamples(sc)
-	}
-	if err != nil {
-		err = c.fail(ctx, s, err)
-		if s.failClosed {
-			return fmt.Errorf("%w: %w", ErrHeld, err)
-		}
-		s.m.samplesIn.Add(float64(in))
-		s.m.samplesOut.Add(float64(in))
-		return nil
-	}
-	c.succeeded(s)
+}
+
+// writeBack replaces b's float samples with the kept ones in sc.smpl and
+// removes the series left with nothing (see sampleLevel).
+func (c *Chain) writeBack(b *relay.Batch, sc *scratch) {
 	for i := range b.Series {
 		sr := &b.Series[i]
 		sr.Samples = sr.Samples[:0]
@@ -93,30 +145,7 @@ func (c *Chain) sampleLevel(ctx context.Context, b *relay.Batch, sc *scratch, s 
 	}
 	clear(b.Series[k:])
 	b.Series = b.Series[:k]
-	s.m.samplesIn.Add(float64(in))
-	s.m.samplesOut.Add(float64(sc.smpl.Len()))
-	return nil
-}
-
-// checkSamples decodes a guest's samples into sc.smpl and checks every ref
-// is one of the batch's and no series gained samples.
-func (c *Chain) checkSamples(sc *scratch) error {
-	if err := sc.rd.Samples(&sc.smpl); err != nil {
-		return &callError{kind: "output", err: err}
-	}
-	if sc.rd.Remaining() != 0 {
-		return &callError{kind: "output", err: fmt.Errorf("%d bytes after the samples", sc.rd.Remaining())}
-	}
-	for _, ref := range sc.smpl.Refs {
-		i, ok := sc.refIdx[ref]
-		if !ok {
-			return &callError{kind: "output", err: fmt.Errorf("sample for unknown ref %d", ref)}
-		}
-		if sc.count[i]--; sc.count[i] < 0 {
-			return &callError{kind: "output", err: fmt.Errorf("more samples for ref %d than it had", ref)}
-		}
-	}
-	return nil
+	sc.res = sc.res[:k]
 }
 
 // had returns how many float samples series i held before the stage.

@@ -14,6 +14,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/edgerelay/edgerelay/plugins/builtin"
+	"github.com/edgerelay/edgerelay/plugins/native"
 	"github.com/edgerelay/edgerelay/relay/config"
 	"github.com/edgerelay/edgerelay/sdk/abi"
 )
@@ -50,11 +51,16 @@ type stage struct {
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
 
-	mod                     api.Module
-	mem                     api.Memory
-	fBuffer, fSeries, fSmpl api.Function
-	stack                   [2]uint64
-	sizeBefore              uint32
+	mod                              api.Module
+	mem                              api.Memory
+	fBuffer, fSeries, fSmpl, fStream api.Function
+
+	// A built-in stage written in Go (native) runs without wazero.
+	native     native.Stage
+	factory    native.Factory
+	stream     *streamState // stream stages (abi.KindStream) only
+	stack      [2]uint64
+	sizeBefore uint32
 
 	stderr      guestLog // the guest's stderr (a Go runtime's fatal error lands here)
 	failures    int
@@ -68,7 +74,7 @@ func moduleBytes(module string) (wasm []byte, trusted bool, info os.FileInfo, er
 	if name, ok := strings.CutPrefix(module, "builtin:"); ok {
 		b, ok := builtin.Lookup(name)
 		if !ok {
-			return nil, false, nil, fmt.Errorf("no built-in module %q (have %s)", name, strings.Join(builtin.Names(), ", "))
+			return nil, false, nil, fmt.Errorf("no built-in module %q (have %s)", name, strings.Join(builtinNames(), ", "))
 		}
 		return b, true, nil, nil
 	}
@@ -111,6 +117,9 @@ func newStage(ctx context.Context, pc config.PluginConfig, cache wazero.Compilat
 	}
 	if s.timeout <= 0 {
 		s.timeout = DefaultTimeout
+	}
+	if name, ok := strings.CutPrefix(pc.Module, "builtin:"); ok && nativeStages[name] != nil {
+		return newNativeStage(s, pc, nativeStages[name], m)
 	}
 	if s.pages == 0 {
 		s.pages = DefaultMemoryPages
@@ -215,9 +224,11 @@ func (s *stage) instantiate(ctx context.Context) error {
 		s.fSeries = mod.ExportedFunction("er_series")
 	case abi.KindSamples:
 		s.fSmpl = mod.ExportedFunction("er_samples")
+	case abi.KindStream:
+		s.fStream = mod.ExportedFunction("er_stream")
 	}
-	if s.fSeries == nil && s.fSmpl == nil {
-		return fail(fmt.Errorf("module of kind %d lacks its er_series/er_samples export", s.kind))
+	if s.fSeries == nil && s.fSmpl == nil && s.fStream == nil {
+		return fail(fmt.Errorf("module of kind %d lacks its er_series/er_samples/er_stream export", s.kind))
 	}
 	if _, err := s.callFn(cctx, mod.ExportedFunction("er_init"), s.config); err != nil {
 		return fail(inField("config", fmt.Errorf("init: %w", err)))
@@ -289,8 +300,21 @@ func (s *stage) classify(ctx context.Context, err error) error {
 	}
 }
 
-// restart closes the instance and starts a new one from the compiled module.
+// restart closes the instance and starts a new one from the compiled module
+// (a built-in Go stage: from its factory). A stream stage's declared series
+// and told refs go with the old instance.
 func (s *stage) restart(ctx context.Context) error {
+	if s.stream != nil {
+		s.stream.reset()
+	}
+	if s.factory != nil {
+		n, err := s.factory(s.config)
+		if err != nil {
+			return err
+		}
+		s.native = n
+		return nil
+	}
 	if s.mod != nil {
 		s.mod.Close(ctx)
 		s.mod, s.mem = nil, nil
@@ -299,6 +323,9 @@ func (s *stage) restart(ctx context.Context) error {
 }
 
 func (s *stage) close(ctx context.Context) error {
+	if s.rt == nil {
+		return nil
+	}
 	return s.rt.Close(ctx) // closes instances and compiled modules
 }
 

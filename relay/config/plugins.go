@@ -39,6 +39,11 @@ type PluginLimits struct {
 	// apply to built-in modules, which run without a deadline: setting it
 	// for one is refused.
 	Timeout time.Duration `yaml:"timeout"`
+	// MaxSeries bounds the new series a stream stage (builtin:aggregate,
+	// builtin:rules, a .wasm stream plugin) may have declared at once;
+	// zero means 10000. Past it the call fails (kind limit) and on_error
+	// applies.
+	MaxSeries uint32 `yaml:"max_series"`
 }
 
 // DeltaModule is the plugin chain's delta stage. It runs in the edge itself

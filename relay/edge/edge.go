@@ -43,6 +43,13 @@ type Processor interface {
 	Close(ctx context.Context) error
 }
 
+// derivedSource is a Processor whose stages emit new series while
+// processing scrapes (host.Chain): TakeDerived returns them as a batch of
+// their own, nil when there are none.
+type derivedSource interface {
+	TakeDerived() *relay.Batch
+}
+
 // NewProcessor builds a processor whose metrics go to reg.
 type NewProcessor func(reg prometheus.Registerer) (Processor, error)
 
@@ -227,6 +234,7 @@ func (e *Edge) Registry() *prometheus.Registry { return e.reg }
 // their memory (ingest.ScrapeConfig.ReuseBatches).
 func (e *Edge) Submit(ctx context.Context, b *relay.Batch) error {
 	e.procMu.RLock()
+	var derived *relay.Batch
 	if p := e.proc.Load().p; p != nil {
 		scraped := target{b.Job, b.Instance}
 		if err := p.Process(ctx, b); err != nil {
@@ -237,8 +245,20 @@ func (e *Edge) Submit(ctx context.Context, b *relay.Batch) error {
 		if b.Scrape && len(b.Series) > 0 {
 			e.idents.note(scraped, target{b.Job, b.Instance}, e.log)
 		}
+		if d, ok := p.(derivedSource); ok {
+			derived = d.TakeDerived()
+		}
 	}
 	e.procMu.RUnlock()
+	if derived != nil {
+		// Series a stream stage (builtin:aggregate, builtin:rules) made
+		// from scrapes belong to no one target: they ship as
+		// remote_write does.
+		addIdentity(derived, *e.extra.Load())
+		if err := e.submitRemoteWrite(ctx, derived); err != nil {
+			return fmt.Errorf("series emitted by plugins: %w", err)
+		}
+	}
 	if e.com.delta == nil || !b.Scrape {
 		// With delta encoding the committer merges identity into a
 		// scrape's keys, without building label sets.

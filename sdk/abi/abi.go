@@ -13,6 +13,7 @@
 //	er_init(ptr, len i32) -> i64   configuration (JSON) in; returns a Result
 //	er_series(ptr, len i32) -> i64 KindSeries: a SeriesRequest in; returns a Result holding a SeriesResponse
 //	er_samples(ptr, len i32) -> i64 KindSamples: a SamplesRequest in; returns a Result holding a SamplesRequest-shaped response
+//	er_stream(ptr, len i32) -> i64 KindStream: a StreamRequest in; returns a Result holding a StreamResponse
 //
 // A Result is an i64 packing (ptr << 32 | len) of bytes in guest memory that
 // stay valid until the next call. Those bytes start with a u32 status:
@@ -24,11 +25,23 @@
 //	SeriesRequest  = u32 count, count × Labels
 //	SeriesResponse = u32 count (equal to the request's), count × (u8 op [, Labels if op == OpReplace])
 //	SamplesRequest = u32 count, count × u32 ref, count × i64 t, count × u64 value bits
+//	StreamRequest  = u32 flags, u32 n, n × (u32 ref, Labels), SamplesRequest
+//	                 flags bit 0 (FlagForget): forget every ref told before; the n refs
+//	                 are those this instance has not been told (each told once)
+//	StreamResponse = SamplesRequest (the input samples kept),
+//	                 u32 d, d × (u32 id, Labels, str type, str help, str unit)   series declared
+//	                 u32 r, r × u32 id                                         ids retired
+//	                 SamplesRequest whose refs are declared ids                samples of new series
 //
 // Series-level plugins are pure functions of a label set: the host calls
 // er_series once per label set it has not seen and remembers the answer.
 // Sample-level plugins get the samples of a batch as columns; ref is an id
 // the host keeps stable for a label set while it stays in the host's cache.
+// Stream plugins (KindStream) are sample-level plugins that also learn each
+// ref's labels (once per instance) and may emit new series: a series is
+// declared once with an id the guest chooses (its labels and metadata), its
+// samples then carry only the id, and a retired id is forgotten. The host
+// bounds how many declared ids may be alive (the stage's limits.max_series).
 //
 // The functions of this package are safe for concurrent use; a Reader is not.
 package abi
@@ -40,7 +53,12 @@ const Version = 1
 const (
 	KindSeries  = 1
 	KindSamples = 2
+	KindStream  = 3
 )
+
+// FlagForget in a StreamRequest's flags: the guest forgets the labels of
+// every ref it was told before this request.
+const FlagForget = 1
 
 // Result statuses.
 const (
