@@ -168,6 +168,7 @@ func newOutputs(r *receiver, cfg *config.Cloud, log *slog.Logger) (output.Fanout
 	if nt != nil {
 		outs[0] = notify.Files{W: fw, N: nt} // the files, announced
 	}
+	r.notify = nt
 	for i, rw := range cfg.Forward {
 		f, err := rwout.New(rw, rwout.Options{Logger: log, Registerer: r.reg})
 		if err != nil {

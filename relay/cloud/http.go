@@ -41,7 +41,7 @@ func (c *Cloud) statusPage() status.Page {
 		Sections: []status.Section{
 			{Title: "Listeners", Rows: []status.Row{status.R("QUIC", c.srv.Addr().String()), status.R("HTTP", c.ln.Addr().String()), status.R("HTTP access", c.access.describe())}},
 			{Title: "Output", Rows: []status.Row{status.R("files", c.cfg.FilesDir), status.R("federated series", fmt.Sprint(c.fed.Series())),
-				status.R("stream subscribers", fmt.Sprint(c.stream.Subscribers())),
+				status.R("stream subscribers", fmt.Sprint(c.stream.Subscribers())), status.R("notify", c.notify.Describe()),
 				status.R("metric families with remote_write metadata", fmt.Sprint(c.meta.Families()))}},
 			{Title: "Tenants", Rows: []status.Row{status.R("accepted", tenants), status.R("identity from", c.auth.describe())}},
 			c.limitsSection(),

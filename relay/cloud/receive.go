@@ -16,6 +16,7 @@ import (
 	"github.com/edgerelay/edgerelay/relay/cloud/federate"
 	"github.com/edgerelay/edgerelay/relay/cloud/limits"
 	"github.com/edgerelay/edgerelay/relay/cloud/meta"
+	"github.com/edgerelay/edgerelay/relay/cloud/notify"
 	"github.com/edgerelay/edgerelay/relay/cloud/output"
 	"github.com/edgerelay/edgerelay/relay/cloud/stream"
 	"github.com/edgerelay/edgerelay/relay/config"
@@ -56,8 +57,9 @@ type receiver struct {
 	limits  *limits.Limiter // per tenant (limitwire.go)
 	meta    *meta.Store
 	outputs output.Fanout
-	fed     *federate.Store // one of outputs, served over HTTP
-	stream  *stream.Hub     // one of outputs, served over HTTP
+	fed     *federate.Store  // one of outputs, served over HTTP
+	stream  *stream.Hub      // one of outputs, served over HTTP
+	notify  *notify.Notifier // announces the files output's directories; nil without cloud.notify
 
 	received   prometheus.Counter
 	blocks     *prometheus.CounterVec

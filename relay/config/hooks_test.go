@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"testing"
 	"time"
 )
@@ -30,5 +31,21 @@ cloud:
 	}
 	if s.BufferSamples != 5000 || s.MaxSubscribers != 64 || s.WriteTimeout != 10*time.Second {
 		t.Errorf("stream %+v", s)
+	}
+}
+
+// TestHooksNeedRestart: a reload refuses a change of cloud.notify or
+// cloud.stream by name rather than ignoring it.
+func TestHooksNeedRestart(t *testing.T) {
+	parse := func(url string, buffer int) *Config {
+		c, err := Parse([]byte(fmt.Sprintf("cloud:\n  notify: {webhook: {url: %q}}\n  stream: {buffer_samples: %d}\n", url, buffer)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	got := RestartOnly(parse("http://a/", 10), parse("http://b/", 20))
+	if fmt.Sprint(got) != "[cloud.notify.webhook cloud.stream.buffer_samples]" {
+		t.Fatalf("restart-only keys %v", got)
 	}
 }

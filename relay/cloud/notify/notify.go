@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -148,6 +149,21 @@ func (n *Notifier) committed(d *output.Delivery) {
 	n.mu.Lock()
 	delete(n.pending, blockKey{d.Tenant, d.Site, d.QueueID, d.Seq})
 	n.mu.Unlock()
+}
+
+// Describe says, for the status page, which hooks get notices and how many
+// wait in each spool; n may be nil (no hook configured).
+func (n *Notifier) Describe() string {
+	if n == nil {
+		return "no hook (cloud.notify)"
+	}
+	var parts []string
+	for _, s := range n.senders {
+		s.spool.mu.Lock()
+		parts = append(parts, fmt.Sprintf("%s: %d notices waiting", s.hook.name(), s.spool.notices))
+		s.spool.mu.Unlock()
+	}
+	return strings.Join(parts, "; ")
 }
 
 // Run delivers every hook's spool until ctx ends.
