@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS  := -s -w -X github.com/edgerelay/edgerelay/relay/version.Version=$(VERSION) -X github.com/edgerelay/edgerelay/relay/version.Commit=$(COMMIT)
 
-.PHONY: all build demo test test-short vet fmt-check wasm bench bench-wire bench-peers bench-sites clean
+.PHONY: all build demo test test-rw-outage test-short vet fmt-check wasm bench bench-wire bench-peers bench-sites clean
 
 all: build
 
@@ -22,6 +22,11 @@ demo: build
 test: fmt-check vet
 	$(GO) test -race -timeout 20m ./...
 	$(GO) test -run 'TestABISuite|FuzzABI' ./plugins/host/
+
+## test-rw-outage: the cloud's remote_write output through a 60 s outage of a real VictoriaMetrics and a real
+## Prometheus (make test runs the same test with a 10 s outage); about 3 minutes
+test-rw-outage:
+	EDGERELAY_RW_OUTAGE=60s $(GO) test -race -count=1 -timeout 15m -run 'TestRemoteWriteOutage' ./cmd/edgerelay/
 
 ## test-short: unit tests only, no race detector
 test-short:

@@ -158,9 +158,8 @@ func TestCheckConfigRefusesWhatRunRefuses(t *testing.T) {
 			[]string{"cloud.tenants[0].token_file: " + emptyToken + " is empty"}, false},
 		{"tenant twice", cloud(fmt.Sprintf("  tenants:\n    - {name: a, token_file: %s}\n    - {name: a, token_file: %s}\n", notPEM, notPEM)),
 			[]string{`cloud.tenants[1].name "a" appears twice`}, false},
-		{"remote_write keys edgerelay does not implement", cloud("  remote_write:\n    - url: http://127.0.0.1:1/w\n      protobuf_message: io.prometheus.write.v2.Request\n      queue_config: {capacity: 10}\n      sigv4: {region: x}\n"),
-			[]string{"cloud.remote_write[0].protobuf_message is not supported by edgerelay", "cloud.remote_write[0].queue_config.capacity is not supported",
-				"cloud.remote_write[0].sigv4 is not supported"}, false},
+		{"remote_write keys edgerelay does not implement", cloud("  remote_write:\n    - url: http://127.0.0.1:1/w\n      protobuf_message: io.prometheus.write.v2.Request\n      queue_config: {capacity: 10}\n      round_robin_dns: true\n"),
+			[]string{"cloud.remote_write[0].protobuf_message is not supported by edgerelay", "cloud.remote_write[0].round_robin_dns is not supported"}, false},
 		{"remote_write tls ca_file missing", cloud("  remote_write:\n    - url: http://127.0.0.1:1/w\n      tls_config: {ca_file: " + missing + "}\n"),
 			[]string{"cloud.remote_write[0]: remote_write http://127.0.0.1:1/w: unable to read CA cert"}, false},
 	}

@@ -34,6 +34,9 @@ type Server struct {
 
 	mu   sync.Mutex
 	logs bytes.Buffer
+	cmd  *exec.Cmd // running now; nil while stopped
+	bin  string
+	args []string
 }
 
 func (s *Server) Write(p []byte) (int, error) {
@@ -88,20 +91,50 @@ func StartAt(t testing.TB, addr, config string, flags ...string) *Server {
 			storage = "--storage.agent.path="
 		}
 	}
-	args := append([]string{"--config.file=" + cfg, storage + filepath.Join(dir, "data"), "--web.listen-address=" + s.Addr}, flags...)
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = s, s
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	s.bin, s.args = bin, append([]string{"--config.file=" + cfg, storage + filepath.Join(dir, "data"), "--web.listen-address=" + s.Addr}, flags...)
+	s.Restart(t)
 	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
+		s.mu.Lock()
+		cmd := s.cmd
+		s.mu.Unlock()
+		if cmd != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
 		if t.Failed() {
 			t.Logf("prometheus log:\n%s", s.Logs())
 		}
 	})
 	return s
+}
+
+// Stop stops Prometheus with sig (SIGTERM: a clean shutdown) and waits
+// for it to exit; its storage stays for Restart.
+func (s *Server) Stop(t testing.TB, sig os.Signal) {
+	t.Helper()
+	s.mu.Lock()
+	cmd := s.cmd
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	cmd.Process.Signal(sig)
+	cmd.Wait()
+}
+
+// Restart starts Prometheus again (after Stop) with its storage, address
+// and flags.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	cmd := exec.Command(s.bin, s.args...)
+	cmd.Stdout, cmd.Stderr = s, s
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	s.mu.Lock()
+	s.cmd = cmd
+	s.mu.Unlock()
 }
 
 // FreeAddr returns a loopback host:port nobody listens on.

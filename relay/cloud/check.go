@@ -46,7 +46,7 @@ func Check(cfg *config.Cloud, log *slog.Logger) error {
 		}
 	}
 	for i, rw := range cfg.Forward {
-		if _, err := rwout.New(rw, rwout.Options{Logger: discard}); err != nil {
+		if _, err := rwout.New(rw, rwout.Options{Logger: discard, Out: forwardOut(cfg, i)}); err != nil {
 			errs = append(errs, fmt.Errorf("cloud.remote_write[%d]: %w", i, err))
 		}
 	}

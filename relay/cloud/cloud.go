@@ -170,8 +170,12 @@ func newOutputs(r *receiver, cfg *config.Cloud, log *slog.Logger) (output.Fanout
 	}
 	r.notify = nt
 	for i, rw := range cfg.Forward {
-		f, err := rwout.New(rw, rwout.Options{Logger: log, Registerer: r.reg})
+		f, err := rwout.New(rw, rwout.Options{Logger: log, Registerer: r.reg, Out: forwardOut(cfg, i)})
+		if err == nil {
+			err = f.Open(filepath.Join(cfg.DataDir, "remote_write", config.RemoteWriteDirName(rw)))
+		}
 		if err != nil {
+			outs.Close()
 			return nil, fmt.Errorf("cloud.remote_write[%d]: %w", i, err)
 		}
 		outs = append(outs, f)
@@ -180,6 +184,14 @@ func newOutputs(r *receiver, cfg *config.Cloud, log *slog.Logger) (output.Fanout
 	r.stream = stream.New(stream.Config{MaxSubscribers: cfg.Stream.MaxSubscribers, BufferSamples: cfg.Stream.BufferSamples,
 		WriteTimeout: cfg.Stream.WriteTimeout, Logger: log, Registerer: r.reg})
 	return append(outs, r.fed, r.stream), nil
+}
+
+// forwardOut is the edgerelay keys of cloud.remote_write[i].
+func forwardOut(cfg *config.Cloud, i int) config.RemoteWriteOut {
+	if i < len(cfg.ForwardOut) {
+		return cfg.ForwardOut[i]
+	}
+	return config.RemoteWriteOut{}
 }
 
 // Addr is where the HTTP listener is bound.
@@ -227,6 +239,9 @@ func (c *Cloud) Run(ctx context.Context) error {
 	c.log.Info("cloud running", "quic", c.srv.Addr().String(), "http", c.ln.Addr().String(), "files", c.cfg.FilesDir)
 	err := g.Wait()
 	c.bases.close()
+	if cerr := c.outputs.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}

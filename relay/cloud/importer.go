@@ -26,6 +26,9 @@ func Import(ctx context.Context, cfg *config.Cloud, o Options, r io.Reader, prog
 	if err != nil {
 		return st, err
 	}
+	// Remote_write outputs keep what was imported in their queues; the
+	// cloud's next run sends it.
+	defer rcv.outputs.Close()
 	cr := &countingReader{r: r}
 	err = store.ReadBundle(cr, func(queueID uint64, b store.Block) error {
 		if err := ctx.Err(); err != nil {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/model/histogram"
@@ -87,6 +88,14 @@ func TestNativeHistogramsReachEveryOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make(chan error, 1)
+	go func() { ran <- c.outputs.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-ran
+		c.outputs.Close()
+	}()
 
 	const ts = 1_700_000_000_000
 	b := nativeScrape(ts)
@@ -173,7 +182,15 @@ func TestNativeHistogramsReachEveryOutput(t *testing.T) {
 		t.Errorf("/federate served %d histograms, want 2", hists)
 	}
 
-	// remote_write.
+	// remote_write, which sends from its queue once the block is in it.
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		n := len(received)
+		mu.Unlock()
+		if n >= 2 || time.Now().After(deadline) {
+			break
+		}
+	}
 	mu.Lock()
 	defer mu.Unlock()
 	exemplars, rwHists := 0, 0

@@ -180,8 +180,11 @@ type Cloud struct {
 	Notify Notify `yaml:"notify"`
 	Stream Stream `yaml:"stream"`
 
-	// Forward holds RemoteWrite parsed by Prometheus' config package; set by Load.
-	Forward []*promconfig.RemoteWriteConfig `yaml:"-"`
+	// Forward holds RemoteWrite parsed by Prometheus' config package, and
+	// ForwardOut each entry's edgerelay keys (remotewrite.go), index by
+	// index; set by Load.
+	Forward    []*promconfig.RemoteWriteConfig `yaml:"-"`
+	ForwardOut []RemoteWriteOut                `yaml:"-"`
 }
 
 // Federate configures GET /federate.
@@ -288,11 +291,14 @@ func (c *Config) resolve(dir string) error {
 	}
 	if cl := c.Cloud; cl != nil && cl.RemoteWrite.Kind != 0 {
 		errs = append(errs, refuseUnsupported("cloud.remote_write", &cl.RemoteWrite, unsupportedRemoteWrite)...)
-		pc, err := parsePrometheus("remote_write", &cl.RemoteWrite, dir)
+		prom, out, oerrs := splitRemoteWrite(&cl.RemoteWrite)
+		errs = append(errs, oerrs...)
+		pc, err := parsePrometheus("remote_write", prom, dir)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("cloud.remote_write: %w", err))
-		} else {
-			cl.Forward = pc.RemoteWriteConfigs
+		} else if len(oerrs) == 0 {
+			cl.Forward, cl.ForwardOut = pc.RemoteWriteConfigs, out
+			errs = append(errs, validateRemoteWrite(cl.Forward, cl.ForwardOut)...)
 		}
 	}
 	return errors.Join(errs...)

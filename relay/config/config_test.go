@@ -57,7 +57,9 @@ func TestTestdata(t *testing.T) {
 			"cloud.tenants[2].sites[0].token_file is required",
 			`cloud.tenants[2].sites[1].name must be letters, digits, '-', '_' or '.'; got "../x"`},
 		"bad-unsupported.bad.yaml": {"edge.scrape_configs[0].scrape_failure_log_file is not supported by edgerelay",
-			"cloud.remote_write[0].protobuf_message is not supported", "cloud.remote_write[0].queue_config.max_shards is not supported",
+			"cloud.remote_write[0].protobuf_message is not supported by edgerelay with value \"io.prometheus.write.v2.Request\"",
+			"cloud.remote_write[0].round_robin_dns is not supported", `cloud.remote_write[0].tenant_header is not an HTTP header name; got "X Scope"`,
+			"cloud.remote_write[0].queue_max_bytes must be at least 1MiB; got 1024",
 			`edge.plugins[0].clock must be fake or real; got "wall"`, "edge.plugins[0].limits.memory_pages must be at most 65536",
 			"edge.plugins[0].limits.timeout must be >= 0", "edge.plugins[1].limits.timeout does not apply to builtin:relabel",
 			`cloud.tenants[1].name "a" appears twice`},
@@ -131,5 +133,34 @@ edge:
 	}
 	if len(c.Edge.Scrape) != 1 {
 		t.Fatal("scrape config missing")
+	}
+}
+
+func TestRemoteWriteOutKeys(t *testing.T) {
+	c, err := Load("testdata/both.good.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := c.Cloud.ForwardOut
+	if len(out) != 1 || out[0].TenantHeader != "X-Scope-OrgID" || out[0].QueueMaxBytes != 256<<20 ||
+		out[0].RetryOn429 == nil || *out[0].RetryOn429 {
+		t.Fatalf("edgerelay's remote_write keys: %+v", out)
+	}
+	rw := c.Cloud.Forward[0]
+	if rw.QueueConfig.MaxShards != 4 || rw.QueueConfig.Capacity != 5000 || rw.Name != "vm" {
+		t.Fatalf("Prometheus' remote_write keys: %+v", rw.QueueConfig)
+	}
+	if RemoteWriteDirName(rw) != "vm" {
+		t.Fatalf("queue directory %q", RemoteWriteDirName(rw))
+	}
+	c, err = Parse([]byte("cloud:\n  remote_write:\n    - url: http://x:1/api/v1/write\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := c.Cloud.ForwardOut[0]; o.RetryOn429 != nil || o.QueueMaxBytes != DefaultRemoteWriteQueueMaxBytes {
+		t.Fatalf("defaults: %+v", o)
+	}
+	if d := RemoteWriteDirName(c.Cloud.Forward[0]); d != "x_1_api_v1_write" {
+		t.Fatalf("queue directory %q", d)
 	}
 }

@@ -17,24 +17,14 @@ var (
 		{"scrape_failure_log_file", "scrape failures are logged by edgerelay and counted in edgerelay_prometheus_target_scrapes_*"},
 	}
 	// unsupportedRemoteWrite are cloud.remote_write keys the forwarder
-	// (package rwout) does not implement: it sends remote_write 1.0, one
-	// request at a time, retries every 5xx and 429 for its own retry budget,
-	// and authenticates with what Prometheus' HTTP client settings offer.
+	// (package rwout) does not implement. protobuf_message is taken with
+	// its default value only (validateRemoteWrite): edgerelay sends
+	// remote_write 1.0.
 	unsupportedRemoteWrite = []unsupportedKey{
-		{"protobuf_message", "edgerelay sends remote_write 1.0 (prometheus.WriteRequest)"},
 		{"round_robin_dns", "the endpoint is dialled as Go's HTTP client resolves it"},
 		{"failed_request_logging", "failed requests are logged and counted in edgerelay_remote_write_*"},
-		{"sigv4", "use the HTTP client settings (authorization, basic_auth, oauth2, tls_config)"},
-		{"azuread", "use the HTTP client settings (authorization, basic_auth, oauth2, tls_config)"},
-		{"google_iam", "use the HTTP client settings (authorization, basic_auth, oauth2, tls_config)"},
-		{"queue_config.capacity", "only queue_config.max_samples_per_send is used"},
-		{"queue_config.max_shards", "only queue_config.max_samples_per_send is used"},
-		{"queue_config.min_shards", "only queue_config.max_samples_per_send is used"},
-		{"queue_config.batch_send_deadline", "only queue_config.max_samples_per_send is used"},
-		{"queue_config.min_backoff", "only queue_config.max_samples_per_send is used"},
-		{"queue_config.max_backoff", "only queue_config.max_samples_per_send is used"},
-		{"queue_config.retry_on_http_429", "429 is always retried"},
-		{"queue_config.sample_age_limit", "only queue_config.max_samples_per_send is used"},
+		{"azuread", "use sigv4 or the HTTP client settings (authorization, basic_auth, oauth2, tls_config)"},
+		{"google_iam", "use sigv4 or the HTTP client settings (authorization, basic_auth, oauth2, tls_config)"},
 	}
 )
 

@@ -19,6 +19,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 
 	"golang.org/x/sync/errgroup"
 
@@ -49,8 +50,7 @@ type Output interface {
 	Name() string
 	// Deliver takes one block. It returns nil once the block is as durable
 	// as the output promises (files: on disk; /federate: in memory;
-	// remote_write: taken by the endpoint, or refused for good and
-	// counted); the block is then
+	// remote_write: in its own queue on disk); the block is then
 	// committed and acknowledged once every output returned nil. An error
 	// holds the block at the edge, which sends it again.
 	Deliver(ctx context.Context, d *Delivery) error
@@ -91,6 +91,20 @@ func (f Fanout) Committed(d *Delivery) {
 			c.Committed(d)
 		}
 	}
+}
+
+// Close closes every output that holds something open (io.Closer: a
+// queue on disk), after Run returned; it returns the first error.
+func (f Fanout) Close() error {
+	var errs []error
+	for _, o := range f {
+		if c, ok := o.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", o.Name(), err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Run runs every output's Run until ctx ends or one of them fails.

@@ -1,7 +1,6 @@
 package rwout
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -42,11 +41,8 @@ func TestMetadataSentWhenNewChangedAndEachInterval(t *testing.T) {
 	}))
 	defer srv.Close()
 	c := cfg(t, srv.URL, 100)
-	c.MetadataConfig.SendInterval = model.Duration(time.Minute)
-	f, err := New(c, Options{RetryFor: 300 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c.MetadataConfig.Send, c.MetadataConfig.SendInterval = true, model.Duration(time.Minute)
+	f := start(t, c, Options{})
 	now := time.Unix(1000, 0)
 	f.meta.now = func() time.Time { return now }
 
@@ -57,9 +53,7 @@ func TestMetadataSentWhenNewChangedAndEachInterval(t *testing.T) {
 		mu.Lock()
 		got = nil
 		mu.Unlock()
-		if err := f.Send(context.Background(), b); err != nil {
-			t.Fatal(err)
-		}
+		sendWait(t, f, b)
 		mu.Lock()
 		defer mu.Unlock()
 		if len(got) != 1 {
@@ -91,26 +85,29 @@ func TestMetadataSentWhenNewChangedAndEachInterval(t *testing.T) {
 	now = now.Add(time.Minute)
 	want("interval", send(nil), "fwd_latency HISTOGRAM Latency. ", "fwd_test COUNTER Requests served. requests")
 
-	// A send that fails leaves its metadata due for the next one.
+	// A request that fails is sent again with its metadata.
 	req["fwd_new"] = relay.Metadata{Type: "gauge", Help: "New."}
 	mu.Lock()
 	code = http.StatusServiceUnavailable
 	mu.Unlock()
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		mu.Lock()
+		code = http.StatusNoContent
+		mu.Unlock()
+	}()
 	b := batch(1, 1000)
 	b.Metadata = req
-	if err := f.Send(context.Background(), b); err == nil {
-		t.Fatal("send to a failing endpoint succeeded")
-	}
 	mu.Lock()
-	code = http.StatusNoContent
+	got = nil
 	mu.Unlock()
-	want("after a failure", send(req), "fwd_new GAUGE New. ")
+	sendWait(t, f, b)
+	mu.Lock()
+	last := got[len(got)-1]
+	mu.Unlock()
+	want("after a failure", last, "fwd_new GAUGE New. ")
 
 	c.MetadataConfig.Send = false
-	off, err := New(c, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f = off
+	f = start(t, c, Options{})
 	want("send: false", send(req))
 }

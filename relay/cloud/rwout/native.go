@@ -26,14 +26,12 @@ type nativeMetrics struct {
 }
 
 func newNativeMetrics(reg prometheus.Registerer, cl prometheus.Labels) nativeMetrics {
-	c := func(name, help string) prometheus.Counter {
-		return prometheus.NewCounter(prometheus.CounterOpts{Name: "edgerelay_remote_write_" + name, Help: help, ConstLabels: cl})
-	}
+	c := func(name, help string) prometheus.Counter { return counter(cl, name, help) }
 	m := nativeMetrics{
 		sentH:     c("sent_histograms_total", "Native histogram samples accepted by the remote_write endpoint."),
 		sentE:     c("sent_exemplars_total", "Exemplars accepted by the remote_write endpoint."),
-		droppedH:  c("dropped_histograms_total", "Native histogram samples the remote_write endpoint refused for good (4xx other than 429)."),
-		droppedE:  c("dropped_exemplars_total", "Exemplars the remote_write endpoint refused for good (4xx other than 429)."),
+		droppedH:  c("dropped_histograms_total", "Native histogram samples dropped (for the reasons of dropped_samples_total)."),
+		droppedE:  c("dropped_exemplars_total", "Exemplars dropped (for the reasons of dropped_samples_total)."),
 		withheldH: c("withheld_histograms_total", "Native histogram samples not sent because send_native_histograms is false."),
 		withheldE: c("withheld_exemplars_total", "Exemplars not sent because send_exemplars is false."),
 	}
@@ -43,31 +41,36 @@ func newNativeMetrics(reg prometheus.Registerer, cl prometheus.Labels) nativeMet
 	return m
 }
 
-// appendNative adds the histogram samples and exemplars of s that the
-// config lets out to ts, and returns how many it added.
-func (f *Forwarder) appendNative(ts *prompb.TimeSeries, s *relay.Series, batchTs int64) int {
-	n := 0
+// appendNative appends the histogram samples (TimeSeries field 4) and
+// exemplars (field 3) of s that the config lets out to the encoded
+// TimeSeries b, and returns b, how many of each it added and the newest
+// timestamp among them and newest.
+func (f *Forwarder) appendNative(b []byte, s *relay.Series, batchTs, newest int64) ([]byte, int, int, int64) {
+	var hists, exemplars int
 	if len(s.Histograms) > 0 {
 		if f.sendHistograms {
 			for _, h := range s.Histograms {
+				var ph prompb.Histogram
 				switch {
 				case h.H != nil:
-					ts.Histograms = append(ts.Histograms, prompb.FromIntHistogram(h.T, h.H))
+					ph = prompb.FromIntHistogram(h.T, h.H)
 				case h.FH != nil:
-					ts.Histograms = append(ts.Histograms, prompb.FromFloatHistogram(h.T, h.FH))
+					ph = prompb.FromFloatHistogram(h.T, h.FH)
 				default:
 					continue
 				}
-				n++
+				b = appendMarshaled(b, 4, &ph)
+				newest = max(newest, h.T)
+				hists++
 			}
 		} else {
-			f.withhold(f.nm.withheldH, len(s.Histograms), "send_native_histograms")
+			f.withhold(f.m.nm.withheldH, len(s.Histograms), "send_native_histograms")
 		}
 	}
 	if len(s.Exemplars) > 0 {
 		if !f.sendExemplars {
-			f.withhold(f.nm.withheldE, len(s.Exemplars), "send_exemplars")
-			return n
+			f.withhold(f.m.nm.withheldE, len(s.Exemplars), "send_exemplars")
+			return b, hists, 0, newest
 		}
 		dflt := batchTs
 		if k := len(s.Samples); k > 0 {
@@ -81,11 +84,29 @@ func (f *Forwarder) appendNative(ts *prompb.TimeSeries, s *relay.Series, batchTs
 				pe.Timestamp = e.Ts
 			}
 			e.Labels.Range(func(l labels.Label) { pe.Labels = append(pe.Labels, prompb.Label{Name: l.Name, Value: l.Value}) })
-			ts.Exemplars = append(ts.Exemplars, pe)
-			n++
+			b = appendMarshaled(b, 3, &pe)
+			exemplars++
 		}
 	}
-	return n
+	return b, hists, exemplars, newest
+}
+
+// marshaler is a gogo-generated protobuf message.
+type marshaler interface {
+	Size() int
+	MarshalToSizedBuffer([]byte) (int, error)
+}
+
+// appendMarshaled appends m as the length-delimited field to b.
+func appendMarshaled(b []byte, field int, m marshaler) []byte {
+	n := m.Size()
+	b = appendTag(b, field, 2)
+	b = appendVarint(b, uint64(n))
+	b = append(b, make([]byte, n)...)
+	if _, err := m.MarshalToSizedBuffer(b[len(b)-n:]); err != nil {
+		panic("BUG: marshal remote_write message: " + err.Error())
+	}
+	return b
 }
 
 // withhold counts n items the config keeps back, logging the first time.
@@ -95,13 +116,4 @@ func (f *Forwarder) withhold(c prometheus.Counter, n int, key string) {
 		f.log.Warn("remote_write: native histograms or exemplars are not sent; set "+key+": true to send them",
 			"remote", f.name, "key", key)
 	}
-}
-
-// countNative returns the histogram samples and exemplars in req.
-func countNative(req *prompb.WriteRequest) (h, e int) {
-	for i := range req.Timeseries {
-		h += len(req.Timeseries[i].Histograms)
-		e += len(req.Timeseries[i].Exemplars)
-	}
-	return h, e
 }

@@ -1,19 +1,14 @@
 package rwout
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/golang/snappy"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/prometheus/model/histogram"
@@ -68,35 +63,12 @@ func nativeBatch(t0 int64) *relay.Batch {
 	}}
 }
 
-// recorder is a remote_write receiver that keeps every request it decodes.
-type recorder struct {
-	mu   sync.Mutex
-	reqs []prompb.WriteRequest
-}
-
-func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	raw, err := snappy.Decode(nil, body)
-	var req prompb.WriteRequest
-	if err == nil {
-		err = req.Unmarshal(raw)
-	}
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	rc.mu.Lock()
-	rc.reqs = append(rc.reqs, req)
-	rc.mu.Unlock()
-	w.WriteHeader(http.StatusNoContent)
-}
-
 // series returns every time series received, by label set.
-func (rc *recorder) series() map[string]prompb.TimeSeries {
+func (rc *sink) series() map[string]prompb.TimeSeries {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	out := map[string]prompb.TimeSeries{}
-	for _, req := range rc.reqs {
+	for _, req := range rc.taken {
 		for _, ts := range req.Timeseries {
 			var b labels.ScratchBuilder
 			k := ts.ToLabels(&b, nil).String()
@@ -116,23 +88,18 @@ func (rc *recorder) series() map[string]prompb.TimeSeries {
 // exemplar exactly, requests split counting them against
 // max_samples_per_send, and each counted as sent.
 func TestSendNativeHistogramsAndExemplars(t *testing.T) {
-	rc := &recorder{}
+	rc := &sink{}
 	srv := httptest.NewServer(rc)
 	defer srv.Close()
 	c := cfg(t, srv.URL, 3)
 	c.SendNativeHistograms, c.SendExemplars = true, true
 	reg := prometheus.NewRegistry()
-	f, err := New(c, Options{Registerer: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := start(t, c, Options{Registerer: reg})
 	const t0 = 1_700_000_000_000
 	b := nativeBatch(t0)
-	if err := f.Send(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
-	if len(rc.reqs) != 3 {
-		t.Fatalf("%d requests, want 3 (4 + 1 + 2 + 1 items at 3 per request)", len(rc.reqs))
+	sendWait(t, f, b)
+	if len(rc.taken) != 3 {
+		t.Fatalf("%d requests, want 3 (4 + 1 + 2 + 1 items at 3 per request)", len(rc.taken))
 	}
 	got := rc.series()
 	for _, s := range b.Series {
@@ -174,13 +141,13 @@ func TestSendNativeHistogramsAndExemplars(t *testing.T) {
 			}
 		}
 	}
-	if n := testutil.ToFloat64(f.nm.sentH); n != 4 {
+	if n := testutil.ToFloat64(f.m.nm.sentH); n != 4 {
 		t.Errorf("sent_histograms_total %v, want 4", n)
 	}
-	if n := testutil.ToFloat64(f.nm.sentE); n != 3 {
+	if n := testutil.ToFloat64(f.m.nm.sentE); n != 3 {
 		t.Errorf("sent_exemplars_total %v, want 3", n)
 	}
-	if n := testutil.ToFloat64(f.sent); n != 1 {
+	if n := testutil.ToFloat64(f.m.sent); n != 1 {
 		t.Errorf("sent_samples_total %v, want 1", n)
 	}
 }
@@ -189,16 +156,11 @@ func TestSendNativeHistogramsAndExemplars(t *testing.T) {
 // false (Prometheus' default) float samples still go, the rest is counted
 // as withheld.
 func TestNativeWithheldByConfig(t *testing.T) {
-	rc := &recorder{}
+	rc := &sink{}
 	srv := httptest.NewServer(rc)
 	defer srv.Close()
-	f, err := New(cfg(t, srv.URL, 100), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Send(context.Background(), nativeBatch(5000)); err != nil {
-		t.Fatal(err)
-	}
+	f := start(t, cfg(t, srv.URL, 100), Options{})
+	sendWait(t, f, nativeBatch(5000))
 	got := rc.series()
 	if len(got) != 1 {
 		t.Fatalf("received %v, want only the float series", got)
@@ -208,7 +170,7 @@ func TestNativeWithheldByConfig(t *testing.T) {
 			t.Fatalf("received %+v", ts)
 		}
 	}
-	if h, e := testutil.ToFloat64(f.nm.withheldH), testutil.ToFloat64(f.nm.withheldE); h != 4 || e != 3 {
+	if h, e := testutil.ToFloat64(f.m.nm.withheldH), testutil.ToFloat64(f.m.nm.withheldE); h != 4 || e != 3 {
 		t.Fatalf("withheld %v histograms and %v exemplars, want 4 and 3", h, e)
 	}
 }
@@ -223,10 +185,7 @@ func TestPrometheusReceivesNativeHistograms(t *testing.T) {
 
 	c := cfg(t, "http://"+addr+"/api/v1/write", 2000)
 	c.SendNativeHistograms, c.SendExemplars = true, true
-	f, err := New(c, Options{RetryFor: 20 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := start(t, c, Options{})
 	now := time.Now().UnixMilli()
 	b := nativeBatch(now)
 	// Prometheus 2.42 knows no custom buckets: the float histogram gets
@@ -242,9 +201,7 @@ func TestPrometheusReceivesNativeHistograms(t *testing.T) {
 		Samples:   []relay.Sample{{T: now, V: 17}},
 		Exemplars: []relay.Exemplar{{Labels: labels.FromStrings("trace_id", "4bf92f3577b34da6"), Value: 0.125, Ts: now - 5, HasTs: true}},
 	})
-	if err := f.Send(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
+	sendWait(t, f, b)
 	at := fmt.Sprintf("%.3f", float64(now)/1000)
 	for name, want := range map[string]*histogram.FloatHistogram{"fwd_rpc_seconds": intHistogram().ToFloat(nil), "fwd_queue_depth": fh} {
 		var res []struct {

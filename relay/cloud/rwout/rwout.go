@@ -1,97 +1,122 @@
 // Package rwout forwards what the cloud receives to remote_write endpoints
-// (Mimir, Thanos Receive, VictoriaMetrics, Prometheus), configured in
-// Prometheus' remote_write syntax: url, headers, HTTP client and TLS
-// settings, write_relabel_configs, remote_timeout and
-// queue_config.max_samples_per_send and metadata_config.
+// (Mimir, Cortex, Thanos Receive, VictoriaMetrics, Prometheus), configured
+// in Prometheus' remote_write syntax, through a durable queue of its own
+// per endpoint.
 //
-// Metadata (HELP, TYPE, UNIT of each metric family) rides in the requests
-// that carry the family's samples: a family's metadata goes out when it is
-// first seen or changes, and every family's again each
-// metadata_config.send_interval (default 1m), so a receiver that lost it
-// relearns it; metadata_config.send: false sends none. Native histograms
-// and exemplars go out when send_native_histograms and send_exemplars ask
-// (native.go).
+// Deliver encodes a block's samples (write_relabel_configs applied) into
+// the output's queue on the cloud's disk (package store, under
+// data_dir/remote_write/<name>) and returns once they are durable, so the
+// cloud acknowledges the edge without waiting for the endpoint; a block an
+// edge delivers again (same tenant, site, queue id and sequence as one
+// queued) is skipped. Run drains the queue at the endpoint's pace
+// (drain.go): series are spread over shards by a hash of their labels, so
+// each series' samples stay in order, and each shard sends requests of up
+// to queue_config.max_samples_per_send, retrying 5xx, 429 and network
+// errors with backoff from min_backoff to max_backoff, or the endpoint's
+// Retry-After (send.go). A 4xx other than 429 (and a 429 when
+// retry_on_http_429 is false) drops the request's samples, counted by
+// reason and logged. A queue entry is acknowledged only once every sample
+// in it was sent or dropped, and nothing is sent twice short of a crash.
+// The queue is bounded by queue_max_bytes: past it the oldest blocks go,
+// counted. A slow or absent endpoint therefore holds nothing at the edges
+// nor at the other outputs.
 //
-// Send blocks until the endpoint accepted every sample, a non-retryable
-// answer (4xx other than 429) made it drop them (counted and logged), or
-// the retry budget ran out; the cloud acknowledges a block to its edge only
-// after Send returned nil, so an unreachable endpoint holds the backlog on
-// the edge instead of losing it. Samples keep their original timestamps.
-// A Forwarder is safe for concurrent use.
+// Metadata (HELP, TYPE, UNIT of each metric family) rides with the
+// samples, as metadata.go decides; native histograms and exemplars as
+// native.go says. With tenant_header (an edgerelay key of the entry), each
+// request carries one tenant's series and names it in that header.
+//
+// A Forwarder is safe for concurrent use: Deliver from many goroutines,
+// Run once, Close last.
 package rwout
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/golang/snappy"
 	"github.com/prometheus/client_golang/prometheus"
 	commoncfg "github.com/prometheus/common/config"
 	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/relabel"
 	"github.com/prometheus/prometheus/prompb"
+	"github.com/prometheus/sigv4"
 
-	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/cloud/output"
+	"github.com/edgerelay/edgerelay/relay/config"
+	"github.com/edgerelay/edgerelay/store"
 )
 
-// Forwarder sends batches to one remote_write endpoint.
+// Forwarder is one remote_write output: its queue and its senders.
 type Forwarder struct {
-	name       string
-	url        string
-	client     *http.Client
-	headers    map[string]string
-	timeout    time.Duration
-	maxSamples int
-	relabel    []*relabel.Config
-	retryFor   time.Duration
-	log        *slog.Logger
-	meta       *metadataSender // nil: metadata_config.send is false
-	maxMeta    int             // metadata entries per request
+	name    string
+	url     string
+	client  *http.Client
+	headers map[string]string
+	timeout time.Duration
+	relabel []*relabel.Config
+	log     *slog.Logger
+	meta    *metadataSender // nil: metadata_config.send is false
+	maxMeta int             // metadata entries per request
+	tenantH string          // tenant_header; "" sends no tenant header
+	q       queueConfig
+	maxQ    int64 // queue_max_bytes
+	reg     prometheus.Registerer
 
-	sent, dropped, failed prometheus.Counter
-	requests              *prometheus.CounterVec
-
-	sendHistograms, sendExemplars bool // send_native_histograms, send_exemplars
-	nm                            nativeMetrics
+	sendHistograms, sendExemplars bool        // send_native_histograms, send_exemplars
 	warned                        atomic.Bool // withheld histograms or exemplars logged
+
+	m       metrics
+	encs    sync.Pool // *encoder
+	queue   *store.Queue
+	recent  *recent
+	lastErr lastError
 }
 
-// Options tune a Forwarder beyond the remote_write config.
+// queueConfig is queue_config with defaults applied.
+type queueConfig struct {
+	capacity, minShards, maxShards, maxSamples int
+	deadline, minBackoff, maxBackoff, ageLimit time.Duration
+	retry429                                   bool
+}
+
+// Options tune a Forwarder beyond Prometheus' remote_write config.
 type Options struct {
 	Logger     *slog.Logger
 	Registerer prometheus.Registerer
-	// RetryFor bounds how long Send retries before it gives up; zero means 30s.
-	RetryFor time.Duration
+	// Out holds the entry's edgerelay keys (tenant_header,
+	// queue_max_bytes, how retry_on_http_429 was written).
+	Out config.RemoteWriteOut
 }
 
-// New builds a forwarder for cfg.
+// New builds a forwarder for cfg; it opens nothing (see Open), so
+// check-config builds it too and refuses what run would.
 func New(cfg *promconfig.RemoteWriteConfig, o Options) (*Forwarder, error) {
 	name := cfg.Name
 	if name == "" {
 		name = cfg.URL.String()
 	}
-	client, err := commoncfg.NewClientFromConfig(cfg.HTTPClientConfig, "edgerelay_remote_write")
+	client, err := newClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("remote_write %s: %w", name, err)
 	}
 	f := &Forwarder{
 		name: name, url: cfg.URL.String(), client: client, headers: cfg.Headers,
-		timeout: time.Duration(cfg.RemoteTimeout), maxSamples: cfg.QueueConfig.MaxSamplesPerSend,
-		relabel: cfg.WriteRelabelConfigs, retryFor: o.RetryFor, log: o.Logger,
+		timeout: time.Duration(cfg.RemoteTimeout), relabel: cfg.WriteRelabelConfigs, log: o.Logger,
 		sendHistograms: cfg.SendNativeHistograms, sendExemplars: cfg.SendExemplars,
+		tenantH: o.Out.TenantHeader, maxQ: int64(o.Out.QueueMaxBytes), reg: o.Registerer,
+		q: newQueueConfig(cfg.QueueConfig, o.Out.RetryOn429), recent: newRecent(recentBlocks),
 	}
 	if f.log == nil {
 		f.log = slog.Default()
 	}
+	f.log = f.log.With("remote", name)
 	if mc := cfg.MetadataConfig; mc.Send {
 		interval := time.Duration(mc.SendInterval)
 		if interval <= 0 {
@@ -106,26 +131,59 @@ func New(cfg *promconfig.RemoteWriteConfig, o Options) (*Forwarder, error) {
 	if f.timeout <= 0 {
 		f.timeout = 30 * time.Second
 	}
-	if f.maxSamples <= 0 {
-		f.maxSamples = 2000
+	if f.maxQ <= 0 {
+		f.maxQ = config.DefaultRemoteWriteQueueMaxBytes
 	}
-	if f.retryFor <= 0 {
-		f.retryFor = 30 * time.Second
-	}
-	cl := prometheus.Labels{"remote": name}
-	f.sent = prometheus.NewCounter(prometheus.CounterOpts{Name: "edgerelay_remote_write_sent_samples_total",
-		Help: "Samples accepted by the remote_write endpoint.", ConstLabels: cl})
-	f.dropped = prometheus.NewCounter(prometheus.CounterOpts{Name: "edgerelay_remote_write_dropped_samples_total",
-		Help: "Samples the remote_write endpoint refused for good (4xx other than 429).", ConstLabels: cl})
-	f.failed = prometheus.NewCounter(prometheus.CounterOpts{Name: "edgerelay_remote_write_failed_sends_total",
-		Help: "Sends given up after the retry budget; the edge resends the block.", ConstLabels: cl})
-	f.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "edgerelay_remote_write_requests_total",
-		Help: "Requests to the remote_write endpoint by HTTP status code.", ConstLabels: cl}, []string{"code"})
-	if o.Registerer != nil {
-		o.Registerer.MustRegister(f.sent, f.dropped, f.failed, f.requests)
-	}
-	f.nm = newNativeMetrics(o.Registerer, cl)
+	f.encs.New = func() any { return &encoder{f: f, lb: labels.NewBuilder(labels.EmptyLabels())} }
+	f.m = newMetrics(o.Registerer, name)
 	return f, nil
+}
+
+// newClient builds the HTTP client of cfg: Prometheus' HTTP client
+// settings (basic_auth, authorization, oauth2, tls_config, proxy_url, ...),
+// then SigV4 signing when sigv4 is set, as Prometheus does.
+func newClient(cfg *promconfig.RemoteWriteConfig) (*http.Client, error) {
+	client, err := commoncfg.NewClientFromConfig(cfg.HTTPClientConfig, "edgerelay_remote_write")
+	if err != nil {
+		return nil, err
+	}
+	if cfg.SigV4Config != nil {
+		rt, err := sigv4.NewSigV4RoundTripper(cfg.SigV4Config, client.Transport)
+		if err != nil {
+			return nil, fmt.Errorf("sigv4: %w", err)
+		}
+		client.Transport = rt
+	}
+	return client, nil
+}
+
+func newQueueConfig(qc promconfig.QueueConfig, retry429 *bool) queueConfig {
+	d := promconfig.DefaultQueueConfig
+	pick := func(v, def int) int {
+		if v <= 0 {
+			return def
+		}
+		return v
+	}
+	pickD := func(v, def time.Duration) time.Duration {
+		if v <= 0 {
+			return def
+		}
+		return v
+	}
+	c := queueConfig{
+		maxSamples: pick(qc.MaxSamplesPerSend, d.MaxSamplesPerSend),
+		maxShards:  pick(qc.MaxShards, d.MaxShards),
+		minShards:  pick(qc.MinShards, d.MinShards),
+		deadline:   pickD(time.Duration(qc.BatchSendDeadline), time.Duration(d.BatchSendDeadline)),
+		minBackoff: pickD(time.Duration(qc.MinBackoff), time.Duration(d.MinBackoff)),
+		maxBackoff: pickD(time.Duration(qc.MaxBackoff), time.Duration(d.MaxBackoff)),
+		ageLimit:   time.Duration(qc.SampleAgeLimit),
+		retry429:   retry429 == nil || *retry429,
+	}
+	c.capacity = pick(qc.Capacity, max(d.Capacity, c.maxSamples))
+	c.minShards = min(c.minShards, c.maxShards)
+	return c
 }
 
 // Forwarder is one of the cloud's remote_write outputs.
@@ -134,155 +192,87 @@ var _ output.Output = (*Forwarder)(nil)
 // Name is "remote_write " and the endpoint's name (or URL).
 func (f *Forwarder) Name() string { return "remote_write " + f.name }
 
-// Deliver sends every batch of d (Send), in order; it returns once the
-// endpoint took all of them. A block delivered again is sent again.
-func (f *Forwarder) Deliver(ctx context.Context, d *output.Delivery) error {
-	for _, b := range d.Batches {
-		if err := f.Send(ctx, b); err != nil {
-			return err
-		}
+// Open opens (creating) the output's queue in dir; blocks it holds are
+// sent by Run. Call it once, before Deliver.
+func (f *Forwarder) Open(dir string) error {
+	q, err := store.Open(dir, store.Options{MaxBytes: f.maxQ, Logger: f.log, OnDrop: f.onDrop})
+	if err != nil {
+		return fmt.Errorf("remote_write %s: %w", f.name, err)
 	}
+	f.queue = q
+	f.rememberQueued()
+	f.registerQueue(f.reg)
 	return nil
 }
 
-// Run has no background work to do: Deliver sends inline. It returns when
-// ctx ends.
-func (f *Forwarder) Run(ctx context.Context) error {
-	<-ctx.Done()
-	return nil
+// Close closes the queue; call it after Run returned.
+func (f *Forwarder) Close() error {
+	if f.queue == nil {
+		return nil
+	}
+	return f.queue.Close()
 }
 
-// Send forwards every sample of b, in requests of at most
-// max_samples_per_send samples, with the metadata due (see the package doc).
-func (f *Forwarder) Send(ctx context.Context, b *relay.Batch) (err error) {
-	req := &prompb.WriteRequest{}
-	n, native := 0, 0 // float samples; histogram samples and exemplars
+// Deliver queues every sample of d durably (see the package doc) and
+// returns once they are; a block already queued is skipped.
+func (f *Forwarder) Deliver(ctx context.Context, d *output.Delivery) error {
+	if f.queue == nil {
+		return errors.New("BUG: remote_write output delivered to before Open")
+	}
+	k := deliveryKey{d.Tenant, d.Site, d.QueueID, d.Seq}
+	if f.recent.has(k) {
+		f.m.skipped.Inc()
+		return nil
+	}
 	var meta []prompb.MetricMetadata
 	if f.meta != nil {
-		meta = f.meta.take(b)
-		defer func() {
-			if err != nil {
-				f.meta.forget(meta)
-			}
-		}()
-	}
-	pending := meta // metadata not yet in a request
-	lb := labels.NewBuilder(labels.EmptyLabels())
-	flush := func() error {
-		if n+native == 0 && len(pending) == 0 {
-			return nil
-		}
-		k := min(len(pending), f.maxMeta)
-		req.Metadata, pending = pending[:k], pending[k:]
-		err := f.send(ctx, req, n)
-		req.Timeseries, req.Metadata, n, native = req.Timeseries[:0], nil, 0, 0
-		return err
-	}
-	for _, s := range b.Series {
-		ls := s.Labels
-		if len(f.relabel) > 0 {
-			lb.Reset(ls)
-			if !relabel.ProcessBuilder(lb, f.relabel...) {
-				continue
-			}
-			ls = lb.Labels()
-		}
-		ts := prompb.TimeSeries{Labels: make([]prompb.Label, 0, ls.Len())}
-		ls.Range(func(l labels.Label) { ts.Labels = append(ts.Labels, prompb.Label{Name: l.Name, Value: l.Value}) })
-		for _, smp := range s.Samples {
-			ts.Samples = append(ts.Samples, prompb.Sample{Timestamp: smp.T, Value: smp.V})
-		}
-		k := f.appendNative(&ts, &s, b.Timestamp)
-		if len(ts.Samples)+k == 0 {
-			continue
-		}
-		req.Timeseries = append(req.Timeseries, ts)
-		n += len(s.Samples)
-		native += k
-		if n+native >= f.maxSamples {
-			if err := flush(); err != nil {
-				return err
-			}
+		for _, b := range d.Batches {
+			meta = append(meta, f.meta.take(b)...)
 		}
 	}
-	for {
-		if err := flush(); err != nil || len(pending) == 0 {
-			return err
-		}
+	e := f.encs.Get().(*encoder)
+	defer f.encs.Put(e)
+	recs := e.encode(d, meta)
+	now := time.Now().UnixMilli()
+	srecs := make([]store.Record, len(recs))
+	for i, r := range recs {
+		srecs[i] = store.Record{Data: r, Samples: e.counts[i], Time: now}
 	}
+	if _, err := f.queue.Append(srecs...); err != nil {
+		if f.meta != nil {
+			f.meta.forget(meta)
+		}
+		return fmt.Errorf("queue: %w", err)
+	}
+	f.recent.add(k)
+	return nil
 }
 
-// permanentError is an answer that retrying cannot change.
-type permanentError struct{ code int }
-
-func (e permanentError) Error() string { return fmt.Sprintf("HTTP %d", e.code) }
-
-func (f *Forwarder) send(ctx context.Context, req *prompb.WriteRequest, samples int) error {
-	raw, err := req.Marshal()
-	if err != nil {
-		return fmt.Errorf("BUG: marshal remote_write request: %w", err)
-	}
-	body := snappy.Encode(nil, raw)
-	hists, exemplars := countNative(req)
-	deadline := time.Now().Add(f.retryFor)
-	backoff := 100 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		err := f.post(ctx, body)
-		var perm permanentError
-		switch {
-		case err == nil:
-			f.sent.Add(float64(samples))
-			f.nm.sentH.Add(float64(hists))
-			f.nm.sentE.Add(float64(exemplars))
-			return nil
-		case errors.As(err, &perm):
-			f.dropped.Add(float64(samples))
-			f.nm.droppedH.Add(float64(hists))
-			f.nm.droppedE.Add(float64(exemplars))
-			f.log.Error("remote_write endpoint refused samples; dropped", "remote", f.name, "samples", samples,
-				"histograms", hists, "exemplars", exemplars, "err", err)
-			return nil
-		case time.Now().Add(backoff).After(deadline):
-			f.failed.Inc()
-			return fmt.Errorf("gave up after %d attempts: %w", attempt, err)
-		}
-		f.log.Warn("remote_write failed; retrying", "remote", f.name, "attempt", attempt, "err", err)
-		select {
-		case <-time.After(backoff):
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		backoff = min(2*backoff, 5*time.Second)
-	}
+// onDrop counts blocks the queue dropped for queue_max_bytes.
+func (f *Forwarder) onDrop(d store.Dropped) {
+	f.m.dropped.WithLabelValues(reasonQueueFull).Add(float64(d.Samples))
+	f.log.Warn("remote_write queue full (queue_max_bytes): dropped its oldest samples", "blocks", d.Blocks,
+		"samples", d.Samples, "bytes", d.Bytes, "queue_max_bytes", f.maxQ)
 }
 
-func (f *Forwarder) post(ctx context.Context, body []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, f.timeout)
-	defer cancel()
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, f.url, bytes.NewReader(body))
-	if err != nil {
-		return err
+// lastError remembers when a send last failed recoverably, so the shards
+// are not multiplied against an endpoint that is struggling.
+type lastError struct {
+	mu sync.Mutex
+	at time.Time
+}
+
+func (l *lastError) set(t time.Time) {
+	l.mu.Lock()
+	l.at = t
+	l.mu.Unlock()
+}
+
+func (l *lastError) since() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.at.IsZero() {
+		return time.Duration(1<<63 - 1)
 	}
-	for k, v := range f.headers {
-		hr.Header.Set(k, v)
-	}
-	hr.Header.Set("Content-Encoding", "snappy")
-	hr.Header.Set("Content-Type", "application/x-protobuf")
-	hr.Header.Set("User-Agent", "edgerelay")
-	hr.Header.Set("X-Prometheus-Remote-Write-Version", "0.1.0")
-	resp, err := f.client.Do(hr)
-	if err != nil {
-		return err
-	}
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-	resp.Body.Close()
-	f.requests.WithLabelValues(fmt.Sprint(resp.StatusCode)).Inc()
-	switch {
-	case resp.StatusCode/100 == 2:
-		return nil
-	case resp.StatusCode/100 == 4 && resp.StatusCode != http.StatusTooManyRequests:
-		return fmt.Errorf("%w: %s", permanentError{resp.StatusCode}, bytes.TrimSpace(msg))
-	default:
-		return fmt.Errorf("HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(msg))
-	}
+	return time.Since(l.at)
 }
