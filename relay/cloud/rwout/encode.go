@@ -35,7 +35,9 @@ type encoder struct {
 type recordCounts struct{ samples int }
 
 // maxRecordBytes is where a record is cut: a Delivery larger than this
-// becomes several records, each appended with the others in one call.
+// becomes several records, appended together in one call (or, when they
+// exceed queue_max_bytes together, one by one). It is at most an eighth of
+// queue_max_bytes.
 const maxRecordBytes = 1 << 20
 
 // encode returns the records of d (their Data reused by the next call).
@@ -127,7 +129,7 @@ func (e *encoder) metadata(md *prompb.MetricMetadata) {
 
 // item appends one item whose WriteRequest field number is field.
 func (e *encoder) item(h itemHeader, field int, msg []byte) {
-	if len(e.rec) > maxRecordBytes {
+	if len(e.rec) > e.f.recordBytes() {
 		e.finish(false)
 		e.start()
 	}
@@ -171,4 +173,12 @@ func fnv32(s string) uint32 {
 		h *= 16777619
 	}
 	return h
+}
+
+// recordBytes is where this output cuts records.
+func (f *Forwarder) recordBytes() int {
+	if f.maxQ > 0 {
+		return int(min(maxRecordBytes, f.maxQ/8))
+	}
+	return maxRecordBytes
 }

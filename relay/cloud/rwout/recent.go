@@ -58,7 +58,7 @@ func (f *Forwarder) rememberQueued() {
 	if st.Blocks == 0 {
 		return
 	}
-	const n = 1024
+	const n = 128 // an edge has at most 16 blocks in flight
 	after := uint64(0)
 	if st.NextSeq > n+1 {
 		after = st.NextSeq - n - 1

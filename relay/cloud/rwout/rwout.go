@@ -238,13 +238,37 @@ func (f *Forwarder) Deliver(ctx context.Context, d *output.Delivery) error {
 	for i, r := range recs {
 		srecs[i] = store.Record{Data: r, Samples: e.counts[i], Time: now}
 	}
-	if _, err := f.queue.Append(srecs...); err != nil {
+	if err := f.append(srecs); err != nil {
 		if f.meta != nil {
 			f.meta.forget(meta)
 		}
 		return fmt.Errorf("queue: %w", err)
 	}
 	f.recent.add(k)
+	return nil
+}
+
+// append stores recs in one call or, when they exceed queue_max_bytes
+// together, one by one (the cap then drops the oldest, this block's first
+// records too, counted); a record larger than the queue alone is dropped,
+// counted and logged, so that no block is held at its edge for good.
+func (f *Forwarder) append(recs []store.Record) error {
+	_, err := f.queue.Append(recs...)
+	if !errors.Is(err, store.ErrTooLarge) {
+		return err
+	}
+	for _, r := range recs {
+		_, err := f.queue.Append(r)
+		if errors.Is(err, store.ErrTooLarge) {
+			f.m.dropped.WithLabelValues(reasonQueueFull).Add(float64(r.Samples))
+			f.log.Error("remote_write: a block part larger than queue_max_bytes dropped", "bytes", len(r.Data),
+				"samples", r.Samples, "queue_max_bytes", f.maxQ)
+			continue
+		}
+		if err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -355,6 +355,16 @@ func TestQueueFullDropsOldest(t *testing.T) {
 	if st.Bytes > 1<<20 {
 		t.Fatalf("queue holds %d bytes, queue_max_bytes is 1MiB", st.Bytes)
 	}
+	// A block larger than the whole queue is taken too: its newest part
+	// stays, the rest is counted dropped; its edge is not held.
+	deliver(t, f, batch(30000, 999))
+	if st := f.queue.Stats(); st.Bytes > 1<<20 {
+		t.Fatalf("queue holds %d bytes after a block larger than it, queue_max_bytes is 1MiB", st.Bytes)
+	}
+	for i := 0; i < blocks; i++ {
+		deliver(t, f, batch(per, int64(2000+i)))
+	}
+	st = f.queue.Stats()
 	dropped := testutil.ToFloat64(f.m.dropped.WithLabelValues(reasonQueueFull))
 	if dropped == 0 {
 		t.Fatalf("no samples counted dropped for queue_full; queue holds %d bytes", st.Bytes)
@@ -364,10 +374,15 @@ func TestQueueFullDropsOldest(t *testing.T) {
 	mu.Unlock()
 	waitEmpty(t, f, 30*time.Second)
 	got := s.samples()
-	if float64(len(got))+dropped < blocks*per {
-		t.Fatalf("received %d + dropped %v < %d delivered", len(got), dropped, blocks*per)
+	for k, n := range got {
+		if n != 1 {
+			t.Fatalf("%s received %d times", k, n)
+		}
 	}
-	if got[fmt.Sprintf(`{__name__="fwd_test", i="0", job="j"}@%d`, 1000+blocks-1)] != 1 {
+	if float64(len(got))+dropped != 2*blocks*per+30000 {
+		t.Fatalf("received %d + dropped %v != %d delivered", len(got), dropped, 2*blocks*per+30000)
+	}
+	if got[fmt.Sprintf(`{__name__="fwd_test", i="0", job="j"}@%d`, 2000+blocks-1)] != 1 {
 		t.Fatal("the newest block did not arrive")
 	}
 }
