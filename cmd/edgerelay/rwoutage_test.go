@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -182,7 +183,7 @@ func remoteWriteOutage(t *testing.T, recv *receiver, outage time.Duration) {
 	ts := tsrv.Listener.Addr().String()
 	u, _ := url.Parse("http://" + recv.addr)
 	proxy := &countingProxy{seen: map[string]int{}, rp: httputil.NewSingleHostReverseProxy(u)}
-	proxy.rp.ErrorLog = nil
+	proxy.rp.ErrorLog = log.New(io.Discard, "", 0) // the receiver's absence is the point
 	pl, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

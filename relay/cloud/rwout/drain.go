@@ -146,7 +146,7 @@ func (d *drain) route(ctx context.Context, sh *shardSet, b store.Block) error {
 	d.acks.track(b.Seq)
 	d.after = b.Seq
 	defer d.done(t)
-	hdr, items, err := parseHeader(b.Data)
+	hdr, items, err := openRecord(b.Data)
 	if err != nil {
 		f.log.Error("remote_write queue: malformed block skipped", "seq", b.Seq, "err", err)
 		return nil

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"math"
 
+	"github.com/golang/snappy"
+
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/relabel"
 	"github.com/prometheus/prometheus/prompb"
@@ -12,7 +14,9 @@ import (
 	"github.com/edgerelay/edgerelay/relay/cloud/output"
 )
 
-// encoder turns a Delivery into queue records (record.go): each series,
+// encoder turns a Delivery into queue records (record.go), each
+// snappy-compressed (label sets repeat across blocks; compressed, the
+// queue's disk writes shrink several times): each series,
 // relabelled by write_relabel_configs, becomes one item holding its
 // remote_write 1.0 TimeSeries already encoded as a WriteRequest field, so
 // a request is the concatenation of its items. Its buffers are reused:
@@ -21,10 +25,10 @@ import (
 // pool).
 type encoder struct {
 	f      *Forwarder
-	ts     []byte // one TimeSeries message
-	rec    []byte // the record being built
-	recs   [][]byte
-	counts []int // samples of each record in recs
+	ts     []byte   // one TimeSeries message
+	rec    []byte   // the record being built
+	recs   [][]byte // finished records, snappy-compressed
+	counts []int    // samples of each record in recs
 	n      recordCounts
 	lb     *labels.Builder
 	hdr    recordHeader
@@ -58,12 +62,7 @@ func (e *encoder) encode(d *output.Delivery, meta []prompb.MetricMetadata) [][]b
 }
 
 func (e *encoder) start() {
-	if len(e.recs) < cap(e.recs) {
-		e.rec = e.recs[:len(e.recs)+1][len(e.recs)][:0]
-	} else {
-		e.rec = nil
-	}
-	e.rec = appendHeader(e.rec, e.hdr)
+	e.rec = appendHeader(e.rec[:0], e.hdr)
 	e.hlen = len(e.rec)
 	e.hdr.Part++
 	e.n = recordCounts{}
@@ -74,7 +73,11 @@ func (e *encoder) start() {
 // remembered as queued).
 func (e *encoder) finish(last bool) {
 	if e.n.samples > 0 || len(e.rec) > e.hlen || (last && len(e.recs) == 0) {
-		e.recs = append(e.recs, e.rec)
+		var z []byte
+		if len(e.recs) < cap(e.recs) {
+			z = e.recs[:len(e.recs)+1][len(e.recs)]
+		}
+		e.recs = append(e.recs, snappy.Encode(z[:cap(z)], e.rec))
 		e.counts = append(e.counts, e.n.samples)
 	}
 }

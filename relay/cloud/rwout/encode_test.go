@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 
@@ -59,7 +60,7 @@ func TestRecordRoundTrip(t *testing.T) {
 	var body []byte
 	samples := 0
 	for i, r := range recs {
-		h, items, err := parseHeader(r)
+		h, items, err := openRecord(r)
 		if err != nil || h.Tenant != "acme" || h.QueueID != 5 || h.Seq != 6 || h.Part != uint64(i) {
 			t.Fatalf("record %d: %+v %v", i, h, err)
 		}
@@ -98,9 +99,9 @@ func FuzzRecord(f *testing.F) {
 		[]prompb.MetricMetadata{{MetricFamilyName: "x", Help: "h"}}) {
 		f.Add(append([]byte(nil), rec...))
 	}
-	f.Add([]byte{1, 0, 0})
+	f.Add(snappy.Encode(nil, []byte{1, 0, 0}))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		_, items, err := parseHeader(data)
+		_, items, err := openRecord(data)
 		if err != nil {
 			return
 		}

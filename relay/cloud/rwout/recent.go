@@ -69,7 +69,7 @@ func (f *Forwarder) rememberQueued() {
 		return
 	}
 	for _, b := range blocks {
-		h, _, err := parseHeader(b.Data)
+		h, _, err := openRecord(b.Data)
 		if err == nil {
 			f.recent.add(deliveryKey{h.Tenant, h.Site, h.QueueID, h.Seq})
 		}

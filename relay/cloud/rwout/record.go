@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/golang/snappy"
 )
 
 // A queue record (one store block) holds part of one Delivery:
@@ -28,7 +30,8 @@ import (
 //	                    MetricMetadata), so a request is its items' fields
 //	                    concatenated.
 //
-// Records are read back from the cloud's own disk; the store checks each
+// A record is stored snappy-compressed (openRecord). Records are read back
+// from the cloud's own disk; the store checks each
 // block's CRC, and parseRecord still refuses anything malformed.
 
 const recordVersion = 1
@@ -80,6 +83,16 @@ func appendItem(b []byte, h itemHeader, field int, msg []byte) []byte {
 	b = binary.AppendVarint(b, h.Newest)
 	b = binary.AppendUvarint(b, uint64(1+varintLen(len(msg))+len(msg)))
 	return appendMessage(b, field, msg)
+}
+
+// openRecord decompresses a stored record and reads its header; the
+// items alias the decompressed copy.
+func openRecord(stored []byte) (recordHeader, []byte, error) {
+	data, err := snappy.Decode(nil, stored)
+	if err != nil {
+		return recordHeader{}, nil, fmt.Errorf("%w: %w", errBadRecord, err)
+	}
+	return parseHeader(data)
 }
 
 // parseHeader reads a record's header and returns the items after it.
