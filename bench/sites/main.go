@@ -139,7 +139,7 @@ func report(o options, rows []result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n## bench/sites %s\n\n`%s`\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), strings.Join(os.Args, " "))
 	fmt.Fprintf(&b, "Sites of %d series every %s, %s window after %s warm-up; remote_write out %v.\n\n", o.series, o.interval, o.window, o.warmup, o.remoteWrite)
-	b.WriteString("| sites | connected | samples/s (of) | cloud CPU s per 1M samples | cloud cores | RSS before sites | RSS avg / peak | MiB per site | sites per core |\n")
+	b.WriteString("| sites | connected | samples/s (of) | cloud CPU s per 1M samples | cloud cores | RSS before sites | RSS avg / peak | MiB per site | sites per core at this interval |\n")
 	b.WriteString("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, r := range rows {
 		if r.err != nil {
