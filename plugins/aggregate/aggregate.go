@@ -103,22 +103,7 @@ func (a *Stage) info(ls labels.Labels) *refInfo {
 }
 
 func (a *Stage) matches(ls labels.Labels) bool {
-	if len(a.s.match) == 0 {
-		return true
-	}
-	for _, ms := range a.s.match {
-		ok := true
-		for _, m := range ms {
-			if !m.Matches(ls.Get(m.Name)) {
-				ok = false
-				break
-			}
-		}
-		if ok {
-			return true
-		}
-	}
-	return false
+	return len(a.s.match) == 0 || native.MatchesAny(a.s.match, ls)
 }
 
 // add puts one sample into its window, or counts it late.

@@ -63,23 +63,26 @@ func TestSumAndRateMatchPrometheus(t *testing.T) {
 		series = append(series, prompb.TimeSeries{Labels: toProm(s.ls), Samples: []prompb.Sample{{Timestamp: s.t, Value: s.v}}})
 	}
 	srv.RemoteWrite(t, series)
-	checked := 0
+	checked, maxRel := 0, 0.0
 	for end := base + 60000; end < base+int64(steps-4)*15000; end += 60000 {
 		for _, q := range []struct{ out, expr string }{
 			{"req_total:1m_by_job_rate", "sum by (job) (rate(req_total[1m]))"},
 			{"temp:1m_by_job_sum", "sum by (job) (sum_over_time(temp[1m]))"},
 		} {
 			want := queryAt(t, srv, q.expr, end)
-
 			for job, w := range want {
 				g, ok := got[fmt.Sprintf("%s %s %d", q.out, job, end)]
 				if !ok || math.Abs(g-w) > relTolerance*math.Abs(w) {
 					t.Errorf("%s at %d for job %s: stage %v (emitted %v), Prometheus %v", q.out, end, job, g, ok, w)
 				}
+				if w != 0 {
+					maxRel = max(maxRel, math.Abs(g-w)/math.Abs(w))
+				}
 				checked++
 			}
 		}
 	}
+	t.Logf("compared %d values; largest relative difference %g", checked, maxRel)
 	if checked < 60 {
 		t.Fatalf("compared %d values; want at least 60", checked)
 	}

@@ -2,6 +2,8 @@ package host
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -75,5 +77,31 @@ func TestAggregateBounded(t *testing.T) {
 	}
 	if got := testutil.ToFloat64(c.m.errors.WithLabelValues("agg", "limit")); got != 1 {
 		t.Errorf("errors_total{kind=limit} = %v; want 1", got)
+	}
+}
+
+// TestRulesInChain runs builtin:rules from a rule file given as
+// rules_file: the input passes, the recorded series ship apart.
+func TestRulesInChain(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "rules.yml")
+	rules := "groups:\n  - name: g\n    interval: 30s\n    rules:\n      - record: job:up:sum\n        expr: sum by (job) (up)\n"
+	if err := os.WriteFile(file, []byte(rules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := newTestChain(t, nil, stageConf(t, "rules", "builtin:rules", "{rules_file: "+file+", delay: 0s}"))
+	for _, ts := range []int64{10_000, 40_000} {
+		b := batchOf(labels.FromStrings("__name__", "up", "job", "node", "instance", "a:9100"))
+		b.Series[0].Samples[0].T = ts
+		if err := c.Process(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+		if len(b.Series) != 1 {
+			t.Fatalf("the scrape kept %v", seriesStrings(b))
+		}
+	}
+	d := c.TakeDerived()
+	if d == nil || len(d.Series) != 1 || d.Series[0].Labels.String() != `{__name__="job:up:sum", job="node"}` ||
+		d.Series[0].Samples[0] != (relay.Sample{T: 30_000, V: 0}) {
+		t.Fatalf("TakeDerived = %+v; want job:up:sum 0 at 30s", d)
 	}
 }

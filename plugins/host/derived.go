@@ -8,6 +8,7 @@ import (
 	"github.com/edgerelay/edgerelay/plugins/aggregate"
 	"github.com/edgerelay/edgerelay/plugins/builtin"
 	"github.com/edgerelay/edgerelay/plugins/native"
+	"github.com/edgerelay/edgerelay/plugins/rules"
 	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/config"
 	"github.com/edgerelay/edgerelay/sdk/abi"
@@ -19,6 +20,7 @@ const maxDerived = 100000
 // nativeStages are the built-in stages written in Go, by builtin name.
 var nativeStages = map[string]native.Factory{
 	"aggregate": aggregate.New,
+	"rules":     rules.New,
 }
 
 // newNativeStage completes s as a built-in Go stream stage: trusted, no

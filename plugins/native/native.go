@@ -78,3 +78,21 @@ type Stage interface {
 // Factory builds a stage from its config (JSON, "{}" when none). The host
 // calls it again to start afresh after a failure.
 type Factory func(config []byte) (Stage, error)
+
+// MatchesAny reports whether ls satisfies every matcher of at least one of
+// sets (a list of PromQL series selectors' matchers).
+func MatchesAny(sets [][]*labels.Matcher, ls labels.Labels) bool {
+	for _, ms := range sets {
+		ok := true
+		for _, m := range ms {
+			if !m.Matches(ls.Get(m.Name)) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
