@@ -273,3 +273,68 @@ func remoteWriteOutage(t *testing.T, recv *receiver, outage time.Duration) {
 		t.Errorf("%s holds %d samples of job synth (%d at a timestamp twice), the proxy saw %d taken", recv.name, held, again, distinct)
 	}
 }
+
+// TestRemoteWriteCloudKill9: the cloud is killed with SIGKILL while its
+// remote_write output's queue holds blocks it acknowledged to the edge (the
+// receiver answering 503); after a restart the receiver, back, gets every
+// scrape the cloud wrote to its files, each once.
+func TestRemoteWriteCloudKill9(t *testing.T) {
+	env := newEnv(t)
+	env.scrapeFast(t)
+	sink := &scrapeSink{}
+	var down sync.Mutex
+	refusing := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		down.Lock()
+		refuse := refusing
+		down.Unlock()
+		if refuse {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		sink.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	f, _ := os.OpenFile(env.cloudConfig, os.O_APPEND|os.O_WRONLY, 0)
+	fmt.Fprintf(f, "  remote_write:\n    - url: %s/api/v1/write\n      queue_config: {batch_send_deadline: 500ms, min_backoff: 50ms, max_backoff: 500ms}\n", srv.URL)
+	f.Close()
+	cloudMetrics, edgeMetrics := "http://"+env.cloudHTTP+"/metrics", "http://"+env.edgeHTTP+"/metrics"
+	cloud := start(t, env.bin, "run", "--config", env.cloudConfig)
+	edge := start(t, env.bin, "run", "--config", env.edgeConfig)
+	waitFor(t, "blocks queued at the cloud for the receiver", 60*time.Second, func() bool {
+		return metric(t, cloudMetrics, "edgerelay_remote_write_pending_samples") > 2000
+	})
+	if n := metric(t, edgeMetrics, "edgerelay_queue_blocks"); n > 8 {
+		t.Fatalf("the edge holds %.0f blocks: the cloud did not acknowledge what it queued", n)
+	}
+	cloud.cmd.Process.Signal(syscall.SIGKILL)
+	<-cloud.done
+	cloud = start(t, env.bin, "run", "--config", env.cloudConfig)
+	time.Sleep(time.Second)
+	down.Lock()
+	refusing = false
+	down.Unlock()
+	waitFor(t, "the output's queue drained", 2*time.Minute, func() bool {
+		return metric(t, cloudMetrics, "edgerelay_remote_write_oldest_pending_age_seconds") < 2
+	})
+	edge.stop(t)
+	waitFor(t, "the output's queue empty", 2*time.Minute, func() bool {
+		return metric(t, cloudMetrics, "edgerelay_remote_write_pending_samples") == 0
+	})
+	cloud.stop(t)
+
+	ns := consecutiveScrapes(t, env, 20)
+	seen := map[int64]int{}
+	for _, a := range sink.arrivals() {
+		seen[a.n]++
+	}
+	for _, n := range ns {
+		if seen[n] != 1 {
+			t.Errorf("scrape %d reached the receiver %d times", n, seen[n])
+		}
+	}
+	if len(seen) != len(ns) {
+		t.Errorf("the receiver got %d scrapes, the files hold %d", len(seen), len(ns))
+	}
+	t.Logf("%d scrapes, each once at the receiver, across a SIGKILL of the cloud with its output queue full", len(ns))
+}
