@@ -127,6 +127,7 @@ func newReceiver(cfg *config.Cloud, o Options) (*receiver, error) {
 		Help: "Delta frames received, by outcome: applied; repeat (already applied, skipped); no_base (an incremental frame whose base is gone: its scrape is lost, counted and logged, never written wrong); replay_failed (frames of the persisted log that did not apply on load).",
 	}, []string{"outcome"})
 	r.reg.MustRegister(r.received, r.blocks, r.frames)
+	r.sites = newSites(r.reg)
 
 	var err error
 	if r.auth, err = newAuthenticator(cfg, log, r.reg); err != nil {

@@ -60,6 +60,7 @@ type receiver struct {
 	fed     *federate.Store  // one of outputs, served over HTTP
 	stream  *stream.Hub      // one of outputs, served over HTTP
 	notify  *notify.Notifier // announces the files output's directories; nil without cloud.notify
+	sites   *sites           // per site: last block, lag (sites.go)
 
 	received   prometheus.Counter
 	blocks     *prometheus.CounterVec
@@ -71,10 +72,11 @@ type receiver struct {
 
 // receipt is what handling one block came to.
 type receipt struct {
-	samples   int  // accepted
-	refused   int  // samples refused by the tenant's limits or label checks
-	resync    bool // the edge must start a new delta generation
-	duplicate bool // handled before: nothing done
+	samples   int   // accepted
+	refused   int   // samples refused by the tenant's limits or label checks
+	resync    bool  // the edge must start a new delta generation
+	duplicate bool  // handled before: nothing done
+	newest    int64 // newest sample timestamp, ms
 }
 
 // handle takes one block from an authenticated edge. It returns a nil
@@ -84,6 +86,9 @@ func (r *receiver) handle(ctx context.Context, p transport.Peer, seq uint64, lan
 	rc, err := r.fromEdge(ctx, p, seq, lane, data)
 	if err != nil {
 		return transport.Ack{}, err
+	}
+	if !rc.duplicate {
+		r.sites.received(p, len(data), rc.samples, rc.newest)
 	}
 	// Over the tenant's rate limits the acknowledgement waits: the edge
 	// keeps what it has not sent yet.
@@ -194,7 +199,7 @@ func (r *receiver) apply(ctx context.Context, p transport.Peer, seq uint64, lane
 	n := blk.Samples()
 	r.received.Add(float64(n))
 	// A frame without its base: the edge starts a new generation.
-	return receipt{samples: n, refused: refused, resync: resync || fc.noBase > 0}, nil
+	return receipt{samples: n, refused: refused, resync: resync || fc.noBase > 0, newest: newestSample(blk)}, nil
 }
 
 // rebuild applies the block's delta frames to the site's base sb (nil when

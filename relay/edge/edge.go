@@ -29,6 +29,7 @@ import (
 	"github.com/edgerelay/edgerelay/relay/forward"
 	"github.com/edgerelay/edgerelay/relay/ingest"
 	"github.com/edgerelay/edgerelay/relay/reload"
+	"github.com/edgerelay/edgerelay/relay/status"
 	"github.com/edgerelay/edgerelay/relay/transport"
 	"github.com/edgerelay/edgerelay/relay/webauth"
 	"github.com/edgerelay/edgerelay/store"
@@ -94,6 +95,8 @@ type Edge struct {
 	idents  *identities
 	dropped prometheus.Counter
 	drops   dropLog
+	targets *targetStates   // the status page's targets
+	hist    *status.History // the status page's chart
 	held    prometheus.Counter
 	qBlocks prometheus.GaugeFunc
 	started time.Time
@@ -133,6 +136,7 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 	})
 	e.reg.MustRegister(e.held)
 	e.idents = newIdentities(e.reg)
+	e.targets, e.hist = newTargetStates(), newHistory()
 	e.meta = newMetaTracker(MaxMetadataFamilies, metadataChunk(int(cfg.Queue.MaxBlockBytes)), log, e.reg)
 	if err := e.openQueue(); err != nil {
 		return nil, err
@@ -233,6 +237,9 @@ func (e *Edge) Registry() *prometheus.Registry { return e.reg }
 // returned nil it keeps no reference to b's series, so the scraper reuses
 // their memory (ingest.ScrapeConfig.ReuseBatches).
 func (e *Edge) Submit(ctx context.Context, b *relay.Batch) error {
+	if b.Scrape {
+		e.targets.note(b)
+	}
 	e.procMu.RLock()
 	var derived *relay.Batch
 	if p := e.proc.Load().p; p != nil {
@@ -319,6 +326,7 @@ func (e *Edge) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return e.fwd.Run(gctx) })
 	g.Go(func() error { return scraper.Run(gctx) })
+	g.Go(func() error { e.hist.Run(gctx, e.sampleHistory()); return nil })
 	g.Go(func() error {
 		if err := e.web.Serve(srv, e.ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("edge http: %w", err)

@@ -14,6 +14,7 @@ type metrics struct {
 	sentBytes   prometheus.Counter
 	sentSamples prometheus.Counter
 	sentBlocks  prometheus.Counter
+	lastAck     prometheus.Gauge
 	reconnects  prometheus.Counter
 	connected   prometheus.Gauge
 	lanes       prometheus.Gauge
@@ -34,6 +35,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		sentBlocks: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "edgerelay_uplink_sent_blocks_total",
 			Help: "Blocks acknowledged by the cloud.",
+		}),
+		lastAck: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "edgerelay_uplink_last_ack_timestamp_seconds",
+			Help: "When the cloud last acknowledged a block, as a Unix timestamp; 0 before the first.",
 		}),
 		reconnects: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "edgerelay_uplink_reconnects_total",
@@ -62,7 +67,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.sentBytes, m.sentSamples, m.sentBlocks, m.reconnects, m.connected, m.lanes, m.held, m.errors} {
+	for _, c := range []prometheus.Collector{m.sentBytes, m.sentSamples, m.sentBlocks, m.lastAck, m.reconnects, m.connected, m.lanes, m.held, m.errors} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}

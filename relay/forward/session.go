@@ -202,6 +202,7 @@ func (s *session) ack(seq uint64) error {
 		return &queueError{err}
 	}
 	f.m.sentBlocks.Add(float64(blocks))
+	f.m.lastAck.SetToCurrentTime()
 	f.m.sentSamples.Add(float64(samples))
 	f.m.errors.WithLabelValues("too_large").Add(float64(skipped))
 	return nil
