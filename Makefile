@@ -13,6 +13,14 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/edgerelay
 
+## dist: static binaries for DIST_PLATFORMS, their .deb packages (nfpm, as a Go tool) and SHA256SUMS
+## in DIST_DIR; prints each file's size (packaging/dist.sh, docs/packaging.md)
+DIST_PLATFORMS ?= linux/amd64 linux/arm64 linux/arm/v7
+DIST_DIR       ?= dist
+.PHONY: dist
+dist:
+	GO='$(GO)' LDFLAGS='$(LDFLAGS)' VERSION='$(VERSION)' OUT='$(DIST_DIR)' sh packaging/dist.sh $(DIST_PLATFORMS)
+
 ## demo: synthetic target + edge + cloud in one process on loopback (Ctrl-C stops it)
 demo: build
 	./$(BIN) demo --dir ./demo-data
@@ -64,4 +72,4 @@ bench-sites: build
 	$(GO) run ./bench/sites -edgerelay $(BIN) $(SITES_FLAGS)
 
 clean:
-	rm -rf bin demo-data
+	rm -rf bin demo-data dist
