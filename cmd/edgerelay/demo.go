@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -31,6 +32,7 @@ func demoCommand() *cli.Command {
 			&cli.StringFlag{Name: "dir", Value: "./demo-data", Usage: "where queue, files and certificates go", EnvVars: envs("dir")},
 			&cli.DurationFlag{Name: "scrape-interval", Value: 2 * time.Second, Usage: "how often the edge scrapes the target", EnvVars: envs("scrape-interval")},
 			&cli.IntFlag{Name: "series", Value: 50, Usage: "series per family in the synthetic target", EnvVars: envs("series")},
+			&cli.IntFlag{Name: "listen-base", Usage: "bind the target, cloud HTTP, edge HTTP and cloud QUIC on 127.0.0.1 ports BASE to BASE+3 (default: 9999, 9400, 9201, any free; or any free when taken)", EnvVars: envs("listen-base")},
 		},
 		Action: func(c *cli.Context) error {
 			log, err := logger(c)
@@ -39,7 +41,8 @@ func demoCommand() *cli.Command {
 			}
 			ctx, stop := signal.NotifyContext(c.Context, os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runDemo(ctx, c.App.Writer, log, c.String("dir"), c.Duration("scrape-interval"), c.Int("series"))
+			d := &demo{interval: c.Duration("scrape-interval"), series: c.Int("series"), base: c.Int("listen-base"), log: log}
+			return runDemo(ctx, c.App.Writer, d, c.String("dir"))
 		},
 	}
 }
@@ -52,12 +55,11 @@ func listen(preferred string) (net.Listener, error) {
 	return net.Listen("tcp", "127.0.0.1:0")
 }
 
-func runDemo(ctx context.Context, out io.Writer, log *slog.Logger, dir string, interval time.Duration, series int) error {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
+func runDemo(ctx context.Context, out io.Writer, d *demo, dir string) error {
+	var err error
+	if d.dir, err = filepath.Abs(dir); err != nil {
 		return err
 	}
-	d := &demo{dir: dir, interval: interval, series: series, log: log}
 	if err := d.listen(); err != nil {
 		return err
 	}
@@ -71,7 +73,7 @@ func runDemo(ctx context.Context, out io.Writer, log *slog.Logger, dir string, i
 	}
 	d.printAddresses(out, cl.QUICAddr())
 
-	targetSrv := &http.Server{Handler: &synth.Target{Series: series}, ReadHeaderTimeout: 5 * time.Second}
+	targetSrv := &http.Server{Handler: &synth.Target{Series: d.series}, ReadHeaderTimeout: 5 * time.Second}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return cl.Run(gctx) })
 	g.Go(func() error { return e.Run(gctx) })
@@ -98,34 +100,58 @@ type demo struct {
 	dir      string
 	interval time.Duration
 	series   int
+	base     int // --listen-base: 0 for the usual ports
 	log      *slog.Logger
 
 	targetLn, cloudLn, edgeLn net.Listener
 }
 
 // listen binds the target's, the cloud's and the edge's HTTP ports: the
-// usual ones when free.
+// usual ones when free, or --listen-base's.
 func (d *demo) listen() error {
-	var err error
-	if d.targetLn, err = listen("127.0.0.1:9999"); err != nil {
+	if d.base == 0 {
+		var err error
+		if d.targetLn, err = listen("127.0.0.1:9999"); err != nil {
+			return err
+		}
+		if d.cloudLn, err = listen("127.0.0.1:9400"); err != nil {
+			return err
+		}
+		d.edgeLn, err = listen("127.0.0.1:9201")
 		return err
 	}
-	if d.cloudLn, err = listen("127.0.0.1:9400"); err != nil {
-		return err
+	if d.base < 1 || d.base > 65535-3 {
+		return fmt.Errorf("--listen-base must be a port from 1 to 65532; got %d", d.base)
 	}
-	d.edgeLn, err = listen("127.0.0.1:9201")
-	return err
+	for i, ln := range []*net.Listener{&d.targetLn, &d.cloudLn, &d.edgeLn} {
+		var err error
+		if *ln, err = net.Listen("tcp", d.addr(i)); err != nil {
+			return fmt.Errorf("--listen-base %d: %w", d.base, err)
+		}
+	}
+	return nil
 }
 
-// newCloud builds the demo's cloud, its QUIC listener on any free port.
+// addr is the loopback address of --listen-base + offset: 0 the target, 1
+// the cloud's HTTP, 2 the edge's HTTP, 3 the cloud's QUIC.
+func (d *demo) addr(offset int) string {
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(d.base+offset))
+}
+
+// newCloud builds the demo's cloud, its QUIC listener on --listen-base+3 or
+// any free port.
 func (d *demo) newCloud() (*cloud.Cloud, error) {
+	quicAddr := "127.0.0.1:0"
+	if d.base != 0 {
+		quicAddr = d.addr(3)
+	}
 	cfg, err := config.Parse(fmt.Appendf(nil, `
 cloud:
-  quic_listen: 127.0.0.1:0
+  quic_listen: %s
   http_listen: %s
   data_dir: %q
   files_dir: %q
-`, d.cloudLn.Addr(), filepath.Join(d.dir, "cloud"), filepath.Join(d.dir, "files")))
+`, quicAddr, d.cloudLn.Addr(), filepath.Join(d.dir, "cloud"), filepath.Join(d.dir, "files")))
 	if err != nil {
 		return nil, fmt.Errorf("BUG: demo cloud config: %w", err)
 	}
