@@ -36,8 +36,12 @@ func main() {
 		every    = flag.Int("full-every", 40, "scrapes per generation for the amortized column (40 = full_every 10m at a 15 s interval)")
 		cpuprof  = flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 		level    = flag.Int("delta-zstd", 3, "zstd level of delta blocks: 1 fastest, 3 default, 7 better, 11 best")
+		hosts    = flag.Int("fleet", 0, "instead: the wire cost of this many node_exporter hosts with and without builtin:aggregate (fleet.go)")
 	)
 	flag.Parse()
+	if *hosts > 0 {
+		fleet(*dir, *hosts)
+	}
 	if *cpuprof != "" {
 		f, err := os.Create(*cpuprof)
 		if err != nil {

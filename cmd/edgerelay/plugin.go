@@ -200,6 +200,9 @@ func formatValue(v float64) string {
 	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
+// benchStep is how far plugin bench moves the input's timestamps per round.
+const benchStep = 15000
+
 func pluginBench(c *cli.Context) error {
 	chain, b, err := loadPluginRun(c, 0)
 	if err != nil {
@@ -225,8 +228,11 @@ func pluginBench(c *cli.Context) error {
 		}
 		newNS += float64(time.Since(start).Nanoseconds()) / float64(len(series)) / rounds
 	}
-	// Steady state: the same label sets again and again (memo hits).
+	// Steady state: the same label sets again and again (memo hits), the
+	// timestamps a scrape interval later each round, so that stages keeping
+	// time (builtin:aggregate, builtin:rules) close windows as they would.
 	work := &relay.Batch{Scrape: true, Job: b.Job, Instance: b.Instance}
+	buf := make([]relay.Sample, 0, samples)
 	var n int
 	start := time.Now()
 	for time.Since(start) < c.Duration("duration") || n == 0 {
@@ -234,6 +240,14 @@ func pluginBench(c *cli.Context) error {
 		// target's own, as a scrape does.
 		work.Job, work.Instance = b.Job, b.Instance
 		work.Series = append(work.Series[:0], series...)
+		buf = buf[:0]
+		for i := range work.Series {
+			k := len(buf)
+			for _, p := range work.Series[i].Samples {
+				buf = append(buf, relay.Sample{T: p.T + int64(n)*benchStep, V: p.V})
+			}
+			work.Series[i].Samples = buf[k:len(buf):len(buf)]
+		}
 		if err := chain.Process(c.Context, work); err != nil {
 			return err
 		}
