@@ -121,7 +121,7 @@ func (a *Stage) add(ref uint32, ri *refInfo, t int64, v float64) {
 	}
 	g := win.groups[ri.key]
 	if g == nil {
-		g = newGroup(ri.labels, a.s)
+		g = newGroup(ri.key, ri.labels, a.s)
 		win.groups[ri.key] = g
 	}
 	g.add(ref, t, v, a.s)
@@ -186,8 +186,9 @@ func (a *Stage) flush(win *window, resp *native.Response) {
 }
 
 // put emits one value of an output series, declaring it first if new.
-func (a *Stage) put(resp *native.Response, glabels labels.Labels, out, extraName, extraValue string, end int64, v float64) {
-	key := glabels.String() + "\xff" + out + "\xff" + extraValue
+func (a *Stage) put(resp *native.Response, g *group, out, extraName, extraValue string, end int64, v float64) {
+	key := g.key + "\xff" + out + "\xff" + extraValue
+	glabels := g.labels
 	o := a.outs[key]
 	if o == nil {
 		a.nextID++

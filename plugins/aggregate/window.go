@@ -18,6 +18,7 @@ type window struct {
 
 // group accumulates the samples of one window and output label set.
 type group struct {
+	key           string // labels.String(), the group's key in a window
 	labels        labels.Labels
 	sum, min, max float64
 	count         int
@@ -37,8 +38,8 @@ type seriesWin struct {
 	n             int
 }
 
-func newGroup(ls labels.Labels, s *settings) *group {
-	g := &group{labels: ls, min: math.Inf(1), max: math.Inf(-1), last: point{t: math.MinInt64}}
+func newGroup(key string, ls labels.Labels, s *settings) *group {
+	g := &group{key: key, labels: ls, min: math.Inf(1), max: math.Inf(-1), last: point{t: math.MinInt64}}
 	for _, o := range s.outputs {
 		switch o.name {
 		case "histogram_bucket":
@@ -90,33 +91,33 @@ func (g *group) emit(a *Stage, end int64, resp *native.Response) {
 	for _, o := range a.s.outputs {
 		switch o.name {
 		case "sum":
-			a.put(resp, g.labels, o.name, "", "", end, g.sum)
+			a.put(resp, g, o.name, "", "", end, g.sum)
 		case "count":
-			a.put(resp, g.labels, o.name, "", "", end, float64(g.count))
+			a.put(resp, g, o.name, "", "", end, float64(g.count))
 		case "min":
-			a.put(resp, g.labels, o.name, "", "", end, g.min)
+			a.put(resp, g, o.name, "", "", end, g.min)
 		case "max":
-			a.put(resp, g.labels, o.name, "", "", end, g.max)
+			a.put(resp, g, o.name, "", "", end, g.max)
 		case "avg":
-			a.put(resp, g.labels, o.name, "", "", end, g.sum/float64(g.count))
+			a.put(resp, g, o.name, "", "", end, g.sum/float64(g.count))
 		case "last":
-			a.put(resp, g.labels, o.name, "", "", end, g.last.v)
+			a.put(resp, g, o.name, "", "", end, g.last.v)
 		case "rate":
 			if r, ok := g.rate(end, a.s.interval); ok {
-				a.put(resp, g.labels, o.name, "", "", end, r)
+				a.put(resp, g, o.name, "", "", end, r)
 			}
 		case "increase":
-			a.put(resp, g.labels, o.name, "", "", end, g.increase(a.lastOf))
+			a.put(resp, g, o.name, "", "", end, g.increase(a.lastOf))
 		case "quantiles":
 			slices.Sort(g.values)
 			for _, phi := range o.phis {
-				a.put(resp, g.labels, o.name, "quantile", strconv.FormatFloat(phi, 'g', -1, 64), end, quantile(phi, g.values))
+				a.put(resp, g, o.name, "quantile", strconv.FormatFloat(phi, 'g', -1, 64), end, quantile(phi, g.values))
 			}
 		case "histogram_bucket":
 			for i, le := range a.s.buckets {
-				a.put(resp, g.labels, o.name, "le", strconv.FormatFloat(le, 'g', -1, 64), end, float64(g.buckets[i]))
+				a.put(resp, g, o.name, "le", strconv.FormatFloat(le, 'g', -1, 64), end, float64(g.buckets[i]))
 			}
-			a.put(resp, g.labels, o.name, "le", "+Inf", end, float64(g.count))
+			a.put(resp, g, o.name, "le", "+Inf", end, float64(g.count))
 		}
 	}
 }
