@@ -33,7 +33,7 @@ func TestDist(t *testing.T) {
 		}
 	}
 	out := t.TempDir()
-	run(t, "..", "make", "dist", "DIST_DIR="+out, "VERSION="+distVersion)
+	t.Logf("make dist:\n%s", run(t, "..", "make", "dist", "DIST_DIR="+out, "VERSION="+distVersion))
 
 	wantFile := map[string]string{
 		"edgerelay-linux-amd64": "x86-64",

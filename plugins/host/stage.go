@@ -68,6 +68,10 @@ type stage struct {
 	m           *stageMetrics
 }
 
+// newRuntimeConfig is wazero's default: its compiler where it has one for
+// the platform, else its interpreter. Benchmarks set the interpreter.
+var newRuntimeConfig = wazero.NewRuntimeConfig
+
 // moduleBytes resolves "builtin:<name>" or a file path; for a file it also
 // returns what the file looked like when it was read (for the watcher).
 func moduleBytes(module string) (wasm []byte, trusted bool, info os.FileInfo, err error) {
@@ -135,7 +139,7 @@ func newStage(ctx context.Context, pc config.PluginConfig, cache wazero.Compilat
 	if s.config, err = configJSON(&pc.Config); err != nil {
 		return nil, inField("config", err)
 	}
-	rc := wazero.NewRuntimeConfig().
+	rc := newRuntimeConfig().
 		WithCompilationCache(cache).
 		WithMemoryLimitPages(s.pages).
 		WithCloseOnContextDone(!trusted && bound == boundCloseOnDone)
