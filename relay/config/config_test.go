@@ -37,10 +37,12 @@ func TestTestdata(t *testing.T) {
 		t.Fatal("no testdata")
 	}
 	wantInErr := map[string][]string{
-		"bad-missing.bad.yaml":      {"edge.tenant is required", "edge.site is required", "edge.upstream.address must be host:port; got \"nowhere\"", "edge.plugins[0].on_error"},
-		"bad-scrape.bad.yaml":       {"edge.scrape_configs", "scrape timeout greater than scrape interval"},
-		"bad-unknown.bad.yaml":      {"sight"},
-		"bad-delta.bad.yaml":        {"edge.plugins[0]: builtin:delta must be the last stage"},
+		"bad-missing.bad.yaml": {"edge.tenant is required", "edge.site is required", "edge.upstream.address must be host:port; got \"nowhere\"", "edge.plugins[0].on_error"},
+		"bad-scrape.bad.yaml":  {"edge.scrape_configs", "scrape timeout greater than scrape interval"},
+		"bad-unknown.bad.yaml": {"sight"},
+		"bad-delta.bad.yaml":   {"edge.plugins[0]: builtin:delta must be the last stage"},
+		"bad-native.bad.yaml": {"edge.plugins[0].limits.memory_pages does not apply to builtin:aggregate",
+			"edge.plugins[0].clock does not apply to builtin:aggregate"},
 		"bad-delta-config.bad.yaml": {"edge.plugins[0].config", "fullevery"},
 		"bad-queue.bad.yaml":        {"edge.queue.replay_share must be in (0, 1]; got 1.5"},
 		"bad-size.bad.yaml":         {`line 5: "-1" is not a size: a size cannot be negative`},

@@ -72,7 +72,9 @@ func (c *Config) applyDefaults() {
 			p := &e.Plugins[i]
 			setDefault(&p.Name, p.Module)
 			setDefault(&p.OnError, "fail_open")
-			setDefault(&p.Limits.MemoryPages, 256)
+			if !NativeModules[p.Module] {
+				setDefault(&p.Limits.MemoryPages, 256)
+			}
 			if !strings.HasPrefix(p.Module, "builtin:") { // built-ins run without a deadline
 				setDefault(&p.Limits.Timeout, 100*time.Millisecond)
 			}
@@ -173,6 +175,12 @@ func validatePlugins(plugins []PluginConfig) []error {
 		}
 		if p.Clock != "" && p.Clock != "fake" && p.Clock != "real" {
 			bad("edge.plugins[%d].clock must be fake or real; got %q", i, p.Clock)
+		}
+		if NativeModules[p.Module] && p.Limits.MemoryPages != 0 {
+			bad("edge.plugins[%d].limits.memory_pages does not apply to %s: it runs as Go inside the edge, not in a WebAssembly memory", i, p.Module)
+		}
+		if NativeModules[p.Module] && p.Clock != "" {
+			bad("edge.plugins[%d].clock does not apply to %s: it runs as Go inside the edge and reads only sample timestamps", i, p.Module)
 		}
 		if p.Limits.MemoryPages > MaxMemoryPages {
 			bad("edge.plugins[%d].limits.memory_pages must be at most %d (4 GiB); got %d", i, MaxMemoryPages, p.Limits.MemoryPages)

@@ -46,6 +46,11 @@ type PluginLimits struct {
 	MaxSeries uint32 `yaml:"max_series"`
 }
 
+// NativeModules are the built-in stages that run as Go inside the edge,
+// not as WebAssembly: no guest memory and no guest clock, so
+// limits.memory_pages and clock do not apply to them and are refused.
+var NativeModules = map[string]bool{"builtin:aggregate": true, "builtin:rules": true}
+
 // DeltaModule is the plugin chain's delta stage. It runs in the edge itself
 // (package internal/wire/delta), after every WebAssembly stage: its output is the
 // wire encoding, not a batch another stage could read.
