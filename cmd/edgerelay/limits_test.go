@@ -114,7 +114,7 @@ cloud:
       limits:
         max_series: %[4]d
         max_base_series: %[5]d
-        max_bytes_per_second: 32KiB
+        max_bytes_per_second: 16KiB
 `, quic, cloudHTTP, dir, maxSeries, maxBaseSeries), 0o644)
 	edgeCfg := func(tenant, target, httpAddr string) string {
 		p := filepath.Join(dir, tenant+"-edge.yaml")
@@ -272,9 +272,10 @@ edge:
 		t.Errorf("tenant good's edge was told of refused samples")
 	}
 	t.Logf("flood's edge counted %.0f samples refused at the cloud", edgeRefused)
-	t.Logf("flood: %d scrapes of %d new series; refused at the cloud: series limit %.0f, long values %.0f, many labels %.0f samples; flood's edge slowed %.1fs; bases dropped %.0f",
+	t.Logf("flood: %d scrapes of %d new series; refused at the cloud: series limit %.0f, long values %.0f, many labels %.0f samples; flood's edge slowed %.1fs; bases dropped %.0f; %.0f bytes received from flood",
 		floodScrapes, bomb.perScrape, refused(m, "flood", "per_tenant_series_limit"), refused(m, "flood", "label_value_too_long"), refused(m, "flood", "max_labels_per_series"),
-		m[`{__name__="edgerelay_cloud_throttled_seconds_total", limit="max_bytes_per_second", tenant="flood"}`], m[`{__name__="edgerelay_cloud_delta_bases_dropped_total", tenant="flood"}`])
+		m[`{__name__="edgerelay_cloud_throttled_seconds_total", limit="max_bytes_per_second", tenant="flood"}`], m[`{__name__="edgerelay_cloud_delta_bases_dropped_total", tenant="flood"}`],
+		m[`{__name__="edgerelay_cloud_site_received_bytes_total", site="site-1", tenant="flood"}`])
 	t.Logf("good: %d scrapes, all exact (%d failed at the edge), %d samples in %.1fs = %.0f samples/s; cloud RSS baseline %d KiB, peak %d KiB, bound %d KiB",
 		goodScrapes, failed, samples, secs, float64(samples)/secs, baseline, peak, bound)
 }

@@ -97,7 +97,9 @@ func TestNativeHistogramsReachEveryOutput(t *testing.T) {
 		c.outputs.Close()
 	}()
 
-	const ts = 1_700_000_000_000
+	// A recent scrape: the outputs run, and the files' retention would
+	// remove an old scrape's directory before the test looks for it.
+	ts := time.Now().Add(-time.Minute).UnixMilli()
 	b := nativeScrape(ts)
 	var s delta.Scrape
 	var kb deltaconv.KeyBuffer
