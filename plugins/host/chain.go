@@ -243,3 +243,16 @@ func (c *Chain) fail(ctx context.Context, s *stage, err error) error {
 }
 
 func (c *Chain) succeeded(s *stage) { s.failures = 0 }
+
+// skipQuarantined says whether s is quarantined, so a batch passes it by:
+// counted, and held (ErrHeld) when the stage fails closed.
+func (s *stage) skipQuarantined() (skip bool, err error) {
+	if !s.quarantined {
+		return false, nil
+	}
+	s.m.errors.WithLabelValues(s.name, "quarantined").Inc()
+	if s.failClosed {
+		return true, fmt.Errorf("plugin %s is quarantined: %w", s.name, ErrHeld)
+	}
+	return true, nil
+}

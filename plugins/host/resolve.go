@@ -50,10 +50,9 @@ func (c *Chain) resolve(ctx context.Context, sc *scratch) error {
 		if len(sc.alive) == 0 {
 			break
 		}
-		if s.quarantined {
-			s.m.errors.WithLabelValues(s.name, "quarantined").Inc()
-			if s.failClosed {
-				return fmt.Errorf("plugin %s is quarantined: %w", s.name, ErrHeld)
+		if skip, err := s.skipQuarantined(); skip {
+			if err != nil {
+				return err
 			}
 			continue
 		}

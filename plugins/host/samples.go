@@ -18,12 +18,8 @@ import (
 // dropped every float sample of a series that had some and it holds no
 // histogram sample (its exemplars, which belong to those samples, go too).
 func (c *Chain) sampleLevel(ctx context.Context, b *relay.Batch, sc *scratch, s *stage) error {
-	if s.quarantined {
-		s.m.errors.WithLabelValues(s.name, "quarantined").Inc()
-		if s.failClosed {
-			return fmt.Errorf("plugin %s is quarantined: %w", s.name, ErrHeld)
-		}
-		return nil
+	if skip, err := s.skipQuarantined(); skip {
+		return err
 	}
 	c.columns(b, sc)
 	in := sc.smpl.Len()

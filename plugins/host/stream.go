@@ -58,12 +58,8 @@ func (st *streamState) reset() {
 // labels of refs it has not seen and may emit new series, which join the
 // batch (marked derived) for the stages after it.
 func (c *Chain) streamLevel(ctx context.Context, b *relay.Batch, sc *scratch, s *stage) error {
-	if s.quarantined {
-		s.m.errors.WithLabelValues(s.name, "quarantined").Inc()
-		if s.failClosed {
-			return fmt.Errorf("plugin %s is quarantined: %w", s.name, ErrHeld)
-		}
-		return nil
+	if skip, err := s.skipQuarantined(); skip {
+		return err
 	}
 	c.columns(b, sc)
 	st := s.stream
