@@ -14,6 +14,8 @@ import (
 
 	"github.com/edgerelay/edgerelay/internal/fsutil"
 	"github.com/edgerelay/edgerelay/internal/wire/delta"
+	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/relay/cloud/limits"
 	"github.com/edgerelay/edgerelay/relay/deltaconv"
 )
 
@@ -53,7 +55,8 @@ type siteBase struct {
 	mu       sync.Mutex
 	path     string // without extension
 	dec      *delta.Decoder
-	rb       *deltaconv.Rebuilder // the batches of dec's scrapes, tenant labelled
+	rb       *deltaconv.Rebuilder      // the batches of dec's scrapes, tenant labelled
+	admitted map[targetID]*limits.Memo // what the tenant's limits admitted of each target's scrapes
 	log      *os.File
 	logBytes int64
 	ckBytes  int64
@@ -118,6 +121,24 @@ func (b *bases) get(tenant, site string, lane uint8) (*siteBase, error) {
 		}
 	}
 	return sb, nil
+}
+
+// targetID names a target of a site's scrapes.
+type targetID struct{ job, instance string }
+
+// memo returns what the tenant's limits admitted of the last scrapes of
+// b's target (see limits.Memo). The caller holds sb.mu.
+func (sb *siteBase) memo(b *relay.Batch) *limits.Memo {
+	if sb.admitted == nil {
+		sb.admitted = map[targetID]*limits.Memo{}
+	}
+	id := targetID{b.Job, b.Instance}
+	m := sb.admitted[id]
+	if m == nil {
+		m = &limits.Memo{}
+		sb.admitted[id] = m
+	}
+	return m
 }
 
 // load reads the checkpoint and replays the log.
@@ -268,7 +289,7 @@ func (sb *siteBase) forget() {
 	if sb.log != nil {
 		sb.log.Close()
 	}
-	sb.log, sb.dec, sb.rb, sb.loaded = nil, nil, nil, false
+	sb.log, sb.dec, sb.rb, sb.admitted, sb.loaded = nil, nil, nil, nil, false
 	sb.account()
 }
 

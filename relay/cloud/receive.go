@@ -175,7 +175,7 @@ func (r *receiver) apply(ctx context.Context, p transport.Peer, seq uint64, lane
 		r.log.Error("undecodable delta frame held at the edge", "tenant", p.Tenant, "site", p.Site, "seq", seq, "err", err)
 		return receipt{}, fmt.Errorf("block %d: %w", seq, err)
 	}
-	refused, err := r.admit(p, blk, whole)
+	refused, err := r.admit(p, blk, whole, sb)
 	if err != nil {
 		r.blocks.WithLabelValues("error").Inc()
 		return receipt{}, fmt.Errorf("block %d: %w", seq, err)
@@ -260,9 +260,10 @@ type frameCounts struct{ repeat, noBase int }
 // tenant label, whatever the edge sent (the first whole batches here, the
 // rebuilt scrapes got it in rebuild), series and metadata a tenant limit
 // or a label check refuses are removed (counted and logged by package
-// limits), and a remote_write batch gets the metadata known of its
+// limits; a rebuilt scrape's series once per new series, remembered in
+// its base sb), and a remote_write batch gets the metadata known of its
 // families.
-func (r *receiver) admit(p transport.Peer, blk *relay.Block, whole int) (int, error) {
+func (r *receiver) admit(p transport.Peer, blk *relay.Block, whole int, sb *siteBase) (int, error) {
 	lb := labels.NewBuilder(labels.EmptyLabels())
 	for _, b := range blk.Batches[:whole] {
 		for i := range b.Series {
@@ -272,8 +273,12 @@ func (r *receiver) admit(p transport.Peer, blk *relay.Block, whole int) (int, er
 		}
 	}
 	refused := 0
-	for _, b := range blk.Batches {
-		refused += r.limits.Admit(p.Tenant, p.Site, b)
+	for i, b := range blk.Batches {
+		var m *limits.Memo
+		if i >= whole && sb != nil {
+			m = sb.memo(b)
+		}
+		refused += r.limits.AdmitMemo(p.Tenant, p.Site, b, m)
 		if !b.Scrape {
 			// remote_write metadata arrives when it changes; each batch
 			// is written with what is known of its families.

@@ -20,11 +20,19 @@ const logEvery = int64(60e9)
 // counts and logs what it removed and returns the number of samples
 // refused. A series admitted is counted active for the series limit.
 func (l *Limiter) Admit(tenantName, site string, b *relay.Batch) int {
+	return l.AdmitMemo(tenantName, site, b, nil)
+}
+
+// AdmitMemo is Admit for a scrape of a target whose scrapes come in
+// order, m remembering what was admitted of its last ones (see Memo); nil
+// m is Admit.
+func (l *Limiter) AdmitMemo(tenantName, site string, b *relay.Batch, m *Memo) int {
 	lim := l.of(tenantName)
 	tn := l.tenant(tenantName)
 	now := l.now().UnixNano()
 	tn.mu.Lock()
 	defer tn.mu.Unlock()
+	stamp := tn.gen<<32 | uint64(now/max(l.idle/4, 1))&(1<<32-1) | 1<<63
 	if now-tn.swept > l.idle/4 {
 		tn.swept = now
 		cutoff := now - l.idle
@@ -37,8 +45,13 @@ func (l *Limiter) Admit(tenantName, site string, b *relay.Batch) int {
 	var refused map[string]int // reason → samples
 	var example map[string]string
 	kept := b.Series[:0]
+	m.fit(len(b.Series))
 	for i := range b.Series {
 		sr := &b.Series[i]
+		if m.admitted(i, sr.Labels, stamp) {
+			kept = append(kept, *sr)
+			continue
+		}
 		// An active series passed the checks when it became active (a
 		// reload that may change the limits forgets them: Reloaded).
 		tn.buf = encode(tn.buf[:0], sr.Labels)
@@ -54,6 +67,7 @@ func (l *Limiter) Admit(tenantName, site string, b *relay.Batch) int {
 			}
 		}
 		if reason == "" {
+			m.admit(i, len(b.Series), sr.Labels, stamp)
 			kept = append(kept, *sr)
 			continue
 		}

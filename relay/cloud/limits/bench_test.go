@@ -14,6 +14,10 @@ import (
 // BenchmarkAdmit: the cloud's cost per series of a steady scrape (every
 // series already active): label checks, hash, tracker lookup.
 func BenchmarkAdmit(b *testing.B) {
+	benchAdmit(b, nil)
+}
+
+func benchAdmit(b *testing.B, m *Memo) {
 	cfg := config.Cloud{Limits: config.DefaultLimits}
 	l := New(Config{Of: cfg.TenantLimits, SeriesIdle: time.Hour})
 	const n = 2000
@@ -31,7 +35,7 @@ func BenchmarkAdmit(b *testing.B) {
 	for range b.N {
 		batch.Series = batch.Series[:n]
 		copy(batch.Series, src)
-		l.Admit("acme", "plant-7", batch)
+		l.AdmitMemo("acme", "plant-7", batch, m)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/series")
 }

@@ -92,6 +92,7 @@ type Limiter struct {
 type tenant struct {
 	mu      sync.Mutex
 	series  map[uint64]int64 // active series: keyed labels hash → last seen, Unix ns
+	gen     uint64           // bumped when series is cleared: every Memo's stamps go stale
 	buf     []byte           // a series' labels, encoded to hash them
 	swept   int64
 	samples bucket
@@ -150,6 +151,7 @@ func (l *Limiter) Reloaded(tenants []string) {
 	for _, tn := range all {
 		tn.mu.Lock()
 		clear(tn.series)
+		tn.gen++
 		tn.mu.Unlock()
 	}
 }
