@@ -1,7 +1,7 @@
 #!/bin/sh
 # Builds every WebAssembly module edgerelay commits, into OUTROOT (default:
 # the repository root) at the same relative paths:
-#   plugins/builtin/{relabel,anonymize,filter}.wasm   Go, embedded in the binary
+#   plugins/builtin/{relabel,anonymize,filter}.wasm.zst   Go, zstd-compressed, embedded in the binary
 #   wasm-examples/dropprefix/dropprefix.wasm          C on sdk/c (clang-14 + wasi-libc), skipped if absent
 #   plugins/host/testdata/*.wasm                      hostile WAT test modules (wat2wasm), skipped if absent
 # Go's wasm output is reproducible with -trimpath and the same toolchain, so
@@ -11,9 +11,20 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root}
 mkdir -p "$out/plugins/builtin" "$out/wasm-examples/dropprefix" "$out/plugins/host/testdata"
 cd "$root"
+# The built-in modules are embedded zstd-compressed (a quarter of their size;
+# plugins/builtin decompresses one when a stage names it): with the zstd
+# command at level 19 where it is installed, else with the Go encoder's best
+# level (go run ./plugins/builtin/internal/pack), about 12% larger.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 for p in relabel anonymize filter; do
 	GOFLAGS= GOOS=wasip1 GOARCH=wasm go build -trimpath -buildvcs=false -buildmode=c-shared \
-		-o "$out/plugins/builtin/$p.wasm" ./wasm-examples/$p
+		-o "$tmp/$p.wasm" ./wasm-examples/$p
+	if command -v zstd >/dev/null; then
+		zstd -q -19 -f "$tmp/$p.wasm" -o "$out/plugins/builtin/$p.wasm.zst"
+	else
+		go run ./plugins/builtin/internal/pack "$tmp/$p.wasm" "$out/plugins/builtin/$p.wasm.zst"
+	fi
 done
 if command -v clang-14 >/dev/null && [ -d /usr/lib/wasm32-wasi ]; then
 	# The C SDK's build line (sdk/c/README.md): the plugin's sources plus sdk/c/edgerelay.c.

@@ -5,13 +5,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 // TestCommittedModulesCurrent rebuilds every committed .wasm with
 // wasm-examples/build.sh into a temp dir and compares bytes: Go's wasm
 // output is reproducible with -trimpath and the same toolchain, and so are
-// clang's and wat2wasm's. Run wasm-examples/build.sh when it fails.
+// clang's and wat2wasm's. The built-ins (.wasm.zst) are compared
+// decompressed, since the zstd command and Go's encoder compress alike
+// modules differently. Run wasm-examples/build.sh when it fails.
 func TestCommittedModulesCurrent(t *testing.T) {
 	if testing.Short() {
 		t.Skip("rebuilds the modules")
@@ -26,7 +31,7 @@ func TestCommittedModulesCurrent(t *testing.T) {
 	}
 	var checked int
 	err := filepath.WalkDir(out, func(p string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() || filepath.Ext(p) != ".wasm" {
+		if err != nil || d.IsDir() || !(strings.HasSuffix(p, ".wasm") || strings.HasSuffix(p, ".wasm.zst")) {
 			return err
 		}
 		rel, _ := filepath.Rel(out, p)
@@ -38,6 +43,9 @@ func TestCommittedModulesCurrent(t *testing.T) {
 		if err != nil {
 			t.Errorf("%s is not committed: run wasm-examples/build.sh", rel)
 			return nil
+		}
+		if strings.HasSuffix(p, ".zst") {
+			fresh, committed = unzstd(t, fresh), unzstd(t, committed)
 		}
 		if !bytes.Equal(fresh, committed) {
 			t.Errorf("%s is stale (%d bytes committed, %d rebuilt): run wasm-examples/build.sh", rel, len(committed), len(fresh))
@@ -52,4 +60,18 @@ func TestCommittedModulesCurrent(t *testing.T) {
 		t.Fatalf("checked %d modules; want at least the 3 built-ins", checked)
 	}
 	t.Logf("%d modules current", checked)
+}
+
+func unzstd(t *testing.T, z []byte) []byte {
+	t.Helper()
+	d, err := zstd.NewReader(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	b, err := d.DecodeAll(z, nil)
+	if err != nil {
+		t.Fatalf("decompress: %v", err)
+	}
+	return b
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/tetratelabs/wazero"
+
+	"github.com/edgerelay/edgerelay/plugins/builtin"
 )
 
 // seeds are the modules the host's tests use: WAT, C, and a Go built-in.
@@ -16,10 +18,11 @@ func seeds(tb testing.TB, withGo bool) map[string][]byte {
 	tb.Helper()
 	files, _ := filepath.Glob("../../testdata/*.wasm")
 	files = append(files, "../../../../wasm-examples/dropprefix/dropprefix.wasm")
-	if withGo {
-		files = append(files, "../../../builtin/filter.wasm")
-	}
 	out := map[string][]byte{}
+	if withGo {
+		b, _ := builtin.Lookup("filter")
+		out["filter.wasm"] = b
+	}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
