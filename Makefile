@@ -5,7 +5,7 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 LDFLAGS  := -s -w -X github.com/edgerelay/edgerelay/relay/version.Version=$(VERSION) -X github.com/edgerelay/edgerelay/relay/version.Commit=$(COMMIT)
 
-.PHONY: all build demo test test-rw-outage test-short vet fmt-check wasm bench bench-wire bench-peers bench-sites clean
+.PHONY: all build demo test test-rw-outage test-fleet test-short vet fmt-check wasm bench bench-wire bench-peers bench-sites clean
 
 all: build
 
@@ -35,6 +35,11 @@ test: fmt-check vet
 ## Prometheus (make test runs the same test with a 10 s outage); about 3 minutes
 test-rw-outage:
 	EDGERELAY_RW_OUTAGE=60s $(GO) test -race -count=1 -timeout 15m -run 'TestRemoteWriteOutage' ./cmd/edgerelay/
+
+## test-fleet: the fleet's end-to-end tests with real processes (several upstreams, failover, ...), each a
+## minute or more; make test runs their short relatives
+test-fleet:
+	EDGERELAY_FLEET=1 $(GO) test -race -count=1 -timeout 20m -run TestFleet ./...
 
 ## test-short: unit tests only, no race detector
 test-short:

@@ -16,6 +16,7 @@ import (
 //	'c' "acked"              every Seq <= this was deleted, 8 bytes
 //	'm' seq(8)               block meta (encodeMeta), ~37 bytes
 //	'd' seq(8) chunk(4)      block data, chunk i of n, up to chunkSize bytes
+//	'u' name                 a receiver's Cursor: acked u64, skip group u64 (cursors.go)
 //
 // Meta and data live under different prefixes so that rebuilding Stats on
 // Open iterates only the small meta keys.

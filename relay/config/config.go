@@ -57,6 +57,19 @@ type Edge struct {
 	RemoteWrite RemoteWriteReceiver `yaml:"remote_write"`
 	Queue       Queue               `yaml:"queue"`
 	Upstream    Upstream            `yaml:"upstream"`
+	// Upstreams are several cloud relays (upstreams.go), instead of
+	// Upstream; UpstreamMode says how they share the queue: replicate (the
+	// default) or failover, after FailoverAfter without progress (default
+	// 30s).
+	Upstreams     []UpstreamEntry `yaml:"upstreams"`
+	UpstreamMode  string          `yaml:"upstream_mode"`
+	FailoverAfter time.Duration   `yaml:"failover_after"`
+	// Uplink pauses shipping on a schedule (metered links).
+	Uplink Uplink `yaml:"uplink"`
+
+	// upstreamWritten and replayShareWritten say whether the file set
+	// edge.upstream and edge.queue.replay_share; set before defaults.
+	upstreamWritten, replayShareWritten bool
 
 	// Scrape holds ScrapeConfigs parsed by Prometheus' config package; set by Load.
 	Scrape []*promconfig.ScrapeConfig `yaml:"-"`

@@ -38,6 +38,13 @@ func TestTestdata(t *testing.T) {
 	}
 	wantInErr := map[string][]string{
 		"bad-missing.bad.yaml": {"edge.tenant is required", "edge.site is required", "edge.upstream.address must be host:port; got \"nowhere\"", "edge.plugins[0].on_error"},
+		"bad-upstreams.bad.yaml": {"edge.upstream and edge.upstreams are both set", `edge.upstream_mode must be replicate or failover; got "mirror"`,
+			"edge.queue.replay_share applies to edge.upstream only", `edge.upstreams[1].name "a" is used twice`,
+			`edge.upstreams[1].address must be host:port; got "nowhere"`, "edge.upstreams[1].max_backlog_bytes applies to upstream_mode replicate only",
+			`edge.uplink.schedule[0].pause: want HH:MM-HH:MM; got "08:00-8:30"`, `edge.uplink.schedule[1].pause: an empty window`,
+			`edge.uplink.schedule[1].days: "monday" is not one of mon`},
+		"bad-failover.bad.yaml": {"edge.failover_after must be at least 1s; got 100ms",
+			"edge.upstreams[0].max_backlog_bytes applies to upstream_mode replicate only"},
 		"bad-scrape.bad.yaml":  {"edge.scrape_configs", "scrape timeout greater than scrape interval"},
 		"bad-unknown.bad.yaml": {"sight"},
 		"bad-delta.bad.yaml":   {"edge.plugins[0]: builtin:delta must be the last stage"},

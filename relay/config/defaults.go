@@ -52,6 +52,7 @@ func setDefault[T comparable](v *T, def T) {
 func (c *Config) applyDefaults() {
 	if e := c.Edge; e != nil {
 		d := DefaultEdge
+		e.applyUpstreamDefaults()
 		setDefault(&e.DataDir, d.DataDir)
 		setDefault(&e.HTTPListen, d.HTTPListen)
 		setDefault(&e.RemoteWrite.MaxBodyBytes, d.RemoteWrite.MaxBodyBytes)
@@ -122,16 +123,9 @@ func (e *Edge) validate() []error {
 	} else if !ValidName(e.Site) {
 		bad("edge.site must be letters, digits, '-', '_' or '.'; got %q", e.Site)
 	}
-	if e.Upstream.Address == "" {
-		bad("edge.upstream.address is required")
-	} else if _, _, err := net.SplitHostPort(e.Upstream.Address); err != nil {
-		bad("edge.upstream.address must be host:port; got %q", e.Upstream.Address)
-	}
+	errs = append(errs, e.validateUpstreams()...)
 	if _, _, err := net.SplitHostPort(e.HTTPListen); err != nil {
 		bad("edge.http_listen must be host:port; got %q", e.HTTPListen)
-	}
-	if (e.Upstream.CertFile == "") != (e.Upstream.KeyFile == "") {
-		bad("edge.upstream.cert_file and edge.upstream.key_file go together")
 	}
 	if !(e.Queue.ReplayShare > 0 && e.Queue.ReplayShare <= 1) {
 		bad("edge.queue.replay_share must be in (0, 1]; got %v", e.Queue.ReplayShare)
@@ -141,12 +135,6 @@ func (e *Edge) validate() []error {
 	}
 	if e.Queue.MaxBlockBytes > e.Queue.MaxBytes {
 		bad("edge.queue.max_block_bytes (%d) must not exceed edge.queue.max_bytes (%d)", e.Queue.MaxBlockBytes, e.Queue.MaxBytes)
-	}
-	if e.Upstream.MaxBackoff < e.Upstream.MinBackoff {
-		bad("edge.upstream.max_backoff (%s) must not be below edge.upstream.min_backoff (%s)", e.Upstream.MaxBackoff, e.Upstream.MinBackoff)
-	}
-	if e.Upstream.Window < 1 {
-		bad("edge.upstream.window must be >= 1; got %d", e.Upstream.Window)
 	}
 	errs = append(errs, validatePlugins(e.Plugins)...)
 	for name := range e.ExternalLabels {

@@ -28,8 +28,10 @@ import (
 func Check(ctx context.Context, cfg *config.Edge, o Options) error {
 	var errs []error
 	errs = append(errs, config.CheckDir("edge.data_dir", cfg.DataDir))
-	if _, _, err := uplinkCredentials(cfg.Upstream); err != nil {
-		errs = append(errs, err)
+	for i, up := range cfg.UpstreamList() {
+		if _, _, err := uplinkCredentials(upstreamField(cfg, i), up.Upstream); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	log := o.Logger
 	if log == nil {
@@ -50,23 +52,32 @@ func Check(ctx context.Context, cfg *config.Edge, o Options) error {
 	return errors.Join(errs...)
 }
 
+// upstreamField names upstream i of cfg.UpstreamList in messages.
+func upstreamField(cfg *config.Edge, i int) string {
+	if len(cfg.Upstreams) == 0 {
+		return "edge.upstream"
+	}
+	return fmt.Sprintf("edge.upstreams[%d]", i)
+}
+
 // uplinkCredentials loads the TLS configuration and the bearer token the
-// uplink presents; errors name the edge.upstream field at fault.
-func uplinkCredentials(up config.Upstream) (*tls.Config, string, error) {
+// uplink presents; errors name the field (edge.upstream, or
+// edge.upstreams[i]) at fault.
+func uplinkCredentials(field string, up config.Upstream) (*tls.Config, string, error) {
 	tlsConf, err := tlsutil.ClientTLS(up.ServerName, up.CAFile, up.CertFile, up.KeyFile, up.InsecureSkipVerify)
 	if err != nil {
-		return nil, "", fmt.Errorf("edge.upstream.%w", err)
+		return nil, "", fmt.Errorf("%s.%w", field, err)
 	}
 	if up.TokenFile == "" {
 		return tlsConf, "", nil
 	}
 	b, err := os.ReadFile(up.TokenFile)
 	if err != nil {
-		return nil, "", fmt.Errorf("edge.upstream.token_file: %w", err)
+		return nil, "", fmt.Errorf("%s.token_file: %w", field, err)
 	}
 	token := strings.TrimRight(string(b), "\r\n ")
 	if token == "" {
-		return nil, "", fmt.Errorf("edge.upstream.token_file %s is empty", up.TokenFile)
+		return nil, "", fmt.Errorf("%s.token_file %s is empty", field, up.TokenFile)
 	}
 	return tlsConf, token, nil
 }

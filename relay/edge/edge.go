@@ -30,7 +30,7 @@ import (
 	"github.com/edgerelay/edgerelay/relay/ingest"
 	"github.com/edgerelay/edgerelay/relay/reload"
 	"github.com/edgerelay/edgerelay/relay/status"
-	"github.com/edgerelay/edgerelay/relay/transport"
+	"github.com/edgerelay/edgerelay/relay/upstreams"
 	"github.com/edgerelay/edgerelay/relay/webauth"
 	"github.com/edgerelay/edgerelay/store"
 )
@@ -83,9 +83,17 @@ type Edge struct {
 	queue  *store.Queue
 	com    *committer
 	space  *spaceGuard
-	fwd    *forward.Forwarder
-	meta   *metaTracker
-	ready  atomic.Bool
+	// fwds ship the queue, one per upstream (upNames), run by
+	// package upstreams: ups shares the queue among edge.upstreams (nil
+	// for the one-upstream form), gate pauses the uplink.
+	fwds    []*forward.Forwarder
+	upNames []string
+	ups     *upstreams.Set
+	gate    *upstreams.Gate
+	upm     *upstreams.Metrics
+	refused *refusedAtCloud
+	meta    *metaTracker
+	ready   atomic.Bool
 	// scraper is set once Run has built it.
 	scraper atomic.Pointer[ingest.Scraper]
 	// reloadMu orders Reload and Run's building the scraper.
@@ -150,7 +158,8 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 		e.com.delta = newDeltaEncoder(delta, int64(cfg.Queue.MaxBytes), extra, e.reg)
 	}
 
-	if err := e.newForwarder(); err != nil {
+	e.refused = newRefusedAtCloud(e.reg, e.log)
+	if err := e.newForwarders(); err != nil {
 		q.Close()
 		return nil, err
 	}
@@ -163,38 +172,6 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 		}
 	}
 	return e, nil
-}
-
-func (e *Edge) newForwarder() error {
-	up := e.cfg.Upstream
-	tlsConf, token, err := uplinkCredentials(up)
-	if err != nil {
-		return err
-	}
-	e.fwd, err = forward.New(e.queue, forward.Config{
-		Client: transport.ClientConfig{
-			Addr: up.Address, TLS: tlsConf,
-			Hello:         transport.Hello{Tenant: e.cfg.Tenant, Site: e.cfg.Site, Token: token, QueueID: e.queue.ID()},
-			MaxBlockBytes: int(e.cfg.Queue.MaxBlockBytes),
-			Window:        up.Window,
-			Logger:        e.log,
-		},
-		Window:      up.Window,
-		OnConnect:   e.onConnect,
-		OnResync:    e.onResync,
-		OnRefused:   newRefusedAtCloud(e.reg, e.log).add,
-		MaxSendRate: int64(e.cfg.Queue.MaxSendRate),
-		ReplayShare: e.cfg.Queue.ReplayShare,
-		MinBackoff:  up.MinBackoff,
-		MaxBackoff:  up.MaxBackoff,
-		Logger:      e.log,
-		Registerer:  e.reg,
-	})
-	if err != nil {
-		return fmt.Errorf("uplink: %w", err)
-	}
-	e.com.lanes = e.fwd.Lanes()
-	return nil
 }
 
 // onConnect runs when the uplink (re)connects. A cloud that cannot ask for
@@ -324,7 +301,7 @@ func (e *Edge) Run(ctx context.Context) error {
 	go func() { comDone <- e.com.run(comCtx) }()
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return e.fwd.Run(gctx) })
+	g.Go(func() error { return e.runUplinks(gctx) })
 	g.Go(func() error { return scraper.Run(gctx) })
 	g.Go(func() error { e.hist.Run(gctx, e.sampleHistory()); return nil })
 	g.Go(func() error {
@@ -343,7 +320,7 @@ func (e *Edge) Run(ctx context.Context) error {
 		return err
 	})
 	e.ready.Store(true)
-	e.log.Info("edge running", "http", e.ln.Addr().String(), "upstream", e.cfg.Upstream.Address,
+	e.log.Info("edge running", "http", e.ln.Addr().String(), "upstreams", e.upNames,
 		"queue_id", fmt.Sprintf("%016x", e.queue.ID()), "scrape_jobs", len(live.Scrape))
 	err = g.Wait()
 	e.ready.Store(false)

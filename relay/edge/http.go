@@ -28,6 +28,8 @@ func (e *Edge) handler() http.Handler {
 	if e.rel != nil {
 		m.Handle("/-/reload", e.rel.Handler())
 	}
+	m.Handle("/-/uplink/pause", e.uplinkHandler(true))
+	m.Handle("/-/uplink/resume", e.uplinkHandler(false))
 	if e.cfg.Debug.Pprof {
 		m.Handle("/debug/pprof/", status.Pprof())
 	}

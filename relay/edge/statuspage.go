@@ -26,7 +26,7 @@ func (e *Edge) sampleHistory() func() []float64 {
 	var lastBytes float64
 	var lastAt time.Time
 	return func() []float64 {
-		sent, _ := e.fwd.Sent()
+		sent, _ := e.sent()
 		now := time.Now()
 		rate := 0.0
 		if !lastAt.IsZero() {
@@ -64,22 +64,71 @@ func (e *Edge) statusPage() status.Page {
 }
 
 func (e *Edge) uplinkSection(f status.Figures, now time.Time) status.Section {
-	connected := status.Row{Name: "connected", Value: "no — blocks wait in the queue", Class: "bad"}
-	if f["edgerelay_uplink_connected"] == 1 {
-		connected.Value, connected.Class = "yes", "ok"
+	sec := status.Section{Title: "Uplink", Rows: []status.Row{e.pausedRow(f)}}
+	if e.ups != nil {
+		sec.Rows = append(sec.Rows, status.R("upstreams", fmt.Sprintf("%d, upstream_mode %s", len(e.upNames), e.cfg.UpstreamMode)))
+		if e.cfg.UpstreamMode == "failover" {
+			sec.Rows = append(sec.Rows, f.M("failovers", "edgerelay_upstream_failovers_total"))
+		}
+	} else {
+		connected := status.Row{Name: "connected", Value: "no — blocks wait in the queue", Class: "bad"}
+		if f["edgerelay_uplink_connected"] == 1 {
+			connected.Value, connected.Class = "yes", "ok"
+		}
+		sec.Rows = append(sec.Rows,
+			status.R("cloud", e.cfg.Upstream.Address),
+			connected,
+			status.Row{Name: "last acknowledgement", Value: status.Ago(f["edgerelay_uplink_last_ack_timestamp_seconds"], now)},
+			f.M("bytes sent", "edgerelay_uplink_sent_bytes_total"),
+			f.M("samples acknowledged", "edgerelay_uplink_sent_samples_total"),
+			f.M("blocks acknowledged", "edgerelay_uplink_sent_blocks_total"),
+			f.M("reconnects", "edgerelay_uplink_reconnects_total"))
 	}
-	return status.Section{Title: "Uplink", Rows: []status.Row{
-		status.R("cloud", e.cfg.Upstream.Address),
-		connected,
-		{Name: "last acknowledgement", Value: status.Ago(f["edgerelay_uplink_last_ack_timestamp_seconds"], now)},
-		f.M("bytes sent", "edgerelay_uplink_sent_bytes_total"),
-		f.M("samples acknowledged", "edgerelay_uplink_sent_samples_total"),
-		f.M("blocks acknowledged", "edgerelay_uplink_sent_blocks_total"),
+	sec.Rows = append(sec.Rows,
 		status.R("wire bytes per sample", e.wireCost()),
-		f.M("reconnects", "edgerelay_uplink_reconnects_total"),
 		status.R("encoding", e.encoding()),
-		status.R("drain", e.drain()),
-	}}
+		status.R("drain", e.drain()))
+	if e.ups != nil {
+		sec.Table = e.upstreamsTable(f, now)
+	}
+	return sec
+}
+
+// pausedRow says whether the uplink ships now (edgerelay_uplink_paused).
+func (e *Edge) pausedRow(f status.Figures) status.Row {
+	r := status.Row{Name: "shipping", Value: "yes", Class: "ok"}
+	if f["edgerelay_uplink_paused"] == 1 {
+		_, why := e.gate.Paused(time.Now())
+		r.Value, r.Class = "PAUSED ("+why+": POST /-/uplink/resume, or edge.uplink.schedule) — blocks keep queueing", "bad"
+	}
+	return r
+}
+
+// upstreamsTable shows each of edge.upstreams.
+func (e *Edge) upstreamsTable(f status.Figures, now time.Time) *status.Table {
+	t := &status.Table{Head: []string{"upstream", "address", "active", "connected", "last acknowledgement", "acknowledged through seq", "backlog", "samples acknowledged", "blocks dropped for it"}}
+	for i, name := range e.upNames {
+		k := func(metric string) string { return status.Key(metric, "upstream", name) }
+		conn := status.Row{Value: "no", Class: "bad"}
+		if f[k("edgerelay_uplink_connected")] == 1 {
+			conn = status.Row{Value: "yes", Class: "ok"}
+		}
+		active := status.Row{Value: "no"}
+		if f[k("edgerelay_upstream_active")] == 1 {
+			active = status.Row{Value: "yes", Class: "ok"}
+		}
+		dropped := f.SumWith("edgerelay_upstream_dropped_blocks_total", "upstream", name)
+		dcell := status.Row{Value: status.Num(dropped)}
+		if dropped > 0 {
+			dcell.Class = "bad"
+		}
+		t.Rows = append(t.Rows, []status.Row{{Value: name}, {Value: e.cfg.Upstreams[i].Address}, active, conn,
+			{Value: status.Ago(f[k("edgerelay_uplink_last_ack_timestamp_seconds")], now)},
+			f.Cell(k("edgerelay_upstream_acked_seq")),
+			{Value: humanize.IBytes(uint64(max(f[k("edgerelay_upstream_backlog_bytes")], 0)))},
+			f.Cell(k("edgerelay_uplink_sent_samples_total")), dcell})
+	}
+	return t
 }
 
 func (e *Edge) backlogSection(f status.Figures, now time.Time) status.Section {
@@ -181,7 +230,7 @@ func (e *Edge) pluginsSection(f status.Figures) status.Section {
 // drain says how the queue goes to the cloud now.
 func (e *Edge) drain() string {
 	switch {
-	case e.fwd.Beside():
+	case e.ups == nil && e.fwds[0].Beside():
 		return fmt.Sprintf("backlog beside live data (%g of the link for the backlog, queue.replay_share)", e.cfg.Queue.ReplayShare)
 	case e.queue.Stats().Backlog:
 		return "oldest first; a live lane waits behind the backlog (the cloud takes blocks in order only)"
@@ -198,7 +247,7 @@ func (e *Edge) encoding() string {
 
 // wireCost is the uplink's bytes per acknowledged sample since start.
 func (e *Edge) wireCost() string {
-	b, n := e.fwd.Sent()
+	b, n := e.sent()
 	if n == 0 {
 		return "—"
 	}

@@ -11,7 +11,7 @@
 // the queue's lanes (package lanes), which the forwarder creates and the
 // edge's committer shares (Lanes).
 //
-// Concurrency: Run is called once and owns the queue's read and ack side;
+// Concurrency: one Run at a time owns the queue's read and ack side;
 // Connected may be called from any goroutine.
 package forward
 
@@ -205,11 +205,14 @@ func (f *Forwarder) Connected() bool { return f.connected.Load() }
 func (f *Forwarder) Beside() bool { return f.lanes.Beside() }
 
 // Run ships blocks until ctx is done, then closes the connection and
-// returns nil. Unacknowledged blocks stay in the queue for the next Run.
+// returns nil. Unacknowledged blocks stay in the queue for the next Run,
+// which may follow once Run returned (a paused uplink, a failover); two
+// Runs at once are refused.
 func (f *Forwarder) Run(ctx context.Context) error {
 	if !f.running.CompareAndSwap(false, true) {
 		return errors.New("forward: Run called twice")
 	}
+	defer f.running.Store(false)
 	backoff := f.cfg.MinBackoff
 	for attempt := 0; ; attempt++ {
 		if ctx.Err() != nil {

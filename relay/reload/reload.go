@@ -156,6 +156,10 @@ func (r *Reloader) Section() status.Section {
 	return sec
 }
 
+// Lifecycle reports whether the lifecycle API (POST /-/reload and the
+// edge's /-/uplink/pause and /-/uplink/resume) is enabled.
+func (r *Reloader) Lifecycle() bool { return r.lifecycle }
+
 func (r *Reloader) lifecycleState() string {
 	if r.lifecycle {
 		return "enabled"
