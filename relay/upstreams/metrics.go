@@ -36,7 +36,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"upstream"}),
 		active: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "edgerelay_upstream_active",
-			Help: "1 for an upstream the edge ships to now (every one in replicate mode, the current one in failover), else 0; all 0 while paused.",
+			Help: "1 for an upstream the edge ships to now (every one in replicate mode, the current one in failover; edge.upstream is named default), else 0; all 0 while paused.",
 		}, []string{"upstream"}),
 		failovers: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "edgerelay_upstream_failovers_total",

@@ -58,6 +58,9 @@ func Run(ctx context.Context, cfg RunConfig) error {
 		cfg.Tick = time.Second
 	}
 	r := &runner{cfg: cfg, m: cfg.Metrics.m(), log: cfg.Logger}
+	for _, n := range cfg.Names {
+		r.m.active.WithLabelValues(n)
+	}
 	if r.log == nil {
 		r.log = slog.New(slog.DiscardHandler)
 	}
@@ -113,9 +116,7 @@ func (r *runner) start(ctx context.Context, now time.Time) {
 			r.m.active.WithLabelValues(r.cfg.Names[i]).Set(0)
 			continue
 		}
-		if r.cfg.Set != nil {
-			r.m.active.WithLabelValues(r.cfg.Names[i]).Set(1)
-		}
+		r.m.active.WithLabelValues(r.cfg.Names[i]).Set(1)
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()
@@ -134,10 +135,8 @@ func (r *runner) stop() {
 	r.cancel()
 	r.wg.Wait()
 	r.cancel = nil
-	if r.cfg.Set != nil {
-		for _, n := range r.cfg.Names {
-			r.m.active.WithLabelValues(n).Set(0)
-		}
+	for _, n := range r.cfg.Names {
+		r.m.active.WithLabelValues(n).Set(0)
 	}
 }
 
