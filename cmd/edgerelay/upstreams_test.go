@@ -334,3 +334,57 @@ func TestFleetFailover(t *testing.T) {
 	t.Logf("a holds %d scrapes (%d..%d), b %d (%d..%d), %d in both; all %d..%d delivered",
 		len(a), a[0], a[len(a)-1], len(b), b[0], b[len(b)-1], both, all[0], all[len(all)-1])
 }
+
+// TestFleetReplicateBacklogCap keeps cloud b down past its
+// max_backlog_bytes: the edge drops b's oldest blocks for b alone, whole
+// delta generations, and starts a new generation, so b (back again) gets
+// full frames and never a frame without its base, while a has every
+// scrape once.
+func TestFleetReplicateBacklogCap(t *testing.T) {
+	fleetOnly(t)
+	env := newFleetEnv(t, "replicate", "  queue: {max_block_bytes: 16KiB}\n", map[string]string{"b": "max_backlog_bytes: 16KiB"})
+	env.startCloud(t, "a")
+	env.startCloud(t, "b")
+	edge := start(t, env.bin, "run", "--config", env.edgeConfig)
+	received := func(name string) float64 { return env.cloudMetric(t, name, "edgerelay_received_samples_total") }
+	waitFor(t, "both clouds receive", 60*time.Second, func() bool { return received("a") > 500 && received("b") > 500 })
+	gens := env.edgeMetric(t, "edgerelay_delta_generations_total")
+	env.killCloud("b")
+	waitFor(t, "blocks dropped for b, and a new generation", 3*time.Minute, func() bool {
+		return env.edgeMetric(t, `edgerelay_upstream_dropped_blocks_total{reason="max_backlog_bytes",upstream="b"}`) > 0 &&
+			env.edgeMetric(t, "edgerelay_delta_generations_total") > gens
+	})
+	if v := env.edgeMetric(t, `edgerelay_upstream_dropped_blocks_total{reason="max_backlog_bytes",upstream="a"}`); v != 0 {
+		t.Errorf("%v blocks dropped for a, which is up", v)
+	}
+	dropped := env.edgeMetric(t, `edgerelay_upstream_dropped_samples_total{reason="max_backlog_bytes",upstream="b"}`)
+	env.startCloud(t, "b")
+	edge = env.drain(t, edge, func() bool { return env.edgeMetric(t, "edgerelay_queue_blocks") == 0 })
+	edge.stop(t)
+	if lost := env.cloudMetric(t, "b", `edgerelay_cloud_delta_frames_total{outcome="no_base"}`); lost != 0 {
+		t.Errorf("b met %v frames without their base", lost)
+	}
+	for _, c := range env.clouds {
+		c.p.stop(t)
+	}
+	a, failedA := env.scrapesIn(t, "a")
+	b, _ := env.scrapesIn(t, "b")
+	if gaps := onceEach(t, "a", a); gaps > failedA {
+		t.Errorf("a misses %d scrapes (%d failed ones written)", gaps, failedA)
+	}
+	missing := onceEach(t, "b", b)
+	inA := map[int64]bool{}
+	for _, n := range a {
+		inA[n] = true
+	}
+	for _, n := range b {
+		if !inA[n] {
+			t.Errorf("b holds scrape %d, which a lacks", n)
+		}
+	}
+	if missing == 0 || b[len(b)-1] != a[len(a)-1] {
+		t.Fatalf("b holds %d scrapes (%d..%d, %d missing), a %d..%d: want a gap at b and b caught up", len(b), b[0], b[len(b)-1], missing, a[0], a[len(a)-1])
+	}
+	t.Logf("a holds %d scrapes (%d..%d); b %d, %d dropped for it (%v samples counted), none without its base",
+		len(a), a[0], a[len(a)-1], len(b), missing, dropped)
+}
