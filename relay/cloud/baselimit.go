@@ -59,6 +59,10 @@ func (b *bases) over(sb *siteBase, max int) bool {
 func (sb *siteBase) drop() error {
 	defer sb.mu.Unlock()
 	sb.forget()
+	// The logs hold block marks: the watermarks go to their own file first.
+	if err := sb.b.saveMarks(sb.tenant, sb.site); err != nil {
+		return fmt.Errorf("delta bases: drop %s: %w", sb.path, err)
+	}
 	var errs []error
 	for _, ext := range []string{".log", ".state"} {
 		if err := os.Remove(sb.path + ext); err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -1,7 +1,6 @@
 package cloud
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -34,7 +33,11 @@ import (
 // caller unlocks it with done (keeping what it applied, once durable) or
 // discard (forgetting it; the next get reloads the durable state).
 type bases struct {
-	dir   string
+	dir string
+	// marks takes the block marks the logs' records hold (marklog.go): in
+	// memory once a record is synced, to their own file before a log is
+	// emptied or removed. Nil: a log's marks are kept nowhere else.
+	marks *watermarks
 	mu    sync.Mutex
 	m     map[string]*siteBase
 	swept time.Time
@@ -51,6 +54,7 @@ const idleBase = 10 * time.Minute
 type siteBase struct {
 	b        *bases
 	tenant   string
+	site     string
 	series   int // what b.series counts of this base
 	mu       sync.Mutex
 	path     string // without extension
@@ -90,13 +94,7 @@ func (b *bases) get(tenant, site string, lane uint8) (*siteBase, error) {
 	b.mu.Lock()
 	sb := b.m[key]
 	if sb == nil {
-		// Lane 0 keeps the names of sites that never had a second lane;
-		// safeName never makes a '.', so no site's name ends in ".lane1".
-		path := filepath.Join(b.dir, tenant+"."+safeName(site))
-		if lane != 0 {
-			path += ".lane1"
-		}
-		sb = &siteBase{b: b, tenant: tenant, path: path}
+		sb = &siteBase{b: b, tenant: tenant, site: site, path: b.path(tenant, site, lane)}
 		b.m[key] = sb
 	}
 	var idle []*siteBase
@@ -139,6 +137,30 @@ func (sb *siteBase) memo(b *relay.Batch) *limits.Memo {
 		sb.admitted[id] = m
 	}
 	return m
+}
+
+// path is where the base of (tenant, site, lane) is kept, without
+// extension. Lane 0 keeps the names of sites that never had a second lane;
+// safeName never makes a '.', so no site's name ends in ".lane1".
+func (b *bases) path(tenant, site string, lane uint8) string {
+	p := filepath.Join(b.dir, tenant+"."+safeName(site))
+	if lane != 0 {
+		p += ".lane1"
+	}
+	return p
+}
+
+// saveMarks writes the watermarks of (tenant, site) to their own file.
+func (b *bases) saveMarks(tenant, site string) error {
+	if b.marks == nil {
+		return nil
+	}
+	return b.marks.persist(tenant, site)
+}
+
+// logs returns the paths of the logs of every lane of (tenant, site).
+func (b *bases) logs(tenant, site string) []string {
+	return []string{b.path(tenant, site, 0) + ".log", b.path(tenant, site, 1) + ".log"}
 }
 
 // load reads the checkpoint and replays the log.
@@ -184,24 +206,16 @@ func (sb *siteBase) load() error {
 
 // replay applies every whole record of the log to dec, skipping frames the
 // checkpoint already holds (a crash between writing a checkpoint and
-// emptying the log), and returns the length of the whole records and how
-// many frames did not apply. Those can only come from a damaged file; their
-// targets' next incremental frames then ask for a full frame, as after a
-// lost base.
+// emptying the log) and the records' block marks (marklog.go), and returns
+// the length of the whole records and how many frames did not apply.
+// Those can only come from a damaged file; their targets' next incremental
+// frames then ask for a full frame, as after a lost base.
 func replay(f *os.File, dec *delta.Decoder) (good int64, failed int) {
-	r := bufio.NewReader(f)
-	for {
-		var hdr [8]byte
-		if _, err := io.ReadFull(r, hdr[:]); err != nil {
-			return good, failed // end, or a torn header
-		}
-		n := binary.LittleEndian.Uint32(hdr[:4])
-		if n > 256<<20 {
-			return good, failed
-		}
-		rec := make([]byte, n)
-		if _, err := io.ReadFull(r, rec); err != nil || crc32.Checksum(rec, crcTable) != binary.LittleEndian.Uint32(hdr[4:]) {
-			return good, failed
+	good = readRecords(f, func(rec []byte) {
+		_, rec, _, err := cutMark(rec)
+		if err != nil {
+			failed++
+			return
 		}
 		for len(rec) > 0 {
 			fl, k := binary.Uvarint(rec)
@@ -222,17 +236,21 @@ func replay(f *os.File, dec *delta.Decoder) (good int64, failed int) {
 				failed++
 			}
 		}
-		good += 8 + int64(n)
-	}
+	})
+	return good, failed
 }
 
-// done makes the frames applied for one block durable, then unlocks.
-func (sb *siteBase) done(frames [][]byte) error {
+// done makes the frames applied for one block, and the block's mark m
+// (nil: none), durable in one synced write, then unlocks.
+func (sb *siteBase) done(frames [][]byte, m *blockMark) error {
 	defer sb.mu.Unlock()
-	if len(frames) == 0 {
+	if len(frames) == 0 && m == nil {
 		return nil
 	}
 	var rec []byte
+	if m != nil {
+		rec = appendMark(rec, *m)
+	}
 	for _, f := range frames {
 		rec = binary.AppendUvarint(rec, uint64(len(f)))
 		rec = append(rec, f...)
@@ -251,6 +269,12 @@ func (sb *siteBase) done(frames [][]byte) error {
 	}
 	sb.logBytes += int64(len(buf))
 	sb.account()
+	if m != nil && sb.b.marks != nil {
+		// Before a fold below empties the log of the mark.
+		if err := sb.b.marks.record(sb.tenant, sb.site, m.queueID, m.seq); err != nil {
+			return err
+		}
+	}
 	if sb.logBytes > minFold && sb.logBytes > 2*sb.ckBytes {
 		if err := sb.fold(); err != nil {
 			// The log still holds everything; try again next time.
@@ -293,10 +317,15 @@ func (sb *siteBase) forget() {
 	sb.account()
 }
 
-// fold writes the decoder state as the new checkpoint and empties the log.
+// fold writes the decoder state as the new checkpoint and empties the log,
+// once the site's watermarks, whose marks the log holds, are in their own
+// file.
 func (sb *siteBase) fold() error {
 	st := sb.dec.MarshalState(nil)
 	if err := fsutil.WriteFile(sb.path+".state", st, 0o644); err != nil {
+		return err
+	}
+	if err := sb.b.saveMarks(sb.tenant, sb.site); err != nil {
 		return err
 	}
 	// The checkpoint now holds everything the log did: a crash from here on

@@ -139,6 +139,8 @@ func newReceiver(cfg *config.Cloud, o Options) (*receiver, error) {
 	if r.bases, err = newBases(filepath.Join(cfg.DataDir, "bases")); err != nil {
 		return nil, err
 	}
+	// Block marks ride in the bases' log records (marklog.go).
+	r.marks.logs, r.bases.marks = r.bases.logs, r.marks
 	r.newLimits()
 	if r.meta, err = meta.New(meta.Config{Dir: filepath.Join(cfg.DataDir, "metadata"), Logger: log, Registerer: r.reg,
 		SiteFamilies: func(t string) int { return r.live.Load().TenantLimits(t).MaxMetadataFamilies },

@@ -21,7 +21,12 @@ import (
 // Handled numbers are kept as merged ranges: live traffic keeps them one
 // range, an imported bundle that was deleted from the edge before the link
 // came back adds a second one. State is one small file per site, replaced
-// atomically (fsutil.WriteFile) after every block.
+// atomically (fsutil.WriteFile), and the marks in the site's delta base
+// logs (marklog.go): a block with delta frames is marked in its base log
+// record, in the same synced write as its frames (record), a block
+// without replaces the file (advance). Loading a site's state reads both;
+// the file is written before a log holding marks is emptied or removed
+// (persist).
 //
 // A site keeps at most maxQueues(tenant) queue ids (the tenant's
 // limits.max_queues_per_site): recording a block of one more forgets the
@@ -33,6 +38,9 @@ import (
 // never holds up another's blocks.
 type watermarks struct {
 	dir string
+	// logs returns the paths of a site's delta base logs, whose records
+	// hold marks; nil: none.
+	logs func(tenant, site string) []string
 	// maxQueues bounds the queue ids kept per site of a tenant; nil or a
 	// result <= 0: no bound.
 	maxQueues func(tenant string) int
@@ -128,6 +136,33 @@ func (w *watermarks) handled(tenant, site string, queueID uint64) ([]span, error
 
 // advance records seq as handled, durably.
 func (w *watermarks) advance(tenant, site string, queueID, seq uint64) error {
+	return w.add(tenant, site, queueID, seq, true)
+}
+
+// record records seq as handled, made durable by the caller: its mark is
+// in the site's delta base log (marklog.go).
+func (w *watermarks) record(tenant, site string, queueID, seq uint64) error {
+	return w.add(tenant, site, queueID, seq, false)
+}
+
+// persist writes the state of (tenant, site) to its file, durably.
+func (w *watermarks) persist(tenant, site string) error {
+	e := w.entry(tenant, site)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	m, err := w.load(e, tenant, site)
+	if err != nil {
+		return err
+	}
+	b, _ := json.Marshal(m)
+	if err := fsutil.WriteFile(w.path(tenant, site), b, 0o644); err != nil {
+		return fmt.Errorf("dedup state: %w", err)
+	}
+	return nil
+}
+
+// add records seq as handled, writing the state's file when durable.
+func (w *watermarks) add(tenant, site string, queueID, seq uint64, durable bool) error {
 	e := w.entry(tenant, site)
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -154,9 +189,11 @@ func (w *watermarks) advance(tenant, site string, queueID, seq uint64) error {
 	}
 	next.Queues[q] = addSeq(m.Queues[q], seq)
 	next.touch(q)
-	b, _ := json.Marshal(next)
-	if err := fsutil.WriteFile(w.path(tenant, site), b, 0o644); err != nil {
-		return fmt.Errorf("dedup state: %w", err)
+	if durable {
+		b, _ := json.Marshal(next)
+		if err := fsutil.WriteFile(w.path(tenant, site), b, 0o644); err != nil {
+			return fmt.Errorf("dedup state: %w", err)
+		}
 	}
 	e.marks = next
 	for _, old := range evicted {
@@ -235,6 +272,17 @@ func (w *watermarks) load(e *siteEntry, tenant, site string) (*siteMarks, error)
 	}
 	if m.Used == nil {
 		m.Used = map[string]uint64{}
+	}
+	if w.logs != nil {
+		for _, p := range w.logs(tenant, site) {
+			if err := logMarks(p, func(bm blockMark) {
+				q := strconv.FormatUint(bm.queueID, 16)
+				m.Queues[q] = addSeq(m.Queues[q], bm.seq)
+				m.touch(q)
+			}); err != nil {
+				return nil, fmt.Errorf("dedup state: %w", err)
+			}
+		}
 	}
 	e.marks = m
 	return m, nil

@@ -54,10 +54,10 @@ func (r *receiver) newLimits() {
 // tenant's bases hold more than its max_base_series, drops sb's base and
 // returns resync true: the edge is asked for full frames. Either way sb is
 // unlocked.
-func (r *receiver) finishBase(p transport.Peer, sb *siteBase, applied [][]byte) (resync bool, err error) {
+func (r *receiver) finishBase(p transport.Peer, sb *siteBase, applied [][]byte, m *blockMark) (resync bool, err error) {
 	max := r.limits.Limits(p.Tenant).MaxBaseSeries
 	if !r.bases.over(sb, max) {
-		return false, sb.done(applied)
+		return false, sb.done(applied, m)
 	}
 	held := sb.dec.Series()
 	if err := sb.drop(); err != nil {

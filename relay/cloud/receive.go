@@ -295,14 +295,16 @@ func (r *receiver) admit(p transport.Peer, blk *relay.Block, whole int, sb *site
 const tenantLabel = "tenant"
 
 // commit makes the block's effects durable here: what it applied to the
-// site's base sb (nil: none), then the deduplication watermark, after
-// which the block is never applied again. It releases sb either way and
-// reports whether the edge must start a new delta generation (its bases
-// were dropped at the tenant's max_base_series).
+// site's base sb (nil: none) and the deduplication watermark, after which
+// the block is never applied again; with a base, both go in one synced
+// record of its log (marklog.go), which also records the mark in r.marks.
+// It releases sb either way and reports
+// whether the edge must start a new delta generation (its bases were
+// dropped at the tenant's max_base_series).
 func (r *receiver) commit(p transport.Peer, seq uint64, sb *siteBase, applied [][]byte) (resync bool, err error) {
 	if sb != nil {
-		if resync, err = r.finishBase(p, sb, applied); err != nil {
-			return false, err
+		if resync, err = r.finishBase(p, sb, applied, &blockMark{p.QueueID, seq}); err != nil || !resync {
+			return resync, err
 		}
 	}
 	return resync, r.marks.advance(p.Tenant, p.Site, p.QueueID, seq)
