@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/klauspost/compress/gzip"
 
@@ -107,5 +108,48 @@ func TestDuplicateAtOtherLevel(t *testing.T) {
 	}
 	if dirs, _ := filepath.Glob(filepath.Join(root, "acme", "plant-7", "10.0.0.1_9100.node", "100000*")); len(dirs) != 1 {
 		t.Fatalf("directories %v, want one", dirs)
+	}
+}
+
+// TestTargetRemovedBehindWriter: the writer remembers a target directory
+// and its "latest" link between scrapes; one removed by someone else (or
+// by retention, all its scrapes old) is made again at the next scrape,
+// with its link, and a new writer on the same root finds the link as it
+// was left.
+func TestTargetRemovedBehindWriter(t *testing.T) {
+	root := t.TempDir()
+	w, _ := newWriter(t, root)
+	site := filepath.Join(root, "acme", "plant-7")
+	target := filepath.Join(site, "10.0.0.1_9100.node")
+	latest := func() string { l, _ := os.Readlink(filepath.Join(target, "latest")); return l }
+	if err := w.Write("acme", "plant-7", scrapeBatch(1000, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(site); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write("acme", "plant-7", scrapeBatch(2000, 2)); err != nil {
+		t.Fatalf("after the site directory was removed: %v", err)
+	}
+	equal(t, readScrape(t, filepath.Join(target, "2000000")).samples(t), want(scrapeBatch(2000, 2)))
+	if l := latest(); l != "2000000" {
+		t.Fatalf("latest -> %q, want 2000000", l)
+	}
+	w.Sweep(time.UnixMicro(2000000).Add(w.retention + time.Second)) // every scrape old: the target goes
+	if _, err := os.Stat(target); !os.IsNotExist(err) {
+		t.Fatalf("target not removed by retention: %v", err)
+	}
+	if err := w.Write("acme", "plant-7", scrapeBatch(1500, 3)); err != nil {
+		t.Fatal(err)
+	}
+	if l := latest(); l != "1500000" {
+		t.Fatalf("latest -> %q after retention removed the target, want 1500000", l)
+	}
+	w2, _ := newWriter(t, root)
+	if err := w2.Write("acme", "plant-7", scrapeBatch(1200, 4)); err != nil {
+		t.Fatal(err)
+	}
+	if l := latest(); l != "1500000" {
+		t.Fatalf("a new writer moved latest back to %q, want 1500000", l)
 	}
 }

@@ -30,52 +30,49 @@ const (
 // and points "latest" at it when it is the newest. It returns the epochUs
 // it went to, and false when an identical directory already existed there.
 // The caller holds the target's lock.
+//
+// What a target directory is known to hold (it exists, durably; where its
+// "latest" points) is kept in w.targets, so a steady target's scrape costs
+// no look-ups: the directory is written under a temporary name and renamed
+// into place, and only a name already taken is looked at.
 func (w *Writer) place(rel string, epochUs int64, data, js, native []byte) (int64, bool, error) {
-	if err := w.ensureDirs(rel); err != nil {
+	ts, err := w.target(rel)
+	if err != nil {
 		return 0, false, err
 	}
 	target := filepath.Join(w.dir, rel)
-
 	var tmp string
 	defer func() {
 		if tmp != "" {
 			os.RemoveAll(tmp)
 		}
 	}()
+	if tmp, err = w.mkTemp(rel, target, epochUs); err != nil {
+		return 0, false, err
+	}
 	for range maxBumps {
 		name := strconv.FormatInt(epochUs, 10)
 		dst := filepath.Join(target, name)
-		if _, err := os.Lstat(dst); err == nil {
-			if same(dst, name, data, js, native) {
-				return epochUs, false, nil
-			}
-			epochUs++
-			continue
-		} else if !errors.Is(err, fs.ErrNotExist) {
-			return 0, false, fmt.Errorf("stat %q: %w", dst, err)
-		}
-		if tmp == "" {
-			var err error
-			if tmp, err = os.MkdirTemp(target, tmpPrefix); err != nil {
-				return 0, false, fmt.Errorf("create temporary directory in %q: %w", target, err)
-			}
-		}
 		if err := writeScrape(tmp, name, data, js, native); err != nil {
 			return 0, false, err
 		}
 		err := os.Rename(tmp, dst)
-		if errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.ENOTEMPTY) {
-			// Someone else placed it meanwhile; look again.
+		if errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.ENOTDIR) {
+			// Taken: by the same scrape (a resend), or by another one.
+			if same(dst, name, data, js, native) {
+				return epochUs, false, nil
+			}
 			if err := clearDir(tmp); err != nil {
 				return 0, false, err
 			}
+			epochUs++
 			continue
 		}
 		if err != nil {
 			return 0, false, fmt.Errorf("rename %q to %q: %w", tmp, dst, err)
 		}
 		tmp = ""
-		if err := w.updateLatest(target, epochUs); err != nil {
+		if err := w.updateLatest(ts, target, epochUs); err != nil {
 			return epochUs, true, err
 		}
 		if err := fsutil.SyncDir(target); err != nil {
@@ -86,9 +83,51 @@ func (w *Writer) place(rel string, epochUs int64, data, js, native []byte) (int6
 	return 0, false, fmt.Errorf("no free scrape directory in %q after %d tries", target, maxBumps)
 }
 
+// targetState is what w.targets knows of a target directory: it exists,
+// durably, and its "latest" link points at latest (0: not known).
+type targetState struct{ latest int64 }
+
+// target returns what is known of target directory rel, creating it and
+// its missing ancestors first when it is not known. The caller holds the
+// target's lock.
+func (w *Writer) target(rel string) (*targetState, error) {
+	if ts, ok := w.targets.Load(rel); ok {
+		return ts.(*targetState), nil
+	}
+	if err := w.ensureDirs(rel); err != nil {
+		return nil, err
+	}
+	ts := &targetState{}
+	w.targets.Store(rel, ts)
+	return ts, nil
+}
+
+// mkTemp creates an empty temporary directory in target rel for a scrape
+// of epochUs. A target directory removed behind the writer's back is made
+// again. The caller holds the target's lock.
+func (w *Writer) mkTemp(rel, target string, epochUs int64) (string, error) {
+	tmp := filepath.Join(target, tmpPrefix+strconv.FormatInt(epochUs, 10)+"-"+strconv.FormatUint(w.tmpSeq.Add(1), 10))
+	err := os.Mkdir(tmp, 0o755)
+	if errors.Is(err, fs.ErrNotExist) {
+		w.targets.Delete(rel)
+		if _, err = w.target(rel); err == nil {
+			err = os.Mkdir(tmp, 0o755)
+		}
+	}
+	if errors.Is(err, fs.ErrExist) {
+		// A leftover of an earlier run, interrupted.
+		if err = os.RemoveAll(tmp); err == nil {
+			err = os.Mkdir(tmp, 0o755)
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("create temporary directory in %q: %w", target, err)
+	}
+	return tmp, nil
+}
+
 // writeScrape writes <name>.data.gz, <name>.json and, when native is not
-// empty, <name>.native.gz into dir, fsyncs them and dir, and makes dir
-// world-readable like the rest of the layout.
+// empty, <name>.native.gz into dir and fsyncs them and dir.
 func writeScrape(dir, name string, data, js, native []byte) error {
 	if err := fsutil.WriteSynced(filepath.Join(dir, name+".data.gz"), data, 0o644); err != nil {
 		return err
@@ -100,9 +139,6 @@ func writeScrape(dir, name string, data, js, native []byte) error {
 	}
 	if err := fsutil.WriteSynced(filepath.Join(dir, name+".json"), js, 0o644); err != nil {
 		return err
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		return fmt.Errorf("chmod %q: %w", dir, err)
 	}
 	return fsutil.SyncDir(dir)
 }
@@ -157,12 +193,19 @@ func sameGzip(a, b []byte) bool {
 }
 
 // updateLatest points target/latest at epochUs unless it already points at
-// something newer, replacing the link by rename.
-func (w *Writer) updateLatest(target string, epochUs int64) error {
+// something newer, replacing the link by rename; ts keeps where it points.
+func (w *Writer) updateLatest(ts *targetState, target string, epochUs int64) error {
+	if ts.latest >= epochUs {
+		return nil
+	}
 	link := filepath.Join(target, latestName)
-	if cur, err := os.Readlink(link); err == nil {
-		if n, err := strconv.ParseInt(cur, 10, 64); err == nil && n >= epochUs {
-			return nil
+	if ts.latest == 0 {
+		// Not known since this writer began: look.
+		if cur, err := os.Readlink(link); err == nil {
+			if n, err := strconv.ParseInt(cur, 10, 64); err == nil && n >= epochUs {
+				ts.latest = n
+				return nil
+			}
 		}
 	}
 	tmp := filepath.Join(target, tmpPrefix+latestName+"-"+strconv.FormatInt(epochUs, 10))
@@ -174,6 +217,7 @@ func (w *Writer) updateLatest(target string, epochUs int64) error {
 		os.Remove(tmp)
 		return fmt.Errorf("replace link %q: %w", link, err)
 	}
+	ts.latest = epochUs
 	return nil
 }
 

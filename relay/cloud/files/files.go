@@ -63,6 +63,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -112,6 +113,8 @@ type Writer struct {
 	retention time.Duration
 	log       *slog.Logger
 	locks     [64]sync.Mutex // by target directory: writes and sweeps of one target are serial
+	targets   sync.Map       // target directory (relative) → *targetState, guarded by its lock (durable.go)
+	tmpSeq    atomic.Uint64  // names temporary directories
 	pool      sync.Pool      // *scratch
 	m         metrics
 }

@@ -128,6 +128,7 @@ func (w *Writer) sweepTarget(rel string, cutoff int64) int {
 		w.m.removed.Inc()
 	}
 	if kept == 0 {
+		w.targets.Delete(rel) // written again, it is made again
 		os.Remove(filepath.Join(dir, latestName))
 		if err := os.Remove(dir); err == nil {
 			fsutil.SyncDir(filepath.Dir(dir))
