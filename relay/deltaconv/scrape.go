@@ -113,14 +113,49 @@ func (kb *KeyBuffer) keys() []string {
 // Merge returns ls with the edge's identity labels extra: "site" replaces
 // the series' own, every other extra label is added only where the series
 // has none of that name. ScrapeOf merges the same way into canonical keys.
+// A label of ls with an empty value is absent, as labels.Builder has it.
 func Merge(ls, extra labels.Labels) labels.Labels {
-	b := labels.NewBuilder(ls)
-	extra.Range(func(l labels.Label) {
-		if l.Name == "site" || ls.Get(l.Name) == "" {
-			b.Set(l.Name, l.Value)
+	var sb labels.ScratchBuilder
+	return MergeInto(&sb, ls, LabelSlice(nil, extra))
+}
+
+// LabelSlice appends the labels of ls to dst, in order.
+func LabelSlice(dst []labels.Label, ls labels.Labels) []labels.Label {
+	ls.Range(func(l labels.Label) { dst = append(dst, l) })
+	return dst
+}
+
+// MergeInto is Merge with extra as a slice sorted by name, building the
+// result in sb (reset first): a caller merging many series reuses sb and
+// extra, so that a merge costs one allocation, the result's, and one pass
+// over ls.
+func MergeInto(sb *labels.ScratchBuilder, ls labels.Labels, extra []labels.Label) labels.Labels {
+	sb.Reset()
+	j := 0
+	ls.Range(func(l labels.Label) {
+		for j < len(extra) && extra[j].Name < l.Name {
+			if extra[j].Value != "" {
+				sb.Add(extra[j].Name, extra[j].Value)
+			}
+			j++
+		}
+		if j < len(extra) && extra[j].Name == l.Name {
+			e := extra[j]
+			j++
+			if l.Name == "site" || l.Value == "" {
+				l = e
+			}
+		}
+		if l.Value != "" {
+			sb.Add(l.Name, l.Value)
 		}
 	})
-	return b.Labels()
+	for ; j < len(extra); j++ {
+		if extra[j].Value != "" {
+			sb.Add(extra[j].Name, extra[j].Value)
+		}
+	}
+	return sb.Labels()
 }
 
 // AppendMerged appends Merge(ls, extra) in canonical form, the delta key of

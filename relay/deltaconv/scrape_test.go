@@ -52,3 +52,43 @@ func TestScrapeKeysMergeIdentity(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeMatchesBuilder: Merge gives what labels.Builder makes of the
+// rule (site replaces, other identity labels fill only absent or empty
+// labels, an empty value is an absent label), for random label sets with
+// empty values on both sides, one reused scratch builder across series.
+func TestMergeMatchesBuilder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	names := []string{"__name__", "a", "instance", "job", "region", "site", "zone"}
+	values := []string{"", "v0", "v1"}
+	random := func(n int) labels.Labels {
+		var b labels.ScratchBuilder
+		seen := map[string]bool{}
+		for range n {
+			name := names[rng.IntN(len(names))]
+			if !seen[name] {
+				seen[name] = true
+				b.Add(name, values[rng.IntN(len(values))])
+			}
+		}
+		b.Sort()
+		return b.Labels()
+	}
+	var sb labels.ScratchBuilder
+	for round := range 2000 {
+		ls, extra := random(rng.IntN(7)), random(rng.IntN(4))
+		b := labels.NewBuilder(ls)
+		extra.Range(func(l labels.Label) {
+			if l.Name == "site" || ls.Get(l.Name) == "" {
+				b.Set(l.Name, l.Value)
+			}
+		})
+		want := b.Labels()
+		if got := MergeInto(&sb, ls, LabelSlice(nil, extra)); !labels.Equal(got, want) {
+			t.Fatalf("round %d: MergeInto(%s, %s) = %s, want %s", round, ls, extra, got, want)
+		}
+		if got := Merge(ls, extra); !labels.Equal(got, want) {
+			t.Fatalf("round %d: Merge(%s, %s) = %s, want %s", round, ls, extra, got, want)
+		}
+	}
+}

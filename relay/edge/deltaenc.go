@@ -113,7 +113,10 @@ func (d *deltaEncoder) encode(tenant, site string, batches []*relay.Batch, maxBl
 	}
 	for _, b := range batches {
 		if !d.scrapeOf(b) {
-			addIdentity(b, d.extra)
+			if b.Scrape {
+				// Edge.Submit merged identity into every other batch.
+				addIdentity(b, d.extra)
+			}
 			whole = append(whole, b)
 			continue
 		}

@@ -265,8 +265,14 @@ func (e *Edge) Submit(ctx context.Context, b *relay.Batch) error {
 // b; site overrides, external labels never replace a label a series has
 // (deltaconv.Merge, as the delta keys are built).
 func addIdentity(b *relay.Batch, extra labels.Labels) {
+	if len(b.Series) == 0 {
+		return
+	}
+	var ex [8]labels.Label
+	es := deltaconv.LabelSlice(ex[:0], extra)
+	sb := labels.NewScratchBuilder(16)
 	for i := range b.Series {
-		b.Series[i].Labels = deltaconv.Merge(b.Series[i].Labels, extra)
+		b.Series[i].Labels = deltaconv.MergeInto(&sb, b.Series[i].Labels, es)
 	}
 }
 

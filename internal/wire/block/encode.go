@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"math"
 	"sort"
+	"sync"
 
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -26,17 +27,41 @@ func (t *strtab) ref(s string) uint64 {
 	return i
 }
 
+// scratch is what one Encode works in; kept in a pool so that a steady
+// stream of blocks does not build its string index and buffers anew.
+type scratch struct {
+	t          strtab
+	recs, body []byte
+}
+
+var scratches = sync.Pool{New: func() any {
+	return &scratch{t: strtab{idx: make(map[string]uint64, 1024)}, recs: make([]byte, 0, 64*1024)}
+}}
+
+// maxKept bounds the buffers and the string index a pooled scratch keeps.
+const maxKept = 8 << 20
+
 // Encode appends the encoding of b to dst and returns the result.
 func Encode(dst []byte, b *relay.Block) []byte {
-	t := &strtab{idx: make(map[string]uint64, 1024)}
+	sc := scratches.Get().(*scratch)
+	defer func() {
+		if cap(sc.recs) > maxKept || cap(sc.body) > maxKept || len(sc.t.list) > maxKept/64 {
+			return
+		}
+		clear(sc.t.idx)
+		clear(sc.t.list) // drop references to the block's strings
+		sc.t.list = sc.t.list[:0]
+		scratches.Put(sc)
+	}()
+	t := &sc.t
 	extras := hasExtras(b)
-	recs := make([]byte, 0, 64*1024)
-	recs = binary.AppendUvarint(recs, uint64(len(b.Batches)))
+	recs := binary.AppendUvarint(sc.recs[:0], uint64(len(b.Batches)))
 	for _, bt := range b.Batches {
 		recs = encodeBatch(recs, t, bt, extras)
 	}
+	sc.recs = recs
 
-	body := make([]byte, 0, len(recs)+16*len(t.list))
+	body := sc.body[:0]
 	body = appendString(body, b.Tenant)
 	body = appendString(body, b.Site)
 	body = binary.AppendUvarint(body, uint64(len(t.list)))
@@ -60,6 +85,7 @@ func Encode(dst []byte, b *relay.Block) []byte {
 		}
 	}
 
+	sc.body = body
 	dst = append(dst, magic...)
 	dst = append(dst, version, flagZstd)
 	return encoder.EncodeAll(body, dst)
