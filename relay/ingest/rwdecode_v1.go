@@ -119,6 +119,7 @@ type v1Decoder struct {
 	body  []byte
 	arena string
 	flat  []relay.Sample
+	ls    []labels.Label // the series' labels as read
 	sb    labels.ScratchBuilder
 	esb   labels.ScratchBuilder // exemplar labels
 	batch *relay.Batch
@@ -129,7 +130,7 @@ func (d *v1Decoder) series(f wireField, index int) error {
 	if err := wantType(f, protowire.BytesType, "WriteRequest"); err != nil {
 		return notProtobuf(err)
 	}
-	d.sb.Reset()
+	d.ls = d.ls[:0]
 	first := len(d.flat)
 	var sr relay.Series
 	for p := f.lo; p < f.hi; {
@@ -156,7 +157,7 @@ func (d *v1Decoder) series(f wireField, index int) error {
 			}
 		}
 	}
-	ls, err := finishLabels(&d.sb, index)
+	ls, err := finishLabelSlice(d.ls, &d.sb, index)
 	if err != nil {
 		return err
 	}
@@ -218,7 +219,7 @@ func (d *v1Decoder) label(f wireField) error {
 			}
 		}
 	}
-	d.sb.Add(name, value)
+	d.ls = append(d.ls, labels.Label{Name: name, Value: value})
 	return nil
 }
 
