@@ -240,3 +240,59 @@ func TestMaxSendRate(t *testing.T) {
 		<-done
 	})
 }
+
+// TestBackoffCountsUnansweredDial: an attempt the cloud never answers
+// (the handshake times out while the link is down) has waited its backoff
+// already, so the next attempt starts as soon as the wait, counted from the
+// start of the failed one, is over; a refusal still waits its whole backoff
+// after the answer.
+func TestBackoffCountsUnansweredDial(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := newMemQueue()
+		q.add(3, 100, 5)
+		const minB, maxB, handshake = time.Second, 8 * time.Second, 5 * time.Second
+		f, err := New(q, Config{Client: transport.ClientConfig{Addr: "cloud:4433"}, MinBackoff: minB, MaxBackoff: maxB})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var starts, ends []time.Time
+		f.dial = func(ctx context.Context, cc transport.ClientConfig) (uplink, error) {
+			starts = append(starts, time.Now())
+			defer func() { ends = append(ends, time.Now()) }()
+			switch len(starts) {
+			case 1, 2, 3, 4: // the link is down: nothing answers
+				time.Sleep(handshake)
+				return nil, errors.New("dial: timeout: no recent network activity")
+			case 5:
+				return nil, fmt.Errorf("dial: %w: unknown token", transport.ErrRefused)
+			}
+			return newFakeConn(cc.Window, 1<<20, func(uint64) verdict { return ack }), nil
+		}
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error, 1)
+		go func() { done <- f.Run(ctx) }()
+		time.Sleep(time.Minute)
+		synctest.Wait()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if len(starts) != 6 {
+			t.Fatalf("%d attempts, want 6", len(starts))
+		}
+		for k := 1; k < len(starts); k++ {
+			d := min(minB<<(k-1), maxB)
+			from, lo, hi := starts[k-1], d/2, d // counted from the failed attempt's start
+			if k == 5 {
+				from = ends[k-1] // a refusal waits after the answer
+			}
+			lo, hi = max(lo, ends[k-1].Sub(from)), max(hi, ends[k-1].Sub(from)+time.Nanosecond)
+			if dt := starts[k].Sub(from); dt < lo || dt >= hi {
+				t.Errorf("attempt %d began %v after attempt %d's start or answer, want in [%v, %v)", k+1, dt, k, lo, hi)
+			}
+		}
+		if left, _ := q.state(); left != 0 {
+			t.Errorf("%d blocks left in the queue", left)
+		}
+	})
+}

@@ -221,8 +221,18 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		if attempt > 0 {
 			f.m.reconnects.Inc()
 		}
+		dialed := time.Now()
 		conn, err := f.dial(ctx, f.cfg.Client)
+		var wait time.Duration
 		if err != nil {
+			wait = f.wait(backoff)
+			if !errors.Is(err, transport.ErrRefused) {
+				// The wait counts from the start of an attempt the cloud
+				// never answered (a handshake timing out while the link is
+				// down): the attempt itself waited that long, and loaded
+				// nothing but the link.
+				wait = max(0, wait-time.Since(dialed))
+			}
 			if ctx.Err() != nil {
 				return nil
 			}
@@ -231,7 +241,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 				kind = "refused"
 			}
 			f.m.errors.WithLabelValues(kind).Inc()
-			f.log.Warn("uplink connect failed", "err", err, "retry_in_about", backoff)
+			f.log.Warn("uplink connect failed", "err", err, "retry_in", wait.Round(time.Millisecond))
 		} else {
 			f.m.sentBytes.Add(float64(conn.SentBytes()))
 			f.setConnected(true)
@@ -257,8 +267,9 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			if progressed {
 				backoff = f.cfg.MinBackoff
 			}
+			wait = f.wait(backoff)
 		}
-		if !sleep(ctx, f.wait(backoff)) {
+		if !sleep(ctx, wait) {
 			return nil
 		}
 		backoff = min(2*backoff, f.cfg.MaxBackoff)
