@@ -85,7 +85,7 @@ func Dial(ctx context.Context, cfg ClientConfig) (*Conn, error) {
 	tlsConf.NextProtos = []string{ALPN}
 	tlsConf.MinVersion = tls.VersionTLS13
 	qc, err := quic.DialAddr(ctx, cfg.Addr, tlsConf, &quic.Config{
-		HandshakeIdleTimeout:  helloTimeout,
+		HandshakeIdleTimeout:  dialIdleTimeout,
 		MaxIdleTimeout:        cfg.IdleTimeout,
 		KeepAlivePeriod:       cfg.IdleTimeout / 3,
 		MaxIncomingStreams:    -1,

@@ -21,6 +21,14 @@ const (
 	// helloTimeout bounds the wait for the edge's stream and HELLO, and
 	// for the server's answer to it.
 	helloTimeout = 10 * time.Second
+	// dialIdleTimeout ends a connection attempt when the cloud has sent
+	// nothing for this long during the QUIC handshake (quic-go's
+	// HandshakeIdleTimeout: silence, not the handshake's length, so a slow
+	// link that answers is not cut). quic-go resends its first packet at
+	// doubling intervals (0.3, 0.6, 1.2, 2.4 s ...); a fresh attempt after
+	// 5 s of silence, rather than one more resend 4.8 s later, reaches a
+	// link that has come back sooner.
+	dialIdleTimeout = 5 * time.Second
 	// DefaultMaxConnsPerSite bounds the connections one site may hold
 	// open: an edge uses one, a second while an old one times out, so a
 	// stolen credential cannot make the cloud hold thousands.
