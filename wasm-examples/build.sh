@@ -2,14 +2,14 @@
 # Builds every WebAssembly module edgerelay commits, into OUTROOT (default:
 # the repository root) at the same relative paths:
 #   plugins/builtin/{relabel,anonymize,filter}.wasm.zst   Go, zstd-compressed, embedded in the binary
-#   wasm-examples/dropprefix/dropprefix.wasm          C on sdk/c (clang-14 + wasi-libc), skipped if absent
+#   wasm-examples/{dropprefix,sumby}/*.wasm           C on sdk/c (clang-14 + wasi-libc), skipped if absent
 #   plugins/host/testdata/*.wasm                      hostile WAT test modules (wat2wasm), skipped if absent
 # Go's wasm output is reproducible with -trimpath and the same toolchain, so
 # plugins/host's TestBuiltinsCurrent rebuilds into a temp dir and compares.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root}
-mkdir -p "$out/plugins/builtin" "$out/wasm-examples/dropprefix" "$out/plugins/host/testdata"
+mkdir -p "$out/plugins/builtin" "$out/wasm-examples/dropprefix" "$out/wasm-examples/sumby" "$out/plugins/host/testdata"
 cd "$root"
 # The built-in modules are embedded zstd-compressed (a quarter of their size;
 # plugins/builtin decompresses one when a stage names it): with the zstd
@@ -27,12 +27,14 @@ for p in relabel anonymize filter; do
 	fi
 done
 if command -v clang-14 >/dev/null && [ -d /usr/lib/wasm32-wasi ]; then
-	# The C SDK's build line (sdk/c/README.md): the plugin's sources plus sdk/c/edgerelay.c.
-	clang-14 --target=wasm32-wasi --sysroot=/usr -isystem /usr/include/wasm32-wasi -L/usr/lib/wasm32-wasi \
-		-mexec-model=reactor -O2 -s -I sdk/c -o "$out/wasm-examples/dropprefix/dropprefix.wasm" \
-		wasm-examples/dropprefix/dropprefix.c sdk/c/edgerelay.c
+	# The C SDK's build line (sdk/c/README.md): the plugin's sources plus sdk/c/edgerelay*.c.
+	for p in dropprefix sumby; do
+		clang-14 --target=wasm32-wasi --sysroot=/usr -isystem /usr/include/wasm32-wasi -L/usr/lib/wasm32-wasi \
+			-mexec-model=reactor -O2 -s -I sdk/c -o "$out/wasm-examples/$p/$p.wasm" \
+			wasm-examples/$p/$p.c sdk/c/edgerelay.c sdk/c/edgerelay_config.c sdk/c/edgerelay_stream.c
+	done
 else
-	echo "build.sh: clang-14 or wasi-libc missing; skipping wasm-examples/dropprefix" >&2
+	echo "build.sh: clang-14 or wasi-libc missing; skipping wasm-examples/dropprefix and sumby" >&2
 fi
 if command -v wat2wasm >/dev/null; then
 	for f in plugins/host/testdata/*.wat; do

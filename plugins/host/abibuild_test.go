@@ -14,7 +14,7 @@ import (
 
 // abiModules are the plugins of the ABI test suite, built from source with
 // one SDK: dropprefix (series-level, the example in wasm-examples) and
-// scale (sample-level, in testdata/abi).
+// scale (sample-level) and emit (stream), both in testdata/abi.
 type abiModules struct {
 	dropprefix, scale, emit string
 }
@@ -38,6 +38,8 @@ func buildABIModules(t testing.TB, lang string) abiModules {
 		cc := cWasmCompiler(t)
 		clangBuildWasm(t, cc, m.dropprefix, "../../wasm-examples/dropprefix/dropprefix.c")
 		clangBuildWasm(t, cc, m.scale, "testdata/abi/scale.c")
+		m.emit = filepath.Join(dir, "emit.wasm")
+		clangBuildWasm(t, cc, m.emit, "testdata/abi/emit.c")
 	default:
 		t.Fatalf("BUG: no SDK for %q", lang)
 	}
@@ -86,28 +88,39 @@ func clangBuildWasm(t testing.TB, cc, out string, srcs ...string) {
 	args := []string{"--target=wasm32-wasi", "--sysroot=/usr", "-isystem", "/usr/include/wasm32-wasi",
 		"-L/usr/lib/wasm32-wasi", "-mexec-model=reactor", "-O2", "-s", "-Wall", "-Wextra", "-Werror",
 		"-I", "../../sdk/c", "-o", out}
-	args = append(append(args, srcs...), "../../sdk/c/edgerelay.c")
+	args = append(append(args, srcs...), cSDKSources(t)...)
 	if b, err := exec.Command(cc, args...).CombinedOutput(); err != nil {
 		t.Fatalf("clang-14 %v: %v\n%s", srcs, err, b)
 	}
 }
 
-// TestCSDKNeedsOneFunction: a C plugin naming both a series and a samples
-// function (or neither) fails to load with the reason, as Go's
-// sdk.Register refuses it.
+// cSDKSources are the C SDK's .c files, which every C plugin is built with.
+func cSDKSources(t testing.TB) []string {
+	t.Helper()
+	srcs, err := filepath.Glob("../../sdk/c/edgerelay*.c")
+	if err != nil || len(srcs) == 0 {
+		t.Fatalf("no C SDK sources in ../../sdk/c: %v", err)
+	}
+	return srcs
+}
+
+// TestCSDKNeedsOneFunction: a C plugin naming more than one of a series, a
+// samples and a stream function (or none) fails to load with the reason, as
+// Go's sdk.Register refuses it.
 func TestCSDKNeedsOneFunction(t *testing.T) {
 	cc := cWasmCompiler(t)
-	for name, def := range map[string]string{"both": "{.series = f, .samples = g}", "neither": "{0}"} {
-		src := filepath.Join(t.TempDir(), name+".c")
+	for name, def := range map[string]string{"both": "{.series = f, .samples = g}", "neither": "{0}",
+		"samples and stream": "{.samples = g, .stream = h}", "all": "{.series = f, .samples = g, .stream = h}"} {
+		src := filepath.Join(t.TempDir(), strings.ReplaceAll(name, " ", "_")+".c")
 		code := "#include \"edgerelay.h\"\nvoid f(er_series *s) { (void)s; }\nint g(er_samples *s) { (void)s; return 0; }\n" +
-			"const er_plugin er_plugin_def = " + def + ";\n"
+			"int h(er_stream *s) { (void)s; return 0; }\nconst er_plugin er_plugin_def = " + def + ";\n"
 		if err := os.WriteFile(src, []byte(code), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		wasm := filepath.Join(t.TempDir(), name+".wasm")
+		wasm := filepath.Join(t.TempDir(), "m.wasm")
 		clangBuildWasm(t, cc, wasm, src)
 		_, err := NewChain(context.Background(), []config.PluginConfig{abiStage(t, name, wasm, "", "")}, Options{})
-		if err == nil || !strings.Contains(err.Error(), "exactly one of series and samples") {
+		if err == nil || !strings.Contains(err.Error(), "exactly one of series, samples and stream") {
 			t.Errorf("%s: NewChain = %v; want it refused", name, err)
 		}
 	}

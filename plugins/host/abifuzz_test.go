@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"testing"
 
 	"github.com/prometheus/prometheus/model/labels"
@@ -53,6 +54,30 @@ func FuzzABISamples(f *testing.F) {
 	f.Add([]byte{1, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		abiFuzzCompare(t, stages, func(s *stage) api.Function { return s.fSmpl }, b)
+	})
+}
+
+// FuzzABIStream does the same with a StreamRequest and emit, which reads
+// the labels it was told, declares, emits and retires (retire on): the
+// answers hold every part of a StreamResponse. Each SDK's instance keeps
+// what earlier inputs told it, so both see the same history.
+func FuzzABIStream(f *testing.F) {
+	stages := abiFuzzStages(f, func(m abiModules) string { return m.emit }, `{retire: true}`, abi.KindStream)
+	var s abi.Samples
+	for i, v := range []float64{1, 2, math.Float64frombits(0x7ff0000000000002)} {
+		s.Append(uint32(i+1), int64(1000*i), v)
+	}
+	sets := [][]abi.Label{{{Name: "__name__", Value: "a"}, {Name: "job", Value: "j"}}, {{Name: "__name__", Value: "b"}}}
+	good := abi.AppendStreamRequest(nil, 0, []uint32{1, 2}, sets, &s)
+	f.Add(good)
+	f.Add(abi.AppendStreamRequest(nil, abi.FlagForget, []uint32{3}, sets[1:], &s))
+	f.Add(good[:len(good)-5])
+	f.Add(append(good, 7))
+	f.Add([]byte{0, 0, 0, 0})
+	f.Add(abi.AppendU32(abi.AppendU32(abi.AppendU32(nil, 0), 1), 9)) // a ref, then no labels
+	f.Add(abi.AppendU32(abi.AppendU32(abi.AppendU32(abi.AppendU32(nil, 0), 1), 9), 513))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		abiFuzzCompare(t, stages, func(s *stage) api.Function { return s.fStream }, b)
 	})
 }
 

@@ -33,12 +33,7 @@ func TestABISuite(t *testing.T) {
 			t.Run("samples", func(t *testing.T) { abiSamplesCases(t, m) })
 			t.Run("config", func(t *testing.T) { abiConfigCases(t, m) })
 			t.Run("many calls", func(t *testing.T) { abiManyCalls(t, m) })
-			t.Run("stream", func(t *testing.T) {
-				if m.emit == "" {
-					t.Skip("the C SDK has no stream (new series) support yet")
-				}
-				abiStreamCases(t, m)
-			})
+			t.Run("stream", func(t *testing.T) { abiStreamCases(t, m) })
 		})
 	}
 }

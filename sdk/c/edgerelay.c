@@ -5,6 +5,7 @@
  * sample columns, never bytes. Standard C plus wasi-libc's malloc.
  */
 #include "edgerelay.h"
+#include "edgerelay_stream.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -37,7 +38,7 @@ static int reserve(uint32_t n) {
 	return 0;
 }
 static void put(const void *b, uint32_t n) {
-	if (reserve(n) == 0) memcpy(out + out_len, b, n), out_len += n;
+	if (n && reserve(n) == 0) memcpy(out + out_len, b, n), out_len += n;
 }
 static void put32(uint32_t v) {
 	uint8_t b[4] = {v, v >> 8, v >> 16, v >> 24};
@@ -92,7 +93,7 @@ int er_str_cmp(er_str a, er_str b) {
 /* ---- exports ---- */
 
 EXPORT("er_abi_version") int32_t er_abi_version(void) { return ER_ABI_VERSION; }
-EXPORT("er_kind") int32_t er_kind(void) { return er_plugin_def.samples ? 2 : 1; }
+EXPORT("er_kind") int32_t er_kind(void) { return er_plugin_def.stream ? 3 : er_plugin_def.samples ? 2 : 1; }
 
 EXPORT("er_buffer") uint8_t *er_buffer(uint32_t size) {
 	if (size > in_cap || !in) {
@@ -110,7 +111,8 @@ EXPORT("er_init") uint64_t er_init(const uint8_t *p, uint32_t n) {
 	begin();
 	const uint8_t *cfg = request(p, n);
 	if (!cfg) return error_result("abi: config is not in the request buffer");
-	if (!er_plugin_def.series == !er_plugin_def.samples) return error_result("er_plugin_def needs exactly one of series and samples");
+	if (!!er_plugin_def.series + !!er_plugin_def.samples + !!er_plugin_def.stream != 1)
+		return error_result("er_plugin_def needs exactly one of series, samples and stream");
 	if (er_plugin_def.init && er_plugin_def.init((er_str){(const char *)cfg, n}) != 0)
 		return error_result("init failed");
 	if (failed) return error_result("");
@@ -268,190 +270,91 @@ void er_samples_keep(er_samples *s, uint32_t i, uint32_t *w) {
 	(*w)++;
 }
 
-EXPORT("er_samples") uint64_t er_samples_call(const uint8_t *p, uint32_t len) {
-	begin();
-	const uint8_t *b = request(p, len);
-	if (!er_plugin_def.samples) return error_result("module has no samples function");
-	if (!b || len < 4) return error_result("abi: truncated input");
-	uint32_t n = rd32(b);
-	if ((uint64_t)n * 20 > len - 4) return error_result("abi: truncated input");
+/* read_samples decodes a SamplesRequest at *off into cols; NULL or an error. */
+static const char *read_samples(const uint8_t *b, uint32_t len, uint32_t *off) {
+	if (len - *off < 4) return "abi: truncated input";
+	uint32_t n = rd32(b + *off);
+	*off += 4;
+	if ((uint64_t)n * 20 > len - *off) return "abi: truncated input";
 	if (n > cols_cap) {
 		free(cols.ref), free(cols.t), free(cols.v);
 		cols.ref = malloc((size_t)n * 4), cols.t = malloc((size_t)n * 8), cols.v = malloc((size_t)n * 8);
 		cols_cap = cols.ref && cols.t && cols.v ? n : 0;
-		if (!cols_cap) return error_result("out of memory");
+		if (!cols_cap) return "out of memory";
 	}
-	const uint8_t *r = b + 4, *t = r + 4 * (size_t)n, *v = t + 8 * (size_t)n;
+	const uint8_t *r = b + *off, *t = r + 4 * (size_t)n, *v = t + 8 * (size_t)n;
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t bits = rd64(v + 8 * (size_t)i);
 		cols.ref[i] = rd32(r + 4 * (size_t)i), cols.t[i] = (int64_t)rd64(t + 8 * (size_t)i);
 		memcpy(&cols.v[i], &bits, 8);
 	}
+	*off += 20 * n;
 	cols.count = n;
-	if (er_plugin_def.samples(&cols) != 0 || failed) return error_result("samples failed");
-	if (cols.count > n) return error_result("samples columns grew");
-	put32(STATUS_OK), put32(cols.count);
-	for (uint32_t i = 0; i < cols.count; i++) put32(cols.ref[i]);
-	for (uint32_t i = 0; i < cols.count; i++) put64((uint64_t)cols.t[i]);
-	for (uint32_t i = 0; i < cols.count; i++) {
+	return 0;
+}
+
+/* put_samples appends count samples as a SamplesRequest. */
+static void put_samples(const uint32_t *ref, const int64_t *t, const double *v, uint32_t count) {
+	put32(count);
+	for (uint32_t i = 0; i < count; i++) put32(ref[i]);
+	for (uint32_t i = 0; i < count; i++) put64((uint64_t)t[i]);
+	for (uint32_t i = 0; i < count; i++) {
 		uint64_t bits;
-		memcpy(&bits, &cols.v[i], 8);
+		memcpy(&bits, &v[i], 8);
 		put64(bits);
 	}
+}
+
+EXPORT("er_samples") uint64_t er_samples_call(const uint8_t *p, uint32_t len) {
+	begin();
+	const uint8_t *b = request(p, len);
+	if (!er_plugin_def.samples) return error_result("module has no samples function");
+	if (!b) return error_result("abi: truncated input");
+	uint32_t off = 0, n;
+	const char *err = read_samples(b, len, &off);
+	if (err) return error_result(err);
+	n = cols.count;
+	if (er_plugin_def.samples(&cols) != 0 || failed) return error_result("samples failed");
+	if (cols.count > n) return error_result("samples columns grew");
+	put32(STATUS_OK);
+	put_samples(cols.ref, cols.t, cols.v, cols.count);
 	return result();
 }
 
-/* ---- config: a flat JSON object ---- */
+/* ---- stream ---- */
 
-static int ws(int c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
-static int peek(er_config *c) {
-	while (c->off < c->src.n && ws(c->src.p[c->off])) c->off++;
-	return c->off < c->src.n ? (unsigned char)c->src.p[c->off] : -1;
-}
-static int config_error(er_config *c, const char *what) {
-	c->err = 1;
-	return er_fail(what);
-}
+static er_stream strm;
 
-/* skip_string moves past the string starting at c->off (a '"'). */
-static int skip_string(er_config *c) {
-	for (c->off++; c->off < c->src.n; c->off++) {
-		char ch = c->src.p[c->off];
-		if (ch == '\\') c->off++;
-		else if (ch == '"') return c->off++, 0;
-		else if ((unsigned char)ch < 0x20) return -1;
+/* er_stream: the refs not told yet with their labels (kept by
+ * edgerelay_stream.c), then the samples; the answer is the kept samples and
+ * what the plugin declared, retired and emitted. As the Go SDK, the labels
+ * read before a malformed part stay told, and a forget takes effect once
+ * the request's refs are all read. */
+EXPORT("er_stream") uint64_t er_stream_call(const uint8_t *p, uint32_t len) {
+	begin();
+	const uint8_t *b = request(p, len);
+	if (!er_plugin_def.stream) return error_result("module has no stream function");
+	if (!b || len < 8) return error_result("abi: truncated input");
+	uint32_t flags = rd32(b), n = rd32(b + 4), off = 8;
+	if ((uint64_t)n * 8 > len - off) return error_result("abi: truncated input");
+	uint32_t gen = er__told_begin();
+	for (uint32_t i = 0; i < n; i++) {
+		if (len - off < 4) return error_result("abi: truncated input");
+		uint32_t ref = rd32(b + off);
+		off += 4;
+		if (read_labels(b, len, &off) || failed) return error_result("abi: truncated input");
+		if (er__told(ref, &cur, gen)) return error_result("out of memory");
 	}
-	return -1;
-}
-
-/* skip_value moves past one JSON value (nested ones by bracket depth). */
-static int skip_value(er_config *c) {
-	int depth = 0;
-	do {
-		int ch = peek(c);
-		if (ch < 0) return -1;
-		if (ch == '"') {
-			if (skip_string(c)) return -1;
-		} else if (ch == '{' || ch == '[') {
-			depth++, c->off++;
-		} else if (ch == '}' || ch == ']') {
-			if (depth == 0) return -1;
-			depth--, c->off++;
-		} else if (ch == ',' || ch == ':') {
-			if (depth == 0) return -1;
-			c->off++;
-		} else {
-			uint32_t start = c->off;
-			while (c->off < c->src.n && strchr("{}[],:\" \t\r\n", c->src.p[c->off]) == 0) c->off++;
-			if (c->off == start) return -1;
-		}
-	} while (depth > 0);
-	return 0;
-}
-
-er_config er_config_open(er_str config) { return (er_config){config, 0, 0, 0}; }
-
-int er_config_next(er_config *c, er_str *key, er_str *val) {
-	if (c->err || c->started < 0) return 0;
-	if (!c->started) {
-		if (peek(c) != '{') return config_error(c, "decode config: not a JSON object"), 0;
-		c->off++, c->started = 1;
-		if (peek(c) == '}') goto end;
-	} else {
-		int ch = peek(c);
-		if (ch == '}') goto end;
-		if (ch != ',') return config_error(c, "decode config: want , or } after a member"), 0;
-		c->off++;
-	}
-	if (peek(c) != '"') return config_error(c, "decode config: want a member name"), 0;
-	uint32_t k = c->off;
-	if (skip_string(c)) return config_error(c, "decode config: unterminated string"), 0;
-	*key = (er_str){c->src.p + k + 1, c->off - k - 2};
-	if (peek(c) != ':') return config_error(c, "decode config: want : after a member name"), 0;
-	c->off++;
-	peek(c);
-	uint32_t v = c->off;
-	if (skip_value(c)) return config_error(c, "decode config: invalid value"), 0;
-	*val = (er_str){c->src.p + v, c->off - v};
-	return 1;
-end:
-	c->off++, c->started = -1;
-	if (peek(c) >= 0) return config_error(c, "decode config: bytes after the object"), 0;
-	return 0;
-}
-
-int er_config_fail(er_str key, const char *what) {
-	char b[320] = "decode config: ";
-	size_t n = strlen(b), k = key.n > 256 ? 256 : key.n;
-	memcpy(b + n, key.p, k), memcpy(b + n + k, ": ", 3);
-	return er_fail_str(b, er_cstr(what));
-}
-
-static int hex4(const char *p, uint32_t *u) {
-	*u = 0;
-	for (int i = 0; i < 4; i++) {
-		char ch = p[i];
-		int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
-		if (d < 0) return -1;
-		*u = *u << 4 | (uint32_t)d;
-	}
-	return 0;
-}
-
-int er_json_string(er_str val, char *dst, size_t cap) {
-	if (er_str_eq(val, "null") && cap > 0) return (int)strnlen(dst, cap - 1);
-	if (val.n < 2 || val.p[0] != '"' || val.p[val.n - 1] != '"' || cap == 0) return -1;
-	size_t w = 0;
-	for (uint32_t i = 1; i < val.n - 1; i++) {
-		char ch = val.p[i];
-		uint32_t u = (unsigned char)ch;
-		if (ch == '\\') {
-			if (++i >= val.n - 1) return -1;
-			switch (val.p[i]) {
-			case '"': case '\\': case '/': u = (unsigned char)val.p[i]; break;
-			case 'b': u = '\b'; break;
-			case 'f': u = '\f'; break;
-			case 'n': u = '\n'; break;
-			case 'r': u = '\r'; break;
-			case 't': u = '\t'; break;
-			case 'u':
-				if (i + 4 >= val.n - 1 || hex4(val.p + i + 1, &u)) return -1;
-				i += 4;
-				if (u >= 0xd800 && u < 0xdc00 && i + 6 < val.n - 1 && val.p[i + 1] == '\\' && val.p[i + 2] == 'u') {
-					uint32_t lo;
-					if (hex4(val.p + i + 3, &lo) == 0 && lo >= 0xdc00 && lo < 0xe000) u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00), i += 6;
-				}
-				if (u >= 0xd800 && u < 0xe000) u = 0xfffd;
-				break;
-			default: return -1;
-			}
-		}
-		char enc[4];
-		size_t m;
-		if (u < 0x80 || ch != '\\') enc[0] = (char)u, m = 1;
-		else if (u < 0x800) enc[0] = 0xc0 | u >> 6, enc[1] = 0x80 | (u & 0x3f), m = 2;
-		else if (u < 0x10000) enc[0] = 0xe0 | u >> 12, enc[1] = 0x80 | (u >> 6 & 0x3f), enc[2] = 0x80 | (u & 0x3f), m = 3;
-		else enc[0] = 0xf0 | u >> 18, enc[1] = 0x80 | (u >> 12 & 0x3f), enc[2] = 0x80 | (u >> 6 & 0x3f), enc[3] = 0x80 | (u & 0x3f), m = 4;
-		if (w + m >= cap || u == 0) return -1;
-		memcpy(dst + w, enc, m), w += m;
-	}
-	dst[w] = 0;
-	return (int)w;
-}
-
-int er_json_number(er_str val, double *out) {
-	char buf[64];
-	if (er_str_eq(val, "null")) return 0;
-	if (val.n == 0 || val.n >= sizeof buf || !(val.p[0] == '-' || (val.p[0] >= '0' && val.p[0] <= '9'))) return -1;
-	memcpy(buf, val.p, val.n), buf[val.n] = 0;
-	char *end;
-	*out = strtod(buf, &end);
-	return end == buf + val.n ? 0 : -1;
-}
-
-int er_json_bool(er_str val, int *out) {
-	if (er_str_eq(val, "true")) return *out = 1, 0;
-	if (er_str_eq(val, "false")) return *out = 0, 0;
-	if (er_str_eq(val, "null")) return 0;
-	return -1;
+	if (flags & 1) er__forget_all_but(gen);
+	const char *err = read_samples(b, len, &off);
+	if (err) return error_result(err);
+	uint32_t in_n = cols.count;
+	strm.samples = cols;
+	er__stream_reset();
+	if (er_plugin_def.stream(&strm) != 0 || failed) return error_result("stream failed");
+	if (strm.samples.count > in_n) return error_result("samples columns grew");
+	put32(STATUS_OK);
+	put_samples(strm.samples.ref, strm.samples.t, strm.samples.v, strm.samples.count);
+	if (er__stream_put(put)) return error_result("out of memory");
+	return result();
 }

@@ -2,15 +2,16 @@
  * edgerelay.h — the edgerelay plugin SDK for C (ABI version 1).
  *
  * A plugin written on it is a WebAssembly reactor module: compile it together
- * with edgerelay.c (Debian: clang-14, lld-14, wasi-libc; see README.md):
+ * with the SDK's three .c files (Debian: clang-14, lld-14, wasi-libc; see
+ * README.md):
  *
  *   clang-14 --target=wasm32-wasi --sysroot=/usr -isystem /usr/include/wasm32-wasi \
- *     -L/usr/lib/wasm32-wasi -mexec-model=reactor -O2 -I sdk/c \
- *     -o plugin.wasm plugin.c sdk/c/edgerelay.c
+ *     -L/usr/lib/wasm32-wasi -mexec-model=reactor -O2 -s -I sdk/c \
+ *     -o plugin.wasm plugin.c sdk/c/edgerelay*.c
  *
  * edgerelay.c exports the ABI (er_abi_version, er_kind, er_buffer, er_init,
- * er_series, er_samples); the plugin defines one constant naming its
- * functions, exactly one of series and samples:
+ * er_series, er_samples, er_stream); the plugin defines one constant naming
+ * its functions, exactly one of series, samples and stream:
  *
  *   static int configure(er_str config) { ... return 0; }
  *   static void process(er_series *s) {
@@ -22,7 +23,8 @@
  * A series-level plugin is a pure function of one label set: the host calls
  * it once per label set it has not seen and remembers the answer. A
  * sample-level plugin gets the samples of each batch as columns and may keep
- * state. The host calls a module from one thread at a time.
+ * state; a stream plugin is a sample-level one that also learns each ref's
+ * labels and may emit new series. The host calls a module from one thread at a time.
  *
  * Lifetimes: every er_str the SDK hands out (config, label names and values)
  * points into the host's request and is valid only until the callback
@@ -77,6 +79,21 @@ typedef struct {
 	uint32_t count;
 } er_samples;
 
+/* er_meta is what a declared series says about its metric family: type
+ * ("counter", "gauge", "histogram", "summary", "untyped", ...), help and
+ * unit; NULL or "" where unknown. */
+typedef struct {
+	const char *type, *help, *unit;
+} er_meta;
+
+/* er_stream is one batch as a stream plugin sees it: samples as for a
+ * samples function (change values, drop with er_samples_keep, never add),
+ * plus the labels of each ref (er_stream_labels) and new series of its own
+ * (er_stream_declare, er_stream_emit, er_stream_retire). */
+typedef struct er_stream {
+	er_samples samples;
+} er_stream;
+
 typedef struct {
 	/* init gets the stage's config as JSON ("{}" when none) once after
 	 * instantiation; return 0, or non-zero after er_fail to refuse it
@@ -87,6 +104,9 @@ typedef struct {
 	/* samples is called with the samples of each batch; return 0, or
 	 * non-zero after er_fail to fail the call (the stage's on_error applies). */
 	int (*samples)(er_samples *s);
+	/* stream is called with each batch of a stream plugin; return as
+	 * samples does. */
+	int (*stream)(er_stream *s);
 } er_plugin;
 
 /* The plugin defines this (a const global); edgerelay.c calls it. */
@@ -128,6 +148,33 @@ int er_is_stale(double v);
 /* er_samples_keep keeps sample i at position *w and advances *w; after the
  * loop set s->count = *w. Samples not kept are dropped. */
 void er_samples_keep(er_samples *s, uint32_t i, uint32_t *w);
+
+/* ---- stream ---- */
+/* A stream plugin sees each ref's labels and may emit series of its own. A
+ * new series is declared once with an id the plugin chooses, its labels and
+ * metadata; its samples then carry only the id (er_stream_emit), in this
+ * call or any later one, until er_stream_retire(id). Declaring an id again
+ * replaces its labels. The host bounds how many ids may be declared at once
+ * (the stage's limits.max_series): past it the call fails and the stage's
+ * on_error applies, so retire what will not be emitted again. */
+
+/* er_stream_labels returns the label set of ref (a ref of this batch, or
+ * of an earlier one the host has not made the plugin forget), or NULL. The
+ * SDK keeps it (a copy, told once per ref): valid until the SDK is told to
+ * forget, which happens only at the start of a call. Read it, never change it. */
+const er_series *er_stream_labels(const er_stream *s, uint32_t ref);
+/* er_stream_declare declares (or re-declares) series id with n labels in
+ * any order (a name given twice: the later wins; an empty value: left out,
+ * as er_series_set does) and metadata. The labels must hold __name__. They
+ * are encoded before it returns, so the strings may be anything. */
+void er_stream_declare(er_stream *s, uint32_t id, const er_label *labels, uint32_t n, er_meta meta);
+/* er_stream_emit adds a sample (t in ms, v) of declared series id. */
+void er_stream_emit(er_stream *s, uint32_t id, int64_t t, double v);
+/* er_stream_retire forgets series id: the host frees its place under
+ * limits.max_series. */
+void er_stream_retire(er_stream *s, uint32_t id);
+/* er_label_of makes a label of two NUL-terminated strings. */
+er_label er_label_of(const char *name, const char *value);
 
 /* ---- config: a small reader for a flat JSON object ---- */
 /* er_config walks the members of the config object in order:

@@ -2,14 +2,17 @@
 // the Go twin of ../emit.c. For every metric name it sees it declares a
 // series "<name>:seen" (a counter, job label kept) and emits, per batch, the
 // number of samples of that name seen so far at the batch's last
-// timestamp; it also emits "emit_told", the number of refs whose labels it
-// was told (so a test sees each label set is told once). With drop_input
+// timestamp, in the order of the series' ids; it also emits "emit_told",
+// the number of refs it was given samples of. With drop_input
 // it keeps no input sample; with unbounded it declares a new series for
 // every sample and never retires one; with retire it retires every series
 // right after emitting it.
 package main
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/edgerelay/edgerelay/sdk"
 )
 
@@ -62,7 +65,7 @@ func process(s *sdk.Stream) error {
 	if conf.Unbounded {
 		return nil
 	}
-	for id := range touched {
+	for _, id := range slices.Sorted(maps.Keys(touched)) { // in id order, as emit.c
 		s.Emit(id, last, counts[id])
 		if conf.Retire {
 			s.Retire(id)
