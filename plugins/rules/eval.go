@@ -59,7 +59,12 @@ func (s *Stage) evalRule(r *rule, t int64, resp *native.Response) error {
 	cur := make(map[string]uint32, len(vec))
 	for _, smp := range vec {
 		if smp.H != nil {
-			continue // a native histogram result: the window holds floats only
+			// The window holds floats only (a stream stage gets no
+			// histogram columns), so no selector returns a native
+			// histogram; should an expression make one, it is counted,
+			// since a native.Response carries floats only.
+			s.dropped["histogram_result"]++
+			continue
 		}
 		key := smp.Metric.String()
 		id, ok := s.ids[key]
