@@ -19,7 +19,8 @@ import (
 // every metric without instance and cpu, keep_input false: the scrapes,
 // left empty, are not shipped (the edge ships no empty scrape); the
 // aggregates go as the edge ships them, whole batches in the block codec
-// (uncompressed here). It prints the two and exits.
+// (zstd-compressed, as block.Encode does), and, for comparison, as delta
+// frames of one target. It prints the three and exits.
 func fleet(dir string, hosts int) {
 	w, err := loadNodeExporter(dir)
 	if err != nil {
@@ -74,6 +75,7 @@ func fleet(dir string, hosts int) {
 		keptP, _ = deltaEncode(kept)
 	}
 	derP, _ := codecEncode(derived)
+	derD := aggregatesAsFrames(derived)
 	dn := 0
 	for _, d := range derived {
 		dn += d.Samples()
@@ -83,5 +85,29 @@ func fleet(dir string, hosts int) {
 	fmt.Printf("no stage (delta+zstd): %d bytes, %.3f B/input sample, %.0f B/host/min\n", size(rawP), float64(size(rawP))/float64(inSamples), float64(size(rawP))/float64(hosts)/minutes)
 	fmt.Printf("keep_input false: scrapes (up, unmatched) %d bytes + aggregates %d bytes (%d samples, block codec) = %.4f B/input sample, %.0f B/host/min\n",
 		size(keptP), size(derP), dn, float64(size(keptP)+size(derP))/float64(inSamples), float64(size(keptP)+size(derP))/float64(hosts)/minutes)
+	fmt.Printf("aggregates as delta frames of one target (delta+zstd, a block per window): %d bytes = %.4f B/input sample, %.0f B/host/min with the scrapes\n",
+		size(derD), float64(size(derD))/float64(inSamples), float64(size(keptP)+size(derD))/float64(hosts)/minutes)
 	os.Exit(0)
+}
+
+// aggregatesAsFrames delta-encodes the emitted batches as the scrapes of
+// one target, a batch per window: what the aggregates would cost shipped
+// through the delta codec as scraped series are. Each window's batch holds
+// one sample per output series (delay 0s), as a frame needs.
+func aggregatesAsFrames(derived []*relay.Batch) [][]byte {
+	var as []*relay.Batch
+	for _, d := range derived {
+		b := &relay.Batch{Scrape: true, Job: "edgerelay_aggregate", Series: d.Series, Metadata: d.Metadata}
+		for _, sr := range d.Series {
+			if len(sr.Samples) != 1 {
+				fmt.Fprintf(os.Stderr, "wire: an emitted batch holds %d samples of %s; a frame holds one\n", len(sr.Samples), sr.Labels)
+				os.Exit(1)
+			}
+			b.Timestamp = max(b.Timestamp, sr.Samples[0].T)
+		}
+		deltaScrapes[b] = toScrapes([]*relay.Batch{b})[0]
+		as = append(as, b)
+	}
+	p, _ := deltaEncode(as)
+	return p
 }
