@@ -24,6 +24,7 @@ import (
 
 	"github.com/golang/snappy"
 	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 )
 
@@ -180,6 +181,43 @@ func (s *Server) Query(q string, out any) bool {
 func (s *Server) QueryAt(q string, at time.Time, out any) bool {
 	ts := strconv.FormatFloat(float64(at.UnixMilli())/1000, 'f', 3, 64)
 	return s.Get("/api/v1/query?query="+url.QueryEscape(q)+"&time="+ts, out)
+}
+
+// Sample is one element of an instant vector Prometheus returned.
+type Sample struct {
+	Metric labels.Labels
+	Value  float64
+}
+
+// VectorAt runs the instant query q at ms (Unix milliseconds) and returns
+// its float samples; a failed query or a value that is not a number
+// fails t.
+func (s *Server) VectorAt(t testing.TB, q string, ms int64) []Sample {
+	t.Helper()
+	var res []struct {
+		Metric map[string]string `json:"metric"`
+		Value  [2]any            `json:"value"`
+	}
+	if !s.QueryAt(q, time.UnixMilli(ms), &res) {
+		t.Fatalf("query %s at %d failed:\n%s", q, ms, s.Logs())
+	}
+	out := make([]Sample, 0, len(res))
+	for _, r := range res {
+		str, _ := r.Value[1].(string)
+		v, err := strconv.ParseFloat(str, 64)
+		if err != nil {
+			t.Fatalf("query %s at %d: value %v: %v", q, ms, r.Value, err)
+		}
+		out = append(out, Sample{Metric: labels.FromMap(r.Metric), Value: v})
+	}
+	return out
+}
+
+// Labels converts ls to remote_write's labels, for RemoteWrite.
+func Labels(ls labels.Labels) []prompb.Label {
+	out := make([]prompb.Label, 0, ls.Len())
+	ls.Range(func(l labels.Label) { out = append(out, prompb.Label{Name: l.Name, Value: l.Value}) })
+	return out
 }
 
 // RemoteWrite sends series to the server's remote_write receiver (start it

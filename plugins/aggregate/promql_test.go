@@ -3,7 +3,6 @@ package aggregate
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"testing"
 	"time"
 
@@ -60,7 +59,7 @@ func TestSumAndRateMatchPrometheus(t *testing.T) {
 			}
 			got[fmt.Sprintf("%s %s %d", name, job, end)] = v
 		}
-		series = append(series, prompb.TimeSeries{Labels: toProm(s.ls), Samples: []prompb.Sample{{Timestamp: s.t, Value: s.v}}})
+		series = append(series, prompb.TimeSeries{Labels: promtest.Labels(s.ls), Samples: []prompb.Sample{{Timestamp: s.t, Value: s.v}}})
 	}
 	srv.RemoteWrite(t, series)
 	checked, maxRel := 0, 0.0
@@ -69,8 +68,8 @@ func TestSumAndRateMatchPrometheus(t *testing.T) {
 			{"req_total:1m_by_job_rate", "sum by (job) (rate(req_total[1m]))"},
 			{"temp:1m_by_job_sum", "sum by (job) (sum_over_time(temp[1m]))"},
 		} {
-			want := queryAt(t, srv, q.expr, end)
-			for job, w := range want {
+			for _, smp := range srv.VectorAt(t, q.expr, end) {
+				job, w := smp.Metric.Get("job"), smp.Value
 				g, ok := got[fmt.Sprintf("%s %s %d", q.out, job, end)]
 				if !ok || math.Abs(g-w) > relTolerance*math.Abs(w) {
 					t.Errorf("%s at %d for job %s: stage %v (emitted %v), Prometheus %v", q.out, end, job, g, ok, w)
@@ -86,32 +85,4 @@ func TestSumAndRateMatchPrometheus(t *testing.T) {
 	if checked < 60 {
 		t.Fatalf("compared %d values; want at least 60", checked)
 	}
-}
-
-func toProm(ls labels.Labels) []prompb.Label {
-	var out []prompb.Label
-	ls.Range(func(l labels.Label) { out = append(out, prompb.Label{Name: l.Name, Value: l.Value}) })
-	return out
-}
-
-// queryAt evaluates expr at ms in Prometheus and returns its values by job.
-func queryAt(t *testing.T, srv *promtest.Server, expr string, ms int64) map[string]float64 {
-	t.Helper()
-	var res []struct {
-		Metric map[string]string `json:"metric"`
-		Value  [2]any            `json:"value"`
-	}
-	if !srv.QueryAt(expr, time.UnixMilli(ms), &res) {
-		t.Fatalf("query %s at %d failed", expr, ms)
-	}
-	out := map[string]float64{}
-	for _, r := range res {
-		s, _ := r.Value[1].(string)
-		v, err := strconv.ParseFloat(s, 64)
-		if err != nil {
-			t.Fatalf("value %v: %v", r.Value, err)
-		}
-		out[r.Metric["job"]] = v
-	}
-	return out
 }

@@ -48,19 +48,19 @@ func TestRulesMatchPrometheus(t *testing.T) {
 			}
 			ls := labels.FromStrings("__name__", "req_total", "job", job, "instance", inst)
 			f.feed(ls, ts, ctr)
-			input = append(input, prompb.TimeSeries{Labels: toProm(ls), Samples: []prompb.Sample{{Timestamp: ts, Value: ctr}}})
+			input = append(input, prompb.TimeSeries{Labels: promtest.Labels(ls), Samples: []prompb.Sample{{Timestamp: ts, Value: ctr}}})
 			if i < 60 || j < 3 {
 				g := labels.FromStrings("__name__", "temp", "job", job, "instance", inst)
 				v := math.Sin(float64(i+j)) * 100
 				f.feed(g, ts, v)
-				input = append(input, prompb.TimeSeries{Labels: toProm(g), Samples: []prompb.Sample{{Timestamp: ts, Value: v}}})
+				input = append(input, prompb.TimeSeries{Labels: promtest.Labels(g), Samples: []prompb.Sample{{Timestamp: ts, Value: v}}})
 			}
 		}
 	}
 	var recorded []prompb.TimeSeries
 	for _, e := range f.out {
 		if e.ls.Get("__name__") == "job:req_total:rate1m" {
-			recorded = append(recorded, prompb.TimeSeries{Labels: toProm(e.ls), Samples: []prompb.Sample{{Timestamp: e.t, Value: e.v}}})
+			recorded = append(recorded, prompb.TimeSeries{Labels: promtest.Labels(e.ls), Samples: []prompb.Sample{{Timestamp: e.t, Value: e.v}}})
 		}
 	}
 	srv.RemoteWrite(t, input)
@@ -85,20 +85,13 @@ func TestRulesMatchPrometheus(t *testing.T) {
 	compared, maxRel := 0, 0.0
 	for ts := range times {
 		for _, r := range rules {
-			var res []struct {
-				Metric map[string]string `json:"metric"`
-				Value  [2]any            `json:"value"`
-			}
-			if !srv.QueryAt(r.expr, time.UnixMilli(ts), &res) {
-				t.Fatalf("query %s at %d failed", r.expr, ts)
-			}
-			for _, s := range res {
-				b := labels.NewBuilder(labels.FromMap(s.Metric)).Set("__name__", r.record)
+			for _, s := range srv.VectorAt(t, r.expr, ts) {
+				b := labels.NewBuilder(s.Metric).Set("__name__", r.record)
 				if r.labels != "" {
 					b.Set("tier", "edge")
 				}
 				key := fmt.Sprintf("%s@%d", b.Labels(), ts)
-				want := parseValue(t, s.Value[1])
+				want := s.Value
 				g, ok := got[key]
 				if !ok || math.Abs(g-want) > relTolerance*math.Abs(want) {
 					t.Errorf("%s: stage %v (emitted %v), Prometheus %v", key, g, ok, want)
@@ -118,19 +111,4 @@ func TestRulesMatchPrometheus(t *testing.T) {
 	if compared < 500 {
 		t.Fatalf("compared %d values; want at least 500", compared)
 	}
-}
-
-func parseValue(t *testing.T, v any) float64 {
-	s, _ := v.(string)
-	var f float64
-	if _, err := fmt.Sscan(s, &f); err != nil {
-		t.Fatalf("value %v: %v", v, err)
-	}
-	return f
-}
-
-func toProm(ls labels.Labels) []prompb.Label {
-	var out []prompb.Label
-	ls.Range(func(l labels.Label) { out = append(out, prompb.Label{Name: l.Name, Value: l.Value}) })
-	return out
 }
