@@ -15,17 +15,37 @@ const (
 	reasonGeneration = "generation_dropped"
 )
 
-// Backlog returns the stored bytes and blocks the upstream has not
-// acknowledged. It reads the meta records past its cursor.
-func (v *View) Backlog() (bytes int64, blocks int, err error) {
-	infos, err := v.s.q.Info(v.Acked(), 0)
-	if err != nil {
-		return 0, 0, err
+// Backlog returns the stored bytes the upstream has not acknowledged. It
+// reads the meta records of the shorter side of its cursor: an upstream
+// that is down reads from the head up to its cursor, one that keeps up
+// from its cursor to the tail.
+func (v *View) Backlog() (int64, error) {
+	st := v.s.q.Stats()
+	c := v.Acked()
+	switch {
+	case st.Blocks == 0 || c >= st.NextSeq-1:
+		return 0, nil
+	case c < st.HeadSeq:
+		return st.Bytes, nil
 	}
+	before, after := c-st.HeadSeq+1, st.NextSeq-1-c
+	if after <= before {
+		infos, err := v.s.q.Info(c, int(after))
+		return sumBytes(infos, 0, ^uint64(0)), err
+	}
+	infos, err := v.s.q.Info(st.HeadSeq-1, int(before))
+	return max(st.Bytes-sumBytes(infos, 0, c), 0), err
+}
+
+// sumBytes adds the bytes of the blocks of infos with from <= Seq <= to.
+func sumBytes(infos []store.BlockInfo, from, to uint64) int64 {
+	var n int64
 	for _, b := range infos {
-		bytes += b.Bytes
+		if from <= b.Seq && b.Seq <= to {
+			n += b.Bytes
+		}
 	}
-	return bytes, len(infos), nil
+	return n
 }
 
 // enforceCap drops for the upstream its oldest unacknowledged blocks,
@@ -45,25 +65,19 @@ func (v *View) enforceCap() (bool, error) {
 	if busy {
 		return false, nil
 	}
-	infos, err := v.s.q.Info(c.Acked, 0)
-	if err != nil {
+	total, err := v.Backlog()
+	if err != nil || total <= limit {
 		return false, err
 	}
-	var total int64
-	for _, b := range infos {
-		total += b.Bytes
+	drop, err := v.cut(c.Acked, total-limit)
+	if err != nil || drop.n == 0 {
+		return false, err
 	}
-	over := total - limit
-	if over <= 0 {
-		return false, nil
-	}
-	n, drop := cutGroups(infos, over)
-	last := infos[n-1]
-	nc := store.Cursor{Acked: last.Seq, Skip: c.Skip}
-	if last.Group != 0 {
+	nc := store.Cursor{Acked: drop.last.Seq, Skip: c.Skip}
+	if drop.last.Group != 0 {
 		// Later blocks of this generation (appended before the edge starts
 		// a new one) would need the bases just dropped.
-		nc.Skip = last.Group
+		nc.Skip = drop.last.Group
 	}
 	v.mu.Lock()
 	if len(v.inflight) > 0 || v.cur != c {
@@ -78,33 +92,47 @@ func (v *View) enforceCap() (bool, error) {
 	v.cur = nc
 	v.counted = max(v.counted, nc.Acked)
 	v.mu.Unlock()
-	v.s.m.dropped(v.up.Name, reasonBacklog, int64(n), drop.Samples)
+	v.s.m.dropped(v.up.Name, reasonBacklog, int64(drop.n), drop.samples)
 	v.s.m.acked(v.up.Name, nc.Acked)
 	v.s.log.Warn("upstream backlog over its cap: dropped its oldest blocks for this upstream only",
-		"upstream", v.up.Name, "blocks", n, "bytes", drop.Bytes, "samples", drop.Samples,
-		"first_seq", infos[0].Seq, "last_seq", last.Seq, "max_backlog_bytes", limit)
+		"upstream", v.up.Name, "blocks", drop.n, "bytes", drop.bytes, "samples", drop.samples,
+		"first_seq", drop.first, "last_seq", drop.last.Seq, "max_backlog_bytes", limit)
 	return true, v.s.trim()
 }
 
-// cutGroups returns how many of infos, oldest first, to drop so that at
-// least over bytes go: through the end of the last dropped block's
-// generation (consecutive blocks of one non-zero group), and what they
-// hold.
-func cutGroups(infos []store.BlockInfo, over int64) (int, store.BlockInfo) {
-	var sum store.BlockInfo
-	n := 0
-	for n < len(infos) && sum.Bytes < over {
-		sum.Bytes += infos[n].Bytes
-		sum.Samples += infos[n].Samples
-		n++
+// cutRange is what enforceCap drops.
+type cutRange struct {
+	n              int
+	bytes, samples int64
+	first          uint64
+	last           store.BlockInfo
+}
+
+// cut returns the oldest blocks after the Seq after that hold at least over
+// bytes, continued through the end of the last one's generation
+// (consecutive blocks of one non-zero group), reading meta records a
+// chunk at a time.
+func (v *View) cut(after uint64, over int64) (cutRange, error) {
+	var r cutRange
+	for {
+		infos, err := v.s.q.Info(after, 1024)
+		if err != nil || len(infos) == 0 {
+			return r, err
+		}
+		for _, b := range infos {
+			if r.n > 0 && r.bytes >= over && (r.last.Group == 0 || b.Group != r.last.Group) {
+				return r, nil
+			}
+			if r.n == 0 {
+				r.first = b.Seq
+			}
+			r.n++
+			r.bytes += b.Bytes
+			r.samples += b.Samples
+			r.last = b
+		}
+		after = infos[len(infos)-1].Seq
 	}
-	g := infos[n-1].Group
-	for g != 0 && n < len(infos) && infos[n].Group == g {
-		sum.Bytes += infos[n].Bytes
-		sum.Samples += infos[n].Samples
-		n++
-	}
-	return n, sum
 }
 
 // advanceSkipped moves the cursor over blocks of the skipped generation

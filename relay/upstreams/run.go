@@ -194,7 +194,7 @@ func (r *runner) maintain(now time.Time) {
 		if err := v.advanceSkipped(); err != nil {
 			r.log.Warn("upstream skipping a dropped generation", "upstream", v.Name(), "err", err)
 		}
-		if b, _, err := v.Backlog(); err == nil {
+		if b, err := v.Backlog(); err == nil {
 			r.m.backlogBytes.WithLabelValues(v.Name()).Set(float64(b))
 		}
 	}

@@ -64,6 +64,20 @@ func TestReplicateKeepsBlocksUntilEveryUpstreamHasThem(t *testing.T) {
 	if got, _ := a.Read(0, 0, 0); len(got) != 0 {
 		t.Fatalf("a reads %v after acknowledging everything", seqsOf(got))
 	}
+	// Backlogs, read from either side of each cursor.
+	c := &View{s: s, up: Upstream{Name: "c"}, inflight: map[uint64]struct{}{}}
+	for _, tc := range []struct {
+		v     *View
+		acked uint64
+		want  int64
+	}{{a, 10, 0}, {b, 4, 600}, {c, 6, 400}, {c, 9, 100}} {
+		if tc.v == c {
+			c.cur.Acked = tc.acked
+		}
+		if got, err := tc.v.Backlog(); err != nil || got != tc.want {
+			t.Errorf("%s through %d: backlog %d bytes (%v), want %d", tc.v.Name(), tc.acked, got, err, tc.want)
+		}
+	}
 	q.Close()
 
 	// The cursors survive a restart.
