@@ -30,7 +30,8 @@ const prefixCursor = 'u'
 func cursorKey(name string) []byte { return append([]byte{prefixCursor}, name...) }
 
 // LoadCursor returns the persisted cursor of name; the zero Cursor when
-// there is none.
+// there is none, or when its record is damaged (logged): the receiver then
+// gets every queued block again and drops those it holds as repeats.
 func (q *Queue) LoadCursor(name string) (Cursor, error) {
 	if err := q.enter(); err != nil {
 		return Cursor{}, err
@@ -47,7 +48,10 @@ func (q *Queue) LoadCursor(name string) (Cursor, error) {
 		}
 		return it.Value(func(v []byte) error {
 			if len(v) != 16 {
-				return fmt.Errorf("%w: cursor record of %d bytes", errCorrupt, len(v))
+				// Damaged: start the receiver over from the oldest block.
+				// Nothing is lost; it drops what it already holds as repeats.
+				q.log.Warn("corrupt cursor record; the receiver starts from the oldest queued block", "name", name, "bytes", len(v))
+				return nil
 			}
 			c.Acked, _ = parseU64(v[:8])
 			c.Skip, _ = parseU64(v[8:])
