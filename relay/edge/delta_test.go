@@ -35,6 +35,9 @@ type scrapeGen struct {
 	rng    *rand.Rand
 	values map[string]float64
 	ts     int64
+	// site: 0, every series has a site label; n > 0, the series of one
+	// scrape in n have one; n < 0, none has.
+	site int
 }
 
 func (g *scrapeGen) scrape(target int) *relay.Batch {
@@ -46,6 +49,7 @@ func (g *scrapeGen) scrape(target int) *relay.Batch {
 	if g.rng.IntN(10) == 0 {
 		b.Metadata["g"] = relay.Metadata{Type: "gauge", Help: fmt.Sprint("help ", g.rng.IntN(3))}
 	}
+	withSite := g.site == 0 || (g.site > 0 && g.rng.IntN(g.site) == 0)
 	n := 30 + g.rng.IntN(20) // series churn at the tail
 	for i := 0; i < n; i++ {
 		if g.rng.IntN(15) == 0 {
@@ -55,7 +59,10 @@ func (g *scrapeGen) scrape(target int) *relay.Batch {
 		if i%3 == 0 {
 			name = "g"
 		}
-		ls := labels.FromStrings("__name__", name, "i", fmt.Sprint(i), "instance", b.Instance, "job", "job", "site", "s")
+		ls := labels.FromStrings("__name__", name, "i", fmt.Sprint(i), "instance", b.Instance, "job", "job")
+		if withSite {
+			ls = labels.NewBuilder(ls).Set("site", "s").Labels()
+		}
 		key := ls.String()
 		v := g.values[key]
 		switch r := g.rng.IntN(20); {
@@ -88,9 +95,19 @@ func TestDeltaRoundTripThroughQueue(t *testing.T) {
 	}
 	// Blocks so small that full frames go alone in a block, compressed.
 	t.Run("small blocks", func(t *testing.T) { roundTrip(t, 5, 3<<10) })
+	// Identity labels, and a site label on the series of some scrapes
+	// only: their keys are built from the series (deltaconv.ScrapeOf),
+	// the others' from their label sets' own strings (seriesKeys).
+	t.Run("identity labels", func(t *testing.T) {
+		roundTripWith(t, 6, 16<<10, labels.FromStrings("region", "eu", "site", "plant-7"), 3)
+	})
 }
 
 func roundTrip(t *testing.T, seed uint64, maxBlock int) {
+	roundTripWith(t, seed, maxBlock, labels.EmptyLabels(), 0)
+}
+
+func roundTripWith(t *testing.T, seed uint64, maxBlock int, extra labels.Labels, site int) {
 	q, err := store.Open(t.TempDir(), store.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -98,12 +115,17 @@ func roundTrip(t *testing.T, seed uint64, maxBlock int) {
 	defer q.Close()
 	reg := prometheus.NewRegistry()
 	c := newCommitter(q, "acme", "plant-7", 0, maxBlock, slog.New(slog.DiscardHandler), reg)
-	c.delta = newDeltaEncoder(config.Delta{FullEvery: time.Hour}, 0, labels.EmptyLabels(), reg)
+	c.delta = newDeltaEncoder(config.Delta{FullEvery: time.Hour}, 0, extra, reg)
 	ln := lanes.New(q, lanes.Config{ReplayShare: 0.5, Window: 1, MaxBatchBytes: 1})
 	c.lanes = ln
-	g := &scrapeGen{rng: rand.New(rand.NewPCG(seed, 99)), values: map[string]float64{}, ts: 1_700_000_000_000}
+	g := &scrapeGen{rng: rand.New(rand.NewPCG(seed, 99)), values: map[string]float64{}, ts: 1_700_000_000_000, site: site}
 
 	var want []*relay.Batch
+	wantOf := func(b *relay.Batch) *relay.Batch {
+		w := cloneBatch(b)
+		addIdentity(w, extra) // as the cloud gets a scrape
+		return w
+	}
 	for round := 0; round < 120; round++ {
 		g.ts += 15000
 		var group []*pending
@@ -112,7 +134,7 @@ func roundTrip(t *testing.T, seed uint64, maxBlock int) {
 				continue
 			}
 			b := g.scrape(target)
-			want = append(want, cloneBatch(b))
+			want = append(want, wantOf(b))
 			group = append(group, &pending{b: b, done: make(chan error, 1)})
 		}
 		if g.rng.IntN(5) == 0 {
@@ -120,6 +142,7 @@ func roundTrip(t *testing.T, seed uint64, maxBlock int) {
 				Labels:  labels.FromStrings("__name__", "rw", "job", "rw", "instance", "c"),
 				Samples: []relay.Sample{{T: g.ts - 1, V: 1}, {T: g.ts, V: math.Float64frombits(value.StaleNaN)}},
 			}}}
+			addIdentity(rw, extra) // as Edge.Submit does for a batch that is not a scrape
 			want = append(want, cloneBatch(rw))
 			group = append(group, &pending{b: rw, done: make(chan error, 1)})
 		}

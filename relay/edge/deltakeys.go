@@ -10,14 +10,21 @@ import (
 	"github.com/edgerelay/edgerelay/relay/deltaconv"
 )
 
-// seriesKeys keeps, per target, the delta key of every series of its last
-// scrape (its label set in canonical form with the identity labels merged
-// in, as deltaconv.ScrapeOf builds it), by position: a target exposes its
-// series in the same order scrape after scrape, with the same label sets
-// (Prometheus' scrape cache hands the appender the very same ones), so a
-// steady scrape builds no key at all. The encoder keeps these strings as
-// its dictionary's keys (delta.Scrape.StableLabels): a series' key is held
-// once, not once by the encoder and once more in a per-scrape buffer.
+// seriesKeys keeps, per target, the label sets of its last scrape by
+// position: a target exposes its series in the same order scrape after
+// scrape, with the same label sets (the scrape cache hands over the very
+// same ones), so a steady scrape builds no key at all.
+//
+// With Prometheus' default stringlabels (labelsAsIDs) the delta encoder
+// keeps each label set's own string as the series' identity and asks
+// seriesKeys for its key (its label set in canonical form with the
+// identity labels merged in, as deltaconv.ScrapeOf builds it) only when
+// it sends the key: a series' labels are held once, by the scrape cache,
+// not once more as a key. That needs the merge to keep distinct label
+// sets distinct, so a scrape with a series carrying an identity label's
+// name goes through deltaconv.ScrapeOf instead. Otherwise the keys are
+// built and kept here, and the encoder keeps these strings as its
+// dictionary's keys (delta.Scrape.StableLabels).
 //
 // Owned by the commit loop, like deltaEncoder.
 type seriesKeys struct {
@@ -25,7 +32,8 @@ type seriesKeys struct {
 	extra   []labels.Label         // identity labels, sorted by name
 }
 
-// targetKeys are the label sets of a target's last scrape and their keys.
+// targetKeys are the label sets of a target's last scrape and, without
+// labelsAsIDs, their keys.
 type targetKeys struct {
 	in   []labels.Labels
 	keys []string
@@ -48,11 +56,29 @@ func (k *seriesKeys) forget(gen uint64) {
 	}
 }
 
+// AppendKey appends the key of the label set whose string is id
+// (delta.KeyWriter, with labelsAsIDs).
+func (k *seriesKeys) AppendKey(dst []byte, id string) []byte {
+	return deltaconv.AppendMerged(dst, labelsOf(id), k.extra)
+}
+
+// merges reports whether ls has a label an identity label would replace
+// or yield to: its key might then be another label set's too.
+func (k *seriesKeys) merges(ls labels.Labels) bool {
+	for _, l := range k.extra {
+		if ls.Has(l.Name) {
+			return true
+		}
+	}
+	return false
+}
+
 // scrapeOf fills s with scrape batch b as deltaconv.ScrapeOf does, taking the
 // keys from the target's last scrape where its label sets are the same. It
 // reports false for a batch that is not a plain float scrape (a series
-// without exactly one float sample, a histogram, an exemplar): the caller
-// then uses deltaconv.ScrapeOf.
+// without exactly one float sample, a histogram, an exemplar), and with
+// labelsAsIDs for one with a series that has an identity label's name: the
+// caller then uses deltaconv.ScrapeOf.
 func (k *seriesKeys) scrapeOf(b *relay.Batch, s *delta.Scrape, gen uint64) bool {
 	if !b.Scrape {
 		return false
@@ -81,32 +107,59 @@ func (k *seriesKeys) scrapeOf(b *relay.Batch, s *delta.Scrape, gen uint64) bool 
 		Metadata:     s.Metadata[:0],
 		StableLabels: true,
 	}
+	if labelsAsIDs {
+		s.Keys = k
+	}
 	n := len(b.Series)
 	if len(t.in) > n {
 		clear(t.in[n:]) // keep no label set of series gone
-		clear(t.keys[n:])
-		t.in, t.keys = t.in[:n], t.keys[:n]
+		t.in = t.in[:n]
+		if !labelsAsIDs {
+			clear(t.keys[n:])
+			t.keys = t.keys[:n]
+		}
 	}
 	var buf []byte
 	for i := range b.Series {
 		sr := &b.Series[i]
-		if i < len(t.in) && labels.Equal(t.in[i], sr.Labels) {
-			s.Series = append(s.Series, delta.Series{Labels: t.keys[i], T: sr.Samples[0].T, V: math.Float64bits(sr.Samples[0].V)})
-			continue
+		if i >= len(t.in) || !labels.Equal(t.in[i], sr.Labels) {
+			if labelsAsIDs && k.merges(sr.Labels) {
+				return false
+			}
+			if !labelsAsIDs {
+				buf = deltaconv.AppendMerged(buf[:0], sr.Labels, k.extra)
+			}
+			t.set(i, sr.Labels, string(buf))
 		}
-		buf = deltaconv.AppendMerged(buf[:0], sr.Labels, k.extra)
-		key := string(buf)
-		if i < len(t.in) {
-			t.in[i], t.keys[i] = sr.Labels, key
+		id := ""
+		if labelsAsIDs {
+			id = idOf(sr.Labels)
 		} else {
-			t.in, t.keys = append(t.in, sr.Labels), append(t.keys, key)
+			id = t.keys[i]
 		}
-		s.Series = append(s.Series, delta.Series{Labels: key, T: sr.Samples[0].T, V: math.Float64bits(sr.Samples[0].V)})
+		s.Series = append(s.Series, delta.Series{Labels: id, T: sr.Samples[0].T, V: math.Float64bits(sr.Samples[0].V)})
 	}
 	for family, m := range b.Metadata {
 		s.Metadata = append(s.Metadata, delta.Meta{Family: family, Type: m.Type, Help: m.Help, Unit: m.Unit})
 	}
 	return true
+}
+
+// set records ls, and without labelsAsIDs its key, at position i.
+func (t *targetKeys) set(i int, ls labels.Labels, key string) {
+	if i < len(t.in) {
+		t.in[i] = ls
+	} else {
+		t.in = append(t.in, ls)
+	}
+	if labelsAsIDs {
+		return
+	}
+	if i < len(t.keys) {
+		t.keys[i] = key
+	} else {
+		t.keys = append(t.keys, key)
+	}
 }
 
 // scrapeOf fills d.scratch with b: from the kept keys for a plain float

@@ -14,16 +14,27 @@ import (
 
 // TestSeriesKeysMatchScrapeOf: the keys kept per target give every frame
 // byte for byte as deltaconv.ScrapeOf's keys do, over random scrapes where
-// series come, go and change places, with identity labels that replace
-// (site) or give way to (i) a series' own, and over checkpoints that forget
-// targets not scraped.
+// series come, go and change places, and over checkpoints that forget
+// targets not scraped. With identity labels that replace (site) or give
+// way to (i) a series' own, seriesKeys leaves the scrape to
+// deltaconv.ScrapeOf (two label sets could then have one key); otherwise
+// it gives the encoder the label sets' own strings (with stringlabels).
 func TestSeriesKeysMatchScrapeOf(t *testing.T) {
-	extra := labels.FromStrings("i", "ext", "region", "eu", "site", "plant-7")
+	t.Run("identity labels apart", func(t *testing.T) {
+		seriesKeysMatch(t, labels.FromStrings("region", "eu", "site", "plant-7"), -1)
+	})
+	t.Run("identity labels merged", func(t *testing.T) {
+		seriesKeysMatch(t, labels.FromStrings("i", "ext", "region", "eu", "site", "plant-7"), 0)
+	})
+}
+
+func seriesKeysMatch(t *testing.T, extra labels.Labels, site int) {
+	merged := site >= 0
 	for seed := range uint64(4) {
-		g := &scrapeGen{rng: rand.New(rand.NewPCG(seed, 7)), values: map[string]float64{}, ts: 1_700_000_000_000}
+		g := &scrapeGen{rng: rand.New(rand.NewPCG(seed, 7)), values: map[string]float64{}, ts: 1_700_000_000_000, site: site}
 		ref, got := delta.NewEncoder(1), delta.NewEncoder(1)
 		keys := newSeriesKeys(extra)
-		var kb deltaconv.KeyBuffer
+		var kb, kbGot deltaconv.KeyBuffer
 		var sRef, sGot delta.Scrape
 		for round := range 40 {
 			if round%9 == 8 {
@@ -43,8 +54,16 @@ func TestSeriesKeysMatchScrapeOf(t *testing.T) {
 				if !deltaconv.ScrapeOf(b, &sRef, extra, &kb) {
 					t.Fatal("deltaconv.ScrapeOf refused a float scrape")
 				}
-				if !keys.scrapeOf(b, &sGot, got.Generation()) {
+				taken := keys.scrapeOf(b, &sGot, got.Generation())
+				switch {
+				case !taken && !merged:
 					t.Fatal("seriesKeys refused a float scrape")
+				case taken && merged && labelsAsIDs:
+					t.Fatal("seriesKeys took a scrape whose series carry identity labels")
+				case !taken:
+					deltaconv.ScrapeOf(b, &sGot, extra, &kbGot)
+				case labelsAsIDs && sGot.Keys == nil:
+					t.Fatal("series keys taken, but the encoder was not given the label sets' strings")
 				}
 				// Metadata comes from a map: give both the same order.
 				sGot.Metadata = append(sGot.Metadata[:0], sRef.Metadata...)

@@ -104,6 +104,21 @@ type Scrape struct {
 	// instead of copying them, so a caller that holds its series keys
 	// anyway holds them once. The decoder leaves it false.
 	StableLabels bool
+	// Keys, when set, makes each Series' Labels an identity string that
+	// the encoder keeps and compares as it is (as with StableLabels), and
+	// writes on the wire as the key Keys gives for it: a caller whose
+	// label sets are strings already holds no second copy of them as keys.
+	// Distinct identity strings must give distinct keys. A target's frames
+	// with Keys and without it do not share a dictionary: a change starts
+	// a full frame. The decoder leaves it nil.
+	Keys KeyWriter
+}
+
+// KeyWriter gives the series key of an identity string (Scrape.Keys).
+type KeyWriter interface {
+	// AppendKey appends the series key (labels in AppendLabel form) of
+	// id to dst and returns the result.
+	AppendKey(dst []byte, id string) []byte
 }
 
 // Sentinel and typed errors.

@@ -29,6 +29,7 @@ type Encoder struct {
 	st     streams
 	absent []uint32
 	meta   []Meta
+	kbuf   []byte // a key from Scrape.Keys
 	xbuf   []byte // the extra section's entries
 	nx     int    // entries in xbuf
 }
@@ -38,10 +39,14 @@ type encTarget struct {
 	k         uint64 // frame counter within gen
 	ts        int64  // previous frame's timestamp
 	forceFull bool
+	keyed     bool // the last frame's series were identity strings (Scrape.Keys)
 	attrs     string
-	dict      map[string]uint32
-	slots     []encSlot
-	meta      []Meta // sorted by Family
+	// dict maps a series key to its slot; nil until a scrape's series
+	// are not found in slot order (see slotOf), and dropped again after a
+	// frame whose series all were: a steady target keeps no map.
+	dict  map[string]uint32
+	slots []encSlot
+	meta  []Meta // sorted by Family
 	// extras holds the histogram and exemplar state of the slots that
 	// have one (encSlot.extra set).
 	extras map[uint32]*encExtra
@@ -57,7 +62,6 @@ type encExtra struct {
 
 type encSlot struct {
 	labels  string
-	t       int64
 	v       uint64
 	curT    int64
 	curV    uint64
@@ -107,7 +111,7 @@ func (e *Encoder) Duplicates() uint64 { return e.dups }
 // keyOf returns the copy of a series key the encoder keeps: key itself when
 // the caller promised it never changes (Scrape.StableLabels).
 func keyOf(s *Scrape, key string) string {
-	if s.StableLabels {
+	if s.StableLabels || s.Keys != nil {
 		return key
 	}
 	return strings.Clone(key)
@@ -124,7 +128,7 @@ func (e *Encoder) AppendFrame(dst []byte, s *Scrape) []byte {
 	t := e.targets[s.Target]
 	fresh := t == nil
 	if fresh {
-		t = &encTarget{dict: make(map[string]uint32, len(s.Series))}
+		t = &encTarget{}
 		e.targets[s.Target] = t
 	}
 	e.stamp++
@@ -133,7 +137,7 @@ func (e *Encoder) AppendFrame(dst []byte, s *Scrape) []byte {
 		return e.appendFull(dst, t, s)
 	}
 	t.k++
-	if t.forceFull {
+	if t.forceFull || t.keyed != (s.Keys != nil) {
 		return e.appendFull(dst, t, s)
 	}
 	return e.appendIncremental(dst, t, s)
@@ -161,7 +165,7 @@ func (e *Encoder) appendHeader(dst []byte, t *encTarget, s *Scrape, kind byte) [
 }
 
 func (e *Encoder) appendFull(dst []byte, t *encTarget, s *Scrape) []byte {
-	t.forceFull = false
+	t.forceFull, t.keyed = false, s.Keys != nil
 	start := len(dst)
 	dst = e.appendHeader(dst, t, s, 0)
 
@@ -172,10 +176,10 @@ func (e *Encoder) appendFull(dst []byte, t *encTarget, s *Scrape) []byte {
 		dst = appendMeta(dst, &t.meta[i])
 	}
 
-	clear(t.dict)
+	t.dict = make(map[string]uint32, len(s.Series)) // for duplicates; dropped below
 	clear(t.slots)
 	clear(t.extras)
-	t.slots = t.slots[:0]
+	t.slots = slices.Grow(t.slots[:0], len(s.Series))
 	e.xbuf, e.nx = e.xbuf[:0], 0
 	prevX, xi := -1, 0
 	for i := range s.Series {
@@ -189,7 +193,7 @@ func (e *Encoder) appendFull(dst []byte, t *encTarget, s *Scrape) []byte {
 		key := keyOf(s, sr.Labels)
 		id := len(t.slots)
 		t.dict[key] = uint32(id)
-		sl := encSlot{labels: key, t: sr.T, v: sr.V, seen: e.stamp, present: true}
+		sl := encSlot{labels: key, v: sr.V, curT: sr.T, seen: e.stamp, present: true}
 		if x != nil && (x.H != nil || len(x.Exemplars) > 0) {
 			if x.H != nil {
 				sl.v = 0
@@ -204,14 +208,15 @@ func (e *Encoder) appendFull(dst []byte, t *encTarget, s *Scrape) []byte {
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(t.slots)))
 	for i := range t.slots {
-		dst = appendString(dst, t.slots[i].labels)
+		dst = e.appendKey(dst, s, t.slots[i].labels)
 	}
 	dst = e.appendExtras(dst, start)
 	e.resetStreams()
 	for i := range t.slots {
 		sl := &t.slots[i]
-		e.hdrs, sl.scale = appendValue(e.hdrs, &e.st, 0, 0, sl.v, sl.t, s.Timestamp)
+		e.hdrs, sl.scale = appendValue(e.hdrs, &e.st, 0, 0, sl.v, sl.curT, s.Timestamp)
 	}
+	t.dict = nil // series in slot order: the next frame finds them by position
 	return appendStreams(dst, e.hdrs, &e.st)
 }
 
@@ -222,7 +227,7 @@ func (e *Encoder) appendIncremental(dst []byte, t *encTarget, s *Scrape) []byte 
 	before := len(t.slots)
 	e.stageSeries(t, s)
 	nrec := e.codeChanges(t, s.Timestamp)
-	dst = e.appendSlotChanges(dst, t, before, nrec)
+	dst = e.appendSlotChanges(dst, t, s, before, nrec)
 	dst = e.appendExtras(dst, start)
 	return appendStreams(dst, e.hdrs, &e.st)
 }
@@ -231,20 +236,25 @@ func (e *Encoder) appendIncremental(dst []byte, t *encTarget, s *Scrape) []byte 
 // series of s in t's dictionary and stages its sample (and its histogram or
 // exemplars) in its slot; a series seen twice in s counts as a duplicate.
 func (e *Encoder) stageSeries(t *encTarget, s *Scrape) {
-	xi := 0
+	xi, next, missed := 0, 0, false
 	for i := range s.Series {
 		sr := &s.Series[i]
 		var xs *Extra
 		if xi < len(s.Extras) {
 			xs, xi = s.extraOf(i, xi)
 		}
-		id, ok := t.dict[sr.Labels]
+		id, ok := uint32(next), next < len(t.slots) && t.slots[next].labels == sr.Labels
+		if !ok {
+			missed = true
+			id, ok = t.lookup(sr.Labels)
+		}
 		if !ok {
 			id = uint32(len(t.slots))
 			key := keyOf(s, sr.Labels)
 			t.dict[key] = id
 			t.slots = append(t.slots, encSlot{labels: key, scale: 0})
 		}
+		next = int(id) + 1
 		sl := &t.slots[id]
 		if sl.seen == e.stamp {
 			e.dups++
@@ -262,6 +272,9 @@ func (e *Encoder) stageSeries(t *encTarget, s *Scrape) {
 			}
 			x.curH, x.curEx, sl.extra = xs.H, xs.Exemplars, true
 		}
+	}
+	if !missed {
+		t.dict = nil
 	}
 }
 
@@ -286,7 +299,6 @@ func (e *Encoder) codeChanges(t *encTarget, ts int64) int {
 			prevX = id
 		}
 		if sl.present && sl.curV == sl.v && sl.curT == ts {
-			sl.t = sl.curT
 			continue
 		}
 		e.gaps = binary.AppendUvarint(e.gaps, uint64(id-prev-1))
@@ -296,7 +308,7 @@ func (e *Encoder) codeChanges(t *encTarget, ts int64) int {
 		if sl.v != sl.curV {
 			sl.scale = sc
 		}
-		sl.t, sl.v, sl.present = sl.curT, sl.curV, true
+		sl.v, sl.present = sl.curV, true
 		nrec++
 	}
 	return nrec
@@ -304,10 +316,10 @@ func (e *Encoder) codeChanges(t *encTarget, ts int64) int {
 
 // appendSlotChanges appends the series added since slot before, the ids of
 // the series gone, and the count and id gaps of the nrec coded samples.
-func (e *Encoder) appendSlotChanges(dst []byte, t *encTarget, before, nrec int) []byte {
+func (e *Encoder) appendSlotChanges(dst []byte, t *encTarget, s *Scrape, before, nrec int) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(t.slots)-before))
-	for _, sl := range t.slots[before:] {
-		dst = appendString(dst, sl.labels)
+	for i := range t.slots[before:] {
+		dst = e.appendKey(dst, s, t.slots[before+i].labels)
 	}
 	dst = binary.AppendUvarint(dst, uint64(len(e.absent)))
 	prev := -1

@@ -13,7 +13,10 @@ import (
 // must survive: churn, NaN payloads, staleness markers, counter resets,
 // missing samples, explicit timestamps, metadata and attribute changes.
 type gen struct {
-	hist    bool // series may be native histograms and carry exemplars
+	hist bool // series may be native histograms and carry exemplars
+	// stable: series keep their order but for one scrape in ten, and
+	// every other scrape is quiet: no churn, missing samples or duplicates.
+	stable  bool
 	rng     *rand.Rand
 	targets []*genTarget
 	ts      int64
@@ -70,9 +73,10 @@ var specials = []uint64{StaleNaN, 0x7ff8000000000001, 0x7ff8000000000000, 0x7ff4
 func (g *gen) scrape(i int) *Scrape {
 	r := g.rng
 	t := g.targets[i]
+	quiet := g.stable && r.IntN(2) == 0
 	// churn
 	for j := range t.series {
-		if r.IntN(100) == 0 {
+		if !quiet && r.IntN(100) == 0 {
 			t.series[j] = g.newSeries(t)
 		}
 	}
@@ -104,7 +108,7 @@ func (g *gen) scrape(i int) *Scrape {
 		case 2:
 			gs.v = float64(r.IntN(100000)) / 100
 		}
-		if r.IntN(10) == 0 {
+		if r.IntN(10) == 0 && !quiet {
 			continue // missing sample
 		}
 		smp := fullSeries{Series: Series{Labels: gs.labels, T: s.Timestamp, V: math.Float64bits(gs.v)}}
@@ -119,8 +123,10 @@ func (g *gen) scrape(i int) *Scrape {
 		}
 		all = append(all, smp)
 	}
-	r.Shuffle(len(all), func(a, b int) { all[a], all[b] = all[b], all[a] })
-	if r.IntN(10) == 0 && len(all) > 0 {
+	if !g.stable || (!quiet && r.IntN(10) == 0) {
+		r.Shuffle(len(all), func(a, b int) { all[a], all[b] = all[b], all[a] })
+	}
+	if r.IntN(10) == 0 && len(all) > 0 && !quiet {
 		dup := all[0]
 		dup.V++
 		all = append(all, dup) // duplicate label set: first one wins

@@ -1,0 +1,13 @@
+//go:build slicelabels || dedupelabels
+
+package edge
+
+import "github.com/prometheus/prometheus/model/labels"
+
+// labelsAsIDs: with these label implementations a label set is not one
+// string, so the delta encoder is given series keys built from them.
+const labelsAsIDs = false
+
+func idOf(labels.Labels) string { panic("idOf without stringlabels") }
+
+func labelsOf(string) labels.Labels { panic("labelsOf without stringlabels") }
