@@ -2,6 +2,7 @@ package edge
 
 import (
 	"math"
+	"slices"
 
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -102,7 +103,7 @@ func (k *seriesKeys) scrapeOf(b *relay.Batch, s *delta.Scrape, gen uint64) bool 
 		Target:       target,
 		Timestamp:    b.Timestamp,
 		Attrs:        string(attrs),
-		Series:       s.Series[:0],
+		Series:       slices.Grow(s.Series[:0], len(b.Series)), // exactly, not by append's steps
 		Extras:       s.Extras[:0],
 		Metadata:     s.Metadata[:0],
 		StableLabels: true,
