@@ -351,3 +351,26 @@ func TestLoopChoice(t *testing.T) {
 		t.Errorf("own loop jobs %v, want j only", own)
 	}
 }
+
+// TestLoopBatchGenerationWraps: the batch numbers a target's cache gives
+// out wrap around after 2^32 scrapes; a series last slotted in a batch
+// whose number comes round again must not find the slot of another
+// series there, but a slot of its own.
+func TestLoopBatchGenerationWraps(t *testing.T) {
+	c := newSeriesCache()
+	b := loopBatch{cache: c}
+	old := c.add([]byte("old"), c.series(labels.FromStrings("__name__", "old")), true).s
+	other := c.add([]byte("other"), c.series(labels.FromStrings("__name__", "other")), true).s
+	b.reset()
+	b.slot(old)
+	c.gen = math.MaxUint32 - 1 // 2^32 - 2 scrapes later
+	b.reset()
+	b.reset() // wraps: numbers start again from 1, old's own number
+	b.slot(other)
+	if got := b.slot(old).Labels; !labels.Equal(got, old.lset) {
+		t.Fatalf("series old got the slot of %v", got)
+	}
+	if len(b.series) != 2 {
+		t.Fatalf("%d series in the batch, want 2", len(b.series))
+	}
+}

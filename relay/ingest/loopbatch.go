@@ -1,8 +1,6 @@
 package ingest
 
 import (
-	"sync/atomic"
-
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/histogram"
@@ -21,7 +19,8 @@ type loopBatch struct {
 	// reuse: the sink keeps nothing of a batch's series once Submit
 	// returned nil, so the next scrape fills the same memory.
 	reuse bool
-	gen   uint64
+	cache *seriesCache // numbers the batches (nextGen)
+	gen   uint32
 
 	series   []relay.Series
 	first    []relay.Sample // each series' first sample, as in appender
@@ -35,13 +34,10 @@ type loopBatch struct {
 	target labels.Labels // the target's labels: up's, without __name__
 }
 
-// batchGen numbers batch generations across all target loops.
-var batchGen atomic.Uint64
-
 // reset empties the batch for the next scrape (or after a failed one):
 // series slots of an earlier generation no longer count.
 func (b *loopBatch) reset() {
-	b.gen = batchGen.Add(1)
+	b.gen = b.cache.nextGen()
 	clear(b.series)
 	b.series, b.first = b.series[:0], b.first[:0]
 	b.nsamples, b.meta, b.up = 0, nil, nil

@@ -8,19 +8,20 @@ import (
 
 // loopSeries is one label set a target's scrapes produce, as the edge's own
 // scrape loop keeps it between scrapes: the label set itself (after target
-// labels and metric_relabel_configs), its hash (the series' ref, as
-// Prometheus' scrape cache keeps a storage ref), its staleness state and
-// its slot in the batch being built. Two exposed series that come out of
+// labels and metric_relabel_configs), its staleness state and its slot
+// in the batch being built; byRef finds it by its label set's hash (the
+// series' ref, as Prometheus' scrape cache keeps a storage ref). The
+// struct and its entry fit 64 bytes. Two exposed series that come out of
 // relabelling with the same label set share one loopSeries, as they share
 // a ref in Prometheus.
 type loopSeries struct {
 	lset labels.Labels
-	ref  uint64
 	// gen is the batch generation in which idx is the series' index in
 	// the batch's Series; any other value means "not in this batch".
-	// Generations are unique across batches (batchGen), so a series whose
-	// cache moves to a new loop on reload never meets its old number.
-	gen uint64
+	// The cache numbers its batches (seriesCache.nextGen), so a series
+	// whose cache moves to a new loop on reload never meets its old
+	// number.
+	gen uint32
 	// tracked is 1 + the cache iteration in which the series was last
 	// seen for staleness (0: never); prev and cur list it by iteration.
 	tracked uint32
@@ -62,8 +63,9 @@ type loopMeta struct {
 // scrape finds every entry without hashing its bytes.
 type seriesCache struct {
 	iter    uint32
-	seen    int // entries touched in this iteration
-	okCount int // entries and metadata after the last successful scrape
+	gen     uint32 // the last batch generation (nextGen)
+	seen    int    // entries touched in this iteration
+	okCount int    // entries and metadata after the last successful scrape
 
 	entries map[string]*loopEntry
 	byRef   map[uint64]*loopSeries
@@ -132,22 +134,45 @@ func (c *seriesCache) record(e *loopEntry) {
 // same ref and labels, or a new one, not yet in the cache (add puts it
 // there).
 func (c *seriesCache) series(lset labels.Labels) *loopSeries {
-	ref := lset.Hash()
-	if s := c.byRef[ref]; s != nil && labels.Equal(s.lset, lset) {
+	if s := c.byRef[lset.Hash()]; s != nil && labels.Equal(s.lset, lset) {
 		return s
 	}
-	return &loopSeries{lset: lset, ref: ref}
+	return &loopSeries{lset: lset}
+}
+
+// nextGen numbers the next batch of the cache's target. Should the
+// number wrap around, every series forgets its slot first, so that none
+// meets its old number again.
+func (c *seriesCache) nextGen() uint32 {
+	c.gen++
+	if c.gen == 0 {
+		for _, e := range c.entries {
+			if e.s != nil {
+				e.s.gen = 0
+			}
+		}
+		for _, s := range c.prev {
+			s.gen = 0
+		}
+		for _, s := range c.cur {
+			s.gen = 0
+		}
+		c.gen = 1
+	}
+	return c.gen
 }
 
 // add caches met as s's exposed series, seen in this iteration; scraped
 // says it is in the scrape's order (a report series is not).
 func (c *seriesCache) add(met []byte, s *loopSeries, scraped bool) *loopEntry {
 	e := &loopEntry{key: string(met), lastIter: c.iter}
-	if s.users == 0 && c.byRef[s.ref] == nil {
-		// A new series: it lives in its first entry.
-		e.own = *s
-		s = &e.own
-		c.byRef[s.ref] = s
+	if s.users == 0 {
+		if ref := s.lset.Hash(); c.byRef[ref] == nil {
+			// A new series: it lives in its first entry.
+			e.own = *s
+			s = &e.own
+			c.byRef[ref] = s
+		}
 	}
 	s.users++
 	e.s = s
@@ -180,8 +205,10 @@ func (c *seriesCache) release(e *loopEntry) {
 		return
 	}
 	s.users--
-	if s.users == 0 && c.byRef[s.ref] == s {
-		delete(c.byRef, s.ref)
+	if s.users == 0 {
+		if ref := s.lset.Hash(); c.byRef[ref] == s {
+			delete(c.byRef, ref)
+		}
 	}
 }
 

@@ -71,7 +71,7 @@ func newTargetLoop(p *loopPool, t *scrape.Target, client *http.Client, opts loop
 		log: p.m.log.With("scrape_pool", p.cfg.JobName, "target", t.String()), target: t,
 		sink: p.m.sink, m: p.m.metrics, opts: opts, now: time.Now,
 		ctx: ctx, cancel: cancel, parentCtx: p.ctx, stopped: make(chan struct{}),
-		cache: cache, batch: loopBatch{reuse: p.m.reuse}, symbols: labels.NewSymbolTable(),
+		cache: cache, batch: loopBatch{reuse: p.m.reuse, cache: cache}, symbols: labels.NewSymbolTable(),
 		lb: labels.NewBuilder(labels.EmptyLabels()),
 	}
 	l.batch.reset()
