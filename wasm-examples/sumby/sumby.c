@@ -62,10 +62,26 @@ static uint32_t n_groups, cap_groups, n_live;
 static uint32_t *gtab, gtab_cap; // group index + 1 by key hash, open addressing
 static int64_t slot_end[2], flushed = INT64_MIN, max_t = INT64_MIN;
 
-// refs: ref -> group index + 1 (0: not summed), emptied when full; the host
-// tells a batch's labels again after making the SDK forget, so
-// er_stream_labels knows every ref of the batch at hand.
+// refs: ref -> group index + 1 (0: not summed), open addressing (key
+// UINT32_MAX: empty), doubled up to 65536 slots, then emptied when half
+// full; the host tells a batch's labels again after making the SDK forget,
+// so er_stream_labels knows every ref of the batch at hand.
 static uint32_t *rkey, *rval, rcap, rn;
+
+static int refs_resize(uint32_t cap) {
+	uint32_t *k = malloc(cap * 4), *v = malloc(cap * 4);
+	if (!k || !v) return free(k), free(v), er_fail("out of memory");
+	memset(k, 0xff, cap * 4);
+	for (uint32_t i = 0; i < rcap; i++) {
+		if (rkey[i] == UINT32_MAX) continue;
+		uint32_t j = rkey[i] * 2654435761u & (cap - 1);
+		while (k[j] != UINT32_MAX) j = (j + 1) & (cap - 1);
+		k[j] = rkey[i], v[j] = rval[i];
+	}
+	free(rkey), free(rval);
+	rkey = k, rval = v, rcap = cap;
+	return 0;
+}
 
 static uint32_t hash(const char *p, size_t n) {
 	uint32_t h = 2166136261u;
@@ -116,9 +132,14 @@ static int64_t ref_group(const er_stream *s, uint32_t ref) {
 	const er_series *ls = er_stream_labels(s, ref);
 	int64_t g = ls ? group_of(ls) : 0;
 	if (g < 0) return g;
-	if (++rn * 2 > rcap) { // full: start again
-		memset(rkey, 0xff, rcap * 4), rn = 1;
+	if (++rn * 2 > rcap) {
+		if (rcap < 1 << 16) {
+			if (refs_resize(rcap * 2)) return -1;
+		} else { // full: start again
+			memset(rkey, 0xff, rcap * 4), rn = 1;
+		}
 		i = ref * 2654435761u & (rcap - 1);
+		while (rkey[i] != UINT32_MAX) i = (i + 1) & (rcap - 1);
 	}
 	rkey[i] = ref, rval[i] = (uint32_t)g;
 	return g;
@@ -136,10 +157,10 @@ static void declare(er_stream *s, uint32_t g) {
 // flush emits the window ending at end: its sums, then a staleness marker
 // for every series that had a sum before and has none in it.
 static void flush(er_stream *s, int64_t end) {
-	int k = (int)(end / interval & 1);
+	int k = (int)(end / interval & 1), mine = slot_end[k] == end; // else the slot holds a later window
 	for (uint32_t g = 0; g < n_groups; g++) {
 		group *gr = &groups[g];
-		if (slot_end[k] == end && gr->n[k]) {
+		if (mine && gr->n[k]) {
 			if (!gr->declared) declare(s, g);
 			er_stream_emit(s, g + 1, end, gr->sum[k]);
 			gr->last_end = end;
@@ -151,9 +172,9 @@ static void flush(er_stream *s, int64_t end) {
 			er_stream_retire(s, g + 1);
 			gr->declared = 0, n_live--;
 		}
-		gr->sum[k] = 0, gr->n[k] = 0;
+		if (mine) gr->sum[k] = 0, gr->n[k] = 0;
 	}
-	if (slot_end[k] == end) slot_end[k] = 0;
+	if (mine) slot_end[k] = 0;
 	flushed = end;
 }
 
@@ -183,11 +204,7 @@ static int add(er_stream *s, uint32_t g, int64_t t, double v) {
 }
 
 static int process(er_stream *s) {
-	if (!rcap) {
-		rcap = 1 << 16, rkey = malloc(rcap * 4), rval = malloc(rcap * 4);
-		if (!rkey || !rval) return er_fail("out of memory");
-		memset(rkey, 0xff, rcap * 4);
-	}
+	if (!rcap && refs_resize(1024)) return -1;
 	er_samples *in = &s->samples;
 	uint32_t w = 0;
 	for (uint32_t i = 0; i < in->count; i++) {

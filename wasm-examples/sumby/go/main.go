@@ -156,10 +156,11 @@ func flushBefore(s *sdk.Stream, bound int64) {
 
 func flush(s *sdk.Stream, end int64) {
 	k := end / interval & 1
+	mine := slotEnd[k] == end // else the slot holds a later window
 	for g, gr := range groups {
 		id := uint32(g + 1)
 		switch {
-		case slotEnd[k] == end && gr.n[k] > 0:
+		case mine && gr.n[k] > 0:
 			if !gr.declared {
 				s.Declare(id, sdk.FromStrings(sdk.MetricName, gr.name+":"+conf.Interval+"_by_"+conf.By+"_sum", conf.By, gr.value),
 					sdk.Metadata{Type: "gauge", Help: "sumby: sum per window"})
@@ -174,9 +175,11 @@ func flush(s *sdk.Stream, end int64) {
 			gr.declared = false
 			live--
 		}
-		gr.sum[k], gr.n[k] = 0, 0
+		if mine {
+			gr.sum[k], gr.n[k] = 0, 0
+		}
 	}
-	if slotEnd[k] == end {
+	if mine {
 		slotEnd[k] = 0
 	}
 	flushed = end
