@@ -295,11 +295,17 @@ func (c *Config) resolve(dir string) error {
 	}
 	if e := c.Edge; e != nil && e.ScrapeConfigs.Kind != 0 {
 		errs = append(errs, refuseUnsupported("edge.scrape_configs", &e.ScrapeConfigs, unsupportedScrape)...)
-		pc, err := parsePrometheus("scrape_configs", &e.ScrapeConfigs, dir)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("edge.scrape_configs: %w", err))
-		} else if e.Scrape, err = pc.GetScrapeConfigs(); err != nil {
-			errs = append(errs, fmt.Errorf("edge.scrape_configs: %w", err))
+		// A discovery only the full build registers would only fail again,
+		// less clearly, in Prometheus' parser.
+		fullOnly := refuseUnsupported("edge.scrape_configs", &e.ScrapeConfigs, fullOnlyScrape)
+		errs = append(errs, fullOnly...)
+		if len(fullOnly) == 0 {
+			pc, err := parsePrometheus("scrape_configs", &e.ScrapeConfigs, dir)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("edge.scrape_configs: %w", err))
+			} else if e.Scrape, err = pc.GetScrapeConfigs(); err != nil {
+				errs = append(errs, fmt.Errorf("edge.scrape_configs: %w", err))
+			}
 		}
 	}
 	if cl := c.Cloud; cl != nil && cl.RemoteWrite.Kind != 0 {

@@ -14,17 +14,17 @@ var (
 	// unsupportedScrape are scrape_configs keys the edge's scraper does not
 	// implement.
 	unsupportedScrape = []unsupportedKey{
-		{"scrape_failure_log_file", "scrape failures are logged by edgerelay and counted in edgerelay_prometheus_target_scrapes_*"},
+		{path: "scrape_failure_log_file", why: "scrape failures are logged by edgerelay and counted in edgerelay_prometheus_target_scrapes_*"},
 	}
 	// unsupportedRemoteWrite are cloud.remote_write keys the forwarder
 	// (package rwout) does not implement. protobuf_message is taken with
 	// its default value only (validateRemoteWrite): edgerelay sends
 	// remote_write 1.0.
 	unsupportedRemoteWrite = []unsupportedKey{
-		{"round_robin_dns", "the endpoint is dialled as Go's HTTP client resolves it"},
-		{"failed_request_logging", "failed requests are logged and counted in edgerelay_remote_write_*"},
-		{"azuread", "use sigv4 or the HTTP client settings (authorization, basic_auth, oauth2, tls_config)"},
-		{"google_iam", "use sigv4 or the HTTP client settings (authorization, basic_auth, oauth2, tls_config)"},
+		{path: "round_robin_dns", why: "the endpoint is dialled as Go's HTTP client resolves it"},
+		{path: "failed_request_logging", why: "failed requests are logged and counted in edgerelay_remote_write_*"},
+		{path: "azuread", why: "use sigv4 or the HTTP client settings (authorization, basic_auth, oauth2, tls_config)"},
+		{path: "google_iam", why: "use sigv4 or the HTTP client settings (authorization, basic_auth, oauth2, tls_config)"},
 	}
 )
 
@@ -33,6 +33,8 @@ var (
 type unsupportedKey struct {
 	path string
 	why  string
+	// fullOnly marks a key the full build implements and this one leaves out.
+	fullOnly bool
 }
 
 // refuseUnsupported returns one error per entry of the sequence n (written
@@ -48,6 +50,9 @@ func refuseUnsupported(field string, n *yaml.Node, keys []unsupportedKey) []erro
 				continue
 			}
 			msg := fmt.Sprintf("%s[%d].%s is not supported by edgerelay", field, i, k.path)
+			if k.fullOnly {
+				msg = fmt.Sprintf("%s[%d].%s needs edgerelay's full build", field, i, k.path)
+			}
 			if k.why != "" {
 				msg += ": " + k.why
 			}
