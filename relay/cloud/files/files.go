@@ -61,6 +61,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -115,7 +116,8 @@ type Writer struct {
 	locks     [64]sync.Mutex // by target directory: writes and sweeps of one target are serial
 	targets   sync.Map       // target directory (relative) → *targetState, guarded by its lock (durable.go)
 	tmpSeq    atomic.Uint64  // names temporary directories
-	pool      sync.Pool      // *scratch
+	free      chan *scratch  // encoders not in use; at most cap(free) are made
+	made      atomic.Int64   // encoders made
 	m         metrics
 }
 
@@ -152,7 +154,7 @@ func New(cfg Config) (*Writer, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("files: create dir %q: %w", dir, err)
 	}
-	w := &Writer{dir: dir, retention: cfg.Retention, log: cfg.Logger}
+	w := &Writer{dir: dir, retention: cfg.Retention, log: cfg.Logger, free: make(chan *scratch, 2*runtime.GOMAXPROCS(0))}
 	counter := func(name, help string) prometheus.Counter {
 		c := prometheus.NewCounter(prometheus.CounterOpts{Name: "edgerelay_files_" + name, Help: help})
 		if cfg.Registerer != nil {
@@ -255,59 +257,24 @@ func (w *Writer) WriteDirs(tenant, site string, b *relay.Batch) ([]Dir, error) {
 
 // writeGroup renders g and writes it as one scrape directory.
 func (w *Writer) writeGroup(tenant, site string, g group) (Dir, error) {
-	sc, _ := w.pool.Get().(*scratch)
-	if sc == nil {
-		sc = &scratch{}
-	}
-	defer w.pool.Put(sc)
-
 	if g.batch.Timestamp < 0 || g.batch.Timestamp > math.MaxInt64/1000-maxBumps {
 		return Dir{}, fmt.Errorf("batch timestamp %d out of range", g.batch.Timestamp)
 	}
-	kvs := commonLabels(g.batch)
-	meta := Meta{
-		Account: tenant, Type: g.job, IID: g.instance, IsCompressed: true,
-		KVs: make(map[string]string, len(kvs)), DTS: g.dts, OLabels: g.batch.TargetLabels.Map(),
-	}
-	omit := make([]string, 0, len(kvs))
-	for _, l := range kvs {
-		meta.KVs[l.Name] = l.Value
-		omit = append(omit, l.Name)
-	}
-	js, err := json.Marshal(meta)
-	if err != nil {
-		return Dir{}, fmt.Errorf("encode scrape metadata: %w", err)
-	}
-
-	sc.data.Reset()
-	if sc.gz == nil {
-		sc.gz, _ = gzip.NewWriterLevel(&sc.data, gzipLevel)
-	} else {
-		sc.gz.Reset(&sc.data)
-	}
-	opts := expfmt.Options{OmitLabels: omit, OmitDefaultTimestamp: true, DefaultTimestamp: g.dts, EscapeNames: true}
-	if err := sc.enc.Encode(sc.gz, g.batch, opts); err != nil {
-		return Dir{}, fmt.Errorf("encode scrape: %w", err)
-	}
-	if err := sc.gz.Close(); err != nil {
-		return Dir{}, fmt.Errorf("compress scrape: %w", err)
-	}
-	native, err := sc.renderNative(g.batch)
+	data, js, native, err := w.render(tenant, g)
 	if err != nil {
 		return Dir{}, err
 	}
-
 	rel := filepath.Join(Sanitize(tenant), siteDir(site), targetDir(g.job, g.instance))
 	mu := w.lock(rel)
 	mu.Lock()
 	defer mu.Unlock()
-	epochUs, written, err := w.place(rel, g.batch.Timestamp*1000, sc.data.Bytes(), js, native)
+	epochUs, written, err := w.place(rel, g.batch.Timestamp*1000, data, js, native)
 	if err != nil {
 		return Dir{}, err
 	}
 	if written {
 		w.m.written.Inc()
-		w.m.bytes.Add(float64(sc.data.Len() + len(js) + len(native)))
+		w.m.bytes.Add(float64(len(data) + len(js) + len(native)))
 	} else {
 		w.m.duplicates.Inc()
 	}
@@ -326,4 +293,56 @@ func (w *Writer) lock(rel string) *sync.Mutex {
 	h := fnv.New32a()
 	h.Write([]byte(rel))
 	return &w.locks[h.Sum32()%uint32(len(w.locks))]
+}
+
+// render encodes g's .json, .data.gz and .native.gz (nil when none) with
+// one of the writer's encoders. A gzip encoder holds about half a MiB, and
+// encoding is CPU work: the writer keeps two per CPU, made as needed, and
+// more scrapes at once wait for one, so a cloud serving many sites at
+// once does not hold, and make again after each collection, one per site
+// writing.
+func (w *Writer) render(tenant string, g group) (data, js, native []byte, err error) {
+	var sc *scratch
+	select {
+	case sc = <-w.free:
+	default:
+		if w.made.Add(1) <= int64(cap(w.free)) {
+			sc = &scratch{}
+		} else {
+			sc = <-w.free
+		}
+	}
+	defer func() { w.free <- sc }()
+
+	kvs := commonLabels(g.batch)
+	meta := Meta{
+		Account: tenant, Type: g.job, IID: g.instance, IsCompressed: true,
+		KVs: make(map[string]string, len(kvs)), DTS: g.dts, OLabels: g.batch.TargetLabels.Map(),
+	}
+	omit := make([]string, 0, len(kvs))
+	for _, l := range kvs {
+		meta.KVs[l.Name] = l.Value
+		omit = append(omit, l.Name)
+	}
+	if js, err = json.Marshal(meta); err != nil {
+		return nil, nil, nil, fmt.Errorf("encode scrape metadata: %w", err)
+	}
+	sc.data.Reset()
+	if sc.gz == nil {
+		sc.gz, _ = gzip.NewWriterLevel(&sc.data, gzipLevel)
+	} else {
+		sc.gz.Reset(&sc.data)
+	}
+	opts := expfmt.Options{OmitLabels: omit, OmitDefaultTimestamp: true, DefaultTimestamp: g.dts, EscapeNames: true}
+	if err := sc.enc.Encode(sc.gz, g.batch, opts); err != nil {
+		return nil, nil, nil, fmt.Errorf("encode scrape: %w", err)
+	}
+	if err := sc.gz.Close(); err != nil {
+		return nil, nil, nil, fmt.Errorf("compress scrape: %w", err)
+	}
+	if native, err = sc.renderNative(g.batch); err != nil {
+		return nil, nil, nil, err
+	}
+	// The encoder goes back before the directory is written and synced.
+	return bytes.Clone(sc.data.Bytes()), js, bytes.Clone(native), nil
 }
