@@ -14,6 +14,7 @@ import (
 
 	"github.com/golang/snappy"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 
@@ -93,6 +94,10 @@ func BenchmarkRemoteWriteIngest(b *testing.B) {
 	samples := float64(b.N) * series
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/samples, "ns/sample")
 	b.ReportMetric(float64(cpuTime()-cpu0)/samples, "cpu-ns/sample")
+	var m dto.Metric
+	if err := c.blockSize.Write(&m); err == nil {
+		b.ReportMetric(m.GetHistogram().GetSampleSum()/float64(m.GetHistogram().GetSampleCount())/series, "block-B/sample")
+	}
 	b.ReportMetric(0, "ns/op")
 }
 

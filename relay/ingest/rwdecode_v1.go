@@ -3,6 +3,7 @@ package ingest
 import (
 	"math"
 	"strings"
+	"unsafe"
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/labels"
@@ -13,7 +14,7 @@ import (
 )
 
 // This file decodes remote_write 1.0 (prometheus.WriteRequest) straight
-// from the wire: strings are taken from one copy of the body and samples go
+// from the wire: strings are read in place from the body and samples go
 // into one array, so a request costs a few allocations per series instead of
 // one per string. rwdecode_ref_test.go checks it against the generated code.
 
@@ -53,8 +54,10 @@ func decodeV1(body []byte, receivedMs int64) (*relay.Batch, decodeStats, error) 
 		return nil, stats, badRequest("bad_protobuf", "body holds no prometheus.WriteRequest fields (a remote_write 2.0 body sent as 1.0?)")
 	}
 	d := v1Decoder{
-		body:  body,
-		arena: string(body), // every string is a substring of this one copy
+		body: body,
+		// Strings read from the body alias it: every one the batch keeps
+		// is copied (label sets are built anew, metadata cloned).
+		arena: unsafe.String(unsafe.SliceData(body), len(body)),
 		flat:  make([]relay.Sample, 0, nSamples),
 		sb:    labels.NewScratchBuilder(16),
 		batch: &relay.Batch{Timestamp: receivedMs, Series: make([]relay.Series, 0, nSeries)},
