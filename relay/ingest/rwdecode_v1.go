@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"encoding/binary"
 	"math"
 	"strings"
 	"unsafe"
@@ -84,8 +85,10 @@ func decodeV1(body []byte, receivedMs int64) (*relay.Batch, decodeStats, error) 
 	return d.batch, d.stats, nil
 }
 
-// countV1 counts the series, metadata and samples of a WriteRequest, and
-// tells whether it holds top-level fields other than series and metadata.
+// countV1 counts the series and metadata of a WriteRequest, and tells
+// whether it holds top-level fields other than series and metadata. It
+// guesses one sample per series, as a sender scraping at the interval it
+// sends at makes them: the decoder's sample array grows past that.
 func countV1(body []byte) (series, meta, samples int, unknown bool, err error) {
 	for p := 0; p < len(body); {
 		f, next, err := nextField(body, p, len(body))
@@ -99,23 +102,13 @@ func countV1(body []byte) (series, meta, samples int, unknown bool, err error) {
 				return 0, 0, 0, false, err
 			}
 			series++
-			for q := f.lo; q < f.hi; {
-				g, next, err := nextField(body, q, f.hi)
-				if err != nil {
-					return 0, 0, 0, false, err
-				}
-				q = next
-				if g.num == fSeriesSamples {
-					samples++
-				}
-			}
 		case fWriteMetadata:
 			meta++
 		default:
 			unknown = true
 		}
 	}
-	return series, meta, samples, unknown, nil
+	return series, meta, series, unknown, nil
 }
 
 type v1Decoder struct {
@@ -199,11 +192,42 @@ func (d *v1Decoder) extra(g wireField, sr *relay.Series) error {
 	return nil
 }
 
+// Tags of the fields Prometheus writes, in the order it writes them.
+const (
+	tagLabelName       = fLabelName<<3 | byte(protowire.BytesType)
+	tagLabelValue      = fLabelValue<<3 | byte(protowire.BytesType)
+	tagSampleValue     = fSampleValue<<3 | byte(protowire.Fixed64Type)
+	tagSampleTimestamp = fSampleTimestamp<<3 | byte(protowire.VarintType)
+)
+
+// bytesField reads, at body[p:end], a bytes field with one-byte tag tag
+// and a one-byte length; ok is false when the bytes there are anything else.
+func bytesField(body []byte, p, end int, tag byte) (lo, hi int, ok bool) {
+	if p+2 > end || body[p] != tag || body[p+1] >= 0x80 {
+		return 0, 0, false
+	}
+	lo, hi = p+2, p+2+int(body[p+1])
+	return lo, hi, hi <= end
+}
+
 func (d *v1Decoder) label(f wireField) error {
 	if err := wantType(f, protowire.BytesType, "TimeSeries"); err != nil {
 		return err
 	}
-	var name, value string
+	// Most labels are a name and a value, in that order, each shorter
+	// than 128 bytes: read them without the general field reader.
+	p, name, value := f.lo, "", ""
+	if lo, hi, ok := bytesField(d.body, p, f.hi, tagLabelName); ok {
+		name, p = d.arena[lo:hi], hi
+	}
+	if lo, hi, ok := bytesField(d.body, p, f.hi, tagLabelValue); ok {
+		value, p = d.arena[lo:hi], hi
+	}
+	if p == f.hi {
+		d.ls = append(d.ls, labels.Label{Name: name, Value: value})
+		return nil
+	}
+	name, value = "", ""
 	for p := f.lo; p < f.hi; {
 		g, next, err := nextField(d.body, p, f.hi)
 		if err != nil {
@@ -229,6 +253,13 @@ func (d *v1Decoder) label(f wireField) error {
 func (d *v1Decoder) sample(f wireField) error {
 	if err := wantType(f, protowire.BytesType, "TimeSeries"); err != nil {
 		return err
+	}
+	// Most samples are a value and a timestamp, in that order.
+	if b := d.body[f.lo:f.hi]; len(b) >= 10 && b[0] == tagSampleValue && b[9] == tagSampleTimestamp {
+		if t, n := consumeVarint(b[10:]); n == len(b)-10 {
+			d.flat = append(d.flat, relay.Sample{T: int64(t), V: math.Float64frombits(binary.LittleEndian.Uint64(b[1:9]))})
+			return nil
+		}
 	}
 	var s relay.Sample
 	for p := f.lo; p < f.hi; {
