@@ -95,6 +95,13 @@ func New(q Queue, ups []Upstream, failover bool, onDrop func(), m *Metrics, log 
 		s.views = append(s.views, &View{s: s, up: u, cur: c, counted: c.Acked, inflight: map[uint64]struct{}{}})
 		s.m.init(u.Name, c.Acked)
 	}
+	for _, v := range s.views {
+		// The gauges hold the truth from the start, not from the first
+		// refresh.
+		if b, err := v.Backlog(); err == nil {
+			s.m.backlogBytes.WithLabelValues(v.Name()).Set(float64(b))
+		}
+	}
 	return s, nil
 }
 
