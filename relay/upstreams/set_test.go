@@ -2,8 +2,11 @@ package upstreams
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/edgerelay/edgerelay/store"
 )
@@ -64,6 +67,12 @@ func TestReplicateKeepsBlocksUntilEveryUpstreamHasThem(t *testing.T) {
 	if got, _ := a.Read(0, 0, 0); len(got) != 0 {
 		t.Fatalf("a reads %v after acknowledging everything", seqsOf(got))
 	}
+	// Blocks kept for b do not wake a: its sender would spin.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	if err := a.Wait(ctx, 0); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a.Wait with only blocks a has queued: %v, want the context's deadline", err)
+	}
+	cancel()
 	// Backlogs, read from either side of each cursor.
 	c := &View{s: s, up: Upstream{Name: "c"}, inflight: map[uint64]struct{}{}}
 	for _, tc := range []struct {

@@ -120,8 +120,12 @@ func (v *View) AckThrough(seq uint64) error {
 	return v.s.trim()
 }
 
-// Wait returns once a block with Seq > after is stored.
-func (v *View) Wait(ctx context.Context, after uint64) error { return v.s.q.Wait(ctx, after) }
+// Wait returns once a block with Seq > after, and past the cursor, is
+// stored: blocks the upstream already has (kept for another upstream) do
+// not wake it.
+func (v *View) Wait(ctx context.Context, after uint64) error {
+	return v.s.q.Wait(ctx, max(after, v.Acked()))
+}
 
 // Sending records a block handed to the forwarder.
 func (v *View) Sending(seq uint64) {
