@@ -36,8 +36,9 @@ test: fmt-check vet
 test-rw-outage:
 	EDGERELAY_RW_OUTAGE=60s $(GO) test -race -count=1 -timeout 15m -run 'TestRemoteWriteOutage' ./cmd/edgerelay/
 
-## test-fleet: the fleet's end-to-end tests with real processes (several upstreams, failover, ...), each a
-## minute or more; make test runs their short relatives
+## test-fleet: the fleet's end-to-end tests with real processes (several upstreams, failover, clouds sharing
+## sites through a real etcd with one stopped and one killed, ...), each a minute or more; make test runs
+## their short relatives
 test-fleet:
 	EDGERELAY_FLEET=1 $(GO) test -race -count=1 -timeout 20m -run TestFleet ./...
 

@@ -54,6 +54,7 @@ type Cloud struct {
 	srv     *transport.Server
 	access  *access // who reads what over HTTP
 	started time.Time
+	cluster *cluster // nil without cloud.cluster
 }
 
 // New prepares TLS, binds the QUIC and HTTP listeners and opens the file
@@ -79,8 +80,14 @@ func New(cfg *config.Cloud, o Options) (*Cloud, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cloud.data_dir: %w", err)
 	}
+	handle, redirect := c.handle, (func(transport.Peer) *transport.RedirectError)(nil)
+	if cfg.Cluster != nil {
+		c.cluster = newCluster(cfg.Cluster, c.log, c.reg, c.sites.count)
+		c.applied = c.cluster.applied
+		handle, redirect = c.handleClustered, c.cluster.atHello
+	}
 	c.srv, err = transport.NewServer(transport.ServerConfig{
-		Addr: cfg.QUICListen, TLS: tlsConf, Auth: c.auth.check, Handle: c.handle,
+		Addr: cfg.QUICListen, TLS: tlsConf, Auth: c.auth.check, Handle: handle, Redirect: redirect,
 		MaxBlockBytes: int(cfg.MaxBlockBytes), Logger: c.log, Registerer: c.reg,
 		ResetKey: resetKey,
 		Held:     c.held,
@@ -224,9 +231,29 @@ func (c *Cloud) Run(ctx context.Context) error {
 	// Headers within 10s; a request's body, and an idle keep-alive
 	// connection, within Prometheus' default --web.read-timeout.
 	srv := &http.Server{Handler: c.handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute}
+	if c.cluster != nil {
+		if err := c.joinCluster(ctx); err != nil {
+			c.srv.Close()
+			c.ln.Close()
+			c.bases.close()
+			c.outputs.Close()
+			return err
+		}
+		defer c.cluster.leave()
+	}
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return c.srv.Run(gctx) })
-	g.Go(func() error { return c.outputs.Run(gctx) })
+	// Edges and outputs are served until a cluster member has handed its
+	// sites over (handOff; at once without cloud.cluster).
+	sctx, stopServing := context.WithCancel(context.Background())
+	defer stopServing()
+	g.Go(func() error {
+		<-gctx.Done()
+		c.handOff(ctx)
+		stopServing()
+		return nil
+	})
+	g.Go(func() error { return c.srv.Run(sctx) })
+	g.Go(func() error { return c.outputs.Run(sctx) })
 	g.Go(func() error {
 		if err := c.access.web.Serve(srv, c.ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("cloud http: %w", err)

@@ -68,6 +68,9 @@ type receiver struct {
 	frames     *prometheus.CounterVec
 	// baseDropped counts delta bases dropped at max_base_series.
 	baseDropped *prometheus.CounterVec
+	// applied, when set, learns the generation of each block with frames
+	// once it is durable (cloud.cluster drains a site by it).
+	applied func(p transport.Peer, lane uint8, gen uint64)
 }
 
 // receipt is what handling one block came to.
@@ -192,6 +195,9 @@ func (r *receiver) apply(ctx context.Context, p transport.Peer, seq uint64, lane
 		return receipt{}, fmt.Errorf("block %d: %w", seq, err)
 	}
 	r.outputs.Committed(d)
+	if r.applied != nil && len(blk.Frames) > 0 {
+		r.applied(p, lane, blk.Generation)
+	}
 	r.blocks.WithLabelValues("accepted").Inc()
 	r.frames.WithLabelValues("applied").Add(float64(len(applied)))
 	r.frames.WithLabelValues("repeat").Add(float64(fc.repeat))

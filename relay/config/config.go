@@ -192,6 +192,9 @@ type Cloud struct {
 	// /api/v1/stream. See hooks.go.
 	Notify Notify `yaml:"notify"`
 	Stream Stream `yaml:"stream"`
+	// Cluster, when set, makes this cloud one of several sharing the
+	// sites; see cluster.go.
+	Cluster *Cluster `yaml:"cluster"`
 
 	// Forward holds RemoteWrite parsed by Prometheus' config package, and
 	// ForwardOut each entry's edgerelay keys (remotewrite.go), index by

@@ -92,6 +92,7 @@ func (c *Config) applyDefaults() {
 		setDefault(&cl.MaxBlockBytes, d.MaxBlockBytes)
 		cl.applyLimitDefaults()
 		cl.applyHookDefaults()
+		cl.applyClusterDefaults()
 	}
 }
 
@@ -209,6 +210,7 @@ func (cl *Cloud) validate() []error {
 	}
 	errs = append(errs, cl.validateTenants()...)
 	errs = append(errs, cl.validateHooks()...)
+	errs = append(errs, cl.validateCluster()...)
 	return errs
 }
 

@@ -197,6 +197,16 @@ func (e *Edge) onResync() {
 	}
 }
 
+// onStall runs when the cloud has left a block unanswered for a while: it
+// may be dead, and its site taken over by another cloud of a cluster that
+// lacks this edge's delta bases, so what is queued from now on starts a
+// new generation.
+func (e *Edge) onStall() {
+	if e.com.delta != nil {
+		e.com.delta.requestCheckpoint()
+	}
+}
+
 func setDefaultDuration(d *time.Duration, def time.Duration) {
 	if *d <= 0 {
 		*d = def

@@ -74,6 +74,7 @@ func (e *Edge) newForwarder(field string, up config.UpstreamEntry, q forward.Que
 		Window:      up.Window,
 		OnConnect:   e.onConnect,
 		OnResync:    e.onResync,
+		OnStall:     e.onStall,
 		OnRefused:   e.refused.add,
 		MaxSendRate: int64(e.cfg.Queue.MaxSendRate),
 		ReplayShare: replayShare,

@@ -81,6 +81,9 @@ type Config struct {
 	// OnResync, when set, is called when the cloud asks the edge to start
 	// its delta encoding afresh.
 	OnResync func()
+	// OnStall, when set, is called once per block the cloud has left
+	// unanswered for StallTimeout (stall.go).
+	OnStall func()
 	// OnRefused, when set, is called with the count of an acknowledged
 	// block's samples the cloud refused by a limit (transport.Ack.Refused).
 	OnRefused  func(samples uint64)
@@ -112,6 +115,10 @@ type Forwarder struct {
 	connected atomic.Bool
 	running   atomic.Bool
 	limit     *rate.Limiter // nil: no MaxSendRate
+	// redirectTo is the cloud the last redirect named ("": the configured
+	// address), hops the redirects followed in a row (redirect.go).
+	redirectTo string
+	hops       int
 
 	// Replaced by tests.
 	dial   func(ctx context.Context, cfg transport.ClientConfig) (uplink, error)
@@ -222,7 +229,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			f.m.reconnects.Inc()
 		}
 		dialed := time.Now()
-		conn, err := f.dial(ctx, f.cfg.Client)
+		conn, err := f.dial(ctx, f.target())
 		var wait time.Duration
 		if err != nil {
 			wait = f.wait(backoff)
@@ -235,6 +242,9 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			}
 			if ctx.Err() != nil {
 				return nil
+			}
+			if f.follow(err, false) {
+				continue
 			}
 			kind := "dial"
 			if errors.Is(err, transport.ErrRefused) {
@@ -259,6 +269,10 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			f.setConnected(false)
 			if ctx.Err() != nil {
 				return nil
+			}
+			if f.follow(err, progressed) {
+				backoff = f.cfg.MinBackoff
+				continue
 			}
 			kind := errorKind(err)
 			f.m.errors.WithLabelValues(kind).Inc()

@@ -19,6 +19,7 @@ type metrics struct {
 	connected   prometheus.Gauge
 	lanes       prometheus.Gauge
 	held        prometheus.Counter
+	redirects   prometheus.Counter
 	errors      *prometheus.CounterVec
 }
 
@@ -56,6 +57,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "edgerelay_uplink_already_held_blocks_total",
 			Help: "Queued blocks removed without sending because the cloud said it holds them (imported from a bundle, or acknowledgements lost).",
 		}),
+		redirects: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "edgerelay_uplink_redirects_followed_total",
+			Help: "Redirects followed: a cloud of a cluster named the cloud serving this site, and the edge connected there.",
+		}),
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "edgerelay_uplink_errors_total",
 			Help: "Uplink failures by kind: dial, refused, nack, disconnect, queue, too_large (a block over the cloud's limit, dropped).",
@@ -67,7 +72,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.sentBytes, m.sentSamples, m.sentBlocks, m.lastAck, m.reconnects, m.connected, m.lanes, m.held, m.errors} {
+	for _, c := range []prometheus.Collector{m.sentBytes, m.sentSamples, m.sentBlocks, m.lastAck, m.reconnects, m.connected, m.lanes, m.held, m.redirects, m.errors} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}

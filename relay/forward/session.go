@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/edgerelay/edgerelay/relay/lanes"
 	"github.com/edgerelay/edgerelay/relay/transport"
@@ -18,6 +19,7 @@ type entry struct {
 	lane    uint8
 	samples int
 	skip    bool
+	sent    time.Time
 }
 
 // session is one connection's worth of shipping: a sender goroutine reads
@@ -31,7 +33,8 @@ type session struct {
 	pending []entry
 	err     error
 
-	kick chan struct{} // a skipped entry may now be at the head
+	kick    chan struct{} // a skipped entry may now be at the head
+	stalled bool          // OnStall was called for the oldest entry (stall.go)
 }
 
 // session ships the blocks snd hands out over conn until it fails or ctx
@@ -53,8 +56,12 @@ func (f *Forwarder) session(ctx context.Context, conn uplink, snd *lanes.Sender)
 	defer wg.Wait()
 	defer cancel()
 	defer conn.Close()
+	tick := time.NewTicker(stallCheck)
+	defer tick.Stop()
 	for {
 		select {
+		case <-tick.C:
+			s.checkStall()
 		case a, ok := <-conn.Acks():
 			if !ok {
 				s.fail(conn.Err())
@@ -124,7 +131,7 @@ func (s *session) send(ctx context.Context, snd *lanes.Sender) error {
 				return err
 			}
 		}
-		s.push(entry{seq: b.Seq, lane: b.Lane, samples: b.Samples})
+		s.push(entry{seq: b.Seq, lane: b.Lane, samples: b.Samples, sent: time.Now()})
 		before := s.conn.SentBytes()
 		if snd.Lanes() {
 			err = s.conn.SendLane(ctx, b.Seq, b.Lane, b.Data)
@@ -196,6 +203,7 @@ func (s *session) ack(seq uint64) error {
 		}
 		s.pending = s.pending[1:]
 		through[e.lane] = e.seq
+		s.stalled = false
 	}
 	s.mu.Unlock()
 	if err := f.lanes.Ack(through); err != nil {

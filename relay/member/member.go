@@ -185,7 +185,8 @@ func (s *Set) Owns(key string) bool {
 }
 
 // Close leaves the group: the lease is revoked, so the others drop this
-// member at once rather than after its TTL. It is idempotent.
+// member at once rather than after its TTL, and self is out of Live from
+// then on (the set is no longer watched). It is idempotent.
 func (s *Set) Close() error {
 	s.closed.Do(func() {
 		s.cancel()
@@ -193,6 +194,8 @@ func (s *Set) Close() error {
 		if s.leave != nil {
 			s.leave()
 		}
+		seen, _ := s.state()
+		s.update(seen, true)
 	})
 	return nil
 }

@@ -151,6 +151,8 @@ func (c *Conn) handshake(ctx context.Context, cfg ClientConfig) (*bufio.Reader, 
 		return br, nil
 	case frameError:
 		return nil, &CloseError{Code: f.code, Reason: f.reason, Remote: true}
+	case frameRedirect:
+		return nil, &RedirectError{Addr: f.addr, Member: f.member, Reason: f.reason}
 	}
 	return nil, fmt.Errorf("%w: answer to HELLO is type %#x", errMalformed, f.typ)
 }
@@ -314,6 +316,10 @@ func (c *Conn) readAcks(br *bufio.Reader) {
 			a = ackOf(f)
 		case frameError:
 			c.fail(CodeNone, &CloseError{Code: f.code, Reason: f.reason, Remote: true})
+			return
+		case frameRedirect:
+			// Blocks not answered yet go to the cloud it names.
+			c.fail(CodeNone, &RedirectError{Addr: f.addr, Member: f.member, Reason: f.reason})
 			return
 		default:
 			c.fail(CodeMalformed, fmt.Errorf("%w: unexpected frame type %#x from server", errMalformed, f.typ))

@@ -21,6 +21,7 @@ const (
 	CodeHandler   Code = 0x5 // the handler failed a block; a NACK was sent
 	CodeShutdown  Code = 0x6 // the server is shutting down
 	CodeTimeout   Code = 0x7 // no HELLO in time
+	CodeRedirect  Code = 0x8 // another cloud of the cluster serves the site; a REDIRECT was sent
 )
 
 func (c Code) String() string {
@@ -41,6 +42,8 @@ func (c Code) String() string {
 		return "shutdown"
 	case CodeTimeout:
 		return "timeout"
+	case CodeRedirect:
+		return "redirect"
 	}
 	return fmt.Sprintf("code_%#x", uint16(c))
 }
@@ -105,4 +108,25 @@ func translate(err error) error {
 		return fmt.Errorf("%w: tls handshake: %w", ErrRefused, err)
 	}
 	return err
+}
+
+// RedirectError says another cloud of a cluster serves the edge's site
+// (protocol version 5). On the edge it is Dial's error, or the Conn's Err
+// after the blocks answered before it: the edge connects to Addr next. On
+// the cloud, a Handler returns one to stop taking blocks of a site that
+// has moved, and ServerConfig.Redirect one to send the edge on at HELLO;
+// an empty Addr refuses the edge instead (no live cloud serves the site).
+// An edge speaking an older version gets a refusal (at HELLO) or a NACK
+// (at a block) with the same reason.
+type RedirectError struct {
+	Addr   string // host:port of the cloud serving the site
+	Member string // its id in the cluster
+	Reason string
+}
+
+func (e *RedirectError) Error() string {
+	if e.Addr == "" {
+		return "no cloud serves the site: " + e.Reason
+	}
+	return fmt.Sprintf("site served by cloud %q at %s: %s", e.Member, e.Addr, e.Reason)
 }

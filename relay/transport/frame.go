@@ -20,6 +20,9 @@ const (
 	// frameBlockLane is BLOCK with a lane (version 3, when the cloud's
 	// WELCOME accepts lanes).
 	frameBlockLane byte = 0x07
+	// frameRedirect (version 5) names the cloud of a cluster that serves
+	// the edge's site, instead of a WELCOME or of a block's answer.
+	frameRedirect byte = 0x08
 )
 
 const (
@@ -27,8 +30,8 @@ const (
 	// sends it in HELLO, the cloud answers in WELCOME with the lower of
 	// its own and the edge's. Version 2 adds the resync flag to ACK;
 	// version 3 adds lanes (WELCOME's flags, BLOCK_LANE); version 4 adds
-	// the refused count to ACK.
-	ProtocolVersion = 4
+	// the refused count to ACK; version 5 adds REDIRECT.
+	ProtocolVersion = 5
 	// minProtocolVersion is the oldest version still spoken.
 	minProtocolVersion = 1
 	// ALPN is the TLS application protocol both ends negotiate.
@@ -86,7 +89,9 @@ type frame struct {
 	seq     uint64 // BLOCK, ACK, NACK
 	resync  bool   // ACK (version 2): the edge should start its delta encoding afresh
 	refused uint64 // ACK (version 4): samples of the block refused at the cloud
-	reason  string // ERROR, NACK
+	reason  string // ERROR, NACK, REDIRECT
+	addr    string // REDIRECT: where the cloud serving the site listens
+	member  string // REDIRECT: that cloud's id in its cluster
 	payload []byte // BLOCK; freshly allocated, owned by the receiver
 }
 
@@ -150,6 +155,13 @@ func appendFrame(dst []byte, f *frame) ([]byte, error) {
 	case frameNack:
 		dst = binary.BigEndian.AppendUint64(dst, f.seq)
 		dst = appendString(dst, truncate(f.reason, maxReasonLen))
+	case frameRedirect:
+		if len(f.addr) > maxNameLen || len(f.member) > maxNameLen {
+			return dst[:start], errors.New("redirect: address or member too long")
+		}
+		dst = appendString(dst, f.addr)
+		dst = appendString(dst, f.member)
+		dst = appendString(dst, truncate(f.reason, maxReasonLen))
 	default:
 		return dst[:start], fmt.Errorf("BUG: encode unknown frame type %#x", f.typ)
 	}
@@ -171,7 +183,7 @@ func readFrame(r *bufio.Reader, maxBlock int) (*frame, error) {
 		return nil, unexpectedEOF(err)
 	}
 	typ, n := hdr[0], binary.BigEndian.Uint32(hdr[1:])
-	if typ < frameHello || typ > frameBlockLane {
+	if typ < frameHello || typ > frameRedirect {
 		return nil, fmt.Errorf("%w: unknown type %#x", errMalformed, typ)
 	}
 	limit := uint64(maxControlBody)
@@ -269,6 +281,13 @@ func decodeBody(typ byte, body []byte) (*frame, error) {
 	case frameNack:
 		f.seq = d.u64()
 		f.reason = d.str(maxReasonLen)
+	case frameRedirect:
+		f.addr = d.str(maxNameLen)
+		f.member = d.str(maxNameLen)
+		f.reason = d.str(maxReasonLen)
+		if d.err == nil && f.addr == "" {
+			d.err = errors.New("REDIRECT without an address")
+		}
 	default:
 		return nil, fmt.Errorf("%w: unknown type %#x", errMalformed, typ)
 	}

@@ -24,6 +24,7 @@ func TestFrameRoundTrip(t *testing.T) {
 		{"ack refused", frame{typ: frameAck, seq: 5, refused: 3000}},
 		{"ack resync refused", frame{typ: frameAck, seq: 5, resync: true, refused: 1}},
 		{"nack", frame{typ: frameNack, seq: 3, reason: "disk full"}},
+		{"redirect", frame{typ: frameRedirect, addr: "10.0.0.2:4433", member: "cloud-b", reason: "site owned by cloud-b"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -37,7 +38,8 @@ func TestFrameRoundTrip(t *testing.T) {
 			}
 			if got.typ != tt.f.typ || got.version != tt.f.version || got.hello != tt.f.hello ||
 				got.maxBody != tt.f.maxBody || got.code != tt.f.code || got.seq != tt.f.seq ||
-				got.reason != tt.f.reason || !bytes.Equal(got.payload, tt.f.payload) {
+				got.reason != tt.f.reason || !bytes.Equal(got.payload, tt.f.payload) ||
+				got.addr != tt.f.addr || got.member != tt.f.member {
 				t.Fatalf("decoded %+v, want %+v", got, tt.f)
 			}
 		})
@@ -76,6 +78,7 @@ func FuzzReadFrame(f *testing.F) {
 		{typ: frameAck, seq: 2},
 		{typ: frameAck, seq: 2, resync: true, refused: 7},
 		{typ: frameNack, seq: 3, reason: "why"},
+		{typ: frameRedirect, addr: "127.0.0.1:4433", member: "b", reason: "moved"},
 	}
 	for i := range seeds {
 		b, err := appendFrame(nil, &seeds[i])

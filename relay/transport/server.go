@@ -71,6 +71,12 @@ type ServerConfig struct {
 	// the WELCOME tells a version 3 edge, which deletes them without
 	// sending them again. It is called once per connection, after Auth.
 	Held func(p Peer) []Span
+	// Redirect, when set, is asked after Auth whether another cloud of a
+	// cluster serves p's site: a non-nil answer sends the edge there
+	// (REDIRECT, protocol version 5; a refusal naming the cloud for older
+	// edges) instead of welcoming it. A Handler may stop a site later the
+	// same way, by returning a *RedirectError.
+	Redirect func(p Peer) *RedirectError
 	// Lanes tells edges (protocol version 3) that they may send a live
 	// lane alongside their backlog, so blocks arrive out of sequence order
 	// across the two lanes.
@@ -213,6 +219,17 @@ func (s *Server) release(p Peer) {
 	if s.tenants[p.Tenant]--; s.tenants[p.Tenant] <= 0 {
 		delete(s.tenants, p.Tenant)
 	}
+}
+
+// Open returns the number of edges connected and welcomed now.
+func (s *Server) Open() int {
+	s.sitesMu.Lock()
+	defer s.sitesMu.Unlock()
+	n := 0
+	for _, v := range s.tenants {
+		n += v
+	}
+	return n
 }
 
 // Addr is the bound UDP address.

@@ -85,6 +85,12 @@ func (c *serverConn) hello() (p Peer, ok bool) {
 		return Peer{}, false
 	}
 	p.Remote = c.qc.RemoteAddr()
+	if c.s.cfg.Redirect != nil {
+		if rd := c.s.cfg.Redirect(p); rd != nil {
+			c.redirect(rd)
+			return Peer{}, false
+		}
+	}
 	if why := c.s.admit(p); why != "" {
 		c.refuse(CodeRefused, why)
 		return Peer{}, false
@@ -130,6 +136,12 @@ func (c *serverConn) blocks(ctx context.Context, p Peer) {
 		c.s.m.blocks.Inc()
 		c.s.m.bytes.Add(float64(len(f.payload)))
 		a, err := c.s.cfg.Handle(ctx, p, f.seq, f.lane, f.payload)
+		var rd *RedirectError
+		if errors.As(err, &rd) && rd.Addr != "" && c.version >= 5 {
+			// The block is not answered: the edge sends it to rd.Addr.
+			c.redirect(rd)
+			return
+		}
 		if err != nil {
 			c.s.m.nacks.Inc()
 			c.log.Warn("transport: handler failed a block; nack and close", "seq", f.seq, "err", err)
@@ -192,6 +204,21 @@ func (c *serverConn) refuse(code Code, reason string) {
 		c.str.Close()
 	}
 	c.linger(code, reason)
+}
+
+// redirect sends the edge to the cloud serving its site (REDIRECT) and
+// closes; an edge older than version 5, or a redirect without an address,
+// is refused with the reason instead.
+func (c *serverConn) redirect(rd *RedirectError) {
+	if rd.Addr == "" || c.version < 5 {
+		c.refuse(CodeRefused, rd.Error())
+		return
+	}
+	c.log.Info("transport: edge sent to the cloud serving its site", "to", rd.Addr, "member", rd.Member, "reason", rd.Reason)
+	if c.write(&frame{typ: frameRedirect, addr: rd.Addr, member: rd.Member, reason: rd.Reason}) == nil {
+		c.str.Close()
+	}
+	c.linger(CodeRedirect, "redirected")
 }
 
 // linger waits for the edge to read the last frame and close, then closes.
