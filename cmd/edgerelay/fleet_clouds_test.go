@@ -16,29 +16,20 @@ import (
 	"github.com/edgerelay/edgerelay/relay/synth"
 )
 
-// The fleet tests run many processes for minutes; make test-fleet runs
-// them (EDGERELAY_FLEET=1).
-func requireFleet(t *testing.T) {
-	t.Helper()
-	if os.Getenv("EDGERELAY_FLEET") != "1" {
-		t.Skip("fleet test: set EDGERELAY_FLEET=1 (make test-fleet)")
-	}
-}
-
-// fleetCloud is one cloud process of a cluster.
-type fleetCloud struct {
+// clusterCloud is one cloud process of a cluster.
+type clusterCloud struct {
 	id, quic, http, dir, config string
 	p                           *proc
 }
 
-// fleetEdge is one edge process, its site and its synthetic target.
-type fleetEdge struct {
+// clusterEdge is one edge process, its site and its synthetic target.
+type clusterEdge struct {
 	site, http, config string
 	target             *synth.Target
 	p                  *proc
 }
 
-const fleetTTL = 3 * time.Second
+const clusterTTL = 3 * time.Second
 
 // TestFleetClouds runs three cloud processes in a cluster whose members
 // hold etcd leases, and six edges whose sites the clouds share by
@@ -57,15 +48,15 @@ const fleetTTL = 3 * time.Second
 // with no gap outside the killed cloud's sites' loss, and each site's
 // series are on exactly one live cloud's /federate.
 func TestFleetClouds(t *testing.T) {
-	requireFleet(t)
+	fleetOnly(t)
 	bin := buildBinary(t)
 	etcd := etcdtest.Start(t)
 	dir := t.TempDir()
 
-	clouds := make([]*fleetCloud, 3)
+	clouds := make([]*clusterCloud, 3)
 	var all []member.Member
 	for i := range clouds {
-		c := &fleetCloud{id: fmt.Sprint("c", i+1), quic: freePort(t, "udp"), http: freePort(t, "tcp")}
+		c := &clusterCloud{id: fmt.Sprint("c", i+1), quic: freePort(t, "udp"), http: freePort(t, "tcp")}
 		c.dir = filepath.Join(dir, c.id)
 		c.config = filepath.Join(dir, c.id+".yaml")
 		os.WriteFile(c.config, fmt.Appendf(nil, `
@@ -77,7 +68,7 @@ cloud:
   cluster:
     self: %s
     etcd: {endpoints: [%q], prefix: /fleet/clouds/, ttl: %s}
-`, c.quic, c.http, c.dir, c.dir, c.id, etcd.Endpoint, fleetTTL), 0o644)
+`, c.quic, c.http, c.dir, c.dir, c.id, etcd.Endpoint, clusterTTL), 0o644)
 		clouds[i] = c
 		all = append(all, member.Member{ID: c.id, Addr: c.quic})
 	}
@@ -104,9 +95,9 @@ cloud:
 		})
 	}
 
-	edges := make([]*fleetEdge, len(sites))
+	edges := make([]*clusterEdge, len(sites))
 	for i, s := range sites {
-		e := &fleetEdge{site: s, http: freePort(t, "tcp"), config: filepath.Join(dir, s+".yaml"), target: &synth.Target{Series: 20}}
+		e := &clusterEdge{site: s, http: freePort(t, "tcp"), config: filepath.Join(dir, s+".yaml"), target: &synth.Target{Series: 20}}
 		ts := httptest.NewServer(e.target)
 		t.Cleanup(ts.Close)
 		os.WriteFile(e.config, fmt.Appendf(nil, `
@@ -166,7 +157,7 @@ edge:
 	killed := time.Now()
 	waitSites(t, clouds, sites, func(site string) string { return owner(site, without("c3")) }, 3, 180*time.Second)
 	t.Logf("sites of the killed cloud flowed again %v after the kill (lease TTL %v, uplink idle timeout 30s)",
-		time.Since(killed).Round(time.Second), fleetTTL)
+		time.Since(killed).Round(time.Second), clusterTTL)
 
 	// Every edge's queue empties; then count every scrape in every
 	// cloud's files.
@@ -209,7 +200,7 @@ edge:
 // waitSites waits until each site has at least n scrapes newer than now
 // in the files of the cloud want names, and none newer than now in
 // another cloud's.
-func waitSites(t *testing.T, clouds []*fleetCloud, sites []string, want func(string) string, n int, timeout time.Duration) {
+func waitSites(t *testing.T, clouds []*clusterCloud, sites []string, want func(string) string, n int, timeout time.Duration) {
 	t.Helper()
 	since := time.Now()
 	waitFor(t, "each site flowing to its cloud", timeout, func() bool {
@@ -236,7 +227,7 @@ func waitSites(t *testing.T, clouds []*fleetCloud, sites []string, want func(str
 
 // newScrapes counts the scrape directories of site in c's files made
 // after since.
-func newScrapes(c *fleetCloud, site string, since time.Time) int {
+func newScrapes(c *clusterCloud, site string, since time.Time) int {
 	dirs, _ := filepath.Glob(filepath.Join(c.dir, "files", "acme", site, "*", "*"))
 	n := 0
 	for _, d := range dirs {
@@ -249,7 +240,7 @@ func newScrapes(c *fleetCloud, site string, since time.Time) int {
 
 // scrapesByCloud maps site → synth scrape number → the clouds whose files
 // hold it.
-func scrapesByCloud(t *testing.T, clouds []*fleetCloud) map[string]map[int64][]string {
+func scrapesByCloud(t *testing.T, clouds []*clusterCloud) map[string]map[int64][]string {
 	out := map[string]map[int64][]string{}
 	for _, c := range clouds {
 		for _, sf := range readScrapes(t, filepath.Join(c.dir, "files")) {
@@ -269,7 +260,7 @@ func scrapesByCloud(t *testing.T, clouds []*fleetCloud) map[string]map[int64][]s
 
 // checkFederateOnce checks each site's series are on exactly one of the
 // clouds' /federate.
-func checkFederateOnce(t *testing.T, clouds []*fleetCloud, sites []string) {
+func checkFederateOnce(t *testing.T, clouds []*clusterCloud, sites []string) {
 	t.Helper()
 	for _, s := range sites {
 		var on []string
@@ -285,7 +276,7 @@ func checkFederateOnce(t *testing.T, clouds []*fleetCloud, sites []string) {
 	}
 }
 
-func sumMetric(t *testing.T, edges []*fleetEdge, name string) float64 {
+func sumMetric(t *testing.T, edges []*clusterEdge, name string) float64 {
 	var n float64
 	for _, e := range edges {
 		n += metric(t, "http://"+e.http+"/metrics", name)
