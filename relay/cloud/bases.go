@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,8 +20,11 @@ import (
 	"github.com/edgerelay/edgerelay/relay/deltaconv"
 )
 
-// bases keeps, per (tenant, site, lane), the delta decoder that rebuilds the
-// site's scrapes, and makes it survive a restart of the cloud.
+// bases keeps, per (tenant, site, edge queue id, lane), the delta decoder
+// that rebuilds the scrapes of one edge of the site, and makes it survive a
+// restart of the cloud. Several edges of one site (edges sharing its
+// scrape_configs, edge.scrape_shard) each have their own queue id, so
+// their delta streams never mix.
 //
 // On disk a site has a checkpoint (the decoder's MarshalState) and a log
 // of the frames applied since, one record per block: appending a block's
@@ -69,6 +74,14 @@ type siteBase struct {
 	// replayFailed counts what did not load on the last load: log frames
 	// that did not apply, and a damaged checkpoint (set aside).
 	replayFailed int
+	// legacy is where releases that kept one base per site put this one
+	// (without the queue id): load adopts it once when path has nothing.
+	legacy string
+}
+
+// baseKey is the key of bases.m.
+func baseKey(tenant, site string, queueID uint64, lane uint8) string {
+	return fmt.Sprintf("%s\x00%s\x00%016x\x00%d", tenant, site, queueID, lane)
 }
 
 // minFold is the log size below which it is never folded (a variable for
@@ -84,17 +97,18 @@ func newBases(dir string) (*bases, error) {
 	return &bases{dir: dir, m: map[string]*siteBase{}, series: map[string]int{}}, nil
 }
 
-// get returns the locked base of (tenant, site, lane), loading it if
-// needed. Each lane of a site has its own decoder (see transport's Lanes):
-// an edge draining a backlog beside live data sends two streams of frames,
-// each in order.
-func (b *bases) get(tenant, site string, lane uint8) (*siteBase, error) {
-	key := tenant + "\x00" + site + "\x00" + string('0'+lane)
+// get returns the locked base of (tenant, site, queueID, lane), loading it
+// if needed. Each lane of an edge has its own decoder (see transport's
+// Lanes): an edge draining a backlog beside live data sends two streams of
+// frames, each in order.
+func (b *bases) get(tenant, site string, queueID uint64, lane uint8) (*siteBase, error) {
+	key := baseKey(tenant, site, queueID, lane)
 	now := time.Now()
 	b.mu.Lock()
 	sb := b.m[key]
 	if sb == nil {
-		sb = &siteBase{b: b, tenant: tenant, site: site, path: b.path(tenant, site, lane)}
+		path, legacy := b.path(tenant, site, queueID, lane)
+		sb = &siteBase{b: b, tenant: tenant, site: site, path: path, legacy: legacy}
 		b.m[key] = sb
 	}
 	var idle []*siteBase
@@ -139,15 +153,46 @@ func (sb *siteBase) memo(b *relay.Batch) *limits.Memo {
 	return m
 }
 
-// path is where the base of (tenant, site, lane) is kept, without
-// extension. Lane 0 keeps the names of sites that never had a second lane;
-// safeName never makes a '.', so no site's name ends in ".lane1".
-func (b *bases) path(tenant, site string, lane uint8) string {
-	p := filepath.Join(b.dir, tenant+"."+safeName(site))
+// path is where the base of (tenant, site, queueID, lane) is kept,
+// without extension, and legacy where a release keeping one base per site
+// kept it. safeName never makes a '.', so the parts never run together.
+func (b *bases) path(tenant, site string, queueID uint64, lane uint8) (path, legacy string) {
+	legacy = filepath.Join(b.dir, tenant+"."+safeName(site))
+	path = fmt.Sprintf("%s.%016x", legacy, queueID)
 	if lane != 0 {
-		p += ".lane1"
+		path += ".lane1"
+		legacy += ".lane1"
 	}
-	return p
+	return path, legacy
+}
+
+// adoptLegacy renames a base kept per site by an earlier release to sb's
+// path, when sb has none: the site's one edge goes on where it was. Were
+// it another edge's, its frames would find no base of their generation
+// and ask for full frames, as after any lost base.
+func (sb *siteBase) adoptLegacy() error {
+	if sb.legacy == "" {
+		return nil
+	}
+	legacy := sb.legacy
+	sb.legacy = ""
+	if _, err := os.Stat(sb.path + ".log"); err == nil {
+		return nil
+	}
+	moved := false
+	for _, ext := range []string{".state", ".log"} {
+		err := os.Rename(legacy+ext, sb.path+ext)
+		switch {
+		case err == nil:
+			moved = true
+		case !errors.Is(err, os.ErrNotExist):
+			return fmt.Errorf("delta bases: adopt %s%s: %w", legacy, ext, err)
+		}
+	}
+	if moved {
+		return fsutil.SyncDir(filepath.Dir(sb.path))
+	}
+	return nil
 }
 
 // saveMarks writes the watermarks of (tenant, site) to their own file.
@@ -158,13 +203,29 @@ func (b *bases) saveMarks(tenant, site string) error {
 	return b.marks.persist(tenant, site)
 }
 
-// logs returns the paths of the logs of every lane of (tenant, site).
+// logs returns the paths of the logs of every edge queue and lane of
+// (tenant, site), and those a release keeping one base per site left.
 func (b *bases) logs(tenant, site string) []string {
-	return []string{b.path(tenant, site, 0) + ".log", b.path(tenant, site, 1) + ".log"}
+	legacy := filepath.Join(b.dir, tenant+"."+safeName(site))
+	out := []string{legacy + ".log", legacy + ".lane1.log"}
+	matches, _ := filepath.Glob(legacy + ".*.log")
+	for _, m := range matches {
+		// A queue's: 16 hex digits, then ".log" or ".lane1.log" (a
+		// tenant name with a '.' could otherwise match another's).
+		rest := strings.TrimPrefix(m, legacy+".")
+		rest = strings.TrimSuffix(strings.TrimSuffix(rest, ".log"), ".lane1")
+		if _, err := strconv.ParseUint(rest, 16, 64); err == nil && len(rest) == 16 {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // load reads the checkpoint and replays the log.
 func (sb *siteBase) load() error {
+	if err := sb.adoptLegacy(); err != nil {
+		return err
+	}
 	sb.dec = delta.NewDecoder()
 	sb.rb = deltaconv.NewRebuilder(tenantLabel, sb.tenant)
 	ck, err := os.ReadFile(sb.path + ".state")

@@ -84,7 +84,7 @@ func TestDeltaBasesSurviveRestart(t *testing.T) {
 		c.bases.close()
 		return testReceiverAt(t, dir)
 	}
-	logPath := filepath.Join(dir, "cloud", "bases", "acme.s1.log")
+	logPath := filepath.Join(dir, "cloud", "bases", "acme.s1.0000000000000007.log")
 
 	c := testReceiverAt(t, dir)
 	for range 5 {
@@ -223,7 +223,7 @@ func FuzzBaseLog(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer b.close()
-		sb, err := b.get("acme", "s1", 0)
+		sb, err := b.get("acme", "s1", 0, 0)
 		if err != nil {
 			t.Fatalf("damaged bases must be set aside, not refused: %v", err)
 		}
@@ -250,7 +250,7 @@ func TestIdleBaseLeavesMemory(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	sb := c.bases.m["acme\x00s1\x000"]
+	sb := c.bases.m[baseKey("acme", "s1", 1, 0)]
 	sb.used = time.Now().Add(-2 * idleBase)
 	c.bases.swept = time.Time{}
 	if _, err := c.handle(ctx, busy, 1, 0, busyEdge.block()); err != nil {
@@ -308,5 +308,31 @@ func TestDeltaLanes(t *testing.T) {
 				t.Fatalf("%d scrapes written, want %d", written(t, c), tc.wantFiles)
 			}
 		})
+	}
+}
+
+// TestDeltaTwoEdgesOfOneSite: two edges of one site (sharing its
+// scrape_configs) send interleaved delta streams of the same target name
+// under their own queue ids and generations; the cloud keeps a base per
+// edge queue, so every frame of both applies and every scrape is written.
+// (The "one lane" case of TestDeltaLanes shows what one shared base does.)
+func TestDeltaTwoEdgesOfOneSite(t *testing.T) {
+	c := testReceiver(t)
+	ctx := context.Background()
+	a, b := &deltaEdge{enc: delta.NewEncoder(1)}, &deltaEdge{enc: delta.NewEncoder(2)}
+	b.n = 1000 // distinct timestamps
+	pa := transport.Peer{Tenant: "acme", Site: "s1", QueueID: 0xa}
+	pb := transport.Peer{Tenant: "acme", Site: "s1", QueueID: 0xb}
+	for seq := uint64(1); seq <= 6; seq++ {
+		if _, err := c.handle(ctx, pa, seq, 0, a.block()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.handle(ctx, pb, seq, 0, b.block()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if frames(c, "no_base") != 0 || frames(c, "applied") != 12 || written(t, c) != 12 {
+		t.Fatalf("two edges of one site: applied %v, no_base %v, %d scrapes written; want 12, 0, 12",
+			frames(c, "applied"), frames(c, "no_base"), written(t, c))
 	}
 }

@@ -97,7 +97,7 @@ func TestBaseSeriesLimit(t *testing.T) {
 	if got := frames(c, "applied"); got != 2 {
 		t.Errorf("applied frames = %v, want 2 (the dropping block's scrape is written)", got)
 	}
-	sb := c.bases.m["acme\x00s2\x000"]
+	sb := c.bases.m[baseKey("acme", "s2", 2, 0)]
 	if _, err := os.Stat(sb.path + ".log"); !os.IsNotExist(err) {
 		t.Errorf("dropped base's log still on disk: %v", err)
 	}

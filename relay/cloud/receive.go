@@ -159,7 +159,7 @@ func (r *receiver) apply(ctx context.Context, p transport.Peer, seq uint64, lane
 	var sb *siteBase
 	if len(blk.Frames) > 0 {
 		var err error
-		if sb, err = r.bases.get(p.Tenant, p.Site, lane); err != nil {
+		if sb, err = r.bases.get(p.Tenant, p.Site, p.QueueID, lane); err != nil {
 			r.blocks.WithLabelValues("error").Inc()
 			return receipt{}, fmt.Errorf("block %d: %w", seq, err)
 		}

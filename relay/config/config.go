@@ -66,6 +66,9 @@ type Edge struct {
 	FailoverAfter time.Duration   `yaml:"failover_after"`
 	// Uplink pauses shipping on a schedule (metered links).
 	Uplink Uplink `yaml:"uplink"`
+	// ScrapeShard shares ScrapeConfigs with other edges of the site
+	// (shard.go); nil: this edge scrapes every target.
+	ScrapeShard *ScrapeShard `yaml:"scrape_shard"`
 
 	// upstreamWritten and replayShareWritten say whether the file set
 	// edge.upstream and edge.queue.replay_share; set before defaults.

@@ -69,6 +69,7 @@ func (c *Config) applyDefaults() {
 				e.Upstream.ServerName = host
 			}
 		}
+		e.applyShardDefaults()
 		for i := range e.Plugins {
 			p := &e.Plugins[i]
 			setDefault(&p.Name, p.Module)
@@ -138,6 +139,7 @@ func (e *Edge) validate() []error {
 		bad("edge.queue.max_block_bytes (%d) must not exceed edge.queue.max_bytes (%d)", e.Queue.MaxBlockBytes, e.Queue.MaxBytes)
 	}
 	errs = append(errs, validatePlugins(e.Plugins)...)
+	errs = append(errs, e.validateShard()...)
 	for name := range e.ExternalLabels {
 		if name == "site" || name == "tenant" {
 			bad("edge.external_labels must not set %q: edgerelay sets it", name)

@@ -103,6 +103,7 @@ type Edge struct {
 	idents  *identities
 	dropped prometheus.Counter
 	drops   dropLog
+	shard   *scrapeShard    // nil: not sharing scrape_configs
 	targets *targetStates   // the status page's targets
 	hist    *status.History // the status page's chart
 	held    prometheus.Counter
@@ -145,6 +146,9 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 	e.reg.MustRegister(e.held)
 	e.idents = newIdentities(e.reg)
 	e.targets, e.hist = newTargetStates(), newHistory()
+	if e.shard, err = e.newScrapeShard(cfg); err != nil {
+		return nil, err
+	}
 	e.meta = newMetaTracker(MaxMetadataFamilies, metadataChunk(int(cfg.Queue.MaxBlockBytes)), log, e.reg)
 	if err := e.openQueue(); err != nil {
 		return nil, err
@@ -299,6 +303,7 @@ func (e *Edge) Run(ctx context.Context) error {
 		// Submit keeps nothing of a batch once it returned nil: the
 		// committer has encoded it into blocks by then.
 		ReuseBatches: true,
+		Shard:        e.shardFilter(),
 	})
 	if err == nil {
 		e.scraper.Store(scraper)
@@ -319,6 +324,9 @@ func (e *Edge) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return e.runUplinks(gctx) })
 	g.Go(func() error { return scraper.Run(gctx) })
+	if e.shard != nil && e.shard.run != nil {
+		g.Go(func() error { return e.shard.run(gctx, scraper.Reshard) })
+	}
 	g.Go(func() error { e.hist.Run(gctx, e.sampleHistory()); return nil })
 	g.Go(func() error {
 		if err := e.web.Serve(srv, e.ln); !errors.Is(err, http.ErrServerClosed) {

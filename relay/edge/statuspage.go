@@ -54,6 +54,11 @@ func (e *Edge) statusPage() status.Page {
 		e.backlogSection(f, now),
 		status.Section{Title: "Last hour", Chart: e.hist.SVG()},
 		e.targetsSection(now),
+	)
+	if e.shard != nil {
+		p.Sections = append(p.Sections, e.shardSection(f))
+	}
+	p.Sections = append(p.Sections,
 		e.pluginsSection(f),
 		status.Section{Title: "Identity", Rows: []status.Row{status.R("tenant", e.cfg.Tenant), status.R("site", e.cfg.Site),
 			status.R("labels added", e.extra.Load().String())}},

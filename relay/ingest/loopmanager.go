@@ -31,6 +31,7 @@ type loopManager struct {
 	log     *slog.Logger
 	metrics *loopMetrics
 	reuse   bool
+	shard   *shardState // nil: every target is scraped
 
 	mu      sync.Mutex
 	pools   map[string]*loopPool

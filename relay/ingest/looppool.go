@@ -89,9 +89,13 @@ func (p *loopPool) sync(groups []*targetgroup.Group) {
 			}
 		}
 	}
+	moved := p.m.shard.ownTargets(p.cfg.JobName, fresh)
 	var wg sync.WaitGroup
 	for k, l := range p.loops {
 		if _, ok := fresh[k]; !ok {
+			if moved[k] {
+				l.noEndRun.Store(true) // another edge scrapes it on
+			}
 			wg.Go(l.stop)
 			delete(p.loops, k)
 			delete(p.targets, k)

@@ -42,6 +42,9 @@ type ScrapeConfig struct {
 	// target's next scrape instead of allocating it again. (Label sets,
 	// histograms, exemplars and Metadata are never reused.)
 	ReuseBatches bool
+	// Shard, when set, narrows the targets to this edge's share of
+	// targets shared with other edges; nil scrapes them all.
+	Shard Shard
 }
 
 // Scraper discovers targets with Prometheus' discovery manager
@@ -50,10 +53,11 @@ type ScrapeConfig struct {
 // does not implement (ownLoopRefusal), with Prometheus' scrape manager;
 // either way it submits one Batch per scrape.
 type Scraper struct {
-	log *slog.Logger
-	sm  *scrape.Manager
-	dm  *discovery.Manager
-	own *loopManager
+	log   *slog.Logger
+	sm    *scrape.Manager
+	dm    *discovery.Manager
+	own   *loopManager
+	shard *shardState
 
 	dmCancel context.CancelFunc
 	promCh   chan map[string][]*targetgroup.Group // target sets of the scrape manager's jobs
@@ -121,8 +125,9 @@ func NewScraper(sink Sink, cfg ScrapeConfig) (*Scraper, error) {
 		dmCancel()
 		return nil, err
 	}
-	own := &loopManager{sink: sink, log: log.With("component", "scrape loop"), metrics: lm, reuse: cfg.ReuseBatches}
-	return &Scraper{log: log, sm: sm, dm: dm, own: own, dmCancel: dmCancel, cfg: pc,
+	shard := &shardState{shard: cfg.Shard}
+	own := &loopManager{sink: sink, log: log.With("component", "scrape loop"), metrics: lm, reuse: cfg.ReuseBatches, shard: shard}
+	return &Scraper{log: log, sm: sm, dm: dm, own: own, shard: shard, dmCancel: dmCancel, cfg: pc,
 		promCh: make(chan map[string][]*targetgroup.Group), stopCh: make(chan struct{})}, nil
 }
 
@@ -219,6 +224,11 @@ func (s *Scraper) apply(pc *promconfig.Config) error {
 	}
 	s.own.apply(ownCfgs)
 	s.ownJobs = ownJobs
+	jobs := map[string]bool{}
+	for _, c := range pc.ScrapeConfigs {
+		jobs[c.JobName] = true
+	}
+	s.shard.forget(jobs)
 	sd := make(map[string]discovery.Configs, len(pc.ScrapeConfigs))
 	for _, c := range pc.ScrapeConfigs {
 		sd[c.JobName] = c.ServiceDiscoveryConfigs
@@ -227,7 +237,7 @@ func (s *Scraper) apply(pc *promconfig.Config) error {
 		return fmt.Errorf("apply service discovery configs: %w", err)
 	}
 	if s.tsets != nil {
-		s.route(s.tsets)
+		s.route(pc, s.tsets)
 	}
 	return nil
 }
@@ -242,7 +252,7 @@ func (s *Scraper) fanOut() {
 			s.mu.Lock()
 			if s.state == stateRunning {
 				s.tsets = ts
-				s.route(ts)
+				s.route(s.cfg, ts)
 			}
 			s.mu.Unlock()
 		}
@@ -251,14 +261,14 @@ func (s *Scraper) fanOut() {
 
 // route gives the own loop its jobs' target sets and the scrape manager
 // the rest. Called with s.mu held.
-func (s *Scraper) route(ts map[string][]*targetgroup.Group) {
+func (s *Scraper) route(pc *promconfig.Config, ts map[string][]*targetgroup.Group) {
 	own := map[string][]*targetgroup.Group{}
 	prom := map[string][]*targetgroup.Group{}
 	for job, groups := range ts {
 		if s.ownJobs[job] {
 			own[job] = groups
 		} else {
-			prom[job] = groups
+			prom[job] = s.shard.filterGroups(jobConfig(pc, job), groups)
 		}
 	}
 	s.own.sync(own)
@@ -267,6 +277,31 @@ func (s *Scraper) route(ts map[string][]*targetgroup.Group) {
 	case <-s.stopCh:
 	}
 }
+
+// jobConfig is pc's scrape config of job, nil if none.
+func jobConfig(pc *promconfig.Config, job string) *promconfig.ScrapeConfig {
+	for _, c := range pc.ScrapeConfigs {
+		if c.JobName == job {
+			return c
+		}
+	}
+	return nil
+}
+
+// Reshard asks the Shard again about every target last discovered, after
+// its share changed (an edge joined or left): targets it gained start,
+// those it lost stop. A no-op before Run and after it returned.
+func (s *Scraper) Reshard() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state == stateRunning && s.tsets != nil {
+		s.route(s.cfg, s.tsets)
+	}
+}
+
+// ShardCounts returns the targets of the running jobs this scraper
+// scrapes and those its Shard leaves to others; zero without a Shard.
+func (s *Scraper) ShardCounts() ShardCounts { return s.shard.counts() }
 
 // buildConfig wraps scrape configs in the loaded Config the scrape manager
 // requires.
