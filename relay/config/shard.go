@@ -43,12 +43,11 @@ type ShardEtcd struct {
 	// renewing (it died) leaves the set this long after its last renewal.
 	// Default 5s; at least 2s (etcd's lease granularity is a second).
 	TTL time.Duration `yaml:"ttl"`
-	// DialTimeout bounds one request to etcd; default 2s.
+	// DialTimeout bounds one attempt to join the group (twice it: a
+	// lease grant, a put and a read); attempts repeat, 1s to 10s apart,
+	// until one succeeds. Default 2s.
 	DialTimeout time.Duration `yaml:"dial_timeout"`
 }
-
-// ShardEtcdSupported says whether edge.scrape_shard.etcd is implemented.
-const ShardEtcdSupported = false
 
 // DefaultShardEtcd holds the values unset edge.scrape_shard.etcd fields take
 // (Prefix depends on tenant and site: ShardPrefix).
@@ -89,9 +88,6 @@ func (e *Edge) validateShard() []error {
 		bad("edge.scrape_shard.index and count do not go with edge.scrape_shard.etcd: etcd membership decides the shares")
 	}
 	et := s.Etcd
-	if !ShardEtcdSupported {
-		bad("edge.scrape_shard.etcd is not supported by this build; use edge.scrape_shard.index and count")
-	}
 	if len(et.Endpoints) == 0 {
 		bad("edge.scrape_shard.etcd.endpoints is required")
 	}

@@ -146,14 +146,15 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 	e.reg.MustRegister(e.held)
 	e.idents = newIdentities(e.reg)
 	e.targets, e.hist = newTargetStates(), newHistory()
-	if e.shard, err = e.newScrapeShard(cfg); err != nil {
-		return nil, err
-	}
 	e.meta = newMetaTracker(MaxMetadataFamilies, metadataChunk(int(cfg.Queue.MaxBlockBytes)), log, e.reg)
 	if err := e.openQueue(); err != nil {
 		return nil, err
 	}
 	q := e.queue
+	if e.shard, err = e.newScrapeShard(cfg); err != nil {
+		q.Close()
+		return nil, err
+	}
 	e.space = newSpaceGuard(cfg.DataDir, uint64(cfg.Queue.MinFreeBytes), log, e.reg)
 	e.com = newCommitter(q, cfg.Tenant, cfg.Site, cfg.Queue.CommitInterval, int(cfg.Queue.MaxBlockBytes), log, e.reg)
 	if !cfg.Delta.Disabled {

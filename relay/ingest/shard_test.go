@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/prometheus/model/value"
 
 	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/relay/member"
 	"github.com/edgerelay/edgerelay/relay/scrapeshard"
 )
 
@@ -175,8 +176,9 @@ func TestShardMembersRebalance(t *testing.T) {
 	}
 	yaml := shardJobs(addrs)[:strings.Index(shardJobs(addrs), "\n- job_name: prom")] // the own loop only
 	ma, mb := scrapeshard.NewMembers("a"), scrapeshard.NewMembers("b")
-	ma.Set([]string{"a", "b"})
-	mb.Set([]string{"a", "b"})
+	ab, a := []member.Member{{ID: "a"}, {ID: "b"}}, []member.Member{{ID: "a"}}
+	ma.Set(ab)
+	mb.Set(ab)
 	sa, sinkA := runShardScraper(t, yaml, ma)
 	sb, sinkB := runShardScraper(t, yaml, mb)
 	waitFor(t, "both shares scraped", func() bool {
@@ -189,8 +191,8 @@ func TestShardMembersRebalance(t *testing.T) {
 	}
 
 	// b leaves: a takes everything, b nothing.
-	ma.Set([]string{"a"})
-	mb.Set([]string{"a"})
+	ma.Set(a)
+	mb.Set(a)
 	sa.Reshard()
 	sb.Reshard()
 	before, _ := sinkA.snapshot()
@@ -230,8 +232,8 @@ func TestShardMembersRebalance(t *testing.T) {
 	}
 
 	// b comes back: its share returns to it.
-	ma.Set([]string{"a", "b"})
-	mb.Set([]string{"a", "b"})
+	ma.Set(ab)
+	mb.Set(ab)
 	sa.Reshard()
 	sb.Reshard()
 	waitFor(t, "b scraping its share again", func() bool {

@@ -8,8 +8,8 @@
 // Static gives each edge a fixed share (index of count), like
 // Prometheus' hashmod relabel action over the whole label set. Members
 // gives each target to one of a changing set of live edges by rendezvous
-// (highest random weight) hashing: when an edge joins or leaves, only the
-// targets it gains or loses move.
+// (highest random weight) hashing, package member's Owner: when an edge
+// joins or leaves, only the targets it gains or loses move.
 //
 // Every type here is safe for concurrent use.
 package scrapeshard
@@ -17,11 +17,13 @@ package scrapeshard
 import (
 	"crypto/md5"
 	"encoding/binary"
-	"hash/fnv"
 	"slices"
+	"strings"
 	"sync/atomic"
 
 	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/edgerelay/edgerelay/relay/member"
 )
 
 // Key is the string a target's share is computed from: its labels as
@@ -47,73 +49,41 @@ func (s Static) Owns(target labels.Labels) bool {
 	return Hash(target)%uint64(s.Count) == uint64(s.Index)
 }
 
-// Members gives each target to one member of a set that may change:
-// Owner by rendezvous hashing. The zero value has no members and owns
-// nothing; Set installs a set.
+// Members gives each target to one member of a set that may change, by
+// rendezvous hashing of Key over the members' ids (member.Owner). The
+// set starts empty and owns nothing until Set names self among it.
 type Members struct {
 	self string
-	set  atomic.Pointer[[]string] // sorted, without duplicates
+	set  atomic.Pointer[[]member.Member] // sorted by id
 }
 
-// NewMembers returns the shares of member self, which owns nothing until
-// Set names it among the members.
+// NewMembers returns the shares of the member with id self.
 func NewMembers(self string) *Members {
 	m := &Members{self: self}
-	m.set.Store(&[]string{})
+	m.set.Store(&[]member.Member{})
 	return m
 }
 
-// Self is this member's name.
+// Self is this member's id.
 func (m *Members) Self() string { return m.self }
 
-// Set replaces the live members and reports whether the set changed.
-func (m *Members) Set(members []string) bool {
+// Set replaces the live members and reports whether their ids changed.
+func (m *Members) Set(members []member.Member) bool {
 	s := slices.Clone(members)
-	slices.Sort(s)
-	s = slices.Compact(s)
-	if slices.Equal(s, *m.set.Load()) {
+	slices.SortFunc(s, func(a, b member.Member) int { return strings.Compare(a.ID, b.ID) })
+	s = slices.CompactFunc(s, func(a, b member.Member) bool { return a.ID == b.ID })
+	if slices.EqualFunc(s, *m.set.Load(), func(a, b member.Member) bool { return a.ID == b.ID }) {
 		return false
 	}
 	m.set.Store(&s)
 	return true
 }
 
-// List returns the live members, sorted.
-func (m *Members) List() []string { return slices.Clone(*m.set.Load()) }
+// List returns the live members, sorted by id.
+func (m *Members) List() []member.Member { return slices.Clone(*m.set.Load()) }
 
-// Owns reports whether self is the target's owner among the live members.
-// While self is not among them (not registered yet, or its lease lost) it
-// owns nothing: the live members cover every target between them.
+// Owns reports whether self owns the target among the live members.
 func (m *Members) Owns(target labels.Labels) bool {
-	return Owner(Key(target), *m.set.Load()) == m.self
-}
-
-// Owner is the member of members with the highest weight for key
-// (rendezvous hashing); "" when members is empty. Weights are FNV-1a of
-// member, a 0xff byte and key, mixed, so every member ranks keys
-// independently.
-func Owner(key string, members []string) string {
-	best, bestW := "", uint64(0)
-	for _, m := range members {
-		h := fnv.New64a()
-		h.Write([]byte(m))
-		h.Write([]byte{0xff})
-		h.Write([]byte(key))
-		w := mix(h.Sum64())
-		if best == "" || w > bestW || (w == bestW && m < best) {
-			best, bestW = m, w
-		}
-	}
-	return best
-}
-
-// mix is a 64-bit finalizer (splitmix64's) so that FNV's weak low bits
-// do not bias the ranking.
-func mix(x uint64) uint64 {
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return x
+	o, ok := member.Owner(Key(target), *m.set.Load())
+	return ok && o.ID == m.self
 }

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/edgerelay/edgerelay/relay/member"
 )
 
 func targets(n int) []labels.Labels {
@@ -48,43 +50,65 @@ func TestStaticPartitions(t *testing.T) {
 	}
 }
 
-// TestRendezvousMovesOnlyTheLeaversTargets: when a member leaves, only
-// its targets move, spread over the others; when it comes back, exactly
-// those return.
-func TestRendezvousMovesOnlyTheLeaversTargets(t *testing.T) {
+func ids(names ...string) []member.Member {
+	var ms []member.Member
+	for _, n := range names {
+		ms = append(ms, member.Member{ID: n})
+	}
+	return ms
+}
+
+// TestMembersMoveOnlyTheLeaversTargets: when a member leaves, only its
+// targets move, spread over the others; a member owns nothing until it is
+// in the set, and then exactly its own.
+func TestMembersMoveOnlyTheLeaversTargets(t *testing.T) {
 	ts := targets(2000)
-	all := []string{"a", "b", "c", "d"}
+	owners := map[string]*Members{}
+	for _, id := range []string{"a", "b", "c", "d"} {
+		owners[id] = NewMembers(id)
+		owners[id].Set(ids("d", "c", "b", "a", "a"))
+	}
+	if got := owners["a"].List(); len(got) != 4 || got[0].ID != "a" || got[3].ID != "d" {
+		t.Fatalf("members %v", got)
+	}
 	before := map[int]string{}
 	for i, tg := range ts {
-		before[i] = Owner(Key(tg), all)
+		n := 0
+		for id, m := range owners {
+			if m.Owns(tg) {
+				before[i] = id
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%s has %d owners", tg, n)
+		}
 	}
-	rest := []string{"a", "c", "d"}
 	gained := map[string]int{}
+	for _, id := range []string{"a", "c", "d"} {
+		if !owners[id].Set(ids("a", "c", "d")) {
+			t.Fatal("Set reported no change")
+		}
+	}
 	for i, tg := range ts {
-		o := Owner(Key(tg), rest)
-		if before[i] != "b" && o != before[i] {
-			t.Fatalf("%s moved from %s to %s though %s stayed", tg, before[i], o, before[i])
-		}
-		if before[i] == "b" {
-			gained[o]++
+		for _, id := range []string{"a", "c", "d"} {
+			if !owners[id].Owns(tg) {
+				continue
+			}
+			if before[i] != "b" && before[i] != id {
+				t.Fatalf("%s moved from %s to %s though %s stayed", tg, before[i], id, before[i])
+			}
+			if before[i] == "b" {
+				gained[id]++
+			}
 		}
 	}
-	for _, m := range rest {
-		if gained[m] == 0 {
-			t.Errorf("member %s took none of b's targets: %v", m, gained)
+	for _, id := range []string{"a", "c", "d"} {
+		if gained[id] == 0 {
+			t.Errorf("member %s took none of b's targets: %v", id, gained)
 		}
 	}
-	m := NewMembers("b")
-	if m.Owns(ts[0]) {
+	if NewMembers("b").Owns(ts[0]) {
 		t.Error("a member owns targets before it is in the set")
-	}
-	m.Set([]string{"d", "c", "b", "a", "a"})
-	if got := m.List(); fmt.Sprint(got) != "[a b c d]" {
-		t.Errorf("members %v", got)
-	}
-	for i, tg := range ts {
-		if m.Owns(tg) != (before[i] == "b") {
-			t.Fatalf("%s: b owns it %v, want %v", tg, m.Owns(tg), before[i] == "b")
-		}
 	}
 }
