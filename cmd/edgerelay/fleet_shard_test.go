@@ -64,12 +64,12 @@ func TestFleetShardEtcd(t *testing.T) {
 	dir := t.TempDir()
 	const interval, ttl = time.Second, 3 * time.Second
 	addrs, job := synthTargets(t, 12, 5, "1s")
-	cloud := startCloud(t, bin, dir, "cloud", "  federate: {max_age: 4s}\n")
+	cloud := startFleetCloud(t, bin, dir, "cloud", "  federate: {max_age: 4s}\n")
 	var edges []*fleetNode
 	for i := range 3 {
 		extra := fmt.Sprintf("  scrape_shard: {etcd: {endpoints: [%q], name: e%d, ttl: %s}}\n  external_labels: {edge: e%d}\n",
 			etcd.Endpoint, i, ttl, i)
-		edges = append(edges, startEdge(t, bin, dir, fmt.Sprintf("e%d", i), cloud.quic, job, extra))
+		edges = append(edges, startFleetEdge(t, bin, dir, fmt.Sprintf("e%d", i), cloud.quic, job, extra))
 	}
 	waitFor(t, "three edges sharing every target", 3*time.Minute, func() bool { return settled(t, edges, 3, len(addrs)) })
 	onceEach := func() bool {

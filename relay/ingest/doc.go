@@ -38,6 +38,15 @@
 // ...) are never put in a Batch: the edge's plugin chain derives what
 // leaves the edge from TargetLabels.
 //
+// Sharing targets: with ScrapeConfig.Shard set (several edges sharing one
+// scrape_configs, package relay/scrapeshard), a job scrapes only the
+// targets the Shard gives this edge, asked about each target's labels
+// after relabel_configs whenever targets are discovered or Reshard is
+// called. On the own loop the filter sits where a job's targets are
+// taken (loopPool.sync), and a target that moves away stops without
+// end-of-run staleness markers; for a job on Prometheus' scrape manager
+// the target groups are narrowed before the manager gets them.
+//
 // Concurrency: the remote_write handler serves concurrent requests; a Scraper
 // submits from one goroutine per target, so its Sink must be safe for
 // concurrent use. Scraper.ApplyConfig may be called while Run runs.

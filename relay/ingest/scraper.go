@@ -260,7 +260,8 @@ func (s *Scraper) fanOut() {
 }
 
 // route gives the own loop its jobs' target sets and the scrape manager
-// the rest. Called with s.mu held.
+// the rest (of pc's jobs; with a Shard, narrowed to this edge's share).
+// Called with s.mu held.
 func (s *Scraper) route(pc *promconfig.Config, ts map[string][]*targetgroup.Group) {
 	own := map[string][]*targetgroup.Group{}
 	prom := map[string][]*targetgroup.Group{}

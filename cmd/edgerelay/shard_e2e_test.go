@@ -16,17 +16,8 @@ import (
 	"github.com/edgerelay/edgerelay/relay/synth"
 )
 
-// Helpers of the fleet tests: several clouds and edges as real processes.
-// Tests named TestFleet* run only with EDGERELAY_FLEET=1 (make test-fleet);
-// the others here run in make test.
-
-// fleetOnly skips a long fleet test unless EDGERELAY_FLEET=1.
-func fleetOnly(t *testing.T) {
-	t.Helper()
-	if os.Getenv("EDGERELAY_FLEET") != "1" {
-		t.Skip("a fleet test: set EDGERELAY_FLEET=1 (make test-fleet)")
-	}
-}
+// Helpers of the sharding and chaining tests: several clouds and edges as
+// real processes, each with its own config and data under one directory.
 
 // fleetNode is one edgerelay process of a fleet test, with its config.
 type fleetNode struct {
@@ -36,9 +27,9 @@ type fleetNode struct {
 	p          *proc
 }
 
-// startCloud writes a cloud config under dir/name (extra: more lines of
+// startFleetCloud writes a cloud config under dir/name (extra: more lines of
 // the cloud section, indented by two) and starts it.
-func startCloud(t *testing.T, bin, dir, name, extra string) *fleetNode {
+func startFleetCloud(t *testing.T, bin, dir, name, extra string) *fleetNode {
 	t.Helper()
 	n := &fleetNode{http: freePort(t, "tcp"), quic: freePort(t, "udp"), dir: filepath.Join(dir, name)}
 	n.config = filepath.Join(dir, name+".yaml")
@@ -54,10 +45,10 @@ cloud:
 	return n
 }
 
-// startEdge writes an edge config of tenant acme, site plant-7 under
+// startFleetEdge writes an edge config of tenant acme, site plant-7 under
 // dir/name, shipping to quic, with scrape_configs scrape (entries indented
 // by four) and extra lines of the edge section, and starts it.
-func startEdge(t *testing.T, bin, dir, name, quic, scrape, extra string) *fleetNode {
+func startFleetEdge(t *testing.T, bin, dir, name, quic, scrape, extra string) *fleetNode {
 	t.Helper()
 	n := &fleetNode{http: freePort(t, "tcp"), dir: filepath.Join(dir, name)}
 	n.config = filepath.Join(dir, name+".yaml")
@@ -144,11 +135,11 @@ func TestShardStaticEdges(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
 	addrs, job := synthTargets(t, 8, 5, "500ms")
-	cloud := startCloud(t, bin, dir, "cloud", "  federate: {max_age: 1m}\n")
+	cloud := startFleetCloud(t, bin, dir, "cloud", "  federate: {max_age: 1m}\n")
 	var edges []*fleetNode
 	for i := range 2 {
 		extra := fmt.Sprintf("  scrape_shard: {index: %d, count: 2}\n  external_labels: {edge: e%d}\n", i, i)
-		edges = append(edges, startEdge(t, bin, dir, fmt.Sprintf("e%d", i), cloud.quic, job, extra))
+		edges = append(edges, startFleetEdge(t, bin, dir, fmt.Sprintf("e%d", i), cloud.quic, job, extra))
 	}
 	waitFor(t, "every target on /federate", 2*time.Minute, func() bool { return len(federatedUps(t, cloud.http)) == len(addrs) })
 	for inst, ups := range federatedUps(t, cloud.http) {
