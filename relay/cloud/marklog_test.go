@@ -22,7 +22,7 @@ func TestBlockMarksInBaseLog(t *testing.T) {
 	peer := transport.Peer{Tenant: "acme", Site: "s1", QueueID: 7}
 	edge := &deltaEdge{enc: delta.NewEncoder(42)}
 	marksFile := filepath.Join(dir, "cloud", "dedup", "acme.s1.json")
-	logPath := filepath.Join(dir, "cloud", "bases", "acme.s1.log")
+	logPath := filepath.Join(dir, "cloud", "bases", "acme.s1.0000000000000007.log")
 	var sent [][]byte
 	send := func(c *receiver, seq uint64) receipt {
 		t.Helper()
