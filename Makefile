@@ -15,11 +15,19 @@ build:
 
 ## dist: static binaries for DIST_PLATFORMS, their .deb packages (nfpm, as a Go tool) and SHA256SUMS
 ## in DIST_DIR; prints each file's size (packaging/dist.sh, docs/packaging.md)
+## FULL_PLATFORMS get the full build too (edgerelay-full-<os>-<arch>, -tags full; empty: none)
 DIST_PLATFORMS ?= linux/amd64 linux/arm64 linux/arm/v7
+FULL_PLATFORMS ?= linux/amd64
 DIST_DIR       ?= dist
 .PHONY: dist
 dist:
-	GO='$(GO)' LDFLAGS='$(LDFLAGS)' VERSION='$(VERSION)' OUT='$(DIST_DIR)' sh packaging/dist.sh $(DIST_PLATFORMS)
+	GO='$(GO)' LDFLAGS='$(LDFLAGS)' VERSION='$(VERSION)' OUT='$(DIST_DIR)' FULL_PLATFORMS='$(FULL_PLATFORMS)' \
+		sh packaging/dist.sh $(DIST_PLATFORMS)
+
+## build-full: the full build (-tags full: kubernetes_sd_configs, consul_sd_configs) at ./bin/edgerelay-full
+.PHONY: build-full
+build-full:
+	CGO_ENABLED=0 $(GO) build -trimpath -tags full -ldflags '$(LDFLAGS)' -o $(BIN)-full ./cmd/edgerelay
 
 ## demo: synthetic target + edge + cloud in one process on loopback (Ctrl-C stops it)
 demo: build

@@ -36,9 +36,10 @@ func TestDist(t *testing.T) {
 	t.Logf("make dist:\n%s", run(t, "..", "make", "dist", "DIST_DIR="+out, "VERSION="+distVersion))
 
 	wantFile := map[string]string{
-		"edgerelay-linux-amd64": "x86-64",
-		"edgerelay-linux-arm64": "ARM aarch64",
-		"edgerelay-linux-armv7": "ARM, EABI5",
+		"edgerelay-linux-amd64":      "x86-64",
+		"edgerelay-linux-arm64":      "ARM aarch64",
+		"edgerelay-linux-armv7":      "ARM, EABI5",
+		"edgerelay-full-linux-amd64": "x86-64",
 	}
 	for name, arch := range wantFile {
 		got := run(t, out, "file", "-b", name)
@@ -47,8 +48,8 @@ func TestDist(t *testing.T) {
 		}
 	}
 	sums := run(t, out, "sha256sum", "-c", "SHA256SUMS")
-	if n := strings.Count(sums, ": OK"); n != 6 {
-		t.Errorf("sha256sum -c SHA256SUMS checked %d files, want 6 (3 binaries, 3 packages):\n%s", n, sums)
+	if n := strings.Count(sums, ": OK"); n != 7 {
+		t.Errorf("sha256sum -c SHA256SUMS checked %d files, want 7 (3 binaries, the full build, 3 packages):\n%s", n, sums)
 	}
 	debs := map[string]string{}
 	for _, arch := range []string{"amd64", "arm64", "armhf"} {
@@ -65,12 +66,37 @@ func TestDist(t *testing.T) {
 		if got := run(t, out, "./edgerelay-linux-amd64", "version"); !strings.Contains(got, "edgerelay "+distVersion+" ") {
 			t.Errorf("version: %q, want %s stamped", got, distVersion)
 		}
+		t.Run("full", func(t *testing.T) { testFullBuild(t, out) })
 		t.Run("install", func(t *testing.T) { testInstall(t, debs["amd64"]) })
 	}
 }
 
 // testInstall installs deb with dpkg, checks it as an operator would, and
 // purges it.
+// testFullBuild: the full build's check-config takes kubernetes_sd_configs
+// and consul_sd_configs; the default build's refuses them by name.
+func testFullBuild(t *testing.T, dir string) {
+	cfg := filepath.Join(t.TempDir(), "edge.yaml")
+	if err := os.WriteFile(cfg, []byte(`edge:
+  tenant: acme
+  site: plant-7
+  upstream: {address: "127.0.0.1:4433"}
+  scrape_configs:
+    - job_name: pods
+      kubernetes_sd_configs: [{role: pod}]
+    - job_name: services
+      consul_sd_configs: [{server: "127.0.0.1:8500"}]
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run(t, dir, "./edgerelay-full-linux-amd64", "check-config", cfg)
+	got, err := exec.Command(filepath.Join(dir, "edgerelay-linux-amd64"), "check-config", cfg).CombinedOutput()
+	if err == nil || !strings.Contains(string(got), "kubernetes_sd_configs needs edgerelay's full build") ||
+		!strings.Contains(string(got), "consul_sd_configs needs edgerelay's full build") {
+		t.Errorf("default build's check-config: %v\n%s\nwant both discoveries refused by name", err, got)
+	}
+}
+
 func testInstall(t *testing.T, deb string) {
 	for _, tool := range []string{"dpkg", "dpkg-query", "systemd-analyze", "runuser"} {
 		if _, err := exec.LookPath(tool); err != nil {

@@ -48,7 +48,9 @@ type ScrapeConfig struct {
 }
 
 // Scraper discovers targets with Prometheus' discovery manager
-// (static_configs and file_sd_configs) and scrapes them with the edge's
+// (static_configs, file_sd_configs, and those relay/config registers:
+// http_sd_configs, dns_sd_configs; in the full build kubernetes_sd_configs
+// and consul_sd_configs) and scrapes them with the edge's
 // own scrape loop (loopManager), or, for a job using an option that loop
 // does not implement (ownLoopRefusal), with Prometheus' scrape manager;
 // either way it submits one Batch per scrape.
