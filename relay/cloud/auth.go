@@ -34,6 +34,7 @@ type authenticator struct {
 	certMode string                 // cloud.client_identity
 	certs    bool                   // client certificates are required
 	revoked  *revocations           // nil: none
+	relays   map[string]*relayAuth  // cloud.relays (relayed.go)
 	log      *slog.Logger
 	refused  *prometheus.CounterVec // by reason
 }
@@ -75,6 +76,9 @@ func newAuthenticator(cfg *config.Cloud, log *slog.Logger, reg prometheus.Regist
 		log.Warn("edges are not authenticated: any edge may send as any tenant and site; set cloud.client_ca_file or cloud.tenants")
 	}
 	var err error
+	if a.relays, err = readRelays(cfg.Relays); err != nil {
+		return nil, err
+	}
 	a.tenants, err = readTenants(cfg.Tenants)
 	return a, err
 }
@@ -145,6 +149,9 @@ func (a *authenticator) check(h transport.Hello, cs tls.ConnectionState) (transp
 		a.refused.WithLabelValues(reason).Inc()
 		a.log.Warn("edge refused", "tenant", h.Tenant, "site", h.Site, "reason", reason, "err", err)
 		return transport.Peer{}, err
+	}
+	if h.Tenant == config.RelayHelloTenant {
+		return a.checkRelay(h, refuse)
 	}
 	if !config.ValidName(h.Tenant) {
 		return refuse(refusedName, fmt.Errorf("tenant name %q is not valid", h.Tenant))

@@ -135,6 +135,7 @@ func newReceiver(cfg *config.Cloud, o Options) (*receiver, error) {
 	}, []string{"outcome"})
 	r.reg.MustRegister(r.received, r.blocks, r.frames)
 	r.sites = newSites(r.reg)
+	r.relayRefused = newRelayRefused(r.reg)
 
 	var err error
 	if r.auth, err = newAuthenticator(cfg, log, r.reg); err != nil {
@@ -189,6 +190,14 @@ func newOutputs(r *receiver, cfg *config.Cloud, log *slog.Logger) (output.Fanout
 			return nil, fmt.Errorf("cloud.remote_write[%d]: %w", i, err)
 		}
 		outs = append(outs, f)
+	}
+	ch, err := r.newChain()
+	if err != nil {
+		outs.Close()
+		return nil, err
+	}
+	if ch != nil {
+		outs = append(outs, ch)
 	}
 	r.fed = federate.New(federate.Config{MaxAge: cfg.Federate.MaxAge, Logger: log, Registerer: r.reg})
 	r.stream = stream.New(stream.Config{MaxSubscribers: cfg.Stream.MaxSubscribers, BufferSamples: cfg.Stream.BufferSamples,

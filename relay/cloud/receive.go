@@ -66,6 +66,8 @@ type receiver struct {
 	blocks     *prometheus.CounterVec
 	duplicates prometheus.Counter
 	frames     *prometheus.CounterVec
+	// relayRefused counts chained blocks refused (relayed.go).
+	relayRefused *prometheus.CounterVec
 	// baseDropped counts delta bases dropped at max_base_series.
 	baseDropped *prometheus.CounterVec
 	// applied, when set, learns the generation of each block with frames
@@ -86,6 +88,9 @@ type receipt struct {
 // error only once the block's effects are durable, which is when the edge
 // may delete it; the Ack asks for a resync and counts refused samples.
 func (r *receiver) handle(ctx context.Context, p transport.Peer, seq uint64, lane uint8, data []byte) (transport.Ack, error) {
+	if p.Tenant == config.RelayHelloTenant {
+		return r.fromRelay(ctx, p, data) // relayed.go
+	}
 	rc, err := r.fromEdge(ctx, p, seq, lane, data)
 	if err != nil {
 		return transport.Ack{}, err

@@ -199,6 +199,12 @@ type Cloud struct {
 	// sites; see cluster.go.
 	Cluster *Cluster `yaml:"cluster"`
 
+	// Chain forwards everything received to another cloud relay
+	// (chain.go); nil: none. Relays are the relays this cloud accepts
+	// blocks from on behalf of other tenants' edges.
+	Chain  *Chain  `yaml:"chain"`
+	Relays []Relay `yaml:"relays"`
+
 	// Forward holds RemoteWrite parsed by Prometheus' config package, and
 	// ForwardOut each entry's edgerelay keys (remotewrite.go), index by
 	// index; set by Load.

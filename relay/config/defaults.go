@@ -93,6 +93,7 @@ func (c *Config) applyDefaults() {
 		setDefault(&cl.MaxBlockBytes, d.MaxBlockBytes)
 		cl.applyLimitDefaults()
 		cl.applyHookDefaults()
+		cl.applyChainDefaults()
 		cl.applyClusterDefaults()
 	}
 }
@@ -212,6 +213,7 @@ func (cl *Cloud) validate() []error {
 	}
 	errs = append(errs, cl.validateTenants()...)
 	errs = append(errs, cl.validateHooks()...)
+	errs = append(errs, cl.validateChain()...)
 	errs = append(errs, cl.validateCluster()...)
 	return errs
 }
