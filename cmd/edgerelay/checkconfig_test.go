@@ -248,11 +248,15 @@ func relocate(t *testing.T, raw []byte) (string, []string) {
 	}
 	if e := doc["edge"]; e != nil {
 		e["http_listen"], e["data_dir"] = freePort(t, "tcp"), filepath.Join(dir, "edge")
-		up, _ := e["upstream"].(map[string]any)
-		if up == nil {
-			t.Fatal("edge without upstream")
+		if up, _ := e["upstream"].(map[string]any); up != nil {
+			up["address"] = upstream
+		} else if ups, _ := e["upstreams"].([]any); len(ups) > 0 {
+			for _, u := range ups {
+				u.(map[string]any)["address"] = upstream
+			}
+		} else {
+			t.Fatal("edge without upstream or upstreams")
 		}
-		up["address"] = upstream
 		ready = append(ready, "http://"+e["http_listen"].(string)+"/-/ready")
 	}
 	out, err := yaml.Marshal(doc)
