@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/edgerelay/edgerelay/relay/cloud/chain"
+	"github.com/edgerelay/edgerelay/relay/config"
 	"github.com/edgerelay/edgerelay/relay/tlsutil"
 	"github.com/edgerelay/edgerelay/relay/transport"
 )
@@ -17,24 +18,33 @@ func (r *receiver) newChain() (*chain.Output, error) {
 	if ch == nil {
 		return nil, nil
 	}
+	client, err := chainClient(ch)
+	if err != nil {
+		return nil, err
+	}
+	o, err := chain.New(ch, r.cfg.DataDir, client, r.log, r.reg)
+	if err != nil {
+		return nil, fmt.Errorf("cloud.chain: %w", err)
+	}
+	return o, nil
+}
+
+// chainClient loads cloud.chain's TLS files and token, as run and
+// check-config both do.
+func chainClient(ch *config.Chain) (transport.ClientConfig, error) {
 	tlsConf, err := tlsutil.ClientTLS(ch.ServerName, ch.CAFile, ch.CertFile, ch.KeyFile, ch.InsecureSkipVerify)
 	if err != nil {
-		return nil, fmt.Errorf("cloud.chain.%w", err)
+		return transport.ClientConfig{}, fmt.Errorf("cloud.chain.%w", err)
 	}
 	var token string
 	if ch.TokenFile != "" {
 		b, err := os.ReadFile(ch.TokenFile)
 		if err != nil {
-			return nil, fmt.Errorf("cloud.chain.token_file: %w", err)
+			return transport.ClientConfig{}, fmt.Errorf("cloud.chain.token_file: %w", err)
 		}
 		if token = strings.TrimSpace(string(b)); token == "" {
-			return nil, fmt.Errorf("cloud.chain.token_file %s is empty", ch.TokenFile)
+			return transport.ClientConfig{}, fmt.Errorf("cloud.chain.token_file %s is empty", ch.TokenFile)
 		}
 	}
-	o, err := chain.New(ch, r.cfg.DataDir, transport.ClientConfig{Addr: ch.Address, TLS: tlsConf, Hello: transport.Hello{Token: token}},
-		r.log, r.reg)
-	if err != nil {
-		return nil, fmt.Errorf("cloud.chain: %w", err)
-	}
-	return o, nil
+	return transport.ClientConfig{Addr: ch.Address, TLS: tlsConf, Hello: transport.Hello{Token: token}}, nil
 }

@@ -21,7 +21,8 @@ import (
 // token file is read (newAuthenticator, as New reads them); web_config_file
 // is loaded and federate.tenant_users checked against it (newAccess); every
 // remote_write endpoint gets its forwarder (rwout.New, as New builds it);
-// notify.exec.command must be found.
+// notify.exec.command must be found; cloud.chain's TLS files and token
+// are read (chainClient, as New reads them).
 // `edgerelay run` calls it before New, and `edgerelay check-config` calls
 // only it, so both refuse the same configurations with the same words.
 func Check(cfg *config.Cloud, log *slog.Logger) error {
@@ -43,6 +44,11 @@ func Check(cfg *config.Cloud, log *slog.Logger) error {
 	if e := cfg.Notify.Exec; e != nil && e.Command != "" {
 		if _, err := exec.LookPath(e.Command); err != nil {
 			errs = append(errs, fmt.Errorf("cloud.notify.exec.command: %w", err))
+		}
+	}
+	if cfg.Chain != nil {
+		if _, err := chainClient(cfg.Chain); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	for i, rw := range cfg.Forward {

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgerelay/edgerelay/internal/wire/block"
+	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/config"
 	"github.com/edgerelay/edgerelay/relay/member"
 	"github.com/edgerelay/edgerelay/relay/transport"
@@ -117,7 +118,7 @@ func (c *cluster) join(ctx context.Context, addr string) error {
 			break
 		}
 		c.log.Warn("cannot join the cluster yet; retrying", "err", err)
-		if !sleepCtx(ctx, 2*time.Second) {
+		if !relay.Sleep(ctx, 2*time.Second) {
 			break
 		}
 	}
@@ -126,17 +127,6 @@ func (c *cluster) join(ctx context.Context, addr string) error {
 	}
 	c.log.Info("joined the cluster", "address", addr, "live", len(c.set.Live()))
 	return nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // leave ends the membership; the others take this cloud's sites at once.

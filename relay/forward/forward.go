@@ -25,6 +25,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/lanes"
 	"github.com/edgerelay/edgerelay/relay/transport"
 	"github.com/prometheus/client_golang/prometheus"
@@ -283,7 +284,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			}
 			wait = f.wait(backoff)
 		}
-		if !sleep(ctx, wait) {
+		if !relay.Sleep(ctx, wait) {
 			return nil
 		}
 		backoff = min(2*backoff, f.cfg.MaxBackoff)
@@ -318,17 +319,6 @@ func (f *Forwarder) setConnected(up bool) {
 // wait returns a random duration in [d/2, d).
 func (f *Forwarder) wait(d time.Duration) time.Duration {
 	return d/2 + time.Duration(f.jitter()*float64(d/2))
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // errorKind names why a session ended, for edgerelay_uplink_errors_total.

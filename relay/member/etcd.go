@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/edgerelay/edgerelay/relay"
 )
 
 // etcd speaks to etcd's v3 JSON gateway.
@@ -145,7 +147,7 @@ func (e *etcd) watchLoop(ctx context.Context, s *Set, rev int64, members map[str
 		}
 		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
 			s.log.Warn("group watch broke; reading the group again", "prefix", e.cfg.Prefix, "err", err)
-			if !sleepCtx(ctx, min(time.Second, e.cfg.TTL/3)) {
+			if !relay.Sleep(ctx, min(time.Second, e.cfg.TTL/3)) {
 				return
 			}
 		}
@@ -160,17 +162,6 @@ func (e *etcd) watchLoop(ctx context.Context, s *Set, rev int64, members map[str
 		_, fenced := s.state()
 		s.update(sorted(members), fenced)
 		e.umu.Unlock()
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
 	}
 }
 
