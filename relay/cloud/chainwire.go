@@ -3,6 +3,7 @@ package cloud
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/edgerelay/edgerelay/relay/cloud/chain"
@@ -47,4 +48,19 @@ func chainClient(ch *config.Chain) (transport.ClientConfig, error) {
 		}
 	}
 	return transport.ClientConfig{Addr: ch.Address, TLS: tlsConf, Hello: transport.Hello{Token: token}}, nil
+}
+
+// cloudCerts names the certificate files the cloud loads (its own, or the
+// self-signed one in data_dir; the client CA; cloud.chain's), for
+// edgerelay_tls_cert_expiry_timestamp_seconds.
+func cloudCerts(cfg *config.Cloud) []tlsutil.Cert {
+	own := cfg.CertFile
+	if own == "" {
+		own = filepath.Join(cfg.DataDir, tlsutil.SelfSignedCertFile)
+	}
+	certs := []tlsutil.Cert{{Use: "server", File: own}, {Use: "client_ca", File: cfg.ClientCAFile}}
+	if ch := cfg.Chain; ch != nil {
+		certs = append(certs, tlsutil.Cert{Use: "client", File: ch.CertFile}, tlsutil.Cert{Use: "ca", File: ch.CAFile})
+	}
+	return certs
 }

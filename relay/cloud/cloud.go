@@ -76,6 +76,7 @@ func New(cfg *config.Cloud, o Options) (*Cloud, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cloud.%w", err)
 	}
+	c.reg.MustRegister(tlsutil.ExpiryCollector(cloudCerts(cfg)))
 	resetKey, err := loadResetKey(filepath.Join(cfg.DataDir, "quic-reset.key"))
 	if err != nil {
 		return nil, fmt.Errorf("cloud.data_dir: %w", err)

@@ -81,3 +81,13 @@ func uplinkCredentials(field string, up config.Upstream) (*tls.Config, string, e
 	}
 	return tlsConf, token, nil
 }
+
+// uplinkCerts names the certificate files the uplink loads, for
+// edgerelay_tls_cert_expiry_timestamp_seconds.
+func uplinkCerts(cfg *config.Edge) []tlsutil.Cert {
+	var certs []tlsutil.Cert
+	for _, up := range cfg.UpstreamList() {
+		certs = append(certs, tlsutil.Cert{Use: "client", File: up.CertFile}, tlsutil.Cert{Use: "ca", File: up.CAFile})
+	}
+	return certs
+}

@@ -30,6 +30,7 @@ import (
 	"github.com/edgerelay/edgerelay/relay/ingest"
 	"github.com/edgerelay/edgerelay/relay/reload"
 	"github.com/edgerelay/edgerelay/relay/status"
+	"github.com/edgerelay/edgerelay/relay/tlsutil"
 	"github.com/edgerelay/edgerelay/relay/upstreams"
 	"github.com/edgerelay/edgerelay/relay/webauth"
 	"github.com/edgerelay/edgerelay/store"
@@ -143,7 +144,7 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 		Name: "edgerelay_pipeline_held_batches_total",
 		Help: "Batches refused to ingest because a fail_closed plugin stage failed.",
 	})
-	e.reg.MustRegister(e.held)
+	e.reg.MustRegister(e.held, tlsutil.ExpiryCollector(uplinkCerts(cfg)))
 	e.idents = newIdentities(e.reg)
 	e.targets, e.hist = newTargetStates(), newHistory()
 	e.meta = newMetaTracker(MaxMetadataFamilies, metadataChunk(int(cfg.Queue.MaxBlockBytes)), log, e.reg)

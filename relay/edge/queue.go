@@ -60,6 +60,9 @@ func (e *Edge) openQueue() error {
 			func() float64 { return float64(q.Stats().Bytes) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edgerelay_queue_samples", Help: "Samples waiting in the queue."},
 			func() float64 { return float64(q.Stats().Samples) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edgerelay_queue_oldest_block_timestamp_seconds",
+			Help: "Time (Unix seconds) of the oldest block waiting in the queue; 0 when it is empty. time() minus it is the backlog's age."},
+			func() float64 { return float64(q.Stats().OldestTime) / 1e3 }),
 	)
 	return nil
 }

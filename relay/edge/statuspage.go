@@ -6,6 +6,7 @@ import (
 
 	"github.com/dustin/go-humanize"
 
+	"github.com/edgerelay/edgerelay/relay/ingest"
 	"github.com/edgerelay/edgerelay/relay/status"
 	"github.com/edgerelay/edgerelay/relay/version"
 )
@@ -168,12 +169,20 @@ func (e *Edge) targetsSection(now time.Time) status.Section {
 		jobs[sc.JobName] = true
 	}
 	seen := map[string]bool{}
+	var lastErrs map[ingest.TargetID]string
+	if sc := e.scraper.Load(); sc != nil {
+		lastErrs = sc.LastErrors()
+	}
 	for _, t := range e.targets.list(jobs) {
 		seen[t.job] = true
 		state, class, errText := status.Row{Value: "up", Class: "ok"}, "", ""
 		if !t.up {
 			state = status.Row{Value: "down", Class: "bad"}
-			class, errText = "bad", "scrape failing since "+t.downSince.UTC().Format("15:04:05 UTC")+" (the edge's log says why)"
+			why := lastErrs[ingest.TargetID{Job: t.job, Instance: t.instance}]
+			if why == "" {
+				why = "the edge's log says why"
+			}
+			class, errText = "bad", why+" (failing since "+t.downSince.UTC().Format("15:04:05 UTC")+")"
 		}
 		sec.Table.Rows = append(sec.Table.Rows, []status.Row{
 			{Value: t.job}, {Value: t.instance}, state,

@@ -21,9 +21,9 @@ const reportScan = 16
 
 // targetStates keeps, for the status page, what the last scrape of each
 // target said about itself in its report series, the way Prometheus'
-// /targets shows it: up or down, when, how long, how many samples. The
-// scrape loop's error text does not travel in a batch; a target down says
-// since when. Safe for concurrent use.
+// /targets shows it: up or down, when, how long, how many samples, and
+// for a target down since when (the status page asks the scraper why:
+// ingest.Scraper.LastErrors). Safe for concurrent use.
 type targetStates struct {
 	mu sync.Mutex
 	m  map[target]*targetState // by job and instance as scraped
