@@ -14,6 +14,7 @@ import (
 	"github.com/edgerelay/edgerelay/internal/etcdtest"
 	"github.com/edgerelay/edgerelay/relay/member"
 	"github.com/edgerelay/edgerelay/relay/synth"
+	"github.com/edgerelay/edgerelay/relay/transport"
 )
 
 // clusterCloud is one cloud process of a cluster.
@@ -156,8 +157,8 @@ edge:
 	<-c3.p.done
 	killed := time.Now()
 	waitSites(t, clouds, sites, func(site string) string { return owner(site, without("c3")) }, 3, 180*time.Second)
-	t.Logf("sites of the killed cloud flowed again %v after the kill (lease TTL %v, uplink idle timeout 30s)",
-		time.Since(killed).Round(time.Second), clusterTTL)
+	t.Logf("sites of the killed cloud flowed again %v after the kill (lease TTL %v, edge idle timeout %v)",
+		time.Since(killed).Round(100*time.Millisecond), clusterTTL, transport.DefaultClientIdleTimeout)
 
 	// Every edge's queue empties; then count every scrape in every
 	// cloud's files.

@@ -31,9 +31,19 @@ type ClientConfig struct {
 	// The server's own limit, learnt from WELCOME, applies too.
 	MaxBlockBytes int
 	Logger        *slog.Logger
-	// IdleTimeout closes a silent connection; 0 means DefaultIdleTimeout.
+	// IdleTimeout closes a silent connection; 0 means
+	// DefaultClientIdleTimeout. Keep-alives go every third of it.
 	IdleTimeout time.Duration
 }
+
+// DefaultClientIdleTimeout is the edge's idle timeout: a cloud that died
+// (SIGKILL, a lost host, a cut link) is noticed this long after its last
+// packet, and the edge dials again. A cloud that is merely busy (a long
+// block apply, a slow output) is not mistaken for dead: its QUIC stack
+// answers the edge's keep-alives whatever its handler does. QUIC takes the
+// lower of both ends' timeouts, and never less than three probe timeouts,
+// so a link with long round trips stretches it.
+const DefaultClientIdleTimeout = 6 * time.Second
 
 // Conn is an authenticated uplink to a cloud relay. Send may be called from
 // several goroutines (blocks go out in call order); Acks is read by one.
@@ -75,7 +85,7 @@ func Dial(ctx context.Context, cfg ClientConfig) (*Conn, error) {
 		cfg.MaxBlockBytes = DefaultMaxBlockBytes
 	}
 	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = DefaultIdleTimeout
+		cfg.IdleTimeout = DefaultClientIdleTimeout
 	}
 	log := cfg.Logger
 	if log == nil {
