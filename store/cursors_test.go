@@ -1,6 +1,7 @@
 package store
 
 import (
+	"reflect"
 	"testing"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -32,5 +33,9 @@ func TestCursorsPersistAndSurviveDamage(t *testing.T) {
 	}
 	if c, err := q.LoadCursor("b"); err != nil || c != (Cursor{}) {
 		t.Fatalf("a damaged cursor: %+v, %v; want zero (start over) and no error", c, err)
+	}
+	want := []NamedCursor{{"a", Cursor{Acked: 7, Skip: 3}}, {"b", Cursor{}}}
+	if got, err := q.Cursors(); err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("Cursors() = %+v, %v; want %+v", got, err, want)
 	}
 }

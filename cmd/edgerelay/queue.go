@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"path/filepath"
 	"time"
 
@@ -50,11 +51,37 @@ func queueCommand() *cli.Command {
 					}
 					fmt.Fprintf(w, "dropped_blocks  %d\n", st.DroppedBlocks)
 					fmt.Fprintf(w, "dropped_samples %d\n", st.DroppedSamples)
-					return nil
+					return printCursors(w, q)
 				},
 			},
 			queueExportCommand(),
 			queueImportCommand(),
 		},
 	}
+}
+
+// printCursors writes one line per upstream position kept in the queue
+// (edge.upstreams): how far that upstream acknowledged it and what it has
+// still to take.
+func printCursors(w io.Writer, q *store.Queue) error {
+	cs, err := q.Cursors()
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		infos, err := q.Info(c.Acked, 0)
+		if err != nil {
+			return err
+		}
+		var bytes, samples int64
+		for _, in := range infos {
+			bytes, samples = bytes+in.Bytes, samples+in.Samples
+		}
+		fmt.Fprintf(w, "upstream %s acked_seq %d backlog_blocks %d backlog_bytes %d backlog_samples %d", c.Name, c.Acked, len(infos), bytes, samples)
+		if c.Skip != 0 {
+			fmt.Fprintf(w, " skip_group %d", c.Skip)
+		}
+		fmt.Fprintln(w)
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -189,6 +190,30 @@ func TestFleetReplicateOneDown(t *testing.T) {
 	}
 	if _, page := httpGet("http://" + env.edgeHTTP + "/"); !strings.Contains(page, "upstream_mode replicate") || !strings.Contains(page, "acknowledged through seq") {
 		t.Errorf("the status page does not show the upstreams:\n%s", page)
+	}
+	// queue status (the edge stopped) gives each upstream's position: b
+	// behind a, with blocks still to take.
+	edge.cmd.Process.Signal(syscall.SIGKILL)
+	<-edge.done
+	out, err := exec.Command(env.bin, "queue", "status", "--data-dir", filepath.Join(env.dir, "edge")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("queue status: %v\n%s", err, out)
+	}
+	var ackedA, ackedB, blocksB int64
+	for _, line := range strings.Split(string(out), "\n") {
+		var name string
+		var acked, blocks int64
+		if n, _ := fmt.Sscanf(line, "upstream %s acked_seq %d backlog_blocks %d", &name, &acked, &blocks); n == 3 {
+			switch name {
+			case "a":
+				ackedA = acked
+			case "b":
+				ackedB, blocksB = acked, blocks
+			}
+		}
+	}
+	if ackedA == 0 || ackedB >= ackedA || blocksB == 0 {
+		t.Errorf("queue status: a acked through %d, b through %d with %d blocks to take; want b behind a:\n%s", ackedA, ackedB, blocksB, out)
 	}
 	env.startCloud(t, "b")
 	edge = env.drain(t, edge, func() bool { return env.edgeMetric(t, "edgerelay_queue_blocks") == 0 })
