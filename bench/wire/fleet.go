@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"gopkg.in/yaml.v3"
 
+	"github.com/edgerelay/edgerelay/internal/wire/delta"
 	"github.com/edgerelay/edgerelay/plugins/host"
 	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/config"
@@ -69,10 +70,10 @@ func fleet(dir string, hosts int) {
 			deltaScrapes[b] = toScrapes([]*relay.Batch{b})[0]
 		}
 	}
-	rawP, _ := deltaEncode(raw)
+	rawP, _ := deltaEncode(raw, delta.Version3)
 	var keptP [][]byte
 	if len(kept) > 0 {
-		keptP, _ = deltaEncode(kept)
+		keptP, _ = deltaEncode(kept, delta.Version3)
 	}
 	derP, _ := codecEncode(derived)
 	derD := aggregatesAsFrames(derived)
@@ -108,6 +109,6 @@ func aggregatesAsFrames(derived []*relay.Batch) [][]byte {
 		deltaScrapes[b] = toScrapes([]*relay.Batch{b})[0]
 		as = append(as, b)
 	}
-	p, _ := deltaEncode(as)
+	p, _ := deltaEncode(as, delta.Version3)
 	return p
 }

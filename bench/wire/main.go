@@ -14,6 +14,7 @@ import (
 	"math"
 	"os"
 	"runtime/pprof"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -24,7 +25,7 @@ import (
 
 func main() {
 	var (
-		which    = flag.String("workload", "all", "all, node_exporter or synthetic")
+		which    = flag.String("workload", "all", "all, node_exporter, synthetic or peers")
 		dir      = flag.String("testdata", "bench/testdata/node_exporter", "directory of recorded node_exporter scrapes")
 		size     = flag.Int("series", 100_000, "series of the synthetic target")
 		scrapes  = flag.Int("scrapes", 20, "scrapes of the synthetic target")
@@ -36,6 +37,9 @@ func main() {
 		every    = flag.Int("full-every", 40, "scrapes per generation for the amortized column (40 = full_every 10m at a 15 s interval)")
 		cpuprof  = flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
 		level    = flag.Int("delta-zstd", 3, "zstd level of delta blocks: 1 fastest, 3 default, 7 better, 11 best")
+		pSynth   = flag.String("peers-synth", "10k,10k,100k", "series of the synthetic targets of the peers workload (bench/peers' -synth)")
+		pScrapes = flag.Int("peers-scrapes", 12, "scrapes of each target of the peers workload")
+		pIntv    = flag.Duration("peers-interval", 5*time.Second, "scrape interval of the peers workload")
 		hosts    = flag.Int("fleet", 0, "instead: the wire cost of this many node_exporter hosts with and without builtin:aggregate (fleet.go)")
 	)
 	flag.Parse()
@@ -57,16 +61,24 @@ func main() {
 	dzenc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(*level)), zstd.WithEncoderConcurrency(1))
 
 	var ws []*workload
+	node, err := loadNodeExporter(*dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "wire:", err)
+		os.Exit(1)
+	}
 	if *which == "all" || *which == "node_exporter" {
-		w, err := loadNodeExporter(*dir)
+		ws = append(ws, node)
+	}
+	if *which == "all" || *which == "synthetic" {
+		ws = append(ws, synthetic(*seed, *size, *scrapes, interval.Milliseconds(), *churn))
+	}
+	if *which == "all" || *which == "peers" {
+		ns, err := parseSeriesList(*pSynth)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "wire:", err)
 			os.Exit(1)
 		}
-		ws = append(ws, w)
-	}
-	if *which == "all" || *which == "synthetic" {
-		ws = append(ws, synthetic(*seed, *size, *scrapes, interval.Milliseconds(), *churn))
+		ws = append(ws, peersWorkload(node, ns, *pScrapes, pIntv.Milliseconds(), *seed))
 	}
 
 	if !*withMeta {
@@ -81,9 +93,11 @@ func main() {
 	fmt.Fprintln(tw, "workload\tscheme\tsamples\tB/sample steady\tB/sample all\tB/sample 1st scrape\tB/sample amortized\tvs RW snappy\tencode ns/sample\tdecode ns/sample\t")
 	for _, w := range ws {
 		deltaScrapesOf(w)
-		if err := verifyDelta(w); err != nil {
-			fmt.Fprintln(os.Stderr, "wire:", err)
-			os.Exit(1)
+		for _, v := range []int{delta.Version3, delta.Version} {
+			if err := verifyDelta(w, v); err != nil {
+				fmt.Fprintln(os.Stderr, "wire:", err)
+				os.Exit(1)
+			}
 		}
 		rs := make([]result, 0, 4)
 		for _, sc := range schemes() {
@@ -93,7 +107,7 @@ func main() {
 			r := rs[i]
 			// One full frame per generation of *every scrapes.
 			amort := (r.first + float64(*every-1)*r.steady) / float64(*every)
-			ratio := fmt.Sprintf("%.1f×", rs[1].steady/r.steady)
+			ratio := fmt.Sprintf("%.1f×", rs[2].steady/r.steady)
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%.3f\t%.3f\t%.2f\t%.3f\t%s\t%.0f\t%.0f\t\n", w.name, sc.name, r.samples,
 				r.steady, r.all, r.first, amort, ratio, r.encNs, r.decNs)
 		}
@@ -140,7 +154,7 @@ func measure(w *workload, sc scheme, minSamples int) result {
 	all, firstBytes, steadyBytes := 0, 0, 0
 	for i, p := range payloads {
 		all += len(p)
-		if first[i] == 0 {
+		if first[i] < w.firstScrapes() {
 			firstBytes += len(p)
 		} else {
 			steadyBytes += len(p)
@@ -150,14 +164,14 @@ func measure(w *workload, sc scheme, minSamples int) result {
 	// Payloads carrying the first scrape may carry later ones too (remote
 	// write batches cross scrapes): the first scrape's figure then comes
 	// from encoding it alone, and steady state from the other scrapes alone.
-	if sc.name != "edgerelay delta+zstd" {
-		p, _ := sc.encode(w.scrapes[:1])
+	if !strings.HasPrefix(sc.name, "edgerelay delta") {
+		p, _ := sc.encode(w.scrapes[:w.firstScrapes()])
 		firstBytes = size(p)
-		p, _ = sc.encode(w.scrapes[1:])
+		p, _ = sc.encode(w.scrapes[w.firstScrapes():])
 		steadyBytes = size(p)
 	}
-	r.first = float64(firstBytes) / float64(w.scrapes[0].Samples())
-	r.steady = float64(steadyBytes) / float64(w.samples(1))
+	r.first = float64(firstBytes) / float64(w.samples(0)-w.samples(w.firstScrapes()))
+	r.steady = float64(steadyBytes) / float64(w.samples(w.firstScrapes()))
 	return r
 }
 
@@ -171,9 +185,10 @@ func size(ps [][]byte) int {
 
 // verifyDelta decodes the delta scheme's payloads and checks every sample
 // against the workload: labels, timestamp and value bits.
-func verifyDelta(w *workload) error {
+func verifyDelta(w *workload, version int) error {
 	ds := toScrapes(w.scrapes)
 	enc, dec := delta.NewEncoder(1), delta.NewDecoder()
+	enc.SetVersion(version)
 	for i, s := range ds {
 		got, err := dec.Apply(enc.AppendFrame(nil, s))
 		if err != nil {
@@ -187,6 +202,7 @@ func verifyDelta(w *workload) error {
 			return fmt.Errorf("%s scrape %d: %d series decoded, want %d", w.name, i, len(got.Series), len(want))
 		}
 		for _, sr := range got.Series {
+			sr.ID = 0 // the decoder's dictionary place; the encoder is given none
 			if want[sr.Labels] != sr {
 				return fmt.Errorf("%s scrape %d: decoded %+v, want %+v", w.name, i, sr, want[sr.Labels])
 			}

@@ -38,7 +38,10 @@ const rwBatch = 2000
 
 func schemes() []scheme {
 	return []scheme{
-		{name: "edgerelay delta+zstd", encode: deltaEncode, decode: deltaDecode},
+		{name: "edgerelay delta v3+zstd", encode: func(s []*relay.Batch) ([][]byte, []int) { return deltaEncode(s, delta.Version3) },
+			decode: deltaDecode},
+		{name: "edgerelay delta v2+zstd", encode: func(s []*relay.Batch) ([][]byte, []int) { return deltaEncode(s, delta.Version) },
+			decode: deltaDecode},
 		{name: "remote_write 1.0 (snappy)", encode: func(s []*relay.Batch) ([][]byte, []int) {
 			return rwEncode(s, func(b []byte) []byte { return snappy.Encode(nil, b) })
 		}, decode: func(p [][]byte) int { return rwDecode(p, snappy.Decode) }},
@@ -86,8 +89,11 @@ func toScrapes(batches []*relay.Batch) []*delta.Scrape {
 // happens once per new series.
 var deltaScrapes = map[*relay.Batch]*delta.Scrape{}
 
-func deltaEncode(batches []*relay.Batch) ([][]byte, []int) {
+// deltaEncode encodes frames of the given version (delta.Version3 or
+// delta.Version, which writes versions 1 and 2).
+func deltaEncode(batches []*relay.Batch, version int) ([][]byte, []int) {
 	enc := delta.NewEncoder(1)
+	enc.SetVersion(version)
 	var payloads [][]byte
 	var first []int
 	var body []byte

@@ -24,7 +24,13 @@ import (
 type workload struct {
 	name    string
 	scrapes []*relay.Batch
+	// targets is how many targets the scrapes are of, in turn: the first
+	// scrape of each is full, the rest steady state. 0 means 1.
+	targets int
 }
+
+// firstScrapes is how many scrapes, from the start, are their target's first.
+func (w *workload) firstScrapes() int { return max(1, w.targets) }
 
 func (w *workload) samples(from int) int {
 	n := 0

@@ -13,12 +13,14 @@ type Decoder struct {
 	recID []uint32
 	recT  []int64
 	recV  []uint64
+	recTr []trend
 	xs    []extra
 }
 
 type decTarget struct {
 	gen, k   uint64
 	ts       int64
+	v3       bool // frame version 3 since the last full frame
 	attrs    string
 	slots    []decSlot
 	index    map[string]uint32 // labels → id, to refuse duplicate label sets
@@ -38,6 +40,7 @@ type decSlot struct {
 	labels  string
 	t       int64
 	v       uint64
+	tr      trend // version 3: the series' increment
 	present bool
 	extra   bool
 }
@@ -77,17 +80,20 @@ func (d *Decoder) Apply(frame []byte) (*Scrape, error) {
 		if kind&kindAttrs == 0 {
 			return nil, corruptf("full frame without attributes")
 		}
-		return d.applyFull(&r, target, kind, gen, k, ts)
+		return d.applyFull(&r, target, kind, gen, k, ts, v == Version3)
 	}
 	st := d.targets[target]
 	if st == nil || st.gen != gen || st.k+1 != k {
 		return nil, &ErrNeedFull{Target: target, Generation: gen}
 	}
+	if st.v3 != (v == Version3) {
+		return nil, corruptf("frame version %d on a base of another version", v)
+	}
 	return d.applyIncremental(&r, st, target, kind, k, st.ts+ts)
 }
 
-func (d *Decoder) applyFull(r *reader, target string, kind byte, gen, k uint64, ts int64) (*Scrape, error) {
-	st := &decTarget{gen: gen, k: k, ts: ts, attrs: r.Str()}
+func (d *Decoder) applyFull(r *reader, target string, kind byte, gen, k uint64, ts int64, v3 bool) (*Scrape, error) {
+	st := &decTarget{gen: gen, k: k, ts: ts, attrs: r.Str(), v3: v3}
 	nm := r.Count(4)
 	st.meta = make([]Meta, 0, nm)
 	for i := 0; i < nm && r.Err == nil; i++ {
@@ -112,10 +118,10 @@ func (d *Decoder) applyFull(r *reader, target string, kind byte, gen, k uint64, 
 	if kind&kindExtra != 0 {
 		d.xs = r.extras(d.xs, uint64(ns), func(uint32) *Histogram { return nil }, ts)
 	}
-	hdrs, ss := r.readStreams(ns)
+	hdrs, ss := r.readStreams(ns, v3)
 	for i := 0; i < ns && r.Err == nil; i++ {
 		sl := &st.slots[i]
-		sl.v, sl.t, r.Err = readValue(hdrs[i], &ss, 0, ts)
+		sl.v, sl.t, _, r.Err = readValue(hdrs[i], &ss, 0, ts, 0)
 		sl.present = true
 	}
 	r.endStreams(&ss)
@@ -211,8 +217,8 @@ func (d *Decoder) readRecords(r *reader, st *decTarget, kind byte, before, total
 	if kind&kindExtra != 0 {
 		d.xs = r.extras(d.xs, total, st.histogram, ts)
 	}
-	hdrs, ss := r.readStreams(nrec)
-	d.recT, d.recV = d.recT[:0], d.recV[:0]
+	hdrs, ss := r.readStreams(nrec, st.v3)
+	d.recT, d.recV, d.recTr = d.recT[:0], d.recV[:0], d.recTr[:0]
 	id := int64(-1)
 	ai := 0
 	for i := 0; i < nrec && r.Err == nil; i++ {
@@ -233,17 +239,22 @@ func (d *Decoder) readRecords(r *reader, st *decTarget, kind byte, before, total
 			break
 		}
 		var base uint64
+		var tr trend
 		if uint64(id) < before {
 			base = st.slots[id].v
+			if st.slots[id].present {
+				tr = st.slots[id].tr
+			}
 		} else {
 			newRecs++
 		}
 		var v uint64
 		var t int64
-		v, t, r.Err = readValue(hdrs[i], &ss, base, ts)
+		v, t, tr, r.Err = readValue(hdrs[i], &ss, base, ts, tr)
 		d.recID = append(d.recID, uint32(id))
 		d.recT = append(d.recT, t)
 		d.recV = append(d.recV, v)
+		d.recTr = append(d.recTr, tr)
 	}
 	r.endStreams(&ss)
 	if r.Err == nil && len(gr.Buf) != 0 {
@@ -260,12 +271,17 @@ func (d *Decoder) commitIncremental(st *decTarget, added []string, absent int, t
 		st.slots = append(st.slots, decSlot{labels: l})
 	}
 	for _, id := range d.recID[:absent] {
-		st.slots[id].present = false
+		st.slots[id].present, st.slots[id].tr = false, 0
 		st.npresent--
 	}
 	for i := range st.slots {
-		if st.slots[i].present {
-			st.slots[i].t = ts
+		if sl := &st.slots[i]; sl.present {
+			sl.t = ts
+			if sl.tr != 0 { // version 3: no record is the predicted value
+				var moved bool
+				sl.v, moved = sl.tr.predict(sl.v)
+				sl.tr = sl.tr.unpredicted(moved)
+			}
 		}
 	}
 	for i, id := range d.recID[absent:] {
@@ -274,6 +290,9 @@ func (d *Decoder) commitIncremental(st *decTarget, added []string, absent int, t
 			st.npresent++
 		}
 		sl.t, sl.v, sl.present = d.recT[i], d.recV[i], true
+		if st.v3 {
+			sl.tr = d.recTr[i]
+		}
 	}
 	st.applyExtras(d.xs)
 }

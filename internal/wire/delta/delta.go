@@ -31,11 +31,15 @@ import (
 
 // Frame format versions. Version 2 adds the extra section (native
 // histograms, exemplars); the encoder writes a frame without one as
-// version 1, so frames of float samples are unchanged. The decoder reads
-// both.
+// version 1, so frames of float samples are unchanged. Version 3 (with or
+// without an extra section) predicts steady increments and splits XOR
+// payloads (docs/protocol.md, "Samples"); the encoder writes it only
+// after SetVersion(Version3). The decoder reads all three; a target's
+// frames keep the version of its full frame.
 const (
 	Version1 = 1
 	Version  = 2
+	Version3 = 3
 )
 
 // Series is one sample of one series of a scrape.

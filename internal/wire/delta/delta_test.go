@@ -97,19 +97,22 @@ func TestValueCoding(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			old, v := math.Float64bits(tc.old), math.Float64bits(tc.new)
-			for _, ts := range []int64{1000, 999, 5} {
-				var st streams
-				hdr, _ := appendValue(nil, &st, old, scaleUnknown, v, ts, 1000)
-				if n := 1 + len(st.ints) + len(st.xors); ts == 1000 && n > tc.maxLen {
+			// Version 3 with no trend, a steady one and one of scale 2.
+			trends := []trend{0, trend(0).observe(1001, 0).observe(1001, 0), trend(0).observe(-5, 2)}
+			for i, ts := range []int64{1000, 999, 5, 1000, 1000, 1000} {
+				st := streams{v3: i >= 3}
+				tr := trends[max(0, i-3)]
+				hdr, _, wantTr := appendValue(nil, &st, old, scaleUnknown, v, ts, 1000, tr)
+				if n := 1 + len(st.ints) + len(st.xors) + len(st.top); ts == 1000 && n > tc.maxLen {
 					t.Errorf("record %x %+v is %d bytes, want ≤ %d", hdr, st, n, tc.maxLen)
 				}
 				if len(hdr) != 1 {
 					t.Fatalf("header of %d bytes", len(hdr))
 				}
-				gotV, gotT, err := readValue(hdr[0], &st, old, 1000)
-				rest := len(st.ints) + len(st.xors) + len(st.ts)
-				if err != nil || rest != 0 || gotV != v || gotT != ts {
-					t.Fatalf("decoded %x,%d rest %d err %v; want %x,%d", gotV, gotT, rest, err, v, ts)
+				gotV, gotT, gotTr, err := readValue(hdr[0], &st, old, 1000, tr)
+				rest := len(st.ints) + len(st.xors) + len(st.ts) + len(st.top)
+				if err != nil || rest != 0 || gotV != v || gotT != ts || (st.v3 && gotTr != wantTr) {
+					t.Fatalf("decoded %x,%d,%x rest %d err %v; want %x,%d,%x", gotV, gotT, gotTr, rest, err, v, ts, wantTr)
 				}
 			}
 		})

@@ -22,6 +22,7 @@ type Encoder struct {
 	stamp   uint32
 	targets map[string]*encTarget
 	dups    uint64
+	v3      bool // full frames from now on are version 3 (SetVersion)
 
 	// scratch, reused across frames
 	gaps   []byte
@@ -39,6 +40,7 @@ type encTarget struct {
 	k         uint64 // frame counter within gen
 	ts        int64  // previous frame's timestamp
 	forceFull bool
+	v3        bool // the target's frames since its last full frame are version 3
 	keyed     bool // the last frame's series were identity strings (Scrape.Keys)
 	attrs     string
 	// dict maps a series key to its slot; nil until a scrape's series
@@ -65,6 +67,7 @@ type encSlot struct {
 	v       uint64
 	curT    int64
 	curV    uint64
+	tr      trend  // version 3: the series' increment as the decoder has it
 	seen    uint32 // encoder stamp of the last scrape containing the series
 	present bool
 	extra   bool // the slot has an entry in encTarget.extras
@@ -102,6 +105,22 @@ func (e *Encoder) ForceFull(target string) {
 	if t := e.targets[target]; t != nil {
 		t.forceFull = true
 	}
+}
+
+// SetVersion sets the frame version of the full frames written from now
+// on, and so of each target's frames from its next full frame (its first
+// in the next generation, or after ForceFull): Version3, which only a
+// cloud speaking uplink protocol 6 or later decodes, or Version (frames
+// of version 1 and 2, the default).
+func (e *Encoder) SetVersion(v int) { e.v3 = v == Version3 }
+
+// FrameVersion returns the frame version SetVersion last set: Version3 or
+// Version.
+func (e *Encoder) FrameVersion() int {
+	if e.v3 {
+		return Version3
+	}
+	return Version
 }
 
 // Duplicates returns how many samples AppendFrame has dropped because their
@@ -147,7 +166,11 @@ func (e *Encoder) appendHeader(dst []byte, t *encTarget, s *Scrape, kind byte) [
 	if kind&kindIncremental == 0 || s.Attrs != t.attrs {
 		kind |= kindAttrs
 	}
-	dst = append(dst, Version1, kind)
+	v := byte(Version1)
+	if t.v3 {
+		v = Version3
+	}
+	dst = append(dst, v, kind)
 	dst = appendString(dst, s.Target)
 	dst = binary.AppendUvarint(dst, t.gen)
 	dst = binary.AppendUvarint(dst, t.k)
@@ -165,7 +188,7 @@ func (e *Encoder) appendHeader(dst []byte, t *encTarget, s *Scrape, kind byte) [
 }
 
 func (e *Encoder) appendFull(dst []byte, t *encTarget, s *Scrape) []byte {
-	t.forceFull, t.keyed = false, s.Keys != nil
+	t.forceFull, t.keyed, t.v3 = false, s.Keys != nil, e.v3
 	start := len(dst)
 	dst = e.appendHeader(dst, t, s, 0)
 
@@ -211,10 +234,10 @@ func (e *Encoder) appendFull(dst []byte, t *encTarget, s *Scrape) []byte {
 		dst = e.appendKey(dst, s, t.slots[i].labels)
 	}
 	dst = e.appendExtras(dst, start)
-	e.resetStreams()
+	e.resetStreams(t)
 	for i := range t.slots {
 		sl := &t.slots[i]
-		e.hdrs, sl.scale = appendValue(e.hdrs, &e.st, 0, 0, sl.v, sl.curT, s.Timestamp)
+		e.hdrs, sl.scale, _ = appendValue(e.hdrs, &e.st, 0, 0, sl.v, sl.curT, s.Timestamp, 0)
 	}
 	t.dict = nil // series in slot order: the next frame finds them by position
 	return appendStreams(dst, e.hdrs, &e.st)
@@ -284,13 +307,13 @@ func (e *Encoder) stageSeries(t *encTarget, s *Scrape) {
 func (e *Encoder) codeChanges(t *encTarget, ts int64) int {
 	e.absent, e.gaps = e.absent[:0], e.gaps[:0]
 	e.xbuf, e.nx = e.xbuf[:0], 0
-	e.resetStreams()
+	e.resetStreams(t)
 	nrec, prev, prevX := 0, -1, -1
 	for id := range t.slots {
 		sl := &t.slots[id]
 		if sl.seen != e.stamp {
 			if sl.present {
-				sl.present = false
+				sl.present, sl.tr = false, 0
 				e.absent = append(e.absent, uint32(id))
 			}
 			continue
@@ -298,15 +321,27 @@ func (e *Encoder) codeChanges(t *encTarget, ts int64) int {
 		if sl.extra && e.stageExtra(t, sl, uint32(id), id-prevX-1, ts) {
 			prevX = id
 		}
-		if sl.present && sl.curV == sl.v && sl.curT == ts {
+		if sl.present && sl.curT == ts && sl.curV == sl.v && sl.tr == 0 {
+			continue // the common case of every version: unchanged
+		}
+		if sl.present && sl.curT == ts && t.v3 {
+			if want, moved := sl.tr.predict(sl.v); sl.curV == want {
+				sl.v, sl.tr = want, sl.tr.unpredicted(moved)
+				continue
+			}
+		} else if sl.present && sl.curT == ts && sl.curV == sl.v {
 			continue
 		}
 		e.gaps = binary.AppendUvarint(e.gaps, uint64(id-prev-1))
 		prev = id
 		var sc int8
-		e.hdrs, sc = appendValue(e.hdrs, &e.st, sl.v, sl.scale, sl.curV, sl.curT, ts)
+		var tr trend
+		e.hdrs, sc, tr = appendValue(e.hdrs, &e.st, sl.v, sl.scale, sl.curV, sl.curT, ts, sl.tr)
 		if sl.v != sl.curV {
 			sl.scale = sc
+		}
+		if t.v3 {
+			sl.tr = tr
 		}
 		sl.v, sl.present = sl.curV, true
 		nrec++
@@ -332,7 +367,8 @@ func (e *Encoder) appendSlotChanges(dst []byte, t *encTarget, s *Scrape, before,
 	return append(dst, e.gaps...)
 }
 
-func (e *Encoder) resetStreams() {
+func (e *Encoder) resetStreams(t *encTarget) {
 	e.hdrs = e.hdrs[:0]
-	e.st.ints, e.st.xors, e.st.ts = e.st.ints[:0], e.st.xors[:0], e.st.ts[:0]
+	e.st.ints, e.st.xors, e.st.ts, e.st.top = e.st.ints[:0], e.st.xors[:0], e.st.ts[:0], e.st.top[:0]
+	e.st.v3 = t.v3
 }

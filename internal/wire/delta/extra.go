@@ -54,7 +54,9 @@ func (e *Encoder) appendExtras(dst []byte, start int) []byte {
 	if e.nx == 0 {
 		return dst
 	}
-	dst[start] = Version
+	if dst[start] != Version3 {
+		dst[start] = Version
+	}
 	dst[start+1] |= kindExtra
 	dst = binary.AppendUvarint(dst, uint64(e.nx))
 	return append(dst, e.xbuf...)

@@ -47,7 +47,7 @@ func checkKind(v, kind byte, err error) error {
 	switch {
 	case err != nil:
 		return err
-	case v != Version1 && v != Version:
+	case v != Version1 && v != Version && v != Version3:
 		return corruptf("unsupported version %d", v)
 	case kind&^kindMask != 0 || (v == Version1 && kind&kindExtra != 0):
 		return corruptf("unknown frame flags %#x", kind)

@@ -16,7 +16,10 @@ type gen struct {
 	hist bool // series may be native histograms and carry exemplars
 	// stable: series keep their order but for one scrape in ten, and
 	// every other scrape is quiet: no churn, missing samples or duplicates.
-	stable  bool
+	stable bool
+	// trends: counters grow at a steady rate, integer or decimal, but
+	// for one scrape in eight (frame version 3's prediction).
+	trends  bool
 	rng     *rand.Rand
 	targets []*genTarget
 	ts      int64
@@ -98,12 +101,19 @@ func (g *gen) scrape(i int) *Scrape {
 		gs := &t.series[j]
 		switch gs.kind {
 		case 0:
-			if r.IntN(50) == 0 {
+			switch {
+			case r.IntN(50) == 0:
 				gs.v = 0 // reset
-			} else {
+			case g.trends && r.IntN(8) != 0:
+				gs.v += float64(3 + len(gs.labels)%5)
+			default:
 				gs.v += float64(r.IntN(100))
 			}
 		case 1:
+			if g.trends {
+				gs.v = math.Round(gs.v*100+25) / 100 // +0.25, a steady decimal
+				break
+			}
 			gs.v += r.NormFloat64()
 		case 2:
 			gs.v = float64(r.IntN(100000)) / 100

@@ -13,6 +13,10 @@ const (
 	// when no slot holds one, stateVersion otherwise.
 	stateVersion1 = 1
 	stateVersion  = 2
+	// stateVersion3 adds a flags byte per target (bit 0: its frames are
+	// version 3) and slot flag bit 3 (the slot's trend follows); written
+	// when a target's frames are version 3.
+	stateVersion3 = 3
 )
 
 // Slot flags in a marshalled state.
@@ -20,6 +24,9 @@ const (
 	slotPresent   = 1 << 0
 	slotHistogram = 1 << 1 // version 2: a histogram follows the value
 	slotExemplars = 1 << 2 // version 2: exemplars follow (the histogram)
+	slotTrend     = 1 << 3 // version 3: the slot's trend follows (zigzag varint)
+
+	targetV3 = 1 << 0 // version 3 target flag: frames of version 3
 )
 
 // MarshalState appends the decoder's bases to dst, so a restarted cloud can
@@ -34,14 +41,19 @@ const (
 //	slot:   labels flags(bit 0 = present) Δt(zigzag, t − ts) value(8 bytes LE)
 //
 // Version 2 adds flag bits 1 (a histogram follows, as in a frame's extra
-// section) and 2 (exemplars follow, timestamps against ts).
+// section) and 2 (exemplars follow, timestamps against ts). Version 3 adds
+// a target flags byte after attrs (bit 0: frames of version 3) and slot
+// flag bit 3 (the slot's trend follows, a zigzag varint, last).
 func (d *Decoder) MarshalState(dst []byte) []byte {
 	names := make([]string, 0, len(d.targets))
 	version := byte(stateVersion1)
 	for n, st := range d.targets {
 		names = append(names, n)
 		if len(st.extras) > 0 {
-			version = stateVersion
+			version = max(version, stateVersion)
+		}
+		if st.v3 {
+			version = stateVersion3
 		}
 	}
 	slices.Sort(names)
@@ -55,6 +67,13 @@ func (d *Decoder) MarshalState(dst []byte) []byte {
 		dst = binary.AppendUvarint(dst, st.k)
 		dst = binary.AppendVarint(dst, st.ts)
 		dst = appendString(dst, st.attrs)
+		if version == stateVersion3 {
+			var tf byte
+			if st.v3 {
+				tf = targetV3
+			}
+			dst = append(dst, tf)
+		}
 		dst = binary.AppendUvarint(dst, uint64(len(st.meta)))
 		for i := range st.meta {
 			dst = appendMeta(dst, &st.meta[i])
@@ -66,6 +85,9 @@ func (d *Decoder) MarshalState(dst []byte) []byte {
 			var flags byte
 			if sl.present {
 				flags = slotPresent
+			}
+			if sl.tr != 0 {
+				flags |= slotTrend
 			}
 			var x *decExtra
 			if sl.extra {
@@ -86,6 +108,9 @@ func (d *Decoder) MarshalState(dst []byte) []byte {
 			if flags&slotExemplars != 0 {
 				dst = appendExemplars(dst, x.ex, st.ts)
 			}
+			if flags&slotTrend != 0 {
+				dst = binary.AppendVarint(dst, int64(sl.tr))
+			}
 		}
 	}
 	return dst
@@ -98,11 +123,11 @@ func (d *Decoder) UnmarshalState(data []byte) error {
 		return corruptf("bad state magic")
 	}
 	version := data[len(stateMagic)]
-	if version != stateVersion1 && version != stateVersion {
+	if version != stateVersion1 && version != stateVersion && version != stateVersion3 {
 		return corruptf("unsupported state version %d", version)
 	}
 	allowed := byte(slotPresent)
-	if version == stateVersion {
+	if version >= stateVersion {
 		allowed |= slotHistogram | slotExemplars
 	}
 	r := newReader(data[len(stateMagic)+1:])
@@ -115,6 +140,16 @@ func (d *Decoder) UnmarshalState(data []byte) error {
 			break
 		}
 		st := &decTarget{gen: r.Uvarint(), k: r.Uvarint(), ts: r.Varint(), attrs: r.Str()}
+		slotAllowed := allowed
+		if version == stateVersion3 {
+			tf := r.Byte()
+			if tf&^targetV3 != 0 {
+				r.Fail("bad target flags %#x", tf)
+			}
+			if st.v3 = tf&targetV3 != 0; st.v3 {
+				slotAllowed |= slotTrend
+			}
+		}
 		nm := r.Count(4)
 		st.meta = make([]Meta, 0, nm)
 		for j := 0; j < nm && r.Err == nil; j++ {
@@ -135,7 +170,7 @@ func (d *Decoder) UnmarshalState(data []byte) error {
 			}
 			st.index[sl.labels] = uint32(j)
 			flags := r.Byte()
-			if flags&^allowed != 0 {
+			if flags&^slotAllowed != 0 {
 				r.Fail("bad slot flags %#x", flags)
 			}
 			sl.present = flags&slotPresent != 0
@@ -161,6 +196,11 @@ func (d *Decoder) UnmarshalState(data []byte) error {
 				}
 				st.extras[uint32(j)] = x
 				sl.extra = true
+			}
+			if flags&slotTrend != 0 {
+				if sl.tr = trend(r.Varint()); sl.tr.inc() == 0 || !sl.present {
+					r.Fail("bad slot trend")
+				}
 			}
 		}
 		targets[name] = st

@@ -20,6 +20,9 @@ const (
 
 	hdrTS      = 1 << 2
 	paramShift = 3
+	// paramDoD (version 3) in a decimal delta's param: ints holds the
+	// change against the series' trend, Δ − increment, not Δ.
+	paramDoD = 1 << 4
 
 	// maxScale is the largest decimal scale d; 10^d is exact in float64.
 	maxScale = 15
@@ -27,9 +30,13 @@ const (
 	maxExact = 1 << 53
 )
 
-// streams are the payload streams of a frame's samples.
+// streams are the payload streams of a frame's samples. In version 3 the
+// most significant byte of each XOR payload goes to top instead of xors:
+// it is mostly a few small values, which zstd's entropy coder shrinks
+// when they sit apart from the random low bytes.
 type streams struct {
-	ints, xors, ts []byte
+	ints, xors, ts, top []byte
+	v3                  bool
 }
 
 // StaleNaN is the bit pattern Prometheus writes as a staleness marker.
@@ -102,8 +109,10 @@ func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
 // decimal of scale oldScale (-1: not a decimal; scaleUnknown: not known): it
 // appends the header byte to hdrs and the payload to st. It returns a scale
 // at which v is a decimal, for v's next change: -1 for none, scaleUnknown if
-// it did not look. Scales are hints; any choice decodes exactly.
-func appendValue(hdrs []byte, st *streams, old uint64, oldScale int8, v uint64, t, frameTS int64) ([]byte, int8) {
+// it did not look. Scales are hints; any choice decodes exactly. In
+// version 3 (st.v3) it also returns the series' trend after v, given tr,
+// the trend before (zero for a series not present in the base).
+func appendValue(hdrs []byte, st *streams, old uint64, oldScale int8, v uint64, t, frameTS int64, tr trend) ([]byte, int8, trend) {
 	var ts byte
 	if t != frameTS {
 		ts = hdrTS
@@ -112,9 +121,9 @@ func appendValue(hdrs []byte, st *streams, old uint64, oldScale int8, v uint64, 
 	newScale := int8(scaleUnknown)
 	switch {
 	case v == old:
-		return append(hdrs, modeSame|ts), newScale
+		return append(hdrs, modeSame|ts), newScale, tr.observe(0, 0)
 	case constIndex(v) >= 0:
-		return append(hdrs, byte(modeConst|ts|byte(constIndex(v))<<paramShift)), newScale
+		return append(hdrs, byte(modeConst|ts|byte(constIndex(v))<<paramShift)), newScale, 0
 	}
 	x := old ^ v
 	sh := min(bits.TrailingZeros64(x)/16, 3)
@@ -158,123 +167,166 @@ func appendValue(hdrs []byte, st *streams, old uint64, oldScale int8, v uint64, 
 			}
 		}
 	}
+	// Version 3: the change against the predicted increment, when
+	// shorter (delta-of-delta).
+	coded, dod := delta, byte(0)
+	if st.v3 && decLen > 0 && tr.inc() != 0 && tr.scale() == d {
+		if r := delta - tr.inc(); uvarintLen(zigzag(r)) < decLen {
+			coded, dod, decLen = r, paramDoD, uvarintLen(zigzag(r))
+		}
+	}
 	switch {
 	case decLen > 0 && decLen <= xorLen && decLen <= absLen:
-		st.ints = binary.AppendUvarint(st.ints, zigzag(delta))
-		return append(hdrs, byte(modeDecimal|ts|byte(d)<<paramShift)), newScale
+		st.ints = binary.AppendUvarint(st.ints, zigzag(coded))
+		return append(hdrs, byte(modeDecimal|ts|(byte(d)|dod)<<paramShift)), newScale, tr.observe(delta, d)
 	case absLen > 0 && absLen < xorLen:
 		st.ints = binary.AppendUvarint(st.ints, zigzag(nAbs))
-		return append(hdrs, byte(modeSame|ts|byte(newScale+1)<<paramShift)), newScale
+		return append(hdrs, byte(modeSame|ts|byte(newScale+1)<<paramShift)), newScale, 0
 	}
-	for i := range xorLen {
+	n := xorLen
+	if st.v3 {
+		n--
+		st.top = append(st.top, byte(y>>(8*n)))
+	}
+	for i := range n {
 		st.xors = append(st.xors, byte(y>>(8*i)))
 	}
-	return append(hdrs, byte(modeXOR|ts|byte(sh<<3|(xorLen-1))<<paramShift)), newScale
+	return append(hdrs, byte(modeXOR|ts|byte(sh<<3|(xorLen-1))<<paramShift)), newScale, 0
 }
 
 // readValue decodes the sample with header h against base value old,
-// consuming its payload from st.
-func readValue(h byte, st *streams, old uint64, frameTS int64) (v uint64, t int64, err error) {
+// consuming its payload from st. In version 3 (st.v3) tr is the series'
+// trend before it (zero for a series not present in the base), and the
+// trend after it is returned.
+func readValue(h byte, st *streams, old uint64, frameTS int64, tr trend) (v uint64, t int64, next trend, err error) {
 	param := int(h >> paramShift)
 	switch h & 3 {
 	case modeSame:
 		if param == 0 {
-			v = old
+			v, next = old, tr.observe(0, 0)
 			break
 		}
 		zn, n := binary.Uvarint(st.ints)
 		if n <= 0 {
-			return 0, 0, corruptf("truncated decimal value")
+			return 0, 0, 0, corruptf("truncated decimal value")
 		}
 		st.ints = st.ints[n:]
 		if param-1 > maxScale {
-			return 0, 0, corruptf("decimal scale %d", param-1)
+			return 0, 0, 0, corruptf("decimal scale %d", param-1)
 		}
 		nn := int64(zn>>1) ^ -int64(zn&1)
 		if nn > maxExact || nn < -maxExact {
-			return 0, 0, corruptf("decimal value out of range")
+			return 0, 0, 0, corruptf("decimal value out of range")
 		}
 		v = math.Float64bits(float64(nn) / pow10[param-1])
 	case modeConst:
 		if param >= len(constTable) {
-			return 0, 0, corruptf("unknown constant %d", param)
+			return 0, 0, 0, corruptf("unknown constant %d", param)
 		}
 		v = constTable[param]
 	case modeXOR:
 		sh, n := uint(param>>3)*16, param&7+1
-		if len(st.xors) < n {
-			return 0, 0, corruptf("truncated xor value")
-		}
 		var y uint64
+		if st.v3 {
+			if len(st.top) == 0 {
+				return 0, 0, 0, corruptf("truncated xor value")
+			}
+			n--
+			y = uint64(st.top[0]) << (8 * n)
+			st.top = st.top[1:]
+		}
+		if len(st.xors) < n {
+			return 0, 0, 0, corruptf("truncated xor value")
+		}
 		for i := range n {
 			y |= uint64(st.xors[i]) << (8 * i)
 		}
 		st.xors = st.xors[n:]
 		if sh > 0 && y>>(64-sh) != 0 {
-			return 0, 0, corruptf("xor value overflows")
+			return 0, 0, 0, corruptf("xor value overflows")
 		}
 		v = old ^ y<<sh
 	case modeDecimal:
 		zd, n := binary.Uvarint(st.ints)
 		if n <= 0 {
-			return 0, 0, corruptf("truncated decimal delta")
+			return 0, 0, 0, corruptf("truncated decimal delta")
 		}
 		st.ints = st.ints[n:]
+		delta := int64(zd>>1) ^ -int64(zd&1)
+		if st.v3 && param&paramDoD != 0 {
+			param &^= paramDoD
+			if tr.inc() == 0 || tr.scale() != param {
+				return 0, 0, 0, corruptf("delta-of-delta without a trend of scale %d", param)
+			}
+			if delta > 2*maxExact || delta < -2*maxExact {
+				return 0, 0, 0, corruptf("decimal delta out of range")
+			}
+			delta += tr.inc()
+		}
 		if param > maxScale {
-			return 0, 0, corruptf("decimal scale %d", param)
+			return 0, 0, 0, corruptf("decimal scale %d", param)
 		}
 		no, ok := scaled(old, param)
 		if !ok {
-			return 0, 0, corruptf("base is not a decimal of scale %d", param)
+			return 0, 0, 0, corruptf("base is not a decimal of scale %d", param)
 		}
-		delta := int64(zd>>1) ^ -int64(zd&1)
 		if delta > 2*maxExact || delta < -2*maxExact {
-			return 0, 0, corruptf("decimal delta out of range")
+			return 0, 0, 0, corruptf("decimal delta out of range")
 		}
 		nn := no + delta
 		if nn > maxExact || nn < -maxExact {
-			return 0, 0, corruptf("decimal value out of range")
+			return 0, 0, 0, corruptf("decimal value out of range")
 		}
-		v = math.Float64bits(float64(nn) / pow10[param])
+		v, next = math.Float64bits(float64(nn)/pow10[param]), tr.observe(delta, param)
 	}
 	t = frameTS
 	if h&hdrTS != 0 {
 		dt, n := binary.Varint(st.ts)
 		if n <= 0 {
-			return 0, 0, corruptf("truncated timestamp")
+			return 0, 0, 0, corruptf("truncated timestamp")
 		}
 		st.ts = st.ts[n:]
 		t = frameTS + dt
 	}
-	return v, t, nil
+	return v, t, next, nil
 }
 
-// appendStreams appends the header bytes and the three streams of a frame:
-// len(ints) len(xors) as uvarints, hdrs, ints, xors, ts.
+// appendStreams appends the header bytes and the streams of a frame:
+// len(ints) len(xors) as uvarints, hdrs, ints, xors, ts; version 3 has
+// len(top) after len(xors) and top after xors.
 func appendStreams(dst, hdrs []byte, st *streams) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(st.ints)))
 	dst = binary.AppendUvarint(dst, uint64(len(st.xors)))
+	if st.v3 {
+		dst = binary.AppendUvarint(dst, uint64(len(st.top)))
+	}
 	dst = append(dst, hdrs...)
 	dst = append(dst, st.ints...)
 	dst = append(dst, st.xors...)
+	dst = append(dst, st.top...)
 	return append(dst, st.ts...)
 }
 
 // readStreams reads what appendStreams wrote for n samples; the ts stream
 // runs to the end of the frame.
-func (r *reader) readStreams(n int) (hdrs []byte, st streams) {
+func (r *reader) readStreams(n int, v3 bool) (hdrs []byte, st streams) {
 	ni, nx := r.Count(1), r.Count(1)
+	nt := 0
+	if v3 {
+		nt = r.Count(1)
+	}
 	hdrs = r.Bytes(n)
 	st.ints = r.Bytes(ni)
 	st.xors = r.Bytes(nx)
-	st.ts = r.Buf
+	st.top = r.Bytes(nt)
+	st.ts, st.v3 = r.Buf, v3
 	r.Buf = nil
 	return hdrs, st
 }
 
 // endStreams checks that every stream was consumed.
 func (r *reader) endStreams(st *streams) {
-	if r.Err == nil && len(st.ints)+len(st.xors)+len(st.ts) != 0 {
-		r.Fail("%d trailing stream bytes", len(st.ints)+len(st.xors)+len(st.ts))
+	if n := len(st.ints) + len(st.xors) + len(st.ts) + len(st.top); r.Err == nil && n != 0 {
+		r.Fail("%d trailing stream bytes", n)
 	}
 }
