@@ -14,7 +14,12 @@ func fuzzBase(tb testing.TB) (state []byte, valid [][]byte) {
 
 // fuzzBaseOf is fuzzBase for the scrapes of g.
 func fuzzBaseOf(tb testing.TB, g *gen) (state []byte, valid [][]byte) {
-	enc, dec := NewEncoder(3), NewDecoder()
+	return fuzzBaseWith(tb, g, NewEncoder(3))
+}
+
+// fuzzBaseWith is fuzzBaseOf with frames of enc.
+func fuzzBaseWith(tb testing.TB, g *gen, enc *Encoder) (state []byte, valid [][]byte) {
+	dec := NewDecoder()
 	fs, _ := frames(g, enc, 4, nil)
 	for _, f := range fs[:3] {
 		if _, err := dec.Apply(f); err != nil {
@@ -41,6 +46,19 @@ func FuzzApplyHistograms(f *testing.F) {
 	for _, v := range valid {
 		f.Add(v)
 	}
+	f.Fuzz(func(t *testing.T, frame []byte) { fuzzApply(t, state, frame) })
+}
+
+// FuzzApplyVersion3 is FuzzApply on a base of frames of version 3
+// (trends, delta-of-delta, split XOR payloads), with histograms.
+func FuzzApplyVersion3(f *testing.F) {
+	g := newHistGen(14, 1, 30)
+	g.trends = true
+	state, valid := fuzzBaseWith(f, g, newEncoderV3(3))
+	for _, v := range valid {
+		f.Add(v)
+	}
+	f.Add([]byte{Version3, kindIncremental, 0, 0, 0, 0})
 	f.Fuzz(func(t *testing.T, frame []byte) { fuzzApply(t, state, frame) })
 }
 
@@ -83,6 +101,10 @@ func FuzzUnmarshalState(f *testing.F) {
 	f.Add([]byte("ERDS\x01\x00"))
 	hstate, _ := fuzzBaseOf(f, newHistGen(13, 2, 20))
 	f.Add(hstate)
+	g := newGen(15, 2, 30)
+	g.trends = true
+	v3state, _ := fuzzBaseWith(f, g, newEncoderV3(1))
+	f.Add(v3state)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dec := NewDecoder()
 		if err := dec.UnmarshalState(data); err != nil {
