@@ -9,8 +9,18 @@ LDFLAGS  := -s -w -X github.com/edgerelay/edgerelay/relay/version.Version=$(VERS
 
 all: build
 
-## build: the static binary at ./bin/edgerelay
-build:
+# The WebAssembly modules (built-in plugins, examples, hostile test modules) are build outputs, not
+# committed: wasm-examples/build.sh makes them when a source changed or the built-ins are missing.
+WASM_STAMP := bin/.wasm-built
+WASM_SRC   := wasm-examples/build.sh $(shell find wasm-examples sdk plugins/host/testdata \
+	\( -name '*.go' -o -name '*.c' -o -name '*.h' -o -name '*.wat' \) 2>/dev/null)
+.PHONY: FORCE
+$(WASM_STAMP): $(WASM_SRC) $(if $(wildcard plugins/builtin/modules/relabel.wasm.zst),,FORCE)
+	sh wasm-examples/build.sh
+	@mkdir -p bin && touch $@
+
+## build: the static binary at ./bin/edgerelay (the built-in plugin modules first)
+build: $(WASM_STAMP)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/edgerelay
 
 ## dist: static binaries for DIST_PLATFORMS, their .deb packages (nfpm, as a Go tool) and SHA256SUMS
@@ -20,13 +30,13 @@ DIST_PLATFORMS ?= linux/amd64 linux/arm64 linux/arm/v7
 FULL_PLATFORMS ?= linux/amd64
 DIST_DIR       ?= dist
 .PHONY: dist
-dist:
+dist: $(WASM_STAMP)
 	GO='$(GO)' LDFLAGS='$(LDFLAGS)' VERSION='$(VERSION)' OUT='$(DIST_DIR)' FULL_PLATFORMS='$(FULL_PLATFORMS)' \
 		sh packaging/dist.sh $(DIST_PLATFORMS)
 
 ## build-full: the full build (-tags full: kubernetes_sd_configs, consul_sd_configs) at ./bin/edgerelay-full
 .PHONY: build-full
-build-full:
+build-full: $(WASM_STAMP)
 	CGO_ENABLED=0 $(GO) build -trimpath -tags full -ldflags '$(LDFLAGS)' -o $(BIN)-full ./cmd/edgerelay
 
 ## demo: synthetic target + edge + cloud in one process on loopback (Ctrl-C stops it)
@@ -35,23 +45,23 @@ demo: build
 
 ## test: formatting, vet, and every test with the race detector (end-to-end tests build the binary);
 ## then the plugin ABI suite and its fuzz seeds without it, whose Go half is too slow to compile under -race
-test: fmt-check vet
+test: fmt-check vet $(WASM_STAMP)
 	$(GO) test -race -timeout 20m ./...
 	$(GO) test -run 'TestABISuite|FuzzABI' ./plugins/host/
 
 ## test-rw-outage: the cloud's remote_write output through a 60 s outage of a real VictoriaMetrics and a real
 ## Prometheus (make test runs the same test with a 10 s outage); about 3 minutes
-test-rw-outage:
+test-rw-outage: $(WASM_STAMP)
 	EDGERELAY_RW_OUTAGE=60s $(GO) test -race -count=1 -timeout 15m -run 'TestRemoteWriteOutage' ./cmd/edgerelay/
 
 ## test-fleet: the fleet's end-to-end tests with real processes (several upstreams, failover, clouds sharing
 ## sites through a real etcd with one stopped and one killed, ...), each a minute or more; make test runs
 ## their short relatives
-test-fleet:
+test-fleet: $(WASM_STAMP)
 	EDGERELAY_FLEET=1 $(GO) test -race -count=1 -timeout 20m -run TestFleet ./...
 
 ## test-short: unit tests only, no race detector
-test-short:
+test-short: $(WASM_STAMP)
 	$(GO) test -short ./...
 
 vet:
@@ -61,12 +71,13 @@ fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-## wasm: rebuild the example and built-in plugins (needs only Go; C examples need clang-14)
+## wasm: rebuild every WebAssembly module now (built-ins need only Go; C examples clang-14, test modules wat2wasm)
 wasm:
 	sh wasm-examples/build.sh
+	@mkdir -p bin && touch $(WASM_STAMP)
 
 ## bench: microbenchmarks of the hot paths
-bench:
+bench: $(WASM_STAMP)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/wire/... ./store/ ./plugins/...
 
 ## bench-wire: bytes/sample of edgerelay's wire format against remote_write 1.0 (+zstd) on recorded workloads

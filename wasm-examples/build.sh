@@ -1,15 +1,14 @@
 #!/bin/sh
-# Builds every WebAssembly module edgerelay commits, into OUTROOT (default:
-# the repository root) at the same relative paths:
-#   plugins/builtin/{relabel,anonymize,filter}.wasm.zst   Go, zstd-compressed, embedded in the binary
+# Builds every WebAssembly module edgerelay uses (none is committed; make runs
+# this before building and testing), into OUTROOT (default: the repository
+# root) at these relative paths:
+#   plugins/builtin/modules/{relabel,anonymize,filter}.wasm.zst   Go, zstd-compressed, embedded in the binary
 #   wasm-examples/{dropprefix,sumby}/*.wasm           C on sdk/c (clang-14 + wasi-libc), skipped if absent
 #   plugins/host/testdata/*.wasm                      hostile WAT test modules (wat2wasm), skipped if absent
-# Go's wasm output is reproducible with -trimpath and the same toolchain, so
-# plugins/host's TestBuiltinsCurrent rebuilds into a temp dir and compares.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root}
-mkdir -p "$out/plugins/builtin" "$out/wasm-examples/dropprefix" "$out/wasm-examples/sumby" "$out/plugins/host/testdata"
+mkdir -p "$out/plugins/builtin/modules" "$out/wasm-examples/dropprefix" "$out/wasm-examples/sumby" "$out/plugins/host/testdata"
 cd "$root"
 # The built-in modules are embedded zstd-compressed (a quarter of their size;
 # plugins/builtin decompresses one when a stage names it): with the zstd
@@ -21,9 +20,9 @@ for p in relabel anonymize filter; do
 	GOFLAGS= GOOS=wasip1 GOARCH=wasm go build -trimpath -buildvcs=false -buildmode=c-shared \
 		-o "$tmp/$p.wasm" ./wasm-examples/$p
 	if command -v zstd >/dev/null; then
-		zstd -q -19 -f "$tmp/$p.wasm" -o "$out/plugins/builtin/$p.wasm.zst"
+		zstd -q -19 -f "$tmp/$p.wasm" -o "$out/plugins/builtin/modules/$p.wasm.zst"
 	else
-		go run ./plugins/builtin/internal/pack "$tmp/$p.wasm" "$out/plugins/builtin/$p.wasm.zst"
+		go run ./plugins/builtin/internal/pack "$tmp/$p.wasm" "$out/plugins/builtin/modules/$p.wasm.zst"
 	fi
 done
 if command -v clang-14 >/dev/null && [ -d /usr/lib/wasm32-wasi ]; then

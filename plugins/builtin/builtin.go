@@ -1,6 +1,7 @@
 // Package builtin embeds the WebAssembly modules edgerelay ships (compiled
-// from wasm-examples/ by wasm-examples/build.sh, zstd-compressed and
-// committed as <name>.wasm.zst), so the binary needs no plugin files on disk.
+// from wasm-examples/ by wasm-examples/build.sh, which make runs before
+// building, into modules/<name>.wasm.zst, zstd-compressed; they are not
+// committed), so the binary needs no plugin files on disk.
 // Compressed, the three Go-compiled modules take about a fifth of the bytes
 // they take as they are; Lookup decompresses one each time it is asked, so a
 // running edge holds only the modules its configuration names. Its values are
@@ -18,8 +19,13 @@ import (
 	"github.com/klauspost/compress/zstd"
 )
 
-//go:embed *.wasm.zst
+// modules holds modules/README.md and whatever build.sh wrote beside it.
+//
+//go:embed modules
 var modules embed.FS
+
+// dir is where the modules are in the embedded tree.
+const dir = "modules"
 
 // suffix is what build.sh appends to a module's name.
 const suffix = ".wasm.zst"
@@ -37,7 +43,7 @@ func Lookup(name string) ([]byte, bool) {
 	if strings.ContainsAny(name, "/\\.") {
 		return nil, false
 	}
-	z, err := modules.ReadFile(name + suffix)
+	z, err := modules.ReadFile(dir + "/" + name + suffix)
 	if err != nil {
 		return nil, false
 	}
@@ -58,10 +64,12 @@ func decompress(z []byte) ([]byte, error) {
 
 // Names lists the built-in modules.
 func Names() []string {
-	ents, _ := fs.ReadDir(modules, ".")
+	ents, _ := fs.ReadDir(modules, dir)
 	var names []string
 	for _, e := range ents {
-		names = append(names, strings.TrimSuffix(e.Name(), suffix))
+		if n, ok := strings.CutSuffix(e.Name(), suffix); ok {
+			names = append(names, n)
+		}
 	}
 	sort.Strings(names)
 	return names

@@ -78,6 +78,9 @@ func moduleBytes(module string) (wasm []byte, trusted bool, info os.FileInfo, er
 	if name, ok := strings.CutPrefix(module, "builtin:"); ok {
 		b, ok := builtin.Lookup(name)
 		if !ok {
+			if len(builtin.Names()) == 0 {
+				return nil, false, nil, fmt.Errorf("no built-in module %q: this binary was built without the built-in modules (build it with make, which runs wasm-examples/build.sh first)", name)
+			}
 			return nil, false, nil, fmt.Errorf("no built-in module %q (have %s)", name, strings.Join(builtinNames(), ", "))
 		}
 		return b, true, nil, nil
