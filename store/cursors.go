@@ -102,26 +102,9 @@ func (q *Queue) Info(after uint64, max int) ([]BlockInfo, error) {
 	}
 	q.mu.Unlock()
 	var out []BlockInfo
-	err := q.db.View(func(txn *badger.Txn) error {
-		opt := badger.DefaultIteratorOptions
-		opt.Prefix = []byte{prefixMeta}
-		it := txn.NewIterator(opt)
-		defer it.Close()
-		for it.Seek(metaKey(from)); it.Valid(); it.Next() {
-			seq, _ := seqOfKey(it.Item().Key())
-			if seq >= end || (max > 0 && len(out) >= max) {
-				break
-			}
-			m, corrupt, err := itemMeta(it.Item(), seq)
-			if err != nil {
-				return err
-			}
-			if corrupt {
-				continue
-			}
-			out = append(out, BlockInfo{Seq: seq, Bytes: int64(m.Len), Samples: m.Samples, Time: m.Time, Group: m.Group})
-		}
-		return nil
+	err := q.db.View(func(txn *badger.Txn) (err error) {
+		out, _, err = metasOf(txn, from, end, max, false)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("queue info: %w", err)

@@ -47,6 +47,11 @@ type Options struct {
 	// MaxBytes cap. It is expected to count and log the drop; without it
 	// the queue logs each drop itself. It must not call Close.
 	OnDrop func(Dropped)
+	// RetainBytes, when above 0, makes AckThrough keep the acknowledged
+	// blocks of the newest acknowledged group (Record.Group, not 0) aside,
+	// up to this many data bytes, for ReadRetained (retain.go); they count
+	// neither in the backlog nor against MaxBytes. 0: none are kept.
+	RetainBytes int64
 }
 
 // Dropped describes blocks deleted to keep the queue under MaxBytes:
@@ -112,6 +117,13 @@ type Stats struct {
 	// DiskBytes is what the queue directory occupies on disk (refreshed at
 	// most every few seconds).
 	DiskBytes int64
+	// RetainedBlocks and RetainedBytes are the acknowledged blocks kept
+	// aside (Options.RetainBytes), all of group RetainedGroup;
+	// RetainedDropped counts those deleted past RetainBytes since Open.
+	RetainedBlocks  int
+	RetainedBytes   int64
+	RetainedGroup   uint64
+	RetainedDropped int64
 }
 
 func (o Options) withDefaults() (Options, error) {
@@ -123,6 +135,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxBytes < 0 {
 		return o, fmt.Errorf("max_bytes must be >= 0; got %d", o.MaxBytes)
+	}
+	if o.RetainBytes < 0 {
+		return o, fmt.Errorf("retain_bytes must be >= 0; got %d", o.RetainBytes)
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -41,6 +41,7 @@ type Queue struct {
 	split    Split
 	inflight map[uint64]struct{} // Seqs handed to a sender (Sending), none after Release
 	held     []heldDrop          // cap drops of in-flight blocks, oldest first
+	ret      retained            // acknowledged blocks kept (retain.go)
 }
 
 // state is the in-memory summary of the stored blocks.
@@ -146,7 +147,10 @@ func (q *Queue) load() error {
 	if err := q.dropUncommitted(); err != nil {
 		return err
 	}
-	return q.rebuild()
+	if err := q.rebuild(); err != nil {
+		return err
+	}
+	return q.loadRetained()
 }
 
 // create initialises a new queue directory with a random non-zero ID.
@@ -193,6 +197,8 @@ func (q *Queue) Stats() Stats {
 		OldestTime: s.oldestTime, NewestTime: s.newestTime,
 		DroppedBlocks: s.droppedBlocks, DroppedSamples: s.droppedSamples,
 		Corrupt: s.corrupt, DiskBytes: s.diskBytes,
+		RetainedBlocks: q.ret.blocks, RetainedBytes: q.ret.bytes, RetainedGroup: q.ret.group,
+		RetainedDropped: q.ret.dropped,
 	}
 }
 

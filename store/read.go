@@ -21,11 +21,19 @@ func (q *Queue) Read(after uint64, maxBlocks int, maxBytes int) ([]Block, error)
 	defer q.life.RUnlock()
 	q.mu.Lock()
 	from, end := max(after+1, q.st.acked+1), q.st.next
-	split := q.split
 	q.mu.Unlock()
+	return q.readRange(from, end, maxBlocks, maxBytes)
+}
+
+// readRange reads the blocks with from <= Seq < end, bounded as Read's.
+// The caller holds q.life.
+func (q *Queue) readRange(from, end uint64, maxBlocks int, maxBytes int) ([]Block, error) {
 	if from >= end {
 		return nil, nil
 	}
+	q.mu.Lock()
+	split := q.split
+	q.mu.Unlock()
 	var out []Block
 	err := q.db.View(func(txn *badger.Txn) error {
 		opt := badger.DefaultIteratorOptions
@@ -111,7 +119,8 @@ func readData(dit *badger.Iterator, seq uint64, m meta) ([]byte, error) {
 
 // AckThrough deletes every block with Seq <= seq, durably. Acknowledging
 // past the newest block deletes everything stored and nothing appended
-// later.
+// later. With Options.RetainBytes, the acknowledged blocks of the newest
+// acknowledged group are kept aside instead (retain.go).
 func (q *Queue) AckThrough(seq uint64) error {
 	if err := q.enter(); err != nil {
 		return err
@@ -119,7 +128,11 @@ func (q *Queue) AckThrough(seq uint64) error {
 	defer q.life.RUnlock()
 	q.wmu.Lock()
 	defer q.wmu.Unlock()
-	if _, err := q.remove(0, seq, 0); err != nil {
+	if q.opt.RetainBytes > 0 {
+		if err := q.ackRetain(seq); err != nil {
+			return fmt.Errorf("ack through %d: %w: %w", seq, ErrUnavailable, err)
+		}
+	} else if _, err := q.remove(0, seq, 0); err != nil {
 		return fmt.Errorf("ack through %d: %w: %w", seq, ErrUnavailable, err)
 	}
 	q.mu.Lock()

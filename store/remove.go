@@ -150,30 +150,16 @@ func (q *Queue) applyRemoved(r removed, need int64) {
 func (q *Queue) removeRange(from, through uint64) (removed, error) {
 	var r removed
 	var keys [][]byte
-	err := q.db.View(func(txn *badger.Txn) error {
-		opt := badger.DefaultIteratorOptions
-		opt.Prefix = []byte{prefixMeta}
-		it := txn.NewIterator(opt)
-		defer it.Close()
-		for it.Seek(metaKey(from)); it.Valid(); it.Next() {
-			seq, _ := seqOfKey(it.Item().Key())
-			if seq > through {
-				break
-			}
-			m, corrupt, err := itemMeta(it.Item(), seq)
-			if err != nil {
-				return err
-			}
-			keys = blockKeys(txn, keys, seq, m, corrupt)
-			if corrupt {
-				continue
-			}
-			r.blocks++
-			r.bytes += int64(m.Len)
-			r.samples += m.Samples
-		}
-		return nil
+	var infos []BlockInfo
+	err := q.db.View(func(txn *badger.Txn) (err error) {
+		infos, keys, err = metasOf(txn, from, through+1, 0, true)
+		return err
 	})
+	for _, b := range infos {
+		r.blocks++
+		r.bytes += b.Bytes
+		r.samples += b.Samples
+	}
 	if err != nil || len(keys) == 0 {
 		return r, err
 	}
@@ -230,11 +216,17 @@ func blockKeys(txn *badger.Txn, keys [][]byte, seq uint64, m meta, corrupt bool)
 // as the new acked sequence, written last: in one transaction unless there
 // are more keys than Badger takes in one, when a crash may leave some of
 // the blocks deleted under the old acked sequence, a gap Open rebuilds over.
-func (q *Queue) deleteKeys(keys [][]byte, acked *uint64) error {
+// Pairs of key and value in set are written with the acked sequence.
+func (q *Queue) deleteKeys(keys [][]byte, acked *uint64, set ...[]byte) error {
 	w := newTxnWriter(q.db)
 	defer w.discard()
 	for _, k := range keys {
 		if err := w.del(k); err != nil {
+			return fmt.Errorf("delete blocks: %w", err)
+		}
+	}
+	for i := 0; i+1 < len(set); i += 2 {
+		if err := w.set(set[i], set[i+1]); err != nil {
 			return fmt.Errorf("delete blocks: %w", err)
 		}
 	}

@@ -88,7 +88,7 @@ func New(cfg *config.Cloud, o Options) (*Cloud, error) {
 		handle, redirect = c.handleClustered, c.cluster.atHello
 	}
 	c.srv, err = transport.NewServer(transport.ServerConfig{
-		Addr: cfg.QUICListen, TLS: tlsConf, Auth: c.auth.check, Handle: handle, Redirect: redirect,
+		Addr: cfg.QUICListen, TLS: tlsConf, Auth: c.auth.check, Handle: handle, Base: c.base, Redirect: redirect,
 		MaxBlockBytes: int(cfg.MaxBlockBytes), Logger: c.log, Registerer: c.reg,
 		ResetKey: resetKey,
 		Held:     c.held,
@@ -132,7 +132,7 @@ func newReceiver(cfg *config.Cloud, o Options) (*receiver, error) {
 	r.duplicates = r.blocks.WithLabelValues("duplicate")
 	r.frames = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "edgerelay_cloud_delta_frames_total",
-		Help: "Delta frames received, by outcome: applied; repeat (already applied, skipped); no_base (an incremental frame whose base is gone: its scrape is lost, counted and logged, never written wrong); replay_failed (frames of the persisted log that did not apply on load).",
+		Help: "Delta frames received, by outcome: applied; repeat (already applied, skipped); no_base (an incremental frame whose base is gone: its scrape is lost, counted and logged, never written wrong); replay_failed (frames of the persisted log that did not apply on load); base (frames of acknowledged blocks an edge sent again to rebuild the bases, applied and not written); replay_no_base (such frames that found no base either).",
 	}, []string{"outcome"})
 	r.reg.MustRegister(r.received, r.blocks, r.frames)
 	r.sites = newSites(r.reg)

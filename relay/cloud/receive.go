@@ -177,7 +177,12 @@ func (r *receiver) apply(ctx context.Context, p transport.Peer, seq uint64, lane
 		}()
 	}
 	whole := len(blk.Batches)
-	applied, fc, err := r.rebuild(p, seq, sb, blk)
+	applied, fc, err := r.rebuild(p, seq, lane, sb, blk)
+	var nb *transport.NeedBaseError
+	if errors.As(err, &nb) {
+		r.blocks.WithLabelValues("need_base").Inc()
+		return receipt{}, err
+	}
 	if err != nil {
 		r.blocks.WithLabelValues("corrupt").Inc()
 		r.log.Error("undecodable delta frame held at the edge", "tenant", p.Tenant, "site", p.Site, "seq", seq, "err", err)
@@ -217,10 +222,13 @@ func (r *receiver) apply(ctx context.Context, p transport.Peer, seq uint64, lane
 // the block has none), in order, appending the scrapes they carry to
 // blk.Batches, tenant labelled, and returns the frames applied. A frame already in the base
 // is skipped; an incremental frame without its base is counted and logged,
-// its scrape lost (the edge is asked for a new generation, full frames). A
-// frame that does not parse fails the block. The caller counts the
-// outcomes once the block is durable.
-func (r *receiver) rebuild(p transport.Peer, seq uint64, sb *siteBase, blk *relay.Block) ([][]byte, frameCounts, error) {
+// its scrape lost (the edge is asked for a new generation, full frames),
+// unless the edge can still resend the blocks that build the base
+// (protocol version 6, replay.go): then the block fails with a
+// *transport.NeedBaseError and nothing of it is kept. A frame that does
+// not parse fails the block. The caller counts the outcomes once the block
+// is durable.
+func (r *receiver) rebuild(p transport.Peer, seq uint64, lane uint8, sb *siteBase, blk *relay.Block) ([][]byte, frameCounts, error) {
 	var fc frameCounts
 	if sb == nil {
 		return nil, fc, nil
@@ -243,6 +251,9 @@ func (r *receiver) rebuild(p transport.Peer, seq uint64, sb *siteBase, blk *rela
 		}
 		scr, err := sb.dec.Apply(f)
 		var need *delta.ErrNeedFull
+		if errors.As(err, &need) && p.CanReplay(lane) {
+			return nil, fc, needBase(p, seq, lane, h)
+		}
 		if errors.As(err, &need) {
 			fc.noBase++
 			job, instance := delta.SplitTarget(h.Target)

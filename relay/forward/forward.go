@@ -104,6 +104,9 @@ type uplink interface {
 	SentBytes() uint64
 	CanResync() bool
 	Held() []transport.Span
+	CanReplay() bool
+	SendBase(ctx context.Context, seq uint64, lane uint8, data []byte) error
+	Replayed(lane uint8) error
 }
 
 // Forwarder ships a queue to the cloud.
@@ -120,6 +123,11 @@ type Forwarder struct {
 	// address), hops the redirects followed in a row (redirect.go).
 	redirectTo string
 	hops       int
+	// replay is what the next connection resends first, after a cloud
+	// asked for delta bases (replay.go); replays counts such asks in a
+	// row without a block acknowledged.
+	replay  *replayNeed
+	replays int
 
 	// Replaced by tests.
 	dial   func(ctx context.Context, cfg transport.ClientConfig) (uplink, error)
@@ -254,24 +262,11 @@ func (f *Forwarder) Run(ctx context.Context) error {
 			f.m.errors.WithLabelValues(kind).Inc()
 			f.log.Warn("uplink connect failed", "err", err, "retry_in", wait.Round(time.Millisecond))
 		} else {
-			f.m.sentBytes.Add(float64(conn.SentBytes()))
-			f.setConnected(true)
-			if f.cfg.OnConnect != nil {
-				f.cfg.OnConnect(conn.CanResync())
-			}
-			f.log.Info("uplink connected", "resume_after_seq", f.lanes.Acked())
-			if err := f.dropHeld(conn.Held()); err != nil {
-				f.log.Warn("could not remove blocks the cloud already holds; sending them again", "err", err)
-			}
-			snd := f.lanes.Connect(conn.Lanes())
-			progressed, err := f.session(ctx, conn, snd)
-			conn.Close()
-			snd.Close()
-			f.setConnected(false)
+			progressed, err := f.serve(ctx, conn)
 			if ctx.Err() != nil {
 				return nil
 			}
-			if f.follow(err, progressed) {
+			if f.follow(err, progressed) || f.replayNext(err, progressed) {
 				backoff = f.cfg.MinBackoff
 				continue
 			}
@@ -289,6 +284,28 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		}
 		backoff = min(2*backoff, f.cfg.MaxBackoff)
 	}
+}
+
+// serve ships blocks over conn, once it is up, until it ends; progressed
+// is true when the cloud acknowledged a block.
+func (f *Forwarder) serve(ctx context.Context, conn uplink) (progressed bool, err error) {
+	defer conn.Close()
+	f.m.sentBytes.Add(float64(conn.SentBytes()))
+	f.setConnected(true)
+	defer f.setConnected(false)
+	if f.cfg.OnConnect != nil {
+		f.cfg.OnConnect(conn.CanResync())
+	}
+	f.log.Info("uplink connected", "resume_after_seq", f.lanes.Acked())
+	if err := f.dropHeld(conn.Held()); err != nil {
+		f.log.Warn("could not remove blocks the cloud already holds; sending them again", "err", err)
+	}
+	if err := f.sendBases(ctx, conn); err != nil {
+		return false, err
+	}
+	snd := f.lanes.Connect(conn.Lanes())
+	defer snd.Close()
+	return f.session(ctx, conn, snd)
 }
 
 // dropHeld deletes from the queue the blocks the cloud said it already

@@ -19,6 +19,7 @@ type metrics struct {
 	connected   prometheus.Gauge
 	lanes       prometheus.Gauge
 	held        prometheus.Counter
+	replayed    prometheus.Counter
 	redirects   prometheus.Counter
 	errors      *prometheus.CounterVec
 }
@@ -57,6 +58,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "edgerelay_uplink_already_held_blocks_total",
 			Help: "Queued blocks removed without sending because the cloud said it holds them (imported from a bundle, or acknowledgements lost).",
 		}),
+		replayed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "edgerelay_uplink_replayed_blocks_total",
+			Help: "Acknowledged blocks sent again (BASE frames) so that a cloud lacking their delta bases (it took the site over from a cloud that died) rebuilds them; the cloud writes nothing of them.",
+		}),
 		redirects: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "edgerelay_uplink_redirects_followed_total",
 			Help: "Redirects followed: a cloud of a cluster named the cloud serving this site, and the edge connected there.",
@@ -72,7 +77,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.sentBytes, m.sentSamples, m.sentBlocks, m.lastAck, m.reconnects, m.connected, m.lanes, m.held, m.redirects, m.errors} {
+	for _, c := range []prometheus.Collector{m.sentBytes, m.sentSamples, m.sentBlocks, m.lastAck, m.reconnects, m.connected, m.lanes, m.held, m.replayed, m.redirects, m.errors} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}

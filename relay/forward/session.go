@@ -20,6 +20,8 @@ type entry struct {
 	samples int
 	skip    bool
 	sent    time.Time
+	group   uint64 // the block's delta generation (0: none)
+	wire    uint8  // the lane it was sent in
 }
 
 // session is one connection's worth of shipping: a sender goroutine reads
@@ -94,6 +96,10 @@ func (f *Forwarder) session(ctx context.Context, conn uplink, snd *lanes.Sender)
 // take handles one answer; false ends the session.
 func (s *session) take(a transport.Ack) bool {
 	if a.Err != nil {
+		var nack *transport.NackError
+		if errors.As(a.Err, &nack) && nack.NeedBase {
+			s.needBase(a.Seq)
+		}
 		s.fail(a.Err)
 		return false
 	}
@@ -131,7 +137,11 @@ func (s *session) send(ctx context.Context, snd *lanes.Sender) error {
 				return err
 			}
 		}
-		s.push(entry{seq: b.Seq, lane: b.Lane, samples: b.Samples, sent: time.Now()})
+		e := entry{seq: b.Seq, lane: b.Lane, samples: b.Samples, sent: time.Now(), group: b.Group}
+		if snd.Lanes() {
+			e.wire = b.Lane
+		}
+		s.push(e)
 		before := s.conn.SentBytes()
 		if snd.Lanes() {
 			err = s.conn.SendLane(ctx, b.Seq, b.Lane, b.Data)

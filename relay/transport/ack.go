@@ -46,7 +46,7 @@ func ackFrame(seq uint64, a Ack, version uint16) *frame {
 // ackOf is the Ack an ACK or NACK frame carries.
 func ackOf(f *frame) Ack {
 	if f.typ == frameNack {
-		return Ack{Seq: f.seq, Err: &NackError{Seq: f.seq, Reason: f.reason}}
+		return Ack{Seq: f.seq, Err: &NackError{Seq: f.seq, Reason: f.reason, NeedBase: f.needBase}}
 	}
 	return Ack{Seq: f.seq, Resync: f.resync, Refused: f.refused}
 }

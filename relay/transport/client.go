@@ -204,6 +204,16 @@ func (c *Conn) SendLane(ctx context.Context, seq uint64, lane uint8, data []byte
 	if lane > 1 || (lane == 1 && !c.lanes) {
 		return fmt.Errorf("send block %d: the cloud does not take lane %d", seq, lane)
 	}
+	typ := frameBlock
+	if c.lanes {
+		typ = frameBlockLane
+	}
+	return c.send(ctx, typ, seq, lane, data)
+}
+
+// send writes one frame carrying a block (BLOCK, BLOCK_LANE or BASE),
+// answered in order like every other.
+func (c *Conn) send(ctx context.Context, typ byte, seq uint64, lane uint8, data []byte) error {
 	if len(data) > c.maxBlock {
 		return fmt.Errorf("send block %d: %w: %d bytes, limit %d", seq, ErrBlockTooLarge, len(data), c.maxBlock)
 	}
@@ -223,26 +233,27 @@ func (c *Conn) SendLane(ctx context.Context, seq uint64, lane uint8, data []byte
 	}
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	if c.seen[lane] && seq <= c.lastSeq[lane] {
-		<-c.window
-		return fmt.Errorf("send block %d: sequence must increase, last was %d", seq, c.lastSeq[lane])
+	if typ != frameBase {
+		if c.seen[lane] && seq <= c.lastSeq[lane] {
+			<-c.window
+			return fmt.Errorf("send block %d: sequence must increase, last was %d", seq, c.lastSeq[lane])
+		}
+		c.seen[lane], c.lastSeq[lane] = true, seq
 	}
 	c.mu.Lock()
 	c.inflight = append(c.inflight, seq)
 	c.mu.Unlock()
-	c.seen[lane], c.lastSeq[lane] = true, seq
 
 	stop := context.AfterFunc(ctx, func() {
 		c.fail(CodeNone, fmt.Errorf("send cancelled: %w", ctx.Err()))
 	})
 	defer stop()
 	hdr := c.hdr[:headerLen+8]
-	hdr[0] = frameBlock
-	if c.lanes {
+	if typ != frameBlock {
 		hdr = c.hdr[:]
-		hdr[0] = frameBlockLane
 		hdr[headerLen+8] = lane
 	}
+	hdr[0] = typ
 	binary.BigEndian.PutUint32(hdr[1:], uint32(len(hdr)-headerLen+len(data)))
 	binary.BigEndian.PutUint64(hdr[headerLen:], seq)
 	n, err := c.str.Write(hdr)

@@ -90,6 +90,10 @@ func (e *CloseError) Is(target error) bool {
 type NackError struct {
 	Seq    uint64
 	Reason string
+	// NeedBase (protocol version 6): the block holds delta frames whose
+	// bases the cloud lacks; resent after the blocks that build them
+	// (Conn.SendBase, Conn.Replayed), it decodes.
+	NeedBase bool
 }
 
 func (e *NackError) Error() string {

@@ -22,6 +22,12 @@ const (
 	// frameRedirect (version 5) names the cloud of a cluster that serves
 	// the edge's site, instead of a WELCOME or of a block's answer.
 	frameRedirect byte = 0x08
+	// frameBase (version 6) is an acknowledged block sent again so that
+	// the cloud rebuilds its delta bases from it without writing it;
+	// frameReplayed (version 6) ends the edge's resend of a lane's bases
+	// (replay.go).
+	frameBase     byte = 0x09
+	frameReplayed byte = 0x0a
 )
 
 const (
@@ -29,8 +35,9 @@ const (
 	// sends it in HELLO, the cloud answers in WELCOME with the lower of
 	// its own and the edge's. Version 2 adds the resync flag to ACK;
 	// version 3 adds lanes (WELCOME's flags, BLOCK_LANE); version 4 adds
-	// the refused count to ACK; version 5 adds REDIRECT.
-	ProtocolVersion = 5
+	// the refused count to ACK; version 5 adds REDIRECT; version 6 adds
+	// BASE, REPLAYED and NACK's need-base flag (replay.go).
+	ProtocolVersion = 6
 	// minProtocolVersion is the oldest version still spoken.
 	minProtocolVersion = 1
 	// ALPN is the TLS application protocol both ends negotiate.
@@ -89,9 +96,12 @@ type frame struct {
 	resync  bool   // ACK (version 2): the edge should start its delta encoding afresh
 	refused uint64 // ACK (version 4): samples of the block refused at the cloud
 	reason  string // ERROR, NACK, REDIRECT
-	addr    string // REDIRECT: where the cloud serving the site listens
-	member  string // REDIRECT: that cloud's id in its cluster
-	payload []byte // BLOCK; freshly allocated, owned by the receiver
+	// needBase (NACK, version 6): the block needs delta bases the cloud
+	// lacks; the edge should resend their blocks first (BASE).
+	needBase bool
+	addr     string // REDIRECT: where the cloud serving the site listens
+	member   string // REDIRECT: that cloud's id in its cluster
+	payload  []byte // BLOCK; freshly allocated, owned by the receiver
 }
 
 // appendFrame encodes f after dst. Strings longer than their bound are
@@ -154,6 +164,15 @@ func appendFrame(dst []byte, f *frame) ([]byte, error) {
 	case frameNack:
 		dst = binary.BigEndian.AppendUint64(dst, f.seq)
 		dst = appendString(dst, truncate(f.reason, maxReasonLen))
+		if f.needBase {
+			dst = append(dst, nackNeedBase)
+		}
+	case frameBase:
+		dst = binary.BigEndian.AppendUint64(dst, f.seq)
+		dst = append(dst, f.lane)
+		dst = append(dst, f.payload...)
+	case frameReplayed:
+		dst = append(dst, f.lane)
 	case frameRedirect:
 		if len(f.addr) > maxNameLen || len(f.member) > maxNameLen {
 			return dst[:start], errors.New("redirect: address or member too long")
@@ -182,16 +201,16 @@ func readFrame(r *bufio.Reader, maxBlock int) (*frame, error) {
 		return nil, unexpectedEOF(err)
 	}
 	typ, n := hdr[0], binary.BigEndian.Uint32(hdr[1:])
-	if typ < frameHello || typ > frameRedirect {
+	if typ < frameHello || typ > frameReplayed {
 		return nil, fmt.Errorf("%w: unknown type %#x", errMalformed, typ)
 	}
 	limit := uint64(maxControlBody)
-	if typ == frameBlock || typ == frameBlockLane {
+	if typ == frameBlock || typ == frameBlockLane || typ == frameBase {
 		if maxBlock < 0 {
 			return nil, fmt.Errorf("%w: unexpected BLOCK frame", errMalformed)
 		}
 		limit = 8 + uint64(maxBlock)
-		if typ == frameBlockLane {
+		if typ != frameBlock {
 			limit++
 		}
 	}
@@ -249,9 +268,9 @@ func decodeBody(typ byte, body []byte) (*frame, error) {
 	case frameError:
 		f.code = Code(d.u16())
 		f.reason = d.str(maxReasonLen)
-	case frameBlock, frameBlockLane:
+	case frameBlock, frameBlockLane, frameBase:
 		f.seq = d.u64()
-		if typ == frameBlockLane && d.need(1) {
+		if typ != frameBlock && d.need(1) {
 			f.lane = d.b[0]
 			d.b = d.b[1:]
 			if f.lane > 1 {
@@ -280,6 +299,21 @@ func decodeBody(typ byte, body []byte) (*frame, error) {
 	case frameNack:
 		f.seq = d.u64()
 		f.reason = d.str(maxReasonLen)
+		if d.err == nil && len(d.b) > 0 { // version 6 flags
+			if d.b[0] != nackNeedBase {
+				d.err = fmt.Errorf("unknown NACK flags %#x", d.b[0])
+			}
+			f.needBase = true
+			d.b = d.b[1:]
+		}
+	case frameReplayed:
+		if d.need(1) {
+			f.lane = d.b[0]
+			d.b = d.b[1:]
+			if f.lane > 1 {
+				d.err = fmt.Errorf("lane %d", f.lane)
+			}
+		}
 	case frameRedirect:
 		f.addr = d.str(maxNameLen)
 		f.member = d.str(maxNameLen)

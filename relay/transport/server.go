@@ -52,6 +52,11 @@ type Peer struct {
 	Tenant, Site string
 	QueueID      uint64
 	Remote       net.Addr
+	// Version is the protocol version of the connection; Replayed, per
+	// lane, that the edge said it sent every block it kept for the lane's
+	// delta bases (REPLAYED, version 6; see CanReplay).
+	Version  uint16
+	Replayed [2]bool
 }
 
 // Authenticator decides whether an edge may send. A non-nil error refuses it;
@@ -64,6 +69,11 @@ type ServerConfig struct {
 	TLS    *tls.Config
 	Auth   Authenticator
 	Handle Handler
+	// Base, when set, takes BASE frames (protocol version 6, replay.go):
+	// acknowledged blocks an edge sends again so that their delta frames
+	// rebuild the bases; it writes nothing of them. Nil: the server speaks
+	// version 5 at most.
+	Base Handler
 	// MaxBlockBytes bounds a block's payload; 0 means DefaultMaxBlockBytes.
 	MaxBlockBytes int
 	// Held, when set, names the blocks of an edge's queue the cloud already

@@ -79,12 +79,15 @@ func (c *serverConn) hello() (p Peer, ok bool) {
 		return Peer{}, false
 	}
 	c.version = min(f.version, ProtocolVersion)
+	if c.s.cfg.Base == nil {
+		c.version = min(c.version, 5)
+	}
 	p, err = c.s.cfg.Auth(f.hello, c.qc.ConnectionState().TLS)
 	if err != nil {
 		c.refuse(CodeRefused, err.Error())
 		return Peer{}, false
 	}
-	p.Remote = c.qc.RemoteAddr()
+	p.Remote, p.Version = c.qc.RemoteAddr(), c.version
 	if c.s.cfg.Redirect != nil {
 		if rd := c.s.cfg.Redirect(p); rd != nil {
 			c.redirect(rd)
@@ -110,8 +113,8 @@ func (c *serverConn) hello() (p Peer, ok bool) {
 // blocks hands BLOCK frames to the handler until the edge stops, a frame is
 // bad or the handler fails.
 func (c *serverConn) blocks(ctx context.Context, p Peer) {
-	var last [2]uint64 // per lane
-	var seen [2]bool
+	var last, lastBase [2]uint64 // per lane
+	var seen, seenBase [2]bool
 	for {
 		f, err := readFrame(c.br, c.s.cfg.MaxBlockBytes)
 		if err == io.EOF {
@@ -124,7 +127,15 @@ func (c *serverConn) blocks(ctx context.Context, p Peer) {
 			c.readFailed(err, "block")
 			return
 		}
-		if f.typ != frameBlock && (f.typ != frameBlockLane || !c.lanes) {
+		handle, last, seen := c.s.cfg.Handle, &last, &seen
+		switch {
+		case (f.typ == frameBase || f.typ == frameReplayed) && c.version >= 6:
+			if f.typ == frameReplayed {
+				p.Replayed[f.lane] = true
+				continue
+			}
+			handle, last, seen = c.s.cfg.Base, &lastBase, &seenBase
+		case f.typ != frameBlock && (f.typ != frameBlockLane || !c.lanes):
 			c.malformed(CodeMalformed, fmt.Sprintf("frame type %#x after HELLO, want BLOCK", f.typ))
 			return
 		}
@@ -135,7 +146,7 @@ func (c *serverConn) blocks(ctx context.Context, p Peer) {
 		seen[f.lane], last[f.lane] = true, f.seq
 		c.s.m.blocks.Inc()
 		c.s.m.bytes.Add(float64(len(f.payload)))
-		a, err := c.s.cfg.Handle(ctx, p, f.seq, f.lane, f.payload)
+		a, err := handle(ctx, p, f.seq, f.lane, f.payload)
 		var rd *RedirectError
 		if errors.As(err, &rd) && rd.Addr != "" && c.version >= 5 {
 			// The block is not answered: the edge sends it to rd.Addr.
@@ -148,7 +159,7 @@ func (c *serverConn) blocks(ctx context.Context, p Peer) {
 			// No STOP_SENDING: it could make the edge fail its own
 			// connection before it has read the NACK. What it sends
 			// meanwhile is bounded by flow control and ignored.
-			if c.write(&frame{typ: frameNack, seq: f.seq, reason: err.Error()}) == nil {
+			if c.write(nackFrame(f.seq, err, c.version)) == nil {
 				c.str.Close()
 				c.linger(CodeHandler, "handler failed block")
 			}
