@@ -12,6 +12,7 @@
 #       2N+13 samples each: this one is DESIGN.md's 24.1k samples/s workload)
 #   PROFILE=edge.pprof bench/live/run.sh                (also save a 30 s CPU profile of the edge)
 #   HEAP=edge.heap bench/live/run.sh                    (also save the edge's heap profile after a GC at the end)
+#   EDGELOG=edge.log bench/live/run.sh                 (keep the edge's log, e.g. its "memory limit changed" lines)
 #   BIN=/path/to/edgerelay bench/live/run.sh            (run that binary instead of building ./bin/edgerelay,
 #       e.g. to compare two builds one after another)
 # It also prints the edge's live heap after a forced GC (runtime.MemStats
@@ -28,7 +29,12 @@ else
 fi
 dir=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$dir"; }
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ -n "${EDGELOG:-}" ]; then cp "$dir/edge.log" "$EDGELOG" || true; fi
+  rm -rf "$dir"
+}
 trap cleanup EXIT
 
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -72,6 +78,7 @@ YAML
 pids+=($!)
 "$bin" run --config "$dir/edge.yaml" >"$dir/edge.log" 2>&1 &
 pids+=($!)
+epid=$!
 
 # m ADDR NAME: the sum of NAME over its label sets on ADDR's /metrics.
 m() { curl -s "http://$1/metrics" | awk -v n="$2" '{split($1, a, "{")} a[1]==n {s+=$2} END {printf "%.17g\n", s+0}'; }
@@ -80,7 +87,9 @@ sleep 5 # past the first (full) frames
 b0=$(m "$ehttp" edgerelay_uplink_sent_bytes_total); s0=$(m "$ehttp" edgerelay_uplink_sent_samples_total)
 c0=$(m "$ehttp" process_cpu_seconds_total); i0=$(m "$ehttp" edgerelay_ingested_samples_total)
 cc0=$(m "$chttp" process_cpu_seconds_total)
-peak=0; cpeak=0
+peak=0; cpeak=0; rsum=0; rn=0
+# kb PID FIELD: a kB field of /proc/PID/status, in bytes.
+kb() { awk -v f="$2:" '$1==f {print $2*1024}' "/proc/$1/status"; }
 if [ -n "${PROFILE:-}" ]; then
   curl -s -o "$PROFILE" "http://$ehttp/debug/pprof/profile?seconds=30" &
   curl -s -o "$PROFILE.allocs" "http://$ehttp/debug/pprof/allocs?seconds=30" &
@@ -90,11 +99,21 @@ end=$((SECONDS + secs))
 while [ $SECONDS -lt $end ]; do
   r=$(m "$ehttp" process_resident_memory_bytes); peak=$(python3 -c "print(max($peak, float('$r')))")
   r=$(m "$chttp" process_resident_memory_bytes); cpeak=$(python3 -c "print(max($cpeak, float('$r')))")
+  rsum=$((rsum + $(kb "$epid" VmRSS))); rn=$((rn + 1))
   sleep 2
 done
 b1=$(m "$ehttp" edgerelay_uplink_sent_bytes_total); s1=$(m "$ehttp" edgerelay_uplink_sent_samples_total)
 c1=$(m "$ehttp" process_cpu_seconds_total); i1=$(m "$ehttp" edgerelay_ingested_samples_total)
 cc1=$(m "$chttp" process_cpu_seconds_total)
+hwm=$(kb "$epid" VmHWM)
+# Where the edge's resident memory is at the end: anonymous (Go heap, stacks,
+# Badger's Go-allocated tables) against file-backed (the binary's text,
+# Badger's memory-mapped tables and value log), and the Go runtime's split.
+smaps=$(awk '$1=="Rss:"||$1=="Anonymous:"||$1=="Pss_File:" {printf "%s %.1f MiB  ", $1, $2/1024}' "/proc/$epid/smaps_rollup")
+gomem=""
+for g in go_memstats_heap_inuse_bytes go_memstats_heap_idle_bytes go_memstats_heap_released_bytes go_memstats_stack_inuse_bytes go_memstats_sys_bytes go_gc_gomemlimit_bytes; do
+  gomem="$gomem ${g#go_memstats_}=$(python3 -c "print(round($(m "$ehttp" "$g")/2**20,1))")"
+done
 bt=$(m "$ehttp" edgerelay_uplink_sent_bytes_total); st=$(m "$ehttp" edgerelay_uplink_sent_samples_total)
 full=$(m "$ehttp" edgerelay_delta_full_frames_total); frames=$(m "$ehttp" edgerelay_delta_frames_total)
 # The live heap right after a GC (HeapAlloc as the heap profile's text form
@@ -113,7 +132,7 @@ series=0
 for t in $(echo "$targets" | tr -d '",'); do
   n=$(curl -s "http://$t/metrics" | grep -vc '^#' || true); series=$((series + n + 5))
 done
-python3 - "$b0" "$b1" "$s0" "$s1" "$c0" "$c1" "$i0" "$i1" "$bt" "$st" "$peak" "$cpeak" "$full" "$frames" "$secs" "$interval" "$target" "${SYNTH:-}" "$cc0" "$cc1" "$heaps" "$series" <<'PY'
+python3 - "$b0" "$b1" "$s0" "$s1" "$c0" "$c1" "$i0" "$i1" "$bt" "$st" "$peak" "$cpeak" "$full" "$frames" "$secs" "$interval" "$target" "${SYNTH:-}" "$cc0" "$cc1" "$heaps" "$series" "$rsum" "$rn" "$hwm" "$smaps" "$gomem" <<'PY'
 import sys
 b0,b1,s0,s1,c0,c1,i0,i1,bt,st,peak,cpeak,full,frames=map(float,sys.argv[1:15])
 secs,interval,target=sys.argv[15:18]
@@ -123,6 +142,10 @@ print(f"wire bytes/sample steady  {(b1-b0)/max(s1-s0,1):.3f}   (all, first full 
 cc0,cc1=map(float,sys.argv[19:21])
 print(f"edge CPU s per 1M samples {(c1-c0)/max(i1-i0,1)*1e6:.2f}   (cloud, writing files: {(cc1-cc0)/max(i1-i0,1)*1e6:.2f})")
 print(f"peak RSS                  edge {peak/2**20:.1f} MiB, cloud {cpeak/2**20:.1f} MiB")
+rsum,rn,hwm=map(float,sys.argv[23:26])
+print(f"edge RSS (/proc)          average {rsum/max(rn,1)/2**20:.1f} MiB over {rn:.0f} samples, VmHWM {hwm/2**20:.1f} MiB")
+print(f"edge smaps_rollup at end  {sys.argv[26]}")
+print(f"edge Go runtime (MiB)    {sys.argv[27]}")
 heaps=sorted(float(h) for h in sys.argv[21].split())
 series=float(sys.argv[22])
 if heaps and series:

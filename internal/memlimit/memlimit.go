@@ -7,9 +7,13 @@
 // three to ten times its usual CPU per sample. A Guard watches the share of
 // the process's CPU time the collector takes and the live heap; when the
 // limit is what makes the collector take a large share of it, it raises the
-// limit to twice the live heap (the heap GOGC=100 would grow to), and lowers
-// it back, never under the configured floor, once the live heap has shrunk. A limit an operator sets
-// explicitly is left alone: nothing here runs for it.
+// limit to twice the live heap (the heap GOGC=100 would grow to). While the
+// collector then stays cheap it gives a quarter of the room over the live
+// heap back at each check, never under the configured floor: a raise
+// caused by one costly moment (an edge's first scrapes, which build its
+// caches) does not keep the process at twice its live heap for good. A
+// limit an operator sets explicitly is left alone: nothing here runs for
+// it.
 //
 // Guard.Run runs in one goroutine; the rest of the process only sees the
 // limit change (debug.SetMemoryLimit, go_gc_gomemlimit_bytes on /metrics).
@@ -117,6 +121,13 @@ func (g *Guard) next(limit, live int64, share float64) int64 {
 		// The live heap shrank well under the raised limit: follow it
 		// down, with room so as not to come straight back.
 		return max(g.Floor, 2*live)
+	case limit > g.Floor && share < maxShare/4:
+		// Raised, and the collector is cheap under it: give a quarter
+		// of the room over the live heap back, keeping at least a
+		// quarter of the live heap as room. Lowering stops where the
+		// collector's share reaches a quarter of maxShare, so it does
+		// not come straight back up.
+		return max(g.Floor, limit-(limit-live)/4, live+live/4)
 	}
 	return limit
 }

@@ -23,7 +23,11 @@ func TestNext(t *testing.T) {
 		{"live heap past the limit", 128 * mib, 150 * mib, 0.8, 300 * mib},
 		{"busy but the limit does not bind: GOGC's doing", 128 * mib, 50 * mib, 0.7, 128 * mib},
 		{"raised limit binds again and costs: raised further", 240 * mib, 180 * mib, 0.6, 360 * mib},
-		{"raised, live heap steady: kept", 240 * mib, 110 * mib, 0.1, 240 * mib},
+		{"raised, live heap steady, collector busy enough: kept", 240 * mib, 110 * mib, 0.1, 240 * mib},
+		{"raised, collector cheap: a quarter of the room given back", 240 * mib, 110 * mib, 0.02, 207.5 * mib},
+		{"raised, collector cheap: room kept at a quarter of the live heap", 180 * mib, 140 * mib, 0.02, 175 * mib},
+		{"raised, collector cheap: never under the floor", 140 * mib, 90 * mib, 0.0, 128 * mib},
+		{"at the floor, collector cheap: kept", 128 * mib, 90 * mib, 0.0, 128 * mib},
 		{"raised, live heap shrank: lowered", 400 * mib, 80 * mib, 0.01, 160 * mib},
 		{"lowered never under the floor", 400 * mib, 20 * mib, 0.01, 128 * mib},
 	} {
