@@ -33,9 +33,11 @@ import (
 // here) or redirected unanswered, so no block is written by two clouds.
 //
 // A cloud that dies keeps its sites until its lease expires (etcd's TTL);
-// then the survivors own them, and frames the edge encoded against the
-// dead cloud's bases are lost at the new owner (counted as no_base, the
-// edge asked to resync).
+// then the survivors own them. The new owner lacks the bases of the frames
+// the edge encoded against the dead cloud's: it asks the edge to resend
+// the acknowledged blocks of that generation (replay.go), and only an edge
+// that cannot (older than uplink protocol 6, or it kept nothing) loses
+// them (counted as no_base, the edge asked to resync).
 type cluster struct {
 	cfg  *config.Cluster
 	log  *slog.Logger

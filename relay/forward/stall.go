@@ -7,8 +7,9 @@ import "time"
 // the connection only after its idle timeout; meanwhile the edge keeps
 // encoding delta frames against bases only that cloud held. The edge
 // starts a new delta generation on OnStall, so what it queues from then on
-// rebuilds at whichever cloud takes the site; a slow cloud costs one
-// generation of full frames.
+// rebuilds at whichever cloud takes the site without resending the old
+// generation's blocks (replay.go); a slow cloud costs one generation of
+// full frames.
 const StallTimeout = 5 * time.Second
 
 // stallCheck is how often a session looks for a stall.
