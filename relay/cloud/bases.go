@@ -27,7 +27,8 @@ import (
 //
 // On disk a site has a checkpoint (the decoder's MarshalState) and a log
 // of the frames applied since, one record per block: appending a block's
-// frames costs what the block cost on the wire, and one fsync. Loading
+// frames costs what the block cost on the wire, made durable by a barrier
+// shared with every site appending at the same time (fsutil.Barrier). Loading
 // replays the log over the checkpoint; a torn last record (a crash while
 // appending) is cut off, which is safe because the block it belonged to
 // was never acknowledged. The log is folded into a new checkpoint when it
@@ -45,6 +46,8 @@ type bases struct {
 	mu    sync.Mutex
 	m     map[string]*siteBase
 	swept time.Time
+	// barrier makes the logs' records durable, every site's at once.
+	barrier *fsutil.Barrier
 
 	smu    sync.Mutex     // guards series; taken under no other lock of bases
 	series map[string]int // series held in memory per tenant (baselimit.go)
@@ -93,8 +96,17 @@ func newBases(dir string) (*bases, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("delta bases: %w", err)
 	}
-	return &bases{dir: dir, m: map[string]*siteBase{}, series: map[string]int{}}, nil
+	br, err := fsutil.BarrierFor(dir, syncWindow)
+	if err != nil {
+		return nil, fmt.Errorf("delta bases: %w", err)
+	}
+	return &bases{dir: dir, m: map[string]*siteBase{}, series: map[string]int{}, barrier: br}, nil
 }
+
+// syncWindow is how long a durability barrier (fsutil.Barrier) of the
+// cloud's disks waits, from the first block needing it, for others to
+// share it.
+const syncWindow = 0
 
 // get returns the locked base of (tenant, site, queueID, lane), loading it
 // if needed. Each lane of an edge has its own decoder (see transport's
@@ -221,7 +233,8 @@ func (b *bases) logs(tenant, site string) []string {
 }
 
 // done makes the frames applied for one block, and the block's mark m
-// (nil: none), durable in one synced write, then unlocks.
+// (nil: none), durable in one write and a barrier shared with every site
+// appending at the time, then unlocks.
 func (sb *siteBase) done(frames [][]byte, m *blockMark) error {
 	defer sb.mu.Unlock()
 	if len(frames) == 0 && m == nil {
@@ -243,7 +256,8 @@ func (sb *siteBase) done(frames [][]byte, m *blockMark) error {
 		sb.forget()
 		return fmt.Errorf("delta bases: %w", err)
 	}
-	if err := sb.log.Sync(); err != nil {
+	// Made durable with every other site's record of the moment.
+	if err := sb.b.barrier.Sync(sb.path + ".log"); err != nil {
 		sb.forget()
 		return fmt.Errorf("delta bases: %w", err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/edgerelay/edgerelay/internal/fsutil"
 	"github.com/edgerelay/edgerelay/relay/cloud/federate"
 	"github.com/edgerelay/edgerelay/relay/cloud/files"
 	"github.com/edgerelay/edgerelay/relay/cloud/limits"
@@ -167,11 +168,17 @@ func newReceiver(cfg *config.Cloud, o Options) (*receiver, error) {
 // files (announced to cloud.notify's hooks when it has any), every remote_write endpoint, /federate and /api/v1/stream (kept in
 // r.fed and r.stream for serving).
 func newOutputs(r *receiver, cfg *config.Cloud, log *slog.Logger) (output.Fanout, error) {
-	fw, err := files.New(files.Config{Dir: cfg.FilesDir, Retention: cfg.FilesRetention, Logger: log, Registerer: r.reg})
+	fw, err := files.New(files.Config{Dir: cfg.FilesDir, Retention: cfg.FilesRetention, Logger: log, Registerer: r.reg,
+		SyncWindow: syncWindow})
 	if err != nil {
 		return nil, fmt.Errorf("cloud.files_dir: %w", err)
 	}
 	outs := output.Fanout{fw}
+	fb, err := fsutil.BarrierFor(cfg.FilesDir, syncWindow) // files.New made it
+	if err != nil {
+		return nil, fmt.Errorf("cloud.files_dir: %w", err)
+	}
+	registerBarriers(r.reg, r.bases.barrier, fb)
 	nt, err := notify.New(notify.Config{FilesDir: cfg.FilesDir, SpoolDir: filepath.Join(cfg.DataDir, "notify"),
 		Notify: cfg.Notify, Logger: log, Registerer: r.reg})
 	if err != nil {

@@ -23,7 +23,7 @@ import (
 // came back adds a second one. State is one small file per site, replaced
 // atomically (fsutil.WriteFile), and the marks in the site's delta base
 // logs (marklog.go): a block with delta frames is marked in its base log
-// record, in the same synced write as its frames (record), a block
+// record, in the same write as its frames (record), a block
 // without replaces the file (advance). Loading a site's state reads both;
 // the file is written before a log holding marks is emptied or removed
 // (persist).

@@ -10,8 +10,9 @@ import (
 	"os"
 )
 
-// A block that carries delta frames is made durable here by one synced
-// write: its record in the site's delta base log (bases.go) holds both the
+// A block that carries delta frames is made durable here by one write,
+// synced by a barrier shared with every site's records of the moment
+// (fsutil.Barrier): its record in the site's delta base log (bases.go) holds both the
 // frames it applied and its deduplication mark (queue id and sequence
 // number), so a block acknowledged is neither lost nor applied twice after
 // a crash, without a second file replaced and synced per block. The

@@ -318,8 +318,8 @@ const tenantLabel = "tenant"
 
 // commit makes the block's effects durable here: what it applied to the
 // site's base sb (nil: none) and the deduplication watermark, after which
-// the block is never applied again; with a base, both go in one synced
-// record of its log (marklog.go), which also records the mark in r.marks.
+// the block is never applied again; with a base, both go in one record
+// of its log, made durable by a barrier shared with other sites' records (marklog.go), which also records the mark in r.marks.
 // It releases sb either way and reports
 // whether the edge must start a new delta generation (its bases were
 // dropped at the tenant's max_base_series).

@@ -24,63 +24,105 @@ const (
 	maxBumps = 1000
 )
 
-// place writes data, js and native (when not empty) as scrape directory
-// <epochUs> of the target directory rel (<tenant>/<site>/<target>, relative
-// to the root), bumping epochUs past directories holding something else,
-// and points "latest" at it when it is the newest. It returns the epochUs
-// it went to, and false when an identical directory already existed there.
-// The caller holds the target's lock.
+// staged is a scrape directory written under a temporary name in its
+// target directory, not yet durable nor in place.
+type staged struct {
+	g                group
+	rel, target, tmp string // tmp: "" once renamed into place
+	epochUs          int64
+	data, js, native []byte
+}
+
+// paths are what a barrier must make durable for st's files to survive a
+// crash: its files and its temporary directory.
+func (st *staged) paths() []string {
+	name := strconv.FormatInt(st.epochUs, 10)
+	p := []string{filepath.Join(st.tmp, name+".data.gz"), filepath.Join(st.tmp, name+".json"), st.tmp}
+	if len(st.native) > 0 {
+		p = append(p, filepath.Join(st.tmp, name+nativeSuffix))
+	}
+	return p
+}
+
+// stage writes data, js and native (when not empty) without fsync into a
+// new temporary directory of the target directory rel (<tenant>/<site>/
+// <target>, relative to the root), creating the target directory when
+// needed. Retention leaves it alone until unstage. The caller holds the
+// target's lock.
 //
 // What a target directory is known to hold (it exists, durably; where its
 // "latest" points) is kept in w.targets, so a steady target's scrape costs
 // no look-ups: the directory is written under a temporary name and renamed
 // into place, and only a name already taken is looked at.
-func (w *Writer) place(rel string, epochUs int64, data, js, native []byte) (int64, bool, error) {
-	ts, err := w.target(rel)
+func (w *Writer) stage(rel string, epochUs int64, data, js, native []byte) (*staged, error) {
+	if _, err := w.target(rel); err != nil {
+		return nil, err
+	}
+	st := &staged{rel: rel, target: filepath.Join(w.dir, rel), epochUs: epochUs, data: data, js: js, native: native}
+	var err error
+	if st.tmp, err = w.mkTemp(rel, st.target, epochUs); err != nil {
+		return nil, err
+	}
+	w.staging.Store(st.tmp, struct{}{})
+	if err := writeScrape(st.tmp, strconv.FormatInt(epochUs, 10), data, js, native, false); err != nil {
+		w.unstage(st)
+		return nil, err
+	}
+	return st, nil
+}
+
+// unstage removes st's temporary directory when it was not renamed into
+// place.
+func (w *Writer) unstage(st *staged) {
+	if st.tmp == "" {
+		return
+	}
+	os.RemoveAll(st.tmp)
+	w.staging.Delete(st.tmp)
+	st.tmp = ""
+}
+
+// publish renames st, whose files are durable, into place as scrape
+// directory <epochUs>, bumping epochUs past directories holding something
+// else, and points "latest" at it when it is the newest. It returns the
+// epochUs it went to, and false when an identical directory already
+// existed there. The rename is made durable by the caller (a barrier
+// covering the target directory). The caller holds the target's lock.
+func (w *Writer) publish(st *staged) (int64, bool, error) {
+	ts, err := w.target(st.rel)
 	if err != nil {
 		return 0, false, err
 	}
-	target := filepath.Join(w.dir, rel)
-	var tmp string
-	defer func() {
-		if tmp != "" {
-			os.RemoveAll(tmp)
-		}
-	}()
-	if tmp, err = w.mkTemp(rel, target, epochUs); err != nil {
-		return 0, false, err
-	}
+	epochUs := st.epochUs
 	for range maxBumps {
 		name := strconv.FormatInt(epochUs, 10)
-		dst := filepath.Join(target, name)
-		if err := writeScrape(tmp, name, data, js, native); err != nil {
-			return 0, false, err
-		}
-		err := os.Rename(tmp, dst)
+		dst := filepath.Join(st.target, name)
+		err := os.Rename(st.tmp, dst)
 		if errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.ENOTDIR) {
 			// Taken: by the same scrape (a resend), or by another one.
-			if same(dst, name, data, js, native) {
+			if same(dst, name, st.data, st.js, st.native) {
 				return epochUs, false, nil
 			}
-			if err := clearDir(tmp); err != nil {
+			// Another scrape at the same microsecond (rare): the next
+			// one, its files written again under their new name and
+			// synced here, before the rename.
+			if err := clearDir(st.tmp); err != nil {
 				return 0, false, err
 			}
 			epochUs++
+			if err := writeScrape(st.tmp, strconv.FormatInt(epochUs, 10), st.data, st.js, st.native, true); err != nil {
+				return 0, false, err
+			}
 			continue
 		}
 		if err != nil {
-			return 0, false, fmt.Errorf("rename %q to %q: %w", tmp, dst, err)
+			return 0, false, fmt.Errorf("rename %q to %q: %w", st.tmp, dst, err)
 		}
-		tmp = ""
-		if err := w.updateLatest(ts, target, epochUs); err != nil {
-			return epochUs, true, err
-		}
-		if err := fsutil.SyncDir(target); err != nil {
-			return epochUs, true, err
-		}
-		return epochUs, true, nil
+		w.staging.Delete(st.tmp)
+		st.tmp = ""
+		return epochUs, true, w.updateLatest(ts, st.target, epochUs)
 	}
-	return 0, false, fmt.Errorf("no free scrape directory in %q after %d tries", target, maxBumps)
+	return 0, false, fmt.Errorf("no free scrape directory in %q after %d tries", st.target, maxBumps)
 }
 
 // targetState is what w.targets knows of a target directory: it exists,
@@ -127,20 +169,35 @@ func (w *Writer) mkTemp(rel, target string, epochUs int64) (string, error) {
 }
 
 // writeScrape writes <name>.data.gz, <name>.json and, when native is not
-// empty, <name>.native.gz into dir and fsyncs them and dir.
-func writeScrape(dir, name string, data, js, native []byte) error {
-	if err := fsutil.WriteSynced(filepath.Join(dir, name+".data.gz"), data, 0o644); err != nil {
+// empty, <name>.native.gz into dir; synced, it fsyncs them and dir.
+func writeScrape(dir, name string, data, js, native []byte, synced bool) error {
+	write := writeUnsynced
+	if synced {
+		write = fsutil.WriteSynced
+	}
+	if err := write(filepath.Join(dir, name+".data.gz"), data, 0o644); err != nil {
 		return err
 	}
 	if len(native) > 0 {
-		if err := fsutil.WriteSynced(filepath.Join(dir, name+nativeSuffix), native, 0o644); err != nil {
+		if err := write(filepath.Join(dir, name+nativeSuffix), native, 0o644); err != nil {
 			return err
 		}
 	}
-	if err := fsutil.WriteSynced(filepath.Join(dir, name+".json"), js, 0o644); err != nil {
+	if err := write(filepath.Join(dir, name+".json"), js, 0o644); err != nil {
 		return err
 	}
+	if !synced {
+		return nil
+	}
 	return fsutil.SyncDir(dir)
+}
+
+// writeUnsynced creates path with data, made durable later by a barrier.
+func writeUnsynced(path string, data []byte, perm os.FileMode) error {
+	if err := os.WriteFile(path, data, perm); err != nil {
+		return fmt.Errorf("write %q: %w", path, err)
+	}
+	return nil
 }
 
 // clearDir empties dir so it can be renamed again under another name.

@@ -39,8 +39,12 @@
 // Every name taken from input is passed through Sanitize, so nothing is
 // written outside Dir. A directory appears whole or not at all: it is
 // written under a temporary name in the target's directory, its files and
-// the directory are fsynced, then it is renamed into place, and the
-// "latest" link is replaced by rename too. When a target already has a
+// the directory are made durable, then it is renamed into place, and the
+// "latest" link is replaced by rename too; the renames are made durable
+// before Deliver returns. Durability is shared (commit.go): the files of
+// every block being written at once, of every site, are made durable by
+// one barrier (fsutil.Barrier: one syncfs of the filesystem), and their
+// renames by a second. When a target already has a
 // directory with the same epoch_us, an identical one is a duplicate (a
 // resend after a crash) and is skipped; a different one is written at the
 // next free microsecond.
@@ -58,11 +62,9 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -71,6 +73,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/prometheus/model/labels"
 
+	"github.com/edgerelay/edgerelay/internal/fsutil"
 	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/cloud/output"
 	"github.com/edgerelay/edgerelay/relay/expfmt"
@@ -95,6 +98,11 @@ type Config struct {
 	Logger *slog.Logger
 	// Registerer receives the writer's metrics; nil means none.
 	Registerer prometheus.Registerer
+	// SyncWindow is how long the barrier that makes files durable waits
+	// for more writers before it starts (see fsutil.Barrier; the barrier
+	// is that of Dir's filesystem, shared with every writer to it, and
+	// has the window of the first to ask for it).
+	SyncWindow time.Duration
 }
 
 // Meta is the content of a scrape directory's .json file.
@@ -115,9 +123,11 @@ type Writer struct {
 	log       *slog.Logger
 	locks     [64]sync.Mutex // by target directory: writes and sweeps of one target are serial
 	targets   sync.Map       // target directory (relative) → *targetState, guarded by its lock (durable.go)
-	tmpSeq    atomic.Uint64  // names temporary directories
-	free      chan *scratch  // encoders not in use; at most cap(free) are made
-	made      atomic.Int64   // encoders made
+	staging   sync.Map       // temporary directories written, not yet in place: retention leaves them
+	barrier   *fsutil.Barrier
+	tmpSeq    atomic.Uint64 // names temporary directories
+	free      chan *scratch // encoders not in use; at most cap(free) are made
+	made      atomic.Int64  // encoders made
 	m         metrics
 }
 
@@ -154,7 +164,12 @@ func New(cfg Config) (*Writer, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("files: create dir %q: %w", dir, err)
 	}
-	w := &Writer{dir: dir, retention: cfg.Retention, log: cfg.Logger, free: make(chan *scratch, 2*runtime.GOMAXPROCS(0))}
+	br, err := fsutil.BarrierFor(dir, cfg.SyncWindow)
+	if err != nil {
+		return nil, fmt.Errorf("files: %w", err)
+	}
+	w := &Writer{dir: dir, retention: cfg.Retention, log: cfg.Logger, free: make(chan *scratch, 2*runtime.GOMAXPROCS(0)),
+		barrier: br}
 	counter := func(name, help string) prometheus.Counter {
 		c := prometheus.NewCounter(prometheus.CounterOpts{Name: "edgerelay_files_" + name, Help: help})
 		if cfg.Registerer != nil {
@@ -178,7 +193,7 @@ var _ output.Output = (*Writer)(nil)
 // Name is "files".
 func (w *Writer) Name() string { return "files" }
 
-// Deliver writes every batch of d (Write), in order, and returns once their
+// Deliver writes every batch of d (Write) and returns once their
 // directories are durable. A block delivered again finds its directories
 // written and skips them (edgerelay_files_duplicates_total).
 func (w *Writer) Deliver(ctx context.Context, d *output.Delivery) error {
@@ -189,15 +204,7 @@ func (w *Writer) Deliver(ctx context.Context, d *output.Delivery) error {
 // DeliverDirs is Deliver, returning the scrape directories d went to:
 // written now, or found written already (a block delivered again).
 func (w *Writer) DeliverDirs(_ context.Context, d *output.Delivery) ([]Dir, error) {
-	var dirs []Dir
-	for _, b := range d.Batches {
-		ds, err := w.WriteDirs(d.Tenant, d.Site, b)
-		dirs = append(dirs, ds...)
-		if err != nil {
-			return dirs, err
-		}
-	}
-	return dirs, nil
+	return w.writeDirs(d.Tenant, d.Site, d.Batches)
 }
 
 // Dir is one scrape directory a batch went to.
@@ -221,71 +228,17 @@ type Dir struct {
 
 // Write writes b for tenant and site and returns once every directory it
 // produced is durable. A remote_write batch may produce several
-// directories; on error, those written before it stay. Staleness markers
-// in b are left out of the files; b itself is not changed.
+// directories; on error, those written stay. Staleness markers in b are
+// left out of the files; b itself is not changed.
 func (w *Writer) Write(tenant, site string, b *relay.Batch) error {
 	_, err := w.WriteDirs(tenant, site, b)
 	return err
 }
 
 // WriteDirs is Write, returning the directories b went to (on error, those
-// it went to before).
+// it went to all the same).
 func (w *Writer) WriteDirs(tenant, site string, b *relay.Batch) ([]Dir, error) {
-	if tenant == "" {
-		w.m.errors.Inc()
-		return nil, errors.New("files: empty tenant")
-	}
-	had := len(b.Series)
-	b = withoutStale(b)
-	if b.Scrape && had > 0 && len(b.Series) == 0 {
-		return nil, nil // only staleness markers: the target served nothing
-	}
-	var errs []error
-	var dirs []Dir
-	for _, g := range split(b) {
-		d, err := w.writeGroup(tenant, site, g)
-		if err != nil {
-			w.m.errors.Inc()
-			w.log.Error("write scrape files", "tenant", tenant, "site", site, "job", g.job, "instance", g.instance, "err", err)
-			errs = append(errs, err)
-			continue
-		}
-		dirs = append(dirs, d)
-	}
-	return dirs, errors.Join(errs...)
-}
-
-// writeGroup renders g and writes it as one scrape directory.
-func (w *Writer) writeGroup(tenant, site string, g group) (Dir, error) {
-	if g.batch.Timestamp < 0 || g.batch.Timestamp > math.MaxInt64/1000-maxBumps {
-		return Dir{}, fmt.Errorf("batch timestamp %d out of range", g.batch.Timestamp)
-	}
-	data, js, native, err := w.render(tenant, g)
-	if err != nil {
-		return Dir{}, err
-	}
-	rel := filepath.Join(Sanitize(tenant), siteDir(site), targetDir(g.job, g.instance))
-	mu := w.lock(rel)
-	mu.Lock()
-	defer mu.Unlock()
-	epochUs, written, err := w.place(rel, g.batch.Timestamp*1000, data, js, native)
-	if err != nil {
-		return Dir{}, err
-	}
-	if written {
-		w.m.written.Inc()
-		w.m.bytes.Add(float64(len(data) + len(js) + len(native)))
-	} else {
-		w.m.duplicates.Inc()
-	}
-	name := strconv.FormatInt(epochUs, 10)
-	d := Dir{Path: filepath.Join(w.dir, rel, name), Files: []string{name + ".data.gz", name + ".json"},
-		Tenant: tenant, Site: site, Job: g.job, Instance: g.instance, TargetLabels: g.batch.TargetLabels,
-		Timestamp: g.dts, New: written}
-	if len(native) > 0 {
-		d.Files = append(d.Files, name+nativeSuffix)
-	}
-	return d, nil
+	return w.writeDirs(tenant, site, []*relay.Batch{b})
 }
 
 // lock returns the mutex guarding the target directory rel.

@@ -106,8 +106,11 @@ func (w *Writer) sweepTarget(rel string, cutoff int64) int {
 		name := e.Name()
 		p := filepath.Join(dir, name)
 		if strings.HasPrefix(name, tmpPrefix) {
-			// Writes of this target hold the lock we hold: this is a
-			// leftover of an interrupted write.
+			if _, ok := w.staging.Load(p); ok {
+				kept++ // being written: its barrier runs without the lock
+				continue
+			}
+			// A leftover of an interrupted write.
 			os.RemoveAll(p)
 			continue
 		}

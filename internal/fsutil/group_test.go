@@ -1,0 +1,156 @@
+package fsutil
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestBarrierSharesOneBarrier holds the first barrier while more writers
+// arrive: all of them are answered by the one barrier that follows.
+func TestBarrierSharesOneBarrier(t *testing.T) {
+	b, err := NewBarrier(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	var ran []int
+	var mu sync.Mutex
+	b.do = func(r *round) error {
+		mu.Lock()
+		ran = append(ran, len(ran))
+		first := len(ran) == 1
+		mu.Unlock()
+		if first {
+			<-release
+		}
+		return nil
+	}
+	const writers = 20
+	errs := make(chan error, writers+1)
+	go func() { errs <- b.Sync() }()
+	for { // until the first barrier is held
+		mu.Lock()
+		started := len(ran) > 0
+		mu.Unlock()
+		if started {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for range writers {
+		go func() { errs <- b.Sync() }()
+	}
+	for {
+		if _, w := b.Stats(); w == writers+1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	for range writers + 1 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rounds, w := b.Stats(); rounds != 2 || w != writers+1 {
+		t.Fatalf("%d barriers for %d writers, want 2 (the one held, then one for the %d that came meanwhile)", rounds, w, writers)
+	}
+}
+
+// TestBarrierErrorReachesEveryWriter: a failed barrier fails every
+// writer it covered, and the next one starts afresh.
+func TestBarrierErrorReachesEveryWriter(t *testing.T) {
+	b, err := NewBarrier(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("disk gone")
+	fail := true
+	b.do = func(*round) error {
+		if fail {
+			return boom
+		}
+		return nil
+	}
+	if err := b.Sync(); !errors.Is(err, boom) {
+		t.Fatalf("Sync = %v, want %v", err, boom)
+	}
+	fail = false
+	if err := b.Sync(); err != nil {
+		t.Fatalf("Sync after a failed barrier = %v", err)
+	}
+}
+
+// TestBarrierBothKinds writes files from many goroutines and syncs them,
+// with syncfs where the kernel has it and with an fsync of each path, and
+// a path removed before its barrier.
+func TestBarrierBothKinds(t *testing.T) {
+	for _, perPath := range []bool{false, true} {
+		t.Run("perPath="+strconv.FormatBool(perPath), func(t *testing.T) {
+			if !perPath && !syncfsWorks() {
+				t.Skip("no syncfs here")
+			}
+			old := syncfsWorks
+			syncfsWorks = func() bool { return !perPath }
+			defer func() { syncfsWorks = old }()
+			dir := t.TempDir()
+			b, err := NewBarrier(dir, time.Millisecond)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.Syncfs() == perPath {
+				t.Fatalf("Syncfs() = %v with perPath %v", b.Syncfs(), perPath)
+			}
+			var wg sync.WaitGroup
+			for i := range 16 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					p := filepath.Join(dir, strconv.Itoa(i))
+					if err := os.WriteFile(p, []byte(p), 0o644); err != nil {
+						t.Error(err)
+						return
+					}
+					gone := p + ".gone"
+					if i%4 == 0 {
+						os.WriteFile(gone, nil, 0o644)
+						os.Remove(gone)
+					}
+					if err := b.Sync(p, dir, gone); err != nil {
+						t.Error(err)
+					}
+				}()
+			}
+			wg.Wait()
+			if rounds, w := b.Stats(); rounds == 0 || rounds > w || w != 16 {
+				t.Fatalf("%d barriers for %d writers", rounds, w)
+			}
+		})
+	}
+}
+
+func TestBarrierForSharesPerFilesystem(t *testing.T) {
+	root := t.TempDir()
+	a, b := filepath.Join(root, "a"), filepath.Join(root, "b")
+	os.Mkdir(a, 0o755)
+	os.Mkdir(b, 0o755)
+	ba, err := BarrierFor(a, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bb, err := BarrierFor(b, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ba != bb {
+		t.Fatal("two directories of one filesystem got two barriers")
+	}
+	if _, err := BarrierFor(filepath.Join(root, "missing"), 0); err == nil {
+		t.Fatal("BarrierFor of a missing directory: no error")
+	}
+}
