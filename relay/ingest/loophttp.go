@@ -9,7 +9,6 @@ import (
 	"io"
 	"math"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +33,7 @@ type fetcher struct {
 	limit  int64
 	m      *loopMetrics
 
-	body     []byte
+	body     bodyBuf
 	lastSize int
 	br       *bufio.Reader
 	gz       *gzip.Reader
@@ -130,16 +129,13 @@ func (f *fetcher) get(ctx context.Context) ([]byte, string, error) {
 	return body, resp.Header.Get("Content-Type"), nil
 }
 
-// read reads r into the fetcher's buffer, which starts at the last
-// body's size and grows by a quarter at a time.
+// read reads r into the fetcher's buffer (bodyBuf), which starts at the
+// last body's size and grows by a quarter at a time.
 func (f *fetcher) read(r io.Reader) ([]byte, error) {
-	b := f.body[:0]
-	if want := f.lastSize + 512; cap(b) < want {
-		b = make([]byte, 0, want)
-	}
+	b := f.body.buf(0, f.lastSize+512)
 	for {
 		if len(b) == cap(b) {
-			b = slices.Grow(b, max(cap(b)/4, 4096))
+			b = f.body.buf(len(b), cap(b)+max(cap(b)/4, 4096))
 		}
 		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
@@ -147,10 +143,15 @@ func (f *fetcher) read(r io.Reader) ([]byte, error) {
 			break
 		}
 		if err != nil {
-			f.body = b[:0]
 			return nil, err
 		}
 	}
-	f.body = b[:0]
 	return b, nil
 }
+
+// release gives the body's memory back between scrapes: the body get
+// returned last must no longer be used.
+func (f *fetcher) release() { f.body.release() }
+
+// free unmaps the body's memory, for a loop that has stopped.
+func (f *fetcher) free() { f.body.free() }

@@ -109,6 +109,7 @@ func (l *targetLoop) run() {
 			l.endOfRunStaleness(last, ticker)
 		}
 		ticker.Stop()
+		l.fetch.free()
 	}()
 	select {
 	case <-time.After(l.offset()):
@@ -179,6 +180,7 @@ func (l *targetLoop) scrapeAndReport(appendTime time.Time) time.Time {
 		}
 		var appErr error
 		total, added, seriesAdded, appErr = l.appendScrape(body, contentType, defTime)
+		l.fetch.release() // the body is parsed: nothing refers to it any more
 		if appErr != nil {
 			l.batch.reset() // the scrape's samples go; staleness markers come instead
 			l.log.Debug("Append failed", "err", appErr)
