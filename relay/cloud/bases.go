@@ -76,6 +76,10 @@ type siteBase struct {
 	// replayFailed counts what did not load on the last load: log frames
 	// that did not apply, and a damaged checkpoint (set aside).
 	replayFailed int
+	// limitGen is the generation whose bases max_base_series dropped last:
+	// its frames are lost without asking the edge to resend their bases,
+	// which the limit would drop again (replay.go).
+	limitGen uint64
 	// legacy is where releases that kept one base per site put this one
 	// (without the queue id): load adopts it once when path has nothing.
 	legacy string

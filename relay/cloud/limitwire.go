@@ -7,6 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/edgerelay/edgerelay/internal/wire/delta"
 	"github.com/edgerelay/edgerelay/relay/cloud/limits"
 	"github.com/edgerelay/edgerelay/relay/config"
 	"github.com/edgerelay/edgerelay/relay/status"
@@ -60,6 +61,11 @@ func (r *receiver) finishBase(p transport.Peer, sb *siteBase, applied [][]byte, 
 		return false, sb.done(applied, m)
 	}
 	held := sb.dec.Series()
+	if n := len(applied); n > 0 {
+		if h, err := delta.ParseHeader(applied[n-1]); err == nil {
+			sb.limitGen = h.Generation
+		}
+	}
 	if err := sb.drop(); err != nil {
 		return false, err
 	}

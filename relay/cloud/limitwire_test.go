@@ -65,14 +65,15 @@ func TestSeriesLimitAtTheCloud(t *testing.T) {
 // TestBaseSeriesLimit: when a tenant's delta bases would hold more than
 // max_base_series, the block's scrape is still written, then the site's
 // base is dropped from memory and disk and counted; its next incremental
-// frame finds no base (counted), and a new generation applies again.
+// frame finds no base (counted; the edge is not asked to resend the
+// generation's blocks), and a new generation applies again.
 func TestBaseSeriesLimit(t *testing.T) {
 	c := limitedReceiver(t, "    max_base_series: 15\n")
 	ctx := context.Background()
 	e1 := &deltaEdge{enc: delta.NewEncoder(1), site: "s1"}
 	e2 := &deltaEdge{enc: delta.NewEncoder(2), site: "s2"}
 	p1 := transport.Peer{Tenant: "acme", Site: "s1", QueueID: 1}
-	p2 := transport.Peer{Tenant: "acme", Site: "s2", QueueID: 2}
+	p2 := transport.Peer{Tenant: "acme", Site: "s2", QueueID: 2, Version: 6}
 	if _, err := c.handle(ctx, p1, 1, 0, e1.block()); err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +102,9 @@ func TestBaseSeriesLimit(t *testing.T) {
 	if _, err := os.Stat(sb.path + ".log"); !os.IsNotExist(err) {
 		t.Errorf("dropped base's log still on disk: %v", err)
 	}
-	// s2's next incremental frame has no base; a new generation applies.
+	// s2's next incremental frame has no base, and its edge, though it
+	// could resend the generation's blocks, is not asked: the limit would
+	// drop their bases again. A new generation applies.
 	if _, err := c.handle(ctx, p2, 2, 0, e2.block()); err != nil {
 		t.Fatal(err)
 	}

@@ -251,7 +251,7 @@ func (r *receiver) rebuild(p transport.Peer, seq uint64, lane uint8, sb *siteBas
 		}
 		scr, err := sb.dec.Apply(f)
 		var need *delta.ErrNeedFull
-		if errors.As(err, &need) && p.CanReplay(lane) {
+		if errors.As(err, &need) && p.CanReplay(lane) && h.Generation != sb.limitGen {
 			return nil, fc, needBase(p, seq, lane, h)
 		}
 		if errors.As(err, &need) {
