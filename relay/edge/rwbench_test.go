@@ -28,11 +28,12 @@ import (
 // the group commit.
 type rwSink struct {
 	c     *committer
-	extra labels.Labels
+	extra *labels.Labels
+	ids   *mergedIdentity
 }
 
 func (s rwSink) Submit(ctx context.Context, b *relay.Batch) error {
-	addIdentity(b, s.extra)
+	s.ids.add(b, s.extra)
 	return s.c.submit(ctx, b)
 }
 
@@ -57,7 +58,7 @@ func BenchmarkRemoteWriteIngest(b *testing.B) {
 	done := make(chan error, 1)
 	go func() { done <- c.run(ctx) }()
 	defer func() { cancel(); <-done }()
-	h := ingest.NewRemoteWriteHandler(rwSink{c, extra}, ingest.RemoteWriteConfig{})
+	h := ingest.NewRemoteWriteHandler(rwSink{c, &extra, &mergedIdentity{}}, ingest.RemoteWriteConfig{})
 
 	bodies := make([][]byte, 8)
 	for k := range bodies {
