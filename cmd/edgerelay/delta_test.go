@@ -62,6 +62,9 @@ func TestDeltaAcrossCloudCrashes(t *testing.T) {
 	full := metric(t, edgeMetrics, "edgerelay_delta_full_frames_total")
 	sentBytes := metric(t, edgeMetrics, "edgerelay_uplink_sent_bytes_total")
 	sentSamples := metric(t, edgeMetrics, "edgerelay_uplink_sent_samples_total")
+	if v := metric(t, edgeMetrics, "edgerelay_delta_frame_version"); v != 3 {
+		t.Errorf("delta frame version %v against a cloud of this build, want 3", v)
+	}
 	if full != 1 {
 		t.Errorf("%.0f of %.0f frames were full, want only the first: the restarted cloud kept its bases, so reconnecting needs no full frames", full, frames)
 	}

@@ -31,7 +31,7 @@ func BenchmarkCommitScrape(b *testing.B) {
 			defer q.Close()
 			reg := prometheus.NewRegistry()
 			c := newCommitter(q, "acme", "plant-7", 0, 4<<20, slog.New(slog.DiscardHandler), reg)
-			c.delta = newDeltaEncoder(config.Delta{FullEvery: time.Hour}, 0, labels.FromStrings("site", "plant-7"), reg)
+			c.delta = newDeltaEncoder(config.Delta{FullEvery: time.Hour}, 0, labels.FromStrings("site", "plant-7"), nil, reg)
 			batch := &relay.Batch{Scrape: true, Job: "node", Instance: "gw:9100", Metadata: map[string]relay.Metadata{"node_x": {Type: "counter"}}}
 			for i := range series {
 				batch.Series = append(batch.Series, relay.Series{
@@ -80,7 +80,7 @@ func BenchmarkDeltaEncode(b *testing.B) {
 				})
 			}
 			before := liveHeap()
-			d := newDeltaEncoder(config.Delta{FullEvery: time.Hour}, 0, labels.FromStrings("site", "plant-7"), prometheus.NewRegistry())
+			d := newDeltaEncoder(config.Delta{FullEvery: time.Hour}, 0, labels.FromStrings("site", "plant-7"), nil, prometheus.NewRegistry())
 			ts := int64(1_700_000_000_000)
 			scrape := func(n int) {
 				ts += 15000
@@ -135,7 +135,7 @@ func BenchmarkCommitRemoteWrite(b *testing.B) {
 	reg := prometheus.NewRegistry()
 	extra := labels.FromStrings("site", "plant-7")
 	c := newCommitter(q, "acme", "plant-7", 0, 4<<20, slog.New(slog.DiscardHandler), reg)
-	c.delta = newDeltaEncoder(config.Delta{FullEvery: time.Hour}, 0, extra, reg)
+	c.delta = newDeltaEncoder(config.Delta{FullEvery: time.Hour}, 0, extra, nil, reg)
 	lsets := make([]labels.Labels, series)
 	for i := range lsets {
 		lsets[i] = labels.FromStrings("__name__", "node_x", "cpu", fmt.Sprint(i%64), "i", fmt.Sprint(i), "instance", "gw:9100", "job", "node", "mode", "user")

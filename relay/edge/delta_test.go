@@ -115,7 +115,7 @@ func roundTripWith(t *testing.T, seed uint64, maxBlock int, extra labels.Labels,
 	defer q.Close()
 	reg := prometheus.NewRegistry()
 	c := newCommitter(q, "acme", "plant-7", 0, maxBlock, slog.New(slog.DiscardHandler), reg)
-	c.delta = newDeltaEncoder(config.Delta{FullEvery: time.Hour}, 0, extra, reg)
+	c.delta = newDeltaEncoder(config.Delta{FullEvery: time.Hour}, 0, extra, nil, reg)
 	ln := lanes.New(q, lanes.Config{ReplayShare: 0.5, Window: 1, MaxBatchBytes: 1})
 	c.lanes = ln
 	g := &scrapeGen{rng: rand.New(rand.NewPCG(seed, 99)), values: map[string]float64{}, ts: 1_700_000_000_000, site: site}
@@ -148,6 +148,12 @@ func roundTripWith(t *testing.T, seed uint64, maxBlock int, extra labels.Labels,
 		}
 		if g.rng.IntN(10) == 0 {
 			c.delta.requestCheckpoint()
+		}
+		switch round {
+		case 20: // the cloud decodes frames of version 3 (protocol 7)
+			c.delta.clouds.connected("a", delta.Version3)
+		case 100: // and then an older cloud takes over
+			c.delta.clouds.connected("a", delta.Version)
 		}
 		if round == 60 || round == 90 {
 			// A connection finds a backlog and asks for a live lane, which
@@ -185,6 +191,7 @@ func roundTripWith(t *testing.T, seed uint64, maxBlock int, extra labels.Labels,
 	decs := [2]*delta.Decoder{delta.NewDecoder(), delta.NewDecoder()}
 	var got []*relay.Batch
 	var wireBytes, frames, alone int
+	versions := map[byte]int{}
 	for _, blk := range blocks {
 		dec := decs[blk.Lane]
 		wireBytes += len(blk.Data)
@@ -203,6 +210,7 @@ func roundTripWith(t *testing.T, seed uint64, maxBlock int, extra labels.Labels,
 			alone++ // a frame too large to share a block, fitting compressed
 		}
 		for _, f := range b.Frames {
+			versions[f[0]]++
 			s, err := dec.Apply(f)
 			if err != nil {
 				t.Fatalf("block %d: %v", blk.Seq, err)
@@ -217,6 +225,9 @@ func roundTripWith(t *testing.T, seed uint64, maxBlock int, extra labels.Labels,
 	}
 	if frames == 0 {
 		t.Fatal("no delta frames were queued")
+	}
+	if versions[delta.Version3] == 0 || versions[delta.Version1] == 0 {
+		t.Fatalf("frames by version %v: want versions 1 (before and after the version 3 cloud) and 3", versions)
 	}
 	if len(got) != len(want) {
 		t.Fatalf("%d batches came back, %d went in", len(got), len(want))

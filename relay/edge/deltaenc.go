@@ -42,6 +42,9 @@ type deltaEncoder struct {
 	scratch   delta.Scrape
 	keys      deltaconv.KeyBuffer // for scrapes keysOf does not take
 	keysOf    *seriesKeys
+	// clouds decides the frame version: 3 once every upstream's cloud
+	// decodes it (protocol 7), else 2.
+	clouds *cloudVersions
 	// extra are the identity labels merged into every key (and added to
 	// the labels of a scrape that goes whole).
 	extra labels.Labels
@@ -49,10 +52,12 @@ type deltaEncoder struct {
 	frames      prometheus.Counter
 	fullFrames  prometheus.Counter
 	checkpoints prometheus.Counter
+	version     prometheus.Gauge
 }
 
-func newDeltaEncoder(cfg config.Delta, maxQueueBytes int64, extra labels.Labels, reg prometheus.Registerer) *deltaEncoder {
+func newDeltaEncoder(cfg config.Delta, maxQueueBytes int64, extra labels.Labels, upstreams []string, reg prometheus.Registerer) *deltaEncoder {
 	d := &deltaEncoder{
+		clouds: newCloudVersions(upstreams),
 		extra:  extra,
 		keysOf: newSeriesKeys(extra),
 		// Generations need only differ, not order: a restarted edge starts
@@ -70,8 +75,12 @@ func newDeltaEncoder(cfg config.Delta, maxQueueBytes int64, extra labels.Labels,
 		checkpoints: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "edgerelay_delta_generations_total", Help: "Delta generations started after the first.",
 		}),
+		version: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "edgerelay_delta_frame_version",
+			Help: "Delta frame version of the full frames written now, which each target's later frames keep: 3 once every upstream's cloud decodes it (uplink protocol 7), else 2 (versions 1 and 2).",
+		}),
 	}
-	reg.MustRegister(d.frames, d.fullFrames, d.checkpoints)
+	reg.MustRegister(d.frames, d.fullFrames, d.checkpoints, d.version)
 	return d
 }
 
@@ -108,9 +117,10 @@ func (d *deltaEncoder) encode(tenant, site string, batches []*relay.Batch, maxBl
 		d.extra, d.keysOf = *extra, newSeriesKeys(*extra)
 		d.request.Store(true)
 	}
-	if d.request.Swap(false) || now.Sub(d.started) >= d.fullEvery || (d.genLimit > 0 && d.genBytes >= d.genLimit) {
+	if d.request.Swap(false) || d.clouds.apply(d.enc) || now.Sub(d.started) >= d.fullEvery || (d.genLimit > 0 && d.genBytes >= d.genLimit) {
 		d.checkpoint(now)
 	}
+	d.version.Set(float64(d.enc.FrameVersion()))
 	for _, b := range batches {
 		if !d.scrapeOf(b) {
 			if b.Scrape {

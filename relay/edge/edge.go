@@ -163,7 +163,11 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 	if !cfg.Delta.Disabled {
 		delta := cfg.Delta
 		setDefaultDuration(&delta.FullEvery, config.DefaultDelta.FullEvery)
-		e.com.delta = newDeltaEncoder(delta, int64(cfg.Queue.MaxBytes), extra, e.reg)
+		var names []string
+		for _, u := range cfg.UpstreamList() {
+			names = append(names, u.Name)
+		}
+		e.com.delta = newDeltaEncoder(delta, int64(cfg.Queue.MaxBytes), extra, names, e.reg)
 	}
 
 	e.refused = newRefusedAtCloud(e.reg, e.log)
@@ -182,13 +186,26 @@ func New(cfg *config.Edge, o Options) (*Edge, error) {
 	return e, nil
 }
 
-// onConnect runs when the uplink (re)connects. A cloud that cannot ask for
-// a resync (protocol version 1) gets a new generation on every connection,
-// in case it lost its delta bases; one that can asks when it needs to.
-// Either way the next remote_write batch carries all remote_write metadata.
-func (e *Edge) onConnect(canResync bool) {
+// onConnect runs when the uplink to upstream (re)connects. A cloud that
+// cannot ask for a resync (protocol version 1) gets a new generation on
+// every connection, in case it lost its delta bases; one that can asks
+// when it needs to. The delta frame version follows what every upstream's
+// cloud decodes (cloudVersions). Either way the next remote_write batch
+// carries all remote_write metadata.
+func (e *Edge) onConnect(upstream string, canResync bool, deltaVersion int) {
 	e.meta.resend()
-	if e.com.delta != nil && !canResync {
+	if e.com.delta == nil {
+		return
+	}
+	before := int(e.com.delta.clouds.want.Load())
+	if now := e.com.delta.clouds.connected(upstream, deltaVersion); now != before {
+		e.log.Info("delta frame version changes with the next generation", "version", now, "upstream", upstream, "cloud_decodes", deltaVersion)
+	}
+	if deltaVersion < before {
+		e.log.Warn("this upstream's cloud cannot decode delta frames of the version queued until now; it refuses those blocks until a newer cloud takes them",
+			"upstream", upstream, "cloud_decodes", deltaVersion, "queued_version", before)
+	}
+	if !canResync {
 		e.com.delta.requestCheckpoint()
 	}
 }

@@ -286,7 +286,7 @@ func TestMetadataOnlyBatchIsQueued(t *testing.T) {
 	if len(got) != 1 || got[0].Batches[0].Metadata != nil {
 		t.Fatalf("data batch: %+v, want no metadata", got)
 	}
-	e.onConnect(true)
+	e.onConnect("", true, 2)
 	data.Metadata = nil
 	submit(data)
 	got = blocks()
@@ -358,7 +358,7 @@ func TestLargeMetadataSetIsSplit(t *testing.T) {
 		t.Errorf("edgerelay_metadata_refused_total = %v, want 1 (the huge family)", n)
 	}
 	// The full set after a connection is split the same way.
-	te.e.onConnect(true)
+	te.e.onConnect("", true, 2)
 	te.submit(&relay.Batch{Timestamp: 2, Series: []relay.Series{{Labels: labels.FromStrings("__name__", "family_0001_total"), Samples: []relay.Sample{{T: 2, V: 1}}}}})
 	got = map[string]relay.Metadata{}
 	series := 0

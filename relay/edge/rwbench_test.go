@@ -53,7 +53,7 @@ func BenchmarkRemoteWriteIngest(b *testing.B) {
 	reg := prometheus.NewRegistry()
 	extra := labels.FromStrings("site", "plant-7")
 	c := newCommitter(q, "acme", "plant-7", 0, 4<<20, slog.New(slog.DiscardHandler), reg)
-	c.delta = newDeltaEncoder(config.Delta{FullEvery: time.Hour}, 0, extra, reg)
+	c.delta = newDeltaEncoder(config.Delta{FullEvery: time.Hour}, 0, extra, nil, reg)
 	ctx, cancel := context.WithCancel(b.Context())
 	done := make(chan error, 1)
 	go func() { done <- c.run(ctx) }()

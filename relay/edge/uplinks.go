@@ -72,7 +72,7 @@ func (e *Edge) newForwarder(field string, up config.UpstreamEntry, q forward.Que
 			Logger:        log,
 		},
 		Window:      up.Window,
-		OnConnect:   e.onConnect,
+		OnConnect:   func(canResync bool, v int) { e.onConnect(up.Name, canResync, v) },
 		OnResync:    e.onResync,
 		OnStall:     e.onStall,
 		OnRefused:   e.refused.add,

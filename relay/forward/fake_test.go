@@ -195,6 +195,7 @@ func (c *fakeConn) Acks() <-chan transport.Ack { return c.acks }
 func (c *fakeConn) Done() <-chan struct{}      { return c.exited }
 func (c *fakeConn) SentBytes() uint64          { return c.sent.Load() }
 func (c *fakeConn) CanResync() bool            { return true }
+func (c *fakeConn) DeltaVersion() int          { return 3 }
 func (c *fakeConn) CanReplay() bool            { return false }
 func (c *fakeConn) Replayed(uint8) error       { return nil }
 func (c *fakeConn) SendBase(context.Context, uint64, uint8, []byte) error {

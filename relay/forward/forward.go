@@ -77,8 +77,9 @@ type Config struct {
 	ReplayShare float64
 	// OnConnect, when set, is called each time a connection is up, before
 	// the first block is sent on it; canResync is false when the cloud
-	// speaks a protocol version that cannot ask for a resync.
-	OnConnect func(canResync bool)
+	// speaks a protocol version that cannot ask for a resync, and
+	// deltaVersion is the newest delta frame version the cloud decodes.
+	OnConnect func(canResync bool, deltaVersion int)
 	// OnResync, when set, is called when the cloud asks the edge to start
 	// its delta encoding afresh.
 	OnResync func()
@@ -103,6 +104,7 @@ type uplink interface {
 	Close() error
 	SentBytes() uint64
 	CanResync() bool
+	DeltaVersion() int
 	Held() []transport.Span
 	CanReplay() bool
 	SendBase(ctx context.Context, seq uint64, lane uint8, data []byte) error
@@ -294,7 +296,7 @@ func (f *Forwarder) serve(ctx context.Context, conn uplink) (progressed bool, er
 	f.setConnected(true)
 	defer f.setConnected(false)
 	if f.cfg.OnConnect != nil {
-		f.cfg.OnConnect(conn.CanResync())
+		f.cfg.OnConnect(conn.CanResync(), conn.DeltaVersion())
 	}
 	f.log.Info("uplink connected", "resume_after_seq", f.lanes.Acked())
 	if err := f.dropHeld(conn.Held()); err != nil {

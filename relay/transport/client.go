@@ -172,6 +172,17 @@ func (c *Conn) handshake(ctx context.Context, cfg ClientConfig) (*bufio.Reader, 
 // new delta generation on every connection, in case the cloud lost its bases.
 func (c *Conn) CanResync() bool { return c.version >= 2 }
 
+// DeltaVersion returns the newest delta frame version (package
+// internal/wire/delta) the cloud decodes: 3 when it speaks protocol
+// version 7 or later, else 2. Blocks queued for a cloud must hold no
+// newer frames, or it refuses them.
+func (c *Conn) DeltaVersion() int {
+	if c.version >= 7 {
+		return 3
+	}
+	return 2
+}
+
 // Held returns the ranges of this edge's sequence numbers the cloud said
 // in WELCOME it already holds durably (protocol version 3): those blocks
 // need not be sent again.

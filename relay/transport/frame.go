@@ -36,8 +36,10 @@ const (
 	// its own and the edge's. Version 2 adds the resync flag to ACK;
 	// version 3 adds lanes (WELCOME's flags, BLOCK_LANE); version 4 adds
 	// the refused count to ACK; version 5 adds REDIRECT; version 6 adds
-	// BASE, REPLAYED and NACK's need-base flag (replay.go).
-	ProtocolVersion = 6
+	// BASE, REPLAYED and NACK's need-base flag (replay.go); version 7
+	// adds no frame: a cloud speaking it decodes delta frames of version
+	// 3 (Conn.DeltaVersion).
+	ProtocolVersion = 7
 	// minProtocolVersion is the oldest version still spoken.
 	minProtocolVersion = 1
 	// ALPN is the TLS application protocol both ends negotiate.

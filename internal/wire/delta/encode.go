@@ -110,7 +110,7 @@ func (e *Encoder) ForceFull(target string) {
 // SetVersion sets the frame version of the full frames written from now
 // on, and so of each target's frames from its next full frame (its first
 // in the next generation, or after ForceFull): Version3, which only a
-// cloud speaking uplink protocol 6 or later decodes, or Version (frames
+// cloud speaking uplink protocol 7 or later decodes, or Version (frames
 // of version 1 and 2, the default).
 func (e *Encoder) SetVersion(v int) { e.v3 = v == Version3 }
 
