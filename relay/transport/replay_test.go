@@ -44,6 +44,9 @@ func TestReplayBases(t *testing.T) {
 	if !c.CanReplay() {
 		t.Fatal("a version 6 cloud with a Base handler does not take BASE frames")
 	}
+	if c.DeltaVersion() != 3 {
+		t.Fatalf("a cloud of this build (protocol %d) decodes delta frames up to version %d, want 3", c.version, c.DeltaVersion())
+	}
 	if err := c.Send(ctx, 5, []byte("block")); err != nil {
 		t.Fatal(err)
 	}
