@@ -22,7 +22,7 @@ func TestCloudVersions(t *testing.T) {
 		want     int
 		changed  bool
 	}{
-		{"a", 3, delta.Version, false}, // b not heard from yet
+		{"a", 3, delta.Version, false},  // b not heard from yet
 		{"b", 3, delta.Version3, false}, // from each target's next full frame
 		{"b", 3, delta.Version3, false}, // a reconnection changes nothing
 		{"a", 2, delta.Version, true},   // an older cloud behind a: a new generation now
