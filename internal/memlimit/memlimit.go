@@ -5,7 +5,8 @@
 // collector run back to back, capped only by its limiter at half of the
 // CPU: an edge scraping more series than the default limit holds spends
 // three to ten times its usual CPU per sample. A Guard watches the share of
-// the process's CPU time the collector takes and the live heap; when the
+// the process's CPU time the collector takes (over the last three checks)
+// and the live heap; when the
 // limit is what makes the collector take a large share of it, it raises the
 // limit to twice the live heap (the heap GOGC=100 would grow to). While the
 // collector then stays cheap it gives a quarter of the room over the live
@@ -82,6 +83,7 @@ func (g *Guard) Run(ctx context.Context) error {
 		return gc, samples[3].Value.Float64(), samples[4].Value.Float64(), int64(samples[5].Value.Uint64())
 	}
 	gc0, user0, total0, _ := read()
+	var w shareWindow
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -91,10 +93,7 @@ func (g *Guard) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 		gc1, user1, total1, live := read()
-		share := 0.0
-		if used := (gc1 - gc0) + (user1 - user0); used > minBusy*(total1-total0) {
-			share = (gc1 - gc0) / used
-		}
+		share := w.add(gc1-gc0, (gc1-gc0)+(user1-user0), total1-total0)
 		gc0, user0, total0 = gc1, user1, total1
 		limit := debug.SetMemoryLimit(-1)
 		if next := g.next(limit, live, share); next != limit {
@@ -103,6 +102,36 @@ func (g *Guard) Run(ctx context.Context) error {
 				"limit_bytes", next, "was_bytes", limit, "live_heap_bytes", live, "gc_cpu_share", share)
 		}
 	}
+}
+
+// window is how many checks the collector's share is taken over. An edge
+// whose program takes little CPU sees one collection of a large live heap
+// as a third of its CPU in the interval that holds it and as nothing in
+// the next ones; over three intervals the share is what it costs.
+const window = 3
+
+// shareWindow is the collector's share of the process's CPU time over the
+// last window checks.
+type shareWindow struct {
+	gc, used, total [window]float64
+	n               int
+}
+
+// add records one interval's collector, process and available CPU time
+// and returns the collector's share over the window: 0 when the process
+// used less than minBusy of the available CPU.
+func (w *shareWindow) add(gc, used, total float64) float64 {
+	i := w.n % window
+	w.gc[i], w.used[i], w.total[i] = gc, used, total
+	w.n++
+	var g, u, t float64
+	for i := range window {
+		g, u, t = g+w.gc[i], u+w.used[i], t+w.total[i]
+	}
+	if u <= minBusy*t {
+		return 0
+	}
+	return g / u
 }
 
 // next returns the limit to set, given the current one, the live heap and

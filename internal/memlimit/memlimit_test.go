@@ -38,6 +38,26 @@ func TestNext(t *testing.T) {
 	}
 }
 
+// TestShareWindow: the share is taken over the last three intervals, so
+// one collection in one of them does not read as a collector that never
+// stops, and a collector that keeps running reads as one from the first.
+func TestShareWindow(t *testing.T) {
+	var w shareWindow
+	for i, tc := range []struct {
+		gc, used, total, want float64
+	}{
+		{0.5, 1, 20, 0.5},        // busy from the start
+		{0, 0.1, 20, 0.5 / 1.1},  // sums, not averages of shares
+		{0, 0.1, 20, 0.5 / 1.2},  //
+		{0, 0.1, 20, 0},          // the first interval left the window: idle, under minBusy
+		{0.1, 0.3, 2, 0.1 / 0.5}, // one collection among three intervals
+	} {
+		if got := w.add(tc.gc, tc.used, tc.total); got < tc.want-1e-9 || got > tc.want+1e-9 {
+			t.Errorf("interval %d: share %.4f, want %.4f", i, got, tc.want)
+		}
+	}
+}
+
 // TestRunStops: Run reads the runtime's metrics (a name it asks for that
 // the runtime lacks would panic here), leaves a limit it has no reason to
 // touch alone, and returns once its context is done.
