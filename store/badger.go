@@ -18,8 +18,12 @@ import (
 const (
 	// memTableSize is the size of one memtable (two are kept). Badger
 	// caps one transaction at 15% of it (maxTxnBytes), and a group commit
-	// that fits one transaction costs one fsync.
-	memTableSize = 4 << 20
+	// that fits one transaction costs one fsync. Each memtable is an
+	// arena of about 1.3 times this on the Go heap, and a flush builds
+	// a table of its size in memory: an edge's queue takes ~100 KB/s, so
+	// 2 MiB keeps the queue's share of the heap small at one fsync per
+	// ~250 KB of a burst.
+	memTableSize = 2 << 20
 	// maxTxnBytes is Badger's per-transaction limit for memTableSize.
 	maxTxnBytes = 15 * memTableSize / 100
 	// chunkSize is the largest value written under one key: blocks longer
