@@ -94,7 +94,8 @@ func parseSplit(v []byte) (Split, error) {
 
 // AckRange deletes every block with from <= Seq <= through, durably: the
 // receiver acknowledged them, possibly before older blocks of another lane.
-// When no stored block is older than from, it is AckThrough(through).
+// When no stored block is older than from, it is AckThrough(through),
+// retention included; otherwise nothing of the range is retained.
 func (q *Queue) AckRange(from, through uint64) error {
 	if err := q.enter(); err != nil {
 		return err
@@ -102,7 +103,16 @@ func (q *Queue) AckRange(from, through uint64) error {
 	defer q.life.RUnlock()
 	q.wmu.Lock()
 	defer q.wmu.Unlock()
-	if _, err := q.remove(from, through, 0); err != nil {
+	q.mu.Lock()
+	atHead := from <= q.st.acked+1 || (q.st.head != 0 && from <= q.st.head)
+	q.mu.Unlock()
+	var err error
+	if q.opt.RetainBytes > 0 && atHead {
+		err = q.ackRetain(through)
+	} else {
+		_, err = q.remove(from, through, 0)
+	}
+	if err != nil {
 		return fmt.Errorf("ack %d..%d: %w: %w", from, through, ErrUnavailable, err)
 	}
 	q.mu.Lock()

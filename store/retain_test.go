@@ -110,3 +110,32 @@ func TestRetainBound(t *testing.T) {
 		t.Fatalf("retained %v, want [5] of the next group", got)
 	}
 }
+
+// TestRetainAckRange checks that acknowledging a live lane's blocks keeps
+// them once no older block is stored (the backlog drained), and keeps
+// nothing of a range acknowledged while older blocks wait.
+func TestRetainAckRange(t *testing.T) {
+	q := openQueue(t, t.TempDir(), Options{RetainBytes: 1 << 20})
+	mustAppend(t, q, grec(1, 7), grec(2, 7), grec(3, 8), grec(4, 8), grec(5, 8))
+	if err := q.AckRange(3, 4); err != nil { // block 1 and 2 still wait
+		t.Fatal(err)
+	}
+	if got := retainedSeqs(t, q); len(got) != 0 {
+		t.Fatalf("retained %v of a range acknowledged beside a backlog", got)
+	}
+	if err := q.AckThrough(2); err != nil {
+		t.Fatal(err)
+	}
+	if got := retainedSeqs(t, q); !slices.Equal(got, []uint64{1, 2}) {
+		t.Fatalf("retained %v, want [1 2]", got)
+	}
+	if err := q.AckRange(5, 5); err != nil { // now at the head
+		t.Fatal(err)
+	}
+	if got := retainedSeqs(t, q); !slices.Equal(got, []uint64{5}) {
+		t.Fatalf("retained %v, want [5] (3 and 4 are gone)", got)
+	}
+	if st := q.Stats(); st.Blocks != 0 || st.RetainedBlocks != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}
