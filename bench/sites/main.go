@@ -134,24 +134,33 @@ func run(ctx context.Context, o options) error {
 	return errors.Join(err, f.Close())
 }
 
+// perBarrier is the table's cell for writes per durability barrier: none
+// counted (a cloud from before the barriers) is "-".
+func perBarrier(v float64) string {
+	if v == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
 // report is the run's table in Markdown, with its command line.
 func report(o options, rows []result) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\n## bench/sites %s\n\n`%s`\n\n", time.Now().UTC().Format("2006-01-02 15:04 UTC"), strings.Join(os.Args, " "))
 	fmt.Fprintf(&b, "Sites of %d series every %s, %s window after %s warm-up; remote_write out %v.\n\n", o.series, o.interval, o.window, o.warmup, o.remoteWrite)
-	b.WriteString("| sites | connected | samples/s (of) | cloud CPU s per 1M samples | cloud cores | RSS before sites | RSS avg / peak | MiB per site | sites per core at this interval |\n")
-	b.WriteString("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
+	b.WriteString("| sites | connected | samples/s (of) | cloud CPU s per 1M samples | cloud cores | RSS before sites | RSS avg / peak | MiB per site | sites per core at this interval | writes per durability barrier |\n")
+	b.WriteString("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n")
 	for _, r := range rows {
 		if r.err != nil {
-			fmt.Fprintf(&b, "| %d | %d | failed: %s | | | %.0f MiB | | | |\n", r.sites, r.connected, strings.ReplaceAll(r.err.Error(), "|", "/"), r.rss0/(1<<20))
+			fmt.Fprintf(&b, "| %d | %d | failed: %s | | | %.0f MiB | | | | |\n", r.sites, r.connected, strings.ReplaceAll(r.err.Error(), "|", "/"), r.rss0/(1<<20))
 			continue
 		}
 		behind := ""
 		if r.samplesPerSec < 0.9*r.want {
 			behind = " **behind**"
 		}
-		fmt.Fprintf(&b, "| %d | %d | %.0f (%.0f)%s | %.2f | %.2f | %.0f MiB | %.0f / %.0f MiB | %.3f | %.0f |\n",
-			r.sites, r.connected, r.samplesPerSec, r.want, behind, r.cpuPerM, r.cores, r.rss0/(1<<20), r.rssAvg/(1<<20), r.hwm/(1<<20), r.mibPerSite(), r.sitesPerCore())
+		fmt.Fprintf(&b, "| %d | %d | %.0f (%.0f)%s | %.2f | %.2f | %.0f MiB | %.0f / %.0f MiB | %.3f | %.0f | %s |\n",
+			r.sites, r.connected, r.samplesPerSec, r.want, behind, r.cpuPerM, r.cores, r.rss0/(1<<20), r.rssAvg/(1<<20), r.hwm/(1<<20), r.mibPerSite(), r.sitesPerCore(), perBarrier(r.waitsPerBarrier))
 	}
 	return b.String()
 }

@@ -27,7 +27,8 @@ type result struct {
 	cpuPerM, cores      float64
 	rss0, rssAvg, hwm   float64 // bytes
 	resyncs, nacked     int64
-	err                 error // the cloud did not answer, or died
+	waitsPerBarrier     float64 // writes sharing one durability barrier; 0: none counted
+	err                 error   // the cloud did not answer, or died
 }
 
 func (r result) mibPerSite() float64 { return (r.rssAvg - r.rss0) / float64(r.sites) / (1 << 20) }
@@ -38,8 +39,8 @@ func (r result) sitesPerCore() float64 {
 }
 
 func (r result) line() string {
-	return fmt.Sprintf("%d sites (%d connected, %d failed): %.0f of %.0f samples/s, %.2f CPU s per 1M samples (%.2f cores), RSS %.0f → %.0f MiB (peak %.0f), %.3f MiB per site, %.0f sites per core",
-		r.sites, r.connected, r.failed, r.samplesPerSec, r.want, r.cpuPerM, r.cores, r.rss0/(1<<20), r.rssAvg/(1<<20), r.hwm/(1<<20), r.mibPerSite(), r.sitesPerCore())
+	return fmt.Sprintf("%d sites (%d connected, %d failed): %.0f of %.0f samples/s, %.2f CPU s per 1M samples (%.2f cores), RSS %.0f → %.0f MiB (peak %.0f), %.3f MiB per site, %.0f sites per core, %.2f writes per durability barrier",
+		r.sites, r.connected, r.failed, r.samplesPerSec, r.want, r.cpuPerM, r.cores, r.rss0/(1<<20), r.rssAvg/(1<<20), r.hwm/(1<<20), r.mibPerSite(), r.sitesPerCore(), r.waitsPerBarrier)
 }
 
 // measure runs one cloud with n simulated sites and measures its window.
@@ -154,10 +155,13 @@ func drive(ctx context.Context, o options, quic, base string, cloud *proc, r *re
 	el := time.Since(t0).Seconds()
 	_, r.hwm, _ = procstat.Mem(cloud.pid())
 	r.rssAvg = rssSum / float64(max(rssN, 1))
-	r.samplesPerSec = (s1 - s0) / el
+	r.samplesPerSec = (s1.samples - s0.samples) / el
 	r.cores = (cpu1 - cpu0) / el
-	if s1 > s0 {
-		r.cpuPerM = (cpu1 - cpu0) / (s1 - s0) * 1e6
+	if s1.samples > s0.samples {
+		r.cpuPerM = (cpu1 - cpu0) / (s1.samples - s0.samples) * 1e6
+	}
+	if s1.barriers > s0.barriers {
+		r.waitsPerBarrier = (s1.waits - s0.waits) / (s1.barriers - s0.barriers)
 	}
 	prof.Wait()
 	if o.profile != "" {
@@ -168,21 +172,43 @@ func drive(ctx context.Context, o options, quic, base string, cloud *proc, r *re
 	return nil
 }
 
-// received reads edgerelay_received_samples_total from the cloud, which
-// may be slow to answer when it is overloaded.
-func received(base string) (float64, error) {
+// cloudCounts are the cloud's counters the window is measured by.
+type cloudCounts struct {
+	samples         float64 // edgerelay_received_samples_total
+	barriers, waits float64 // edgerelay_cloud_sync_{barriers,waits}_total, every dir
+}
+
+// received reads the cloud's counters (cloudCounts), which may be slow to
+// answer when it is overloaded.
+func received(base string) (cloudCounts, error) {
+	var c cloudCounts
 	resp, err := (&http.Client{Timeout: time.Minute}).Get(base + "/metrics")
 	if err != nil {
-		return 0, err
+		return c, err
 	}
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
+	found := false
 	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "edgerelay_received_samples_total "); ok {
-			return strconv.ParseFloat(v, 64)
+		name, v, ok := strings.Cut(sc.Text(), " ")
+		name, _, _ = strings.Cut(name, "{")
+		f, err := strconv.ParseFloat(v, 64)
+		if !ok || err != nil {
+			continue
+		}
+		switch name {
+		case "edgerelay_received_samples_total":
+			c.samples, found = f, true
+		case "edgerelay_cloud_sync_barriers_total":
+			c.barriers += f
+		case "edgerelay_cloud_sync_waits_total":
+			c.waits += f
 		}
 	}
-	return 0, fmt.Errorf("%s/metrics: no edgerelay_received_samples_total", base)
+	if !found {
+		return c, fmt.Errorf("%s/metrics: no edgerelay_received_samples_total", base)
+	}
+	return c, nil
 }
 
 // save writes what url answers to path; a failure is reported, not fatal.
