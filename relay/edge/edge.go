@@ -100,18 +100,16 @@ type Edge struct {
 	// reloadMu orders Reload and Run's building the scraper.
 	reloadMu sync.Mutex
 
-	extra atomic.Pointer[labels.Labels] // site and external labels
-	// rwIdentity merges extra into remote_write series.
-	rwIdentity mergedIdentity
-	idents     *identities
-	dropped    prometheus.Counter
-	drops      dropLog
-	shard      *scrapeShard    // nil: not sharing scrape_configs
-	targets    *targetStates   // the status page's targets
-	hist       *status.History // the status page's chart
-	held       prometheus.Counter
-	qBlocks    prometheus.GaugeFunc
-	started    time.Time
+	extra   atomic.Pointer[labels.Labels] // site and external labels
+	idents  *identities
+	dropped prometheus.Counter
+	drops   dropLog
+	shard   *scrapeShard    // nil: not sharing scrape_configs
+	targets *targetStates   // the status page's targets
+	hist    *status.History // the status page's chart
+	held    prometheus.Counter
+	qBlocks prometheus.GaugeFunc
+	started time.Time
 }
 
 // New opens the queue and binds the HTTP listener; Run starts the work.
@@ -278,10 +276,7 @@ func (e *Edge) Submit(ctx context.Context, b *relay.Batch) error {
 			return fmt.Errorf("series emitted by plugins: %w", err)
 		}
 	}
-	switch {
-	case !b.Scrape:
-		e.rwIdentity.add(b, e.extra.Load())
-	case e.com.delta == nil:
+	if e.com.delta == nil || !b.Scrape {
 		// With delta encoding the committer merges identity into a
 		// scrape's keys, without building label sets.
 		addIdentity(b, *e.extra.Load())

@@ -28,12 +28,11 @@ import (
 // the group commit.
 type rwSink struct {
 	c     *committer
-	extra *labels.Labels
-	ids   *mergedIdentity
+	extra labels.Labels
 }
 
 func (s rwSink) Submit(ctx context.Context, b *relay.Batch) error {
-	s.ids.add(b, s.extra)
+	addIdentity(b, s.extra)
 	return s.c.submit(ctx, b)
 }
 
@@ -58,7 +57,7 @@ func BenchmarkRemoteWriteIngest(b *testing.B) {
 	done := make(chan error, 1)
 	go func() { done <- c.run(ctx) }()
 	defer func() { cancel(); <-done }()
-	h := ingest.NewRemoteWriteHandler(rwSink{c, &extra, &mergedIdentity{}}, ingest.RemoteWriteConfig{})
+	h := ingest.NewRemoteWriteHandler(rwSink{c, extra}, ingest.RemoteWriteConfig{})
 
 	bodies := make([][]byte, 8)
 	for k := range bodies {

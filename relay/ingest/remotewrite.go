@@ -56,8 +56,6 @@ type remoteWriteHandler struct {
 	requests *prometheus.CounterVec
 	rejected *prometheus.CounterVec
 
-	cache *rwSeriesCache // label sets of the senders' series
-
 	bufs sync.Pool // *bytes.Buffer for compressed bodies
 	raw  sync.Pool // *[]byte for decoded bodies
 }
@@ -95,7 +93,6 @@ func NewRemoteWriteHandler(sink Sink, cfg RemoteWriteConfig) http.Handler {
 		Name: "edgerelay_remote_write_rejected_total",
 		Help: "remote_write requests not taken, by reason.",
 	}, "reason")
-	h.cache = newRWSeriesCache(h.now)
 	h.bufs.New = func() any { return new(bytes.Buffer) }
 	h.raw.New = func() any { return new([]byte) }
 	return h
@@ -159,7 +156,7 @@ func (h *remoteWriteHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	*rawp = raw
 
-	batch, stats, err := decodeCached(raw, version, received.UnixMilli(), h.cache)
+	batch, stats, err := decodeRemoteWrite(raw, version, received.UnixMilli())
 	if err != nil {
 		var bre *badRequestError
 		if errors.As(err, &bre) {

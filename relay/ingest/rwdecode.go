@@ -45,16 +45,10 @@ func badRequest(reason, format string, args ...any) error {
 // into a Batch stamped with receivedMs. Any error is a *badRequestError.
 // The returned Batch does not refer to body.
 func decodeRemoteWrite(body []byte, v rwVersion, receivedMs int64) (*relay.Batch, decodeStats, error) {
-	return decodeCached(body, v, receivedMs, nil)
-}
-
-// decodeCached is decodeRemoteWrite taking the label sets of known
-// remote_write 1.0 series from cache (nil: none).
-func decodeCached(body []byte, v rwVersion, receivedMs int64, cache *rwSeriesCache) (*relay.Batch, decodeStats, error) {
 	if v == rwV2 {
 		return decodeV2(body, receivedMs)
 	}
-	return decodeV1(body, receivedMs, cache)
+	return decodeV1(body, receivedMs)
 }
 
 func decodeV2(body []byte, receivedMs int64) (*relay.Batch, decodeStats, error) {

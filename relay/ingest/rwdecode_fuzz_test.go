@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/golang/snappy"
 	"github.com/prometheus/common/model"
@@ -59,7 +58,6 @@ func checkDecoded(t *testing.T, raw []byte, v rwVersion) {
 	}
 	if v == rwV1 {
 		compareWithReference(t, raw, b, stats, err)
-		checkCached(t, raw)
 	}
 	if err != nil {
 		if _, ok := err.(*badRequestError); !ok {
@@ -99,20 +97,6 @@ func checkDecoded(t *testing.T, raw []byte, v rwVersion) {
 				t.Fatalf("samples out of order in %s", s.Labels)
 			}
 		}
-	}
-}
-
-// checkCached decodes raw twice through one series cache, filling it and
-// then reading from it, and checks both against the reference decoder.
-func checkCached(t *testing.T, raw []byte) {
-	cache := newRWSeriesCache(time.Now)
-	for range 2 {
-		scratch := bytes.Clone(raw)
-		b, stats, err := decodeCached(scratch, rwV1, 1, cache)
-		for i := range scratch {
-			scratch[i] = 0xa5
-		}
-		compareWithReference(t, raw, b, stats, err)
 	}
 }
 

@@ -45,7 +45,7 @@ func notProtobuf(err error) error {
 	return badRequest("bad_protobuf", "body is not a protobuf prometheus.WriteRequest: %v", err)
 }
 
-func decodeV1(body []byte, receivedMs int64, cache *rwSeriesCache) (*relay.Batch, decodeStats, error) {
+func decodeV1(body []byte, receivedMs int64) (*relay.Batch, decodeStats, error) {
 	var stats decodeStats
 	nSeries, nMeta, nSamples, unknown, err := countV1(body)
 	if err != nil {
@@ -62,47 +62,27 @@ func decodeV1(body []byte, receivedMs int64, cache *rwSeriesCache) (*relay.Batch
 		flat:  make([]relay.Sample, 0, nSamples),
 		sb:    labels.NewScratchBuilder(16),
 		batch: &relay.Batch{Timestamp: receivedMs, Series: make([]relay.Series, 0, nSeries)},
-		cache: cache,
 	}
-	if cache != nil {
-		cache.mu.RLock()
-	}
-	err = d.all()
-	if cache != nil {
-		cache.mu.RUnlock()
-	}
-	if err != nil {
-		return nil, stats, err
-	}
-	if cache != nil {
-		cache.add(d.misses, d.promote)
-	}
-	return d.batch, d.stats, nil
-}
-
-// all decodes the series and metadata of the request.
-func (d *v1Decoder) all() error {
-	body := d.body
 	index := 0
 	for p := 0; p < len(body); {
 		f, next, err := nextField(body, p, len(body))
 		if err != nil {
-			return notProtobuf(err)
+			return nil, stats, notProtobuf(err)
 		}
 		p = next
 		switch f.num {
 		case fWriteTimeseries:
 			if err := d.series(f, index); err != nil {
-				return err
+				return nil, stats, err
 			}
 			index++
 		case fWriteMetadata:
 			if err := d.metadata(f); err != nil {
-				return err
+				return nil, stats, err
 			}
 		}
 	}
-	return nil
+	return d.batch, d.stats, nil
 }
 
 // countV1 counts the series and metadata of a WriteRequest, and tells
@@ -140,10 +120,6 @@ type v1Decoder struct {
 	esb   labels.ScratchBuilder // exemplar labels
 	batch *relay.Batch
 	stats decodeStats
-
-	cache   *rwSeriesCache // nil: every label set is built
-	misses  []cacheMiss    // series to add to cache
-	promote []cacheMiss    // series found in the cache's old generation
 }
 
 func (d *v1Decoder) series(f wireField, index int) error {
@@ -153,51 +129,33 @@ func (d *v1Decoder) series(f wireField, index int) error {
 	d.ls = d.ls[:0]
 	first := len(d.flat)
 	var sr relay.Series
-	// The labels a series starts with (all of them, from Prometheus) may
-	// be a label set the cache holds.
-	start, prefix, key, cached := f.lo, f.lo, uint64(0), false
-	if d.cache != nil {
-		prefix = labelPrefix(d.body, f.lo, f.hi)
-		key = d.cache.hash(d.body[f.lo:prefix])
-		sr.Labels, cached = d.cache.get(key, d.body, f.lo, prefix)
-		if cached {
-			start = prefix
-		}
-	}
-	cacheable := d.cache != nil
-	for p := start; p < f.hi; {
+	for p := f.lo; p < f.hi; {
 		g, next, err := nextField(d.body, p, f.hi)
 		if err != nil {
 			return notProtobuf(err)
 		}
-		if g.num == fSeriesLabels && p >= prefix {
-			// A label after other fields: the prefix is not the label set.
-			cacheable = false
-			if cached {
-				cached = false
-				if err := d.labelsIn(f.lo, prefix); err != nil {
-					return notProtobuf(err)
-				}
+		p = next
+		switch g.num {
+		case fSeriesLabels:
+			if err := d.label(g); err != nil {
+				return notProtobuf(err)
+			}
+		case fSeriesSamples:
+			if err := d.sample(g); err != nil {
+				return notProtobuf(err)
+			}
+		case fSeriesExemplars, fSeriesHistograms:
+			if err := wantType(g, protowire.BytesType, "TimeSeries"); err != nil {
+				return notProtobuf(err)
+			}
+			if err := d.extra(g, &sr); err != nil {
+				return notProtobuf(err)
 			}
 		}
-		p = next
-		if err := d.seriesField(g, &sr); err != nil {
-			return notProtobuf(err)
-		}
 	}
-	if cached {
-		if d.cache.fromOld(key) {
-			d.promote = append(d.promote, cacheMiss{key, sr.Labels})
-		}
-	} else {
-		ls, err := finishLabelSlice(d.ls, &d.sb, index)
-		if err != nil {
-			return err
-		}
-		sr.Labels = ls
-		if cacheable && sameLabels(d.body, f.lo, prefix, ls) {
-			d.misses = append(d.misses, cacheMiss{key, ls})
-		}
+	ls, err := finishLabelSlice(d.ls, &d.sb, index)
+	if err != nil {
+		return err
 	}
 	if len(d.flat) > first {
 		sr.Samples = sortSamples(d.flat[first:len(d.flat):len(d.flat)])
@@ -206,39 +164,9 @@ func (d *v1Decoder) series(f wireField, index int) error {
 		return err
 	}
 	if len(sr.Samples)+len(sr.Histograms)+len(sr.Exemplars) > 0 {
+		sr.Labels = ls
 		sortHistogramSamples(sr.Histograms)
 		d.batch.Series = append(d.batch.Series, sr)
-	}
-	return nil
-}
-
-// seriesField decodes one field of a TimeSeries message.
-func (d *v1Decoder) seriesField(g wireField, sr *relay.Series) error {
-	switch g.num {
-	case fSeriesLabels:
-		return d.label(g)
-	case fSeriesSamples:
-		return d.sample(g)
-	case fSeriesExemplars, fSeriesHistograms:
-		if err := wantType(g, protowire.BytesType, "TimeSeries"); err != nil {
-			return err
-		}
-		return d.extra(g, sr)
-	}
-	return nil
-}
-
-// labelsIn reads the label fields of body[lo:hi] into d.ls.
-func (d *v1Decoder) labelsIn(lo, hi int) error {
-	for p := lo; p < hi; {
-		g, next, err := nextField(d.body, p, hi)
-		if err != nil {
-			return err
-		}
-		p = next
-		if err := d.label(g); err != nil {
-			return err
-		}
 	}
 	return nil
 }
