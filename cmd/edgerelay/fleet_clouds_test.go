@@ -166,10 +166,24 @@ edge:
 
 	// Every edge's queue empties; then count every scrape in every
 	// cloud's files.
+	checkAfterKill(t, clouds, edges, c3Sites, func(site string) [2]string {
+		return [2]string{owner(site, all), owner(site, without("c3"))}
+	})
+}
+
+// checkAfterKill checks, once every edge's queue is empty, that every
+// scrape of every site is in the files once, except the killed cloud c3's
+// last scrapes of its sites (checkDurableUnacked), that no survivor lost a
+// frame without its base, and that each site is on one /federate. owners
+// names a site's cloud before and after the kill.
+func checkAfterKill(t *testing.T, clouds []*clusterCloud, edges []*clusterEdge, c3Sites []string, owners func(string) [2]string) {
+	t.Helper()
+	var sites []string
 	last := map[string]int64{}
 	for _, e := range edges {
 		waitDrained(t, e.site, "http://"+e.http+"/metrics")
 		last[e.site] = e.target.Scrapes() - 2
+		sites = append(sites, e.site)
 	}
 	checkFederateOnce(t, clouds[:2], sites)
 	for _, c := range clouds[:2] {
@@ -202,12 +216,12 @@ edge:
 		}
 		killedSite := slices.Contains(c3Sites, s)
 		t.Logf("site %s (owner at the kill %s): scrapes %d..%d, lost %d %v, in two clouds %d %v",
-			s, owner(s, all), first, last[s], len(gaps), gaps, len(twice), twice)
+			s, owners(s)[0], first, last[s], len(gaps), gaps, len(twice), twice)
 		if len(gaps) > 0 || (!killedSite && len(twice) > 0) {
 			t.Errorf("site %s lost scrapes %v or has scrapes in two clouds %v: only the killed cloud's sites may have its last scrapes twice", s, gaps, twice)
 		}
 		if killedSite {
-			checkDurableUnacked(t, s, seen[s], twice, owner(s, without("c3")))
+			checkDurableUnacked(t, s, seen[s], twice, owners(s)[1])
 			durableUnacked += len(twice)
 		}
 	}
