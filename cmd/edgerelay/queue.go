@@ -51,6 +51,10 @@ func queueCommand() *cli.Command {
 					}
 					fmt.Fprintf(w, "dropped_blocks  %d\n", st.DroppedBlocks)
 					fmt.Fprintf(w, "dropped_samples %d\n", st.DroppedSamples)
+					if st.RetainedBlocks > 0 {
+						// Acknowledged, kept to rebuild a new cloud's delta bases.
+						fmt.Fprintf(w, "retained        %d blocks, %d bytes of delta generation %d\n", st.RetainedBlocks, st.RetainedBytes, st.RetainedGroup)
+					}
 					return printCursors(w, q)
 				},
 			},
