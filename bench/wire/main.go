@@ -18,8 +18,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/klauspost/compress/zstd"
-
 	"github.com/edgerelay/edgerelay/internal/wire/delta"
 )
 
@@ -36,7 +34,7 @@ func main() {
 		withMeta = flag.Bool("metadata", true, "keep HELP/TYPE metadata in the workloads (remote_write 1.0 leaves it out either way)")
 		every    = flag.Int("full-every", 40, "scrapes per generation for the amortized column (40 = full_every 10m at a 15 s interval)")
 		cpuprof  = flag.String("cpuprofile", "", "write a CPU profile of the run to this file")
-		level    = flag.Int("delta-zstd", 3, "zstd level of delta blocks: 1 fastest, 3 default, 7 better, 11 best")
+		parts    = flag.Bool("breakdown", true, "print where the delta v3 scheme's steady-state bytes go, part by part")
 		pSynth   = flag.String("peers-synth", "10k,10k,100k", "series of the synthetic targets of the peers workload (bench/peers' -synth)")
 		pScrapes = flag.Int("peers-scrapes", 12, "scrapes of each target of the peers workload")
 		pIntv    = flag.Duration("peers-interval", 5*time.Second, "scrape interval of the peers workload")
@@ -58,7 +56,6 @@ func main() {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	dzenc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(*level)), zstd.WithEncoderConcurrency(1))
 
 	var ws []*workload
 	node, err := loadNodeExporter(*dir)
@@ -113,6 +110,11 @@ func main() {
 		}
 	}
 	tw.Flush()
+	if *parts {
+		for _, w := range ws {
+			breakdown(w)
+		}
+	}
 }
 
 type result struct {
@@ -160,19 +162,33 @@ func measure(w *workload, sc scheme, minSamples int) result {
 			steadyBytes += len(p)
 		}
 	}
+	all += sc.framing * len(payloads)
+	firstBytes += sc.framing * countFirst(first, w.firstScrapes())
+	steadyBytes += sc.framing * (len(payloads) - countFirst(first, w.firstScrapes()))
 	r.all = float64(all) / float64(total)
 	// Payloads carrying the first scrape may carry later ones too (remote
 	// write batches cross scrapes): the first scrape's figure then comes
 	// from encoding it alone, and steady state from the other scrapes alone.
 	if !strings.HasPrefix(sc.name, "edgerelay delta") {
 		p, _ := sc.encode(w.scrapes[:w.firstScrapes()])
-		firstBytes = size(p)
+		firstBytes = size(p) + sc.framing*len(p)
 		p, _ = sc.encode(w.scrapes[w.firstScrapes():])
-		steadyBytes = size(p)
+		steadyBytes = size(p) + sc.framing*len(p)
 	}
 	r.first = float64(firstBytes) / float64(w.samples(0)-w.samples(w.firstScrapes()))
 	r.steady = float64(steadyBytes) / float64(w.samples(w.firstScrapes()))
 	return r
+}
+
+// countFirst counts the payloads whose first scrape is among the first n.
+func countFirst(first []int, n int) int {
+	c := 0
+	for _, f := range first {
+		if f < n {
+			c++
+		}
+	}
+	return c
 }
 
 func size(ps [][]byte) int {

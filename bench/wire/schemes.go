@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"sort"
@@ -23,14 +22,18 @@ type scheme struct {
 	name   string
 	encode func(scrapes []*relay.Batch) (payloads [][]byte, first []int)
 	decode func(payloads [][]byte) (samples int)
+	// framing is what the transport adds to each payload: a BLOCK frame's
+	// type, length and sequence number (relay/transport/PROTOCOL.md).
+	framing int
 }
 
+// blockFraming is a BLOCK frame's header: type u8, length u32, seq u64.
+const blockFraming = 13
+
 var (
-	// zenc compresses remote_write + zstd requests; dzenc compresses delta
-	// blocks (its level is the -delta-zstd flag).
-	zenc, _  = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1))
-	dzenc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1))
-	zdec, _  = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
+	// zenc compresses remote_write + zstd requests.
+	zenc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1))
+	zdec, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1))
 )
 
 // rwBatch is Prometheus' default queue_config.max_samples_per_send.
@@ -39,9 +42,9 @@ const rwBatch = 2000
 func schemes() []scheme {
 	return []scheme{
 		{name: "edgerelay delta v3+zstd", encode: func(s []*relay.Batch) ([][]byte, []int) { return deltaEncode(s, delta.Version3) },
-			decode: deltaDecode},
+			decode: deltaDecode, framing: blockFraming},
 		{name: "edgerelay delta v2+zstd", encode: func(s []*relay.Batch) ([][]byte, []int) { return deltaEncode(s, delta.Version) },
-			decode: deltaDecode},
+			decode: deltaDecode, framing: blockFraming},
 		{name: "remote_write 1.0 (snappy)", encode: func(s []*relay.Batch) ([][]byte, []int) {
 			return rwEncode(s, func(b []byte) []byte { return snappy.Encode(nil, b) })
 		}, decode: func(p [][]byte) int { return rwDecode(p, snappy.Decode) }},
@@ -50,7 +53,7 @@ func schemes() []scheme {
 		}, decode: func(p [][]byte) int {
 			return rwDecode(p, func(dst, b []byte) ([]byte, error) { return zdec.DecodeAll(b, dst[:0]) })
 		}},
-		{name: "edgerelay block codec v1", encode: codecEncode, decode: codecDecode},
+		{name: "edgerelay block codec v1", encode: codecEncode, decode: codecDecode, framing: blockFraming},
 	}
 }
 
@@ -90,19 +93,31 @@ func toScrapes(batches []*relay.Batch) []*delta.Scrape {
 var deltaScrapes = map[*relay.Batch]*delta.Scrape{}
 
 // deltaEncode encodes frames of the given version (delta.Version3 or
-// delta.Version, which writes versions 1 and 2).
+// delta.Version, which writes versions 1 and 2) into blocks as the edge
+// queues them (block.Encode: the container, zstd with a 1 MiB window), a
+// block per group of scrapes stamped within a second, as the edge's group
+// commit gathers them. Each block's frames are passed to onBlock, if set,
+// with the Sections of each.
 func deltaEncode(batches []*relay.Batch, version int) ([][]byte, []int) {
+	return deltaBlocks(batches, version, nil)
+}
+
+func deltaBlocks(batches []*relay.Batch, version int, onBlock func(first int, block []byte, secs []delta.Sections)) ([][]byte, []int) {
 	enc := delta.NewEncoder(1)
 	enc.SetVersion(version)
 	var payloads [][]byte
 	var first []int
-	var body []byte
-	var frame []byte
+	var frames [][]byte
+	var secs []delta.Sections
 	var start int64
 	flush := func() {
-		if len(body) > 0 {
-			payloads = append(payloads, dzenc.EncodeAll(body, nil))
-			body = body[:0]
+		if len(frames) > 0 {
+			p := block.Encode(nil, &relay.Block{Tenant: "acme", Site: "plant-7", Generation: enc.Generation(), Frames: frames})
+			payloads = append(payloads, p)
+			if onBlock != nil {
+				onBlock(first[len(first)-1], p, secs)
+			}
+			frames, secs = nil, secs[:0]
 		}
 	}
 	for i, b := range batches {
@@ -112,9 +127,8 @@ func deltaEncode(batches []*relay.Batch, version int) ([][]byte, []int) {
 			start = b.Timestamp
 			first = append(first, i)
 		}
-		frame = enc.AppendFrame(frame[:0], s)
-		body = binary.AppendUvarint(body, uint64(len(frame)))
-		body = append(body, frame...)
+		frames = append(frames, enc.AppendFrame(nil, s))
+		secs = append(secs, enc.LastSections())
 	}
 	flush()
 	return payloads, first
@@ -123,21 +137,17 @@ func deltaEncode(batches []*relay.Batch, version int) ([][]byte, []int) {
 func deltaDecode(payloads [][]byte) int {
 	dec := delta.NewDecoder()
 	n := 0
-	var body []byte
 	for _, p := range payloads {
-		var err error
-		body, err = zdec.DecodeAll(p, body[:0])
+		b, err := block.Decode(p)
 		if err != nil {
 			panic(err)
 		}
-		for len(body) > 0 {
-			l, k := binary.Uvarint(body)
-			s, err := dec.Apply(body[k : k+int(l)])
+		for _, f := range b.Frames {
+			s, err := dec.Apply(f)
 			if err != nil {
 				panic(fmt.Sprintf("BUG: delta decode: %v", err))
 			}
 			n += len(s.Series)
-			body = body[k+int(l):]
 		}
 	}
 	return n

@@ -33,6 +33,7 @@ type Encoder struct {
 	kbuf   []byte // a key from Scrape.Keys
 	xbuf   []byte // the extra section's entries
 	nx     int    // entries in xbuf
+	secs   Sections
 }
 
 type encTarget struct {
@@ -191,6 +192,7 @@ func (e *Encoder) appendFull(dst []byte, t *encTarget, s *Scrape) []byte {
 	t.forceFull, t.keyed, t.v3 = false, s.Keys != nil, e.v3
 	start := len(dst)
 	dst = e.appendHeader(dst, t, s, 0)
+	e.secs = Sections{Header: len(dst) - start}
 
 	e.sortMeta(s.Metadata)
 	t.meta = append(t.meta[:0], e.meta...)
@@ -229,30 +231,42 @@ func (e *Encoder) appendFull(dst []byte, t *encTarget, s *Scrape) []byte {
 		}
 		t.slots = append(t.slots, sl)
 	}
+	e.secs.Meta = len(dst) - start - e.secs.Header
+	mark := len(dst)
 	dst = binary.AppendUvarint(dst, uint64(len(t.slots)))
 	for i := range t.slots {
 		dst = e.appendKey(dst, s, t.slots[i].labels)
 	}
+	e.secs.Series = len(dst) - mark
+	mark = len(dst)
 	dst = e.appendExtras(dst, start)
+	e.secs.Extra = len(dst) - mark
 	e.resetStreams(t)
 	for i := range t.slots {
 		sl := &t.slots[i]
 		e.hdrs, sl.scale, _ = appendValue(e.hdrs, &e.st, 0, 0, sl.v, sl.curT, s.Timestamp, 0)
 	}
 	t.dict = nil // series in slot order: the next frame finds them by position
-	return appendStreams(dst, e.hdrs, &e.st)
+	return e.appendStreams(dst)
 }
 
 func (e *Encoder) appendIncremental(dst []byte, t *encTarget, s *Scrape) []byte {
 	start := len(dst)
 	dst = e.appendHeader(dst, t, s, kindIncremental)
+	e.secs = Sections{Header: len(dst) - start}
 	dst = e.appendMetaDiff(dst, t, s.Metadata)
+	e.secs.Meta = len(dst) - start - e.secs.Header
 	before := len(t.slots)
 	e.stageSeries(t, s)
 	nrec := e.codeChanges(t, s.Timestamp)
+	mark := len(dst)
 	dst = e.appendSlotChanges(dst, t, s, before, nrec)
+	e.secs.Gaps = len(e.gaps)
+	e.secs.Series = len(dst) - mark - e.secs.Gaps
+	mark = len(dst)
 	dst = e.appendExtras(dst, start)
-	return appendStreams(dst, e.hdrs, &e.st)
+	e.secs.Extra = len(dst) - mark
+	return e.appendStreams(dst)
 }
 
 // stageSeries is an incremental scrape's first pass: it finds or adds each

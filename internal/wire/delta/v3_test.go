@@ -38,6 +38,9 @@ func TestRoundTripVersion3(t *testing.T) {
 					if frame[0] != Version3 {
 						t.Fatalf("frame version %d", frame[0])
 					}
+					if sc := enc.LastSections(); sc.Header+sc.Meta+sc.Series+sc.Gaps+sc.Extra+sc.Headers+sc.Ints+sc.XORs+sc.Top+sc.Timestamps != len(frame) {
+						t.Fatalf("sections %+v do not add up to the frame's %d bytes", sc, len(frame))
+					}
 					got, err := dec.Apply(frame)
 					if err != nil {
 						t.Fatalf("seed %d hist %v step %d target %d: %v", seed, hist, step, i, err)
