@@ -17,11 +17,11 @@ var szenc, _ = zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zst
 
 // partNames are the parts of a frame (delta.Sections), in order.
 var partNames = []string{"header (target, generation, timestamp)", "metadata", "series (new label sets, absent, counts)",
-	"record ids (gaps)", "histograms, exemplars", "sample headers", "ints (decimal Δ, Δ of Δ)", "xors (low bytes)",
-	"xors (top bytes)", "explicit timestamps"}
+	"record ids (gaps)", "histograms, exemplars", "sample headers", "xors (top bytes)", "ints (decimal Δ, Δ of Δ)",
+	"xors (low bytes)", "explicit timestamps"}
 
 func partSizes(s delta.Sections) []int {
-	return []int{s.Header, s.Meta, s.Series, s.Gaps, s.Extra, s.Headers, s.Ints, s.XORs, s.Top, s.Timestamps}
+	return []int{s.Header, s.Meta, s.Series, s.Gaps, s.Extra, s.Headers, s.Top, s.Ints, s.XORs, s.Timestamps}
 }
 
 // breakdown prints where the delta v3 scheme's steady-state bytes go: each

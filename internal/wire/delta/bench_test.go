@@ -15,9 +15,15 @@ func benchScrapes(n, size int) []*Scrape {
 	return out
 }
 
-func BenchmarkEncode(b *testing.B) {
+func BenchmarkEncode(b *testing.B) { benchEncode(b, Version) }
+
+// BenchmarkEncodeVersion3 is BenchmarkEncode writing frames of version 3.
+func BenchmarkEncodeVersion3(b *testing.B) { benchEncode(b, Version3) }
+
+func benchEncode(b *testing.B, version int) {
 	ss := benchScrapes(32, 10000)
 	enc := NewEncoder(1)
+	enc.SetVersion(version)
 	var buf []byte
 	for _, s := range ss { // warm up: dictionary and scratch in place
 		buf = enc.AppendFrame(buf[:0], s)
@@ -35,9 +41,15 @@ func BenchmarkEncode(b *testing.B) {
 	b.ReportMetric(float64(bytes)/float64(samples), "B/sample")
 }
 
-func BenchmarkDecode(b *testing.B) {
+func BenchmarkDecode(b *testing.B) { benchDecode(b, Version) }
+
+// BenchmarkDecodeVersion3 is BenchmarkDecode of frames of version 3.
+func BenchmarkDecodeVersion3(b *testing.B) { benchDecode(b, Version3) }
+
+func benchDecode(b *testing.B, version int) {
 	ss := benchScrapes(32, 10000)
 	enc := NewEncoder(1)
+	enc.SetVersion(version)
 	frames := make([][]byte, len(ss))
 	for i, s := range ss {
 		frames[i] = enc.AppendFrame(nil, s)

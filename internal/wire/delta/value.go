@@ -293,7 +293,9 @@ func readValue(h byte, st *streams, old uint64, frameTS int64, tr trend) (v uint
 
 // appendStreams appends the header bytes and the streams of a frame:
 // len(ints) len(xors) as uvarints, hdrs, ints, xors, ts; version 3 has
-// len(top) after len(xors) and top after xors.
+// len(top) after len(xors) and top after hdrs, beside other bytes of low
+// entropy: zstd codes the literals of each of its blocks (128 KiB) with one
+// table, which random XOR bytes would make useless for top.
 func appendStreams(dst, hdrs []byte, st *streams) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(st.ints)))
 	dst = binary.AppendUvarint(dst, uint64(len(st.xors)))
@@ -301,9 +303,9 @@ func appendStreams(dst, hdrs []byte, st *streams) []byte {
 		dst = binary.AppendUvarint(dst, uint64(len(st.top)))
 	}
 	dst = append(dst, hdrs...)
+	dst = append(dst, st.top...)
 	dst = append(dst, st.ints...)
 	dst = append(dst, st.xors...)
-	dst = append(dst, st.top...)
 	return append(dst, st.ts...)
 }
 
@@ -316,9 +318,9 @@ func (r *reader) readStreams(n int, v3 bool) (hdrs []byte, st streams) {
 		nt = r.Count(1)
 	}
 	hdrs = r.Bytes(n)
+	st.top = r.Bytes(nt)
 	st.ints = r.Bytes(ni)
 	st.xors = r.Bytes(nx)
-	st.top = r.Bytes(nt)
 	st.ts, st.v3 = r.Buf, v3
 	r.Buf = nil
 	return hdrs, st
