@@ -9,7 +9,9 @@
 // divided by the growth of the cloud's edgerelay_received_samples_total),
 // resident memory (VmRSS every second; MiB per site is the window's average
 // less the RSS of the cloud before any site connected, divided by the
-// sites), and the sites one cloud core would serve at that cost.
+// sites), the sites one cloud core would serve at that cost, and how many
+// writes shared one durability barrier (edgerelay_cloud_sync_waits_total
+// over edgerelay_cloud_sync_barriers_total).
 //
 // Everything runs on 127.0.0.1; the cloud is stopped by its PID (SIGTERM,
 // SIGKILL after 15 s), also when interrupted or when -timeout passes. The
