@@ -99,7 +99,9 @@ type Queue struct {
 	// Default 64MiB.
 	MinFreeBytes Bytes `yaml:"min_free_bytes"`
 	// CommitInterval is how long ingest may wait to share one synced write
-	// with other writers; default 5ms.
+	// with other writers; default 5ms. A remote_write request while no
+	// other is under way does not wait: its sender waits for the answer
+	// before sending more, so nothing would join it.
 	CommitInterval time.Duration `yaml:"commit_interval"`
 	// MaxSendRate caps the uplink in bytes per second, for thin or metered
 	// links (an outage's backlog then drains no faster); 0, the default,

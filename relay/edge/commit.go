@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,15 +30,19 @@ type laneStarter interface {
 // submitted while a synced write is under way, or within the commit
 // interval, shares the next one.
 type committer struct {
-	q         appender
-	tenant    string
-	site      string
-	interval  time.Duration
-	maxBlock  int
-	log       *slog.Logger
-	delta     *deltaEncoder // nil: scrapes go whole
-	lanes     laneStarter   // nil: the queue is never split
-	in        chan *pending
+	q        appender
+	tenant   string
+	site     string
+	interval time.Duration
+	maxBlock int
+	log      *slog.Logger
+	delta    *deltaEncoder // nil: scrapes go whole
+	lanes    laneStarter   // nil: the queue is never split
+	in       chan *pending
+	// rwSubmits counts the submits under way of batches that are not
+	// scrapes: a remote_write request alone need not wait for others to
+	// share its commit (commitNow).
+	rwSubmits atomic.Int64
 	committed prometheus.Counter
 	commits   prometheus.Counter
 	failures  prometheus.Counter
@@ -73,6 +78,10 @@ func newCommitter(q appender, tenant, site string, interval time.Duration, maxBl
 
 // submit hands b to the commit loop and waits until it is durable.
 func (c *committer) submit(ctx context.Context, b *relay.Batch) error {
+	if !b.Scrape {
+		c.rwSubmits.Add(1)
+		defer c.rwSubmits.Add(-1)
+	}
 	p := &pending{b: b, done: make(chan error, 1)}
 	select {
 	case c.in <- p:
@@ -100,7 +109,7 @@ func (c *committer) run(ctx context.Context) error {
 			c.drain()
 			return nil
 		}
-		if c.interval > 0 {
+		if c.interval > 0 && !c.commitNow(group[0]) {
 			t := time.NewTimer(c.interval)
 		collect:
 			for {
@@ -124,6 +133,16 @@ func (c *committer) run(ctx context.Context) error {
 		}
 		c.commit(group)
 	}
+}
+
+// commitNow reports whether first, the first batch of a group commit,
+// goes without waiting the commit interval for others to join it: a
+// remote_write batch while no other remote_write submit is under way. A
+// sender whose shard sends its next request only once this one is
+// answered gains nothing from the wait; batches that arrive meanwhile
+// share the next commit.
+func (c *committer) commitNow(first *pending) bool {
+	return !first.b.Scrape && c.rwSubmits.Load() <= 1
 }
 
 func (c *committer) drain() {
