@@ -1,6 +1,7 @@
 package delta
 
 import (
+	"fmt"
 	"testing"
 )
 
@@ -141,4 +142,70 @@ func BenchmarkEncodeHistograms(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(hists), "ns/histogram")
 	b.ReportMetric(float64(bytes)/float64(hists), "B/histogram")
+}
+
+// counterScrapes returns n scrapes of a target of size series that grow
+// at a steady rate each, as relay/synth's counters and histogram buckets
+// do: integers by i+1, decimals by 0.5.
+func counterScrapes(n, size int) []*Scrape {
+	out := make([]*Scrape, n)
+	for k := range out {
+		out[k] = steadyScrape(int64(k), size/2)
+	}
+	return out
+}
+
+// BenchmarkEncodeCounters encodes steadily growing counters in versions 2
+// and 3 (in version 3 they have no records once their trend is steady).
+func BenchmarkEncodeCounters(b *testing.B) {
+	for _, v := range []int{Version, Version3} {
+		b.Run(fmt.Sprint("v", v), func(b *testing.B) {
+			ss := counterScrapes(64, 10000)
+			samples, bytes := 0, 0
+			var buf []byte
+			var enc *Encoder
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if i%len(ss) == 0 { // a new generation: values only grow within one
+					enc = NewEncoder(uint64(i + 1))
+					enc.SetVersion(v)
+				}
+				s := ss[i%len(ss)]
+				buf = enc.AppendFrame(buf[:0], s)
+				samples += len(s.Series)
+				bytes += len(buf)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(samples), "ns/sample")
+			b.ReportMetric(float64(bytes)/float64(samples), "B/sample")
+		})
+	}
+}
+
+// BenchmarkDecodeCounters decodes what BenchmarkEncodeCounters encodes.
+func BenchmarkDecodeCounters(b *testing.B) {
+	for _, v := range []int{Version, Version3} {
+		b.Run(fmt.Sprint("v", v), func(b *testing.B) {
+			ss := counterScrapes(64, 10000)
+			enc := NewEncoder(1)
+			enc.SetVersion(v)
+			frames := make([][]byte, len(ss))
+			for i, s := range ss {
+				frames[i] = enc.AppendFrame(nil, s)
+			}
+			samples := 0
+			var dec *Decoder
+			b.ReportAllocs()
+			for i := 0; i < b.N; i++ {
+				if i%len(frames) == 0 {
+					dec = NewDecoder()
+				}
+				s, err := dec.Apply(frames[i%len(frames)])
+				if err != nil {
+					b.Fatal(err)
+				}
+				samples += len(s.Series)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(samples), "ns/sample")
+		})
+	}
 }
