@@ -10,6 +10,11 @@
 // holding them, are written with WriteSynced and made durable in their
 // directory with SyncDir.
 //
+// Where many writers need their files durable at the same moment (the
+// cloud, for every site's blocks), a Barrier (group.go) makes them durable
+// together: one syncfs of the filesystem, or one fsync of each path, for
+// all of them; WriteFileShared is WriteFile with its syncs done so.
+//
 // The functions are safe for concurrent use on different paths; writers of
 // the same path must be serialised by the caller (they share one temporary
 // file name, which also means a temporary file a crash left behind is
@@ -40,7 +45,13 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 
 // Write is WriteFile with the content written by fill, for content that is
 // streamed rather than held in memory. fill's error is returned wrapped.
-func Write(path string, perm os.FileMode, fill func(io.Writer) error) (err error) {
+func Write(path string, perm os.FileMode, fill func(io.Writer) error) error {
+	return replace(path, perm, fill, nil)
+}
+
+// replace fills the temporary file, makes it durable, renames it over path
+// and makes the rename durable: by fsyncs, or by barrier b when not nil.
+func replace(path string, perm os.FileMode, fill func(io.Writer) error, b *Barrier) (err error) {
 	tmp := path + TempSuffix
 	// A temporary file left by a crash may have another mode; start afresh.
 	if err := os.Remove(tmp); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -59,15 +70,25 @@ func Write(path string, perm os.FileMode, fill func(io.Writer) error) (err error
 		f.Close()
 		return fmt.Errorf("write %q: %w", tmp, err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("sync %q: %w", tmp, err)
+	if b == nil {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return fmt.Errorf("sync %q: %w", tmp, err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("close %q: %w", tmp, err)
 	}
+	if b != nil {
+		if err := b.Sync(tmp); err != nil {
+			return err
+		}
+	}
 	if err := rename(tmp, path); err != nil {
 		return fmt.Errorf("rename %q to %q: %w", tmp, path, err)
+	}
+	if b != nil {
+		return b.Sync(filepath.Dir(path))
 	}
 	return syncDir(filepath.Dir(path))
 }

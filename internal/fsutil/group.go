@@ -3,6 +3,7 @@ package fsutil
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"sync"
@@ -103,8 +104,8 @@ func NewBarrier(dir string, window time.Duration) (*Barrier, error) {
 // syncfs, to the whole filesystem) is durable, or the barrier's error. A
 // path removed meanwhile is skipped.
 func (b *Barrier) Sync(paths ...string) error {
-	b.writers.Add(1)
 	b.mu.Lock()
+	b.writers.Add(1) // under the lock: counted, it is in its round
 	r := b.next
 	if r == nil {
 		r = &round{done: make(chan struct{})}
@@ -187,3 +188,14 @@ func (b *Barrier) Stats() (barriers, writers uint64) {
 // Syncfs reports whether the Barrier syncs the whole filesystem (syncfs)
 // rather than each path.
 func (b *Barrier) Syncfs() bool { return b.fd != nil }
+
+// WriteFileShared is WriteFile with its two syncs (the temporary file
+// before the rename, the directory after) done by barrier b, shared with
+// every other writer of the moment: the same guarantees, at a fraction of
+// the fsyncs when many files are replaced at once.
+func WriteFileShared(b *Barrier, path string, data []byte, perm os.FileMode) error {
+	return replace(path, perm, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}, b)
+}

@@ -154,3 +154,48 @@ func TestBarrierForSharesPerFilesystem(t *testing.T) {
 		t.Fatal("BarrierFor of a missing directory: no error")
 	}
 }
+
+// TestWriteFileShared replaces a file whole, its temporary file and then
+// its directory made durable by the barrier; a failed rename leaves the
+// old content and no temporary file.
+func TestWriteFileShared(t *testing.T) {
+	dir := t.TempDir()
+	b, err := NewBarrier(dir, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var synced [][]string
+	b.fd = nil // fsync each path, so the test sees which
+	inner := b.barrier
+	b.do = func(r *round) error {
+		var ps []string
+		for p := range r.paths {
+			ps = append(ps, p)
+		}
+		synced = append(synced, ps)
+		return inner(r)
+	}
+	p := filepath.Join(dir, "marks.json")
+	for _, content := range []string{"a much longer first content", "short"} {
+		if err := WriteFileShared(b, p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := read(t, p); got != content {
+			t.Fatalf("got %q, want %q", got, content)
+		}
+		noTemp(t, dir)
+	}
+	if len(synced) != 4 || synced[0][0] != p+TempSuffix || synced[1][0] != dir {
+		t.Fatalf("barriers synced %v, want the temporary file, then the directory, per write", synced)
+	}
+	old := rename
+	rename = func(string, string) error { return errors.New("rename refused") }
+	defer func() { rename = old }()
+	if err := WriteFileShared(b, p, []byte("lost"), 0o644); err == nil {
+		t.Fatal("no error from a failed rename")
+	}
+	if got := read(t, p); got != "short" {
+		t.Fatalf("after a failed rename: %q", got)
+	}
+	noTemp(t, dir)
+}

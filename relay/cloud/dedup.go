@@ -21,7 +21,8 @@ import (
 // Handled numbers are kept as merged ranges: live traffic keeps them one
 // range, an imported bundle that was deleted from the edge before the link
 // came back adds a second one. State is one small file per site, replaced
-// atomically (fsutil.WriteFile), and the marks in the site's delta base
+// atomically (fsutil.WriteFileShared: its syncs by a barrier shared with
+// every site's writes of the moment), and the marks in the site's delta base
 // logs (marklog.go): a block with delta frames is marked in its base log
 // record, in the same write as its frames (record), a block
 // without replaces the file (advance). Loading a site's state reads both;
@@ -48,6 +49,8 @@ type watermarks struct {
 	evicted func(tenant, site string, queueID uint64)
 	mu      sync.Mutex // guards m, not what its entries hold
 	m       map[string]*siteEntry
+	// barrier makes the replaced files durable, every site's at once.
+	barrier *fsutil.Barrier
 }
 
 // siteEntry holds one site's state once loaded.
@@ -95,7 +98,11 @@ func newWatermarks(dir string) (*watermarks, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("dedup state: %w", err)
 	}
-	return &watermarks{dir: dir, m: map[string]*siteEntry{}}, nil
+	br, err := fsutil.BarrierFor(dir, syncWindow)
+	if err != nil {
+		return nil, fmt.Errorf("dedup state: %w", err)
+	}
+	return &watermarks{dir: dir, m: map[string]*siteEntry{}, barrier: br}, nil
 }
 
 func (w *watermarks) path(tenant, site string) string {
@@ -191,7 +198,9 @@ func (w *watermarks) add(tenant, site string, queueID, seq uint64, durable bool)
 	next.touch(q)
 	if durable {
 		b, _ := json.Marshal(next)
-		if err := fsutil.WriteFile(w.path(tenant, site), b, 0o644); err != nil {
+		// A block without delta frames: its file replaced, made durable
+		// with every other site's of the moment.
+		if err := fsutil.WriteFileShared(w.barrier, w.path(tenant, site), b, 0o644); err != nil {
 			return fmt.Errorf("dedup state: %w", err)
 		}
 	}
