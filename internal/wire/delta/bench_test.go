@@ -29,12 +29,19 @@ func benchEncode(b *testing.B, version int) {
 	for _, s := range ss { // warm up: dictionary and scratch in place
 		buf = enc.AppendFrame(buf[:0], s)
 	}
+	runEncode(b, ss, func(int) *Encoder { return enc })
+}
+
+// runEncode encodes ss in turn b.N times with the encoder encoder(i)
+// returns for the i-th and reports time and bytes per sample.
+func runEncode(b *testing.B, ss []*Scrape, encoder func(i int) *Encoder) {
+	var buf []byte
 	samples, bytes := 0, 0
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		s := ss[i%len(ss)]
-		buf = enc.AppendFrame(buf[:0], s)
+		buf = encoder(i).AppendFrame(buf[:0], s)
 		samples += len(s.Series)
 		bytes += len(buf)
 	}
@@ -161,22 +168,14 @@ func BenchmarkEncodeCounters(b *testing.B) {
 	for _, v := range []int{Version, Version3} {
 		b.Run(fmt.Sprint("v", v), func(b *testing.B) {
 			ss := counterScrapes(64, 10000)
-			samples, bytes := 0, 0
-			var buf []byte
 			var enc *Encoder
-			b.ReportAllocs()
-			for i := 0; i < b.N; i++ {
+			runEncode(b, ss, func(i int) *Encoder {
 				if i%len(ss) == 0 { // a new generation: values only grow within one
 					enc = NewEncoder(uint64(i + 1))
 					enc.SetVersion(v)
 				}
-				s := ss[i%len(ss)]
-				buf = enc.AppendFrame(buf[:0], s)
-				samples += len(s.Series)
-				bytes += len(buf)
-			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(samples), "ns/sample")
-			b.ReportMetric(float64(bytes)/float64(samples), "B/sample")
+				return enc
+			})
 		})
 	}
 }
