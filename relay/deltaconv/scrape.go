@@ -130,6 +130,14 @@ func LabelSlice(dst []labels.Label, ls labels.Labels) []labels.Label {
 // extra, so that a merge costs one allocation, the result's, and one pass
 // over ls.
 func MergeInto(sb *labels.ScratchBuilder, ls labels.Labels, extra []labels.Label) labels.Labels {
+	MergeScratch(sb, ls, extra)
+	return sb.Labels()
+}
+
+// MergeScratch leaves the labels of MergeInto in sb (reset first), in
+// order, for the caller to build: a caller holding the memory of many
+// label sets builds them there (labels.ScratchBuilder.Overwrite).
+func MergeScratch(sb *labels.ScratchBuilder, ls labels.Labels, extra []labels.Label) {
 	sb.Reset()
 	j := 0
 	ls.Range(func(l labels.Label) {
@@ -155,7 +163,6 @@ func MergeInto(sb *labels.ScratchBuilder, ls labels.Labels, extra []labels.Label
 			sb.Add(extra[j].Name, extra[j].Value)
 		}
 	}
-	return sb.Labels()
 }
 
 // AppendMerged appends Merge(ls, extra) in canonical form, the delta key of

@@ -11,3 +11,9 @@ const labelsAsIDs = false
 func idOf(labels.Labels) string { panic("idOf without stringlabels") }
 
 func labelsOf(string) labels.Labels { panic("labelsOf without stringlabels") }
+
+// labelArena builds each label set on its own with these label
+// implementations.
+type labelArena struct{}
+
+func (*labelArena) build(sb *labels.ScratchBuilder) labels.Labels { return sb.Labels() }

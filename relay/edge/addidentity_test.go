@@ -1,0 +1,54 @@
+package edge
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/relay/deltaconv"
+)
+
+// TestAddIdentityArena checks addIdentity against deltaconv.Merge, series by
+// series, on batches whose label sets fill several arena chunks (values
+// long enough for Prometheus' longer size encoding among them, a series
+// with its own site, one with an external label's name, one empty), after
+// every batch is built, so that no label set was written over by a later
+// one.
+func TestAddIdentityArena(t *testing.T) {
+	extra := labels.FromStrings("region", "eu", "site", "plant-7")
+	var batches []*relay.Batch
+	var want [][]labels.Labels
+	for k := range 3 {
+		b := &relay.Batch{}
+		var w []labels.Labels
+		for i := range 3000 {
+			var ls labels.Labels
+			switch {
+			case i%1000 == 7:
+				ls = labels.FromStrings("__name__", "m", "site", "own")
+			case i%1000 == 8:
+				ls = labels.FromStrings("__name__", "m", "region", "us")
+			case i%1000 == 9:
+				ls = labels.EmptyLabels()
+			default:
+				ls = labels.FromStrings("__name__", fmt.Sprint("m", i%50), "job", "j",
+					"long", strings.Repeat("v", i%600), "series", fmt.Sprint(k, "-", i))
+			}
+			b.Series = append(b.Series, relay.Series{Labels: ls, Samples: []relay.Sample{{T: 1, V: 1}}})
+			w = append(w, deltaconv.Merge(ls, extra))
+		}
+		addIdentity(b, extra)
+		batches = append(batches, b)
+		want = append(want, w)
+	}
+	for k, b := range batches {
+		for i, s := range b.Series {
+			if !labels.Equal(s.Labels, want[k][i]) || s.Labels.String() != want[k][i].String() {
+				t.Fatalf("batch %d series %d: %s, want %s", k, i, s.Labels, want[k][i])
+			}
+		}
+	}
+}
