@@ -93,10 +93,10 @@ func (g *Guard) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 		gc1, user1, total1, live := read()
-		share := w.add(gc1-gc0, (gc1-gc0)+(user1-user0), total1-total0)
+		share := w.add(gc1-gc0, (gc1-gc0)+(user1-user0), total1-total0, live)
 		gc0, user0, total0 = gc1, user1, total1
 		limit := debug.SetMemoryLimit(-1)
-		if next := g.next(limit, live, share); next != limit {
+		if next := g.next(limit, live, w.minLive(), share); next != limit {
 			debug.SetMemoryLimit(next)
 			log.Info("memory limit changed: the collector's work follows the live heap, never under --memory-limit",
 				"limit_bytes", next, "was_bytes", limit, "live_heap_bytes", live, "gc_cpu_share", share)
@@ -110,19 +110,20 @@ func (g *Guard) Run(ctx context.Context) error {
 // the next ones; over three intervals the share is what it costs.
 const window = 3
 
-// shareWindow is the collector's share of the process's CPU time over the
-// last window checks.
+// shareWindow is the collector's share of the process's CPU time, and
+// the live heap, over the last window checks.
 type shareWindow struct {
 	gc, used, total [window]float64
+	live            [window]int64
 	n               int
 }
 
 // add records one interval's collector, process and available CPU time
-// and returns the collector's share over the window: 0 when the process
-// used less than minBusy of the available CPU.
-func (w *shareWindow) add(gc, used, total float64) float64 {
+// and live heap, and returns the collector's share over the window: 0
+// when the process used less than minBusy of the available CPU.
+func (w *shareWindow) add(gc, used, total float64, live int64) float64 {
 	i := w.n % window
-	w.gc[i], w.used[i], w.total[i] = gc, used, total
+	w.gc[i], w.used[i], w.total[i], w.live[i] = gc, used, total, live
 	w.n++
 	var g, u, t float64
 	for i := range window {
@@ -134,9 +135,22 @@ func (w *shareWindow) add(gc, used, total float64) float64 {
 	return g / u
 }
 
-// next returns the limit to set, given the current one, the live heap and
-// the collector's share of the process's CPU time since the last check.
-func (g *Guard) next(limit, live int64, share float64) int64 {
+// minLive is the smallest live heap of the window: what the process
+// keeps, where the latest may have been marked in the middle of a burst
+// (an edge's full frame of a large target is a fifth of its live heap
+// for a moment).
+func (w *shareWindow) minLive() int64 {
+	m := w.live[0]
+	for i := 1; i < min(w.n, window); i++ {
+		m = min(m, w.live[i])
+	}
+	return m
+}
+
+// next returns the limit to set, given the current one, the live heap (as
+// the last collection found it, and the smallest of the window) and the
+// collector's share of the process's CPU time over the window.
+func (g *Guard) next(limit, live, minLive int64, share float64) int64 {
 	maxShare := g.MaxGCShare
 	if maxShare <= 0 {
 		maxShare = 0.25
@@ -144,8 +158,10 @@ func (g *Guard) next(limit, live int64, share float64) int64 {
 	switch {
 	case share > maxShare && 2*live > limit:
 		// The limit, not GOGC, sets the heap goal, and collecting under
-		// it costs too much: give the heap what GOGC=100 would.
-		return max(g.Floor, 2*live)
+		// it costs too much: give the heap what GOGC=100 would, for what
+		// the process keeps rather than for a burst, and always more
+		// than the live heap now.
+		return max(g.Floor, 2*minLive, live+live/4)
 	case limit > g.Floor && 4*live < limit:
 		// The live heap shrank well under the raised limit: follow it
 		// down, with room so as not to come straight back.

@@ -31,10 +31,35 @@ func TestNext(t *testing.T) {
 		{"raised, live heap shrank: lowered", 400 * mib, 80 * mib, 0.01, 160 * mib},
 		{"lowered never under the floor", 400 * mib, 20 * mib, 0.01, 128 * mib},
 	} {
-		if got := g.next(tc.limit, tc.live, tc.share); got != tc.want {
+		if got := g.next(tc.limit, tc.live, tc.live, tc.share); got != tc.want {
 			t.Errorf("%s: next(%d MiB, live %d MiB, share %.2f) = %d MiB, want %d MiB",
 				tc.name, tc.limit/mib, tc.live/mib, tc.share, got/mib, tc.want/mib)
 		}
+	}
+}
+
+// TestRaiseForWhatIsKept: a raise gives twice the smallest live heap of
+// the window, not twice one marked in the middle of a burst, and always
+// room over the live heap now.
+func TestRaiseForWhatIsKept(t *testing.T) {
+	g := &Guard{Floor: 128 * mib}
+	for _, tc := range []struct {
+		live, minLive, want int64
+	}{
+		{120 * mib, 80 * mib, 160 * mib},
+		{150 * mib, 80 * mib, 187.5 * mib},
+		{100 * mib, 50 * mib, 128 * mib},
+	} {
+		if got := g.next(128*mib, tc.live, tc.minLive, 0.4); got != tc.want {
+			t.Errorf("live %d MiB, smallest %d MiB: raised to %d MiB, want %d MiB", tc.live/mib, tc.minLive/mib, got/mib, tc.want/mib)
+		}
+	}
+	var w shareWindow
+	for _, live := range []int64{80, 90, 120, 100} {
+		w.add(0, 1, 1, live*mib)
+	}
+	if got := w.minLive(); got != 90*mib {
+		t.Errorf("smallest live heap of the window %d MiB, want 90 MiB (80 has left it)", got/mib)
 	}
 }
 
@@ -52,7 +77,7 @@ func TestShareWindow(t *testing.T) {
 		{0, 0.1, 20, 0},          // the first interval left the window: idle, under minBusy
 		{0.1, 0.3, 2, 0.1 / 0.5}, // one collection among three intervals
 	} {
-		if got := w.add(tc.gc, tc.used, tc.total); got < tc.want-1e-9 || got > tc.want+1e-9 {
+		if got := w.add(tc.gc, tc.used, tc.total, 0); got < tc.want-1e-9 || got > tc.want+1e-9 {
 			t.Errorf("interval %d: share %.4f, want %.4f", i, got, tc.want)
 		}
 	}
