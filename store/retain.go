@@ -72,13 +72,17 @@ func (q *Queue) ackRetain(through uint64) error {
 		return err
 	}
 	r.acked = through
-	var infos []BlockInfo
+	// The old run's keys are read only when it ends: a run that grows
+	// with each acknowledgement costs the newly acknowledged blocks only.
+	var nr retained
 	var oldKeys [][]byte
 	err = q.db.View(func(txn *badger.Txn) error {
-		if infos, _, err = metasOf(txn, acked+1, through+1, 0, false); err != nil {
+		infos, _, err := metasOf(txn, acked+1, through+1, 0, false)
+		if err != nil {
 			return err
 		}
-		if old.from != 0 {
+		nr = nextRetained(old, infos, through, q.opt.RetainBytes)
+		if old.from != 0 && nr.from != old.from {
 			_, oldKeys, err = metasOf(txn, old.from, old.through+1, 0, true)
 		}
 		return err
@@ -86,7 +90,6 @@ func (q *Queue) ackRetain(through uint64) error {
 	if err != nil {
 		return err
 	}
-	nr := nextRetained(old, infos, through, q.opt.RetainBytes)
 	kept := keys[:0]
 	for _, k := range keys {
 		if seq, _ := seqOfKey(k); nr.from == 0 || seq < nr.from || seq > nr.through {

@@ -2,6 +2,7 @@ package store
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 )
 
@@ -137,5 +138,34 @@ func TestRetainAckRange(t *testing.T) {
 	}
 	if st := q.Stats(); st.Blocks != 0 || st.RetainedBlocks != 1 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// BenchmarkAckRetained acknowledges one block at a time, each of one delta
+// generation, after a retained run of the given length: the cost of an
+// acknowledgement should not grow with the run.
+func BenchmarkAckRetained(b *testing.B) {
+	for _, run := range []int{10, 1000} {
+		b.Run("run="+strconv.Itoa(run), func(b *testing.B) {
+			q := openQueue(b, b.TempDir(), Options{RetainBytes: 1 << 40})
+			recs := make([]Record, run+b.N)
+			for i := range recs {
+				recs[i] = grec(i, 1)
+			}
+			mustAppend(b, q, recs...)
+			if err := q.AckThrough(uint64(run)); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := range b.N {
+				if err := q.AckThrough(uint64(run + i + 1)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			if st := q.Stats(); st.RetainedBlocks != run+b.N {
+				b.Fatalf("retained %d blocks, want %d", st.RetainedBlocks, run+b.N)
+			}
+		})
 	}
 }
