@@ -1,14 +1,11 @@
 package rwout
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,7 +19,6 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 
-	"github.com/edgerelay/edgerelay/internal/promtest"
 	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/config"
 )
@@ -384,115 +380,5 @@ func TestQueueFullDropsOldest(t *testing.T) {
 	}
 	if got[fmt.Sprintf(`{__name__="fwd_test", i="0", job="j"}@%d`, 2000+blocks-1)] != 1 {
 		t.Fatal("the newest block did not arrive")
-	}
-}
-
-// TestSampleAgeLimit: series older than sample_age_limit are dropped as
-// too_old, the others sent.
-func TestSampleAgeLimit(t *testing.T) {
-	s := &sink{}
-	srv := httptest.NewServer(s)
-	defer srv.Close()
-	c := cfg(t, srv.URL, 100)
-	c.QueueConfig.SampleAgeLimit = model.Duration(time.Hour)
-	f := start(t, c, Options{})
-	now := time.Now().UnixMilli()
-	sendWait(t, f, batch(2, now-2*3600_000), batch(3, now))
-	if n := len(s.samples()); n != 3 {
-		t.Fatalf("received %d samples, want the 3 recent ones", n)
-	}
-	if n := testutil.ToFloat64(f.m.dropped.WithLabelValues(reasonTooOld)); n != 2 {
-		t.Fatalf("dropped too_old %v, want 2", n)
-	}
-}
-
-// TestSigV4Signs: with sigv4 set, each request is signed (AWS SigV4
-// Authorization header naming the access key, region and service).
-func TestSigV4Signs(t *testing.T) {
-	var auth []string
-	s := &sink{answer: func(_ *prompb.WriteRequest, r *http.Request) int {
-		auth = append(auth, r.Header.Get("Authorization"))
-		return 204
-	}}
-	srv := httptest.NewServer(s)
-	defer srv.Close()
-	body := fmt.Sprintf("remote_write:\n  - url: %s/api/v1/write\n    sigv4: {region: eu-west-1, access_key: AKIDEXAMPLE, secret_key: secret, service_name: aps}\n", srv.URL)
-	c, err := config.Parse([]byte("cloud:\n" + indent(body)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := start(t, c.Cloud.Forward[0], Options{})
-	sendWait(t, f, batch(1, 1000))
-	if len(auth) != 1 || !strings.HasPrefix(auth[0], "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") || !strings.Contains(auth[0], "/eu-west-1/aps/aws4_request") {
-		t.Fatalf("Authorization %q", auth)
-	}
-}
-
-func indent(s string) string {
-	return "  " + strings.ReplaceAll(strings.TrimSuffix(s, "\n"), "\n", "\n  ") + "\n"
-}
-
-// TestEncodeExact: what a receiver decodes equals what was delivered, bit
-// for bit (NaN payloads, negative timestamps, many samples per series).
-func TestEncodeExact(t *testing.T) {
-	s := &sink{}
-	srv := httptest.NewServer(s)
-	defer srv.Close()
-	f := start(t, cfg(t, srv.URL, 10000), Options{})
-	b := &relay.Batch{Series: []relay.Series{
-		{Labels: labels.FromStrings("__name__", "a", "x", strings.Repeat("v", 300)),
-			Samples: []relay.Sample{{T: -5, V: math.Float64frombits(0x7ff0000000000002)}, {T: 0, V: 0}, {T: 1 << 40, V: -1.5}}},
-		{Labels: labels.FromStrings("__name__", "b"), Samples: []relay.Sample{{T: 7, V: math.Inf(1)}}},
-	}}
-	sendWait(t, f, b)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	got := map[string][]prompb.Sample{}
-	for _, req := range s.taken {
-		for _, ts := range req.Timeseries {
-			got[prompbLabels(ts).String()] = append(got[prompbLabels(ts).String()], ts.Samples...)
-		}
-	}
-	for _, sr := range b.Series {
-		g := got[sr.Labels.String()]
-		if len(g) != len(sr.Samples) {
-			t.Fatalf("%s: %v", sr.Labels, g)
-		}
-		for i, smp := range sr.Samples {
-			if g[i].Timestamp != smp.T || math.Float64bits(g[i].Value) != math.Float64bits(smp.V) {
-				t.Fatalf("%s sample %d: %v, want %v", sr.Labels, i, g[i], smp)
-			}
-		}
-	}
-}
-
-// TestRealPrometheusReceiver forwards into Prometheus 2.42 started with its
-// remote_write receiver and reads the samples back with its query API.
-func TestRealPrometheusReceiver(t *testing.T) {
-	addr := promtest.Start(t, "global: {}\n", "--web.enable-remote-write-receiver").Addr
-	f := start(t, cfg(t, "http://"+addr+"/api/v1/write", 2000), Options{})
-	now := time.Now().UnixMilli()
-	sendWait(t, f, batch(5, now))
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/api/v1/query?query=" + url.QueryEscape(`fwd_test{i="3"}`) + fmt.Sprintf("&time=%.3f", float64(now)/1000))
-		if err == nil {
-			var r struct {
-				Data struct {
-					Result []struct {
-						Value [2]any `json:"value"`
-					} `json:"result"`
-				} `json:"data"`
-			}
-			json.NewDecoder(resp.Body).Decode(&r)
-			resp.Body.Close()
-			if len(r.Data.Result) == 1 && r.Data.Result[0].Value[1] == "3" {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("forwarded sample not queryable in Prometheus")
-		}
-		time.Sleep(200 * time.Millisecond)
 	}
 }
