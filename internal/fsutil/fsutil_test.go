@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -180,5 +181,37 @@ func TestWriteSyncedAndSyncDir(t *testing.T) {
 	}
 	if err := SyncDir(filepath.Join(dir, "absent")); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("SyncDir of a missing directory: %v", err)
+	}
+}
+
+// TestWriteNewAndRename: WriteNew creates and truncates; Rename moves a
+// directory into place and refuses a name holding a non-empty one.
+func TestWriteNewAndRename(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	for _, c := range []string{"a much longer first content", "short"} {
+		if err := WriteNew(p, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := read(t, p); got != c {
+			t.Fatalf("got %q, want %q", got, c)
+		}
+	}
+	if err := WriteNew(filepath.Join(dir, "missing", "f"), nil, 0o644); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("WriteNew in a missing directory: %v", err)
+	}
+	a, b := filepath.Join(dir, "a"), filepath.Join(dir, "b")
+	for _, d := range []string{a, b} {
+		os.Mkdir(d, 0o755)
+		WriteNew(filepath.Join(d, "x"), []byte(d), 0o644)
+	}
+	if err := Rename(a, b); !errors.Is(err, syscall.ENOTEMPTY) && !errors.Is(err, syscall.EEXIST) {
+		t.Fatalf("Rename onto a non-empty directory: %v", err)
+	}
+	if err := Rename(a, filepath.Join(dir, "c")); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, filepath.Join(dir, "c", "x")); got != a {
+		t.Fatalf("renamed directory holds %q", got)
 	}
 }

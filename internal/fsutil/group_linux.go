@@ -39,9 +39,18 @@ func kernelAtLeast(release string, major, minor int) bool {
 	return maj > major || maj == major && mnr >= minor
 }
 
-// syncfs syncs the filesystem f is on.
+// syncfs syncs the filesystem f is on (through SyscallConn: Fd would put
+// the file in blocking mode, a system call, at every barrier).
 func syncfs(f *os.File) error {
-	return unix.Syncfs(int(f.Fd()))
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = unix.Syncfs(int(fd)) }); err != nil {
+		return err
+	}
+	return serr
 }
 
 // device is the filesystem dir is on.

@@ -97,7 +97,7 @@ func (w *Writer) publish(st *staged) (int64, bool, error) {
 	for range maxBumps {
 		name := strconv.FormatInt(epochUs, 10)
 		dst := filepath.Join(st.target, name)
-		err := os.Rename(st.tmp, dst)
+		err := fsutil.Rename(st.tmp, dst)
 		if errors.Is(err, syscall.EEXIST) || errors.Is(err, syscall.ENOTEMPTY) || errors.Is(err, syscall.ENOTDIR) {
 			// Taken: by the same scrape (a resend), or by another one.
 			if same(dst, name, st.data, st.js, st.native) {
@@ -194,7 +194,7 @@ func writeScrape(dir, name string, data, js, native []byte, synced bool) error {
 
 // writeUnsynced creates path with data, made durable later by a barrier.
 func writeUnsynced(path string, data []byte, perm os.FileMode) error {
-	if err := os.WriteFile(path, data, perm); err != nil {
+	if err := fsutil.WriteNew(path, data, perm); err != nil {
 		return fmt.Errorf("write %q: %w", path, err)
 	}
 	return nil
@@ -266,11 +266,15 @@ func (w *Writer) updateLatest(ts *targetState, target string, epochUs int64) err
 		}
 	}
 	tmp := filepath.Join(target, tmpPrefix+latestName+"-"+strconv.FormatInt(epochUs, 10))
-	os.Remove(tmp)
-	if err := os.Symlink(strconv.FormatInt(epochUs, 10), tmp); err != nil {
+	err := os.Symlink(strconv.FormatInt(epochUs, 10), tmp)
+	if errors.Is(err, fs.ErrExist) { // left by an interrupted write
+		os.Remove(tmp)
+		err = os.Symlink(strconv.FormatInt(epochUs, 10), tmp)
+	}
+	if err != nil {
 		return fmt.Errorf("create link %q: %w", tmp, err)
 	}
-	if err := os.Rename(tmp, link); err != nil {
+	if err := fsutil.Rename(tmp, link); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("replace link %q: %w", link, err)
 	}
