@@ -35,23 +35,29 @@ import (
 type Barrier struct {
 	fd *os.File // a directory on the filesystem, for syncfs; nil: fsync each path
 	// window is how long a barrier waits, from its first writer, for more
-	// writers before it starts.
+	// writers before it starts, when the barrier before it was shared: a
+	// lone stream of writers (one site catching up) never waits for others
+	// that are not there.
 	window time.Duration
+	shared bool // the last barrier covered more than one writer
 
 	mu      sync.Mutex
 	next    *round // collecting writers; nil: none waiting
 	running bool   // a goroutine is running barriers
 
 	rounds, writers atomic.Uint64
-	// do runs one barrier: b.barrier, or a test's stand-in.
-	do func(*round) error
+	// do runs one barrier: b.barrier, or a test's stand-in; sleep waits
+	// the window: time.Sleep, or a test's.
+	do    func(*round) error
+	sleep func(time.Duration)
 }
 
 // round is one barrier and the writers it covers.
 type round struct {
-	paths map[string]struct{} // fsync mode: what to sync
-	done  chan struct{}
-	err   error
+	writers int
+	paths   map[string]struct{} // fsync mode: what to sync
+	done    chan struct{}
+	err     error
 }
 
 // barriers holds one Barrier per filesystem (device), shared by every
@@ -88,7 +94,7 @@ func BarrierFor(dir string, window time.Duration) (*Barrier, error) {
 // Barriers are not closed: BarrierFor keeps one per filesystem for the
 // life of the process.
 func NewBarrier(dir string, window time.Duration) (*Barrier, error) {
-	b := &Barrier{window: window}
+	b := &Barrier{window: window, sleep: time.Sleep}
 	b.do = b.barrier
 	if syncfsWorks() {
 		f, err := os.Open(dir)
@@ -111,6 +117,7 @@ func (b *Barrier) Sync(paths ...string) error {
 		r = &round{done: make(chan struct{})}
 		b.next = r
 	}
+	r.writers++
 	if b.fd == nil {
 		if r.paths == nil {
 			r.paths = map[string]struct{}{}
@@ -131,17 +138,21 @@ func (b *Barrier) Sync(paths ...string) error {
 // run runs barriers while writers wait for one.
 func (b *Barrier) run() {
 	for {
-		if b.window > 0 {
-			time.Sleep(b.window)
+		b.mu.Lock()
+		wait := b.window > 0 && b.shared
+		b.mu.Unlock()
+		if wait {
+			b.sleep(b.window)
 		}
 		b.mu.Lock()
 		r := b.next
 		b.next = nil
 		if r == nil {
-			b.running = false
+			b.running, b.shared = false, false
 			b.mu.Unlock()
 			return
 		}
+		b.shared = r.writers > 1
 		b.mu.Unlock()
 		r.err = b.do(r)
 		b.rounds.Add(1)

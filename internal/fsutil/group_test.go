@@ -199,3 +199,75 @@ func TestWriteFileShared(t *testing.T) {
 	}
 	noTemp(t, dir)
 }
+
+// TestBarrierWindowOnlyWhenShared: a lone writer syncing again and again
+// never waits the window; once a barrier was shared by several writers,
+// the next one waits it for more.
+func TestBarrierWindowOnlyWhenShared(t *testing.T) {
+	b, err := NewBarrier(t.TempDir(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var waits int
+	release := make(chan struct{})
+	b.sleep = func(time.Duration) {
+		mu.Lock()
+		waits++
+		mu.Unlock()
+		<-release
+	}
+	for range 5 {
+		if err := b.Sync(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if waits != 0 {
+		t.Fatalf("a lone writer waited the window %d times", waits)
+	}
+	// Hold a barrier while three writers gather, then sync again: the
+	// barrier after the shared one waits the window.
+	hold := make(chan struct{})
+	b.do = func(r *round) error {
+		if r.writers == 1 {
+			<-hold
+		}
+		return nil
+	}
+	first := make(chan error, 1)
+	go func() { first <- b.Sync() }()
+	for _, w := b.Stats(); w < 6; _, w = b.Stats() {
+		time.Sleep(time.Millisecond)
+	}
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			if err := b.Sync(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	for _, w := b.Stats(); w < 9; _, w = b.Stats() {
+		time.Sleep(time.Millisecond)
+	}
+	close(hold)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait() // the shared round of three ran
+	next := make(chan error, 1)
+	go func() { next <- b.Sync() }()
+	for {
+		mu.Lock()
+		n := waits
+		mu.Unlock()
+		if n == 1 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	if err := <-next; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -109,11 +109,12 @@ func newBases(dir string) (*bases, error) {
 
 // syncWindow is how long a durability barrier (fsutil.Barrier) of the
 // cloud's disks waits, from the first block needing it, for others to
-// share it. A block waits for three (its files, their renames, its base
-// log record), so it costs each block up to 30 ms before its
-// acknowledgement; in return 200 sites sending every 5 s share a barrier
-// about three at a time rather than one (bench/sites), and more sites
-// share it more.
+// share it, once barriers are being shared. A block waits for three (its
+// files, their renames, its base log record), so on a busy cloud it costs
+// each block up to 30 ms before its acknowledgement; in return 200 sites
+// sending every 5 s share a barrier about three at a time rather than one
+// (bench/sites), and more sites share it more. A lone stream of blocks
+// does not wait.
 const syncWindow = 10 * time.Millisecond
 
 // get returns the locked base of (tenant, site, queueID, lane), loading it
