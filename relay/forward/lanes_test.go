@@ -83,10 +83,7 @@ func TestLanesLoopback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sctx, stopS := context.WithCancel(context.Background())
-	runS := make(chan error, 1)
-	go func() { runS <- srv.Run(sctx) }()
-	defer func() { stopS(); <-runS }()
+	defer background(srv.Run)()
 
 	f, err := New(q, Config{
 		Client: transport.ClientConfig{Addr: srv.Addr().String(), TLS: clientTLS,
@@ -119,10 +116,8 @@ func TestLanesLoopback(t *testing.T) {
 			}
 		}
 	}()
-	fctx, stopF := context.WithCancel(context.Background())
-	runF := make(chan error, 1)
-	go func() { runF <- f.Run(fctx) }()
-	defer func() { stopF(); <-runF }()
+	stopF := background(f.Run)
+	defer stopF()
 
 	deadline := time.Now().Add(30 * time.Second)
 	sawTwo := false
@@ -143,8 +138,6 @@ func TestLanesLoopback(t *testing.T) {
 		t.Errorf("edgerelay_uplink_lanes %v after the drain, want 1", v)
 	}
 	stopF()
-	<-runF
-	runF <- nil
 
 	<-appended
 	mu.Lock()
@@ -183,4 +176,13 @@ func TestLanesLoopback(t *testing.T) {
 	if st := q.Stats(); st.Blocks != 0 || st.HeadSeq != 0 {
 		t.Fatalf("queue after the drain: %+v", st)
 	}
+}
+
+// background runs run until the returned stop is first called, which
+// cancels its context and waits for it to return; later calls do nothing.
+func background(run func(context.Context) error) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	return sync.OnceFunc(func() { cancel(); <-done })
 }

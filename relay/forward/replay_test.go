@@ -63,10 +63,7 @@ func TestLoopbackReplayBases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sctx, stopS := context.WithCancel(context.Background())
-	runS := make(chan error, 1)
-	go func() { runS <- s.Run(sctx) }()
-	defer func() { stopS(); <-runS }()
+	defer background(s.Run)()
 
 	reg := prometheus.NewRegistry()
 	f, err := New(q, Config{
@@ -77,10 +74,7 @@ func TestLoopbackReplayBases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fctx, stopF := context.WithCancel(context.Background())
-	runF := make(chan error, 1)
-	go func() { runF <- f.Run(fctx) }()
-	defer func() { stopF(); <-runF }()
+	defer background(f.Run)()
 
 	deadline := time.Now().Add(30 * time.Second)
 	for q.Stats().Blocks > 0 && time.Now().Before(deadline) {
