@@ -2,7 +2,6 @@ package store
 
 import (
 	"fmt"
-	"sort"
 
 	badger "github.com/dgraph-io/badger/v4"
 )
@@ -13,35 +12,34 @@ type NamedCursor struct {
 	Cursor
 }
 
-// Cursors returns every persisted cursor, by name; damaged records are
-// given as the zero Cursor, as LoadCursor gives them.
+// Cursors returns every persisted cursor, sorted by name (the keys'
+// order); damaged records are given as the zero Cursor, as LoadCursor
+// gives them.
 func (q *Queue) Cursors() ([]NamedCursor, error) {
 	if err := q.enter(); err != nil {
 		return nil, err
 	}
-	var names []string
+	defer q.life.RUnlock()
+	var out []NamedCursor
 	err := q.db.View(func(txn *badger.Txn) error {
 		opt := badger.DefaultIteratorOptions
-		opt.Prefix, opt.PrefetchValues = []byte{prefixCursor}, false
+		opt.Prefix = []byte{prefixCursor}
 		it := txn.NewIterator(opt)
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			names = append(names, string(it.Item().Key()[1:]))
+			name := string(it.Item().Key()[1:])
+			err := it.Item().Value(func(v []byte) error {
+				out = append(out, NamedCursor{name, q.parseCursor(name, v)})
+				return nil
+			})
+			if err != nil {
+				return err
+			}
 		}
 		return nil
 	})
-	q.life.RUnlock()
 	if err != nil {
 		return nil, fmt.Errorf("list cursors: %w", err)
-	}
-	sort.Strings(names)
-	out := make([]NamedCursor, 0, len(names))
-	for _, n := range names {
-		c, err := q.LoadCursor(n)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, NamedCursor{n, c})
 	}
 	return out, nil
 }

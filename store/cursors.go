@@ -47,14 +47,7 @@ func (q *Queue) LoadCursor(name string) (Cursor, error) {
 			return err
 		}
 		return it.Value(func(v []byte) error {
-			if len(v) != 16 {
-				// Damaged: start the receiver over from the oldest block.
-				// Nothing is lost; it drops what it already holds as repeats.
-				q.log.Warn("corrupt cursor record; the receiver starts from the oldest queued block", "name", name, "bytes", len(v))
-				return nil
-			}
-			c.Acked, _ = parseU64(v[:8])
-			c.Skip, _ = parseU64(v[8:])
+			c = q.parseCursor(name, v)
 			return nil
 		})
 	})
@@ -62,6 +55,20 @@ func (q *Queue) LoadCursor(name string) (Cursor, error) {
 		return Cursor{}, fmt.Errorf("load cursor %q: %w", name, err)
 	}
 	return c, nil
+}
+
+// parseCursor reads a cursor record; a damaged one (logged) is the zero
+// Cursor: the receiver starts over from the oldest block, nothing is lost,
+// and it drops what it already holds as repeats.
+func (q *Queue) parseCursor(name string, v []byte) Cursor {
+	if len(v) != 16 {
+		q.log.Warn("corrupt cursor record; the receiver starts from the oldest queued block", "name", name, "bytes", len(v))
+		return Cursor{}
+	}
+	var c Cursor
+	c.Acked, _ = parseU64(v[:8])
+	c.Skip, _ = parseU64(v[8:])
+	return c
 }
 
 // SaveCursor persists the cursor of name, synced.

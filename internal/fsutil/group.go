@@ -139,7 +139,7 @@ func (b *Barrier) Sync(paths ...string) error {
 func (b *Barrier) run() {
 	for {
 		b.mu.Lock()
-		wait := b.window > 0 && b.shared
+		wait := b.window > 0 && b.shared && b.next != nil
 		b.mu.Unlock()
 		if wait {
 			b.sleep(b.window)
@@ -148,7 +148,7 @@ func (b *Barrier) run() {
 		r := b.next
 		b.next = nil
 		if r == nil {
-			b.running, b.shared = false, false
+			b.running = false
 			b.mu.Unlock()
 			return
 		}
