@@ -10,11 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 
-	"github.com/prometheus/prometheus/discovery"
-	"github.com/prometheus/prometheus/discovery/refresh"
 	"github.com/prometheus/prometheus/discovery/targetgroup"
 )
 
@@ -33,10 +30,6 @@ var DefaultDNSConfig = DNSConfig{
 	Type:            "SRV",
 }
 
-func init() {
-	discovery.RegisterConfig(&DNSConfig{})
-}
-
 // DNSConfig is one entry of dns_sd_configs.
 type DNSConfig struct {
 	Names           []string       `yaml:"names"`
@@ -48,7 +41,7 @@ type DNSConfig struct {
 	Port int `yaml:"port"`
 }
 
-// Name implements discovery.Config.
+// Name implements Config.
 func (*DNSConfig) Name() string { return "dns" }
 
 // UnmarshalYAML applies the defaults and refuses what Prometheus refuses.
@@ -76,50 +69,16 @@ func (c *DNSConfig) UnmarshalYAML(unmarshal func(any) error) error {
 	return nil
 }
 
-// NewDiscovererMetrics implements discovery.Config: Prometheus' lookup
-// counters (prometheus_sd_dns_lookups_total, ..._lookup_failures_total).
-func (*DNSConfig) NewDiscovererMetrics(reg prometheus.Registerer, rmi discovery.RefreshMetricsInstantiator) discovery.DiscovererMetrics {
-	m := &dnsMetrics{
-		refresh: rmi,
-		lookups: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "prometheus_sd_dns_lookups_total", Help: "The number of DNS-SD lookups.",
-		}),
-		failures: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "prometheus_sd_dns_lookup_failures_total", Help: "The number of DNS-SD lookup failures.",
-		}),
-	}
-	m.reg = discovery.NewMetricRegisterer(reg, []prometheus.Collector{m.lookups, m.failures})
-	return m
-}
-
-type dnsMetrics struct {
-	refresh  discovery.RefreshMetricsInstantiator
-	lookups  prometheus.Counter
-	failures prometheus.Counter
-	reg      discovery.MetricRegisterer
-}
-
-func (m *dnsMetrics) Register() error { return m.reg.RegisterMetrics() }
-func (m *dnsMetrics) Unregister()     { m.reg.UnregisterMetrics() }
-
 // resolver answers the lookups; tests point it at their own server.
 var resolver = &net.Resolver{PreferGo: true}
 
-// NewDiscoverer implements discovery.Config.
-func (c *DNSConfig) NewDiscoverer(opts discovery.DiscovererOptions) (discovery.Discoverer, error) {
-	m, ok := opts.Metrics.(*dnsMetrics)
-	if !ok {
-		return nil, errors.New("dns_sd: invalid discovery metrics type")
-	}
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	d := &dnsDiscovery{names: c.Names, typ: strings.ToUpper(c.Type), port: c.Port, log: log, m: m}
-	return refresh.NewDiscovery(refresh.Options{
-		Logger: log, Mech: "dns", SetName: opts.SetName, Interval: time.Duration(c.RefreshInterval),
-		RefreshF: d.refresh, MetricsInstantiator: m.refresh,
-	}), nil
+// NewProvider implements Config: every name is looked up at once and then
+// every refresh_interval, lookups counted in
+// prometheus_sd_dns_lookups_total and ..._lookup_failures_total.
+func (c *DNSConfig) NewProvider(opts ProviderOptions) (Provider, error) {
+	log := opts.logger()
+	d := &dnsDiscovery{names: c.Names, typ: strings.ToUpper(c.Type), port: c.Port, log: log, m: opts.Metrics.or()}
+	return &refresher{mech: "dns", job: opts.Job, interval: time.Duration(c.RefreshInterval), log: log, m: d.m, refresh: d.refresh}, nil
 }
 
 type dnsDiscovery struct {
@@ -127,7 +86,7 @@ type dnsDiscovery struct {
 	typ   string
 	port  int
 	log   *slog.Logger
-	m     *dnsMetrics
+	m     *Metrics
 }
 
 // refresh looks every name up and returns a group per name that answered
@@ -138,10 +97,10 @@ func (d *dnsDiscovery) refresh(ctx context.Context) ([]*targetgroup.Group, error
 	var tgs []*targetgroup.Group
 	for _, name := range d.names {
 		targets, err := d.lookup(ctx, name)
-		d.m.lookups.Inc()
+		d.m.dnsLookups.Inc()
 		var dnsErr *net.DNSError
 		if err != nil && !(errors.As(err, &dnsErr) && dnsErr.IsNotFound) {
-			d.m.failures.Inc()
+			d.m.dnsFailures.Inc()
 			if ctx.Err() == nil {
 				d.log.Error("Error refreshing DNS targets", "err", err)
 			}

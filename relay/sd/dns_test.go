@@ -14,39 +14,43 @@ import (
 	"go.yaml.in/yaml/v2"
 	"golang.org/x/net/dns/dnsmessage"
 
-	"github.com/prometheus/prometheus/discovery"
 	"github.com/prometheus/prometheus/discovery/targetgroup"
 )
 
-// runDNS starts the discoverer cfg describes (YAML, one dns_sd_configs
+// runDNS starts the provider cfg describes (YAML, one dns_sd_configs
 // entry) and returns its first update and its metrics.
-func runDNS(t *testing.T, cfgYAML string) ([]*targetgroup.Group, *dnsMetrics) {
+func runDNS(t *testing.T, cfgYAML string) ([]*targetgroup.Group, *Metrics) {
 	t.Helper()
 	var cfg DNSConfig
 	if err := yaml.UnmarshalStrict([]byte(cfgYAML), &cfg); err != nil {
 		t.Fatal(err)
 	}
-	reg := prometheus.NewRegistry()
-	rm := discovery.NewRefreshMetrics(reg)
-	m := cfg.NewDiscovererMetrics(reg, rm)
-	if err := m.Register(); err != nil {
-		t.Fatal(err)
-	}
-	d, err := cfg.NewDiscoverer(discovery.DiscovererOptions{Metrics: m, SetName: "test"})
+	m, err := NewMetrics(prometheus.NewRegistry())
 	if err != nil {
 		t.Fatal(err)
 	}
+	p, err := cfg.NewProvider(ProviderOptions{Metrics: m, Job: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return firstUpdate(t, p), m
+}
+
+// firstUpdate runs p until its first update and returns it.
+func firstUpdate(t *testing.T, p Provider) []*targetgroup.Group {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
 	ch := make(chan []*targetgroup.Group, 1)
-	go d.Run(ctx, ch)
+	done := make(chan struct{})
+	go func() { defer close(done); p.Run(ctx, ch) }()
+	defer func() { cancel(); <-done }()
 	select {
 	case tgs := <-ch:
-		return tgs, m.(*dnsMetrics)
+		return tgs
 	case <-time.After(time.Minute):
 		t.Fatal("no targets in a minute")
 	}
-	return nil, nil
+	return nil
 }
 
 func TestDNSSDAgainstLocalServer(t *testing.T) {
@@ -102,7 +106,7 @@ func TestDNSSDAgainstLocalServer(t *testing.T) {
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("groups:\n got %v\nwant %v", got, tc.want)
 			}
-			if f := testutil.ToFloat64(m.failures); f != tc.failures {
+			if f := testutil.ToFloat64(m.dnsFailures); f != tc.failures {
 				t.Errorf("lookup failures = %v, want %v", f, tc.failures)
 			}
 		})
