@@ -133,3 +133,5 @@ func TestDNSConfigRefusals(t *testing.T) {
 		t.Errorf("defaults: %+v, %v", c, err)
 	}
 }
+
+func contains(s, sub string) bool { return strings.Contains(s, sub) }
