@@ -26,6 +26,11 @@ func (s *Store) DropSite(tenant, site string) int {
 			e = next
 		}
 	}
+	for k := range tn.sources {
+		if k.site == site {
+			delete(tn.sources, k)
+		}
+	}
 	tn.mu.Unlock()
 	s.series.Add(int64(-dropped))
 	return dropped

@@ -74,6 +74,9 @@ type tenant struct {
 	dead   bool                // removed from Store.tenants; updates must look again
 	series map[uint64]*entry   // by labels hash; collisions chain through entry.next
 	meta   map[string]metaSeen // by metric family name
+	// sources remembers, per scrape target of a site, the entry of each
+	// series of its last scrape by position (sources.go).
+	sources map[sourceKey]*source
 }
 
 type entry struct {
@@ -83,6 +86,7 @@ type entry struct {
 	x    *extra // the latest native histogram and exemplars, if any
 	seen int64  // wall clock of the last update, Unix ns
 	next *entry
+	gone bool // removed from tenant.series (a source may still point at it)
 }
 
 type metaSeen struct {
@@ -127,13 +131,17 @@ func (s *Store) Name() string { return "federate" }
 // older sample than the one held is not served.
 func (s *Store) Deliver(_ context.Context, d *output.Delivery) error {
 	for _, b := range d.Batches {
-		s.Update(d.Tenant, b)
+		s.updateFrom(d.Tenant, d.Site, b)
 	}
 	return nil
 }
 
 // Update records the latest sample of every series of b for tenant.
-func (s *Store) Update(tenant string, b *relay.Batch) {
+func (s *Store) Update(tenant string, b *relay.Batch) { s.updateFrom(tenant, "", b) }
+
+// updateFrom is Update for a batch of site's: a scrape's series are found
+// by their position in the target's last scrape (sources.go).
+func (s *Store) updateFrom(tenant, site string, b *relay.Batch) {
 	now := s.now().UnixNano()
 	for {
 		tn := s.tenant(tenant)
@@ -142,7 +150,7 @@ func (s *Store) Update(tenant string, b *relay.Batch) {
 			tn.mu.Unlock()
 			continue
 		}
-		s.update(tn, b, now)
+		s.update(tn, tn.source(site, b, now), b, now)
 		tn.mu.Unlock()
 		return
 	}
@@ -159,14 +167,16 @@ func (s *Store) tenant(name string) *tenant {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if tn = s.tenants[name]; tn == nil {
-		tn = &tenant{series: map[uint64]*entry{}, meta: map[string]metaSeen{}}
+		tn = &tenant{series: map[uint64]*entry{}, meta: map[string]metaSeen{}, sources: map[sourceKey]*source{}}
 		s.tenants[name] = tn
 	}
 	return tn
 }
 
-// update applies b to tn; the caller holds tn.mu.
-func (s *Store) update(tn *tenant, b *relay.Batch, now int64) {
+// update applies b to tn; the caller holds tn.mu. src, when not nil,
+// holds the entries of the series of b's target's last scrape by
+// position, and learns those of b's.
+func (s *Store) update(tn *tenant, src *source, b *relay.Batch, now int64) {
 	accepted, stale := 0, 0
 	for i := range b.Series {
 		sr := &b.Series[i]
@@ -174,25 +184,31 @@ func (s *Store) update(tn *tenant, b *relay.Batch, now int64) {
 		if !ok {
 			continue
 		}
-		h := sr.Labels.Hash()
+		e := src.at(i, sr.Labels)
+		cached := e != nil
+		var h uint64
 		var prev *entry
-		e := tn.series[h]
-		for e != nil && !labels.Equal(e.lset, sr.Labels) {
-			prev, e = e, e.next
+		if !cached {
+			h, prev, e = tn.find(sr.Labels)
 		}
 		switch {
 		case hist == nil && value.IsStaleNaN(last.V) || hist != nil && hist.IsStale():
 			if e != nil && last.T >= e.t {
+				if cached {
+					h, prev, _ = tn.find(sr.Labels)
+				}
 				tn.unlink(h, prev, e)
 				s.series.Add(-1)
 				stale++
+				e = nil
 			}
 		case e == nil:
 			// The label set is kept as given, not copied: a Delivery is
 			// never changed (package output), and the receive path gives
 			// a steady series the same label set every scrape, so the
 			// store and the cloud's delta bases hold it once.
-			tn.series[h] = &entry{lset: sr.Labels, t: last.T, v: last.V, x: extraOf(hist, sr), seen: now, next: tn.series[h]}
+			e = &entry{lset: sr.Labels, t: last.T, v: last.V, x: extraOf(hist, sr), seen: now, next: tn.series[h]}
+			tn.series[h] = e
 			s.series.Add(1)
 			accepted++
 		default:
@@ -202,6 +218,7 @@ func (s *Store) update(tn *tenant, b *relay.Batch, now int64) {
 			}
 			e.seen = now
 		}
+		src.set(i, e)
 	}
 	for name, md := range b.Metadata {
 		tn.meta[name] = metaSeen{md: md, seen: now}
@@ -212,8 +229,20 @@ func (s *Store) update(tn *tenant, b *relay.Batch, now int64) {
 	}
 }
 
+// find returns the hash of ls, the entry of ls (nil when none) and the
+// entry before it under that hash (nil when it is the first).
+func (tn *tenant) find(ls labels.Labels) (h uint64, prev, e *entry) {
+	h = ls.Hash()
+	e = tn.series[h]
+	for e != nil && !labels.Equal(e.lset, ls) {
+		prev, e = e, e.next
+	}
+	return h, prev, e
+}
+
 // unlink removes e, found under hash h after prev, from tn.
 func (tn *tenant) unlink(h uint64, prev, e *entry) {
+	e.gone = true
 	switch {
 	case prev != nil:
 		prev.next = e.next
@@ -271,7 +300,12 @@ func (s *Store) GC() int {
 				delete(tn.meta, name)
 			}
 		}
-		empty = empty || len(tn.series) == 0 && len(tn.meta) == 0
+		for k, src := range tn.sources {
+			if src.seen < cutoff {
+				delete(tn.sources, k)
+			}
+		}
+		empty = empty || len(tn.series) == 0 && len(tn.meta) == 0 && len(tn.sources) == 0
 		tn.mu.Unlock()
 	}
 	s.series.Add(int64(-dropped))
@@ -288,7 +322,7 @@ func (s *Store) dropEmptyTenants() {
 	defer s.mu.Unlock()
 	for name, tn := range s.tenants {
 		tn.mu.Lock()
-		if len(tn.series) == 0 && len(tn.meta) == 0 {
+		if len(tn.series) == 0 && len(tn.meta) == 0 && len(tn.sources) == 0 {
 			tn.dead = true
 			delete(s.tenants, name)
 		}
