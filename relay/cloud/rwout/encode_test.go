@@ -30,7 +30,7 @@ func testEncoder(t *testing.T) *encoder {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return f.encs.Get().(*encoder)
+	return f.encs.get()
 }
 
 // TestEncodeAllocatesNothingPerSample: in steady state encoding a block

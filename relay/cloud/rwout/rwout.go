@@ -43,7 +43,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	commoncfg "github.com/prometheus/common/config"
 	promconfig "github.com/prometheus/prometheus/config"
-	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/relabel"
 	"github.com/prometheus/prometheus/prompb"
 	"github.com/prometheus/sigv4"
@@ -73,7 +72,7 @@ type Forwarder struct {
 	warned                        atomic.Bool // withheld histograms or exemplars logged
 
 	m       metrics
-	encs    sync.Pool // *encoder
+	encs    encoders
 	queue   *store.Queue
 	recent  *recent
 	lastErr lastError
@@ -134,7 +133,7 @@ func New(cfg *promconfig.RemoteWriteConfig, o Options) (*Forwarder, error) {
 	if f.maxQ <= 0 {
 		f.maxQ = config.DefaultRemoteWriteQueueMaxBytes
 	}
-	f.encs.New = func() any { return &encoder{f: f, lb: labels.NewBuilder(labels.EmptyLabels())} }
+	f.encs = newEncoders(f)
 	f.m = newMetrics(o.Registerer, name)
 	return f, nil
 }
@@ -230,8 +229,8 @@ func (f *Forwarder) Deliver(ctx context.Context, d *output.Delivery) error {
 			meta = append(meta, f.meta.take(b)...)
 		}
 	}
-	e := f.encs.Get().(*encoder)
-	defer f.encs.Put(e)
+	e := f.encs.get()
+	defer f.encs.put(e)
 	recs := e.encode(d, meta)
 	now := time.Now().UnixMilli()
 	srecs := make([]store.Record, len(recs))
