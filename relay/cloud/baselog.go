@@ -22,6 +22,7 @@ func (sb *siteBase) load() error {
 	}
 	sb.dec = delta.NewDecoder()
 	sb.rb = deltaconv.NewRebuilder(tenantLabel, sb.tenant)
+	sb.rb.ShareWith(sb.dec) // each series' label set held once
 	ck, err := os.ReadFile(sb.path + ".state")
 	switch {
 	case errors.Is(err, os.ErrNotExist):

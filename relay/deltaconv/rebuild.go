@@ -3,6 +3,7 @@ package deltaconv
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/prometheus/prometheus/model/labels"
 
@@ -25,6 +26,12 @@ type Rebuilder struct {
 	set     labels.Label // set on every series; Name "" for none
 	targets map[string]*targetLabels
 	sb      labels.ScratchBuilder
+	// dec, when set (ShareWith), is given the keys of the label sets
+	// parsed in a Batch that it can hold inside them: shareIDs and
+	// shareKeys.
+	dec       *delta.Decoder
+	shareIDs  []uint32
+	shareKeys []string
 }
 
 type targetLabels struct {
@@ -57,6 +64,7 @@ func BatchOf(s *delta.Scrape) (*relay.Batch, error) {
 // that do not parse) wrap block.ErrCorrupt, and leave the cache as it was
 // for the series before the damage.
 func (rb *Rebuilder) Batch(s *delta.Scrape) (*relay.Batch, error) {
+	rb.shareIDs, rb.shareKeys = rb.shareIDs[:0], rb.shareKeys[:0]
 	tc := rb.targets[s.Target]
 	if tc == nil {
 		tc = &targetLabels{}
@@ -100,6 +108,10 @@ func (rb *Rebuilder) Batch(s *delta.Scrape) (*relay.Batch, error) {
 	}
 	// A new generation's dictionary may be shorter: what is past it goes.
 	tc.series = clipCache(tc.series, maxID+1)
+	if len(rb.shareIDs) > 0 {
+		rb.dec.ShareKeys(s.Target, rb.shareIDs, rb.shareKeys)
+		clear(rb.shareKeys)
+	}
 	if len(s.Metadata) > 0 {
 		b.Metadata = make(map[string]relay.Metadata, len(s.Metadata))
 		for _, m := range s.Metadata {
@@ -123,9 +135,27 @@ func (rb *Rebuilder) labelsOf(tc *targetLabels, sr *delta.Series) (labels.Labels
 	if id >= len(tc.series) {
 		tc.series = append(tc.series, make([]cachedLabels, id+1-len(tc.series))...)
 	}
-	tc.series[id] = cachedLabels{key: sr.Labels, ls: ls}
+	key := sr.Labels
+	if rb.dec != nil {
+		if data, ok := labelsData(ls); ok && strings.HasPrefix(data, key) {
+			key = data[:len(key)]
+			rb.shareIDs = append(rb.shareIDs, sr.ID)
+			rb.shareKeys = append(rb.shareKeys, key)
+		}
+	}
+	tc.series[id] = cachedLabels{key: key, ls: ls}
 	return ls, nil
 }
+
+// ShareWith makes the Rebuilder give dec, the decoder whose scrapes it
+// rebuilds, the key of each series whose rebuilt label set holds it as
+// its first bytes (Decoder.ShareKeys): with Prometheus' default label
+// set, one string, whose labels are encoded as canonical keys are when
+// names and values are shorter than 128 bytes, a series whose labels all
+// sort before the label the Rebuilder sets (the tenant) is then held once
+// in memory, by the decoder, the Rebuilder and every output that keeps
+// its batches' label sets.
+func (rb *Rebuilder) ShareWith(dec *delta.Decoder) { rb.dec = dec }
 
 // clipCache cuts c to n entries, releasing the memory of a much larger
 // array.

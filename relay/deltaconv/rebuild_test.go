@@ -69,7 +69,7 @@ func TestRebuilderKeepsLabels(t *testing.T) {
 				t.Fatalf("round %d series %d: %s %v, want %s %v", round, i, sr.Labels, sr.Samples, w, want.Series[i].Samples)
 			}
 			key := sr.Labels.String()
-			if p, ok := prev[key]; ok && labelsData(p) == labelsData(sr.Labels) {
+			if p, ok := prev[key]; ok && labelsAddr(p) == labelsAddr(sr.Labels) {
 				reused++
 			}
 			prev[key] = sr.Labels
@@ -80,9 +80,9 @@ func TestRebuilderKeepsLabels(t *testing.T) {
 	}
 }
 
-// labelsData identifies the memory holding a label set (a string or a
+// labelsAddr identifies the memory holding a label set (a string or a
 // slice, by labels' build tags).
-func labelsData(ls labels.Labels) uintptr {
+func labelsAddr(ls labels.Labels) uintptr {
 	v := reflect.ValueOf(ls).Field(0)
 	switch v.Kind() {
 	case reflect.String:

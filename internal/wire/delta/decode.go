@@ -9,7 +9,9 @@ import (
 type Decoder struct {
 	targets map[string]*decTarget
 
-	// scratch for staging an incremental frame before it is committed
+	// scratch for staging an incremental frame before it is committed,
+	// taken from scratchPool (decshare.go) for one Apply
+	sc    *decScratch
 	recID []uint32
 	recT  []int64
 	recV  []uint64
@@ -18,13 +20,16 @@ type Decoder struct {
 }
 
 type decTarget struct {
-	gen, k   uint64
-	ts       int64
-	v3       bool // frame version 3 since the last full frame
-	attrs    string
-	slots    []decSlot
-	index    map[string]uint32 // labels → id, to refuse duplicate label sets
-	meta     []Meta            // sorted by Family
+	gen, k uint64
+	ts     int64
+	v3     bool // frame version 3 since the last full frame
+	attrs  string
+	slots  []decSlot
+	// index maps labels → id, to refuse a label set added twice; nil
+	// until a frame adds series (indexed), so a steady target does not
+	// keep it.
+	index    map[string]uint32
+	meta     []Meta // sorted by Family
 	npresent int
 	// extras holds the histogram and exemplars of the slots that have
 	// one (decSlot.extra set). A Histogram held here is never modified.
@@ -63,6 +68,8 @@ func (d *Decoder) Targets() int { return len(d.targets) }
 // same generation, otherwise Apply returns *ErrNeedFull. On any error the
 // decoder is unchanged.
 func (d *Decoder) Apply(frame []byte) (*Scrape, error) {
+	d.takeScratch()
+	defer d.releaseScratch()
 	r := newReader(frame)
 	v := r.Byte()
 	kind := r.Byte()
@@ -105,13 +112,13 @@ func (d *Decoder) applyFull(r *reader, target string, kind byte, gen, k uint64, 
 	}
 	ns := r.Count(2) // a label set and a record take at least a byte each
 	st.slots = make([]decSlot, ns)
-	st.index = make(map[string]uint32, ns)
+	seen := make(map[string]struct{}, ns) // st.index is built when needed
 	for i := 0; i < ns && r.Err == nil; i++ {
 		l := r.Str()
-		if _, dup := st.index[l]; dup {
+		if _, dup := seen[l]; dup {
 			r.Fail("duplicate label set")
 		}
-		st.index[l] = uint32(i)
+		seen[l] = struct{}{}
 		st.slots[i].labels = l
 	}
 	d.xs = d.xs[:0]
@@ -167,13 +174,15 @@ func (d *Decoder) applyIncremental(r *reader, st *decTarget, target string, kind
 func readAdded(r *reader, st *decTarget) []string {
 	na := r.Count(1)
 	var added []string
+	var index map[string]uint32
 	if na > 0 {
 		added = make([]string, 0, na)
+		index = st.indexed()
 	}
 	seen := map[string]struct{}(nil)
 	for i := 0; i < na && r.Err == nil; i++ {
 		l := r.Str()
-		if _, dup := st.index[l]; dup {
+		if _, dup := index[l]; dup {
 			r.Fail("added label set already known")
 		}
 		if seen == nil {
@@ -267,7 +276,7 @@ func (d *Decoder) readRecords(r *reader, st *decTarget, kind byte, before, total
 // series, absent ones, and every record's sample.
 func (d *Decoder) commitIncremental(st *decTarget, added []string, absent int, ts int64) {
 	for _, l := range added {
-		st.index[l] = uint32(len(st.slots))
+		st.index[l] = uint32(len(st.slots)) // built by readAdded
 		st.slots = append(st.slots, decSlot{labels: l})
 	}
 	for _, id := range d.recID[:absent] {

@@ -161,14 +161,14 @@ func (d *Decoder) UnmarshalState(data []byte) error {
 		}
 		ns := r.Count(11)
 		st.slots = make([]decSlot, ns)
-		st.index = make(map[string]uint32, ns)
+		seen := make(map[string]struct{}, ns) // st.index is built when needed
 		for j := 0; j < ns && r.Err == nil; j++ {
 			sl := &st.slots[j]
 			sl.labels = r.Str()
-			if _, dup := st.index[sl.labels]; dup {
+			if _, dup := seen[sl.labels]; dup {
 				r.Fail("duplicate label set")
 			}
-			st.index[sl.labels] = uint32(j)
+			seen[sl.labels] = struct{}{}
 			flags := r.Byte()
 			if flags&^slotAllowed != 0 {
 				r.Fail("bad slot flags %#x", flags)
