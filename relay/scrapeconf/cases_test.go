@@ -92,6 +92,20 @@ scrape_configs: [{job_name: a}, {job_name: b, sample_limit: 100, body_size_limit
 - {job_name: a, scrape_interval: &i 5s, sample_limit: 9, static_configs: [&g {targets: [a:1]}]}
 - {job_name: b, scrape_interval: *i, static_configs: [*g]}`},
 
+	// Discoveries.
+	{name: "file_sd", doc: "scrape_configs: [{job_name: a, file_sd_configs: [{files: [t/*.json, x.yml]}, {files: [y.yaml], refresh_interval: 1m}]}]"},
+	{name: "http_sd", doc: "scrape_configs: [{job_name: a, http_sd_configs: [{url: 'http://127.0.0.1:1/sd', refresh_interval: 15s, basic_auth: {username: u, password: p}}]}]"},
+	{name: "http_sd defaults", doc: "scrape_configs: [{job_name: a, http_sd_configs: [{url: 'https://x/sd'}]}]"},
+	{name: "dns_sd", doc: "scrape_configs: [{job_name: a, dns_sd_configs: [{names: [_x._tcp.y]}, {names: [a.b], type: A, port: 9100, refresh_interval: 5s}]}]"},
+	{name: "every discovery", doc: `scrape_configs:
+- job_name: a
+  static_configs: [{targets: ['x:1']}]
+  dns_sd_configs: [{names: [_x._tcp.y]}]
+  file_sd_configs: [{files: [a.json]}]
+  http_sd_configs: [{url: 'http://x/sd'}]
+  static_configs: [{targets: ['y:1']}]
+`, bad: true},
+
 	// Refusals.
 	{name: "scrape_failure_log_file", doc: "scrape_configs: [{job_name: a, scrape_failure_log_file: f.log}]", refused: "scrape_configs[0].scrape_failure_log_file is not supported by edgerelay"},
 	{name: "ec2_sd_configs", doc: "scrape_configs: [{job_name: a}, {job_name: b, ec2_sd_configs: [{region: x}]}]", refused: "scrape_configs[1].ec2_sd_configs is not supported by edgerelay"},
@@ -127,6 +141,18 @@ scrape_configs: [{job_name: a}, {job_name: b, sample_limit: 100, body_size_limit
 	{name: "bearer and authorization", bad: true, doc: "scrape_configs: [{job_name: a, bearer_token: x, authorization: {credentials: y}}]"},
 	{name: "basic auth password twice", bad: true, doc: "scrape_configs: [{job_name: a, basic_auth: {username: u, password: p, password_file: f}}]"},
 	{name: "bad proxy", bad: true, doc: "scrape_configs: [{job_name: a, proxy_url: '::'}]"},
+	{name: "file_sd no files", bad: true, doc: "scrape_configs: [{job_name: a, file_sd_configs: [{}]}]"},
+	{name: "file_sd bad name", bad: true, doc: "scrape_configs: [{job_name: a, file_sd_configs: [{files: [a.txt]}]}]"},
+	{name: "file_sd two stars", bad: true, doc: "scrape_configs: [{job_name: a, file_sd_configs: [{files: [a/*/*.json]}]}]"},
+	{name: "file_sd null", bad: true, doc: "scrape_configs: [{job_name: a, file_sd_configs: [null]}]"},
+	{name: "file_sd unknown key", bad: true, doc: "scrape_configs: [{job_name: a, file_sd_configs: [{files: [a.json], refresh: 1m}]}]"},
+	{name: "http_sd no url", bad: true, doc: "scrape_configs: [{job_name: a, http_sd_configs: [{refresh_interval: 1m}]}]"},
+	{name: "http_sd bad scheme", bad: true, doc: "scrape_configs: [{job_name: a, http_sd_configs: [{url: 'ftp://x/y'}]}]"},
+	{name: "http_sd no host", bad: true, doc: "scrape_configs: [{job_name: a, http_sd_configs: [{url: 'http:///y'}]}]"},
+	{name: "http_sd two auths", bad: true, doc: "scrape_configs: [{job_name: a, http_sd_configs: [{url: 'http://x/y', basic_auth: {username: u}, bearer_token: t}]}]"},
+	{name: "dns_sd no names", bad: true, doc: "scrape_configs: [{job_name: a, dns_sd_configs: [{type: SRV}]}]"},
+	{name: "dns_sd no port", bad: true, doc: "scrape_configs: [{job_name: a, dns_sd_configs: [{names: [a.b], type: AAAA}]}]"},
+	{name: "dns_sd bad type", bad: true, doc: "scrape_configs: [{job_name: a, dns_sd_configs: [{names: [a.b], type: TXT}]}]"},
 	{name: "params not a list", bad: true, doc: "scrape_configs: [{job_name: a, params: {a: b}}]"},
 	{name: "not a list", bad: true, doc: "scrape_configs: {job_name: a}"},
 	{name: "job not a mapping", bad: true, doc: "scrape_configs: [a]"},
@@ -136,7 +162,7 @@ scrape_configs: [{job_name: a}, {job_name: b, sample_limit: 100, body_size_limit
 // config.Load: the same verdict and the same values, or a refusal by name
 // where edgerelay does not implement a key.
 func TestDifferential(t *testing.T) {
-	for _, c := range scrapeCases {
+	for _, c := range append(scrapeCases, fullCases...) {
 		t.Run(c.name, func(t *testing.T) { runDiff(t, c) })
 	}
 }

@@ -11,6 +11,9 @@ import (
 
 	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery"
+	// Prometheus' file and HTTP discoveries, to compare with package sd's.
+	_ "github.com/prometheus/prometheus/discovery/file"
+	_ "github.com/prometheus/prometheus/discovery/http"
 )
 
 // diffCase is one scrape configuration document. refused, when set, is
@@ -24,7 +27,7 @@ type diffCase struct {
 }
 
 // typeNames are the Go type names in YAML errors, which differ.
-var typeNames = regexp.MustCompile(`\b(scrapeconf|config)\.(plain|ScrapeConfig|RemoteWriteConfig)\b`)
+var typeNames = regexp.MustCompile(`\b\w+\.(plain|ScrapeConfig|RemoteWriteConfig)\b`)
 
 // loadBoth reads doc with Load and with Prometheus' config.Load.
 func loadBoth(doc string) (*Config, error, *promconfig.Config, error) {
@@ -100,20 +103,35 @@ func sameValue(a, b reflect.Value) bool {
 }
 
 // compareDiscovery matches each of Prometheus' discovery configs with
-// ours, by kind, in order.
+// ours of the same kind, in order.
 func compareDiscovery(d *Discovery, cfgs discovery.Configs) []string {
 	var diffs []string
 	var static []string
+	ours := ourDiscoveries(d)
 	for _, c := range cfgs {
-		switch c := c.(type) {
-		case discovery.StaticConfig:
-			for _, g := range c {
+		if sc, ok := c.(discovery.StaticConfig); ok {
+			for _, g := range sc {
 				static = append(static, fmt.Sprintf("%s %v %v", g.Source, g.Targets, g.Labels))
 			}
-		default:
-			if d := compareOtherDiscovery(d, c); d != "" {
-				diffs = append(diffs, d)
+			continue
+		}
+		if len(ours[c.Name()]) == 0 {
+			diffs = append(diffs, fmt.Sprintf("%s_sd_configs: Prometheus has %#v, edgerelay not", c.Name(), c))
+			continue
+		}
+		o := ours[c.Name()][0]
+		ours[c.Name()] = ours[c.Name()][1:]
+		ov, pv := reflect.ValueOf(o).Elem(), reflect.ValueOf(c).Elem()
+		for i := range pv.NumField() {
+			f := pv.Type().Field(i)
+			if of := ov.FieldByName(f.Name); !of.IsValid() || !sameValue(of, pv.Field(i)) {
+				diffs = append(diffs, fmt.Sprintf("%s_sd_configs %s: Prometheus %#v", c.Name(), f.Name, pv.Field(i).Interface()))
 			}
+		}
+	}
+	for name, left := range ours {
+		if len(left) > 0 {
+			diffs = append(diffs, fmt.Sprintf("%s_sd_configs: edgerelay has %d more than Prometheus", name, len(left)))
 		}
 	}
 	var ourStatic []string
@@ -126,10 +144,18 @@ func compareDiscovery(d *Discovery, cfgs discovery.Configs) []string {
 	return diffs
 }
 
-// compareOtherDiscovery says how Prometheus' non-static config c differs
-// from ours; "" when it matches.
-func compareOtherDiscovery(_ *Discovery, c discovery.Config) string {
-	return fmt.Sprintf("%s_sd_configs: Prometheus has %#v, edgerelay has no such discovery", c.Name(), c)
+// ourDiscoveries are d's non-static discoveries by Prometheus' name.
+func ourDiscoveries(d *Discovery) map[string][]any {
+	m := map[string][]any{}
+	for _, c := range d.Configs() {
+		if c.Name() != "static" {
+			m[c.Name()] = append(m[c.Name()], c)
+		}
+	}
+	for _, c := range fullDiscoveries(d) {
+		m[c.Name()] = append(m[c.Name()], c)
+	}
+	return m
 }
 
 // TestScrapeFieldsKnown: every key of Prometheus' scrape config is ours

@@ -7,18 +7,46 @@ import (
 
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/discovery/targetgroup"
+
+	"github.com/edgerelay/edgerelay/relay/sd"
 )
 
 // Discovery is a scrape config's target discoveries, each a list of
-// Prometheus' syntax under Prometheus' key.
+// Prometheus' syntax under Prometheus' key, in package sd's types.
 type Discovery struct {
 	// StaticConfigs are fixed target groups; each group's Source is its
 	// index among them, as Prometheus numbers them.
 	StaticConfigs []*targetgroup.Group `yaml:"static_configs,omitempty"`
+	// FileSDConfigs, HTTPSDConfigs and DNSSDConfigs are file_sd_configs,
+	// http_sd_configs and dns_sd_configs.
+	FileSDConfigs []*sd.FileConfig `yaml:"file_sd_configs,omitempty"`
+	HTTPSDConfigs []*sd.HTTPConfig `yaml:"http_sd_configs,omitempty"`
+	DNSSDConfigs  []*sd.DNSConfig  `yaml:"dns_sd_configs,omitempty"`
 
 	// fullDiscovery holds what only the full build implements
 	// (sd_full.go); empty in the default build.
 	fullDiscovery `yaml:",inline"`
+}
+
+// Configs returns every discovery of the job as package sd runs them:
+// static_configs (one sd.StaticConfig, if any) last, as Prometheus orders
+// them.
+func (d *Discovery) Configs() []sd.Config {
+	var cs []sd.Config
+	for _, c := range d.FileSDConfigs {
+		cs = append(cs, c)
+	}
+	for _, c := range d.HTTPSDConfigs {
+		cs = append(cs, c)
+	}
+	for _, c := range d.DNSSDConfigs {
+		cs = append(cs, c)
+	}
+	cs = append(cs, d.fullDiscovery.configs()...)
+	if len(d.StaticConfigs) > 0 {
+		cs = append(cs, sd.StaticConfig(d.StaticConfigs))
+	}
+	return cs
 }
 
 // check refuses an empty entry in any list, as Prometheus does, and numbers
@@ -30,7 +58,26 @@ func (d *Discovery) check() error {
 		}
 		g.Source = strconv.Itoa(i)
 	}
+	if err := noNil("file_sd_configs", d.FileSDConfigs); err != nil {
+		return err
+	}
+	if err := noNil("http_sd_configs", d.HTTPSDConfigs); err != nil {
+		return err
+	}
+	if err := noNil("dns_sd_configs", d.DNSSDConfigs); err != nil {
+		return err
+	}
 	return d.fullDiscovery.check()
+}
+
+// noNil refuses a null entry of the list cs, written under key.
+func noNil[T any](key string, cs []*T) error {
+	for _, c := range cs {
+		if c == nil {
+			return emptySection(key)
+		}
+	}
+	return nil
 }
 
 // emptySection is Prometheus' refusal of a null list entry under key.
@@ -53,5 +100,11 @@ func (d *Discovery) checkStaticTargets() error {
 
 // setDirectory resolves the discoveries' relative file names against dir.
 func (d *Discovery) setDirectory(dir string) {
+	for _, c := range d.FileSDConfigs {
+		c.SetDirectory(dir)
+	}
+	for _, c := range d.HTTPSDConfigs {
+		c.SetDirectory(dir)
+	}
 	d.fullDiscovery.setDirectory(dir)
 }
