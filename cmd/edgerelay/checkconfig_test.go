@@ -164,6 +164,8 @@ func TestCheckConfigRefusesWhatRunRefuses(t *testing.T) {
 			[]string{"cloud.chain.ca_file: no PEM certificate in"}, false},
 		{"remote_write keys edgerelay does not implement", cloud("  remote_write:\n    - url: http://127.0.0.1:1/w\n      protobuf_message: io.prometheus.write.v2.Request\n      queue_config: {capacity: 10}\n      round_robin_dns: true\n"),
 			[]string{"cloud.remote_write[0].protobuf_message is not supported by edgerelay", "cloud.remote_write[0].round_robin_dns is not supported"}, false},
+		{"remote_write sigv4 in the default build", cloud("  remote_write:\n    - url: http://127.0.0.1:1/w\n      sigv4: {region: eu-west-1}\n      queue_config: {capacity: -1}\n"),
+			[]string{"cloud.remote_write[0].sigv4 needs edgerelay's full build", "remote write queue capacity must be positive"}, false},
 		{"remote_write tls ca_file missing", cloud("  remote_write:\n    - url: http://127.0.0.1:1/w\n      tls_config: {ca_file: " + missing + "}\n"),
 			[]string{"cloud.remote_write[0]: remote_write http://127.0.0.1:1/w: unable to read CA cert"}, false},
 	}

@@ -207,11 +207,11 @@ type Cloud struct {
 	Chain  *Chain  `yaml:"chain"`
 	Relays []Relay `yaml:"relays"`
 
-	// Forward holds RemoteWrite parsed by Prometheus' config package, and
-	// ForwardOut each entry's edgerelay keys (remotewrite.go), index by
-	// index; set by Load.
-	Forward    []*promconfig.RemoteWriteConfig `yaml:"-"`
-	ForwardOut []RemoteWriteOut                `yaml:"-"`
+	// Forward holds RemoteWrite's entries (rwconfig.go), and ForwardOut
+	// each entry's edgerelay keys (remotewrite.go), index by index; set by
+	// Load.
+	Forward    []*RemoteWriteConfig `yaml:"-"`
+	ForwardOut []RemoteWriteOut     `yaml:"-"`
 }
 
 // Federate configures GET /federate.
@@ -323,16 +323,7 @@ func (c *Config) resolve(dir string) error {
 		}
 	}
 	if cl := c.Cloud; cl != nil && cl.RemoteWrite.Kind != 0 {
-		errs = append(errs, refuseUnsupported("cloud.remote_write", &cl.RemoteWrite, unsupportedRemoteWrite)...)
-		prom, out, oerrs := splitRemoteWrite(&cl.RemoteWrite)
-		errs = append(errs, oerrs...)
-		pc, err := parsePrometheus("remote_write", prom, dir)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("cloud.remote_write: %w", err))
-		} else if len(oerrs) == 0 {
-			cl.Forward, cl.ForwardOut = pc.RemoteWriteConfigs, out
-			errs = append(errs, validateRemoteWrite(cl.Forward, cl.ForwardOut)...)
-		}
+		errs = append(errs, cl.resolveRemoteWrite(dir)...)
 	}
 	return errors.Join(errs...)
 }

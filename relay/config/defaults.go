@@ -270,16 +270,28 @@ func ValidName(s string) bool {
 // ("scrape_configs" or "remote_write"), so defaults and validation are
 // exactly Prometheus'. Relative file paths resolve against dir.
 func parsePrometheus(key string, n *yaml.Node, dir string) (*promconfig.Config, error) {
-	body, err := yaml.Marshal(map[string]*yaml.Node{key: n})
+	body, err := yamlDoc(key, n)
 	if err != nil {
 		return nil, err
 	}
 	pc, err := promconfig.Load(string(body), slog.New(slog.DiscardHandler))
 	if err != nil {
-		return nil, errors.New(strings.ReplaceAll(err.Error(), "\n", "; "))
+		return nil, oneLine(err)
 	}
 	if dir != "" {
 		pc.SetDirectory(filepath.Clean(dir))
 	}
 	return pc, nil
+}
+
+// yamlDoc is a document holding n under key, to be read in Prometheus'
+// syntax.
+func yamlDoc(key string, n *yaml.Node) ([]byte, error) {
+	return yaml.Marshal(map[string]*yaml.Node{key: n})
+}
+
+// oneLine is err with its lines joined by "; ": YAML errors come a line per
+// problem.
+func oneLine(err error) error {
+	return errors.New(strings.ReplaceAll(err.Error(), "\n", "; "))
 }

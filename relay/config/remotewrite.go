@@ -2,15 +2,15 @@ package config
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 
-	promconfig "github.com/prometheus/prometheus/config"
 	"gopkg.in/yaml.v3"
 )
 
 // RemoteWriteOut is what edgerelay adds to one cloud.remote_write entry
-// beside Prometheus' own keys; the entry's other keys go to Prometheus'
-// config package (RemoteWriteConfig).
+// beside Prometheus' own keys; the entry's other keys are a
+// RemoteWriteConfig.
 type RemoteWriteOut struct {
 	// TenantHeader, when set (e.g. X-Scope-OrgID for Mimir, Cortex, Loki
 	// or VictoriaMetrics cluster's vmauth), sends each request with this
@@ -37,12 +37,14 @@ const DefaultRemoteWriteQueueMaxBytes = 1 << 30
 const minRemoteWriteQueueBytes = 1 << 20
 
 // remoteWriteKeys are the keys of RemoteWriteOut inside a remote_write
-// entry; they are taken out before Prometheus parses the entry.
+// entry; they are taken out before the entry is read as a
+// RemoteWriteConfig.
 var remoteWriteKeys = []string{"tenant_header", "queue_max_bytes"}
 
 // splitRemoteWrite takes edgerelay's own keys out of each entry of the
-// sequence n and returns a copy of n without them, and the keys' values.
-func splitRemoteWrite(n *yaml.Node) (*yaml.Node, []RemoteWriteOut, []error) {
+// sequence n and returns a copy of n without them (nor the keys in
+// refused, which are refused by name), and the keys' values.
+func splitRemoteWrite(n *yaml.Node, refused []unsupportedKey) (*yaml.Node, []RemoteWriteOut, []error) {
 	if n.Kind != yaml.SequenceNode {
 		return n, nil, nil
 	}
@@ -60,6 +62,9 @@ func splitRemoteWrite(n *yaml.Node) (*yaml.Node, []RemoteWriteOut, []error) {
 		own := &yaml.Node{Kind: yaml.MappingNode}
 		for j := 0; j+1 < len(entry.Content); j += 2 {
 			k := entry.Content[j].Value
+			if isRefused(k, refused) {
+				continue
+			}
 			if isRemoteWriteKey(k) {
 				own.Content = append(own.Content, entry.Content[j], entry.Content[j+1])
 			} else {
@@ -84,6 +89,15 @@ func splitRemoteWrite(n *yaml.Node) (*yaml.Node, []RemoteWriteOut, []error) {
 	return &out, opts, errs
 }
 
+func isRefused(k string, refused []unsupportedKey) bool {
+	for _, r := range refused {
+		if k == r.path {
+			return true
+		}
+	}
+	return false
+}
+
 func isRemoteWriteKey(k string) bool {
 	for _, o := range remoteWriteKeys {
 		if k == o {
@@ -95,7 +109,7 @@ func isRemoteWriteKey(k string) bool {
 
 // validateRemoteWrite checks each entry's edgerelay keys and the values of
 // Prometheus keys edgerelay takes only in part, and applies defaults.
-func validateRemoteWrite(rws []*promconfig.RemoteWriteConfig, opts []RemoteWriteOut) []error {
+func validateRemoteWrite(rws []*RemoteWriteConfig, opts []RemoteWriteOut) []error {
 	var errs []error
 	names := map[string]int{}
 	for i, rw := range rws {
@@ -117,9 +131,9 @@ func validateRemoteWrite(rws []*promconfig.RemoteWriteConfig, opts []RemoteWrite
 				}
 			}
 		}
-		if rw.ProtobufMessage != "" && rw.ProtobufMessage != promconfig.DefaultRemoteWriteConfig.ProtobufMessage {
+		if rw.ProtobufMessage != "" && rw.ProtobufMessage != WriteV1MessageType {
 			errs = append(errs, fmt.Errorf("%s.protobuf_message is not supported by edgerelay with value %q: edgerelay sends remote_write 1.0 (%s)",
-				field, rw.ProtobufMessage, promconfig.DefaultRemoteWriteConfig.ProtobufMessage))
+				field, rw.ProtobufMessage, WriteV1MessageType))
 		}
 		dir := RemoteWriteDirName(rw)
 		if j, ok := names[dir]; ok {
@@ -133,7 +147,7 @@ func validateRemoteWrite(rws []*promconfig.RemoteWriteConfig, opts []RemoteWrite
 // RemoteWriteDirName is the directory under data_dir/remote_write that
 // holds the queue of rw: its name when set, else its URL, with every byte
 // other than letters, digits, '-', '_' and '.' written as '_'.
-func RemoteWriteDirName(rw *promconfig.RemoteWriteConfig) string {
+func RemoteWriteDirName(rw *RemoteWriteConfig) string {
 	s := rw.Name
 	if s == "" && rw.URL != nil {
 		s = rw.URL.Host + rw.URL.Path
@@ -160,4 +174,33 @@ func headerName(h string) bool {
 		}
 	}
 	return h != ""
+}
+
+// resolveRemoteWrite reads cloud.remote_write: keys refused by name, then
+// edgerelay's keys (RemoteWriteOut) and each entry's RemoteWriteConfig.
+func (cl *Cloud) resolveRemoteWrite(dir string) []error {
+	keys := append(append([]unsupportedKey{}, unsupportedRemoteWrite...), fullOnlyRemoteWrite...)
+	errs := refuseUnsupported("cloud.remote_write", &cl.RemoteWrite, keys)
+	// The rest is read without the refused keys, so that its own problems
+	// are said too.
+	prom, out, oerrs := splitRemoteWrite(&cl.RemoteWrite, keys)
+	errs = append(errs, oerrs...)
+	doc, err := yamlDoc("remote_write", prom)
+	var rws []*RemoteWriteConfig
+	if err == nil {
+		rws, err = loadRemoteWrite(doc)
+	}
+	if err != nil {
+		return append(errs, fmt.Errorf("cloud.remote_write: %w", oneLine(err)))
+	}
+	if len(oerrs) > 0 {
+		return errs
+	}
+	for _, rw := range rws {
+		if dir != "" {
+			rw.SetDirectory(filepath.Clean(dir))
+		}
+	}
+	cl.Forward, cl.ForwardOut = rws, out
+	return append(errs, validateRemoteWrite(cl.Forward, cl.ForwardOut)...)
 }

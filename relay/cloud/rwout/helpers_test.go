@@ -6,16 +6,15 @@ import (
 	"testing"
 	"time"
 
-	promconfig "github.com/prometheus/prometheus/config"
-
 	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/cloud/output"
+	"github.com/edgerelay/edgerelay/relay/config"
 )
 
 // start builds a forwarder for c with its queue in dir (a new temporary
 // directory when empty), runs it, and stops and closes it when the test
 // ends (or when the returned stop is called).
-func startIn(t *testing.T, dir string, c *promconfig.RemoteWriteConfig, o Options) (*Forwarder, func()) {
+func startIn(t *testing.T, dir string, c *config.RemoteWriteConfig, o Options) (*Forwarder, func()) {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
@@ -47,7 +46,7 @@ func startIn(t *testing.T, dir string, c *promconfig.RemoteWriteConfig, o Option
 	return f, stop
 }
 
-func start(t *testing.T, c *promconfig.RemoteWriteConfig, o Options) *Forwarder {
+func start(t *testing.T, c *config.RemoteWriteConfig, o Options) *Forwarder {
 	f, _ := startIn(t, "", c, o)
 	return f
 }

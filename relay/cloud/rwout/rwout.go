@@ -42,10 +42,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	commoncfg "github.com/prometheus/common/config"
-	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/model/relabel"
 	"github.com/prometheus/prometheus/prompb"
-	"github.com/prometheus/sigv4"
 
 	"github.com/edgerelay/edgerelay/relay/cloud/output"
 	"github.com/edgerelay/edgerelay/relay/config"
@@ -96,7 +94,7 @@ type Options struct {
 
 // New builds a forwarder for cfg; it opens nothing (see Open), so
 // check-config builds it too and refuses what run would.
-func New(cfg *promconfig.RemoteWriteConfig, o Options) (*Forwarder, error) {
+func New(cfg *config.RemoteWriteConfig, o Options) (*Forwarder, error) {
 	name := cfg.Name
 	if name == "" {
 		name = cfg.URL.String()
@@ -119,12 +117,12 @@ func New(cfg *promconfig.RemoteWriteConfig, o Options) (*Forwarder, error) {
 	if mc := cfg.MetadataConfig; mc.Send {
 		interval := time.Duration(mc.SendInterval)
 		if interval <= 0 {
-			interval = time.Duration(promconfig.DefaultMetadataConfig.SendInterval)
+			interval = time.Duration(config.DefaultMetadataConfig.SendInterval)
 		}
 		f.meta = newMetadataSender(interval)
 		f.maxMeta = mc.MaxSamplesPerSend
 		if f.maxMeta <= 0 {
-			f.maxMeta = promconfig.DefaultMetadataConfig.MaxSamplesPerSend
+			f.maxMeta = config.DefaultMetadataConfig.MaxSamplesPerSend
 		}
 	}
 	if f.timeout <= 0 {
@@ -140,24 +138,22 @@ func New(cfg *promconfig.RemoteWriteConfig, o Options) (*Forwarder, error) {
 
 // newClient builds the HTTP client of cfg: Prometheus' HTTP client
 // settings (basic_auth, authorization, oauth2, tls_config, proxy_url, ...),
-// then SigV4 signing when sigv4 is set, as Prometheus does.
-func newClient(cfg *promconfig.RemoteWriteConfig) (*http.Client, error) {
+// then, in the full build, SigV4 signing when sigv4 is set, as Prometheus
+// does (sigv4_full.go).
+func newClient(cfg *config.RemoteWriteConfig) (*http.Client, error) {
 	client, err := commoncfg.NewClientFromConfig(cfg.HTTPClientConfig, "edgerelay_remote_write")
 	if err != nil {
 		return nil, err
 	}
-	if cfg.SigV4Config != nil {
-		rt, err := sigv4.NewSigV4RoundTripper(cfg.SigV4Config, client.Transport)
-		if err != nil {
-			return nil, fmt.Errorf("sigv4: %w", err)
-		}
-		client.Transport = rt
+	client.Transport, err = signed(cfg, client.Transport)
+	if err != nil {
+		return nil, err
 	}
 	return client, nil
 }
 
-func newQueueConfig(qc promconfig.QueueConfig, retry429 *bool) queueConfig {
-	d := promconfig.DefaultQueueConfig
+func newQueueConfig(qc config.QueueConfig, retry429 *bool) queueConfig {
+	d := config.DefaultQueueConfig
 	pick := func(v, def int) int {
 		if v <= 0 {
 			return def

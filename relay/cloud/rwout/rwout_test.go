@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	commoncfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
-	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/prompb"
 
@@ -34,12 +33,12 @@ func batch(n int, t0 int64) *relay.Batch {
 	return b
 }
 
-func cfg(t *testing.T, u string, maxSamples int) *promconfig.RemoteWriteConfig {
+func cfg(t *testing.T, u string, maxSamples int) *config.RemoteWriteConfig {
 	pu, err := url.Parse(u)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := promconfig.DefaultRemoteWriteConfig
+	c := config.DefaultRemoteWriteConfig
 	c.URL = &commoncfg.URL{URL: pu}
 	c.QueueConfig.MaxSamplesPerSend = maxSamples
 	c.QueueConfig.MinBackoff = model.Duration(10 * time.Millisecond)
