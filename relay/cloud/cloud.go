@@ -82,14 +82,14 @@ func New(cfg *config.Cloud, o Options) (*Cloud, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cloud.data_dir: %w", err)
 	}
-	handle, redirect := c.handle, (func(transport.Peer) *transport.RedirectError)(nil)
+	group, redirect := c.handleGroup, (func(transport.Peer) *transport.RedirectError)(nil)
 	if cfg.Cluster != nil {
 		c.cluster = newCluster(cfg.Cluster, c.log, c.reg, c.sites.count)
 		c.applied = c.cluster.applied
-		handle, redirect = c.handleClustered, c.cluster.atHello
+		group, redirect = c.groupClustered, c.cluster.atHello
 	}
 	c.srv, err = transport.NewServer(transport.ServerConfig{
-		Addr: cfg.QUICListen, TLS: tlsConf, Auth: c.auth.check, Handle: handle, Base: c.base, Redirect: redirect,
+		Addr: cfg.QUICListen, TLS: tlsConf, Auth: c.auth.check, Group: group, Base: c.base, Redirect: redirect,
 		MaxBlockBytes: int(cfg.MaxBlockBytes), Logger: c.log, Registerer: c.reg,
 		ResetKey: resetKey,
 		Held:     c.held,

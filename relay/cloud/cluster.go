@@ -187,6 +187,16 @@ func redirectTo(p transport.Peer, m member.Member, ok bool) *transport.RedirectE
 		Reason: fmt.Sprintf("site %s/%s is served by cloud %q", p.Tenant, p.Site, m.ID)}
 }
 
+// groupClustered is the transport's GroupHandler with cloud.cluster: the
+// blocks of a site this cloud serves are handled as a group; those of a
+// site that moved away one by one (handleClustered).
+func (c *Cloud) groupClustered(ctx context.Context, p transport.Peer, blocks []transport.Block) ([]transport.Ack, error) {
+	if _, _, self := c.cluster.owner(p); self {
+		return c.handleGroup(ctx, p, blocks)
+	}
+	return transport.OneByOne(c.handleClustered)(ctx, p, blocks)
+}
+
 // handleClustered is the transport's Handler with cloud.cluster: a block
 // of a site this cloud serves is handled; one of a site that moved away
 // is taken only while it continues the generation whose bases this cloud

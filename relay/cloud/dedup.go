@@ -141,15 +141,15 @@ func (w *watermarks) handled(tenant, site string, queueID uint64) ([]span, error
 	return slices.Clone(m.Queues[strconv.FormatUint(queueID, 16)]), nil
 }
 
-// advance records seq as handled, durably.
-func (w *watermarks) advance(tenant, site string, queueID, seq uint64) error {
-	return w.add(tenant, site, queueID, seq, true)
+// advance records seqs as handled, durably, in one write.
+func (w *watermarks) advance(tenant, site string, queueID uint64, seqs ...uint64) error {
+	return w.add(tenant, site, queueID, seqs, true)
 }
 
 // record records seq as handled, made durable by the caller: its mark is
 // in the site's delta base log (marklog.go).
 func (w *watermarks) record(tenant, site string, queueID, seq uint64) error {
-	return w.add(tenant, site, queueID, seq, false)
+	return w.add(tenant, site, queueID, []uint64{seq}, false)
 }
 
 // persist writes the state of (tenant, site) to its file, durably.
@@ -168,8 +168,8 @@ func (w *watermarks) persist(tenant, site string) error {
 	return nil
 }
 
-// add records seq as handled, writing the state's file when durable.
-func (w *watermarks) add(tenant, site string, queueID, seq uint64, durable bool) error {
+// add records seqs as handled, writing the state's file when durable.
+func (w *watermarks) add(tenant, site string, queueID uint64, seqs []uint64, durable bool) error {
 	e := w.entry(tenant, site)
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -194,7 +194,11 @@ func (w *watermarks) add(tenant, site string, queueID, seq uint64, durable bool)
 			}
 		}
 	}
-	next.Queues[q] = addSeq(m.Queues[q], seq)
+	spans := m.Queues[q]
+	for _, seq := range seqs {
+		spans = addSeq(spans, seq)
+	}
+	next.Queues[q] = spans
 	next.touch(q)
 	if durable {
 		b, _ := json.Marshal(next)

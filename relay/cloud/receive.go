@@ -42,9 +42,10 @@ import (
 //     limits the acknowledgement waits).
 //
 // A step that fails leaves the block unacknowledged, with nothing it did
-// to the bases kept: the edge sends it again. Handling is safe for
-// concurrent use across connections; one connection's blocks come one at a
-// time.
+// to the bases kept: the edge sends it again. Blocks of a connection that
+// arrived together are handled as a group (group.go): those without delta
+// frames share steps 3 and 4. Handling is safe for concurrent use across
+// connections; one connection's blocks come one group at a time.
 type receiver struct {
 	cfg *config.Cloud // as started; a reload changes live
 	// live is the configuration last applied (reload.go): limits, tenants.
@@ -84,46 +85,50 @@ type receipt struct {
 	newest    int64 // newest sample timestamp, ms
 }
 
-// handle takes one block from an authenticated edge. It returns a nil
-// error only once the block's effects are durable, which is when the edge
-// may delete it; the Ack asks for a resync and counts refused samples.
+// handle takes one block from an authenticated edge: a group of one
+// (handleGroup).
 func (r *receiver) handle(ctx context.Context, p transport.Peer, seq uint64, lane uint8, data []byte) (transport.Ack, error) {
-	if p.Tenant == config.RelayHelloTenant {
-		return r.fromRelay(ctx, p, data) // relayed.go
-	}
-	rc, err := r.fromEdge(ctx, p, seq, lane, data)
+	acks, err := r.handleGroup(ctx, p, []transport.Block{{Seq: seq, Lane: lane, Data: data}})
 	if err != nil {
 		return transport.Ack{}, err
 	}
-	if !rc.duplicate {
-		r.sites.received(p, len(data), rc.samples, rc.newest)
-	}
-	// Over the tenant's rate limits the acknowledgement waits: the edge
-	// keeps what it has not sent yet.
-	return transport.Ack{Resync: rc.resync, Refused: uint64(rc.refused)}, r.limits.Throttle(ctx, p.Tenant, rc.samples, len(data))
+	return acks[0], nil
 }
 
 // fromEdge receives a block of edge p: a duplicate is dropped before it is
 // decoded, and the block must name p's tenant and site.
 func (r *receiver) fromEdge(ctx context.Context, p transport.Peer, seq uint64, lane uint8, data []byte) (receipt, error) {
-	if !r.auth.stillAccepted(p) {
-		r.blocks.WithLabelValues("refused").Inc()
-		return receipt{}, fmt.Errorf("tenant %q site %q is no longer in cloud.tenants (configuration reloaded); the connection closes", p.Tenant, p.Site)
-	}
-	if dup, err := r.handled(p, seq); dup || err != nil {
+	blk, dup, err := r.open(p, seq, data, "block", true)
+	if dup || err != nil {
 		return receipt{duplicate: dup}, err
 	}
-	blk, err := block.Decode(data)
-	if err != nil {
+	return r.apply(ctx, p, seq, lane, blk)
+}
+
+// open is how every block of an edge's connection, BASE frames (replay.go)
+// included, begins: p must still be accepted; with dedup, a block handled
+// before is dropped (dup) before it is decoded; the block must decode and
+// name p's tenant and site. what names the block in errors.
+func (r *receiver) open(p transport.Peer, seq uint64, data []byte, what string, dedup bool) (blk *relay.Block, dup bool, err error) {
+	if !r.auth.stillAccepted(p) {
+		r.blocks.WithLabelValues("refused").Inc()
+		return nil, false, fmt.Errorf("tenant %q site %q is no longer in cloud.tenants (configuration reloaded); the connection closes", p.Tenant, p.Site)
+	}
+	if dedup {
+		if dup, err := r.handled(p, seq); dup || err != nil {
+			return nil, dup, err
+		}
+	}
+	if blk, err = block.Decode(data); err != nil {
 		r.blocks.WithLabelValues("corrupt").Inc()
 		r.log.Error("undecodable block held at the edge", "tenant", p.Tenant, "site", p.Site, "seq", seq, "err", err)
-		return receipt{}, fmt.Errorf("decode block %d: %w", seq, err)
+		return nil, false, fmt.Errorf("decode %s %d: %w", what, seq, err)
 	}
 	if blk.Tenant != p.Tenant || blk.Site != p.Site {
 		r.blocks.WithLabelValues("refused").Inc()
-		return receipt{}, fmt.Errorf("block %d names tenant %q site %q, connection is tenant %q site %q", seq, blk.Tenant, blk.Site, p.Tenant, p.Site)
+		return nil, false, fmt.Errorf("%s %d names tenant %q site %q, connection is tenant %q site %q", what, seq, blk.Tenant, blk.Site, p.Tenant, p.Site)
 	}
-	return r.apply(ctx, p, seq, lane, blk)
+	return blk, false, nil
 }
 
 // importBlock receives block seq of edge queue queueID from a bundle

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/edgerelay/edgerelay/internal/wire/block"
 	"github.com/edgerelay/edgerelay/internal/wire/delta"
 	"github.com/edgerelay/edgerelay/relay/config"
 	"github.com/edgerelay/edgerelay/relay/transport"
@@ -43,18 +42,9 @@ func (r *receiver) base(_ context.Context, p transport.Peer, seq uint64, lane ui
 	if p.Tenant == config.RelayHelloTenant {
 		return transport.Ack{}, errors.New("a relaying cloud sends no BASE frames")
 	}
-	if !r.auth.stillAccepted(p) {
-		r.blocks.WithLabelValues("refused").Inc()
-		return transport.Ack{}, fmt.Errorf("tenant %q site %q is no longer in cloud.tenants (configuration reloaded); the connection closes", p.Tenant, p.Site)
-	}
-	blk, err := block.Decode(data)
+	blk, _, err := r.open(p, seq, data, "base block", false)
 	if err != nil {
-		r.blocks.WithLabelValues("corrupt").Inc()
-		return transport.Ack{}, fmt.Errorf("decode base block %d: %w", seq, err)
-	}
-	if blk.Tenant != p.Tenant || blk.Site != p.Site {
-		r.blocks.WithLabelValues("refused").Inc()
-		return transport.Ack{}, fmt.Errorf("base block %d names tenant %q site %q, connection is tenant %q site %q", seq, blk.Tenant, blk.Site, p.Tenant, p.Site)
+		return transport.Ack{}, err
 	}
 	if len(blk.Frames) == 0 {
 		r.blocks.WithLabelValues("base").Inc()

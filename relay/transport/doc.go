@@ -12,11 +12,13 @@
 // {code, reason} and closes. Then the edge pipelines BLOCK {seq, payload}
 // frames, up to a window of unacknowledged ones, and the server answers each,
 // in order, with ACK {seq} or NACK {seq, reason}; after a NACK it takes no
-// further block on that connection and closes it. Frames are bounded; a
+// further block on that connection and closes it. Blocks that arrived back
+// to back reach the cloud's GroupHandler together (group.go). Frames are bounded; a
 // malformed one closes the connection with a QUIC application error code.
 //
 // Concurrency: a Server runs one goroutine per connection and calls its
-// Handler sequentially per connection (concurrently across connections).
+// Handler or GroupHandler sequentially per connection (concurrently across
+// connections).
 // A Conn's Send may be called from several goroutines, Acks is drained by
 // one; Close is idempotent.
 package transport

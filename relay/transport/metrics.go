@@ -12,6 +12,7 @@ type serverMetrics struct {
 	refused     prometheus.Counter
 	malformed   prometheus.Counter
 	blocks      prometheus.Counter
+	groups      prometheus.Counter
 	bytes       prometheus.Counter
 	nacks       prometheus.Counter
 	handshakes  prometheus.Counter
@@ -39,6 +40,10 @@ func newServerMetrics(reg prometheus.Registerer) (*serverMetrics, error) {
 			Name: "edgerelay_transport_received_blocks_total",
 			Help: "Blocks received and handed to the handler.",
 		}),
+		groups: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "edgerelay_transport_received_block_groups_total",
+			Help: "Groups of blocks handed to the handler: blocks that arrived back to back are handled, and made durable, together.",
+		}),
 		bytes: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "edgerelay_transport_received_bytes_total",
 			Help: "Block payload bytes received and handed to the handler.",
@@ -55,7 +60,7 @@ func newServerMetrics(reg prometheus.Registerer) (*serverMetrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.connections, m.open, m.refused, m.malformed, m.blocks, m.bytes, m.nacks, m.handshakes} {
+	for _, c := range []prometheus.Collector{m.connections, m.open, m.refused, m.malformed, m.blocks, m.groups, m.bytes, m.nacks, m.handshakes} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register metrics: %w", err)
 		}

@@ -63,12 +63,16 @@ type Peer struct {
 // its text goes back to the edge.
 type Authenticator func(h Hello, cs tls.ConnectionState) (Peer, error)
 
-// ServerConfig configures a Server. TLS, Auth and Handle are required.
+// ServerConfig configures a Server. TLS, Auth and Handle or Group are
+// required.
 type ServerConfig struct {
 	Addr   string // UDP address to listen on, e.g. "127.0.0.1:4433"
 	TLS    *tls.Config
 	Auth   Authenticator
 	Handle Handler
+	// Group, when set, takes the blocks instead of Handle, those that
+	// arrived back to back together (group.go). Nil: OneByOne(Handle).
+	Group GroupHandler
 	// Base, when set, takes BASE frames (protocol version 6, replay.go):
 	// acknowledged blocks an edge sends again so that their delta frames
 	// rebuild the bases; it writes nothing of them. Nil: the server speaks
@@ -129,8 +133,11 @@ type Server struct {
 
 // NewServer checks cfg and binds the UDP socket, so Addr works before Run.
 func NewServer(cfg ServerConfig) (*Server, error) {
-	if cfg.TLS == nil || cfg.Auth == nil || cfg.Handle == nil {
-		return nil, errors.New("transport server: TLS, Auth and Handle are required")
+	if cfg.TLS == nil || cfg.Auth == nil || (cfg.Handle == nil && cfg.Group == nil) {
+		return nil, errors.New("transport server: TLS, Auth and Handle or Group are required")
+	}
+	if cfg.Group == nil {
+		cfg.Group = OneByOne(cfg.Handle)
 	}
 	if cfg.MaxBlockBytes < 0 || cfg.MaxBlockBytes > 1<<30 {
 		return nil, fmt.Errorf("transport server: max_block_bytes must be in [0, 1GiB]; got %d", cfg.MaxBlockBytes)

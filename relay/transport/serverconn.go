@@ -110,75 +110,174 @@ func (c *serverConn) hello() (p Peer, ok bool) {
 	return p, true
 }
 
-// blocks hands BLOCK frames to the handler until the edge stops, a frame is
-// bad or the handler fails.
+// blocks hands BLOCK frames to the handler, those that arrived back to
+// back as one group (group.go), until the edge stops, a frame is bad or
+// the handler fails.
 func (c *serverConn) blocks(ctx context.Context, p Peer) {
-	var last, lastBase [2]uint64 // per lane
-	var seen, seenBase [2]bool
+	var order seqOrder
+	var next *frame
 	for {
-		f, err := readFrame(c.br, c.s.cfg.MaxBlockBytes)
-		if err == io.EOF {
-			// The edge finished its side; every block it sent is answered.
-			c.str.Close()
-			c.linger(CodeNone, "")
-			return
-		}
-		if err != nil {
-			c.readFailed(err, "block")
-			return
-		}
-		handle, last, seen := c.s.cfg.Handle, &last, &seen
-		switch {
-		case (f.typ == frameBase || f.typ == frameReplayed) && c.version >= 6:
-			if f.typ == frameReplayed {
-				p.Replayed[f.lane] = true
-				continue
+		f := next
+		next = nil
+		if f == nil {
+			var err error
+			if f, err = readFrame(c.br, c.s.cfg.MaxBlockBytes); err != nil {
+				c.readEnded(err)
+				return
 			}
-			handle, last, seen = c.s.cfg.Base, &lastBase, &seenBase
-		case f.typ != frameBlock && (f.typ != frameBlockLane || !c.lanes):
+		}
+		handle := c.s.cfg.Group
+		switch {
+		case f.typ == frameReplayed && c.version >= 6:
+			p.Replayed[f.lane] = true
+			continue
+		case f.typ == frameBase && c.version >= 6:
+			handle = OneByOne(c.s.cfg.Base)
+		case !c.isBlock(f):
 			c.malformed(CodeMalformed, fmt.Sprintf("frame type %#x after HELLO, want BLOCK", f.typ))
 			return
 		}
-		if seen[f.lane] && f.seq <= last[f.lane] {
-			c.malformed(CodeMalformed, fmt.Sprintf("block seq %d after %d in lane %d: not increasing", f.seq, last[f.lane], f.lane))
+		if why := order.check(f); why != "" {
+			c.malformed(CodeMalformed, why)
 			return
 		}
-		seen[f.lane], last[f.lane] = true, f.seq
-		c.s.m.blocks.Inc()
-		c.s.m.bytes.Add(float64(len(f.payload)))
-		a, err := handle(ctx, p, f.seq, f.lane, f.payload)
-		var rd *RedirectError
-		if errors.As(err, &rd) && rd.Addr != "" && c.version >= 5 {
-			// The block is not answered: the edge sends it to rd.Addr.
-			c.redirect(rd)
+		group := []Block{c.take(f)}
+		var readErr error
+		var bad string
+		if f.typ != frameBase {
+			group, next, readErr, bad = c.more(group, &order)
+		}
+		c.s.m.groups.Inc()
+		acks, err := handle(ctx, p, group)
+		if !c.answer(group, acks, err) {
 			return
 		}
-		if err != nil {
-			c.s.m.nacks.Inc()
-			c.log.Warn("transport: handler failed a block; nack and close", "seq", f.seq, "err", err)
-			// No STOP_SENDING: it could make the edge fail its own
-			// connection before it has read the NACK. What it sends
-			// meanwhile is bounded by flow control and ignored.
-			if c.write(nackFrame(f.seq, err, c.version)) == nil {
-				c.str.Close()
-				c.linger(CodeHandler, "handler failed block")
-			}
+		switch {
+		case readErr != nil:
+			c.readEnded(readErr)
 			return
-		}
-		ack := ackFrame(f.seq, a, c.version)
-		if c.write(ack) != nil {
+		case bad != "":
+			c.malformed(CodeMalformed, bad)
 			return
 		}
 	}
 }
 
+// more adds to group the block frames that follow it without waiting
+// (group.go). It stops at the first other frame, returned as next, at a
+// read error, or at a block out of order (bad: why), which end the
+// connection once the group is answered.
+func (c *serverConn) more(group []Block, order *seqOrder) (_ []Block, next *frame, readErr error, bad string) {
+	bytes := len(group[0].Data)
+	for len(group) < maxGroupBlocks && bytes < maxGroupBytes && c.ready() {
+		f, err := readFrame(c.br, c.s.cfg.MaxBlockBytes)
+		if err != nil {
+			return group, nil, err, ""
+		}
+		if !c.isBlock(f) {
+			return group, f, nil, ""
+		}
+		if why := order.check(f); why != "" {
+			return group, nil, nil, why
+		}
+		group = append(group, c.take(f))
+		bytes += len(f.payload)
+	}
+	return group, nil, nil, ""
+}
+
+// take counts block frame f and returns it as a Block.
+func (c *serverConn) take(f *frame) Block {
+	c.s.m.blocks.Inc()
+	c.s.m.bytes.Add(float64(len(f.payload)))
+	return Block{Seq: f.seq, Lane: f.lane, Data: f.payload}
+}
+
+// seqOrder checks that block sequence numbers increase within each lane,
+// BLOCK and BASE frames each on their own.
+type seqOrder struct {
+	last [2][2]uint64 // [base][lane]
+	seen [2][2]bool
+}
+
+// check records f's seq; it returns why f is out of order, or "".
+func (o *seqOrder) check(f *frame) string {
+	k := 0
+	if f.typ == frameBase {
+		k = 1
+	}
+	if o.seen[k][f.lane] && f.seq <= o.last[k][f.lane] {
+		return fmt.Sprintf("block seq %d after %d in lane %d: not increasing", f.seq, o.last[k][f.lane], f.lane)
+	}
+	o.seen[k][f.lane], o.last[k][f.lane] = true, f.seq
+	return ""
+}
+
+// answer writes the ACKs of a group's blocks the handler made durable, in
+// one write, and, when it failed the next one, its NACK (or sends the edge
+// to another cloud); false ends the connection.
+func (c *serverConn) answer(group []Block, acks []Ack, err error) bool {
+	if len(acks) > len(group) || (err == nil && len(acks) < len(group)) {
+		panic(fmt.Sprintf("BUG: handler answered %d of %d blocks with error %v", len(acks), len(group), err))
+	}
+	c.wbuf = c.wbuf[:0]
+	for i, a := range acks {
+		c.queue(ackFrame(group[i].Seq, a, c.version))
+	}
+	if err == nil {
+		return c.flush() == nil
+	}
+	failed := group[len(acks)].Seq
+	var rd *RedirectError
+	if errors.As(err, &rd) && rd.Addr != "" && c.version >= 5 {
+		// The block is not answered: the edge sends it to rd.Addr.
+		if c.flush() == nil {
+			c.redirect(rd)
+		}
+		return false
+	}
+	c.s.m.nacks.Inc()
+	c.log.Warn("transport: handler failed a block; nack and close", "seq", failed, "err", err)
+	// No STOP_SENDING: it could make the edge fail its own connection
+	// before it has read the NACK. What it sends meanwhile is bounded by
+	// flow control and ignored.
+	c.queue(nackFrame(failed, err, c.version))
+	if c.flush() == nil {
+		c.str.Close()
+		c.linger(CodeHandler, "handler failed block")
+	}
+	return false
+}
+
+// readEnded ends the connection after a failed read: at the edge's end of
+// stream every block it sent is answered, so the server closes too.
+func (c *serverConn) readEnded(err error) {
+	if err == io.EOF {
+		c.str.Close()
+		c.linger(CodeNone, "")
+		return
+	}
+	c.readFailed(err, "block")
+}
+
 func (c *serverConn) write(f *frame) error {
+	c.wbuf = c.wbuf[:0]
+	c.queue(f)
+	return c.flush()
+}
+
+// queue appends f to the frames the next flush writes.
+func (c *serverConn) queue(f *frame) {
 	var err error
-	c.wbuf, err = appendFrame(c.wbuf[:0], f)
-	if err != nil {
+	if c.wbuf, err = appendFrame(c.wbuf, f); err != nil {
 		panic(err) // BUG: the server only writes frames it can encode
 	}
-	if _, err = c.str.Write(c.wbuf); err != nil {
+}
+
+// flush writes the queued frames.
+func (c *serverConn) flush() error {
+	_, err := c.str.Write(c.wbuf)
+	if err != nil {
 		c.log.Debug("transport: write failed", "err", translate(err))
 	}
 	return err

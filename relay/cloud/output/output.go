@@ -7,8 +7,8 @@
 // commit → acknowledge → Committed.
 //
 // Deliver is called concurrently for blocks of different sites (one
-// connection delivers one block at a time), so an output is safe for
-// concurrent use. A block an output failed is not acknowledged: the edge
+// connection delivers one block at a time, or several in order through
+// DeliverAll), so an output is safe for concurrent use. A block an output failed is not acknowledged: the edge
 // sends it again and every output gets the same Delivery again (same
 // QueueID and Seq), so Deliver must take a repeat without harm (files and
 // /federate overwrite; an output with its own durable queue skips what it
@@ -79,6 +79,36 @@ func (f Fanout) Deliver(ctx context.Context, d *Delivery) error {
 	for _, o := range f {
 		if err := o.Deliver(ctx, d); err != nil {
 			return fmt.Errorf("%s: %w", o.Name(), err)
+		}
+	}
+	return nil
+}
+
+// GroupOutput is an Output that takes several blocks at once more cheaply
+// than one by one (one durable write for all): DeliverAll has the effect
+// of Deliver called for each block in order, and returns nil once every
+// block is as durable as Deliver promises. On error, any of the blocks
+// may have been taken; all are delivered again.
+type GroupOutput interface {
+	Output
+	DeliverAll(ctx context.Context, ds []*Delivery) error
+}
+
+// DeliverAll gives the blocks ds, in order, to every output in order (all
+// of ds to one output, then to the next) and stops at the first error,
+// which names the output.
+func (f Fanout) DeliverAll(ctx context.Context, ds []*Delivery) error {
+	for _, o := range f {
+		if g, ok := o.(GroupOutput); ok && len(ds) > 1 {
+			if err := g.DeliverAll(ctx, ds); err != nil {
+				return fmt.Errorf("%s: %w", o.Name(), err)
+			}
+			continue
+		}
+		for _, d := range ds {
+			if err := o.Deliver(ctx, d); err != nil {
+				return fmt.Errorf("%s: %w", o.Name(), err)
+			}
 		}
 	}
 	return nil
