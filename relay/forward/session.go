@@ -69,12 +69,13 @@ func (f *Forwarder) session(ctx context.Context, conn uplink, snd *lanes.Sender)
 				s.fail(conn.Err())
 				return progressed, s.result()
 			}
-			if !s.take(a) {
+			acked, ok := s.take(s.waiting(a)...)
+			progressed = progressed || acked
+			if !ok {
 				return progressed, s.result()
 			}
-			progressed = true
 		case <-s.kick:
-			if err := s.ack(0); err != nil {
+			if err := s.ack(); err != nil {
 				s.fail(err)
 				return progressed, s.result()
 			}
@@ -83,37 +84,73 @@ func (f *Forwarder) session(ctx context.Context, conn uplink, snd *lanes.Sender)
 			// already sent still count: close, then take what is left.
 			conn.Close()
 			for a := range conn.Acks() {
-				if !s.take(a) {
+				acked, ok := s.take(a)
+				progressed = progressed || acked
+				if !ok {
 					break
 				}
-				progressed = true
 			}
 			return progressed, s.result()
 		}
 	}
 }
 
-// take handles one answer; false ends the session.
-func (s *session) take(a transport.Ack) bool {
-	if a.Err != nil {
-		var nack *transport.NackError
-		if errors.As(a.Err, &nack) && nack.NeedBase {
-			s.needBase(a.Seq)
+// waiting returns a and the answers that arrived with it, already
+// waiting: the cloud answers blocks it made durable together at once, and
+// the queue acknowledges them in one write.
+func (s *session) waiting(a transport.Ack) []transport.Ack {
+	as := []transport.Ack{a}
+	for len(as) < maxAcksAtOnce && a.Err == nil {
+		select {
+		case next, ok := <-s.conn.Acks():
+			if !ok {
+				return as // the closed channel is seen again by the caller
+			}
+			a = next
+			as = append(as, a)
+		default:
+			return as
 		}
-		s.fail(a.Err)
-		return false
 	}
-	if a.Resync && s.f.cfg.OnResync != nil {
-		s.f.cfg.OnResync()
+	return as
+}
+
+// maxAcksAtOnce bounds the answers acknowledged in the queue at once.
+const maxAcksAtOnce = 256
+
+// take handles answers in order and reports whether it acknowledged a
+// block in the queue; !ok ends the session. The blocks answered before a
+// NACK are acknowledged first.
+func (s *session) take(as ...transport.Ack) (acked, ok bool) {
+	seqs := make([]uint64, 0, len(as))
+	for _, a := range as {
+		if a.Err != nil {
+			if len(seqs) > 0 {
+				if err := s.ack(seqs...); err != nil {
+					s.fail(err)
+					return false, false
+				}
+			}
+			var nack *transport.NackError
+			if errors.As(a.Err, &nack) && nack.NeedBase {
+				s.needBase(a.Seq)
+			}
+			s.fail(a.Err)
+			return len(seqs) > 0, false
+		}
+		if a.Resync && s.f.cfg.OnResync != nil {
+			s.f.cfg.OnResync()
+		}
+		if a.Refused > 0 && s.f.cfg.OnRefused != nil {
+			s.f.cfg.OnRefused(a.Refused)
+		}
+		seqs = append(seqs, a.Seq)
 	}
-	if a.Refused > 0 && s.f.cfg.OnRefused != nil {
-		s.f.cfg.OnRefused(a.Refused)
-	}
-	if err := s.ack(a.Seq); err != nil {
+	if err := s.ack(seqs...); err != nil {
 		s.fail(err)
-		return false
+		return false, false
 	}
-	return true
+	return true, true
 }
 
 // send hands the blocks snd gives out to the uplink: with their lane
@@ -186,26 +223,25 @@ func (s *session) markSkip(seq uint64) {
 	}
 }
 
-// ack retires the pending entry of block seq (none when seq is 0) and any
-// skipped entries then at the head, and acknowledges them in the queue,
-// each lane on its own (lanes.Ack).
-func (s *session) ack(seq uint64) error {
+// ack retires the pending entries of blocks seqs, answered in order
+// (none: only what a skipped entry unblocked), and any skipped entries
+// then at the head, and acknowledges them in the queue, each lane on its
+// own (lanes.Ack).
+func (s *session) ack(seqs ...uint64) error {
 	f := s.f
 	var through [2]uint64
 	var blocks, samples, skipped int
 	s.mu.Lock()
-	want := seq != 0
 	for len(s.pending) > 0 {
 		e := s.pending[0]
 		if !e.skip {
-			if !want {
+			if blocks == len(seqs) {
 				break
 			}
-			if e.seq != seq {
+			if e.seq != seqs[blocks] {
 				s.mu.Unlock()
-				return fmt.Errorf("BUG: answer for block %d, oldest unanswered is %d", seq, e.seq)
+				return fmt.Errorf("BUG: answer for block %d, oldest unanswered is %d", seqs[blocks], e.seq)
 			}
-			want = false
 			blocks++
 			samples += e.samples
 		} else {
