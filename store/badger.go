@@ -39,10 +39,10 @@ const (
 	groupBytes = maxTxnBytes - 64<<10
 )
 
-func badgerOptions(dir string, log *slog.Logger) badger.Options {
+func badgerOptions(dir string, log *slog.Logger, sync bool) badger.Options {
 	return badger.DefaultOptions(dir).
 		WithLogger(slogAdapter{log}).
-		WithSyncWrites(true).
+		WithSyncWrites(sync).
 		WithMetricsEnabled(false).
 		WithDetectConflicts(false).
 		WithNumVersionsToKeep(1).

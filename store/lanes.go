@@ -74,7 +74,7 @@ func (q *Queue) StartLane() (Split, error) {
 	err := q.db.Update(func(txn *badger.Txn) error {
 		return txn.Set(keySplit, append(u64(s.Seq), s.Lane))
 	})
-	if err != nil { // synced: the queue writes with SyncWrites
+	if err != nil { // synced: the queue writes with SyncWrites (unless SyncByCaller)
 		return Split{}, fmt.Errorf("start lane: %w: %w", ErrUnavailable, err)
 	}
 	q.mu.Lock()

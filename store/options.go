@@ -52,6 +52,16 @@ type Options struct {
 	// up to this many data bytes, for ReadRetained (retain.go); they count
 	// neither in the backlog nor against MaxBytes. 0: none are kept.
 	RetainBytes int64
+	// SyncByCaller makes the queue's writes unsynced: Append returns once
+	// the blocks are written to the page cache, and the caller makes them
+	// durable itself before relying on them, by a syncfs(2) of the
+	// queue's filesystem (fsutil.Barrier in syncfs mode, shared with the
+	// caller's other writers). Acknowledgements and drops are unsynced too:
+	// a power loss may bring back blocks acknowledged just before it. For
+	// the cloud's remote_write queues, whose blocks the cloud's own
+	// barriers make durable with its files; false (the default) syncs every
+	// write.
+	SyncByCaller bool
 }
 
 // Dropped describes blocks deleted to keep the queue under MaxBytes:

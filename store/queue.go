@@ -74,7 +74,7 @@ func Open(dir string, o Options) (*Queue, error) {
 	if err := removeEmptyMemtables(dir); err != nil {
 		return nil, fmt.Errorf("open queue at %q: %w", dir, err)
 	}
-	db, err := badger.Open(badgerOptions(dir, o.Logger))
+	db, err := badger.Open(badgerOptions(dir, o.Logger, !o.SyncByCaller))
 	if err != nil {
 		return nil, fmt.Errorf("open queue at %q: %w", dir, err)
 	}

@@ -43,7 +43,8 @@ func (w *txnWriter) del(k []byte) error {
 	return w.apply(func(t *badger.Txn) error { return t.Delete(k) })
 }
 
-// commit commits the last transaction (synced: SyncWrites is on).
+// commit commits the last transaction (synced: SyncWrites is on, unless
+// SyncByCaller).
 func (w *txnWriter) commit() error {
 	err := w.txn.Commit()
 	w.n++

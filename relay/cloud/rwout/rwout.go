@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,7 @@ import (
 	"github.com/prometheus/prometheus/model/relabel"
 	"github.com/prometheus/prometheus/prompb"
 
+	"github.com/edgerelay/edgerelay/internal/fsutil"
 	"github.com/edgerelay/edgerelay/relay/cloud/output"
 	"github.com/edgerelay/edgerelay/relay/config"
 	"github.com/edgerelay/edgerelay/store"
@@ -72,6 +74,7 @@ type Forwarder struct {
 	m       metrics
 	encs    encoders
 	queue   *store.Queue
+	barrier *fsutil.Barrier // makes the queue's writes durable; nil: the queue syncs them
 	recent  *recent
 	lastErr lastError
 }
@@ -190,7 +193,20 @@ func (f *Forwarder) Name() string { return "remote_write " + f.name }
 // Open opens (creating) the output's queue in dir; blocks it holds are
 // sent by Run. Call it once, before Deliver.
 func (f *Forwarder) Open(dir string) error {
-	q, err := store.Open(dir, store.Options{MaxBytes: f.maxQ, Logger: f.log, OnDrop: f.onDrop})
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("remote_write %s: %w", f.name, err)
+	}
+	// Where syncfs works, the queue's writes are made durable by the
+	// barrier of its filesystem, shared with every block's other writes of
+	// the moment (the files, the delta bases), rather than synced alone.
+	br, err := fsutil.BarrierFor(dir, syncWindow)
+	if err != nil {
+		return fmt.Errorf("remote_write %s: %w", f.name, err)
+	}
+	if br.Syncfs() {
+		f.barrier = br
+	}
+	q, err := store.Open(dir, store.Options{MaxBytes: f.maxQ, Logger: f.log, OnDrop: f.onDrop, SyncByCaller: f.barrier != nil})
 	if err != nil {
 		return fmt.Errorf("remote_write %s: %w", f.name, err)
 	}
@@ -217,7 +233,7 @@ func (f *Forwarder) Deliver(ctx context.Context, d *output.Delivery) error {
 	k := deliveryKey{d.Tenant, d.Site, d.QueueID, d.Seq}
 	if f.recent.has(k) {
 		f.m.skipped.Inc()
-		return nil
+		return f.sync() // its first delivery may have failed at the barrier
 	}
 	var meta []prompb.MetricMetadata
 	if f.meta != nil {
@@ -239,9 +255,27 @@ func (f *Forwarder) Deliver(ctx context.Context, d *output.Delivery) error {
 		}
 		return fmt.Errorf("queue: %w", err)
 	}
+	// Queued, durable or not: a resend must not queue it again.
 	f.recent.add(k)
+	return f.sync()
+}
+
+// sync makes what the queue holds durable, when the queue does not sync
+// its writes itself.
+func (f *Forwarder) sync() error {
+	if f.barrier == nil {
+		return nil
+	}
+	if err := f.barrier.Sync(); err != nil {
+		return fmt.Errorf("queue: %w", err)
+	}
 	return nil
 }
+
+// syncWindow is how long the barrier of the queue's filesystem waits for
+// more writers, when it is this output that makes it (the cloud's own
+// barriers, made first, wait as long).
+const syncWindow = 10 * time.Millisecond
 
 // append stores recs in one call or, when they exceed queue_max_bytes
 // together, one by one (the cap then drops the oldest, this block's first
