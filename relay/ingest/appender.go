@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/scrape"
 	"github.com/prometheus/prometheus/storage"
 
 	"github.com/edgerelay/edgerelay/relay"
@@ -26,41 +24,20 @@ const reportSuffix = "\xff"
 // errAppenderDone is returned when an appender is used after Commit or Rollback.
 var errAppenderDone = errors.New("appender already committed or rolled back")
 
-// appendable is the storage.AppendableV2 the scrape manager writes to: each
-// appender collects one scrape of one target and submits it as one Batch on
-// Commit.
+// appendable is the storage.AppendableV2 ParseScrape appends a body to,
+// as Prometheus' scrape loop would: each appender collects one scrape and
+// submits it as one Batch on Commit.
 type appendable struct {
-	sink Sink
-	// reuse: the sink keeps nothing of a batch's series once Submit
-	// returned nil (ScrapeConfig.ReuseBatches), so a target's next scrape
-	// fills the same memory.
-	reuse bool
-
-	targetsMu sync.Mutex
-	targets   map[*scrape.Target]*targetState
-	swept     time.Time
-	ingested  prometheus.Counter
-	rejected  *prometheus.CounterVec // by reason
+	sink     Sink
+	ingested prometheus.Counter
+	rejected *prometheus.CounterVec // by reason
 }
 
 var _ storage.AppendableV2 = (*appendable)(nil)
 
-// AppenderV2 returns an appender for one scrape; ctx is the scrape pool's
-// context, carrying the target when the manager passes it.
+// AppenderV2 returns an appender for one scrape, submitting with ctx.
 func (a *appendable) AppenderV2(ctx context.Context) storage.AppenderV2 {
-	ap := &appender{a: a, ctx: ctx}
-	n, bufs := a.take(ctx)
-	switch {
-	case bufs != nil:
-		ap.series, ap.first, ap.index, ap.ord = bufs.series, bufs.first, bufs.index, bufs.ord
-	case n > 0:
-		// Size for the target's last scrape: one allocation each instead of
-		// a doubling series of them.
-		ap.series = make([]relay.Series, 0, n)
-		ap.first = make([]relay.Sample, 0, n)
-		ap.index = make(map[storage.SeriesRef]int32, n)
-	}
-	return ap
+	return &appender{a: a, ctx: ctx}
 }
 
 // appender collects one scrape. Not safe for concurrent use, like every
@@ -77,7 +54,6 @@ type appender struct {
 	firstT   int64 // timestamp of the first sample appended
 	index    map[storage.SeriesRef]int32
 	collided []int32 // series whose ref was taken by other labels
-	ord      order   // the last scrape's order, when kept
 	meta     map[string]relay.Metadata
 
 	report     labels.Labels // labels of the "up" report series, if seen
@@ -110,7 +86,7 @@ func (ap *appender) Append(ref storage.SeriesRef, ls labels.Labels, _, t int64, 
 	if err := validHistogram(h, fh); err != nil {
 		return 0, err
 	}
-	i := ap.indexOf(ref, ls)
+	i := ap.seriesIndex(ref, ls)
 	if ap.nsamples == 0 {
 		ap.firstT = t
 	}
@@ -149,7 +125,6 @@ func (ap *appender) addMetadata(family string, opts storage.AppendV2Options) {
 
 func (ap *appender) seriesIndex(ref storage.SeriesRef, ls labels.Labels) int32 {
 	if i, ok := ap.index[ref]; ok {
-		ap.ord.dup = true
 		if labels.Equal(ap.series[i].Labels, ls) {
 			return i
 		}
@@ -183,22 +158,15 @@ func (ap *appender) Commit() error {
 	}
 	ap.done = true
 	if len(ap.series) == 0 {
-		if bufs := ap.release(); bufs != nil {
-			ap.a.remember(ap.ctx, cap(bufs.series), bufs)
-		}
 		return nil
 	}
 	ap.sortHistograms()
 	b := ap.batch()
 	n := ap.nsamples
 	if err := ap.a.sink.Submit(ap.ctx, b); err != nil {
-		// The sink may still hold the batch: its memory is not reused.
-		ap.a.remember(ap.ctx, len(ap.series), nil)
 		ap.a.rejected.WithLabelValues("submit_failed").Add(float64(n))
 		return fmt.Errorf("submit scrape of job %q instance %q: %w", b.Job, b.Instance, err)
 	}
-	ns := len(ap.series)
-	ap.a.remember(ap.ctx, ns, ap.release())
 	ap.a.ingested.Add(float64(n))
 	return nil
 }
@@ -209,9 +177,6 @@ func (ap *appender) Rollback() error {
 		return nil
 	}
 	ap.done = true
-	if bufs := ap.release(); bufs != nil {
-		ap.a.remember(ap.ctx, cap(bufs.series), bufs)
-	}
 	ap.series, ap.first, ap.index, ap.meta = nil, nil, nil, nil
 	return nil
 }
@@ -241,16 +206,13 @@ func (ap *appender) batch() *relay.Batch {
 
 // targetLabels returns the scraped target's labels: those its "up" series
 // carries (after relabel_configs, job and instance included), or, without
-// an up series, the target's, or the first series' job and instance.
+// an up series, the first series' job and instance.
 // Discovered labels (__address__, __meta_*, ...) are never among them:
 // they stay at the edge. The plugin chain derives the batch's identity from
 // these labels before anything is queued.
 func (ap *appender) targetLabels() labels.Labels {
 	if ap.haveReport {
 		return ap.report.DropMetricName()
-	}
-	if target, ok := scrape.TargetFromContext(ap.ctx); ok {
-		return target.Labels(labels.NewBuilder(labels.EmptyLabels()))
 	}
 	first := ap.series[0].Labels
 	var sb labels.ScratchBuilder

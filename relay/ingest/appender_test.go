@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,7 +14,6 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/metadata"
 	"github.com/prometheus/prometheus/model/value"
-	"github.com/prometheus/prometheus/scrape"
 	"github.com/prometheus/prometheus/storage"
 
 	"github.com/edgerelay/edgerelay/internal/histtest"
@@ -133,74 +131,4 @@ func TestAppenderRollback(t *testing.T) {
 	if n := len(sink.all()); n != 0 {
 		t.Errorf("sink got %d batches after Rollback", n)
 	}
-}
-
-// TestAppenderReusesMemory: with ReuseBatches a target's next scrape fills
-// the memory of its last one once the sink took that batch; a batch the
-// sink refused (and so may still hold) is never overwritten; without
-// ReuseBatches nothing is shared.
-func TestAppenderReusesMemory(t *testing.T) {
-	for _, reuse := range []bool{false, true} {
-		t.Run(fmt.Sprintf("reuse=%v", reuse), func(t *testing.T) {
-			sink := &snapshotSink{fail: map[int]bool{2: true}}
-			a, _ := newTestAppendable(sink)
-			a.reuse = reuse
-			tl := labels.FromStrings(model.JobLabel, "j", model.InstanceLabel, "h:1")
-			ctx := scrape.ContextWithTarget(context.Background(), scrape.NewTarget(tl, nil, nil, nil))
-			x := labels.FromStrings("__name__", "m", "instance", "h:1", "job", "j", "x", "1")
-			y := labels.FromStrings("__name__", "m", "instance", "h:1", "job", "j", "x", "2")
-			for n := range 4 {
-				ts := int64(n+1) * 1000
-				app := a.AppenderV2(ctx)
-				for _, ls := range []labels.Labels{x, y} {
-					if _, err := app.Append(0, ls, 0, ts, float64(ts), nil, nil, storage.AOptions{}); err != nil {
-						t.Fatal(err)
-					}
-				}
-				if err := app.Commit(); (err != nil) != sink.fail[n] {
-					t.Fatalf("scrape %d: Commit: %v", n, err)
-				}
-			}
-			for n, got := range sink.seen {
-				ts := int64(n+1) * 1000
-				want := fmt.Sprintf("%v %v|%v %v|", x, []relay.Sample{{T: ts, V: float64(ts)}}, y, []relay.Sample{{T: ts, V: float64(ts)}})
-				if got != want {
-					t.Errorf("scrape %d: sink got %s, want %s", n, got, want)
-				}
-			}
-			if shared := sink.mem[0] == sink.mem[1]; shared != reuse {
-				t.Errorf("scrapes 0 and 1 share memory: %v, want %v", shared, reuse)
-			}
-			if sink.mem[3] == sink.mem[2] {
-				t.Error("the scrape after a refused one filled the refused batch's memory")
-			}
-			if got := sink.refused.Series[1].Samples[0].T; got != 3000 {
-				t.Errorf("the refused batch was overwritten: its sample is at %d, want 3000", got)
-			}
-		})
-	}
-}
-
-// snapshotSink records what each batch held when submitted and where its
-// series lived, refusing the submissions numbered in fail (from 0).
-type snapshotSink struct {
-	fail    map[int]bool
-	seen    []string
-	mem     []*relay.Series
-	refused *relay.Batch
-}
-
-func (s *snapshotSink) Submit(_ context.Context, b *relay.Batch) error {
-	n := len(s.seen)
-	var sb strings.Builder
-	for _, sr := range b.Series {
-		fmt.Fprintf(&sb, "%v %v|", sr.Labels, sr.Samples)
-	}
-	s.seen = append(s.seen, sb.String())
-	s.mem = append(s.mem, &b.Series[0])
-	if s.fail[n] {
-		s.refused = b
-		return relay.ErrQueueFull
-	}
-	return nil
 }

@@ -2,9 +2,10 @@
 // and receives Prometheus remote_write 1.0 and 2.0 requests
 // (NewRemoteWriteHandler).
 //
-// The Scraper discovers targets with Prometheus' discovery manager and
-// turns them into targets with Prometheus' own target relabelling. It
-// scrapes each job with the edge's own scrape loop (loop*.go), built for
+// The Scraper discovers targets with package sd's Manager and turns them
+// into targets as Prometheus' target relabelling does (target.go: address,
+// scheme, metrics path, __param_ and interval labels, relabel_configs,
+// instance defaulting, the same errors). It scrapes each job with the edge's own scrape loop (loop*.go), built for
 // this pipeline: per target one HTTP GET per interval (Prometheus' Accept
 // negotiation, gzip, timeout, body_size_limit), textparse, and a cache
 // entry per exposed series holding its label set and its slot in the
@@ -12,12 +13,9 @@
 // per sample. It keeps Prometheus' semantics (staleness markers, report
 // series, honor_labels and honor_timestamps, the sample, label, bucket,
 // body and target limits, metric_relabel_configs, native histograms,
-// exemplars, metadata) and submits the very Batch Prometheus' scrape
-// manager and the appender below would. A job using an option the own
-// loop does not implement exactly (extra_scrape_metrics,
-// scrape_failure_log_file: ownLoopRefusal) runs on Prometheus' scrape
-// manager instead, through the appender; the choice is logged per job.
-// ParseScrape turns a scrape's body, given as bytes, into the Batch the
+// exemplars, metadata, extra_scrape_metrics) and submits the very Batch
+// Prometheus' scrape manager would have the appender below submit.
+// scrape_failure_log_file is refused by name. ParseScrape turns a scrape's body, given as bytes, into the Batch the
 // Scraper would submit for it (`edgerelay plugin test` parses with it), and
 // CheckScrapeConfigs checks scrape configs as the managers apply them.
 // Both turn what they take into *relay.Batch values and hand each to a Sink,
@@ -42,10 +40,9 @@
 // scrape_configs, package relay/scrapeshard), a job scrapes only the
 // targets the Shard gives this edge, asked about each target's labels
 // after relabel_configs whenever targets are discovered or Reshard is
-// called. On the own loop the filter sits where a job's targets are
-// taken (loopPool.sync), and a target that moves away stops without
-// end-of-run staleness markers; for a job on Prometheus' scrape manager
-// the target groups are narrowed before the manager gets them.
+// called. The filter sits where a job's targets are taken
+// (loopPool.sync), and a target that moves away stops without end-of-run
+// staleness markers.
 //
 // Concurrency: the remote_write handler serves concurrent requests; a Scraper
 // submits from one goroutine per target, so its Sink must be safe for
@@ -73,6 +70,7 @@
 // native_histogram_bucket_limit and native_histogram_min_bucket_factor act
 // as in Prometheus. As in Prometheus, an exemplar of a native histogram
 // without a timestamp is not kept.
-//   - Prometheus' own scrape and discovery metrics, prefixed edgerelay_
+//   - the scrape and discovery metrics Prometheus has for what the edge
+//     does, under Prometheus' names prefixed edgerelay_
 //     (edgerelay_prometheus_target_..., edgerelay_prometheus_sd_...).
 package ingest

@@ -13,13 +13,13 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/prometheus/discovery"
+	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery/targetgroup"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
-	"github.com/prometheus/prometheus/scrape"
 
 	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/relay/sd"
 )
 
 // loopTarget serves bodies that the test changes, gzip-compressed when
@@ -86,25 +86,27 @@ func testLoop(t *testing.T, yaml string) (*targetLoop, *loopPool, *recordingSink
 		t.Fatal(err)
 	}
 	t.Cleanup(p.stop)
-	groups := staticGroups(t, cfgs[0].ServiceDiscoveryConfigs)
-	ts, failures := scrape.TargetsFromGroup(groups[0], cfgs[0], nil, labels.NewBuilder(labels.EmptyLabels()))
+	groups, err := staticGroupsOf(cfgs[0])
+	if err != nil || len(groups) == 0 {
+		t.Fatalf("static groups: %v", err)
+	}
+	ts, failures := targetsFromGroup(groups[0], cfgs[0], nil, labels.NewBuilder(labels.EmptyLabels()))
 	if len(failures) > 0 || len(ts) == 0 {
 		t.Fatalf("targets: %v", failures)
 	}
 	return p.newLoop(ts[0], nil), p, sink, lm
 }
 
-func staticGroups(t *testing.T, sd discovery.Configs) []*targetgroup.Group {
-	t.Helper()
+// staticGroupsOf returns the groups of job cfg's static_configs.
+func staticGroupsOf(cfg *promconfig.ScrapeConfig) ([]*targetgroup.Group, error) {
+	cs, err := sdConfigs(cfg)
 	var out []*targetgroup.Group
-	for _, c := range sd {
-		sc, ok := c.(discovery.StaticConfig)
-		if !ok {
-			t.Fatalf("not a static config: %T", c)
+	for _, c := range cs {
+		if sc, ok := c.(sd.StaticConfig); ok {
+			out = append(out, sc...)
 		}
-		out = append(out, sc...)
 	}
-	return out
+	return out, err
 }
 
 func loopJob(addr string, extra ...string) string {
@@ -211,7 +213,10 @@ func TestLoopStaleOnVanish(t *testing.T) {
 func TestLoopStaleOnTargetRemoval(t *testing.T) {
 	lt := newLoopTarget(t, textBody)
 	_, p, sink, _ := testLoop(t, loopJob(lt.addr()))
-	groups := staticGroups(t, p.cfg.ServiceDiscoveryConfigs)
+	groups, err := staticGroupsOf(p.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	p.sync(groups)
 	sink.waitFor(t, 10*time.Second, "a scrape", func(bs []*relay.Batch) bool { return len(bs) > 0 })
 	p.sync(nil) // the target is gone
@@ -252,8 +257,8 @@ func TestLoopLimits(t *testing.T) {
 			if _, ok := find(b, "edge_temp_celsius", "room", "a"); ok {
 				t.Error("a sample of the failed scrape was kept")
 			}
-			if len(b.Series) != len(loopReport) {
-				t.Errorf("%d series, want only the %d report series", len(b.Series), len(loopReport))
+			if want := len(loopReport) - extraReports; len(b.Series) != want {
+				t.Errorf("%d series, want only the %d report series", len(b.Series), want)
 			}
 		})
 	}
@@ -321,34 +326,39 @@ func TestLoopMetricRelabel(t *testing.T) {
 	}
 }
 
-// Jobs the own loop cannot run exactly stay on Prometheus' scrape manager:
-// there extra_scrape_metrics adds scrape_timeout_seconds.
-func TestLoopChoice(t *testing.T) {
+// TestLoopExtraScrapeMetrics: extra_scrape_metrics adds
+// scrape_timeout_seconds, scrape_sample_limit and scrape_body_size_bytes
+// (the body's size; -1 when body_size_limit failed the scrape, 0 when it
+// failed otherwise), as Prometheus does; a job without it has none of them.
+func TestLoopExtraScrapeMetrics(t *testing.T) {
 	lt := newLoopTarget(t, textBody)
-	cfgs := scrapeConfigs(t, "scrape_configs:"+loopJob(lt.addr())+strings.ReplaceAll(loopJob(lt.addr(), "extra_scrape_metrics: true"), "job_name: j", "job_name: extra"))
-	if why := ownLoopRefusal(cfgs[0]); why != "" {
-		t.Errorf("plain job refused: %s", why)
+	l, _, sink, _ := testLoop(t, loopJob(lt.addr(), "extra_scrape_metrics: true", "sample_limit: 50"))
+	b := scrapeAt(t, l, sink, 1000)
+	for name, want := range map[string]float64{"scrape_timeout_seconds": 0.15, "scrape_sample_limit": 50, "scrape_body_size_bytes": float64(len(textBody))} {
+		if got := report(t, b, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
 	}
-	if why := ownLoopRefusal(cfgs[1]); why != "extra_scrape_metrics" {
-		t.Errorf("extra_scrape_metrics job: refusal %q", why)
+	if b.Metadata["scrape_body_size_bytes"].Unit != "bytes" {
+		t.Errorf("metadata %+v", b.Metadata["scrape_body_size_bytes"])
 	}
-	sink := newRecordingSink()
-	s := runScraper(t, sink, prometheus.NewRegistry(), "scrape_configs:"+loopJob(lt.addr())+
-		strings.ReplaceAll(loopJob(lt.addr(), "extra_scrape_metrics: true"), "job_name: j", "job_name: extra"))
-	bs := sink.waitFor(t, 10*time.Second, "both jobs", func(bs []*relay.Batch) bool {
-		return len(batchesOf(bs, "j")) > 0 && len(batchesOf(bs, "extra")) > 0
-	})
-	if _, ok := find(batchesOf(bs, "extra")[0], "scrape_timeout_seconds"); !ok {
-		t.Error("job extra (Prometheus' scrape manager) lacks scrape_timeout_seconds")
+	lt.set(func(lt *loopTarget) { lt.status = http.StatusInternalServerError })
+	if got := report(t, scrapeAt(t, l, sink, 2000), "scrape_body_size_bytes"); got != 0 {
+		t.Errorf("after HTTP 500: scrape_body_size_bytes = %v, want 0", got)
 	}
-	if _, ok := find(batchesOf(bs, "j")[0], "scrape_timeout_seconds"); ok {
-		t.Error("job j has scrape_timeout_seconds")
+
+	lt.set(func(lt *loopTarget) { lt.status = http.StatusOK })
+	l, _, sink, _ = testLoop(t, loopJob(lt.addr(), "extra_scrape_metrics: true", "body_size_limit: 10B"))
+	if got := report(t, scrapeAt(t, l, sink, 1000), "scrape_body_size_bytes"); got != -1 {
+		t.Errorf("over body_size_limit: scrape_body_size_bytes = %v, want -1", got)
 	}
-	s.mu.Lock()
-	own := s.ownJobs
-	s.mu.Unlock()
-	if !own["j"] || own["extra"] {
-		t.Errorf("own loop jobs %v, want j only", own)
+
+	l, _, sink, _ = testLoop(t, loopJob(lt.addr()))
+	b = scrapeAt(t, l, sink, 1000)
+	for _, name := range []string{"scrape_timeout_seconds", "scrape_sample_limit", "scrape_body_size_bytes"} {
+		if _, ok := find(b, name); ok {
+			t.Errorf("a job without extra_scrape_metrics has %s", name)
+		}
 	}
 }
 

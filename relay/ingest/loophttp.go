@@ -14,7 +14,8 @@ import (
 	"time"
 
 	promconfig "github.com/prometheus/prometheus/config"
-	"github.com/prometheus/prometheus/scrape"
+
+	"github.com/edgerelay/edgerelay/relay/sd"
 )
 
 var (
@@ -39,7 +40,7 @@ type fetcher struct {
 	gz       *gzip.Reader
 }
 
-func newFetcher(t *scrape.Target, client *http.Client, cfg *promconfig.ScrapeConfig, timeout time.Duration, m *loopMetrics) *fetcher {
+func newFetcher(t *Target, client *http.Client, cfg *promconfig.ScrapeConfig, timeout time.Duration, m *loopMetrics) *fetcher {
 	f := &fetcher{client: client, limit: int64(cfg.BodySizeLimit), m: m}
 	if f.limit <= 0 {
 		f.limit = math.MaxInt64
@@ -54,7 +55,7 @@ func newFetcher(t *scrape.Target, client *http.Client, cfg *promconfig.ScrapeCon
 		enc = "gzip"
 	}
 	req.Header.Add("Accept-Encoding", enc)
-	req.Header.Set("User-Agent", scrape.UserAgent)
+	req.Header.Set("User-Agent", sd.UserAgent)
 	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", strconv.FormatFloat(timeout.Seconds(), 'f', -1, 64))
 	f.req = req
 	return f

@@ -9,23 +9,8 @@ import (
 	"github.com/prometheus/prometheus/discovery/targetgroup"
 )
 
-// ownLoopRefusal says why the edge's own scrape loop does not run job c,
-// "" when it does. A job using an option the loop does not implement
-// exactly keeps running on Prometheus' scrape manager, so that no option
-// is accepted and then ignored.
-func ownLoopRefusal(c *promconfig.ScrapeConfig) string {
-	switch {
-	case c.ExtraScrapeMetricsEnabled():
-		return "extra_scrape_metrics"
-	case c.ScrapeFailureLogFile != "":
-		return "scrape_failure_log_file"
-	}
-	return ""
-}
-
-// loopManager runs the jobs the edge's own scrape loop takes: a loopPool
-// per job, given its targets by the Scraper from the one discovery
-// manager. Safe for concurrent use.
+// loopManager runs the scrape jobs: a loopPool per job, given its targets
+// by the Scraper from the discovery manager. Safe for concurrent use.
 type loopManager struct {
 	sink    Sink
 	log     *slog.Logger

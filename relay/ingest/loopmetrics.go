@@ -3,20 +3,24 @@ package ingest
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// loopMetrics are what the edge's scrape loop counts. The drops share
-// Prometheus' scrape counters (edgerelay_prometheus_target_...), which the
-// scrape manager registers first: registering the same description again
-// returns its collector, so both paths count in one place.
+// loopMetrics are what the edge's scrape loop counts, under Prometheus'
+// names for its scrape counters (edgerelay_prometheus_target_...):
+// registering the same description again returns the collector already
+// registered, so two Scrapers on one Registerer count in one place.
 type loopMetrics struct {
 	ingested prometheus.Counter
 	rejected *prometheus.CounterVec
 
 	duplicate, outOfBounds, sampleLimit, bucketLimit prometheus.Counter
 	labelLimits, bodySize, targetLimit               prometheus.Counter
+	// scrapeDuration: each scrape from start to commit, observed with
+	// extra_scrape_metrics, as in Prometheus.
+	scrapeDuration prometheus.Histogram
 }
 
 func newLoopMetrics(promReg prometheus.Registerer, ingested prometheus.Counter, rejected *prometheus.CounterVec) (*loopMetrics, error) {
@@ -38,6 +42,21 @@ func newLoopMetrics(promReg prometheus.Registerer, ingested prometheus.Counter, 
 			return nil, err
 		}
 		*c.dst = ctr
+	}
+	m.scrapeDuration = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name: "prometheus_target_scrape_duration_seconds", Help: "Total duration of the scrape from start to commit completion in seconds.",
+		NativeHistogramBucketFactor: 1.1, NativeHistogramMaxBucketNumber: 100, NativeHistogramMinResetDuration: time.Hour,
+	})
+	if err := promReg.Register(m.scrapeDuration); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		h, ok := m.scrapeDuration, false
+		if errors.As(err, &are) {
+			h, ok = are.ExistingCollector.(prometheus.Histogram)
+		}
+		if !ok {
+			return nil, fmt.Errorf("register prometheus_target_scrape_duration_seconds: %w", err)
+		}
+		m.scrapeDuration = h
 	}
 	return m, nil
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/prometheus/prometheus/discovery/targetgroup"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/scrape"
 )
 
 // Target labels that turn a job's histogram settings on or off for one
@@ -30,11 +29,10 @@ const (
 )
 
 // loopPool runs one job's target loops: it turns discovered target groups
-// into targets with Prometheus' own target relabelling
-// (scrape.TargetsFromGroup), starts a loop per new target, stops the
-// loops of targets gone (they write end-of-run staleness markers) and
-// applies target_limit. Its methods are called by the loopManager, one at
-// a time.
+// into targets with Prometheus' target relabelling (targetsFromGroup),
+// starts a loop per new target, stops the loops of targets gone (they
+// write end-of-run staleness markers) and applies target_limit. Its
+// methods are called by the loopManager, one at a time.
 type loopPool struct {
 	m       *loopManager
 	cfg     *promconfig.ScrapeConfig
@@ -45,7 +43,7 @@ type loopPool struct {
 	cancel context.CancelFunc
 
 	loops   map[uint64]*targetLoop
-	targets map[uint64]*scrape.Target
+	targets map[uint64]*Target
 }
 
 func newLoopPool(m *loopManager, cfg *promconfig.ScrapeConfig) (*loopPool, error) {
@@ -55,11 +53,11 @@ func newLoopPool(m *loopManager, cfg *promconfig.ScrapeConfig) (*loopPool, error
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &loopPool{m: m, cfg: cfg, client: client, ctx: ctx, cancel: cancel,
-		loops: map[uint64]*targetLoop{}, targets: map[uint64]*scrape.Target{}}, nil
+		loops: map[uint64]*targetLoop{}, targets: map[uint64]*Target{}}, nil
 }
 
 // targetKey tells targets apart as Prometheus does: by their labels and URL.
-func targetKey(t *scrape.Target) uint64 {
+func targetKey(t *Target) uint64 {
 	f := fnv.New64a()
 	t.LabelsRange(func(l labels.Label) { f.Write([]byte(l.Name + "\xff" + l.Value + "\xff")) })
 	f.Write([]byte(t.GetValue(model.ScrapeIntervalLabel) + "\xff" + t.GetValue(model.ScrapeTimeoutLabel) + "\xff"))
@@ -70,23 +68,19 @@ func targetKey(t *scrape.Target) uint64 {
 // sync makes the pool scrape exactly the targets of groups.
 func (p *loopPool) sync(groups []*targetgroup.Group) {
 	lb := labels.NewBuilder(labels.EmptyLabels())
-	fresh := map[uint64]*scrape.Target{}
-	var ts []*scrape.Target
+	fresh := map[uint64]*Target{}
+	var ts []*Target
 	for _, g := range groups {
 		if g == nil {
 			continue
 		}
 		var failures []error
-		ts, failures = scrape.TargetsFromGroup(g, p.cfg, ts, lb)
+		ts, failures = targetsFromGroup(g, p.cfg, ts, lb)
 		for _, err := range failures {
 			p.m.log.Error("Creating target failed", "scrape_pool", p.cfg.JobName, "err", err)
 		}
 		for _, t := range ts {
-			nonEmpty := false
-			t.LabelsRange(func(labels.Label) { nonEmpty = true })
-			if nonEmpty {
-				fresh[targetKey(t)] = t
-			}
+			fresh[targetKey(t)] = t
 		}
 	}
 	moved := p.m.shard.ownTargets(p.cfg.JobName, fresh)
@@ -132,7 +126,7 @@ func (p *loopPool) targetLimitErr() error {
 }
 
 // newLoop builds the loop of target t, with cache (nil: a new one).
-func (p *loopPool) newLoop(t *scrape.Target, cache *seriesCache) *targetLoop {
+func (p *loopPool) newLoop(t *Target, cache *seriesCache) *targetLoop {
 	cfg := p.cfg
 	opts := loopOptions{
 		cfg: cfg, honorLabels: cfg.HonorLabels, honorTimestamps: cfg.HonorTimestamps,
@@ -140,6 +134,7 @@ func (p *loopPool) newLoop(t *scrape.Target, cache *seriesCache) *targetLoop {
 		sampleLimit:      int(cfg.SampleLimit), bucketLimit: int(cfg.NativeHistogramBucketLimit),
 		maxSchema:  pickSchema(cfg.NativeHistogramMinBucketFactor),
 		validation: cfg.MetricNameValidationScheme, mrc: cfg.MetricRelabelConfigs,
+		extraMetrics: cfg.ExtraScrapeMetricsEnabled(),
 		parser: parserOptions(cfg, boolLabel(t, nativeHistogramsLabel, cfg.ScrapeNativeHistogramsEnabled()),
 			boolLabel(t, classicHistogramsLabel, cfg.AlwaysScrapeClassicHistogramsEnabled()),
 			boolLabel(t, nhcbLabel, cfg.ConvertClassicHistogramsToNHCBEnabled())),
@@ -215,8 +210,8 @@ func (p *loopPool) stop() {
 
 // clientFor returns the client for t: the job's, or one that dials t's
 // unix socket.
-func (p *loopPool) clientFor(t *scrape.Target) *http.Client {
-	path := t.GetValue(scrape.UnixSocketLabel)
+func (p *loopPool) clientFor(t *Target) *http.Client {
+	path := t.GetValue(unixSocketLabel)
 	if path == "" {
 		return p.client
 	}
@@ -241,7 +236,7 @@ func (p *loopPool) clientFor(t *scrape.Target) *http.Client {
 func (p *loopPool) dropUnusedSockets() {
 	used := map[string]bool{}
 	for _, t := range p.targets {
-		used[t.GetValue(scrape.UnixSocketLabel)] = true
+		used[t.GetValue(unixSocketLabel)] = true
 	}
 	for path, c := range p.sockets {
 		if !used[path] {
@@ -260,7 +255,7 @@ func (f failingTransport) RoundTrip(*http.Request) (*http.Response, error) { ret
 // intervalAndTimeout reads the target's __scrape_interval__ and
 // __scrape_timeout__ (which relabelling may have set); an unparsable one
 // falls back to the job's and fails the target's scrapes.
-func intervalAndTimeout(t *scrape.Target, cfg *promconfig.ScrapeConfig) (time.Duration, time.Duration, error) {
+func intervalAndTimeout(t *Target, cfg *promconfig.ScrapeConfig) (time.Duration, time.Duration, error) {
 	iv, err := model.ParseDuration(t.GetValue(model.ScrapeIntervalLabel))
 	if err != nil {
 		return time.Duration(cfg.ScrapeInterval), time.Duration(cfg.ScrapeTimeout), fmt.Errorf("error parsing interval label %q: %w", t.GetValue(model.ScrapeIntervalLabel), err)
@@ -274,7 +269,7 @@ func intervalAndTimeout(t *scrape.Target, cfg *promconfig.ScrapeConfig) (time.Du
 
 // boolLabel is the target's boolean label name, or def when unset or not
 // a boolean.
-func boolLabel(t *scrape.Target, name string, def bool) bool {
+func boolLabel(t *Target, name string, def bool) bool {
 	if b, err := strconv.ParseBool(t.GetValue(name)); err == nil {
 		return b
 	}

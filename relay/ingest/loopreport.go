@@ -11,8 +11,9 @@ import (
 )
 
 // loopReport are the report series every scrape ends with, in Prometheus'
-// order, each with the metadata Prometheus gives it. Their cache keys end
-// in "\xff", which no exposed series can, as in Prometheus' scrape cache.
+// order, each with the metadata Prometheus gives it; the last
+// extraReports only with extra_scrape_metrics. Their cache keys end in
+// "\xff", which no exposed series can, as in Prometheus' scrape cache.
 var loopReport = [...]struct {
 	key  []byte
 	name string
@@ -27,16 +28,36 @@ var loopReport = [...]struct {
 		relay.Metadata{Type: "gauge", Help: "Number of samples remaining after metric relabeling was applied.", Unit: "samples"}},
 	{[]byte("scrape_series_added\xff"), "scrape_series_added",
 		relay.Metadata{Type: "gauge", Help: "Number of series in the last scrape.", Unit: "series"}},
+	{[]byte("scrape_timeout_seconds\xff"), "scrape_timeout_seconds",
+		relay.Metadata{Type: "gauge", Help: "The configured scrape timeout for a target.", Unit: "seconds"}},
+	{[]byte("scrape_sample_limit\xff"), "scrape_sample_limit",
+		relay.Metadata{Type: "gauge", Help: "The configured sample limit for a target. Returns zero if there is no limit configured.", Unit: "samples"}},
+	{[]byte("scrape_body_size_bytes\xff"), "scrape_body_size_bytes",
+		relay.Metadata{Type: "gauge", Help: "The uncompressed size of the last scrape response, if successful. Scrapes failing because body_size_limit is exceeded report -1, other scrape failures report 0.", Unit: "bytes"}},
 }
+
+// extraReports is how many of loopReport's series only
+// extra_scrape_metrics adds.
+const extraReports = 3
+
+// reportValues are the values of loopReport's series, in its order.
+type reportValues [len(loopReport)]float64
+
+// staleReport marks every report series stale.
+var staleReport = reportValues{staleNaN, staleNaN, staleNaN, staleNaN, staleNaN, staleNaN, staleNaN, staleNaN}
 
 // upMetadata is the up series' metadata.
 var upMetadata = relay.Metadata{Type: "gauge", Help: "Health of the scrape target. 1 means the target is healthy, 0 if the scrape failed.", Unit: "targets"}
 
-// report appends the report series with values vs (up, duration,
-// samples scraped, samples after relabelling, series added) at t.
-func (l *targetLoop) report(t int64, vs [len(loopReport)]float64) {
+// report appends the report series with values vs at t; the extra ones
+// only with extra_scrape_metrics.
+func (l *targetLoop) report(t int64, vs reportValues) {
 	c := l.cache
-	for i, r := range loopReport {
+	n := len(loopReport)
+	if !l.opts.extraMetrics {
+		n -= extraReports
+	}
+	for i, r := range loopReport[:n] {
 		var s *loopSeries
 		e, _ := c.get(r.key)
 		if e != nil {

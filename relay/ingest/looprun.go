@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
@@ -15,7 +16,14 @@ import (
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/relabel"
 	"github.com/prometheus/prometheus/model/textparse"
-	"github.com/prometheus/prometheus/scrape"
+)
+
+// A scrape's timestamp is put back on the interval's grid when it is at
+// most this late (and at most a hundredth of the interval), as
+// Prometheus' scrape loop does, so that samples compress well.
+const (
+	alignScrapeTimestamps    = true
+	scrapeTimestampTolerance = 2 * time.Millisecond
 )
 
 // loopOptions are a job's settings as one target's loop applies them.
@@ -28,6 +36,7 @@ type loopOptions struct {
 	parser                                         textparse.ParserOptions
 	mrc                                            []*relabel.Config
 	interval, timeout                              time.Duration
+	extraMetrics                                   bool // extra_scrape_metrics
 }
 
 // targetLoop scrapes one target at its interval and submits each scrape
@@ -38,7 +47,7 @@ type loopOptions struct {
 // called from others.
 type targetLoop struct {
 	log    *slog.Logger
-	target *scrape.Target
+	target *Target
 	sink   Sink
 	m      *loopMetrics
 	opts   loopOptions
@@ -62,7 +71,7 @@ type targetLoop struct {
 	clash   []labels.Label
 }
 
-func newTargetLoop(p *loopPool, t *scrape.Target, client *http.Client, opts loopOptions, cache *seriesCache) *targetLoop {
+func newTargetLoop(p *loopPool, t *Target, client *http.Client, opts loopOptions, cache *seriesCache) *targetLoop {
 	if cache == nil {
 		cache = newSeriesCache()
 	}
@@ -125,8 +134,8 @@ func (l *targetLoop) run() {
 		default:
 		}
 		scrapeTime := time.Now().Round(0)
-		if scrape.AlignScrapeTimestamps {
-			tolerance := min(l.opts.interval/100, scrape.ScrapeTimestampTolerance)
+		if alignScrapeTimestamps {
+			tolerance := min(l.opts.interval/100, scrapeTimestampTolerance)
 			for scrapeTime.Sub(aligned) >= l.opts.interval {
 				aligned = aligned.Add(l.opts.interval)
 			}
@@ -166,7 +175,7 @@ func (l *targetLoop) offset() time.Duration {
 func (l *targetLoop) scrapeAndReport(appendTime time.Time) time.Time {
 	start := time.Now()
 	defTime := appendTime.UnixMilli()
-	var total, added, seriesAdded int
+	var total, added, seriesAdded, bodySize int
 	scrapeErr := l.forcedError()
 	if scrapeErr != nil {
 		_, _, _, _ = l.appendScrape(nil, "", defTime)
@@ -174,6 +183,12 @@ func (l *targetLoop) scrapeAndReport(appendTime time.Time) time.Time {
 		ctx, cancel := context.WithTimeout(l.parentCtx, l.opts.timeout)
 		body, contentType, err := l.fetch.get(ctx)
 		cancel()
+		switch {
+		case err == nil:
+			bodySize = len(body)
+		case errors.Is(err, errLoopBodySize):
+			bodySize = -1
+		}
 		if err != nil {
 			l.log.Debug("Scrape failed", "err", err)
 			scrapeErr, body = err, nil
@@ -195,8 +210,12 @@ func (l *targetLoop) scrapeAndReport(appendTime time.Time) time.Time {
 	if scrapeErr == nil {
 		health = 1
 	}
-	l.report(defTime, [...]float64{health, time.Since(start).Seconds(), float64(total), float64(added), float64(seriesAdded)})
+	l.report(defTime, reportValues{health, time.Since(start).Seconds(), float64(total), float64(added), float64(seriesAdded),
+		l.opts.timeout.Seconds(), float64(l.opts.sampleLimit), float64(bodySize)})
 	l.commit()
+	if l.opts.extraMetrics {
+		l.m.scrapeDuration.Observe(time.Since(start).Seconds())
+	}
 	return start
 }
 
@@ -230,7 +249,7 @@ func (l *targetLoop) endOfRunStaleness(last time.Time, ticker *time.Ticker) {
 	}
 	t := staleTime.UnixMilli()
 	_, _, _, _ = l.appendScrape(nil, "", t)
-	l.report(t, [...]float64{staleNaN, staleNaN, staleNaN, staleNaN, staleNaN})
+	l.report(t, staleReport)
 	l.commit()
 }
 

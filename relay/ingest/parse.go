@@ -34,7 +34,7 @@ type ParseOptions struct {
 // target rather than the body: its labels (job, instance, ...), the report
 // series (up, scrape_duration_seconds, ...) and staleness markers. It
 // parses with Prometheus' textparse under the options Prometheus' scrape
-// loop uses (scrapeOptions and the job's config), takes each entry as the
+// loop uses (parserOptions and the job's config), takes each entry as the
 // scrape loop's append does — label sets through the same mutation (empty
 // label values dropped, metric_relabel_configs), duplicates of a series
 // without a timestamp dropped, timestamps more than 10 minutes ahead
@@ -80,17 +80,14 @@ func ParseScrape(body []byte, o ParseOptions) (*relay.Batch, error) {
 }
 
 // parserOptions are the textparse options a scrape of a job's target
-// parses with under the scrape manager's options (scrapeOptions), the
-// target's histogram settings given.
+// parses with, the target's histogram settings given: those of
+// Prometheus' scrape loop without its feature flags (no type and unit
+// labels, no start timestamps, no OpenMetrics 2.0).
 func parserOptions(cfg *promconfig.ScrapeConfig, native, classic, nhcb bool) textparse.ParserOptions {
-	so := scrapeOptions()
 	return textparse.ParserOptions{
-		EnableTypeAndUnitLabels:                 so.EnableTypeAndUnitLabels,
 		IgnoreNativeHistograms:                  !native,
 		ConvertClassicHistogramsToNHCB:          nhcb,
 		KeepClassicOnClassicAndNativeHistograms: classic,
-		OpenMetricsSkipSTSeries:                 so.ParseST || so.EnableStartTimestampZeroIngestion,
-		EnableOpenMetrics2:                      so.EnableOpenMetrics2,
 		FallbackContentType:                     cfg.ScrapeFallbackProtocol.HeaderMediaType(),
 	}
 }

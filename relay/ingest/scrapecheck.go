@@ -1,23 +1,20 @@
 package ingest
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 
 	commoncfg "github.com/prometheus/common/config"
 	promconfig "github.com/prometheus/prometheus/config"
-	"github.com/prometheus/prometheus/discovery/file"
-	"github.com/prometheus/prometheus/discovery/targetgroup"
-	"go.yaml.in/yaml/v2"
+
+	"github.com/edgerelay/edgerelay/relay/sd"
 )
 
-// CheckScrapeConfigs does what Prometheus' scrape and discovery managers do
-// with cfgs when the Scraper applies them, where a failure would otherwise
+// CheckScrapeConfigs does what the scrape loops and discovery do with cfgs
+// when the Scraper applies them, where a failure would otherwise
 // only be logged and the job left unscraped: it builds each job's HTTP
 // client (TLS, CA, certificate, key and credential files are read), checks
 // its name escaping scheme, and reads every file its file_sd_configs match
@@ -38,9 +35,13 @@ func CheckScrapeConfigs(cfgs []*promconfig.ScrapeConfig, log *slog.Logger) error
 		if _, err := promconfig.ToEscapingScheme(c.MetricNameEscapingScheme, c.MetricNameValidationScheme); err != nil {
 			errs = append(errs, fmt.Errorf("%s.metric_name_escaping_scheme: %w", field, err))
 		}
+		sdcs, err := sdConfigs(c)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", field, err))
+		}
 		n := 0
-		for _, sd := range c.ServiceDiscoveryConfigs {
-			fc, ok := sd.(*file.SDConfig)
+		for _, sdc := range sdcs {
+			fc, ok := sdc.(*sd.FileConfig)
 			if !ok {
 				continue
 			}
@@ -54,7 +55,7 @@ func CheckScrapeConfigs(cfgs []*promconfig.ScrapeConfig, log *slog.Logger) error
 }
 
 // checkFileSD reads the files pattern matches as file discovery does
-// (discovery/file readFile): JSON or strict YAML target groups.
+// (sd.DecodeFileGroups): JSON or strict YAML target groups.
 func checkFileSD(field, pattern string, log *slog.Logger) []error {
 	files, err := filepath.Glob(pattern)
 	if err != nil {
@@ -71,21 +72,7 @@ func checkFileSD(field, pattern string, log *slog.Logger) []error {
 			errs = append(errs, fmt.Errorf("%s: %w", field, err))
 			continue
 		}
-		var groups []*targetgroup.Group
-		switch strings.ToLower(filepath.Ext(f)) {
-		case ".json":
-			err = json.Unmarshal(b, &groups)
-		default: // the pattern's extension is .yml or .yaml: Prometheus' config checked it
-			err = yaml.UnmarshalStrict(b, &groups)
-		}
-		if err == nil {
-			for j, g := range groups {
-				if g == nil {
-					err = fmt.Errorf("target group %d is empty", j)
-					break
-				}
-			}
-		}
+		_, err = sd.DecodeFileGroups(b, f)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %s: %w", field, f, err))
 		}

@@ -9,17 +9,14 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/model"
 	promconfig "github.com/prometheus/prometheus/config"
-	"github.com/prometheus/prometheus/discovery"
-	_ "github.com/prometheus/prometheus/discovery/file" // file_sd_configs; static_configs is built in.
 	"github.com/prometheus/prometheus/discovery/targetgroup"
-	"github.com/prometheus/prometheus/scrape"
 
 	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/relay/sd"
 )
 
-// discoveryInterval is how often target changes reach the scrape manager;
+// discoveryInterval is how often target changes reach the scrape loops;
 // with it the first scrape happens about a second after Run starts.
 const discoveryInterval = time.Second
 
@@ -31,9 +28,10 @@ type ScrapeConfig struct {
 	// Logger; nil discards logs.
 	Logger *slog.Logger
 	// Registerer for edgerelay_ingested_samples_total{source="scrape"},
-	// edgerelay_scrape_rejected_samples_total{reason}, and Prometheus' own
-	// scrape and discovery metrics, prefixed edgerelay_ (e.g.
-	// edgerelay_prometheus_target_scrapes_sample_out_of_order_total).
+	// edgerelay_scrape_rejected_samples_total{reason}, and the scrape and
+	// discovery metrics Prometheus has, under its names prefixed edgerelay_
+	// (e.g. edgerelay_prometheus_target_scrapes_exceeded_sample_limit_total,
+	// edgerelay_prometheus_sd_discovered_targets).
 	// Nil registers nothing.
 	Registerer prometheus.Registerer
 	// ReuseBatches promises that the sink keeps no reference to a scrape
@@ -47,29 +45,22 @@ type ScrapeConfig struct {
 	Shard Shard
 }
 
-// Scraper discovers targets with Prometheus' discovery manager
-// (static_configs, file_sd_configs, and those relay/config registers:
-// http_sd_configs, dns_sd_configs; in the full build kubernetes_sd_configs
-// and consul_sd_configs) and scrapes them with the edge's
-// own scrape loop (loopManager), or, for a job using an option that loop
-// does not implement (ownLoopRefusal), with Prometheus' scrape manager;
-// either way it submits one Batch per scrape.
+// Scraper discovers targets with package sd (static_configs,
+// file_sd_configs, http_sd_configs, dns_sd_configs; in the full build
+// kubernetes_sd_configs and consul_sd_configs) and scrapes them with the
+// edge's own scrape loop (loopManager), submitting one Batch per scrape.
 type Scraper struct {
 	log   *slog.Logger
-	sm    *scrape.Manager
-	dm    *discovery.Manager
+	dm    *sd.Manager
 	own   *loopManager
 	shard *shardState
 
-	dmCancel context.CancelFunc
-	promCh   chan map[string][]*targetgroup.Group // target sets of the scrape manager's jobs
-	stopCh   chan struct{}                        // closed when Run stops
+	stopCh chan struct{} // closed when Run stops
 
-	mu      sync.Mutex // guards below
-	cfg     *promconfig.Config
-	state   int                             // stateNew, stateRunning, stateDone
-	ownJobs map[string]bool                 // jobs the own loop runs
-	tsets   map[string][]*targetgroup.Group // the last target sets discovered
+	mu    sync.Mutex // guards below
+	cfg   *jobConfigs
+	state int                             // stateNew, stateRunning, stateDone
+	tsets map[string][]*targetgroup.Group // the last target sets discovered
 }
 
 const (
@@ -86,7 +77,7 @@ func NewScraper(sink Sink, cfg ScrapeConfig) (*Scraper, error) {
 	}
 	reg := cfg.Registerer
 	if reg == nil {
-		reg = prometheus.NewRegistry() // Prometheus' managers need one; nobody reads it.
+		reg = prometheus.NewRegistry() // nobody reads it
 	}
 	ingested, err := registerCounterVec(reg, ingestedSamplesOpts, "source")
 	if err != nil {
@@ -99,54 +90,28 @@ func NewScraper(sink Sink, cfg ScrapeConfig) (*Scraper, error) {
 	if err != nil {
 		return nil, err
 	}
-	app := &appendable{sink: sink, reuse: cfg.ReuseBatches, ingested: ingested.WithLabelValues(sourceScrape), rejected: rejected}
-
 	promReg := prometheus.WrapRegistererWithPrefix("edgerelay_", reg)
-	sm, err := scrape.NewManager(scrapeOptions(), log.With("component", "scrape manager"), nil, nil, app, promReg)
-	if err != nil {
-		return nil, fmt.Errorf("create scrape manager: %w", err)
-	}
-	sdMetrics, err := discovery.CreateAndRegisterSDMetrics(promReg)
+	sdMetrics, err := sd.NewMetrics(promReg)
 	if err != nil {
 		return nil, fmt.Errorf("create discovery metrics: %w", err)
 	}
-	dmCtx, dmCancel := context.WithCancel(context.Background())
-	dm := discovery.NewManager(dmCtx, log.With("component", "discovery manager"), promReg, sdMetrics,
-		discovery.Name("scrape"), discovery.Updatert(discoveryInterval))
-	if dm == nil {
-		dmCancel()
-		return nil, errors.New("create discovery manager: registering its metrics failed")
-	}
-	lm, err := newLoopMetrics(promReg, app.ingested, rejected)
+	lm, err := newLoopMetrics(promReg, ingested.WithLabelValues(sourceScrape), rejected)
 	if err != nil {
-		dmCancel()
 		return nil, err
 	}
-	pc, err := buildConfig(cfg.Configs, log)
+	jc, err := buildConfig(cfg.Configs)
 	if err != nil {
-		dmCancel()
 		return nil, err
 	}
 	shard := &shardState{shard: cfg.Shard}
 	own := &loopManager{sink: sink, log: log.With("component", "scrape loop"), metrics: lm, reuse: cfg.ReuseBatches, shard: shard}
-	return &Scraper{log: log, sm: sm, dm: dm, own: own, shard: shard, dmCancel: dmCancel, cfg: pc,
-		promCh: make(chan map[string][]*targetgroup.Group), stopCh: make(chan struct{})}, nil
-}
-
-// scrapeOptions are the options of the scrape manager; ParseScrape parses
-// as they make the scrape loop parse.
-func scrapeOptions() *scrape.Options {
-	return &scrape.Options{
-		AppendMetadata:           true, // HELP/TYPE/UNIT with every sample
-		PassMetadataInContext:    true, // the target in the appender's context
-		DiscoveryReloadInterval:  model.Duration(discoveryInterval),
-		DiscoveryReloadOnStartup: true,
-	}
+	dm := sd.NewManager(log.With("component", "discovery manager"), sdMetrics, discoveryInterval)
+	return &Scraper{log: log, dm: dm, own: own, shard: shard, cfg: jc, stopCh: make(chan struct{})}, nil
 }
 
 // Run discovers and scrapes targets until ctx is done, then stops every
 // scrape (an in-flight Submit sees its context cancelled) and returns nil.
-// It returns an error if the configuration cannot be applied. Run runs once.
+// Run runs once.
 func (s *Scraper) Run(ctx context.Context) error {
 	s.mu.Lock()
 	if s.state != stateNew {
@@ -154,35 +119,32 @@ func (s *Scraper) Run(ctx context.Context) error {
 		return errors.New("scraper: Run called twice")
 	}
 	s.state = stateRunning
-	var wg sync.WaitGroup
-	wg.Go(func() { _ = s.sm.Run(s.promCh) }) // before apply, which may hand it targets
-	err := s.apply(s.cfg)
+	s.apply(s.cfg)
 	s.mu.Unlock()
 
-	wg.Go(func() { _ = s.dm.Run() })
+	dmCtx, dmCancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { s.dm.Run(dmCtx) })
 	wg.Go(s.fanOut)
-	if err == nil {
-		<-ctx.Done()
-	}
+	<-ctx.Done()
 
 	s.mu.Lock()
 	s.state = stateDone
 	s.mu.Unlock()
 	start := time.Now()
 	close(s.stopCh)
-	s.dmCancel()
+	dmCancel()
 	s.own.stop()
-	s.sm.Stop()
 	wg.Wait()
 	s.log.Debug("scraper stopped", "took", time.Since(start))
-	return err
+	return nil
 }
 
 // ApplyConfig replaces the scrape configs: new jobs start, removed ones
 // stop (their series get stale markers), changed ones restart. Before Run it
 // only stores them; after Run it returns relay.ErrClosed.
 func (s *Scraper) ApplyConfig(cfgs []*promconfig.ScrapeConfig) error {
-	pc, err := buildConfig(cfgs, s.log)
+	jc, err := buildConfig(cfgs)
 	if err != nil {
 		return err
 	}
@@ -192,103 +154,49 @@ func (s *Scraper) ApplyConfig(cfgs []*promconfig.ScrapeConfig) error {
 	case stateDone:
 		return fmt.Errorf("apply scrape configs: %w", relay.ErrClosed)
 	case stateNew:
-		s.cfg = pc
+		s.cfg = jc
 		return nil
 	}
-	if err := s.apply(pc); err != nil {
-		return err
-	}
-	s.cfg = pc
+	s.apply(jc)
+	s.cfg = jc
 	return nil
 }
 
-// apply splits pc's jobs between the own loop and the scrape manager,
-// hands each its jobs, then gives discovery every job, as Prometheus
-// does, so that targets never arrive for a job no one runs; the targets
-// last discovered go to the jobs' new owners at once. Called with s.mu
+// apply hands the loops their jobs, then gives discovery every job, as
+// Prometheus does, so that targets never arrive for a job no one runs;
+// the targets last discovered go to the jobs at once. Called with s.mu
 // held.
-func (s *Scraper) apply(pc *promconfig.Config) error {
-	var ownCfgs, promCfgs []*promconfig.ScrapeConfig
-	ownJobs := map[string]bool{}
-	for _, c := range pc.ScrapeConfigs {
-		if why := ownLoopRefusal(c); why != "" {
-			s.log.Info("scrape job runs on Prometheus' scrape manager", "job", c.JobName, "because", why)
-			promCfgs = append(promCfgs, c)
-			continue
-		}
-		ownJobs[c.JobName] = true
-		ownCfgs = append(ownCfgs, c)
-	}
-	promPC := *pc
-	promPC.ScrapeConfigs = promCfgs
-	if err := s.sm.ApplyConfig(&promPC); err != nil {
-		return fmt.Errorf("apply scrape configs: %w", err)
-	}
-	s.own.apply(ownCfgs)
-	s.ownJobs = ownJobs
+func (s *Scraper) apply(jc *jobConfigs) {
+	s.own.apply(jc.scrape)
 	jobs := map[string]bool{}
-	for _, c := range pc.ScrapeConfigs {
-		jobs[c.JobName] = true
+	for job := range jc.sd {
+		jobs[job] = true
 	}
 	s.shard.forget(jobs)
-	sd := make(map[string]discovery.Configs, len(pc.ScrapeConfigs))
-	for _, c := range pc.ScrapeConfigs {
-		sd[c.JobName] = c.ServiceDiscoveryConfigs
-	}
-	if err := s.dm.ApplyConfig(sd); err != nil {
-		return fmt.Errorf("apply service discovery configs: %w", err)
-	}
+	s.dm.ApplyConfig(jc.sd)
 	if s.tsets != nil {
-		s.route(pc, s.tsets)
+		s.own.sync(s.tsets)
 	}
-	return nil
 }
 
-// fanOut hands what discovery finds to the jobs' owners until Run stops.
+// fanOut hands what discovery finds to the loops until Run stops.
 func (s *Scraper) fanOut() {
 	for {
 		select {
 		case <-s.stopCh:
 			return
-		case ts := <-s.dm.SyncCh():
+		case ts, ok := <-s.dm.SyncCh():
+			if !ok {
+				return
+			}
 			s.mu.Lock()
 			if s.state == stateRunning {
 				s.tsets = ts
-				s.route(s.cfg, ts)
+				s.own.sync(ts)
 			}
 			s.mu.Unlock()
 		}
 	}
-}
-
-// route gives the own loop its jobs' target sets and the scrape manager
-// the rest (of pc's jobs; with a Shard, narrowed to this edge's share).
-// Called with s.mu held.
-func (s *Scraper) route(pc *promconfig.Config, ts map[string][]*targetgroup.Group) {
-	own := map[string][]*targetgroup.Group{}
-	prom := map[string][]*targetgroup.Group{}
-	for job, groups := range ts {
-		if s.ownJobs[job] {
-			own[job] = groups
-		} else {
-			prom[job] = s.shard.filterGroups(jobConfig(pc, job), groups)
-		}
-	}
-	s.own.sync(own)
-	select {
-	case s.promCh <- prom:
-	case <-s.stopCh:
-	}
-}
-
-// jobConfig is pc's scrape config of job, nil if none.
-func jobConfig(pc *promconfig.Config, job string) *promconfig.ScrapeConfig {
-	for _, c := range pc.ScrapeConfigs {
-		if c.JobName == job {
-			return c
-		}
-	}
-	return nil
 }
 
 // Reshard asks the Shard again about every target last discovered, after
@@ -298,7 +206,7 @@ func (s *Scraper) Reshard() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state == stateRunning && s.tsets != nil {
-		s.route(s.cfg, s.tsets)
+		s.own.sync(s.tsets)
 	}
 }
 
@@ -306,10 +214,16 @@ func (s *Scraper) Reshard() {
 // scrapes and those its Shard leaves to others; zero without a Shard.
 func (s *Scraper) ShardCounts() ShardCounts { return s.shard.counts() }
 
-// buildConfig wraps scrape configs in the loaded Config the scrape manager
-// requires.
-func buildConfig(cfgs []*promconfig.ScrapeConfig, log *slog.Logger) (*promconfig.Config, error) {
-	seen := make(map[string]bool, len(cfgs))
+// jobConfigs are checked scrape configs and their discovery configs by job.
+type jobConfigs struct {
+	scrape []*promconfig.ScrapeConfig
+	sd     map[string][]sd.Config
+}
+
+// buildConfig checks scrape configs (present, named, names unique, every
+// key implemented) and builds their discovery configs.
+func buildConfig(cfgs []*promconfig.ScrapeConfig) (*jobConfigs, error) {
+	jc := &jobConfigs{scrape: cfgs, sd: make(map[string][]sd.Config, len(cfgs))}
 	for i, c := range cfgs {
 		if c == nil {
 			return nil, fmt.Errorf("scrape_configs[%d]: empty", i)
@@ -317,15 +231,17 @@ func buildConfig(cfgs []*promconfig.ScrapeConfig, log *slog.Logger) (*promconfig
 		if c.JobName == "" {
 			return nil, fmt.Errorf("scrape_configs[%d]: job_name is empty", i)
 		}
-		if seen[c.JobName] {
+		if _, ok := jc.sd[c.JobName]; ok {
 			return nil, fmt.Errorf("scrape_configs[%d]: job_name %q appears twice", i, c.JobName)
 		}
-		seen[c.JobName] = true
+		if c.ScrapeFailureLogFile != "" {
+			return nil, fmt.Errorf("scrape_configs[%d] (job %q): scrape_failure_log_file is not supported by edgerelay", i, c.JobName)
+		}
+		sdc, err := sdConfigs(c)
+		if err != nil {
+			return nil, fmt.Errorf("scrape_configs[%d]: %w", i, err)
+		}
+		jc.sd[c.JobName] = sdc
 	}
-	pc, err := promconfig.Load("", log)
-	if err != nil {
-		return nil, fmt.Errorf("build scrape manager config: %w", err)
-	}
-	pc.ScrapeConfigs = cfgs
-	return pc, nil
+	return jc, nil
 }

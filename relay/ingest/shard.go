@@ -3,10 +3,7 @@ package ingest
 import (
 	"sync"
 
-	promconfig "github.com/prometheus/prometheus/config"
-	"github.com/prometheus/prometheus/discovery/targetgroup"
 	"github.com/prometheus/prometheus/model/labels"
-	"github.com/prometheus/prometheus/scrape"
 )
 
 // Shard decides which targets this scraper scrapes when several edges
@@ -32,7 +29,7 @@ type shardState struct {
 }
 
 // owns reports whether the target t is this scraper's.
-func (s *shardState) owns(t *scrape.Target, lb *labels.Builder) bool {
+func (s *shardState) owns(t *Target, lb *labels.Builder) bool {
 	if s == nil || s.shard == nil {
 		return true
 	}
@@ -83,7 +80,7 @@ func (s *shardState) counts() ShardCounts {
 // Shard leaves to other edges, records the job's counts and returns the
 // keys it removed: a loop of one of those that runs now stops without
 // end-of-run staleness markers, since another edge scrapes its series on.
-func (s *shardState) ownTargets(job string, fresh map[uint64]*scrape.Target) map[uint64]bool {
+func (s *shardState) ownTargets(job string, fresh map[uint64]*Target) map[uint64]bool {
 	if s == nil || s.shard == nil {
 		return nil
 	}
@@ -97,41 +94,4 @@ func (s *shardState) ownTargets(job string, fresh map[uint64]*scrape.Target) map
 	}
 	s.note(job, ShardCounts{Scraped: len(fresh), Elsewhere: len(moved)})
 	return moved
-}
-
-// filterGroups returns groups with only the targets the Shard gives this
-// scraper, for a job Prometheus' scrape manager runs (it relabels them
-// again itself). A target relabelling drops, or that fails to build, is
-// kept: the manager drops or reports it as it would without sharding.
-// Targets moved away get end-of-run staleness markers there.
-func (s *shardState) filterGroups(cfg *promconfig.ScrapeConfig, groups []*targetgroup.Group) []*targetgroup.Group {
-	if s == nil || s.shard == nil || cfg == nil {
-		return groups
-	}
-	lb := labels.NewBuilder(labels.EmptyLabels())
-	out := make([]*targetgroup.Group, 0, len(groups))
-	var c ShardCounts
-	for _, g := range groups {
-		if g == nil {
-			continue
-		}
-		ng := &targetgroup.Group{Labels: g.Labels, Source: g.Source}
-		for _, tl := range g.Targets {
-			lset, err := scrape.PopulateLabels(lb, cfg, tl, g.Labels)
-			if err != nil || lset.IsEmpty() {
-				ng.Targets = append(ng.Targets, tl)
-				continue
-			}
-			t := scrape.NewTarget(lset, cfg, tl, g.Labels)
-			if s.owns(t, lb) {
-				c.Scraped++
-				ng.Targets = append(ng.Targets, tl)
-			} else {
-				c.Elsewhere++
-			}
-		}
-		out = append(out, ng)
-	}
-	s.note(cfg.JobName, c)
-	return out
 }

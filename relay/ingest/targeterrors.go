@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"github.com/prometheus/common/model"
-	"github.com/prometheus/prometheus/scrape"
 )
 
 // TargetID names a scrape target as its batches do: its job and instance
@@ -15,14 +14,9 @@ type TargetID struct{ Job, Instance string }
 // left out. Safe for concurrent use.
 func (s *Scraper) LastErrors() map[TargetID]string {
 	out := map[TargetID]string{}
-	note := func(t *scrape.Target) {
+	note := func(t *Target) {
 		if err := t.LastError(); err != nil {
 			out[TargetID{t.GetValue(model.JobLabel), t.GetValue(model.InstanceLabel)}] = err.Error()
-		}
-	}
-	for _, ts := range s.sm.TargetsActive() {
-		for _, t := range ts {
-			note(t)
 		}
 	}
 	s.own.mu.Lock()

@@ -42,6 +42,7 @@ type runningProvider struct {
 	job    string
 	name   string // mechanism/sequence, for logs
 	config Config
+	prov   Provider
 	cancel context.CancelFunc
 	done   chan struct{} // closed when its updater has returned
 }
@@ -95,9 +96,7 @@ func (m *Manager) ApplyConfig(cfgs map[string][]Config) {
 	reuse := map[*runningProvider]bool{}
 	failed := 0
 	for job, list := range cfgs {
-		if len(list) == 0 {
-			list = []Config{StaticConfig{}} // the job is sent, with no targets
-		}
+		n := len(kept) + len(added)
 		for _, c := range list {
 			if p := m.find(job, c, reuse); p != nil {
 				reuse[p] = true
@@ -111,6 +110,15 @@ func (m *Manager) ApplyConfig(cfgs map[string][]Config) {
 				continue
 			}
 			added = append(added, p)
+		}
+		if len(kept)+len(added) == n { // the job is sent all the same, with no targets
+			if p := m.find(job, StaticConfig{}, reuse); p != nil {
+				reuse[p] = true
+				kept = append(kept, p)
+			} else {
+				p, _ := m.build(job, StaticConfig{})
+				added = append(added, p)
+			}
 		}
 	}
 	m.m.failedConfigs.Set(float64(failed))
@@ -137,8 +145,14 @@ func (m *Manager) find(job string, c Config, taken map[*runningProvider]bool) *r
 }
 
 func (m *Manager) build(job string, c Config) (*runningProvider, error) {
+	prov, err := c.NewProvider(ProviderOptions{
+		Logger: m.log.With("discovery", c.Name(), "config", job), Metrics: m.m, Job: job,
+	})
+	if err != nil {
+		return nil, err
+	}
 	m.nextID++
-	return &runningProvider{job: job, name: fmt.Sprintf("%s/%d", c.Name(), m.nextID), config: c}, nil
+	return &runningProvider{job: job, name: fmt.Sprintf("%s/%d", c.Name(), m.nextID), config: c, prov: prov}, nil
 }
 
 // start runs p's provider and its updater, once Run has started.
@@ -146,18 +160,11 @@ func (m *Manager) start(p *runningProvider) {
 	if !m.running {
 		return // Run starts it
 	}
-	prov, err := p.config.NewProvider(ProviderOptions{
-		Logger: m.log.With("discovery", p.config.Name(), "config", p.job), Metrics: m.m, Job: p.job,
-	})
-	if err != nil {
-		m.log.Error("Cannot create service discovery", "err", err, "type", p.config.Name(), "config", p.job)
-		return
-	}
 	ctx, cancel := context.WithCancel(m.ctx)
 	p.cancel, p.done = cancel, make(chan struct{})
 	up := make(chan []*targetgroup.Group)
 	m.log.Debug("Starting provider", "provider", p.name, "job", p.job)
-	go prov.Run(ctx, up)
+	go p.prov.Run(ctx, up)
 	go m.updater(ctx, p, up)
 }
 
