@@ -85,7 +85,11 @@ func (rb *Rebuilder) Batch(s *delta.Scrape) (*relay.Batch, error) {
 	xi := 0
 	for i := range s.Series {
 		sr := &s.Series[i]
-		ls, err := rb.labelsOf(tc, sr)
+		data := ""
+		if s.Data != nil {
+			data = s.Data[i]
+		}
+		ls, err := rb.labelsOf(tc, sr, data)
 		if err != nil {
 			return nil, err
 		}
@@ -121,10 +125,17 @@ func (rb *Rebuilder) Batch(s *delta.Scrape) (*relay.Batch, error) {
 	return b, nil
 }
 
-// labelsOf returns the label set of sr from the cache, parsing and caching
-// it when the entry of sr.ID holds another key (or none).
-func (rb *Rebuilder) labelsOf(tc *targetLabels, sr *delta.Series) (labels.Labels, error) {
+// labelsOf returns the label set of sr: the one the decoder holds for it
+// (data, see ShareWith), or the cache's, parsing and caching it when the
+// entry of sr.ID holds another key (or none).
+func (rb *Rebuilder) labelsOf(tc *targetLabels, sr *delta.Series, data string) (labels.Labels, error) {
 	id := int(sr.ID)
+	if data != "" && rb.dec != nil {
+		if id < len(tc.series) && tc.series[id].key != "" {
+			tc.series[id] = cachedLabels{} // the decoder holds it now
+		}
+		return dataLabels(data), nil
+	}
 	if id < len(tc.series) && tc.series[id].key == sr.Labels {
 		return tc.series[id].ls, nil
 	}
@@ -132,28 +143,30 @@ func (rb *Rebuilder) labelsOf(tc *targetLabels, sr *delta.Series) (labels.Labels
 	if err != nil {
 		return labels.EmptyLabels(), err
 	}
+	if rb.dec != nil && sr.Labels != "" {
+		if d, ok := labelsData(ls); ok && strings.HasPrefix(d, sr.Labels) {
+			// The decoder keeps it (ShareKeys, once the batch is
+			// made) and gives it back with each scrape: not cached.
+			rb.shareIDs = append(rb.shareIDs, sr.ID)
+			rb.shareKeys = append(rb.shareKeys, d)
+			return ls, nil
+		}
+	}
 	if id >= len(tc.series) {
 		tc.series = append(tc.series, make([]cachedLabels, id+1-len(tc.series))...)
 	}
-	key := sr.Labels
-	if rb.dec != nil {
-		if data, ok := labelsData(ls); ok && strings.HasPrefix(data, key) {
-			key = data[:len(key)]
-			rb.shareIDs = append(rb.shareIDs, sr.ID)
-			rb.shareKeys = append(rb.shareKeys, key)
-		}
-	}
-	tc.series[id] = cachedLabels{key: key, ls: ls}
+	tc.series[id] = cachedLabels{key: sr.Labels, ls: ls}
 	return ls, nil
 }
 
 // ShareWith makes the Rebuilder give dec, the decoder whose scrapes it
-// rebuilds, the key of each series whose rebuilt label set holds it as
-// its first bytes (Decoder.ShareKeys): with Prometheus' default label
-// set, one string, whose labels are encoded as canonical keys are when
-// names and values are shorter than 128 bytes, a series whose labels all
-// sort before the label the Rebuilder sets (the tenant) is then held once
-// in memory, by the decoder, the Rebuilder and every output that keeps
+// rebuilds, the rebuilt label set of each series that begins with the
+// series' key (Decoder.ShareKeys), and take it back from the decoder's
+// scrapes (delta.Scrape.Data) instead of caching it: with Prometheus'
+// default label set, one string, whose labels are encoded as canonical
+// keys are when names and values are shorter than 128 bytes, a series
+// whose labels all sort before the label the Rebuilder sets (the tenant)
+// is then held once in memory, by the decoder and every output that keeps
 // its batches' label sets.
 func (rb *Rebuilder) ShareWith(dec *delta.Decoder) { rb.dec = dec }
 

@@ -42,10 +42,13 @@ type decExtra struct {
 }
 
 type decSlot struct {
-	labels  string
+	// data holds the label set: all of it, or (klen > 0) its first klen
+	// bytes, when a caller gave the decoder a string holding it (ShareKeys).
+	data    string
 	t       int64
 	v       uint64
 	tr      trend // version 3: the series' increment
+	klen    int32
 	present bool
 	extra   bool
 }
@@ -119,7 +122,7 @@ func (d *Decoder) applyFull(r *reader, target string, kind byte, gen, k uint64, 
 			r.Fail("duplicate label set")
 		}
 		seen[l] = struct{}{}
-		st.slots[i].labels = l
+		st.slots[i].data = l
 	}
 	d.xs = d.xs[:0]
 	if kind&kindExtra != 0 {
@@ -277,7 +280,7 @@ func (d *Decoder) readRecords(r *reader, st *decTarget, kind byte, before, total
 func (d *Decoder) commitIncremental(st *decTarget, added []string, absent int, ts int64) {
 	for _, l := range added {
 		st.index[l] = uint32(len(st.slots)) // built by readAdded
-		st.slots = append(st.slots, decSlot{labels: l})
+		st.slots = append(st.slots, decSlot{data: l})
 	}
 	for _, id := range d.recID[:absent] {
 		st.slots[id].present, st.slots[id].tr = false, 0
@@ -316,7 +319,15 @@ func (st *decTarget) scrape(target string) *Scrape {
 				x := st.extras[uint32(i)]
 				s.Extras = append(s.Extras, Extra{Series: len(s.Series), H: x.h.Clone(), Exemplars: cloneExemplars(x.ex)})
 			}
-			s.Series = append(s.Series, Series{Labels: sl.labels, T: sl.t, V: sl.v, ID: uint32(i)})
+			if sl.klen > 0 {
+				if s.Data == nil {
+					s.Data = make([]string, len(s.Series), cap(s.Series))
+				}
+				s.Data = append(s.Data, sl.data)
+			} else if s.Data != nil {
+				s.Data = append(s.Data, "")
+			}
+			s.Series = append(s.Series, Series{Labels: sl.key(), T: sl.t, V: sl.v, ID: uint32(i)})
 		}
 	}
 	return s

@@ -1,6 +1,9 @@
 package delta
 
-import "sync"
+import (
+	"strings"
+	"sync"
+)
 
 // What a Decoder holds per series is its base (decSlot), and nothing it
 // needs only while a frame is applied: the scratch of an incremental
@@ -41,18 +44,28 @@ func (st *decTarget) indexed() map[string]uint32 {
 	if st.index == nil {
 		st.index = make(map[string]uint32, len(st.slots))
 		for i := range st.slots {
-			st.index[st.slots[i].labels] = uint32(i)
+			st.index[st.slots[i].key()] = uint32(i)
 		}
 	}
 	return st.index
 }
 
+// key returns the slot's label set.
+func (sl *decSlot) key() string {
+	if sl.klen > 0 {
+		return sl.data[:sl.klen]
+	}
+	return sl.data
+}
+
 // ShareKeys gives the decoder, for the series ids[i] of target's base, a
-// string equal to its label set, keys[i], held by the caller, which the
-// decoder keeps instead of its own copy: the series' label set is then
-// held once. A series whose label set differs from keys[i] (or an id out
-// of range, or a target without a base) is left as it is.
-func (d *Decoder) ShareKeys(target string, ids []uint32, keys []string) {
+// string held by the caller that begins with the series' label set,
+// data[i], which the decoder keeps instead of its own copy: the label set
+// is then held once, and the decoder's scrapes return data[i] in
+// Scrape.Data. A series whose label set data[i] does not begin with (or
+// an empty one, an id out of range, a target without a base) is left as
+// it is.
+func (d *Decoder) ShareKeys(target string, ids []uint32, data []string) {
 	st := d.targets[target]
 	if st == nil {
 		return
@@ -62,15 +75,17 @@ func (d *Decoder) ShareKeys(target string, ids []uint32, keys []string) {
 			continue
 		}
 		sl := &st.slots[id]
-		if sl.labels != keys[i] {
+		key := sl.key()
+		if key == "" || len(key) > 1<<30 || !strings.HasPrefix(data[i], key) {
 			continue
 		}
+		shared := data[i][:len(key)]
 		if st.index != nil {
 			// A map keeps the key it was given first: the old copy
 			// would stay alive through it.
-			delete(st.index, sl.labels)
-			st.index[keys[i]] = id
+			delete(st.index, key)
+			st.index[shared] = id
 		}
-		sl.labels = keys[i]
+		sl.data, sl.klen = data[i], int32(len(key))
 	}
 }

@@ -36,11 +36,11 @@ func TestDecoderIndexBuiltWhenNeeded(t *testing.T) {
 	}
 	own := strings.Clone(y)
 	d.ShareKeys(TargetKey("j", "i"), []uint32{1, 0, 9}, []string{own, "other", own})
-	if st.slots[1].labels != y || unsafe.StringData(st.slots[1].labels) != unsafe.StringData(own) {
+	if st.slots[1].key() != y || unsafe.StringData(st.slots[1].key()) != unsafe.StringData(own) {
 		t.Fatal("ShareKeys did not take the caller's equal copy")
 	}
-	if st.slots[0].labels != x {
-		t.Fatalf("ShareKeys replaced x by an unequal key: %q", st.slots[0].labels)
+	if st.slots[0].key() != x {
+		t.Fatalf("ShareKeys replaced x by an unequal key: %q", st.slots[0].key())
 	}
 	_, err := d.Apply(adds)
 	if err == nil || !strings.Contains(err.Error(), "already known") {

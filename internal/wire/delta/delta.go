@@ -100,6 +100,11 @@ type Scrape struct {
 	// ignores an entry out of order or out of range, and one for a series
 	// whose label set occurred earlier in the scrape.
 	Extras []Extra
+	// Data is set by the decoder when it holds label sets inside strings a
+	// caller gave it (Decoder.ShareKeys): Data[i], when not empty, is the
+	// string whose first bytes are Series[i].Labels. Nil when there are
+	// none; the encoder ignores it.
+	Data []string
 	// Metadata holds the families' metadata. The decoder returns it sorted
 	// by Family; the encoder keeps the first of duplicate families.
 	Metadata []Meta

@@ -81,7 +81,7 @@ func (d *Decoder) MarshalState(dst []byte) []byte {
 		dst = binary.AppendUvarint(dst, uint64(len(st.slots)))
 		for i := range st.slots {
 			sl := &st.slots[i]
-			dst = appendString(dst, sl.labels)
+			dst = appendString(dst, sl.key())
 			var flags byte
 			if sl.present {
 				flags = slotPresent
@@ -164,11 +164,11 @@ func (d *Decoder) UnmarshalState(data []byte) error {
 		seen := make(map[string]struct{}, ns) // st.index is built when needed
 		for j := 0; j < ns && r.Err == nil; j++ {
 			sl := &st.slots[j]
-			sl.labels = r.Str()
-			if _, dup := seen[sl.labels]; dup {
+			sl.data = r.Str()
+			if _, dup := seen[sl.data]; dup {
 				r.Fail("duplicate label set")
 			}
-			seen[sl.labels] = struct{}{}
+			seen[sl.data] = struct{}{}
 			flags := r.Byte()
 			if flags&^slotAllowed != 0 {
 				r.Fail("bad slot flags %#x", flags)
