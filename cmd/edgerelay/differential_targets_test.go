@@ -34,14 +34,17 @@ type replayTarget struct {
 	// upstream body, fetched once.
 	text  func(k int) []byte
 	texts map[int][]byte
+	// queries holds each client's last request's query string.
+	queries map[string]string
 }
 
 func (rt *replayTarget) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	client := r.URL.Query().Get("client")
 	rt.mu.Lock()
 	if rt.counts == nil {
-		rt.counts, rt.cache, rt.texts = map[string]int{}, map[int][]*dto.MetricFamily{}, map[int][]byte{}
+		rt.counts, rt.cache, rt.texts, rt.queries = map[string]int{}, map[int][]*dto.MetricFamily{}, map[int][]byte{}, map[string]string{}
 	}
+	rt.queries[client] = r.URL.RawQuery
 	k := rt.counts[client]
 	rt.counts[client]++
 	if rt.text != nil {
@@ -73,6 +76,13 @@ func (rt *replayTarget) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c, ok := enc.(expfmt.Closer); ok {
 		c.Close()
 	}
+}
+
+// query is the query string of client's last request.
+func (rt *replayTarget) query(client string) string {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.queries[client]
 }
 
 func serveReplay(t *testing.T, rt *replayTarget) string {
@@ -153,6 +163,49 @@ func churnTarget(t *testing.T) string {
 		return []byte(b.String())
 	}}
 	return serveReplay(t, rt)
+}
+
+// labelTarget serves series with labels the target labelling jobs
+// (labelJobs) give their targets too: instance and rack.
+func labelTarget(t *testing.T) (string, *replayTarget) {
+	rt := &replayTarget{text: func(k int) []byte {
+		return []byte(fmt.Sprintf("# HELP label_value A series with labels its target has too.\n# TYPE label_value gauge\n"+
+			"label_value{id=\"a\",instance=\"exposed:1\",rack=\"exposed\"} %d\nlabel_value{id=\"b\"} %d\n", k, 2*k) + replayLine(k))
+	}}
+	return serveReplay(t, rt), rt
+}
+
+// labelJobs are the target labelling jobs on labelTarget's addr.
+// relabel: relabel_configs move __address__ (instance then defaults to
+// it), set a __param_ (replacing the first of the job's params) and
+// __scrape_timeout__, read __scheme__ and __metrics_path__, and a target
+// label clashes with an exposed one (exported_rack). honor: honor_labels
+// with instance set by relabelling. extra lines go in both.
+func labelJobs(client, addr string, extra ...string) string {
+	more := ""
+	for _, e := range extra {
+		more += "      " + e + "\n"
+	}
+	return fmt.Sprintf(`    - job_name: relabel
+      scrape_interval: 1s
+      scrape_timeout: 900ms
+      params: {client: [%[1]s-relabel], module: [a, b]}
+      static_configs: [{targets: ["placeholder:1"], labels: {real: %[2]q, rack: r1}}]
+      relabel_configs:
+        - {source_labels: [real], target_label: __address__}
+        - {action: labeldrop, regex: real}
+        - {source_labels: [__address__], target_label: __param_target}
+        - {target_label: __param_module, replacement: c}
+        - {target_label: __scrape_timeout__, replacement: 700ms}
+        - {source_labels: [__scheme__, __metrics_path__, __param_module], separator: "|", target_label: via}
+%[3]s    - job_name: honor
+      scrape_interval: 1s
+      scrape_timeout: 900ms
+      honor_labels: true
+      params: {client: [%[1]s-honor]}
+      static_configs: [{targets: [%[2]q], labels: {rack: r2}}]
+      relabel_configs: [{target_label: instance, replacement: configured}]
+%[3]s`, client, addr, more)
 }
 
 // histogramTarget serves a native histogram (and its classic buckets)

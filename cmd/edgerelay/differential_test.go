@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"slices"
 	"sort"
 	"strconv"
@@ -22,35 +23,45 @@ import (
 // TestDifferentialPrometheus runs a real Prometheus (agent mode) and
 // edgerelay (edge → QUIC → cloud → remote_write) on the same targets — a
 // real node_exporter, a target whose series churn, and a client_golang
-// target with native histograms and exemplars — each scrape replayed
-// identically to both, and compares what each delivers to one recording
+// target with native histograms and exemplars, and a target served to two
+// target labelling jobs (labelJobs) — each scrape replayed identically to
+// both, extra_scrape_metrics on, and compares what each delivers to one recording
 // remote_write receiver: for every scrape both made, the same series,
 // values bit for bit (staleness markers included) and metadata; site and
 // tenant, the identity labels edgerelay adds, aside.
 func TestDifferentialPrometheus(t *testing.T) {
 	promtest.Require(t, "it is what this test compares edgerelay with")
 	buildBinary(t) // before the targets: skipped with -short
+	labelAddr, labelRT := labelTarget(t)
 	targets := map[string]string{
-		"node":  nodeExporterTarget(t),
-		"churn": churnTarget(t),
-		"hist":  histogramTarget(t),
+		"node":    nodeExporterTarget(t),
+		"churn":   churnTarget(t),
+		"hist":    histogramTarget(t),
+		"relabel": labelAddr,
+		"honor":   labelAddr,
 	}
 	recv := &rwRecorder{}
 	rs := httptest.NewServer(recv)
 	t.Cleanup(rs.Close)
 
 	// The scrape jobs, the same for both but for the client parameter.
-	// Prometheus 2.42 scrapes native histograms with the feature flag,
-	// edgerelay (Prometheus 3's scrape code) with scrape_native_histograms.
+	// Prometheus 2.42 scrapes native histograms and adds the extra scrape
+	// metrics with feature flags, edgerelay (Prometheus 3's syntax) with
+	// scrape_native_histograms and extra_scrape_metrics.
 	jobs := func(client string) string {
 		var b strings.Builder
+		var edgeOnly []string
+		if client == "edge" {
+			edgeOnly = []string{"extra_scrape_metrics: true"}
+		}
 		for _, job := range []string{"node", "churn", "hist"} {
-			extra := []string{fmt.Sprintf("params: {client: [%s]}", client)}
+			extra := append([]string{fmt.Sprintf("params: {client: [%s]}", client)}, edgeOnly...)
 			if client == "edge" && job == "hist" {
 				extra = append(extra, "scrape_native_histograms: true")
 			}
 			b.WriteString(jobYAML(job, targets[job], "1s", "900ms", extra...))
 		}
+		b.WriteString(labelJobs(client, labelAddr, edgeOnly...))
 		return b.String()
 	}
 
@@ -63,7 +74,7 @@ remote_write:
     send_native_histograms: true
     metadata_config: {send: true, send_interval: 1s}
     queue_config: {batch_send_deadline: 200ms}
-`, jobs("prom"), rs.URL), "--enable-feature=agent,native-histograms")
+`, jobs("prom"), rs.URL), "--enable-feature=agent,native-histograms,extra-scrape-metrics")
 
 	env := newEnvWith(t, envOptions{scrape: jobs("edge"), cloud: fmt.Sprintf(`  remote_write:
     - url: %s/edge
@@ -126,6 +137,12 @@ remote_write:
 				t.Errorf("job hist: %d histograms and %d exemplars compared; want some of each", hists, exemplars)
 			}
 		}
+		checkLabelling(t, job, p[job][common[len(common)-1]], labelAddr)
+	}
+	// The relabelled params reached the target alike.
+	pq, eq := labelRT.query("prom-relabel"), labelRT.query("edge-relabel")
+	if want := "module=c&module=b&target=" + url.QueryEscape(labelAddr); !strings.Contains(pq, want) || strings.Replace(pq, "prom-", "edge-", 1) != eq {
+		t.Errorf("relabel job's query: Prometheus %q, edgerelay %q; want both with %q", pq, eq, want)
 	}
 	pm, em := recv.metadata("/prom"), recv.metadata("/edge")
 	if len(pm) == 0 {
@@ -352,4 +369,31 @@ func diffScrape(prom, edge map[string]point) string {
 		out = append(out[:30], fmt.Sprintf("  ... and %d more", len(out)-30))
 	}
 	return strings.Join(out, "\n")
+}
+
+// checkLabelling fails the test unless the scrape pts of job holds what
+// its target labelling should give (labelJobs), so that the comparison
+// covers it; other jobs must have the extra scrape metrics.
+func checkLabelling(t *testing.T, job string, pts map[string]point, labelAddr string) {
+	t.Helper()
+	var want []string
+	switch job {
+	case "relabel":
+		want = []string{"__name__=label_value,exported_instance=exposed:1,exported_rack=exposed,id=a,instance=" + labelAddr + ",job=relabel,rack=r1,via=http|/metrics|c",
+			"__name__=scrape_timeout_seconds,instance=" + labelAddr + ",job=relabel,rack=r1,via=http|/metrics|c"}
+	case "honor":
+		want = []string{"__name__=label_value,id=a,instance=exposed:1,job=honor,rack=exposed",
+			"__name__=label_value,id=b,instance=configured,job=honor,rack=r2", "__name__=up,instance=configured,job=honor,rack=r2"}
+	default:
+		for _, name := range []string{"scrape_timeout_seconds", "scrape_sample_limit", "scrape_body_size_bytes"} {
+			if !slices.ContainsFunc(slices.Collect(maps.Keys(pts)), func(k string) bool { return strings.HasPrefix(k, "__name__="+name+",") }) {
+				t.Errorf("job %s: no %s compared", job, name)
+			}
+		}
+	}
+	for _, k := range want {
+		if _, ok := pts[k]; !ok {
+			t.Errorf("job %s: no series %s compared; have %v", job, k, slices.Sorted(maps.Keys(pts)))
+		}
+	}
 }

@@ -51,10 +51,9 @@ func (s *shardSink) snapshot() (map[string]int, int) {
 	return m, s.stale
 }
 
-// shardJobs is two jobs over the same targets, one on the edge's own
-// scrape loop and one on Prometheus' scrape manager (extra_scrape_metrics
-// sends it there), with a relabelled label so the share is taken after
-// relabel_configs.
+// shardJobs is two jobs over the same targets, one of them with
+// extra_scrape_metrics, with a relabelled label so the share is taken
+// after relabel_configs.
 func shardJobs(addrs []string) string {
 	quoted := make([]string, len(addrs))
 	for i, a := range addrs {
@@ -109,7 +108,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // TestShardStaticSplitsTargets: three scrapers sharing one scrape_configs
 // with static shares 0, 1 and 2 of 3 scrape every target of both jobs
-// (own loop and Prometheus' manager) between them, each target by one
+// between them, each target by one
 // of them only, and each counts what it scrapes and what it leaves.
 func TestShardStaticSplitsTargets(t *testing.T) {
 	var addrs []string
@@ -174,7 +173,7 @@ func TestShardMembersRebalance(t *testing.T) {
 	for range 8 {
 		addrs = append(addrs, newTarget(t, "text/plain", textBody).addr())
 	}
-	yaml := shardJobs(addrs)[:strings.Index(shardJobs(addrs), "\n- job_name: prom")] // the own loop only
+	yaml := shardJobs(addrs)[:strings.Index(shardJobs(addrs), "\n- job_name: prom")] // one job
 	ma, mb := scrapeshard.NewMembers("a"), scrapeshard.NewMembers("b")
 	ab, a := []member.Member{{ID: "a"}, {ID: "b"}}, []member.Member{{ID: "a"}}
 	ma.Set(ab)
