@@ -44,7 +44,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	commoncfg "github.com/prometheus/common/config"
 	"github.com/prometheus/prometheus/model/relabel"
-	"github.com/prometheus/prometheus/prompb"
 
 	"github.com/edgerelay/edgerelay/internal/fsutil"
 	"github.com/edgerelay/edgerelay/relay/cloud/output"
@@ -227,37 +226,7 @@ func (f *Forwarder) Close() error {
 // Deliver queues every sample of d durably (see the package doc) and
 // returns once they are; a block already queued is skipped.
 func (f *Forwarder) Deliver(ctx context.Context, d *output.Delivery) error {
-	if f.queue == nil {
-		return errors.New("BUG: remote_write output delivered to before Open")
-	}
-	k := deliveryKey{d.Tenant, d.Site, d.QueueID, d.Seq}
-	if f.recent.has(k) {
-		f.m.skipped.Inc()
-		return f.sync() // its first delivery may have failed at the barrier
-	}
-	var meta []prompb.MetricMetadata
-	if f.meta != nil {
-		for _, b := range d.Batches {
-			meta = append(meta, f.meta.take(b)...)
-		}
-	}
-	e := f.encs.get()
-	defer f.encs.put(e)
-	recs := e.encode(d, meta)
-	now := time.Now().UnixMilli()
-	srecs := make([]store.Record, len(recs))
-	for i, r := range recs {
-		srecs[i] = store.Record{Data: r, Samples: e.counts[i], Time: now}
-	}
-	if err := f.append(srecs); err != nil {
-		if f.meta != nil {
-			f.meta.forget(meta)
-		}
-		return fmt.Errorf("queue: %w", err)
-	}
-	// Queued, durable or not: a resend must not queue it again.
-	f.recent.add(k)
-	return f.sync()
+	return f.DeliverAll(ctx, []*output.Delivery{d})
 }
 
 // sync makes what the queue holds durable, when the queue does not sync

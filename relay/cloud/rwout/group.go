@@ -1,0 +1,70 @@
+package rwout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/prometheus/prometheus/prompb"
+
+	"github.com/edgerelay/edgerelay/relay/cloud/output"
+	"github.com/edgerelay/edgerelay/store"
+)
+
+var _ output.GroupOutput = (*Forwarder)(nil)
+
+// DeliverAll is Deliver for several blocks at once (output.GroupOutput):
+// their records go to the queue in one write, made durable by one sync;
+// blocks already queued are skipped.
+func (f *Forwarder) DeliverAll(_ context.Context, ds []*output.Delivery) error {
+	if f.queue == nil {
+		return errors.New("BUG: remote_write output delivered to before Open")
+	}
+	e := f.encs.get()
+	defer f.encs.put(e)
+	// The records of every block, copied out of the encoder one after
+	// another into buf; ends[i] is where record i ends.
+	var buf []byte
+	var ends, counts []int
+	var metas []prompb.MetricMetadata
+	var keys []deliveryKey
+	for _, d := range ds {
+		k := deliveryKey{d.Tenant, d.Site, d.QueueID, d.Seq}
+		if f.recent.has(k) {
+			f.m.skipped.Inc() // its first delivery may have failed at the sync below
+			continue
+		}
+		n := len(metas)
+		if f.meta != nil {
+			for _, b := range d.Batches {
+				metas = append(metas, f.meta.take(b)...)
+			}
+		}
+		for i, r := range e.encode(d, metas[n:]) {
+			buf = append(buf, r...)
+			ends, counts = append(ends, len(buf)), append(counts, e.counts[i])
+		}
+		keys = append(keys, k)
+	}
+	if len(ends) > 0 {
+		now := time.Now().UnixMilli()
+		srecs := make([]store.Record, len(ends))
+		start := 0
+		for i, end := range ends {
+			srecs[i] = store.Record{Data: buf[start:end:end], Samples: counts[i], Time: now}
+			start = end
+		}
+		if err := f.append(srecs); err != nil {
+			if f.meta != nil {
+				f.meta.forget(metas)
+			}
+			return fmt.Errorf("queue: %w", err)
+		}
+	}
+	// Queued, durable or not: a resend must not queue them again.
+	for _, k := range keys {
+		f.recent.add(k)
+	}
+	return f.sync()
+}
