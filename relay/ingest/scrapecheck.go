@@ -17,8 +17,8 @@ import (
 // when the Scraper applies them, where a failure would otherwise
 // only be logged and the job left unscraped: it builds each job's HTTP
 // client (TLS, CA, certificate, key and credential files are read), checks
-// its name escaping scheme, and reads every file its file_sd_configs match
-// as file discovery reads them. The returned error joins one error per
+// its name escaping scheme, reads every file its file_sd_configs match
+// as file discovery reads them and builds its http_sd_configs' clients. The returned error joins one error per
 // problem, each naming the job. A file_sd pattern matching no file is not
 // an error (the files may be written later): it is logged as a warning.
 func CheckScrapeConfigs(cfgs []*promconfig.ScrapeConfig, log *slog.Logger) error {
@@ -39,19 +39,32 @@ func CheckScrapeConfigs(cfgs []*promconfig.ScrapeConfig, log *slog.Logger) error
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", field, err))
 		}
-		n := 0
-		for _, sdc := range sdcs {
-			fc, ok := sdc.(*sd.FileConfig)
-			if !ok {
-				continue
-			}
-			for _, pattern := range fc.Files {
-				errs = append(errs, checkFileSD(fmt.Sprintf("%s.file_sd_configs[%d]", field, n), pattern, log)...)
-			}
-			n++
-		}
+		errs = append(errs, checkSD(field, sdcs, log)...)
 	}
 	return errors.Join(errs...)
+}
+
+// checkSD checks a job's discoveries as they start: file_sd_configs'
+// files are read, http_sd_configs' HTTP clients built (TLS and credential
+// files read), as discovery does before it asks anything.
+func checkSD(field string, sdcs []sd.Config, log *slog.Logger) []error {
+	var errs []error
+	nFile, nHTTP := 0, 0
+	for _, sdc := range sdcs {
+		switch c := sdc.(type) {
+		case *sd.FileConfig:
+			for _, pattern := range c.Files {
+				errs = append(errs, checkFileSD(fmt.Sprintf("%s.file_sd_configs[%d]", field, nFile), pattern, log)...)
+			}
+			nFile++
+		case *sd.HTTPConfig:
+			if _, err := c.NewProvider(sd.ProviderOptions{}); err != nil {
+				errs = append(errs, fmt.Errorf("%s.http_sd_configs[%d]: %w", field, nHTTP, err))
+			}
+			nHTTP++
+		}
+	}
+	return errs
 }
 
 // checkFileSD reads the files pattern matches as file discovery does
