@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/urfave/cli/v2"
 	"gopkg.in/yaml.v3"
@@ -21,6 +20,7 @@ import (
 	"github.com/edgerelay/edgerelay/relay"
 	"github.com/edgerelay/edgerelay/relay/config"
 	"github.com/edgerelay/edgerelay/relay/ingest"
+	"github.com/edgerelay/edgerelay/relay/scrapeconf"
 )
 
 // pluginCommand returns `edgerelay plugin` with its test and bench subcommands.
@@ -92,7 +92,7 @@ func loadPluginRun(c *cli.Context, cacheSize int) (*host.Chain, *relay.Batch, er
 // target's labels and report series, under the settings of job (nil: a job
 // with Prometheus' defaults). contentType "" means OpenMetrics when the body
 // ends with "# EOF", the text format otherwise.
-func parseScrape(in []byte, contentType string, job *promconfig.ScrapeConfig) (*relay.Batch, error) {
+func parseScrape(in []byte, contentType string, job *scrapeconf.ScrapeConfig) (*relay.Batch, error) {
 	if contentType == "" {
 		contentType = "text/plain; version=0.0.4; charset=utf-8"
 		if bytes.HasSuffix(bytes.TrimRight(in, "\n"), []byte("# EOF")) {
@@ -104,7 +104,7 @@ func parseScrape(in []byte, contentType string, job *promconfig.ScrapeConfig) (*
 
 // scrapeJob returns the scrape job named job in the edge configuration
 // file, loaded as run loads it; nil when neither is given.
-func scrapeJob(file, job string) (*promconfig.ScrapeConfig, error) {
+func scrapeJob(file, job string) (*scrapeconf.ScrapeConfig, error) {
 	switch {
 	case file == "" && job == "":
 		return nil, nil

@@ -3,10 +3,10 @@
 // field and the bad value. Loading a configuration opens nothing: no file
 // other than the configuration itself is read, no port is bound.
 //
-// Scrape configs and remote_write configs are Prometheus' own types, parsed
-// and validated by Prometheus' config package, so users paste what they have;
-// a key of theirs that edgerelay does not act on is refused by name
-// (unsupported.go). What the configuration refers to (plugin modules,
+// Scrape configs (package scrapeconf) and remote_write configs
+// (RemoteWriteConfig) take Prometheus' syntax, defaults and validation, so
+// users paste what they have, without linking Prometheus' config package;
+// a key of theirs that edgerelay does not act on is refused by name. What the configuration refers to (plugin modules,
 // certificates, token files) is checked by each role's Check, which
 // `edgerelay run` and `edgerelay check-config` both call.
 package config
@@ -21,8 +21,9 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
-	promconfig "github.com/prometheus/prometheus/config"
 	"gopkg.in/yaml.v3"
+
+	"github.com/edgerelay/edgerelay/relay/scrapeconf"
 )
 
 // Config is a whole configuration file. Either role may be absent; at least
@@ -74,8 +75,9 @@ type Edge struct {
 	// edge.upstream and edge.queue.replay_share; set before defaults.
 	upstreamWritten, replayShareWritten bool
 
-	// Scrape holds ScrapeConfigs parsed by Prometheus' config package; set by Load.
-	Scrape []*promconfig.ScrapeConfig `yaml:"-"`
+	// Scrape holds ScrapeConfigs as package scrapeconf reads them, with
+	// Prometheus' defaults; set by Load.
+	Scrape []*scrapeconf.ScrapeConfig `yaml:"-"`
 	// Delta is the builtin:delta stage's configuration (or DefaultDelta),
 	// taken out of Plugins by Load.
 	Delta Delta `yaml:"-"`
@@ -308,22 +310,36 @@ func (c *Config) resolve(dir string) error {
 		}
 	}
 	if e := c.Edge; e != nil && e.ScrapeConfigs.Kind != 0 {
-		errs = append(errs, refuseUnsupported("edge.scrape_configs", &e.ScrapeConfigs, unsupportedScrape)...)
-		// A discovery only the full build registers would only fail again,
-		// less clearly, in Prometheus' parser.
-		fullOnly := refuseUnsupported("edge.scrape_configs", &e.ScrapeConfigs, fullOnlyScrape)
-		errs = append(errs, fullOnly...)
-		if len(fullOnly) == 0 {
-			pc, err := parsePrometheus("scrape_configs", &e.ScrapeConfigs, dir)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("edge.scrape_configs: %w", err))
-			} else if e.Scrape, err = pc.GetScrapeConfigs(); err != nil {
-				errs = append(errs, fmt.Errorf("edge.scrape_configs: %w", err))
-			}
-		}
+		errs = append(errs, e.resolveScrape(dir)...)
 	}
 	if cl := c.Cloud; cl != nil && cl.RemoteWrite.Kind != 0 {
 		errs = append(errs, cl.resolveRemoteWrite(dir)...)
 	}
 	return errors.Join(errs...)
+}
+
+// resolveScrape reads edge.scrape_configs with package scrapeconf: each key
+// edgerelay does not implement refused by name, or else each problem.
+func (e *Edge) resolveScrape(dir string) []error {
+	doc, err := yamlDoc("scrape_configs", &e.ScrapeConfigs)
+	var sc *scrapeconf.Config
+	if err == nil {
+		sc, err = scrapeconf.Load(string(doc))
+	}
+	var refused scrapeconf.RefusedErrors
+	if errors.As(err, &refused) {
+		errs := make([]error, len(refused))
+		for i, r := range refused {
+			errs[i] = fmt.Errorf("edge.%w", r)
+		}
+		return errs
+	}
+	if err != nil {
+		return []error{fmt.Errorf("edge.scrape_configs: %w", oneLine(err))}
+	}
+	if dir != "" {
+		sc.SetDirectory(filepath.Clean(dir))
+	}
+	e.Scrape = sc.ScrapeConfigs
+	return nil
 }

@@ -3,16 +3,10 @@ package config
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
-	"path/filepath"
 	"strings"
 	"time"
 
-	promconfig "github.com/prometheus/prometheus/config"
-	// Registers file_sd_configs, the one service discovery the edge offers
-	// besides static_configs.
-	_ "github.com/prometheus/prometheus/discovery/file"
 	"gopkg.in/yaml.v3"
 )
 
@@ -264,24 +258,6 @@ func ValidName(s string) bool {
 		}
 	}
 	return true
-}
-
-// parsePrometheus hands the node to Prometheus' own config loader under key
-// ("scrape_configs" or "remote_write"), so defaults and validation are
-// exactly Prometheus'. Relative file paths resolve against dir.
-func parsePrometheus(key string, n *yaml.Node, dir string) (*promconfig.Config, error) {
-	body, err := yamlDoc(key, n)
-	if err != nil {
-		return nil, err
-	}
-	pc, err := promconfig.Load(string(body), slog.New(slog.DiscardHandler))
-	if err != nil {
-		return nil, oneLine(err)
-	}
-	if dir != "" {
-		pc.SetDirectory(filepath.Clean(dir))
-	}
-	return pc, nil
 }
 
 // yamlDoc is a document holding n under key, to be read in Prometheus'

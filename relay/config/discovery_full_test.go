@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/prometheus/prometheus/discovery/consul"
 	"github.com/prometheus/prometheus/discovery/kubernetes"
 )
 
@@ -22,13 +21,13 @@ func TestFullDiscovery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, ok := c.Edge.Scrape[0].ServiceDiscoveryConfigs[0].(*kubernetes.SDConfig)
-	if !ok || k.Role != kubernetes.RolePod || k.NamespaceDiscovery.Names[0] != "plant" {
-		t.Fatalf("kubernetes_sd: %#v", c.Edge.Scrape[0].ServiceDiscoveryConfigs[0])
+	k := c.Edge.Scrape[0].KubernetesSDConfigs
+	if len(k) != 1 || k[0].Role != kubernetes.RolePod || k[0].NamespaceDiscovery.Names[0] != "plant" {
+		t.Fatalf("kubernetes_sd: %#v", k)
 	}
-	cs, ok := c.Edge.Scrape[1].ServiceDiscoveryConfigs[0].(*consul.SDConfig)
-	if !ok || cs.Server != "127.0.0.1:8500" || cs.Services[0] != "node" {
-		t.Fatalf("consul_sd: %#v", c.Edge.Scrape[1].ServiceDiscoveryConfigs[0])
+	cs := c.Edge.Scrape[1].ConsulSDConfigs
+	if len(cs) != 1 || cs[0].Server != "127.0.0.1:8500" || cs[0].Services[0] != "node" {
+		t.Fatalf("consul_sd: %#v", cs)
 	}
 	for cfg, want := range map[string]string{
 		`kubernetes_sd_configs: [{role: planet}]`: "unknown Kubernetes SD role",

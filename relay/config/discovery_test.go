@@ -3,10 +3,6 @@ package config
 import (
 	"strings"
 	"testing"
-
-	"github.com/prometheus/prometheus/discovery/http"
-
-	"github.com/edgerelay/edgerelay/relay/sd"
 )
 
 const sdEdge = "edge:\n  tenant: a\n  site: b\n  upstream: {address: \"127.0.0.1:1\"}\n  scrape_configs:\n"
@@ -25,13 +21,13 @@ func TestDiscoveryEveryBuild(t *testing.T) {
 	if len(c.Edge.Scrape) != 2 {
 		t.Fatalf("%d scrape configs", len(c.Edge.Scrape))
 	}
-	h, ok := c.Edge.Scrape[0].ServiceDiscoveryConfigs[0].(*http.SDConfig)
-	if !ok || h.URL != "http://127.0.0.1:8000/targets" || h.RefreshInterval.String() != "1m" {
-		t.Fatalf("http_sd: %#v", c.Edge.Scrape[0].ServiceDiscoveryConfigs[0])
+	h := c.Edge.Scrape[0].HTTPSDConfigs
+	if len(h) != 1 || h[0].URL != "http://127.0.0.1:8000/targets" || h[0].RefreshInterval.String() != "1m" {
+		t.Fatalf("http_sd: %#v", h)
 	}
-	d, ok := c.Edge.Scrape[1].ServiceDiscoveryConfigs[0].(*sd.DNSConfig)
-	if !ok || d.Type != "SRV" || d.Names[0] != "_node._tcp.plant.test" || d.RefreshInterval.String() != "1m" {
-		t.Fatalf("dns_sd: %#v", c.Edge.Scrape[1].ServiceDiscoveryConfigs[0])
+	d := c.Edge.Scrape[1].DNSSDConfigs
+	if len(d) != 1 || d[0].Type != "SRV" || d[0].Names[0] != "_node._tcp.plant.test" || d[0].RefreshInterval.String() != "1m" {
+		t.Fatalf("dns_sd: %#v", d)
 	}
 	for cfg, want := range map[string]string{
 		`http_sd_configs: [{url: "ftp://x/y"}]`:        "URL scheme must be 'http' or 'https'",

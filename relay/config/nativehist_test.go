@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	promconfig "github.com/prometheus/prometheus/config"
+	"github.com/edgerelay/edgerelay/relay/scrapeconf"
 )
 
 // TestNativeHistogramScrapeKeys: the scrape_configs keys that negotiate and
@@ -40,10 +40,10 @@ edge:
 		native.NativeHistogramBucketLimit != 160 || native.NativeHistogramMinBucketFactor != 1.1 {
 		t.Errorf("native job: %+v", native)
 	}
-	if len(native.ScrapeProtocols) == 0 || native.ScrapeProtocols[0] != promconfig.PrometheusProto {
+	if len(native.ScrapeProtocols) == 0 || native.ScrapeProtocols[0] != scrapeconf.PrometheusProto {
 		t.Errorf("scrape_native_histograms: protocols %v, want the protobuf format first", native.ScrapeProtocols)
 	}
-	if len(proto.ScrapeProtocols) != 2 || proto.ScrapeProtocols[0] != promconfig.PrometheusProto || !proto.ConvertClassicHistogramsToNHCBEnabled() {
+	if len(proto.ScrapeProtocols) != 2 || proto.ScrapeProtocols[0] != scrapeconf.PrometheusProto || !proto.ConvertClassicHistogramsToNHCBEnabled() {
 		t.Errorf("proto job: protocols %v nhcb %v", proto.ScrapeProtocols, proto.ConvertClassicHistogramsToNHCBEnabled())
 	}
 }

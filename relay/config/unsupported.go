@@ -9,13 +9,9 @@ import (
 
 // A key of Prometheus' own syntax that edgerelay parses but does not act
 // on is refused by name, never accepted and ignored. Remove a key from these
-// lists in the change that implements it.
+// lists in the change that implements it. (scrape_configs' are package
+// scrapeconf's: refuse.go.)
 var (
-	// unsupportedScrape are scrape_configs keys the edge's scraper does not
-	// implement.
-	unsupportedScrape = []unsupportedKey{
-		{path: "scrape_failure_log_file", why: "scrape failures are logged by edgerelay and counted in edgerelay_prometheus_target_scrapes_*"},
-	}
 	// unsupportedRemoteWrite are cloud.remote_write keys the forwarder
 	// (package rwout) does not implement. protobuf_message is taken with
 	// its default value only (validateRemoteWrite): edgerelay sends

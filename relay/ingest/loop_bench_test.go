@@ -15,12 +15,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/promslog"
-	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery/targetgroup"
 	"github.com/prometheus/prometheus/model/labels"
 
 	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/relay/scrapeconf"
 	"github.com/edgerelay/edgerelay/relay/synth"
 )
 
@@ -52,7 +51,7 @@ func synthBody(b *testing.B, tg *synth.Target) []byte {
 func benchLoop(b *testing.B, n int) {
 	tg := &synth.Target{Series: n}
 	bodies := [][]byte{synthBody(b, tg), synthBody(b, tg)}
-	pc, err := promconfig.Load(`scrape_configs: [{job_name: synth, static_configs: [{targets: ["127.0.0.1:9"]}]}]`, promslog.NewNopLogger())
+	pc, err := scrapeconf.Load(`scrape_configs: [{job_name: synth, static_configs: [{targets: ["127.0.0.1:9"]}]}]`)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -104,7 +103,7 @@ func benchLoop(b *testing.B, n int) {
 	runtime.KeepAlive(l)
 }
 
-func staticGroupsB(b *testing.B, cfg *promconfig.ScrapeConfig) []*targetgroup.Group {
+func staticGroupsB(b *testing.B, cfg *scrapeconf.ScrapeConfig) []*targetgroup.Group {
 	out, err := staticGroupsOf(cfg)
 	if err != nil || len(out) == 0 {
 		b.Fatalf("no static targets: %v", err)
@@ -159,7 +158,7 @@ func benchScraperPath(b *testing.B, bodies [][]byte, extra bool) {
 	defer srv.Close()
 	job := fmt.Sprintf(`scrape_configs: [{job_name: synth, scrape_interval: 200ms, scrape_timeout: 190ms, extra_scrape_metrics: %v,
   static_configs: [{targets: [%q]}]}]`, extra, strings.TrimPrefix(srv.URL, "http://"))
-	pc, err := promconfig.Load(job, promslog.NewNopLogger())
+	pc, err := scrapeconf.Load(job)
 	if err != nil {
 		b.Fatal(err)
 	}

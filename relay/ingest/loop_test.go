@@ -13,12 +13,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery/targetgroup"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 
 	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/relay/scrapeconf"
 	"github.com/edgerelay/edgerelay/relay/sd"
 )
 
@@ -98,7 +98,7 @@ func testLoop(t *testing.T, yaml string) (*targetLoop, *loopPool, *recordingSink
 }
 
 // staticGroupsOf returns the groups of job cfg's static_configs.
-func staticGroupsOf(cfg *promconfig.ScrapeConfig) ([]*targetgroup.Group, error) {
+func staticGroupsOf(cfg *scrapeconf.ScrapeConfig) ([]*targetgroup.Group, error) {
 	cs, err := sdConfigs(cfg)
 	var out []*targetgroup.Group
 	for _, c := range cs {

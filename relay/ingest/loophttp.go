@@ -13,8 +13,7 @@ import (
 	"strings"
 	"time"
 
-	promconfig "github.com/prometheus/prometheus/config"
-
+	"github.com/edgerelay/edgerelay/relay/scrapeconf"
 	"github.com/edgerelay/edgerelay/relay/sd"
 )
 
@@ -40,7 +39,7 @@ type fetcher struct {
 	gz       *gzip.Reader
 }
 
-func newFetcher(t *Target, client *http.Client, cfg *promconfig.ScrapeConfig, timeout time.Duration, m *loopMetrics) *fetcher {
+func newFetcher(t *Target, client *http.Client, cfg *scrapeconf.ScrapeConfig, timeout time.Duration, m *loopMetrics) *fetcher {
 	f := &fetcher{client: client, limit: int64(cfg.BodySizeLimit), m: m}
 	if f.limit <= 0 {
 		f.limit = math.MaxInt64
@@ -63,13 +62,13 @@ func newFetcher(t *Target, client *http.Client, cfg *promconfig.ScrapeConfig, ti
 
 // acceptHeader lists the job's scrape protocols by falling weight, then
 // anything at all, as RFC 9110 writes preferences.
-func acceptHeader(cfg *promconfig.ScrapeConfig) string {
-	scheme, _ := promconfig.ToEscapingScheme(cfg.MetricNameEscapingScheme, cfg.MetricNameValidationScheme)
+func acceptHeader(cfg *scrapeconf.ScrapeConfig) string {
+	scheme, _ := scrapeconf.ToEscapingScheme(cfg.MetricNameEscapingScheme, cfg.MetricNameValidationScheme)
 	vals := make([]string, 0, len(cfg.ScrapeProtocols)+1)
-	weight := len(promconfig.ScrapeProtocolsHeaders) + 1
+	weight := len(scrapeconf.ScrapeProtocolsHeaders) + 1
 	for _, sp := range cfg.ScrapeProtocols {
-		val := promconfig.ScrapeProtocolsHeaders[sp]
-		if sp == promconfig.PrometheusText1_0_0 || sp == promconfig.OpenMetricsText1_0_0 {
+		val := scrapeconf.ScrapeProtocolsHeaders[sp]
+		if sp == scrapeconf.PrometheusText1_0_0 || sp == scrapeconf.OpenMetricsText1_0_0 {
 			val += ";escaping=" + scheme.String()
 		}
 		vals = append(vals, fmt.Sprintf("%s;q=0.%d", val, weight))

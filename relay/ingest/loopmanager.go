@@ -5,8 +5,9 @@ import (
 	"reflect"
 	"sync"
 
-	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery/targetgroup"
+
+	"github.com/edgerelay/edgerelay/relay/scrapeconf"
 )
 
 // loopManager runs the scrape jobs: a loopPool per job, given its targets
@@ -27,7 +28,7 @@ type loopManager struct {
 // no targets until sync), removed ones stop, changed ones reload. A job
 // whose HTTP client cannot be built is logged and not run, as Prometheus
 // does (check-config refuses such a job first).
-func (m *loopManager) apply(cfgs []*promconfig.ScrapeConfig) {
+func (m *loopManager) apply(cfgs []*scrapeconf.ScrapeConfig) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.stopped {
@@ -36,7 +37,7 @@ func (m *loopManager) apply(cfgs []*promconfig.ScrapeConfig) {
 	if m.pools == nil {
 		m.pools = map[string]*loopPool{}
 	}
-	want := make(map[string]*promconfig.ScrapeConfig, len(cfgs))
+	want := make(map[string]*scrapeconf.ScrapeConfig, len(cfgs))
 	for _, c := range cfgs {
 		want[c.JobName] = c
 	}

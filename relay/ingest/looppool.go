@@ -14,10 +14,11 @@ import (
 
 	commoncfg "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
-	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery/targetgroup"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/edgerelay/edgerelay/relay/scrapeconf"
 )
 
 // Target labels that turn a job's histogram settings on or off for one
@@ -35,7 +36,7 @@ const (
 // methods are called by the loopManager, one at a time.
 type loopPool struct {
 	m       *loopManager
-	cfg     *promconfig.ScrapeConfig
+	cfg     *scrapeconf.ScrapeConfig
 	client  *http.Client
 	sockets map[string]*http.Client // clients for targets behind a unix socket
 
@@ -46,7 +47,7 @@ type loopPool struct {
 	targets map[uint64]*Target
 }
 
-func newLoopPool(m *loopManager, cfg *promconfig.ScrapeConfig) (*loopPool, error) {
+func newLoopPool(m *loopManager, cfg *scrapeconf.ScrapeConfig) (*loopPool, error) {
 	client, err := commoncfg.NewClientFromConfig(cfg.HTTPClientConfig, cfg.JobName)
 	if err != nil {
 		return nil, fmt.Errorf("error creating HTTP client: %w", err)
@@ -151,7 +152,7 @@ func (p *loopPool) newLoop(t *Target, cache *seriesCache) *targetLoop {
 // reload restarts every loop with cfg, keeping their caches when cfg
 // changes nothing that shapes the series (as Prometheus decides it); the
 // old loops then write no end-of-run staleness markers.
-func (p *loopPool) reload(cfg *promconfig.ScrapeConfig) error {
+func (p *loopPool) reload(cfg *scrapeconf.ScrapeConfig) error {
 	client, err := commoncfg.NewClientFromConfig(cfg.HTTPClientConfig, cfg.JobName)
 	if err != nil {
 		return fmt.Errorf("error creating HTTP client: %w", err)
@@ -186,7 +187,7 @@ func (p *loopPool) reload(cfg *promconfig.ScrapeConfig) error {
 }
 
 // zeroConfig is cfg without what does not shape the series scraped.
-func zeroConfig(cfg *promconfig.ScrapeConfig) *promconfig.ScrapeConfig {
+func zeroConfig(cfg *scrapeconf.ScrapeConfig) *scrapeconf.ScrapeConfig {
 	z := *cfg
 	z.ScrapeInterval, z.ScrapeTimeout, z.SampleLimit = 0, 0, 0
 	z.HTTPClientConfig = commoncfg.HTTPClientConfig{}
@@ -255,7 +256,7 @@ func (f failingTransport) RoundTrip(*http.Request) (*http.Response, error) { ret
 // intervalAndTimeout reads the target's __scrape_interval__ and
 // __scrape_timeout__ (which relabelling may have set); an unparsable one
 // falls back to the job's and fails the target's scrapes.
-func intervalAndTimeout(t *Target, cfg *promconfig.ScrapeConfig) (time.Duration, time.Duration, error) {
+func intervalAndTimeout(t *Target, cfg *scrapeconf.ScrapeConfig) (time.Duration, time.Duration, error) {
 	iv, err := model.ParseDuration(t.GetValue(model.ScrapeIntervalLabel))
 	if err != nil {
 		return time.Duration(cfg.ScrapeInterval), time.Duration(cfg.ScrapeTimeout), fmt.Errorf("error parsing interval label %q: %w", t.GetValue(model.ScrapeIntervalLabel), err)

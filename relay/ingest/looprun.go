@@ -12,10 +12,11 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
-	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/relabel"
 	"github.com/prometheus/prometheus/model/textparse"
+
+	"github.com/edgerelay/edgerelay/relay/scrapeconf"
 )
 
 // A scrape's timestamp is put back on the interval's grid when it is at
@@ -28,7 +29,7 @@ const (
 
 // loopOptions are a job's settings as one target's loop applies them.
 type loopOptions struct {
-	cfg                                            *promconfig.ScrapeConfig
+	cfg                                            *scrapeconf.ScrapeConfig
 	honorLabels, honorTimestamps, trackTSStaleness bool
 	sampleLimit, bucketLimit                       int
 	maxSchema                                      int32

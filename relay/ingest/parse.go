@@ -3,15 +3,14 @@ package ingest
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
-	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/textparse"
 
 	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/relay/scrapeconf"
 )
 
 // ParseOptions configure ParseScrape.
@@ -26,7 +25,7 @@ type ParseOptions struct {
 	// Config is the scrape job whose settings apply (honor_timestamps,
 	// metric_relabel_configs, limits, name validation, histogram settings,
 	// fallback protocol); nil means a job with Prometheus' defaults.
-	Config *promconfig.ScrapeConfig
+	Config *scrapeconf.ScrapeConfig
 }
 
 // ParseScrape turns the body of one scrape into the Batch the edge's
@@ -83,7 +82,7 @@ func ParseScrape(body []byte, o ParseOptions) (*relay.Batch, error) {
 // parses with, the target's histogram settings given: those of
 // Prometheus' scrape loop without its feature flags (no type and unit
 // labels, no start timestamps, no OpenMetrics 2.0).
-func parserOptions(cfg *promconfig.ScrapeConfig, native, classic, nhcb bool) textparse.ParserOptions {
+func parserOptions(cfg *scrapeconf.ScrapeConfig, native, classic, nhcb bool) textparse.ParserOptions {
 	return textparse.ParserOptions{
 		IgnoreNativeHistograms:                  !native,
 		ConvertClassicHistogramsToNHCB:          nhcb,
@@ -94,16 +93,12 @@ func parserOptions(cfg *promconfig.ScrapeConfig, native, classic, nhcb bool) tex
 
 // defaultScrapeConfig is a job with Prometheus' defaults, as config.Load
 // would give it. ParseScrape only reads it.
-var defaultScrapeConfig = sync.OnceValues(func() (*promconfig.ScrapeConfig, error) {
-	pc, err := promconfig.Load("scrape_configs: [{job_name: scrape}]", slog.New(slog.DiscardHandler))
-	if err != nil {
-		return nil, fmt.Errorf("BUG: default scrape config: %w", err)
-	}
-	cfgs, err := pc.GetScrapeConfigs()
-	if err != nil || len(cfgs) != 1 {
+var defaultScrapeConfig = sync.OnceValues(func() (*scrapeconf.ScrapeConfig, error) {
+	pc, err := scrapeconf.Load("scrape_configs: [{job_name: scrape}]")
+	if err != nil || len(pc.ScrapeConfigs) != 1 {
 		return nil, fmt.Errorf("BUG: default scrape config: %v", err)
 	}
-	return cfgs[0], nil
+	return pc.ScrapeConfigs[0], nil
 })
 
 // captureSink keeps the one batch a ParseScrape appender submits.

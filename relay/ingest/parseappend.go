@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
-	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/model/exemplar"
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
@@ -17,6 +16,8 @@ import (
 	"github.com/prometheus/prometheus/model/relabel"
 	"github.com/prometheus/prometheus/model/textparse"
 	"github.com/prometheus/prometheus/storage"
+
+	"github.com/edgerelay/edgerelay/relay/scrapeconf"
 )
 
 // maxAheadTime is how far ahead of now a sample's timestamp may be; the
@@ -25,7 +26,7 @@ const maxAheadTime = 10 * time.Minute
 
 // appendParsed is the scrape loop's append (Prometheus' scrape package,
 // scrapeLoopAppenderV2.append) for one scrape without a target or history.
-func appendParsed(p textparse.Parser, app storage.AppenderV2, defTime int64, cfg *promconfig.ScrapeConfig) error {
+func appendParsed(p textparse.Parser, app storage.AppenderV2, defTime int64, cfg *scrapeconf.ScrapeConfig) error {
 	a := &parsedAppend{
 		p: p, app: app, cfg: cfg, defTime: defTime,
 		maxT:    time.Now().Add(maxAheadTime).UnixMilli(),
@@ -55,7 +56,7 @@ func appendParsed(p textparse.Parser, app storage.AppenderV2, defTime int64, cfg
 type parsedAppend struct {
 	p             textparse.Parser
 	app           storage.AppenderV2
-	cfg           *promconfig.ScrapeConfig
+	cfg           *scrapeconf.ScrapeConfig
 	defTime, maxT int64
 
 	meta       map[string]*metadata.Metadata
@@ -214,7 +215,7 @@ func readExemplars(p textparse.Parser, buf []exemplar.Exemplar, e *exemplar.Exem
 
 // checkLabelLimits is the scrape loop's label_limit,
 // label_name_length_limit and label_value_length_limit.
-func checkLabelLimits(lset labels.Labels, cfg *promconfig.ScrapeConfig) error {
+func checkLabelLimits(lset labels.Labels, cfg *scrapeconf.ScrapeConfig) error {
 	met := lset.Get(model.MetricNameLabel)
 	if n := int(cfg.LabelLimit); n > 0 && lset.Len() > n {
 		return fmt.Errorf("label_limit exceeded (metric: %.50s, number of labels: %d, limit: %d)", met, lset.Len(), n)

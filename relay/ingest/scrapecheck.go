@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 
 	commoncfg "github.com/prometheus/common/config"
-	promconfig "github.com/prometheus/prometheus/config"
 
+	"github.com/edgerelay/edgerelay/relay/scrapeconf"
 	"github.com/edgerelay/edgerelay/relay/sd"
 )
 
@@ -21,7 +21,7 @@ import (
 // as file discovery reads them and builds its http_sd_configs' clients. The returned error joins one error per
 // problem, each naming the job. A file_sd pattern matching no file is not
 // an error (the files may be written later): it is logged as a warning.
-func CheckScrapeConfigs(cfgs []*promconfig.ScrapeConfig, log *slog.Logger) error {
+func CheckScrapeConfigs(cfgs []*scrapeconf.ScrapeConfig, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -32,7 +32,7 @@ func CheckScrapeConfigs(cfgs []*promconfig.ScrapeConfig, log *slog.Logger) error
 		if _, err := commoncfg.NewClientFromConfig(c.HTTPClientConfig, c.JobName); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", field, err))
 		}
-		if _, err := promconfig.ToEscapingScheme(c.MetricNameEscapingScheme, c.MetricNameValidationScheme); err != nil {
+		if _, err := scrapeconf.ToEscapingScheme(c.MetricNameEscapingScheme, c.MetricNameValidationScheme); err != nil {
 			errs = append(errs, fmt.Errorf("%s.metric_name_escaping_scheme: %w", field, err))
 		}
 		sdcs, err := sdConfigs(c)

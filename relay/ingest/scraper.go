@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery/targetgroup"
 
 	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/relay/scrapeconf"
 	"github.com/edgerelay/edgerelay/relay/sd"
 )
 
@@ -24,7 +24,7 @@ const discoveryInterval = time.Second
 type ScrapeConfig struct {
 	// Configs are scrape configs as config.Load validated them (job names
 	// unique, globals applied). May be empty.
-	Configs []*promconfig.ScrapeConfig
+	Configs []*scrapeconf.ScrapeConfig
 	// Logger; nil discards logs.
 	Logger *slog.Logger
 	// Registerer for edgerelay_ingested_samples_total{source="scrape"},
@@ -143,7 +143,7 @@ func (s *Scraper) Run(ctx context.Context) error {
 // ApplyConfig replaces the scrape configs: new jobs start, removed ones
 // stop (their series get stale markers), changed ones restart. Before Run it
 // only stores them; after Run it returns relay.ErrClosed.
-func (s *Scraper) ApplyConfig(cfgs []*promconfig.ScrapeConfig) error {
+func (s *Scraper) ApplyConfig(cfgs []*scrapeconf.ScrapeConfig) error {
 	jc, err := buildConfig(cfgs)
 	if err != nil {
 		return err
@@ -216,13 +216,13 @@ func (s *Scraper) ShardCounts() ShardCounts { return s.shard.counts() }
 
 // jobConfigs are checked scrape configs and their discovery configs by job.
 type jobConfigs struct {
-	scrape []*promconfig.ScrapeConfig
+	scrape []*scrapeconf.ScrapeConfig
 	sd     map[string][]sd.Config
 }
 
 // buildConfig checks scrape configs (present, named, names unique, every
 // key implemented) and builds their discovery configs.
-func buildConfig(cfgs []*promconfig.ScrapeConfig) (*jobConfigs, error) {
+func buildConfig(cfgs []*scrapeconf.ScrapeConfig) (*jobConfigs, error) {
 	jc := &jobConfigs{scrape: cfgs, sd: make(map[string][]sd.Config, len(cfgs))}
 	for i, c := range cfgs {
 		if c == nil {

@@ -17,13 +17,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/common/promslog"
-	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 
 	"github.com/edgerelay/edgerelay/internal/metrictest"
 	"github.com/edgerelay/edgerelay/relay"
+	"github.com/edgerelay/edgerelay/relay/scrapeconf"
 )
 
 const textBody = `# HELP edge_temp_celsius Room temperature.
@@ -74,9 +73,9 @@ func (tg *target) set(body string) {
 func (tg *target) addr() string { return strings.TrimPrefix(tg.srv.URL, "http://") }
 
 // scrapeConfigs loads scrape configs the way the edge does: config.Load.
-func scrapeConfigs(t *testing.T, yaml string) []*promconfig.ScrapeConfig {
+func scrapeConfigs(t *testing.T, yaml string) []*scrapeconf.ScrapeConfig {
 	t.Helper()
-	c, err := promconfig.Load(yaml, promslog.NewNopLogger())
+	c, err := scrapeconf.Load(yaml)
 	if err != nil {
 		t.Fatalf("load config: %v", err)
 	}

@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
-	promconfig "github.com/prometheus/prometheus/config"
 	"github.com/prometheus/prometheus/discovery/targetgroup"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/relabel"
+
+	"github.com/edgerelay/edgerelay/relay/scrapeconf"
 )
 
 // unixSocketLabel, set by relabelling, makes a target's scrapes dial that
@@ -35,7 +36,7 @@ type Target struct {
 	lastDur time.Duration
 }
 
-func newScrapeTarget(lset labels.Labels, cfg *promconfig.ScrapeConfig) *Target {
+func newScrapeTarget(lset labels.Labels, cfg *scrapeconf.ScrapeConfig) *Target {
 	return &Target{labels: lset, params: cfg.Params}
 }
 
@@ -106,7 +107,7 @@ func (t *Target) LastError() error {
 // targetsFromGroup builds the targets of group tg for job cfg (reusing
 // targets' memory), with one error per target that could not be built.
 // Targets relabelling drops are left out without an error.
-func targetsFromGroup(tg *targetgroup.Group, cfg *promconfig.ScrapeConfig, targets []*Target, lb *labels.Builder) ([]*Target, []error) {
+func targetsFromGroup(tg *targetgroup.Group, cfg *scrapeconf.ScrapeConfig, targets []*Target, lb *labels.Builder) ([]*Target, []error) {
 	targets = targets[:0]
 	var failures []error
 	for i, tl := range tg.Targets {
@@ -125,7 +126,7 @@ func targetsFromGroup(tg *targetgroup.Group, cfg *promconfig.ScrapeConfig, targe
 // its own, its group's where it has none of that name, then the job's
 // defaults where unset (job, interval, timeout, metrics path, scheme,
 // histogram settings, the first value of each param as __param_<name>).
-func populateDiscovered(lb *labels.Builder, cfg *promconfig.ScrapeConfig, tl, tgl model.LabelSet) {
+func populateDiscovered(lb *labels.Builder, cfg *scrapeconf.ScrapeConfig, tl, tgl model.LabelSet) {
 	lb.Reset(labels.EmptyLabels())
 	for n, v := range tl {
 		lb.Set(string(n), string(v))
@@ -163,7 +164,7 @@ func populateDiscovered(lb *labels.Builder, cfg *promconfig.ScrapeConfig, tl, tg
 // longer than the interval, a histogram setting label that is not a
 // boolean, or an invalid label value. __meta_ labels are dropped and
 // instance defaults to the address.
-func populateLabels(lb *labels.Builder, cfg *promconfig.ScrapeConfig, tl, tgl model.LabelSet) (labels.Labels, error) {
+func populateLabels(lb *labels.Builder, cfg *scrapeconf.ScrapeConfig, tl, tgl model.LabelSet) (labels.Labels, error) {
 	populateDiscovered(lb, cfg, tl, tgl)
 	if !relabel.ProcessBuilder(lb, cfg.RelabelConfigs...) {
 		return labels.EmptyLabels(), nil

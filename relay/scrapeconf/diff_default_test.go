@@ -2,8 +2,11 @@
 
 package scrapeconf
 
-// fullDiscoveries is empty: the default build has no such discovery.
-func fullDiscoveries(*Discovery) []interface{ Name() string } { return nil }
+import "github.com/edgerelay/edgerelay/relay/sd"
+
+// unwrapFull returns c: the default build runs no discovery of
+// Prometheus' code.
+func unwrapFull(c sd.Config) any { return c }
 
 // fullCases: the default build refuses the full build's discoveries by name.
 var fullCases = []diffCase{

@@ -2,13 +2,15 @@
 
 package scrapeconf
 
-// fullDiscoveries are d's discoveries that run on Prometheus' code.
-func fullDiscoveries(d *Discovery) []interface{ Name() string } {
-	var cs []interface{ Name() string }
-	for _, c := range d.PrometheusConfigs() {
-		cs = append(cs, c)
+import "github.com/edgerelay/edgerelay/relay/sd"
+
+// unwrapFull returns the Prometheus config package sd's adapter runs, or
+// c.
+func unwrapFull(c sd.Config) any {
+	if d, ok := c.(sd.Discovery); ok {
+		return d.Config
 	}
-	return cs
+	return c
 }
 
 // fullCases: the full build reads kubernetes_sd_configs and

@@ -149,11 +149,8 @@ func ourDiscoveries(d *Discovery) map[string][]any {
 	m := map[string][]any{}
 	for _, c := range d.Configs() {
 		if c.Name() != "static" {
-			m[c.Name()] = append(m[c.Name()], c)
+			m[c.Name()] = append(m[c.Name()], unwrapFull(c))
 		}
-	}
-	for _, c := range fullDiscoveries(d) {
-		m[c.Name()] = append(m[c.Name()], c)
 	}
 	return m
 }

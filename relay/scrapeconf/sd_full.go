@@ -43,9 +43,14 @@ func (d *fullDiscovery) PrometheusConfigs() discovery.Configs {
 	return cs
 }
 
-// configs is empty until package sd runs Prometheus' discoveries: callers
-// read PrometheusConfigs.
-func (d *fullDiscovery) configs() []sd.Config { return nil }
+// configs are PrometheusConfigs as package sd runs them.
+func (d *fullDiscovery) configs() []sd.Config {
+	var cs []sd.Config
+	for _, c := range d.PrometheusConfigs() {
+		cs = append(cs, sd.Discovery{Config: c})
+	}
+	return cs
+}
 
 // fullOnlyRefusals is empty in the full build: it implements every
 // discovery the default build refuses as full-only.
