@@ -14,6 +14,8 @@ import (
 	// Prometheus' file and HTTP discoveries, to compare with package sd's.
 	_ "github.com/prometheus/prometheus/discovery/file"
 	_ "github.com/prometheus/prometheus/discovery/http"
+	// and Prometheus' own DNS discovery, to compare with package sd's.
+	_ "github.com/prometheus/prometheus/discovery/dns"
 )
 
 // diffCase is one scrape configuration document. refused, when set, is
