@@ -1,0 +1,80 @@
+//go:build !full
+
+package main
+
+import (
+	"debug/buildinfo"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// forbiddenModules are the cloud-vendor SDKs and clients the default build
+// leaves out (docs/packaging.md): a module path with one of these prefixes
+// in the binary fails TestDefaultBuildDeps.
+var forbiddenModules = []string{
+	"github.com/aws/", "github.com/Azure/", "github.com/AzureAD/", "cloud.google.com/",
+	"google.golang.org/api", "google.golang.org/grpc", "github.com/prometheus/sigv4",
+	"github.com/hashicorp/consul/", "github.com/miekg/dns",
+}
+
+// forbiddenPackages are Prometheus' packages that bring those SDKs, its
+// discovery registry and scrape manager along; edgerelay has its own
+// (relay/scrapeconf, relay/sd, relay/ingest, relay/config's remote_write).
+var forbiddenPackages = []string{
+	"github.com/prometheus/prometheus/config",
+	"github.com/prometheus/prometheus/scrape",
+	"github.com/prometheus/prometheus/discovery",
+	"github.com/prometheus/prometheus/discovery/file",
+	"github.com/prometheus/prometheus/discovery/http",
+	"github.com/prometheus/prometheus/discovery/refresh",
+	"github.com/prometheus/prometheus/discovery/kubernetes",
+	"github.com/prometheus/prometheus/discovery/consul",
+}
+
+// promqlLogging is the one way Kubernetes' client may come in: promql
+// (recording rules, plugins/rules) imports util/logging, which names a
+// type of client-go's rest package. Any other Kubernetes package fails.
+const promqlLogging = "github.com/prometheus/prometheus/util/logging"
+
+// TestDefaultBuildDeps: the default build links no cloud-vendor SDK (the
+// modules debug/buildinfo reads from the built binary, as `go version -m`
+// lists them) and none of Prometheus' packages that bring them
+// (`go list -deps`, storage/remote/... included), nor Kubernetes' beyond
+// what promql's util/logging needs.
+func TestDefaultBuildDeps(t *testing.T) {
+	info, err := buildinfo.ReadFile(buildBinary(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range info.Deps {
+		for _, f := range forbiddenModules {
+			if strings.HasPrefix(m.Path, f) {
+				t.Errorf("the default build links module %s %s", m.Path, m.Version)
+			}
+		}
+	}
+	allowed := map[string]bool{}
+	for _, p := range listDeps(t, promqlLogging) {
+		allowed[p] = true
+	}
+	for _, p := range listDeps(t, ".") {
+		if strings.HasPrefix(p, "github.com/prometheus/prometheus/storage/remote") || slices.Contains(forbiddenPackages, p) {
+			t.Errorf("the default build imports %s", p)
+		}
+		if (strings.HasPrefix(p, "k8s.io/") || strings.HasPrefix(p, "sigs.k8s.io/")) && !allowed[p] {
+			t.Errorf("the default build imports %s, beyond what %s needs", p, promqlLogging)
+		}
+	}
+}
+
+// listDeps is `go list -deps pkg`: pkg and every package it imports.
+func listDeps(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", pkg).Output()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v", pkg, err)
+	}
+	return strings.Fields(string(out))
+}
