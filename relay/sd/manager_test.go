@@ -2,10 +2,13 @@ package sd
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"sync/atomic"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/prometheus/common/model"
 
 	"github.com/prometheus/prometheus/discovery/targetgroup"
@@ -76,4 +79,34 @@ func TestManagerKeepsLatestGroupsPerProvider(t *testing.T) {
 	// A job gone: it is no longer sent.
 	mgr.ApplyConfig(map[string][]Config{"empty": nil})
 	wait(func(u map[string][]*targetgroup.Group) bool { _, has := u["a"]; return !has && len(u) == 1 })
+}
+
+// failingConfig cannot build its provider.
+type failingConfig struct{}
+
+func (failingConfig) Name() string { return "failing" }
+
+func (failingConfig) NewProvider(ProviderOptions) (Provider, error) {
+	return nil, errors.New("no provider")
+}
+
+// TestManagerCountsFailedConfigs: a config whose provider cannot be built
+// counts in prometheus_sd_failed_configs, and its job is still sent, with
+// no targets.
+func TestManagerCountsFailedConfigs(t *testing.T) {
+	m, err := NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, wait := runManager(t, m, map[string][]Config{"bad": {failingConfig{}}, "good": {StaticConfig{group("", "g:1")}}})
+	wait(func(u map[string][]*targetgroup.Group) bool {
+		b, ok := u["bad"]
+		return ok && len(b) == 0 && len(u["good"]) == 1
+	})
+	if f := testutil.ToFloat64(m.failedConfigs); f != 1 {
+		t.Errorf("prometheus_sd_failed_configs = %v, want 1", f)
+	}
+	if f := testutil.ToFloat64(m.discoveredTargets.WithLabelValues("good")); f != 1 {
+		t.Errorf("prometheus_sd_discovered_targets{config=good} = %v, want 1", f)
+	}
 }
