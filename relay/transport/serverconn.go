@@ -217,7 +217,7 @@ func (o *seqOrder) check(f *frame) string {
 // one write, and, when it failed the next one, its NACK (or sends the edge
 // to another cloud); false ends the connection.
 func (c *serverConn) answer(group []Block, acks []Ack, err error) bool {
-	if len(acks) > len(group) || (err == nil && len(acks) < len(group)) {
+	if len(acks) > len(group) || (err == nil) != (len(acks) == len(group)) {
 		panic(fmt.Sprintf("BUG: handler answered %d of %d blocks with error %v", len(acks), len(group), err))
 	}
 	c.wbuf = c.wbuf[:0]
