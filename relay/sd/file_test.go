@@ -147,3 +147,27 @@ func eventually(t *testing.T, cond func() bool) {
 		}
 	}
 }
+
+// TestFileSDRefreshInterval: files in a directory that did not exist when
+// discovery started (so nothing watched it) are found at the next
+// refresh_interval, and watched from then on.
+func TestFileSDRefreshInterval(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "later")
+	var cfg FileConfig
+	if err := yaml.UnmarshalStrict([]byte("files: ['"+dir+"/*.json']\nrefresh_interval: 200ms"), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	_, wait := runManager(t, nil, map[string][]Config{"node": {&cfg}})
+	is := func(want ...string) func(map[string][]*targetgroup.Group) bool {
+		return func(u map[string][]*targetgroup.Group) bool { return reflect.DeepEqual(addrs(u["node"]), want) }
+	}
+	wait(is())
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(dir, "a.json")
+	writeFile(t, f, `[{"targets":["h1:9100"]}]`)
+	wait(is(f + ":0=h1:9100"))
+	writeFile(t, f, `[{"targets":["h2:9100"]}]`)
+	wait(is(f + ":0=h2:9100"))
+}
