@@ -16,11 +16,6 @@ import (
 	"github.com/edgerelay/edgerelay/relay"
 )
 
-// reportSuffix ends the MetricFamilyName Prometheus' scrape loop gives its
-// report series (up, scrape_duration_seconds, ...): it keys them that way in
-// its cache to keep them apart from scraped series.
-const reportSuffix = "\xff"
-
 // errAppenderDone is returned when an appender is used after Commit or Rollback.
 var errAppenderDone = errors.New("appender already committed or rolled back")
 
@@ -56,10 +51,7 @@ type appender struct {
 	collided []int32 // series whose ref was taken by other labels
 	meta     map[string]relay.Metadata
 
-	report     labels.Labels // labels of the "up" report series, if seen
-	reportT    int64
-	haveReport bool
-	done       bool
+	done bool
 }
 
 // Append takes one sample: a float, or a native histogram (h or fh, copied),
@@ -76,11 +68,7 @@ func (ap *appender) Append(ref storage.SeriesRef, ls labels.Labels, _, t int64, 
 			ref = 1
 		}
 	}
-	family, isReport := strings.CutSuffix(opts.MetricFamilyName, reportSuffix)
-	if isReport && family == "up" {
-		ap.report, ap.reportT, ap.haveReport = ls, t, true
-	}
-	if family != "" && (opts.Metadata.Type != "" || opts.Metadata.Help != "" || opts.Metadata.Unit != "") {
+	if family := opts.MetricFamilyName; family != "" && (opts.Metadata.Type != "" || opts.Metadata.Help != "" || opts.Metadata.Unit != "") {
 		ap.addMetadata(family, opts)
 	}
 	if err := validHistogram(h, fh); err != nil {
@@ -193,27 +181,17 @@ func (ap *appender) batch() *relay.Batch {
 
 	b.TargetLabels = ap.targetLabels()
 	b.Job, b.Instance = b.TargetLabels.Get(model.JobLabel), b.TargetLabels.Get(model.InstanceLabel)
-	switch {
-	case ap.haveReport:
-		b.Timestamp = ap.reportT
-	case ap.nsamples > 0:
+	if ap.nsamples > 0 {
 		b.Timestamp = ap.firstT
-	default:
+	} else {
 		b.Timestamp = time.Now().UnixMilli()
 	}
 	return b
 }
 
-// targetLabels returns the scraped target's labels: those its "up" series
-// carries (after relabel_configs, job and instance included), or, without
-// an up series, the first series' job and instance.
-// Discovered labels (__address__, __meta_*, ...) are never among them:
-// they stay at the edge. The plugin chain derives the batch's identity from
-// these labels before anything is queued.
+// targetLabels returns the first series' job and instance: a parsed body
+// has no target of its own.
 func (ap *appender) targetLabels() labels.Labels {
-	if ap.haveReport {
-		return ap.report.DropMetricName()
-	}
 	first := ap.series[0].Labels
 	var sb labels.ScratchBuilder
 	for _, name := range []string{model.InstanceLabel, model.JobLabel} {

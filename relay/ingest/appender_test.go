@@ -34,7 +34,7 @@ func TestAppenderBatch(t *testing.T) {
 	app := a.AppenderV2(context.Background())
 	stale := math.Float64frombits(value.StaleNaN)
 	gauge := storage.AOptions{MetricFamilyName: "temp", Metadata: metadata.Metadata{Type: model.MetricTypeGauge, Help: "T."}}
-	upMeta := storage.AOptions{MetricFamilyName: "up" + reportSuffix, Metadata: metadata.Metadata{Type: model.MetricTypeGauge, Help: "Health."}}
+	upMeta := storage.AOptions{MetricFamilyName: "up", Metadata: metadata.Metadata{Type: model.MetricTypeGauge, Help: "Health."}}
 	x := labels.FromStrings("__name__", "temp", "instance", "h:1", "job", "j", "room", "x")
 	y := labels.FromStrings("__name__", "temp", "instance", "h:1", "job", "j", "room", "y")
 	up := labels.FromStrings("__name__", "up", "instance", "h:1", "job", "j")
@@ -70,7 +70,7 @@ func TestAppenderBatch(t *testing.T) {
 		t.Fatalf("%d batches, want 1", len(bs))
 	}
 	b := bs[0]
-	if !b.Scrape || b.Job != "j" || b.Instance != "h:1" || b.Timestamp != 1500 {
+	if !b.Scrape || b.Job != "j" || b.Instance != "h:1" || b.Timestamp != 1000 {
 		t.Errorf("header = scrape %v job %q instance %q ts %d", b.Scrape, b.Job, b.Instance, b.Timestamp)
 	}
 	if len(b.Series) != 4 {
@@ -94,7 +94,7 @@ func TestAppenderBatch(t *testing.T) {
 		t.Errorf("metadata temp = %+v", got)
 	}
 	if _, ok := b.Metadata["up"]; !ok {
-		t.Errorf("metadata keys %v lack up (report suffix not stripped?)", b.Metadata)
+		t.Errorf("metadata keys %v lack up", b.Metadata)
 	}
 	if got := metrictest.Value(t, reg, "edgerelay_ingested_samples_total"); got != 5 {
 		t.Errorf("ingested = %v, want 5", got)

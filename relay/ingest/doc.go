@@ -14,10 +14,12 @@
 // series, honor_labels and honor_timestamps, the sample, label, bucket,
 // body and target limits, metric_relabel_configs, native histograms,
 // exemplars, metadata, extra_scrape_metrics) and submits the very Batch
-// Prometheus' scrape manager would have the appender below submit.
-// scrape_failure_log_file is refused by name. ParseScrape turns a scrape's body, given as bytes, into the Batch the
-// Scraper would submit for it (`edgerelay plugin test` parses with it), and
-// CheckScrapeConfigs checks scrape configs as the managers apply them.
+// Prometheus' scrape manager would have a storage appender collect;
+// scrape_failure_log_file is refused by name. ParseScrape turns a scrape's
+// body, given as bytes, into the Batch the Scraper would submit for it
+// (`edgerelay plugin test` parses with it, through the appender in
+// appender.go), and CheckScrapeConfigs checks scrape configs as the
+// Scraper applies them.
 // Both turn what they take into *relay.Batch values and hand each to a Sink,
 // which returns only once the batch is durable; a scrape counts as taken and
 // a remote_write request is answered 2xx only after that.
