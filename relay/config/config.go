@@ -319,27 +319,41 @@ func (c *Config) resolve(dir string) error {
 }
 
 // resolveScrape reads edge.scrape_configs with package scrapeconf: each key
-// edgerelay does not implement refused by name, or else each problem.
+// edgerelay does not implement refused by name, and the other problems.
 func (e *Edge) resolveScrape(dir string) []error {
 	doc, err := yamlDoc("scrape_configs", &e.ScrapeConfigs)
 	var sc *scrapeconf.Config
 	if err == nil {
 		sc, err = scrapeconf.Load(string(doc))
 	}
-	var refused scrapeconf.RefusedErrors
-	if errors.As(err, &refused) {
-		errs := make([]error, len(refused))
-		for i, r := range refused {
-			errs[i] = fmt.Errorf("edge.%w", r)
-		}
-		return errs
-	}
 	if err != nil {
-		return []error{fmt.Errorf("edge.scrape_configs: %w", oneLine(err))}
+		return scrapeErrors(err)
 	}
 	if dir != "" {
 		sc.SetDirectory(filepath.Clean(dir))
 	}
 	e.Scrape = sc.ScrapeConfigs
 	return nil
+}
+
+// scrapeErrors are scrapeconf.Load's err as edge.scrape_configs' problems:
+// a refused key's line names its path, others the section.
+func scrapeErrors(err error) []error {
+	var errs []error
+	var refused scrapeconf.RefusedErrors
+	if errors.As(err, &refused) {
+		for _, r := range refused {
+			errs = append(errs, fmt.Errorf("edge.%w", r))
+		}
+	}
+	parts := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok && len(refused) > 0 {
+		parts = j.Unwrap()
+	}
+	for _, p := range parts {
+		if !errors.As(p, new(scrapeconf.RefusedErrors)) {
+			errs = append(errs, fmt.Errorf("edge.scrape_configs: %w", oneLine(p)))
+		}
+	}
+	return errs
 }

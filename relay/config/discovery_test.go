@@ -39,3 +39,24 @@ func TestDiscoveryEveryBuild(t *testing.T) {
 		}
 	}
 }
+
+// TestScrapeRefusalsAndProblems: a refused scrape key is named by its path,
+// and the section's other problems are said beside it, a line each.
+func TestScrapeRefusalsAndProblems(t *testing.T) {
+	_, err := Parse([]byte(sdEdge + `    - job_name: a
+      ec2_sd_configs: [{region: x}]
+    - job_name: a
+`))
+	want := []string{
+		"edge.scrape_configs[0].ec2_sd_configs is not supported by edgerelay: edgerelay discovers targets with",
+		`edge.scrape_configs: found multiple scrape configs with job name "a"`,
+	}
+	if err == nil || strings.Count(err.Error(), "\n") != len(want)-1 {
+		t.Fatalf("want %d lines, got %v", len(want), err)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q does not say %q", err, w)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package scrapeconf
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // scrapeCases are documents read by both parsers (TestDifferential).
 var scrapeCases = []diffCase{
@@ -164,5 +167,23 @@ scrape_configs: [{job_name: a}, {job_name: b, sample_limit: 100, body_size_limit
 func TestDifferential(t *testing.T) {
 	for _, c := range append(scrapeCases, fullCases...) {
 		t.Run(c.name, func(t *testing.T) { runDiff(t, c) })
+	}
+}
+
+// TestRefusalsWithOtherProblems: a document refusing a key is still read
+// for its other problems, and both are said.
+func TestRefusalsWithOtherProblems(t *testing.T) {
+	_, err := Load("scrape_configs: [{job_name: a, scrape_failure_log_file: f, scrape_interval: 1s, scrape_timeout: 2s}, {job_name: b, ec2_sd_configs: [{}]}]")
+	for _, want := range []string{
+		"scrape_configs[0].scrape_failure_log_file is not supported by edgerelay",
+		"scrape_configs[1].ec2_sd_configs is not supported by edgerelay",
+		`scrape timeout greater than scrape interval for scrape config with job name "a"`,
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not say %q", err, want)
+		}
+	}
+	if _, err := Load("scrape_configs: [{job_name: a, scrape_failure_log_file: f}]"); err == nil || strings.Count(err.Error(), "\n") != 0 {
+		t.Errorf("one refusal, nothing else wrong: %v", err)
 	}
 }

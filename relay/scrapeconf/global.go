@@ -144,15 +144,17 @@ func (c *Config) SetDirectory(dir string) {
 
 // Load reads a document of Prometheus' syntax with global and
 // scrape_configs, as Prometheus' config.Load reads those: unknown keys are
-// errors, and keys edgerelay does not implement are refused by name first
-// (a RefusedErrors naming each). Relative file names stay relative: see
-// SetDirectory.
+// errors, and keys edgerelay does not implement are refused by name (a
+// RefusedErrors naming each, joined with the rest of the document's
+// problems). Relative file names stay relative: see SetDirectory.
 func Load(s string) (*Config, error) {
-	if es := scanRefusals(s); len(es) > 0 {
-		return nil, es
-	}
+	refused, rest := scanRefusals(s)
 	cfg := DefaultConfig
-	if err := yaml.UnmarshalStrict([]byte(s), &cfg); err != nil {
+	err := yaml.UnmarshalStrict([]byte(rest), &cfg)
+	if len(refused) > 0 {
+		return nil, errors.Join(refused, err)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return &cfg, nil

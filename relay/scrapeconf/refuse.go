@@ -2,6 +2,7 @@ package scrapeconf
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v2"
@@ -120,19 +121,50 @@ func refusals(prefix string, m yaml.MapSlice, refused []Refusal) RefusedErrors {
 }
 
 // scanRefusals returns every refused key of a scrape configuration
-// document, by path, before it is read.
-func scanRefusals(s string) RefusedErrors {
-	var doc struct {
-		Global        yaml.MapSlice   `yaml:"global"`
-		ScrapeConfigs []yaml.MapSlice `yaml:"scrape_configs"`
-	}
+// document, by path, and the document without them, to be read for its
+// other problems; s itself when it refuses nothing.
+func scanRefusals(s string) (RefusedErrors, string) {
+	var doc yaml.MapSlice
 	if yaml.Unmarshal([]byte(s), &doc) != nil {
-		return nil // the strict read says why
+		return nil, s // the strict read says why
 	}
-	es := refusals("global.", doc.Global, refusedGlobalKeys)
+	var es RefusedErrors
 	keys := refusedScrapeKeys()
-	for i, sc := range doc.ScrapeConfigs {
-		es = append(es, refusals(fmt.Sprintf("scrape_configs[%d].", i), sc, keys)...)
+	for i, item := range doc {
+		switch item.Key {
+		case "global":
+			if m, ok := item.Value.(yaml.MapSlice); ok {
+				es = append(es, refusals("global.", m, refusedGlobalKeys)...)
+				doc[i].Value = without(m, refusedGlobalKeys)
+			}
+		case "scrape_configs":
+			list, _ := item.Value.([]any)
+			for j, sc := range list {
+				if m, ok := sc.(yaml.MapSlice); ok {
+					es = append(es, refusals(fmt.Sprintf("scrape_configs[%d].", j), m, keys)...)
+					list[j] = without(m, keys)
+				}
+			}
+		}
 	}
-	return es
+	if len(es) == 0 {
+		return nil, s
+	}
+	rest, err := yaml.Marshal(doc)
+	if err != nil {
+		return es, s
+	}
+	return es, string(rest)
+}
+
+// without returns m less the keys in refused.
+func without(m yaml.MapSlice, refused []Refusal) yaml.MapSlice {
+	var out yaml.MapSlice
+	for _, item := range m {
+		k, _ := item.Key.(string)
+		if !slices.ContainsFunc(refused, func(r Refusal) bool { return r.Key == k }) {
+			out = append(out, item)
+		}
+	}
+	return out
 }
