@@ -160,3 +160,40 @@ func refusedRemoteWriteKey(f reflect.StructField) bool {
 	}
 	return false
 }
+
+// TestRemoteWriteKeysKnown: every key of Prometheus' remote_write entry,
+// queue_config and metadata_config is read by edgerelay or refused by name.
+func TestRemoteWriteKeysKnown(t *testing.T) {
+	refused := map[string]bool{}
+	for _, k := range append(append([]unsupportedKey{}, unsupportedRemoteWrite...), fullOnlyRemoteWrite...) {
+		refused[k.path] = true
+	}
+	for _, pair := range [][2]reflect.Type{
+		{reflect.TypeFor[promconfig.RemoteWriteConfig](), reflect.TypeFor[RemoteWriteConfig]()},
+		{reflect.TypeFor[promconfig.QueueConfig](), reflect.TypeFor[QueueConfig]()},
+		{reflect.TypeFor[promconfig.MetadataConfig](), reflect.TypeFor[MetadataConfig]()},
+	} {
+		ours := tagKeys(pair[1])
+		for k := range tagKeys(pair[0]) {
+			if !ours[k] && !refused[k] {
+				t.Errorf("Prometheus' %s key %s is neither read nor refused", pair[0].Name(), k)
+			}
+		}
+	}
+}
+
+// tagKeys returns the YAML keys of struct type t, its inline fields' too.
+func tagKeys(t reflect.Type) map[string]bool {
+	keys := map[string]bool{}
+	for f := range t.Fields() {
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if strings.Contains(opts, "inline") {
+			for k := range tagKeys(f.Type) {
+				keys[k] = true
+			}
+		} else if name != "" && name != "-" {
+			keys[name] = true
+		}
+	}
+	return keys
+}

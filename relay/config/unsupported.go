@@ -19,10 +19,14 @@ var (
 	unsupportedRemoteWrite = []unsupportedKey{
 		{path: "round_robin_dns", why: "the endpoint is dialled as Go's HTTP client resolves it"},
 		{path: "failed_request_logging", why: "failed requests are logged and counted in edgerelay_remote_write_*"},
-		{path: "azuread", why: "use sigv4 or the HTTP client settings (authorization, basic_auth, oauth2, tls_config)"},
-		{path: "google_iam", why: "use sigv4 or the HTTP client settings (authorization, basic_auth, oauth2, tls_config)"},
+		{path: "azuread", why: whyOtherAuth},
+		{path: "google_iam", why: whyOtherAuth},
 	}
 )
+
+// whyOtherAuth is what to use instead of a cloud vendor's authentication
+// edgerelay leaves out.
+const whyOtherAuth = "use the HTTP client settings (authorization, basic_auth, oauth2, tls_config), or sigv4 in the full build"
 
 // unsupportedKey is a dotted key path inside one list entry and why it is
 // refused.
