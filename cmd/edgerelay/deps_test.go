@@ -17,6 +17,7 @@ var forbiddenModules = []string{
 	"github.com/aws/", "github.com/Azure/", "github.com/AzureAD/", "cloud.google.com/",
 	"google.golang.org/api", "google.golang.org/grpc", "github.com/prometheus/sigv4",
 	"github.com/hashicorp/consul/", "github.com/miekg/dns",
+	"k8s.io/", "sigs.k8s.io/",
 }
 
 // forbiddenPackages are Prometheus' packages that bring those SDKs, its
@@ -33,16 +34,10 @@ var forbiddenPackages = []string{
 	"github.com/prometheus/prometheus/discovery/consul",
 }
 
-// promqlLogging is the one way Kubernetes' client may come in: promql
-// (recording rules, plugins/rules) imports util/logging, which names a
-// type of client-go's rest package. Any other Kubernetes package fails.
-const promqlLogging = "github.com/prometheus/prometheus/util/logging"
-
 // TestDefaultBuildDeps: the default build links no cloud-vendor SDK (the
 // modules debug/buildinfo reads from the built binary, as `go version -m`
 // lists them) and none of Prometheus' packages that bring them
-// (`go list -deps`, storage/remote/... included), nor Kubernetes' beyond
-// what promql's util/logging needs.
+// (`go list -deps`, storage/remote/... included), nor Kubernetes' client.
 func TestDefaultBuildDeps(t *testing.T) {
 	info, err := buildinfo.ReadFile(buildBinary(t))
 	if err != nil {
@@ -55,16 +50,12 @@ func TestDefaultBuildDeps(t *testing.T) {
 			}
 		}
 	}
-	allowed := map[string]bool{}
-	for _, p := range listDeps(t, promqlLogging) {
-		allowed[p] = true
-	}
 	for _, p := range listDeps(t, ".") {
 		if strings.HasPrefix(p, "github.com/prometheus/prometheus/storage/remote") || slices.Contains(forbiddenPackages, p) {
 			t.Errorf("the default build imports %s", p)
 		}
-		if (strings.HasPrefix(p, "k8s.io/") || strings.HasPrefix(p, "sigs.k8s.io/")) && !allowed[p] {
-			t.Errorf("the default build imports %s, beyond what %s needs", p, promqlLogging)
+		if strings.HasPrefix(p, "k8s.io/") || strings.HasPrefix(p, "sigs.k8s.io/") {
+			t.Errorf("the default build imports %s", p)
 		}
 	}
 }

@@ -14,7 +14,7 @@ import (
 )
 
 // relTolerance: builtin:rules runs Prometheus 3's PromQL engine (module
-// v0.315.0) and the reference is Prometheus 2.42. For the same samples at
+// v0.316.0) and the reference is Prometheus 2.42. For the same samples at
 // the same evaluation time both compute the same functions, but 3.x sums
 // with Kahan compensation where 2.42 adds plainly, so sums and averages may
 // differ in the last bits (~1e-15 relative over these inputs); 1e-9 covers

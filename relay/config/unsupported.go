@@ -21,6 +21,7 @@ var (
 		{path: "failed_request_logging", why: "failed requests are logged and counted in edgerelay_remote_write_*"},
 		{path: "azuread", why: whyOtherAuth},
 		{path: "google_iam", why: whyOtherAuth},
+		{path: "convert_nhcb_to_classic", why: "native histograms are forwarded as the edge carried them"},
 	}
 )
 

@@ -1,5 +1,5 @@
 // Package scrapeconf is edgerelay's scrape configuration: Prometheus'
-// scrape_configs syntax, defaults and validation (Prometheus v0.315's
+// scrape_configs syntax, defaults and validation (Prometheus v0.316's
 // config package, whose Go field names and types ScrapeConfig keeps), for
 // the keys edgerelay implements, without linking Prometheus' config
 // package and the cloud SDKs and discoveries it brings along.

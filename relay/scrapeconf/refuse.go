@@ -87,6 +87,9 @@ var refusedGlobalKeys = []Refusal{
 	{Key: "evaluation_interval", Why: whyGlobal},
 	{Key: "rule_query_offset", Why: whyGlobal},
 	{Key: "query_log_file", Why: whyGlobal},
+	{Key: "query_max_duration", Why: whyGlobal},
+	{Key: "query_max_series", Why: whyGlobal},
+	{Key: "query_max_samples_read", Why: whyGlobal},
 }
 
 // RefusedScrapeKeys returns the scrape_configs keys this build refuses.
