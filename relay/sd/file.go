@@ -200,17 +200,27 @@ func DecodeFileGroups(b []byte, name string) ([]*targetgroup.Group, error) {
 	default:
 		return nil, fmt.Errorf("unhandled file extension %q", ext)
 	}
+	return stamp(tgs, name, fileSDLabel)
+}
+
+func fileSource(name string, i int) string { return sourceOf(name, i) }
+
+// stamp names each of tgs, decoded from the file or URL from, by its
+// Source (from:index) and sets its meta label to from, as Prometheus'
+// file and HTTP discoveries do; a null group fails the whole answer.
+func stamp(tgs []*targetgroup.Group, from string, meta model.LabelName) ([]*targetgroup.Group, error) {
 	for i, tg := range tgs {
 		if tg == nil {
 			return nil, errors.New("nil target group item found")
 		}
-		tg.Source = fileSource(name, i)
+		tg.Source = sourceOf(from, i)
 		if tg.Labels == nil {
 			tg.Labels = model.LabelSet{}
 		}
-		tg.Labels[fileSDLabel] = model.LabelValue(name)
+		tg.Labels[meta] = model.LabelValue(from)
 	}
 	return tgs, nil
 }
 
-func fileSource(name string, i int) string { return name + ":" + strconv.Itoa(i) }
+// sourceOf is the Source of the i-th group read from from.
+func sourceOf(from string, i int) string { return from + ":" + strconv.Itoa(i) }

@@ -3,7 +3,6 @@ package sd
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -104,17 +103,7 @@ func DecodeHTTPGroups(b []byte, url string) ([]*targetgroup.Group, error) {
 	if err := json.Unmarshal(b, &tgs); err != nil {
 		return nil, err
 	}
-	for i, tg := range tgs {
-		if tg == nil {
-			return nil, errors.New("nil target group item found")
-		}
-		tg.Source = httpSource(url, i)
-		if tg.Labels == nil {
-			tg.Labels = model.LabelSet{}
-		}
-		tg.Labels[httpURLLabel] = model.LabelValue(url)
-	}
-	return tgs, nil
+	return stamp(tgs, url, httpURLLabel)
 }
 
-func httpSource(url string, i int) string { return url + ":" + strconv.Itoa(i) }
+func httpSource(url string, i int) string { return sourceOf(url, i) }
