@@ -35,11 +35,7 @@ func CheckScrapeConfigs(cfgs []*scrapeconf.ScrapeConfig, log *slog.Logger) error
 		if _, err := scrapeconf.ToEscapingScheme(c.MetricNameEscapingScheme, c.MetricNameValidationScheme); err != nil {
 			errs = append(errs, fmt.Errorf("%s.metric_name_escaping_scheme: %w", field, err))
 		}
-		sdcs, err := sdConfigs(c)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", field, err))
-		}
-		errs = append(errs, checkSD(field, sdcs, log)...)
+		errs = append(errs, checkSD(field, c.Configs(), log)...)
 	}
 	return errors.Join(errs...)
 }

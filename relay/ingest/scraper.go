@@ -237,11 +237,7 @@ func buildConfig(cfgs []*scrapeconf.ScrapeConfig) (*jobConfigs, error) {
 		if c.ScrapeFailureLogFile != "" {
 			return nil, fmt.Errorf("scrape_configs[%d] (job %q): scrape_failure_log_file is not supported by edgerelay", i, c.JobName)
 		}
-		sdc, err := sdConfigs(c)
-		if err != nil {
-			return nil, fmt.Errorf("scrape_configs[%d]: %w", i, err)
-		}
-		jc.sd[c.JobName] = sdc
+		jc.sd[c.JobName] = c.Configs()
 	}
 	return jc, nil
 }
