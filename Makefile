@@ -12,10 +12,10 @@ all: build
 # The WebAssembly modules (built-in plugins, examples, hostile test modules) are build outputs, not
 # committed: wasm-examples/build.sh makes them when a source changed or the built-ins are missing.
 WASM_STAMP := bin/.wasm-built
-WASM_SRC   := wasm-examples/build.sh $(shell find wasm-examples sdk plugins/host/testdata \
+WASM_SRC   := wasm-examples/build.sh $(shell find wasm-examples sdk plugins/host/testdata plugins/builtin/internal \
 	\( -name '*.go' -o -name '*.c' -o -name '*.h' -o -name '*.wat' \) 2>/dev/null)
 .PHONY: FORCE
-$(WASM_STAMP): $(WASM_SRC) $(if $(wildcard plugins/builtin/modules/relabel.wasm.zst),,FORCE)
+$(WASM_STAMP): $(WASM_SRC) $(if $(wildcard plugins/builtin/modules/builtin.zst),,FORCE)
 	sh wasm-examples/build.sh
 	@mkdir -p bin && touch $@
 
