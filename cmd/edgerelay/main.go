@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"runtime/debug"
 	"strings"
@@ -110,7 +111,31 @@ func setMemoryLimit(c *cli.Context) error {
 			log = slog.Default() // the command reports the bad flag
 		}
 		g := &memlimit.Guard{Floor: int64(n), Log: log.With("component", "memory limit")}
-		go func() { _ = g.Run(context.Background()) }() // for the life of the process
+		ctx, cancel := context.WithCancel(context.Background())
+		stopDefaultLimit = cancel
+		go func() { _ = g.Run(ctx) }() // for the life of the process, or until liftDefaultLimit
 	}
 	return nil
+}
+
+// stopDefaultLimit stops the guard of the default memory limit; nil when
+// the limit in force was set explicitly (or none is).
+var stopDefaultLimit context.CancelFunc
+
+// liftDefaultLimit removes the default memory limit, which is sized for a
+// gateway, from a process running only the cloud role: a cloud holds the
+// delta bases and /federate entries of all its sites, and under a limit its
+// live heap outgrows (a 240k-series site, or a few hundred small ones) the
+// collector runs back to back until the guard catches up, tripling the
+// cloud's CPU per sample. The collector then follows GOGC (the heap grows
+// to about twice the live heap). An explicit --memory-limit or GOMEMLIMIT
+// is kept as given.
+func liftDefaultLimit(log *slog.Logger) {
+	if stopDefaultLimit == nil {
+		return
+	}
+	stopDefaultLimit()
+	stopDefaultLimit = nil
+	debug.SetMemoryLimit(math.MaxInt64)
+	log.Info("cloud only: no default memory limit (set --memory-limit to bound the heap)")
 }

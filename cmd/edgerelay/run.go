@@ -42,6 +42,9 @@ func runCommand() *cli.Command {
 				reportProblems(c.App.ErrWriter, err)
 				return errReported
 			}
+			if cfg.Edge == nil && cfg.Cloud != nil {
+				liftDefaultLimit(log)
+			}
 			rl := &reloader{path: c.String("config"), running: cfg, log: log}
 			return runRoles(ctx, rl, c.Bool("web.enable-lifecycle"), hup)
 		},

@@ -100,7 +100,13 @@ func replay(f *os.File, dec *delta.Decoder) (good int64, failed int) {
 // once the site's watermarks, whose marks the log holds, are in their own
 // file.
 func (sb *siteBase) fold() error {
-	st := sb.dec.MarshalState(nil)
+	// Sized for the last checkpoint and a little growth: a large site's
+	// state is tens of MB, which growing by doubling copies twice over.
+	var st []byte
+	if sb.ckBytes > 0 {
+		st = make([]byte, 0, sb.ckBytes+sb.ckBytes/8+4096)
+	}
+	st = sb.dec.MarshalState(st)
 	if err := fsutil.WriteFile(sb.path+".state", st, 0o644); err != nil {
 		return err
 	}

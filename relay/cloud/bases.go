@@ -249,18 +249,8 @@ func (sb *siteBase) done(frames [][]byte, m *blockMark) error {
 	if len(frames) == 0 && m == nil {
 		return nil
 	}
-	var rec []byte
-	if m != nil {
-		rec = appendMark(rec, *m)
-	}
-	for _, f := range frames {
-		rec = binary.AppendUvarint(rec, uint64(len(f)))
-		rec = append(rec, f...)
-	}
-	buf := make([]byte, 8, 8+len(rec))
-	binary.LittleEndian.PutUint32(buf[:4], uint32(len(rec)))
-	binary.LittleEndian.PutUint32(buf[4:], crc32.Checksum(rec, crcTable))
-	buf = append(buf, rec...)
+	buf := logRecord(frames, m)
+	defer recBufs.Put(&buf)
 	if _, err := sb.log.Write(buf); err != nil {
 		sb.forget()
 		return fmt.Errorf("delta bases: %w", err)
@@ -285,6 +275,36 @@ func (sb *siteBase) done(frames [][]byte, m *blockMark) error {
 		}
 	}
 	return nil
+}
+
+// recBufs holds the buffers log records are built in: a large site's
+// frames are megabytes a block, garbage the collector would otherwise chase.
+var recBufs = sync.Pool{New: func() any { return new([]byte) }}
+
+// logRecord returns the log record of one block, in a buffer of recBufs:
+// its length and CRC-32C, then the mark m (nil: none) and each frame,
+// length first.
+func logRecord(frames [][]byte, m *blockMark) []byte {
+	size := 8 + 3*binary.MaxVarintLen64
+	for _, f := range frames {
+		size += binary.MaxVarintLen64 + len(f)
+	}
+	buf := *recBufs.Get().(*[]byte)
+	if cap(buf) < size {
+		buf = make([]byte, 8, size)
+	}
+	buf = buf[:8]
+	if m != nil {
+		buf = appendMark(buf, *m)
+	}
+	for _, f := range frames {
+		buf = binary.AppendUvarint(buf, uint64(len(f)))
+		buf = append(buf, f...)
+	}
+	rec := buf[8:]
+	binary.LittleEndian.PutUint32(buf[:4], uint32(len(rec)))
+	binary.LittleEndian.PutUint32(buf[4:], crc32.Checksum(rec, crcTable))
+	return buf
 }
 
 // evictIfIdle folds the base to disk and drops it from memory when it was

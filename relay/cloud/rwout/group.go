@@ -23,11 +23,7 @@ func (f *Forwarder) DeliverAll(_ context.Context, ds []*output.Delivery) error {
 	}
 	e := f.encs.get()
 	defer f.encs.put(e)
-	// The records of every block, copied out of the encoder one after
-	// another into buf; ends[i] is where record i ends.
-	var buf []byte
-	var ends, counts []int
-	var metas []prompb.MetricMetadata
+	var todo []*output.Delivery
 	var keys []deliveryKey
 	for _, d := range ds {
 		k := deliveryKey{d.Tenant, d.Site, d.QueueID, d.Seq}
@@ -35,25 +31,44 @@ func (f *Forwarder) DeliverAll(_ context.Context, ds []*output.Delivery) error {
 			f.m.skipped.Inc() // its first delivery may have failed at the sync below
 			continue
 		}
+		todo, keys = append(todo, d), append(keys, k)
+	}
+	// The records of every block but the last, copied out of the encoder
+	// one after another into buf (ends[i] is where record i ends); the
+	// last block's stay in the encoder, which is not reused before the
+	// queue took them.
+	var buf []byte
+	var ends, counts []int
+	var metas []prompb.MetricMetadata
+	var last [][]byte
+	for i, d := range todo {
 		n := len(metas)
 		if f.meta != nil {
 			for _, b := range d.Batches {
 				metas = append(metas, f.meta.take(b)...)
 			}
 		}
-		for i, r := range e.encode(d, metas[n:]) {
-			buf = append(buf, r...)
-			ends, counts = append(ends, len(buf)), append(counts, e.counts[i])
+		recs := e.encode(d, metas[n:])
+		if i == len(todo)-1 {
+			last = recs
+			counts = append(counts, e.counts...)
+			break
 		}
-		keys = append(keys, k)
+		for j, r := range recs {
+			buf = append(buf, r...)
+			ends, counts = append(ends, len(buf)), append(counts, e.counts[j])
+		}
 	}
-	if len(ends) > 0 {
+	if len(counts) > 0 {
 		now := time.Now().UnixMilli()
-		srecs := make([]store.Record, len(ends))
+		srecs := make([]store.Record, len(counts))
 		start := 0
 		for i, end := range ends {
 			srecs[i] = store.Record{Data: buf[start:end:end], Samples: counts[i], Time: now}
 			start = end
+		}
+		for i, r := range last {
+			srecs[len(ends)+i] = store.Record{Data: r, Samples: counts[len(ends)+i], Time: now}
 		}
 		if err := f.append(srecs); err != nil {
 			if f.meta != nil {
