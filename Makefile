@@ -3,6 +3,11 @@ GO       ?= go
 BIN      := bin/edgerelay
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT   ?= $(shell git rev-parse --short HEAD 2>/dev/null)
+# BUILD_TAGS: what every build of the binary is built with (docs/packaging.md). urfave_cli_no_docs leaves out
+# urfave/cli's Markdown and man page writers (ToMarkdown, ToMan) and the two libraries they need, which
+# edgerelay never calls: 262 KB. Tests and bench/ that build the binary use the same tags (cmd/edgerelay's
+# buildTags, which TestDefaultBuildDeps checks against this line).
+BUILD_TAGS := urfave_cli_no_docs
 LDFLAGS  := -s -w -X github.com/edgerelay/edgerelay/relay/version.Version=$(VERSION) -X github.com/edgerelay/edgerelay/relay/version.Commit=$(COMMIT)
 
 .PHONY: all build demo test test-rw-outage test-fleet test-short vet fmt-check wasm bench bench-wire bench-peers bench-sites clean
@@ -21,7 +26,7 @@ $(WASM_STAMP): $(WASM_SRC) $(if $(wildcard plugins/builtin/modules/builtin.zst),
 
 ## build: the static binary at ./bin/edgerelay (the built-in plugin modules first)
 build: $(WASM_STAMP)
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/edgerelay
+	CGO_ENABLED=0 $(GO) build -trimpath -tags '$(BUILD_TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/edgerelay
 
 ## dist: static binaries for DIST_PLATFORMS, their .deb packages (nfpm, as a Go tool) and SHA256SUMS
 ## in DIST_DIR; prints each file's size (packaging/dist.sh, docs/packaging.md)
@@ -31,13 +36,13 @@ FULL_PLATFORMS ?= linux/amd64
 DIST_DIR       ?= dist
 .PHONY: dist
 dist: $(WASM_STAMP)
-	GO='$(GO)' LDFLAGS='$(LDFLAGS)' VERSION='$(VERSION)' OUT='$(DIST_DIR)' FULL_PLATFORMS='$(FULL_PLATFORMS)' \
+	GO='$(GO)' LDFLAGS='$(LDFLAGS)' TAGS='$(BUILD_TAGS)' VERSION='$(VERSION)' OUT='$(DIST_DIR)' FULL_PLATFORMS='$(FULL_PLATFORMS)' \
 		sh packaging/dist.sh $(DIST_PLATFORMS)
 
 ## build-full: the full build (-tags full: kubernetes_sd_configs, consul_sd_configs) at ./bin/edgerelay-full
 .PHONY: build-full
 build-full: $(WASM_STAMP)
-	CGO_ENABLED=0 $(GO) build -trimpath -tags full -ldflags '$(LDFLAGS)' -o $(BIN)-full ./cmd/edgerelay
+	CGO_ENABLED=0 $(GO) build -trimpath -tags '$(BUILD_TAGS),full' -ldflags '$(LDFLAGS)' -o $(BIN)-full ./cmd/edgerelay
 
 ## demo: synthetic target + edge + cloud in one process on loopback (Ctrl-C stops it)
 demo: build

@@ -6,7 +6,7 @@
 #                                   for each platform in FULL_PLATFORMS (default linux/amd64), no package
 #   SHA256SUMS                      sha256sum -c SHA256SUMS checks every file above
 # Arguments are platforms, os/arch[/variant]: linux/amd64 linux/arm64 linux/arm/v7.
-# Environment: GO, LDFLAGS (the same as `make build`), VERSION, OUT, NFPM (the packager's command),
+# Environment: GO, LDFLAGS and TAGS (the same as `make build`), VERSION, OUT, NFPM (the packager's command),
 # FULL_PLATFORMS (space-separated; empty builds no full variant).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,18 +16,20 @@ OUT=${OUT:-dist}
 VERSION=${VERSION:-dev}
 NFPM=${NFPM:-$GO run github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0}
 FULL_PLATFORMS=${FULL_PLATFORMS-linux/amd64}
+TAGS=${TAGS-urfave_cli_no_docs}
 [ $# -gt 0 ] || set -- linux/amd64 linux/arm64 linux/arm/v7
 
-# build PLATFORM OUTFILE [go build flags]: a static, stripped, stamped binary.
+# build PLATFORM OUTFILE [TAG]: a static, stripped, stamped binary, built with
+# TAGS and TAG.
 build() {
-	platform=$1 file=$2
-	shift 2
+	platform=$1 file=$2 tags=$TAGS
+	[ -z "${3:-}" ] || tags=${tags:+$tags,}$3
 	os=${platform%%/*}
 	arch=${platform#*/}
 	variant=
 	case $arch in */*) variant=${arch#*/}; arch=${arch%%/*} ;; esac
 	CGO_ENABLED=0 GOOS=$os GOARCH=$arch GOARM=${variant#v} \
-		$GO build -trimpath -ldflags "$LDFLAGS" "$@" -o "$file" ./cmd/edgerelay
+		$GO build -trimpath -tags "$tags" -ldflags "$LDFLAGS" -o "$file" ./cmd/edgerelay
 }
 
 # A Debian version starts with a digit: a tag v1.2.3 gives 1.2.3; an untagged
@@ -54,7 +56,7 @@ for platform in "$@"; do
 done
 for platform in $FULL_PLATFORMS; do
 	name=$(printf %s "${platform#*/}" | tr -d /)
-	build "$platform" "$OUT/edgerelay-full-${platform%%/*}-$name" -tags full
+	build "$platform" "$OUT/edgerelay-full-${platform%%/*}-$name" full
 done
 (cd "$OUT" && sha256sum edgerelay-* edgerelay_*.deb > SHA256SUMS)
 echo "dist: $OUT (version $VERSION, package version $pkgver)"

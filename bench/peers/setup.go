@@ -103,7 +103,7 @@ func (b *bench) build() error {
 	for _, p := range todo {
 		*p.dst = filepath.Join(b.dir, "bin", filepath.Base(p.path))
 		b.logf("go build %s", p.path)
-		c := exec.CommandContext(b.ctx, "go", "build", "-trimpath", "-ldflags", ldflags(b.root), "-o", *p.dst, p.path)
+		c := exec.CommandContext(b.ctx, "go", "build", "-trimpath", "-tags", buildTags, "-ldflags", ldflags(b.root), "-o", *p.dst, p.path)
 		c.Dir, c.Stdout, c.Stderr = b.root, os.Stderr, os.Stderr
 		c.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if err := c.Run(); err != nil {
@@ -260,6 +260,9 @@ func (b *bench) mainNominal() float64 {
 	}
 	return float64(n) / b.o.interval.Seconds()
 }
+
+// buildTags are the Makefile's BUILD_TAGS, which every build of edgerelay uses.
+const buildTags = "urfave_cli_no_docs"
 
 // ldflags stamps edgerelay's version and commit as make build does.
 func ldflags(root string) string {

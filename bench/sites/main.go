@@ -36,6 +36,9 @@ import (
 	"time"
 )
 
+// buildTags are the Makefile's BUILD_TAGS, which every build of edgerelay uses.
+const buildTags = "urfave_cli_no_docs"
+
 // tenant is the tenant every simulated site belongs to.
 const tenant = "bench"
 
@@ -101,7 +104,7 @@ func run(ctx context.Context, o options) error {
 		if bins[name] == "" || name == "edgerelay" && o.bin != "" {
 			continue
 		}
-		if out, err := exec.CommandContext(ctx, "go", "build", "-o", bins[name], pkg).CombinedOutput(); err != nil {
+		if out, err := exec.CommandContext(ctx, "go", "build", "-tags", buildTags, "-o", bins[name], pkg).CombinedOutput(); err != nil {
 			return fmt.Errorf("build %s: %v\n%s", pkg, err, out)
 		}
 	}

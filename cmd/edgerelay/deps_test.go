@@ -4,7 +4,9 @@ package main
 
 import (
 	"debug/buildinfo"
+	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -18,6 +20,8 @@ var forbiddenModules = []string{
 	"google.golang.org/api", "google.golang.org/grpc", "github.com/prometheus/sigv4",
 	"github.com/hashicorp/consul/", "github.com/miekg/dns",
 	"k8s.io/", "sigs.k8s.io/",
+	// urfave/cli's Markdown and man page writers' (left out by buildTags).
+	"github.com/cpuguy83/go-md2man", "github.com/russross/blackfriday",
 }
 
 // forbiddenPackages are Prometheus' packages that bring those SDKs, its
@@ -60,10 +64,23 @@ func TestDefaultBuildDeps(t *testing.T) {
 	}
 }
 
-// listDeps is `go list -deps pkg`: pkg and every package it imports.
+// TestBuildTags: the tests build the binary as make does.
+func TestBuildTags(t *testing.T) {
+	mk, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^BUILD_TAGS\s*:?=\s*(.*)$`).FindSubmatch(mk)
+	if m == nil || strings.TrimSpace(string(m[1])) != buildTags {
+		t.Fatalf("the Makefile's BUILD_TAGS line is %q; buildTags is %q", m, buildTags)
+	}
+}
+
+// listDeps is `go list -deps pkg`: pkg and every package it imports, in the
+// build make builds.
 func listDeps(t *testing.T, pkg string) []string {
 	t.Helper()
-	out, err := exec.Command("go", "list", "-deps", pkg).Output()
+	out, err := exec.Command("go", "list", "-deps", "-tags", buildTags, pkg).Output()
 	if err != nil {
 		t.Fatalf("go list -deps %s: %v", pkg, err)
 	}

@@ -30,6 +30,11 @@ var (
 	buildErr  error
 )
 
+// buildTags are the tags the tests build the binary with: the Makefile's
+// BUILD_TAGS, which make build, make dist and bench/ use too.
+const buildTags = "urfave_cli_no_docs"
+
+// buildBinary builds the binary once per test run, with buildTags.
 func buildBinary(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
@@ -42,7 +47,7 @@ func buildBinary(t *testing.T) string {
 			return
 		}
 		binPath = filepath.Join(dir, "edgerelay")
-		args := []string{"build", "-o", binPath}
+		args := []string{"build", "-tags", buildTags, "-o", binPath}
 		if raceEnabled {
 			args = append(args, "-race")
 		}
