@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	promconfig "github.com/prometheus/prometheus/config"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // rwCase is one remote_write document; see TestRemoteWriteDifferential.
