@@ -14,7 +14,8 @@ import (
 // TestAddIdentityArena checks addIdentity against deltaconv.Merge, series by
 // series, on batches whose label sets fill several arena chunks (values
 // long enough for Prometheus' longer size encoding among them, a series
-// with its own site, one with an external label's name, one empty), after
+// with its own site, one with an external label's name, one empty, one
+// with empty values, one with long names and values), after
 // every batch is built, so that no label set was written over by a later
 // one.
 func TestAddIdentityArena(t *testing.T) {
@@ -33,6 +34,11 @@ func TestAddIdentityArena(t *testing.T) {
 				ls = labels.FromStrings("__name__", "m", "region", "us")
 			case i%1000 == 9:
 				ls = labels.EmptyLabels()
+			case i%1000 == 10:
+				// An empty value, under an external label's name and not.
+				ls = labels.FromStrings("__name__", "m", "a", "", "region", "", "z", "1")
+			case i%1000 == 11:
+				ls = labels.FromStrings("__name__", "m", strings.Repeat("n", 300), "v", "zz", strings.Repeat("w", 70000))
 			default:
 				ls = labels.FromStrings("__name__", fmt.Sprint("m", i%50), "job", "j",
 					"long", strings.Repeat("v", i%600), "series", fmt.Sprint(k, "-", i))

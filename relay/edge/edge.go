@@ -297,18 +297,17 @@ func (e *Edge) Submit(ctx context.Context, b *relay.Batch) error {
 // addIdentity sets site and the external labels extra on every series of
 // b; site overrides, external labels never replace a label a series has
 // (deltaconv.Merge, as the delta keys are built). The label sets are built
-// in a few shared chunks of memory (labelArena), not one allocation each.
+// in a few shared chunks of memory (labelArena), not one allocation each,
+// from the bytes of the series' own.
 func addIdentity(b *relay.Batch, extra labels.Labels) {
 	if len(b.Series) == 0 {
 		return
 	}
 	var ex [8]labels.Label
 	es := deltaconv.LabelSlice(ex[:0], extra)
-	sb := labels.NewScratchBuilder(16)
 	var a labelArena
 	for i := range b.Series {
-		deltaconv.MergeScratch(&sb, b.Series[i].Labels, es)
-		b.Series[i].Labels = a.build(&sb)
+		b.Series[i].Labels = a.merge(b.Series[i].Labels, es)
 	}
 }
 

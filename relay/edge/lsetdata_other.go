@@ -2,7 +2,11 @@
 
 package edge
 
-import "github.com/prometheus/prometheus/model/labels"
+import (
+	"github.com/prometheus/prometheus/model/labels"
+
+	"github.com/edgerelay/edgerelay/relay/deltaconv"
+)
 
 // labelsAsIDs: with these label implementations a label set is not one
 // string, so the delta encoder is given series keys built from them.
@@ -16,4 +20,9 @@ func labelsOf(string) labels.Labels { panic("labelsOf without stringlabels") }
 // implementations.
 type labelArena struct{}
 
-func (*labelArena) build(sb *labels.ScratchBuilder) labels.Labels { return sb.Labels() }
+// merge returns Merge(ls, extra) (deltaconv.MergeScratch).
+func (a *labelArena) merge(ls labels.Labels, extra []labels.Label) labels.Labels {
+	var sb labels.ScratchBuilder
+	deltaconv.MergeScratch(&sb, ls, extra)
+	return sb.Labels()
+}

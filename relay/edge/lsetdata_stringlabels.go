@@ -30,20 +30,84 @@ const arenaChunk = 64 << 10
 // queue). Bytes once handed out are never written again.
 type labelArena struct {
 	buf []byte
-	tmp labels.Labels
 }
 
-// build returns the label set in sb.
-func (a *labelArena) build(sb *labels.ScratchBuilder) labels.Labels {
-	sb.Overwrite(&a.tmp) // a.tmp now aliases sb's own buffer
-	data := idOf(a.tmp)
-	if data == "" {
-		return labels.EmptyLabels()
+// merge returns Merge(ls, extra) (deltaconv.MergeScratch: extra sorted by
+// name, site replacing the series' own, every other extra label added
+// only where the series has none or an empty one, empty values dropped),
+// built in the arena straight from ls' bytes: the labels ls keeps are
+// copied as they are encoded, without decoding and encoding them again.
+func (a *labelArena) merge(ls labels.Labels, extra []labels.Label) labels.Labels {
+	data := idOf(ls)
+	need := len(data)
+	for _, e := range extra {
+		need += len(e.Name) + len(e.Value) + 8
 	}
-	if cap(a.buf)-len(a.buf) < len(data) {
-		a.buf = make([]byte, 0, max(arenaChunk, len(data)))
+	if cap(a.buf)-len(a.buf) < need {
+		a.buf = make([]byte, 0, max(arenaChunk, need))
 	}
 	start := len(a.buf)
-	a.buf = append(a.buf, data...)
-	return labelsOf(unsafe.String(&a.buf[start], len(data)))
+	a.buf = appendMergedData(a.buf, data, extra)
+	if len(a.buf) == start {
+		return labels.EmptyLabels()
+	}
+	return labelsOf(unsafe.String(&a.buf[start], len(a.buf)-start))
+}
+
+// appendMergedData appends the encoding of Merge(data's labels, extra).
+func appendMergedData(dst []byte, data string, extra []labels.Label) []byte {
+	j := 0
+	for i := 0; i < len(data); {
+		start := i
+		n, p := dataSize(data, i)
+		name := data[p : p+n]
+		n, p = dataSize(data, p+n)
+		value := data[p : p+n]
+		i = p + n
+		for j < len(extra) && extra[j].Name < name {
+			dst = appendDataLabel(dst, extra[j])
+			j++
+		}
+		if j < len(extra) && extra[j].Name == name {
+			e := extra[j]
+			j++
+			if name == "site" || value == "" {
+				dst = appendDataLabel(dst, e)
+				continue
+			}
+		}
+		if value != "" {
+			dst = append(dst, data[start:i]...)
+		}
+	}
+	for ; j < len(extra); j++ {
+		dst = appendDataLabel(dst, extra[j])
+	}
+	return dst
+}
+
+// dataSize reads a size of Prometheus' stringlabels encoding at data[i]:
+// one byte below 255, else 255 and three bytes little-endian.
+func dataSize(data string, i int) (size, next int) {
+	if b := data[i]; b != 255 {
+		return int(b), i + 1
+	}
+	return int(data[i+1]) | int(data[i+2])<<8 | int(data[i+3])<<16, i + 4
+}
+
+// appendDataLabel appends l in the stringlabels encoding; nothing for an
+// empty value.
+func appendDataLabel(dst []byte, l labels.Label) []byte {
+	if l.Value == "" {
+		return dst
+	}
+	for _, s := range [2]string{l.Name, l.Value} {
+		if n := len(s); n < 255 {
+			dst = append(dst, byte(n))
+		} else {
+			dst = append(dst, 255, byte(n), byte(n>>8), byte(n>>16))
+		}
+		dst = append(dst, s...)
+	}
+	return dst
 }

@@ -15,6 +15,31 @@ import (
 type strtab struct {
 	idx  map[string]uint64
 	list []string
+	// at remembers, by position in a label set (name, value, name, ...),
+	// the string last interned there and its index: consecutive series
+	// mostly share their label names and many values, which then cost a
+	// string comparison instead of a map lookup.
+	at [32]atRef
+}
+
+type atRef struct {
+	s   string
+	ref uint64
+	set bool
+}
+
+// refAt is ref for the string at position pos of a label set.
+func (t *strtab) refAt(pos int, s string) uint64 {
+	if pos >= len(t.at) {
+		return t.ref(s)
+	}
+	a := &t.at[pos]
+	if a.set && a.s == s {
+		return a.ref
+	}
+	r := t.ref(s)
+	*a = atRef{s: s, ref: r, set: true}
+	return r
 }
 
 func (t *strtab) ref(s string) uint64 {
@@ -50,6 +75,7 @@ func Encode(dst []byte, b *relay.Block) []byte {
 		}
 		clear(sc.t.idx)
 		clear(sc.t.list) // drop references to the block's strings
+		clear(sc.t.at[:])
 		sc.t.list = sc.t.list[:0]
 		scratches.Put(sc)
 	}()
@@ -136,9 +162,11 @@ func encodeBatch(dst []byte, t *strtab, b *relay.Batch, extras bool) []byte {
 
 func appendLabels(dst []byte, t *strtab, ls labels.Labels) []byte {
 	dst = binary.AppendUvarint(dst, uint64(ls.Len()))
+	pos := 0
 	ls.Range(func(l labels.Label) {
-		dst = binary.AppendUvarint(dst, t.ref(l.Name))
-		dst = binary.AppendUvarint(dst, t.ref(l.Value))
+		dst = binary.AppendUvarint(dst, t.refAt(pos, l.Name))
+		dst = binary.AppendUvarint(dst, t.refAt(pos+1, l.Value))
+		pos += 2
 	})
 	return dst
 }
