@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
@@ -212,16 +213,18 @@ func finishLabels(sb *labels.ScratchBuilder, series int) (labels.Labels, error) 
 
 // finishLabelSlice is finishLabels for labels read into ls (sorted in
 // place): the same checks, in the same order, with the same errors, in one
-// pass, and the label set built in sb.
-func finishLabelSlice(ls []labels.Label, sb *labels.ScratchBuilder, series int) (labels.Labels, error) {
+// pass, the label set built in a. ascii tells that every name and value is
+// known to be ASCII, so valid UTF-8.
+func finishLabelSlice(ls []labels.Label, a *labelArena, ascii bool, series int) (labels.Labels, error) {
 	if !slices.IsSortedFunc(ls, cmpLabelName) {
 		slices.SortFunc(ls, cmpLabelName)
 	}
-	dup, hasName := "", false
+	dup, hasName, hasEmpty := "", false, false
 	for i, l := range ls {
 		switch {
 		case l.Name == "":
 			return labels.EmptyLabels(), badRequest("invalid_labels", "series %d: empty label name", series)
+		case ascii:
 		case !utf8.ValidString(l.Name):
 			return labels.EmptyLabels(), badRequest("invalid_labels", "series %d: label name %q is not valid UTF-8", series, l.Name)
 		case !utf8.ValidString(l.Value):
@@ -230,7 +233,9 @@ func finishLabelSlice(ls []labels.Label, sb *labels.ScratchBuilder, series int) 
 		if i > 0 && dup == "" && ls[i-1].Name == l.Name {
 			dup = l.Name
 		}
-		if l.Name == model.MetricNameLabel && l.Value != "" {
+		if l.Value == "" {
+			hasEmpty = true
+		} else if l.Name == model.MetricNameLabel {
 			hasName = true
 		}
 	}
@@ -240,13 +245,26 @@ func finishLabelSlice(ls []labels.Label, sb *labels.ScratchBuilder, series int) 
 	if !hasName {
 		return labels.EmptyLabels(), badRequest("invalid_labels", "series %d: no metric name (%s label)", series, model.MetricNameLabel)
 	}
-	sb.Reset()
-	for _, l := range ls {
-		if l.Value != "" {
-			sb.Add(l.Name, l.Value)
+	if hasEmpty {
+		ls = slices.DeleteFunc(ls, func(l labels.Label) bool { return l.Value == "" })
+	}
+	return a.build(ls), nil
+}
+
+// isASCII reports whether b holds only ASCII bytes.
+func isASCII(b []byte) bool {
+	for len(b) >= 8 {
+		if binary.LittleEndian.Uint64(b)&0x8080808080808080 != 0 {
+			return false
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c >= 0x80 {
+			return false
 		}
 	}
-	return sb.Labels(), nil
+	return true
 }
 
 func cmpLabelName(a, b labels.Label) int { return strings.Compare(a.Name, b.Name) }

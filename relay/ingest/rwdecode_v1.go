@@ -60,7 +60,6 @@ func decodeV1(body []byte, receivedMs int64) (*relay.Batch, decodeStats, error) 
 		// is copied (label sets are built anew, metadata cloned).
 		arena: unsafe.String(unsafe.SliceData(body), len(body)),
 		flat:  make([]relay.Sample, 0, nSamples),
-		sb:    labels.NewScratchBuilder(16),
 		batch: &relay.Batch{Timestamp: receivedMs, Series: make([]relay.Series, 0, nSeries)},
 	}
 	index := 0
@@ -112,14 +111,14 @@ func countV1(body []byte) (series, meta, samples int, unknown bool, err error) {
 }
 
 type v1Decoder struct {
-	body  []byte
-	arena string
-	flat  []relay.Sample
-	ls    []labels.Label // the series' labels as read
-	sb    labels.ScratchBuilder
-	esb   labels.ScratchBuilder // exemplar labels
-	batch *relay.Batch
-	stats decodeStats
+	body   []byte
+	arena  string
+	flat   []relay.Sample
+	ls     []labels.Label // the series' labels as read
+	labels labelArena
+	esb    labels.ScratchBuilder // exemplar labels
+	batch  *relay.Batch
+	stats  decodeStats
 }
 
 func (d *v1Decoder) series(f wireField, index int) error {
@@ -129,17 +128,25 @@ func (d *v1Decoder) series(f wireField, index int) error {
 	d.ls = d.ls[:0]
 	first := len(d.flat)
 	var sr relay.Series
+	// The label fields' extent and bytes, to check them for ASCII at once
+	// when they follow one another, as Prometheus writes them.
+	labLo, labHi, labBytes := -1, 0, 0
 	for p := f.lo; p < f.hi; {
 		g, next, err := nextField(d.body, p, f.hi)
 		if err != nil {
 			return notProtobuf(err)
 		}
+		at := p
 		p = next
 		switch g.num {
 		case fSeriesLabels:
 			if err := d.label(g); err != nil {
 				return notProtobuf(err)
 			}
+			if labLo < 0 {
+				labLo = at
+			}
+			labHi, labBytes = next, labBytes+next-at
 		case fSeriesSamples:
 			if err := d.sample(g); err != nil {
 				return notProtobuf(err)
@@ -153,7 +160,8 @@ func (d *v1Decoder) series(f wireField, index int) error {
 			}
 		}
 	}
-	ls, err := finishLabelSlice(d.ls, &d.sb, index)
+	ascii := labLo >= 0 && labHi-labLo == labBytes && isASCII(d.body[labLo:labHi])
+	ls, err := finishLabelSlice(d.ls, &d.labels, ascii, index)
 	if err != nil {
 		return err
 	}
