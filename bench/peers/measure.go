@@ -276,25 +276,33 @@ func (b *bench) outage(s *sys, res *result, w0, w1 int64) error {
 	return nil
 }
 
-// profile saves a CPU profile of each edgerelay role over the window.
+// profile saves a CPU profile of each edgerelay role over the window, and
+// a heap profile (after a collection) at its end.
 func (b *bench) profile(s *sys, seconds int) {
 	for role, addr := range s.pprof {
 		path := filepath.Join(b.o.profileDir, fmt.Sprintf("%s-%s-%s.pprof", b.runTag, s.tag, role))
+		heap := filepath.Join(b.o.profileDir, fmt.Sprintf("%s-%s-%s-heap.pprof", b.runTag, s.tag, role))
 		go func() {
-			r, err := http.Get(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds))
-			if err != nil {
-				b.logf("profile %s: %v", path, err)
-				return
-			}
-			defer r.Body.Close()
-			f, err := os.Create(path)
-			if err != nil {
-				b.logf("profile %s: %v", path, err)
-				return
-			}
-			io.Copy(f, r.Body)
-			f.Close()
-			b.logf("profile saved: %s (go tool pprof -top %s)", path, path)
+			b.savePprof(path, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, seconds))
+			b.savePprof(heap, fmt.Sprintf("http://%s/debug/pprof/heap?gc=1", addr))
 		}()
 	}
+}
+
+// savePprof saves the profile url answers to path.
+func (b *bench) savePprof(path, url string) {
+	r, err := http.Get(url)
+	if err != nil {
+		b.logf("profile %s: %v", path, err)
+		return
+	}
+	defer r.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		b.logf("profile %s: %v", path, err)
+		return
+	}
+	io.Copy(f, r.Body)
+	f.Close()
+	b.logf("profile saved: %s (go tool pprof -top %s)", path, path)
 }

@@ -24,14 +24,7 @@ import (
 func BenchmarkCommitScrape(b *testing.B) {
 	for _, series := range []int{1_000, 10_000} {
 		b.Run(fmt.Sprint(series, "series"), func(b *testing.B) {
-			q, err := store.Open(b.TempDir(), store.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer q.Close()
-			reg := prometheus.NewRegistry()
-			c := newCommitter(q, "acme", "plant-7", 0, 4<<20, slog.New(slog.DiscardHandler), reg)
-			c.delta = newDeltaEncoder(config.Delta{FullEvery: time.Hour}, 0, labels.FromStrings("site", "plant-7"), nil, reg)
+			c := benchCommitter(b, labels.FromStrings("site", "plant-7"))
 			batch := &relay.Batch{Scrape: true, Job: "node", Instance: "gw:9100", Metadata: map[string]relay.Metadata{"node_x": {Type: "counter"}}}
 			for i := range series {
 				batch.Series = append(batch.Series, relay.Series{
@@ -127,15 +120,8 @@ func liveHeap() int64 {
 // bytes and allocations per sample.
 func BenchmarkCommitRemoteWrite(b *testing.B) {
 	const series = 2000
-	q, err := store.Open(b.TempDir(), store.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer q.Close()
-	reg := prometheus.NewRegistry()
 	extra := labels.FromStrings("site", "plant-7")
-	c := newCommitter(q, "acme", "plant-7", 0, 4<<20, slog.New(slog.DiscardHandler), reg)
-	c.delta = newDeltaEncoder(config.Delta{FullEvery: time.Hour}, 0, extra, nil, reg)
+	c := benchCommitter(b, extra)
 	lsets := make([]labels.Labels, series)
 	for i := range lsets {
 		lsets[i] = labels.FromStrings("__name__", "node_x", "cpu", fmt.Sprint(i%64), "i", fmt.Sprint(i), "instance", "gw:9100", "job", "node", "mode", "user")
@@ -160,4 +146,18 @@ func BenchmarkCommitRemoteWrite(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/(float64(b.N)*series), "ns/sample")
 	b.ReportMetric(0, "ns/op")
+}
+
+// benchCommitter returns a committer with delta encoding (identity labels
+// extra) on a real queue in a temporary directory, closed when b ends.
+func benchCommitter(b *testing.B, extra labels.Labels) *committer {
+	q, err := store.Open(b.TempDir(), store.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { q.Close() })
+	reg := prometheus.NewRegistry()
+	c := newCommitter(q, "acme", "plant-7", 0, 4<<20, slog.New(slog.DiscardHandler), reg)
+	c.delta = newDeltaEncoder(config.Delta{FullEvery: time.Hour}, 0, extra, nil, reg)
+	return c
 }
