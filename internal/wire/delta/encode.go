@@ -232,6 +232,16 @@ func (e *Encoder) appendFull(dst []byte, t *encTarget, s *Scrape) []byte {
 		t.slots = append(t.slots, sl)
 	}
 	e.secs.Meta = len(dst) - start - e.secs.Header
+	t.dict = nil // series in slot order: the next frame finds them by position
+	e.resetStreams(t)
+	for i := range t.slots {
+		sl := &t.slots[i]
+		e.hdrs, sl.scale, _ = appendValue(e.hdrs, &e.st, 0, 0, sl.v, sl.curT, s.Timestamp, 0)
+	}
+	// The rest of the frame in one allocation: a large target's full
+	// frame is megabytes, which growing by append would copy and leave
+	// behind as garbage several times over.
+	dst = slices.Grow(dst, e.fullRest(s, t))
 	mark := len(dst)
 	dst = binary.AppendUvarint(dst, uint64(len(t.slots)))
 	for i := range t.slots {
@@ -241,12 +251,6 @@ func (e *Encoder) appendFull(dst []byte, t *encTarget, s *Scrape) []byte {
 	mark = len(dst)
 	dst = e.appendExtras(dst, start)
 	e.secs.Extra = len(dst) - mark
-	e.resetStreams(t)
-	for i := range t.slots {
-		sl := &t.slots[i]
-		e.hdrs, sl.scale, _ = appendValue(e.hdrs, &e.st, 0, 0, sl.v, sl.curT, s.Timestamp, 0)
-	}
-	t.dict = nil // series in slot order: the next frame finds them by position
 	return e.appendStreams(dst)
 }
 
