@@ -10,7 +10,8 @@ import (
 // scrape loop keeps it between scrapes: the label set itself (after target
 // labels and metric_relabel_configs), its staleness state and its slot
 // in the batch being built; byRef finds it by its label set's hash (the
-// series' ref, as Prometheus' scrape cache keeps a storage ref). The
+// series' ref, as Prometheus' scrape cache keeps a storage ref) while
+// series are being added. The
 // struct and its entry fit 64 bytes. Two exposed series that come out of
 // relabelling with the same label set share one loopSeries, as they share
 // a ref in Prometheus.
@@ -68,8 +69,12 @@ type seriesCache struct {
 	okCount int    // entries and metadata after the last successful scrape
 
 	entries map[string]*loopEntry
-	byRef   map[uint64]*loopSeries
-	meta    map[string]*loopMeta
+	// byRef is nil after a successful scrape that added no series: a
+	// steady target keeps no map of its series by ref (refs rebuilds it
+	// for the next new series).
+	byRef map[uint64]*loopSeries
+	adds  int // series added in this iteration
+	meta  map[string]*loopMeta
 
 	prev, cur []*loopSeries // tracked for staleness in the last and this iteration
 
@@ -134,7 +139,7 @@ func (c *seriesCache) record(e *loopEntry) {
 // same ref and labels, or a new one, not yet in the cache (add puts it
 // there).
 func (c *seriesCache) series(lset labels.Labels) *loopSeries {
-	if s := c.byRef[lset.Hash()]; s != nil && labels.Equal(s.lset, lset) {
+	if s := c.refs()[lset.Hash()]; s != nil && labels.Equal(s.lset, lset) {
 		return s
 	}
 	return &loopSeries{lset: lset}
@@ -166,12 +171,13 @@ func (c *seriesCache) nextGen() uint32 {
 // says it is in the scrape's order (a report series is not).
 func (c *seriesCache) add(met []byte, s *loopSeries, scraped bool) *loopEntry {
 	e := &loopEntry{key: string(met), lastIter: c.iter}
+	c.adds++
 	if s.users == 0 {
-		if ref := s.lset.Hash(); c.byRef[ref] == nil {
+		if ref, byRef := s.lset.Hash(), c.refs(); byRef[ref] == nil {
 			// A new series: it lives in its first entry.
 			e.own = *s
 			s = &e.own
-			c.byRef[ref] = s
+			byRef[ref] = s
 		}
 	}
 	s.users++
@@ -205,11 +211,27 @@ func (c *seriesCache) release(e *loopEntry) {
 		return
 	}
 	s.users--
-	if s.users == 0 {
+	if s.users == 0 && c.byRef != nil {
 		if ref := s.lset.Hash(); c.byRef[ref] == s {
 			delete(c.byRef, ref)
 		}
 	}
+}
+
+// refs returns byRef, rebuilt from the entries if a steady scrape
+// dropped it.
+func (c *seriesCache) refs() map[uint64]*loopSeries {
+	if c.byRef == nil {
+		c.byRef = make(map[uint64]*loopSeries, len(c.entries))
+		for _, e := range c.entries {
+			if s := e.s; s != nil {
+				if ref := s.lset.Hash(); c.byRef[ref] == nil {
+					c.byRef[ref] = s
+				}
+			}
+		}
+	}
+	return c.byRef
 }
 
 // track marks s as exposed in this iteration, for staleness.
@@ -273,7 +295,11 @@ func (c *seriesCache) iterDone(flush bool) {
 		// next scrape's guess. Otherwise the last success's still is.
 		clear(c.order)
 		c.order, c.next = c.next, c.order[:0]
+		if c.adds == 0 {
+			c.byRef = nil
+		}
 	}
+	c.adds = 0
 	clear(c.next)
 	c.next, c.pos = c.next[:0], 0
 	clear(c.prev)
