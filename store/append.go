@@ -150,7 +150,7 @@ func (q *Queue) commitGroup(group []*appendReq) Dropped {
 // next sequence in the last transaction. On failure the keys it may have
 // written are remembered in q.stale and removed before the next group.
 func (q *Queue) writeGroup(group []*appendReq, first uint64) error {
-	w := newTxnWriter(q.db)
+	w := q.newTxnWriter(true)
 	defer w.discard()
 	seq := first
 	var written [][]byte
@@ -192,7 +192,7 @@ func (q *Queue) cleanStale() error {
 	if len(q.stale) == 0 {
 		return nil
 	}
-	w := newTxnWriter(q.db)
+	w := q.newTxnWriter(true)
 	defer w.discard()
 	for _, k := range q.stale {
 		if err := w.del(k); err != nil {

@@ -39,10 +39,14 @@ const (
 	groupBytes = maxTxnBytes - 64<<10
 )
 
-func badgerOptions(dir string, log *slog.Logger, sync bool) badger.Options {
+// badgerOptions are the queue's Badger options. Badger syncs nothing by
+// itself (SyncWrites off): the queue syncs the writes that must be durable
+// when they return (Queue.syncDB), and leaves acknowledgements to reach the
+// disk with the next of those.
+func badgerOptions(dir string, log *slog.Logger) badger.Options {
 	return badger.DefaultOptions(dir).
 		WithLogger(slogAdapter{log}).
-		WithSyncWrites(sync).
+		WithSyncWrites(false).
 		WithMetricsEnabled(false).
 		WithDetectConflicts(false).
 		WithNumVersionsToKeep(1).

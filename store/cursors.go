@@ -77,7 +77,9 @@ func (q *Queue) SaveCursor(name string, c Cursor) error {
 		return err
 	}
 	defer q.life.RUnlock()
-	err := q.db.Update(func(txn *badger.Txn) error {
+	q.wmu.Lock()
+	defer q.wmu.Unlock()
+	err := q.update(func(txn *badger.Txn) error {
 		return txn.Set(cursorKey(name), append(u64(c.Acked), u64(c.Skip)...))
 	})
 	if err != nil {

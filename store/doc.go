@@ -3,7 +3,12 @@
 // (this is the only package that imports Badger).
 //
 // Append makes blocks durable before it returns; the forwarder Reads from
-// the head, ships, and AckThroughs what the cloud has made durable. Stats
+// the head, ships, and AckThroughs what the cloud has made durable. An
+// acknowledgement is written but not synced (half of an edge's syncs were
+// acknowledgements): it reaches the disk with the next append, cursor or
+// memtable flush, so a power loss can bring back blocks acknowledged just
+// before it, which the cloud acknowledges again without applying them. A
+// kill of the process loses nothing written. Stats
 // says what is stored, Wait waits for more, Export writes a bundle. A
 // queue may be split into a backlog and a live lane (lanes.go): StartLane
 // and AckRange are the two lane operations, and package relay/lanes, which

@@ -71,10 +71,10 @@ func (q *Queue) StartLane() (Split, error) {
 		s.Lane = 1 - q.split.Lane
 	}
 	q.mu.Unlock()
-	err := q.db.Update(func(txn *badger.Txn) error {
+	err := q.update(func(txn *badger.Txn) error {
 		return txn.Set(keySplit, append(u64(s.Seq), s.Lane))
 	})
-	if err != nil { // synced: the queue writes with SyncWrites (unless SyncByCaller)
+	if err != nil {
 		return Split{}, fmt.Errorf("start lane: %w: %w", ErrUnavailable, err)
 	}
 	q.mu.Lock()
@@ -92,7 +92,8 @@ func parseSplit(v []byte) (Split, error) {
 	return s, nil
 }
 
-// AckRange deletes every block with from <= Seq <= through, durably: the
+// AckRange deletes every block with from <= Seq <= through, unsynced as
+// AckThrough: the
 // receiver acknowledged them, possibly before older blocks of another lane.
 // When no stored block is older than from, it is AckThrough(through),
 // retention included; otherwise nothing of the range is retained.

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -29,9 +30,15 @@ type Queue struct {
 	closed bool
 	done   chan struct{} // closed by Close
 
-	// wmu serialises writers: group commits and AckThrough.
-	wmu   sync.Mutex
-	stale [][]byte // keys a failed group commit may have left; guarded by wmu
+	// wmu serialises writers: group commits, acknowledgements and every
+	// other write. A synced write holds it from its commit through its
+	// sync, so that no other write rotates Badger's memtable in between
+	// (the sync covers the active memtable's log only).
+	wmu sync.Mutex
+	// synced: writes are synced by the queue (not Options.SyncByCaller).
+	synced bool
+	syncs  atomic.Int64 // syncDB calls that synced, for tests
+	stale  [][]byte     // keys a failed group commit may have left; guarded by wmu
 
 	mu       sync.Mutex // guards everything below
 	pending  []*appendReq
@@ -74,7 +81,7 @@ func Open(dir string, o Options) (*Queue, error) {
 	if err := removeEmptyMemtables(dir); err != nil {
 		return nil, fmt.Errorf("open queue at %q: %w", dir, err)
 	}
-	db, err := badger.Open(badgerOptions(dir, o.Logger, !o.SyncByCaller))
+	db, err := badger.Open(badgerOptions(dir, o.Logger))
 	if err != nil {
 		return nil, fmt.Errorf("open queue at %q: %w", dir, err)
 	}
@@ -86,6 +93,7 @@ func Open(dir string, o Options) (*Queue, error) {
 		done:     make(chan struct{}),
 		notify:   make(chan struct{}),
 		inflight: map[uint64]struct{}{},
+		synced:   !o.SyncByCaller,
 	}
 	if err := q.load(); err != nil {
 		_ = db.Close()
@@ -163,7 +171,7 @@ func (q *Queue) create() error {
 		q.id = binary.BigEndian.Uint64(b[:])
 	}
 	q.st.next = 1
-	err := q.db.Update(func(txn *badger.Txn) error {
+	err := q.update(func(txn *badger.Txn) error {
 		if err := txn.Set(keyID, u64(q.id)); err != nil {
 			return err
 		}

@@ -117,7 +117,8 @@ func readData(dit *badger.Iterator, seq uint64, m meta) ([]byte, error) {
 	return data, nil
 }
 
-// AckThrough deletes every block with Seq <= seq, durably. Acknowledging
+// AckThrough deletes every block with Seq <= seq, unsynced: the deletion
+// reaches the disk with the next append (deleteKeys). Acknowledging
 // past the newest block deletes everything stored and nothing appended
 // later. With Options.RetainBytes, the acknowledged blocks of the newest
 // acknowledged group are kept aside instead (retain.go).

@@ -8,18 +8,38 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 )
 
-// txnWriter writes a sequence of updates as few synced Badger transactions
-// as the per-transaction limit allows. Only the last transaction should
-// carry the commit marker (keyNext or keyAcked): a crash between two
-// transactions leaves the marker unchanged and Open discards the rest.
+// txnWriter writes a sequence of updates as few Badger transactions as the
+// per-transaction limit allows, each synced when sync is set. Only the last
+// transaction should carry the commit marker (keyNext or keyAcked): a crash
+// between two transactions leaves the marker unchanged and Open discards
+// the rest.
 type txnWriter struct {
-	db  *badger.DB
-	txn *badger.Txn
-	n   int // transactions committed
+	db   *badger.DB
+	txn  *badger.Txn
+	n    int          // transactions committed
+	sync func() error // nil: transactions are not synced
 }
 
-func newTxnWriter(db *badger.DB) *txnWriter {
-	return &txnWriter{db: db, txn: db.NewTransaction(true)}
+// newTxnWriter returns a txnWriter on q's database whose transactions are
+// synced (Queue.syncDB) when synced is set.
+func (q *Queue) newTxnWriter(synced bool) *txnWriter {
+	w := &txnWriter{db: q.db, txn: q.db.NewTransaction(true)}
+	if synced {
+		w.sync = q.syncDB
+	}
+	return w
+}
+
+// commitTxn commits the current transaction, synced when w.sync is set.
+func (w *txnWriter) commitTxn() error {
+	if err := w.txn.Commit(); err != nil {
+		return err
+	}
+	w.n++
+	if w.sync != nil {
+		return w.sync()
+	}
+	return nil
 }
 
 func (w *txnWriter) apply(op func(*badger.Txn) error) error {
@@ -27,10 +47,9 @@ func (w *txnWriter) apply(op func(*badger.Txn) error) error {
 	if !errors.Is(err, badger.ErrTxnTooBig) {
 		return err
 	}
-	if err := w.txn.Commit(); err != nil {
+	if err := w.commitTxn(); err != nil {
 		return err
 	}
-	w.n++
 	w.txn = w.db.NewTransaction(true)
 	return op(w.txn)
 }
@@ -43,13 +62,8 @@ func (w *txnWriter) del(k []byte) error {
 	return w.apply(func(t *badger.Txn) error { return t.Delete(k) })
 }
 
-// commit commits the last transaction (synced: SyncWrites is on, unless
-// SyncByCaller).
-func (w *txnWriter) commit() error {
-	err := w.txn.Commit()
-	w.n++
-	return err
-}
+// commit commits the last transaction.
+func (w *txnWriter) commit() error { return w.commitTxn() }
 
 func (w *txnWriter) discard() { w.txn.Discard() }
 
@@ -85,7 +99,7 @@ func (q *Queue) dropUncommitted() error {
 		return nil
 	}
 	q.log.Warn("discarding an interrupted append", "keys", len(keys), "from_seq", q.st.next)
-	w := newTxnWriter(q.db)
+	w := q.newTxnWriter(true)
 	defer w.discard()
 	for _, k := range keys {
 		if err := w.del(k); err != nil {

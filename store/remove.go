@@ -50,7 +50,7 @@ func (q *Queue) remove(from, through uint64, need int64) (removed, error) {
 	if r.acked == acked {
 		return r, nil
 	}
-	if err := q.deleteKeys(keys, &r.acked); err != nil {
+	if err := q.deleteKeys(keys, &r.acked, need > 0); err != nil {
 		return removed{}, err
 	}
 	q.applyRemoved(r, need)
@@ -163,7 +163,7 @@ func (q *Queue) removeRange(from, through uint64) (removed, error) {
 	if err != nil || len(keys) == 0 {
 		return r, err
 	}
-	if err := q.deleteKeys(keys, nil); err != nil {
+	if err := q.deleteKeys(keys, nil, false); err != nil {
 		return removed{}, err
 	}
 	q.mu.Lock()
@@ -217,8 +217,14 @@ func blockKeys(txn *badger.Txn, keys [][]byte, seq uint64, m meta, corrupt bool)
 // are more keys than Badger takes in one, when a crash may leave some of
 // the blocks deleted under the old acked sequence, a gap Open rebuilds over.
 // Pairs of key and value in set are written with the acked sequence.
-func (q *Queue) deleteKeys(keys [][]byte, acked *uint64, set ...[]byte) error {
-	w := newTxnWriter(q.db)
+//
+// Deletions are synced only when synced is set (the MaxBytes cap): an
+// acknowledgement is written unsynced and reaches the disk with the next
+// synced write or memtable flush, so a power loss can bring back blocks
+// acknowledged just before it, which the cloud acknowledges again without
+// applying them (it keeps the ranges it handled).
+func (q *Queue) deleteKeys(keys [][]byte, acked *uint64, synced bool, set ...[]byte) error {
+	w := q.newTxnWriter(synced)
 	defer w.discard()
 	for _, k := range keys {
 		if err := w.del(k); err != nil {

@@ -100,7 +100,7 @@ func (q *Queue) ackRetain(through uint64) error {
 	if old.from != 0 && nr.from != old.from {
 		keys = append(oldKeys, keys...)
 	}
-	if err := q.deleteKeys(keys, &r.acked, keyRetain, nr.encode()); err != nil {
+	if err := q.deleteKeys(keys, &r.acked, false, keyRetain, nr.encode()); err != nil {
 		return err
 	}
 	q.applyRemoved(r, 0)
