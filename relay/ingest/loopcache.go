@@ -68,7 +68,14 @@ type seriesCache struct {
 	seen    int    // entries touched in this iteration
 	okCount int    // entries and metadata after the last successful scrape
 
+	// entries holds every entry by key. It is nil after a successful
+	// scrape that found every series in order and added none: a steady
+	// target keeps no map of its entries (index rebuilds it from order
+	// and side when a scrape leaves the order or adds a series).
 	entries map[string]*loopEntry
+	side    map[string]*loopEntry // the entries a scrape does not expose (report series)
+	n       int                   // entries, with or without the map
+	keep    bool                  // the maps stay (a report series is an exposed one)
 	// byRef is nil after a successful scrape that added no series: a
 	// steady target keeps no map of its series by ref (refs rebuilds it
 	// for the next new series).
@@ -86,6 +93,7 @@ type seriesCache struct {
 func newSeriesCache() *seriesCache {
 	return &seriesCache{
 		entries: map[string]*loopEntry{},
+		side:    map[string]*loopEntry{},
 		byRef:   map[uint64]*loopSeries{},
 		meta:    map[string]*loopMeta{},
 	}
@@ -94,9 +102,12 @@ func newSeriesCache() *seriesCache {
 // get returns the entry for met, marking it seen in this iteration, and
 // whether it had been seen in this iteration already.
 func (c *seriesCache) get(met []byte) (*loopEntry, bool) {
-	e := c.entries[string(met)]
+	e := c.side[string(met)]
 	if e == nil {
-		return nil, false
+		if e = c.index()[string(met)]; e == nil {
+			return nil, false
+		}
+		c.keep = true
 	}
 	return e, c.touch(e)
 }
@@ -108,7 +119,7 @@ func (c *seriesCache) lookup(met []byte) (*loopEntry, bool) {
 	if c.pos < len(c.order) && c.order[c.pos].key == string(met) {
 		e = c.order[c.pos]
 		c.pos++
-	} else if e = c.entries[string(met)]; e == nil {
+	} else if e = c.index()[string(met)]; e == nil {
 		return nil, false
 	} else {
 		c.pos = int(e.pos) + 1 // back in step if the order went on from there
@@ -151,7 +162,7 @@ func (c *seriesCache) series(lset labels.Labels) *loopSeries {
 func (c *seriesCache) nextGen() uint32 {
 	c.gen++
 	if c.gen == 0 {
-		for _, e := range c.entries {
+		for _, e := range c.index() {
 			if e.s != nil {
 				e.s.gen = 0
 			}
@@ -192,16 +203,22 @@ func (c *seriesCache) addDropped(met []byte) {
 }
 
 func (c *seriesCache) put(e *loopEntry, scraped bool) {
-	if old := c.entries[e.key]; old != nil {
+	entries := c.index()
+	if old := entries[e.key]; old != nil {
 		c.release(old) // never in practice: callers add only what get missed
 		if old.lastIter == c.iter {
 			c.seen--
 		}
+		delete(c.side, e.key)
+		c.n--
 	}
-	c.entries[e.key] = e
+	entries[e.key] = e
+	c.n++
 	c.seen++
 	if scraped {
 		c.record(e)
+	} else {
+		c.side[e.key] = e
 	}
 }
 
@@ -222,8 +239,8 @@ func (c *seriesCache) release(e *loopEntry) {
 // dropped it.
 func (c *seriesCache) refs() map[uint64]*loopSeries {
 	if c.byRef == nil {
-		c.byRef = make(map[uint64]*loopSeries, len(c.entries))
-		for _, e := range c.entries {
+		c.byRef = make(map[uint64]*loopSeries, c.n)
+		for _, e := range c.index() {
 			if s := e.s; s != nil {
 				if ref := s.lset.Hash(); c.byRef[ref] == nil {
 					c.byRef[ref] = s
@@ -232,6 +249,38 @@ func (c *seriesCache) refs() map[uint64]*loopSeries {
 		}
 	}
 	return c.byRef
+}
+
+// index returns the map of entries, rebuilt from order and side if a
+// steady scrape dropped it.
+func (c *seriesCache) index() map[string]*loopEntry {
+	if c.entries == nil {
+		c.entries = make(map[string]*loopEntry, c.n)
+		for _, e := range c.order {
+			c.entries[e.key] = e
+		}
+		for k, e := range c.side {
+			c.entries[k] = e
+		}
+	}
+	return c.entries
+}
+
+// dropIndex drops the map of entries once order (the scrape just ended,
+// in order) and side hold every entry, and no report series is an
+// exposed one.
+func (c *seriesCache) dropIndex() {
+	if c.entries == nil {
+		return
+	}
+	for _, e := range c.side {
+		if int(e.pos) < len(c.order) && c.order[e.pos] == e {
+			return // a report series the scrape exposed too
+		}
+	}
+	if len(c.order)+len(c.side) == c.n {
+		c.entries = nil
+	}
 }
 
 // track marks s as exposed in this iteration, for staleness.
@@ -268,7 +317,7 @@ func (c *seriesCache) setMeta(family []byte) *loopMeta {
 // successful scrape (flush) entries not seen in it are forgotten; after a
 // failed one only if the cache more than doubled since the last success.
 func (c *seriesCache) iterDone(flush bool) {
-	count := len(c.entries) + len(c.meta)
+	count := c.n + len(c.meta)
 	switch {
 	case flush:
 		c.okCount = count
@@ -276,11 +325,14 @@ func (c *seriesCache) iterDone(flush bool) {
 		flush = true
 	}
 	if flush {
-		if c.seen < len(c.entries) {
-			for k, e := range c.entries {
+		if c.seen < c.n {
+			entries := c.index()
+			for k, e := range entries {
 				if e.lastIter != c.iter {
 					c.release(e)
-					delete(c.entries, k)
+					delete(entries, k)
+					delete(c.side, k)
+					c.n--
 				}
 			}
 		}
@@ -295,8 +347,9 @@ func (c *seriesCache) iterDone(flush bool) {
 		// next scrape's guess. Otherwise the last success's still is.
 		clear(c.order)
 		c.order, c.next = c.next, c.order[:0]
-		if c.adds == 0 {
+		if c.adds == 0 && !c.keep {
 			c.byRef = nil
+			c.dropIndex()
 		}
 	}
 	c.adds = 0
