@@ -20,7 +20,7 @@ import (
 
 // BenchmarkScrapeCommitMemory is the edge's scrape path in steady state:
 // the scraper scrapes one synthetic target (relay/synth, over HTTP on
-// loopback) every 250ms and submits each scrape to the committer, which
+// loopback; every 250ms per 10k series, the timeout as long) and submits each scrape to the committer, which
 // delta-encodes it and appends it to a real queue, as Edge.Submit does
 // without plugins. After 12 scrapes it reports the heap the path keeps per
 // active series: HeapInuse after a collection, less what it was before
@@ -37,9 +37,11 @@ func BenchmarkScrapeCommitMemory(b *testing.B) {
 	}
 }
 
-// commitSink hands scrapes to a running committer, counting them.
+// commitSink hands scrapes to a running committer, counting those of at
+// least min samples (a scrape that timed out has only its report).
 type commitSink struct {
 	c                *committer
+	min              int
 	scrapes, samples atomic.Int64
 }
 
@@ -48,7 +50,7 @@ func (s *commitSink) Submit(ctx context.Context, b *relay.Batch) error {
 		return nil
 	}
 	n := b.Samples()
-	if err := s.c.submit(ctx, b); err != nil {
+	if err := s.c.submit(ctx, b); err != nil || n < s.min {
 		return err
 	}
 	s.samples.Add(int64(n))
@@ -59,15 +61,16 @@ func (s *commitSink) Submit(ctx context.Context, b *relay.Batch) error {
 func benchScrapeCommit(b *testing.B, series int) {
 	srv := httptest.NewServer(&synth.Target{Series: series / 2})
 	defer srv.Close()
-	job := fmt.Sprintf(`scrape_configs: [{job_name: synth, scrape_interval: 250ms, scrape_timeout: 240ms,
-  static_configs: [{targets: [%q]}]}]`, strings.TrimPrefix(srv.URL, "http://"))
+	ms := max(1, series/10_000) * 250
+	job := fmt.Sprintf(`scrape_configs: [{job_name: synth, scrape_interval: %dms, scrape_timeout: %[1]dms,
+  static_configs: [{targets: [%q]}]}]`, ms, strings.TrimPrefix(srv.URL, "http://"))
 	pc, err := scrapeconf.Load(job)
 	if err != nil {
 		b.Fatal(err)
 	}
 	before := heapAfterGC()
 	c := benchCommitter(b, labels.FromStrings("site", "plant-7"))
-	sink := &commitSink{c: c}
+	sink := &commitSink{c: c, min: series}
 	s, err := ingest.NewScraper(sink, ingest.ScrapeConfig{Configs: pc.ScrapeConfigs, ReuseBatches: true})
 	if err != nil {
 		b.Fatal(err)
@@ -77,9 +80,9 @@ func benchScrapeCommit(b *testing.B, series int) {
 	go func() { cdone <- c.run(ctx) }()
 	go func() { sdone <- s.Run(ctx) }()
 	wait := func(n int64) {
-		for deadline := time.Now().Add(5 * time.Minute); sink.scrapes.Load() < n; time.Sleep(5 * time.Millisecond) {
+		for deadline := time.Now().Add(10 * time.Minute); sink.scrapes.Load() < n; time.Sleep(5 * time.Millisecond) {
 			if time.Now().After(deadline) {
-				b.Fatalf("%d scrapes after 5 minutes, want %d", sink.scrapes.Load(), n)
+				b.Fatalf("%d whole scrapes after 10 minutes, want %d", sink.scrapes.Load(), n)
 			}
 		}
 	}
