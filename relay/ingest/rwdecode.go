@@ -211,31 +211,41 @@ func finishLabels(sb *labels.ScratchBuilder, series int) (labels.Labels, error) 
 	return ls, nil
 }
 
-// finishLabelSlice is finishLabels for labels read into ls (sorted in
+// span is a label read from a request body: the offsets of its name and
+// value. It holds no pointer, so a decoder fills its slice of them without
+// the garbage collector's write barriers.
+type span struct{ nlo, nhi, vlo, vhi int }
+
+func (l span) name(src string) string  { return src[l.nlo:l.nhi] }
+func (l span) value(src string) string { return src[l.vlo:l.vhi] }
+
+// finishSpans is finishLabels for labels read into ls from src (sorted in
 // place): the same checks, in the same order, with the same errors, in one
 // pass, the label set built in a. ascii tells that every name and value is
 // known to be ASCII, so valid UTF-8.
-func finishLabelSlice(ls []labels.Label, a *labelArena, ascii bool, series int) (labels.Labels, error) {
-	if !slices.IsSortedFunc(ls, cmpLabelName) {
-		slices.SortFunc(ls, cmpLabelName)
+func finishSpans(src string, ls []span, a *labelArena, ascii bool, series int) (labels.Labels, error) {
+	cmp := func(x, y span) int { return strings.Compare(x.name(src), y.name(src)) }
+	if !slices.IsSortedFunc(ls, cmp) {
+		slices.SortFunc(ls, cmp)
 	}
 	dup, hasName, hasEmpty := "", false, false
 	for i, l := range ls {
+		name, value := l.name(src), l.value(src)
 		switch {
-		case l.Name == "":
+		case name == "":
 			return labels.EmptyLabels(), badRequest("invalid_labels", "series %d: empty label name", series)
 		case ascii:
-		case !utf8.ValidString(l.Name):
-			return labels.EmptyLabels(), badRequest("invalid_labels", "series %d: label name %q is not valid UTF-8", series, l.Name)
-		case !utf8.ValidString(l.Value):
-			return labels.EmptyLabels(), badRequest("invalid_labels", "series %d: value of label %q is not valid UTF-8", series, l.Name)
+		case !utf8.ValidString(name):
+			return labels.EmptyLabels(), badRequest("invalid_labels", "series %d: label name %q is not valid UTF-8", series, name)
+		case !utf8.ValidString(value):
+			return labels.EmptyLabels(), badRequest("invalid_labels", "series %d: value of label %q is not valid UTF-8", series, name)
 		}
-		if i > 0 && dup == "" && ls[i-1].Name == l.Name {
-			dup = l.Name
+		if i > 0 && dup == "" && ls[i-1].name(src) == name {
+			dup = name
 		}
-		if l.Value == "" {
+		if value == "" {
 			hasEmpty = true
-		} else if l.Name == model.MetricNameLabel {
+		} else if name == model.MetricNameLabel {
 			hasName = true
 		}
 	}
@@ -246,9 +256,9 @@ func finishLabelSlice(ls []labels.Label, a *labelArena, ascii bool, series int) 
 		return labels.EmptyLabels(), badRequest("invalid_labels", "series %d: no metric name (%s label)", series, model.MetricNameLabel)
 	}
 	if hasEmpty {
-		ls = slices.DeleteFunc(ls, func(l labels.Label) bool { return l.Value == "" })
+		ls = slices.DeleteFunc(ls, func(l span) bool { return l.vlo == l.vhi })
 	}
-	return a.build(ls), nil
+	return a.build(src, ls), nil
 }
 
 // isASCII reports whether b holds only ASCII bytes.
@@ -266,8 +276,6 @@ func isASCII(b []byte) bool {
 	}
 	return true
 }
-
-func cmpLabelName(a, b labels.Label) int { return strings.Compare(a.Name, b.Name) }
 
 // sortSamples puts samples in timestamp order, keeping the order of equal
 // timestamps.

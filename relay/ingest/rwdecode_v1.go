@@ -114,7 +114,7 @@ type v1Decoder struct {
 	body   []byte
 	arena  string
 	flat   []relay.Sample
-	ls     []labels.Label // the series' labels as read
+	ls     []span // the series' labels as read
 	labels labelArena
 	esb    labels.ScratchBuilder // exemplar labels
 	batch  *relay.Batch
@@ -161,7 +161,7 @@ func (d *v1Decoder) series(f wireField, index int) error {
 		}
 	}
 	ascii := labLo >= 0 && labHi-labLo == labBytes && isASCII(d.body[labLo:labHi])
-	ls, err := finishLabelSlice(d.ls, &d.labels, ascii, index)
+	ls, err := finishSpans(d.arena, d.ls, &d.labels, ascii, index)
 	if err != nil {
 		return err
 	}
@@ -224,18 +224,19 @@ func (d *v1Decoder) label(f wireField) error {
 	}
 	// Most labels are a name and a value, in that order, each shorter
 	// than 128 bytes: read them without the general field reader.
-	p, name, value := f.lo, "", ""
+	var l span
+	p := f.lo
 	if lo, hi, ok := bytesField(d.body, p, f.hi, tagLabelName); ok {
-		name, p = d.arena[lo:hi], hi
+		l.nlo, l.nhi, p = lo, hi, hi
 	}
 	if lo, hi, ok := bytesField(d.body, p, f.hi, tagLabelValue); ok {
-		value, p = d.arena[lo:hi], hi
+		l.vlo, l.vhi, p = lo, hi, hi
 	}
 	if p == f.hi {
-		d.ls = append(d.ls, labels.Label{Name: name, Value: value})
+		d.ls = append(d.ls, l)
 		return nil
 	}
-	name, value = "", ""
+	l = span{}
 	for p := f.lo; p < f.hi; {
 		g, next, err := nextField(d.body, p, f.hi)
 		if err != nil {
@@ -248,13 +249,13 @@ func (d *v1Decoder) label(f wireField) error {
 				return err
 			}
 			if g.num == fLabelName {
-				name = d.arena[g.lo:g.hi]
+				l.nlo, l.nhi = g.lo, g.hi
 			} else {
-				value = d.arena[g.lo:g.hi]
+				l.vlo, l.vhi = g.lo, g.hi
 			}
 		}
 	}
-	d.ls = append(d.ls, labels.Label{Name: name, Value: value})
+	d.ls = append(d.ls, l)
 	return nil
 }
 

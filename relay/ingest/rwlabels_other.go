@@ -15,11 +15,12 @@ type labelArena struct {
 	sb labels.ScratchBuilder
 }
 
-// build returns the label set of ls, sorted by name, without empty values.
-func (a *labelArena) build(ls []labels.Label) labels.Labels {
+// build returns the label set of the labels ls read from src, sorted by
+// name, without empty values.
+func (a *labelArena) build(src string, ls []span) labels.Labels {
 	a.sb.Reset()
 	for _, l := range ls {
-		a.sb.Add(strings.Clone(l.Name), strings.Clone(l.Value))
+		a.sb.Add(strings.Clone(l.name(src)), strings.Clone(l.value(src)))
 	}
 	return a.sb.Labels()
 }

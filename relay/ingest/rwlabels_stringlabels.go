@@ -23,11 +23,13 @@ type labelArena struct {
 	buf []byte
 }
 
-// build returns the label set of ls, sorted by name, without empty values.
-func (a *labelArena) build(ls []labels.Label) labels.Labels {
+// build returns the label set of the labels ls read from src, sorted by
+// name, without empty values.
+func (a *labelArena) build(src string, ls []span) labels.Labels {
 	n := 0
 	for _, l := range ls {
-		n += sizeLen(len(l.Name)) + len(l.Name) + sizeLen(len(l.Value)) + len(l.Value)
+		nl, vl := l.nhi-l.nlo, l.vhi-l.vlo
+		n += sizeLen(nl) + nl + sizeLen(vl) + vl
 	}
 	if n == 0 {
 		return labels.EmptyLabels()
@@ -37,8 +39,8 @@ func (a *labelArena) build(ls []labels.Label) labels.Labels {
 	}
 	start := len(a.buf)
 	for _, l := range ls {
-		a.buf = appendSized(a.buf, l.Name)
-		a.buf = appendSized(a.buf, l.Value)
+		a.buf = appendSized(a.buf, l.name(src))
+		a.buf = appendSized(a.buf, l.value(src))
 	}
 	data := unsafe.String(&a.buf[start], n)
 	return *(*labels.Labels)(unsafe.Pointer(&data))
