@@ -20,6 +20,9 @@ func (e *Edge) handler() http.Handler {
 	m := http.NewServeMux()
 	m.Handle("/api/v1/write", ingest.NewRemoteWriteHandler(e, ingest.RemoteWriteConfig{
 		MaxBodyBytes: int64(e.cfg.RemoteWrite.MaxBodyBytes), Logger: e.log, Registerer: e.reg,
+		// Submit keeps nothing of a batch once it returned nil (as for
+		// scrapes).
+		ReuseBatches: true,
 	}))
 	m.Handle("/metrics", promhttp.HandlerFor(e.reg, promhttp.HandlerOpts{Registry: e.reg}))
 	m.Handle("/-/healthy", status.Healthy())

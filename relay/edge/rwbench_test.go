@@ -63,7 +63,7 @@ func benchRemoteWrite(b *testing.B, series int, interval time.Duration) {
 	done := make(chan error, 1)
 	go func() { done <- c.run(ctx) }()
 	defer func() { cancel(); <-done }()
-	h := ingest.NewRemoteWriteHandler(rwSink{c, extra}, ingest.RemoteWriteConfig{})
+	h := ingest.NewRemoteWriteHandler(rwSink{c, extra}, ingest.RemoteWriteConfig{ReuseBatches: true})
 
 	bodies := make([][]byte, 8)
 	for k := range bodies {

@@ -31,6 +31,12 @@ type RemoteWriteConfig struct {
 	Registerer prometheus.Registerer
 	// Now is the clock stamping Batch.Timestamp; nil means time.Now.
 	Now func() time.Time
+	// ReuseBatches promises, as ScrapeConfig.ReuseBatches does, that the
+	// sink keeps no reference to a batch's Series slice, or to the Samples
+	// of its series, once Submit has returned nil: the handler then decodes
+	// later requests into the same memory. (Label sets, histograms,
+	// exemplars and Metadata are never reused.)
+	ReuseBatches bool
 }
 
 // DefaultMaxBodyBytes is the body limit when RemoteWriteConfig.MaxBodyBytes is zero.
@@ -58,6 +64,9 @@ type remoteWriteHandler struct {
 
 	bufs sync.Pool // *bytes.Buffer for compressed bodies
 	raw  sync.Pool // *[]byte for decoded bodies
+	// batches holds *batchBufs for remote_write 1.0 requests when the sink
+	// allows their reuse (ReuseBatches); nil otherwise.
+	batches *sync.Pool
 }
 
 // NewRemoteWriteHandler returns the handler of POST /api/v1/write. It
@@ -95,6 +104,9 @@ func NewRemoteWriteHandler(sink Sink, cfg RemoteWriteConfig) http.Handler {
 	}, "reason")
 	h.bufs.New = func() any { return new(bytes.Buffer) }
 	h.raw.New = func() any { return new([]byte) }
+	if cfg.ReuseBatches {
+		h.batches = &sync.Pool{New: func() any { return new(batchBufs) }}
+	}
 	return h
 }
 
@@ -156,7 +168,11 @@ func (h *remoteWriteHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	*rawp = raw
 
-	batch, stats, err := decodeRemoteWrite(raw, version, received.UnixMilli())
+	var reuse *batchBufs
+	if h.batches != nil && version == rwV1 {
+		reuse = h.batches.Get().(*batchBufs)
+	}
+	batch, stats, err := decodeRemoteWrite(raw, version, received.UnixMilli(), reuse)
 	if err != nil {
 		var bre *badRequestError
 		if errors.As(err, &bre) {
@@ -166,10 +182,14 @@ func (h *remoteWriteHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, http.StatusInternalServerError, "internal", err.Error())
 		return
 	}
-	h.submit(r.Context(), w, batch, stats, version)
+	if h.submit(r.Context(), w, batch, stats, version) && reuse != nil {
+		reuse.put(h.batches, batch)
+	}
 }
 
-func (h *remoteWriteHandler) submit(ctx context.Context, w http.ResponseWriter, batch *relay.Batch, stats decodeStats, version rwVersion) {
+// submit hands batch to the sink and answers; it reports whether the sink
+// took it (or there was nothing to take).
+func (h *remoteWriteHandler) submit(ctx context.Context, w http.ResponseWriter, batch *relay.Batch, stats decodeStats, version rwVersion) bool {
 	samples := batch.Samples() // float and histogram samples
 	// A request of metadata only (remote_write 1.0 sends those) is kept too.
 	if samples > 0 || stats.exemplars > 0 || len(batch.Metadata) > 0 {
@@ -177,11 +197,11 @@ func (h *remoteWriteHandler) submit(ctx context.Context, w http.ResponseWriter, 
 			if errors.Is(err, relay.ErrQueueFull) {
 				w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 				h.fail(w, http.StatusServiceUnavailable, "queue_full", "queue cannot take the request now: "+err.Error())
-				return
+				return false
 			}
 			h.log.Error("remote_write submit failed", "err", err, "samples", samples)
 			h.fail(w, http.StatusInternalServerError, "submit_failed", "store the request: "+err.Error())
-			return
+			return false
 		}
 		h.ingested.Add(float64(samples))
 	}
@@ -190,6 +210,7 @@ func (h *remoteWriteHandler) submit(ctx context.Context, w http.ResponseWriter, 
 	}
 	h.requests.WithLabelValues(strconv.Itoa(http.StatusNoContent)).Inc()
 	w.WriteHeader(http.StatusNoContent)
+	return true
 }
 
 // fail answers code with a one-line reason and counts it.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/prometheus/common/model"
@@ -44,12 +45,34 @@ func badRequest(reason, format string, args ...any) error {
 
 // decodeRemoteWrite decodes an uncompressed remote_write protobuf message
 // into a Batch stamped with receivedMs. Any error is a *badRequestError.
-// The returned Batch does not refer to body.
-func decodeRemoteWrite(body []byte, v rwVersion, receivedMs int64) (*relay.Batch, decodeStats, error) {
+// The returned Batch does not refer to body. A 1.0 message is decoded
+// into reuse's memory when it is not nil.
+func decodeRemoteWrite(body []byte, v rwVersion, receivedMs int64, reuse *batchBufs) (*relay.Batch, decodeStats, error) {
 	if v == rwV2 {
 		return decodeV2(body, receivedMs)
 	}
-	return decodeV1(body, receivedMs)
+	return decodeV1(body, receivedMs, reuse)
+}
+
+// batchBufs is the memory of a decoded remote_write 1.0 batch, its series
+// and their float samples, kept for the next request.
+type batchBufs struct {
+	series []relay.Series
+	flat   []relay.Sample
+}
+
+// maxReusedSeries bounds the series (and samples) whose memory is kept.
+const maxReusedSeries = 1 << 16
+
+// put keeps the memory of b, whose series were decoded into bb, in pool,
+// holding no reference to anything else of b.
+func (bb *batchBufs) put(pool *sync.Pool, b *relay.Batch) {
+	clear(b.Series)
+	if cap(b.Series) > maxReusedSeries || cap(bb.flat) > maxReusedSeries {
+		return
+	}
+	bb.series = b.Series[:0]
+	pool.Put(bb)
 }
 
 func decodeV2(body []byte, receivedMs int64) (*relay.Batch, decodeStats, error) {

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/golang/snappy"
@@ -52,12 +53,26 @@ func checkDecoded(t *testing.T, raw []byte, v rwVersion) {
 	// The batch must not refer to the body, whose buffer the handler
 	// reuses: the copy decoded is overwritten before the comparison.
 	scratch := bytes.Clone(raw)
-	b, stats, err := decodeRemoteWrite(scratch, v, 1)
+	b, stats, err := decodeRemoteWrite(scratch, v, 1, nil)
 	for i := range scratch {
 		scratch[i] = 0xa5
 	}
 	if v == rwV1 {
 		compareWithReference(t, raw, b, stats, err)
+		// Decoded again into the memory of the first decoding, as the
+		// handler does with ReuseBatches.
+		if err == nil {
+			var pool sync.Pool
+			reuse := new(batchBufs)
+			first, _, _ := decodeRemoteWrite(bytes.Clone(raw), v, 1, reuse)
+			reuse.put(&pool, first)
+			again := bytes.Clone(raw)
+			b2, stats2, err2 := decodeRemoteWrite(again, v, 1, reuse)
+			for i := range again {
+				again[i] = 0xa5
+			}
+			compareWithReference(t, raw, b2, stats2, err2)
+		}
 	}
 	if err != nil {
 		if _, ok := err.(*badRequestError); !ok {

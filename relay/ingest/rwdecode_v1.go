@@ -45,7 +45,7 @@ func notProtobuf(err error) error {
 	return badRequest("bad_protobuf", "body is not a protobuf prometheus.WriteRequest: %v", err)
 }
 
-func decodeV1(body []byte, receivedMs int64) (*relay.Batch, decodeStats, error) {
+func decodeV1(body []byte, receivedMs int64, reuse *batchBufs) (*relay.Batch, decodeStats, error) {
 	var stats decodeStats
 	nSeries, nMeta, nSamples, unknown, err := countV1(body)
 	if err != nil {
@@ -59,8 +59,12 @@ func decodeV1(body []byte, receivedMs int64) (*relay.Batch, decodeStats, error) 
 		// Strings read from the body alias it: every one the batch keeps
 		// is copied (label sets are built anew, metadata cloned).
 		arena: unsafe.String(unsafe.SliceData(body), len(body)),
-		flat:  make([]relay.Sample, 0, nSamples),
-		batch: &relay.Batch{Timestamp: receivedMs, Series: make([]relay.Series, 0, nSeries)},
+		batch: &relay.Batch{Timestamp: receivedMs},
+	}
+	if reuse != nil && cap(reuse.flat) >= nSamples && cap(reuse.series) >= nSeries {
+		d.flat, d.batch.Series = reuse.flat[:0], reuse.series[:0]
+	} else {
+		d.flat, d.batch.Series = make([]relay.Sample, 0, nSamples), make([]relay.Series, 0, nSeries)
 	}
 	index := 0
 	for p := 0; p < len(body); {
@@ -80,6 +84,9 @@ func decodeV1(body []byte, receivedMs int64) (*relay.Batch, decodeStats, error) 
 				return nil, stats, err
 			}
 		}
+	}
+	if reuse != nil {
+		reuse.flat = d.flat
 	}
 	return d.batch, d.stats, nil
 }
