@@ -45,6 +45,9 @@ func runCommand() *cli.Command {
 			if cfg.Edge == nil && cfg.Cloud != nil {
 				liftDefaultLimit(log)
 			}
+			if cfg.Cloud == nil && cfg.Edge != nil {
+				setEdgeGC(log)
+			}
 			rl := &reloader{path: c.String("config"), running: cfg, log: log}
 			return runRoles(ctx, rl, c.Bool("web.enable-lifecycle"), hup)
 		},
