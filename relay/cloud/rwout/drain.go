@@ -13,7 +13,8 @@ import (
 )
 
 // The drain: one reader takes blocks from the queue in order and hands
-// each item to the shard its hash names; each shard batches its items
+// each item to the shard its hash names, a block's items for one shard in
+// one send (route.go); each shard batches its items
 // into requests and sends them (shard.go). A block is done once every one
 // of its items was sent or dropped; the acker deletes done blocks from the
 // queue in order. The samples in flight are bounded by
@@ -38,8 +39,7 @@ type tracked struct {
 	left atomic.Int64
 }
 
-// item is one item of a block on its way to a shard; an item without a
-// block is a hint to send what the shard holds now.
+// item is one item of a block on its way to a shard.
 type item struct {
 	tenant string
 	h      itemHeader
@@ -54,7 +54,9 @@ type drain struct {
 	after uint64 // Seq of the last block handed out
 	acks  *acker
 	sem   *semaphore.Weighted
-	size  int64 // of sem
+	size  int64       // of sem
+	stage []staged    // by shard: items of the block being routed (route.go)
+	free  chan []item // item slices the shards are done with, for reuse
 }
 
 // Run drains the queue until ctx ends (see the package doc), then lets
@@ -65,7 +67,7 @@ func (f *Forwarder) Run(ctx context.Context) error {
 		return nil
 	}
 	defer f.queue.Release()
-	d := &drain{f: f, acks: newAcker(f.queue, f.log)}
+	d := &drain{f: f, acks: newAcker(f.queue, f.log), free: make(chan []item, freeItemSlices)}
 	sendCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(stopGrace, cancel) })
@@ -101,6 +103,7 @@ func (d *drain) feed(ctx context.Context, sh *shardSet, n int) (int, error) {
 	d.size = int64(f.q.capacity) * int64(n)
 	d.sem = semaphore.NewWeighted(d.size)
 	sh.sem = d.sem
+	d.stage = make([]staged, n)
 	reconsider := time.Now().Add(reshardEvery)
 	idle := false
 	for {
@@ -135,50 +138,6 @@ func (d *drain) feed(ctx context.Context, sh *shardSet, n int) (int, error) {
 			}
 		}
 	}
-}
-
-// route hands every item of b to its shard.
-func (d *drain) route(ctx context.Context, sh *shardSet, b store.Block) error {
-	f := d.f
-	f.queue.Sending(b.Seq)
-	t := &tracked{seq: b.Seq}
-	t.left.Store(1)
-	d.acks.track(b.Seq)
-	d.after = b.Seq
-	defer d.done(t)
-	hdr, items, err := openRecord(b.Data)
-	if err != nil {
-		f.log.Error("remote_write queue: malformed block skipped", "seq", b.Seq, "err", err)
-		return nil
-	}
-	cutoff := int64(0)
-	if f.q.ageLimit > 0 {
-		cutoff = time.Now().Add(-f.q.ageLimit).UnixMilli()
-	}
-	for len(items) > 0 {
-		h, field, rest, err := nextItem(items)
-		if err != nil {
-			f.log.Error("remote_write queue: malformed block; its rest skipped", "seq", b.Seq, "err", err)
-			return nil
-		}
-		items = rest
-		if h.Kind == kindSeries && cutoff != 0 && h.Newest < cutoff {
-			f.countDrop(reasonTooOld, h.Samples, h.Histograms, h.Exemplars)
-			continue
-		}
-		w := min(max(int64(h.total()), 1), d.size)
-		if err := d.sem.Acquire(ctx, w); err != nil {
-			return err
-		}
-		t.left.Add(1)
-		select {
-		case sh.shards[int(h.Hash%uint32(len(sh.shards)))].in <- item{tenant: hdr.Tenant, h: h, field: field, blk: t, weight: w}:
-		case <-ctx.Done():
-			d.sem.Release(w)
-			return ctx.Err()
-		}
-	}
-	return nil
 }
 
 // done marks one part of t done; the last one hands t to the acker.

@@ -24,7 +24,7 @@ type shardSet struct {
 type shard struct {
 	d    *drain
 	set  *shardSet
-	in   chan item
+	in   chan []item // a block's items for this shard; nil: send what it holds
 	pend map[string]*pending
 	snap []byte // snappy-encoded body, reused
 }
@@ -50,7 +50,7 @@ func (p *pending) reset() {
 func (d *drain) startShards(ctx context.Context, n int) *shardSet {
 	set := &shardSet{shards: make([]*shard, n)}
 	for i := range set.shards {
-		s := &shard{d: d, set: set, in: make(chan item, 512), pend: map[string]*pending{}}
+		s := &shard{d: d, set: set, in: make(chan []item, 512), pend: map[string]*pending{}}
 		set.shards[i] = s
 		set.wg.Add(1)
 		go func() {
@@ -66,7 +66,7 @@ func (d *drain) startShards(ctx context.Context, n int) *shardSet {
 func (set *shardSet) hint() {
 	for _, s := range set.shards {
 		select {
-		case s.in <- item{}:
+		case s.in <- nil:
 		default:
 		}
 	}
@@ -86,16 +86,19 @@ func (s *shard) run(ctx context.Context) {
 	defer tick.Stop()
 	for {
 		select {
-		case it, ok := <-s.in:
+		case items, ok := <-s.in:
 			if !ok {
 				s.sendAll(ctx, 0)
 				return
 			}
-			if it.blk == nil {
+			if items == nil {
 				s.sendAll(ctx, 0)
 				continue
 			}
-			s.add(ctx, it)
+			for _, it := range items {
+				s.add(ctx, it)
+			}
+			s.d.reuse(items)
 		case <-tick.C:
 			s.sendAll(ctx, qc.deadline)
 		}
