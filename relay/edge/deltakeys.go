@@ -11,7 +11,7 @@ import (
 	"github.com/edgerelay/edgerelay/relay/deltaconv"
 )
 
-// seriesKeys keeps, per target, the label sets of its last scrape by
+// seriesKeys finds, per target, the label sets of its last scrape by
 // position: a target exposes its series in the same order scrape after
 // scrape, with the same label sets (the scrape cache hands over the very
 // same ones), so a steady scrape builds no key at all.
@@ -23,9 +23,11 @@ import (
 // it sends the key: a series' labels are held once, by the scrape cache,
 // not once more as a key. That needs the merge to keep distinct label
 // sets distinct, so a scrape with a series carrying an identity label's
-// name goes through deltaconv.ScrapeOf instead. Otherwise the keys are
-// built and kept here, and the encoder keeps these strings as its
-// dictionary's keys (delta.Scrape.StableLabels).
+// name goes through deltaconv.ScrapeOf instead; a label set is checked
+// for that when it is not where the encoder's dictionary has it
+// (delta.Encoder.Dictionary), so nothing is kept here per series.
+// Otherwise the keys are built and kept here, and the encoder keeps these
+// strings as its dictionary's keys (delta.Scrape.StableLabels).
 //
 // Owned by the commit loop, like deltaEncoder.
 type seriesKeys struct {
@@ -33,12 +35,15 @@ type seriesKeys struct {
 	extra   []labels.Label         // identity labels, sorted by name
 }
 
-// targetKeys are the label sets of a target's last scrape and, without
-// labelsAsIDs, their keys.
+// targetKeys are, without labelsAsIDs, the label sets of a target's last
+// scrape and their keys. With labelsAsIDs the encoder's dictionary holds
+// the label sets: checked says every label set in it was checked against
+// the identity labels (merges).
 type targetKeys struct {
-	in   []labels.Labels
-	keys []string
-	gen  uint64 // encoder generation of the last scrape
+	in      []labels.Labels
+	keys    []string
+	gen     uint64 // encoder generation of the last scrape
+	checked bool
 }
 
 func newSeriesKeys(extra labels.Labels) *seriesKeys {
@@ -80,7 +85,7 @@ func (k *seriesKeys) merges(ls labels.Labels) bool {
 // without exactly one float sample, a histogram, an exemplar), and with
 // labelsAsIDs for one with a series that has an identity label's name: the
 // caller then uses deltaconv.ScrapeOf.
-func (k *seriesKeys) scrapeOf(b *relay.Batch, s *delta.Scrape, gen uint64) bool {
+func (k *seriesKeys) scrapeOf(b *relay.Batch, s *delta.Scrape, enc *delta.Encoder) bool {
 	if !b.Scrape {
 		return false
 	}
@@ -96,7 +101,7 @@ func (k *seriesKeys) scrapeOf(b *relay.Batch, s *delta.Scrape, gen uint64) bool 
 		t = &targetKeys{}
 		k.targets[target] = t
 	}
-	t.gen = gen
+	t.gen = enc.Generation()
 	var attrs []byte
 	b.TargetLabels.Range(func(l labels.Label) { attrs = delta.AppendLabel(attrs, l.Name, l.Value) })
 	*s = delta.Scrape{
@@ -110,35 +115,11 @@ func (k *seriesKeys) scrapeOf(b *relay.Batch, s *delta.Scrape, gen uint64) bool 
 	}
 	if labelsAsIDs {
 		s.Keys = k
-	}
-	n := len(b.Series)
-	if len(t.in) > n {
-		clear(t.in[n:]) // keep no label set of series gone
-		t.in = t.in[:n]
-		if !labelsAsIDs {
-			clear(t.keys[n:])
-			t.keys = t.keys[:n]
+		if !t.ids(k, b, s, enc) {
+			return false
 		}
-	}
-	var buf []byte
-	for i := range b.Series {
-		sr := &b.Series[i]
-		if i >= len(t.in) || !labels.Equal(t.in[i], sr.Labels) {
-			if labelsAsIDs && k.merges(sr.Labels) {
-				return false
-			}
-			if !labelsAsIDs {
-				buf = deltaconv.AppendMerged(buf[:0], sr.Labels, k.extra)
-			}
-			t.set(i, sr.Labels, string(buf))
-		}
-		id := ""
-		if labelsAsIDs {
-			id = idOf(sr.Labels)
-		} else {
-			id = t.keys[i]
-		}
-		s.Series = append(s.Series, delta.Series{Labels: id, T: sr.Samples[0].T, V: math.Float64bits(sr.Samples[0].V)})
+	} else {
+		t.keysOf(k, b, s)
 	}
 	for family, m := range b.Metadata {
 		s.Metadata = append(s.Metadata, delta.Meta{Family: family, Type: m.Type, Help: m.Help, Unit: m.Unit})
@@ -146,15 +127,55 @@ func (k *seriesKeys) scrapeOf(b *relay.Batch, s *delta.Scrape, gen uint64) bool 
 	return true
 }
 
-// set records ls, and without labelsAsIDs its key, at position i.
+// ids gives s b's label sets' own strings as series identities
+// (labelsAsIDs). A label set the encoder's dictionary holds at the same
+// position was checked when it came; any other is checked now: it reports
+// false for one with an identity label's name.
+func (t *targetKeys) ids(k *seriesKeys, b *relay.Batch, s *delta.Scrape, enc *delta.Encoder) bool {
+	var dict delta.Dictionary
+	if t.checked {
+		dict = enc.Dictionary(s.Target)
+	}
+	for i := range b.Series {
+		sr := &b.Series[i]
+		id := idOf(sr.Labels)
+		if !dict.Holds(i, id) && k.merges(sr.Labels) {
+			t.checked = false
+			return false
+		}
+		s.Series = append(s.Series, delta.Series{Labels: id, T: sr.Samples[0].T, V: math.Float64bits(sr.Samples[0].V)})
+	}
+	t.checked = true
+	return true
+}
+
+// keysOf gives s b's keys, built for the label sets not at the same
+// position in the target's last scrape (without labelsAsIDs).
+func (t *targetKeys) keysOf(k *seriesKeys, b *relay.Batch, s *delta.Scrape) {
+	n := len(b.Series)
+	if len(t.in) > n {
+		clear(t.in[n:]) // keep no label set of series gone
+		t.in = t.in[:n]
+		clear(t.keys[n:])
+		t.keys = t.keys[:n]
+	}
+	var buf []byte
+	for i := range b.Series {
+		sr := &b.Series[i]
+		if i >= len(t.in) || !labels.Equal(t.in[i], sr.Labels) {
+			buf = deltaconv.AppendMerged(buf[:0], sr.Labels, k.extra)
+			t.set(i, sr.Labels, string(buf))
+		}
+		s.Series = append(s.Series, delta.Series{Labels: t.keys[i], T: sr.Samples[0].T, V: math.Float64bits(sr.Samples[0].V)})
+	}
+}
+
+// set records ls and its key at position i.
 func (t *targetKeys) set(i int, ls labels.Labels, key string) {
 	if i < len(t.in) {
 		t.in[i] = ls
 	} else {
 		t.in = append(t.in, ls)
-	}
-	if labelsAsIDs {
-		return
 	}
 	if i < len(t.keys) {
 		t.keys[i] = key
@@ -166,7 +187,7 @@ func (t *targetKeys) set(i int, ls labels.Labels, key string) {
 // scrapeOf fills d.scratch with b: from the kept keys for a plain float
 // scrape, otherwise with deltaconv.ScrapeOf.
 func (d *deltaEncoder) scrapeOf(b *relay.Batch) bool {
-	if d.keysOf.scrapeOf(b, &d.scratch, d.enc.Generation()) {
+	if d.keysOf.scrapeOf(b, &d.scratch, d.enc) {
 		return true
 	}
 	return deltaconv.ScrapeOf(b, &d.scratch, d.extra, &d.keys)

@@ -26,10 +26,27 @@ func TestSeriesKeysMatchScrapeOf(t *testing.T) {
 	t.Run("identity labels merged", func(t *testing.T) {
 		seriesKeysMatch(t, labels.FromStrings("i", "ext", "region", "eu", "site", "plant-7"), 0)
 	})
+	// Series carrying site come in one scrape in three, where the
+	// encoder's dictionary may hold the others at the same places: such a
+	// scrape is never taken.
+	t.Run("identity labels now and then", func(t *testing.T) {
+		seriesKeysMatch(t, labels.FromStrings("region", "eu", "site", "plant-7"), 3)
+	})
+}
+
+// carries reports whether a series of b has a label named as one of extra.
+func carries(b *relay.Batch, extra labels.Labels) bool {
+	for _, sr := range b.Series {
+		found := false
+		extra.Range(func(l labels.Label) { found = found || sr.Labels.Has(l.Name) })
+		if found {
+			return true
+		}
+	}
+	return false
 }
 
 func seriesKeysMatch(t *testing.T, extra labels.Labels, site int) {
-	merged := site >= 0
 	for seed := range uint64(4) {
 		g := &scrapeGen{rng: rand.New(rand.NewPCG(seed, 7)), values: map[string]float64{}, ts: 1_700_000_000_000, site: site}
 		ref, got := delta.NewEncoder(1), delta.NewEncoder(1)
@@ -54,7 +71,8 @@ func seriesKeysMatch(t *testing.T, extra labels.Labels, site int) {
 				if !deltaconv.ScrapeOf(b, &sRef, extra, &kb) {
 					t.Fatal("deltaconv.ScrapeOf refused a float scrape")
 				}
-				taken := keys.scrapeOf(b, &sGot, got.Generation())
+				taken := keys.scrapeOf(b, &sGot, got)
+				merged := carries(b, extra)
 				switch {
 				case !taken && !merged:
 					t.Fatal("seriesKeys refused a float scrape")
@@ -69,7 +87,9 @@ func seriesKeysMatch(t *testing.T, extra labels.Labels, site int) {
 				sGot.Metadata = append(sGot.Metadata[:0], sRef.Metadata...)
 				want := ref.AppendFrame(nil, &sRef)
 				have := got.AppendFrame(nil, &sGot)
-				if !bytes.Equal(want, have) {
+				// Now and then (site > 0) got's frames change between keyed
+				// and not, each change a full frame ref does not make.
+				if site <= 0 && !bytes.Equal(want, have) {
 					t.Fatalf("seed %d round %d target %d: frames differ (%d and %d bytes)", seed, round, target, len(want), len(have))
 				}
 			}
@@ -92,7 +112,7 @@ func TestSeriesKeysLeaveOtherBatches(t *testing.T) {
 	}
 	for name, b := range cases {
 		var s delta.Scrape
-		if newSeriesKeys(labels.EmptyLabels()).scrapeOf(b, &s, 1) {
+		if newSeriesKeys(labels.EmptyLabels()).scrapeOf(b, &s, delta.NewEncoder(1)) {
 			t.Errorf("%s: taken", name)
 		}
 	}

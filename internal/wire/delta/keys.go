@@ -25,3 +25,24 @@ func (e *Encoder) appendKey(dst []byte, s *Scrape, labels string) []byte {
 	dst = binary.AppendUvarint(dst, uint64(len(e.kbuf)))
 	return append(dst, e.kbuf...)
 }
+
+// Dictionary is a target's series dictionary as its last frame left it,
+// for a caller that compares its next scrape with it.
+type Dictionary struct{ t *encTarget }
+
+// Dictionary returns target's dictionary if its last frame was given
+// Scrape.Keys (its series are identity strings), the zero Dictionary,
+// which holds nothing, otherwise. It is valid until the next AppendFrame
+// or Checkpoint.
+func (e *Encoder) Dictionary(target string) Dictionary {
+	if t := e.targets[target]; t != nil && t.keyed {
+		return Dictionary{t}
+	}
+	return Dictionary{}
+}
+
+// Holds reports whether the series at position i of the dictionary (the
+// order of first appearance in the generation) is labels.
+func (d Dictionary) Holds(i int, labels string) bool {
+	return d.t != nil && i < len(d.t.slots) && d.t.slots[i].labels == labels
+}
