@@ -88,6 +88,12 @@ type seriesCache struct {
 	order []*loopEntry // exposed series of the last successful scrape, in order
 	next  []*loopEntry // this scrape's, so far
 	pos   int          // where in order the next exposed series is expected
+
+	// While a scrape repeats the last one, next and cur stay empty: nrec
+	// and ntr count the entries of order and series of prev it repeated
+	// so far (-1: next and cur hold this scrape's), and after a steady
+	// scrape neither keeps memory of its own.
+	nrec, ntr int
 }
 
 func newSeriesCache() *seriesCache {
@@ -142,6 +148,15 @@ func (c *seriesCache) touch(e *loopEntry) bool {
 }
 
 func (c *seriesCache) record(e *loopEntry) {
+	if c.nrec >= 0 {
+		if c.nrec < len(c.order) && c.order[c.nrec] == e {
+			e.pos = int32(c.nrec)
+			c.nrec++
+			return
+		}
+		c.next = append(c.next[:0], c.order[:c.nrec]...)
+		c.nrec = -1
+	}
 	e.pos = int32(len(c.next))
 	c.next = append(c.next, e)
 }
@@ -235,60 +250,20 @@ func (c *seriesCache) release(e *loopEntry) {
 	}
 }
 
-// refs returns byRef, rebuilt from the entries if a steady scrape
-// dropped it.
-func (c *seriesCache) refs() map[uint64]*loopSeries {
-	if c.byRef == nil {
-		c.byRef = make(map[uint64]*loopSeries, c.n)
-		for _, e := range c.index() {
-			if s := e.s; s != nil {
-				if ref := s.lset.Hash(); c.byRef[ref] == nil {
-					c.byRef[ref] = s
-				}
-			}
-		}
-	}
-	return c.byRef
-}
-
-// index returns the map of entries, rebuilt from order and side if a
-// steady scrape dropped it.
-func (c *seriesCache) index() map[string]*loopEntry {
-	if c.entries == nil {
-		c.entries = make(map[string]*loopEntry, c.n)
-		for _, e := range c.order {
-			c.entries[e.key] = e
-		}
-		for k, e := range c.side {
-			c.entries[k] = e
-		}
-	}
-	return c.entries
-}
-
-// dropIndex drops the map of entries once order (the scrape just ended,
-// in order) and side hold every entry, and no report series is an
-// exposed one.
-func (c *seriesCache) dropIndex() {
-	if c.entries == nil {
-		return
-	}
-	for _, e := range c.side {
-		if int(e.pos) < len(c.order) && c.order[e.pos] == e {
-			return // a report series the scrape exposed too
-		}
-	}
-	if len(c.order)+len(c.side) == c.n {
-		c.entries = nil
-	}
-}
-
 // track marks s as exposed in this iteration, for staleness.
 func (c *seriesCache) track(s *loopSeries) {
 	if s.tracked == c.iter+1 {
 		return
 	}
 	s.tracked = c.iter + 1
+	if c.ntr >= 0 {
+		if c.ntr < len(c.prev) && c.prev[c.ntr] == s {
+			c.ntr++
+			return
+		}
+		c.cur = append(c.cur[:0], c.prev[:c.ntr]...)
+		c.ntr = -1
+	}
 	c.cur = append(c.cur, s)
 }
 
@@ -345,8 +320,13 @@ func (c *seriesCache) iterDone(flush bool) {
 	if flush {
 		// Every entry of this scrape is still cached: its order is the
 		// next scrape's guess. Otherwise the last success's still is.
-		clear(c.order)
-		c.order, c.next = c.next, c.order[:0]
+		if c.nrec >= 0 {
+			clear(c.order[c.nrec:])
+			c.order, c.next = c.order[:c.nrec], nil
+		} else {
+			clear(c.order)
+			c.order, c.next = c.next, c.order[:0]
+		}
 		if c.adds == 0 && !c.keep {
 			c.byRef = nil
 			c.dropIndex()
@@ -355,8 +335,14 @@ func (c *seriesCache) iterDone(flush bool) {
 	c.adds = 0
 	clear(c.next)
 	c.next, c.pos = c.next[:0], 0
-	clear(c.prev)
-	c.prev, c.cur = c.cur, c.prev[:0]
+	if c.ntr >= 0 {
+		clear(c.prev[c.ntr:])
+		c.prev, c.cur = c.prev[:c.ntr], nil
+	} else {
+		clear(c.prev)
+		c.prev, c.cur = c.cur, c.prev[:0]
+	}
+	c.nrec, c.ntr = c.steady(), c.steady()
 	c.iter++
 	c.seen = 0
 }

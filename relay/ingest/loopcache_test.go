@@ -12,8 +12,9 @@ import (
 )
 
 // TestLoopCacheWithoutMaps scrapes the same changing bodies with two
-// loops, one whose cache drops its maps after steady scrapes (as every
-// cache does) and one whose cache keeps them, and wants the same batches
+// loops, one whose cache drops its maps and spare lists after steady
+// scrapes (as every cache does) and one whose cache keeps them, and wants
+// the same batches
 // from both: series added in the middle, gone, reordered, exposed twice,
 // dropped by metric relabelling, named like a report series, and a failed
 // scrape in between.
@@ -27,7 +28,7 @@ func TestLoopCacheWithoutMaps(t *testing.T) {
 		"a{x=\"1\"} 1\na{x=\"1.5\"} 6\nb 3\nc 4\n",
 		"c 4\na{x=\"1.5\"} 6\na{x=\"1\"} 1\n", // reordered
 		"c 4\na{x=\"1.5\"} 6\na{x=\"1\"} 1\n",
-		"", // HTTP 500
+		"",                                                  // HTTP 500
 		"c 4\na{x=\"1.5\"} 6\na{x=\"1\"} 1\na{x=\"1\"} 7\n", // exposed twice
 		base, base,
 		base + "up 5\n", // a report series' name
