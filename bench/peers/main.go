@@ -87,7 +87,7 @@ func parseFlags() options {
 	flag.StringVar(&o.ingestSeries, "ingest-series", "60k", "series the Prometheus agent scrapes for the remote_write table; empty skips it")
 	flag.StringVar(&o.edgeOutage, "edge-outage", "link", "edgerelay's outage: link (the UDP path edge→cloud drops everything) or receiver (as for the peers)")
 	flag.StringVar(&o.edgerelayBin, "edgerelay", "", "edgerelay binary to measure; empty builds ./cmd/edgerelay")
-	flag.StringVar(&o.profileDir, "profile", "", "directory for CPU profiles of edgerelay's edge and cloud over each window")
+	flag.StringVar(&o.profileDir, "profile", "", "directory for CPU profiles of edgerelay's edge and cloud over each window, and heap profiles at its end")
 	flag.StringVar(&o.out, "out", "bench/results", "directory of the results files (<date>.md, appended)")
 	flag.BoolVar(&o.install, "install", true, "apt-get install the peers that are missing")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary directory (configs, data, logs)")
