@@ -320,13 +320,7 @@ func (c *seriesCache) iterDone(flush bool) {
 	if flush {
 		// Every entry of this scrape is still cached: its order is the
 		// next scrape's guess. Otherwise the last success's still is.
-		if c.nrec >= 0 {
-			clear(c.order[c.nrec:])
-			c.order, c.next = c.order[:c.nrec], nil
-		} else {
-			clear(c.order)
-			c.order, c.next = c.next, c.order[:0]
-		}
+		c.order, c.next = roll(c.order, c.next, c.nrec)
 		if c.adds == 0 && !c.keep {
 			c.byRef = nil
 			c.dropIndex()
@@ -335,13 +329,7 @@ func (c *seriesCache) iterDone(flush bool) {
 	c.adds = 0
 	clear(c.next)
 	c.next, c.pos = c.next[:0], 0
-	if c.ntr >= 0 {
-		clear(c.prev[c.ntr:])
-		c.prev, c.cur = c.prev[:c.ntr], nil
-	} else {
-		clear(c.prev)
-		c.prev, c.cur = c.cur, c.prev[:0]
-	}
+	c.prev, c.cur = roll(c.prev, c.cur, c.ntr)
 	c.nrec, c.ntr = c.steady(), c.steady()
 	c.iter++
 	c.seen = 0

@@ -58,3 +58,16 @@ func (c *seriesCache) dropIndex() {
 		c.entries = nil
 	}
 }
+
+// roll ends an iteration of a list kept by iteration: it returns the
+// list of the iteration that ends, last's first n when the iteration
+// repeated them (n >= 0; no spare is kept) or this, and the spare to fill
+// in the next iteration.
+func roll[T any](last, this []T, n int) (done, spare []T) {
+	if n >= 0 {
+		clear(last[n:])
+		return last[:n], nil
+	}
+	clear(last)
+	return this, last[:0]
+}
