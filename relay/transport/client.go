@@ -140,7 +140,7 @@ func (c *Conn) handshake(ctx context.Context, cfg ClientConfig) (*bufio.Reader, 
 	}
 	c.sent.Add(uint64(len(b)))
 	str.SetReadDeadline(time.Now().Add(helloTimeout))
-	br := bufio.NewReaderSize(str, 4<<10)
+	br := bufio.NewReaderSize(dataFirst{str}, 4<<10)
 	f, err := readFrame(br, -1)
 	str.SetReadDeadline(time.Time{})
 	if err != nil {

@@ -2,7 +2,11 @@ package transport
 
 import (
 	"context"
+	"errors"
+	"net"
 	"time"
+
+	"github.com/quic-go/quic-go"
 )
 
 // Groups of blocks: an edge pipelines up to a window of blocks, so while
@@ -71,6 +75,23 @@ func (c *serverConn) ready() bool {
 	_, err := c.br.Peek(1)
 	c.str.SetReadDeadline(time.Time{})
 	return err == nil
+}
+
+// dataFirst reads a stream for a bufio.Reader that read deadlines come
+// and go under (ready, the HELLO's timeout). A stream read can return data
+// together with the deadline's timeout; bufio.Reader keeps such an error
+// and returns it once the data is used up, long after the deadline was
+// cleared, ending a healthy connection. dataFirst returns the data alone:
+// a read past the deadline that finds nothing still times out.
+type dataFirst struct{ *quic.Stream }
+
+func (r dataFirst) Read(p []byte) (int, error) {
+	n, err := r.Stream.Read(p)
+	var nerr net.Error
+	if n > 0 && errors.As(err, &nerr) && nerr.Timeout() {
+		err = nil
+	}
+	return n, err
 }
 
 // isBlock reports whether f is a block frame a group may hold.

@@ -36,7 +36,7 @@ func (s *Server) serveConn(ctx context.Context, qc *quic.Conn) {
 		}
 		return
 	}
-	c := &serverConn{s: s, qc: qc, str: str, br: bufio.NewReaderSize(str, readBufSize), log: log}
+	c := &serverConn{s: s, qc: qc, str: str, br: bufio.NewReaderSize(dataFirst{str}, readBufSize), log: log}
 	peer, ok := c.hello()
 	if !ok {
 		return
