@@ -39,7 +39,7 @@ func newApp() *cli.App {
 		Version: version.String(),
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error", EnvVars: envs("log-level")},
-			&cli.StringFlag{Name: "memory-limit", Value: "128MiB", Usage: "soft limit for the Go heap (GOMEMLIMIT); 0 disables; the GOMEMLIMIT variable wins; left at its default, it is raised while the live heap needs more than it allows (see docs/operations.md)", EnvVars: envs("memory-limit")},
+			&cli.StringFlag{Name: "memory-limit", Value: "128MiB", Usage: "soft limit for the Go heap (GOMEMLIMIT); 0 disables; the GOMEMLIMIT variable wins; left at its default, it is raised while the live heap needs more than it allows, and a process running only the cloud role drops it (see docs/operations.md)", EnvVars: envs("memory-limit")},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "text or json", EnvVars: envs("log-format")},
 		},
 		Before: setMemoryLimit,
