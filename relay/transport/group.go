@@ -3,10 +3,9 @@ package transport
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"time"
-
-	"github.com/quic-go/quic-go"
 )
 
 // Groups of blocks: an edge pipelines up to a window of blocks, so while
@@ -83,10 +82,10 @@ func (c *serverConn) ready() bool {
 // and returns it once the data is used up, long after the deadline was
 // cleared, ending a healthy connection. dataFirst returns the data alone:
 // a read past the deadline that finds nothing still times out.
-type dataFirst struct{ *quic.Stream }
+type dataFirst struct{ r io.Reader }
 
 func (r dataFirst) Read(p []byte) (int, error) {
-	n, err := r.Stream.Read(p)
+	n, err := r.r.Read(p)
 	var nerr net.Error
 	if n > 0 && errors.As(err, &nerr) && nerr.Timeout() {
 		err = nil
