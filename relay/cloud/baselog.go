@@ -86,7 +86,9 @@ func replay(f *os.File, dec *delta.Decoder) (good int64, failed int) {
 				continue
 			}
 			if err == nil {
-				_, err = dec.Apply(frame)
+				var scr *delta.Scrape
+				scr, err = dec.Apply(frame)
+				delta.Release(scr)
 			}
 			if err != nil {
 				failed++

@@ -270,6 +270,7 @@ func (r *receiver) rebuild(p transport.Peer, seq uint64, lane uint8, sb *siteBas
 			return nil, fc, err
 		}
 		b, err := sb.rb.Batch(scr)
+		delta.Release(scr) // the batch keeps none of its arrays
 		if err != nil {
 			return nil, fc, err
 		}

@@ -64,7 +64,9 @@ func (r *receiver) base(_ context.Context, p transport.Peer, seq uint64, lane ui
 			continue
 		}
 		if err == nil {
-			_, err = sb.dec.Apply(f)
+			var scr *delta.Scrape
+			scr, err = sb.dec.Apply(f)
+			delta.Release(scr)
 		}
 		var need *delta.ErrNeedFull
 		if errors.As(err, &need) {

@@ -309,10 +309,12 @@ func (d *Decoder) commitIncremental(st *decTarget, added []string, absent int, t
 	st.applyExtras(d.xs)
 }
 
-// scrape returns the target's current scrape as a new value.
+// scrape returns the target's current scrape as a new value, its
+// per-series arrays possibly those of a released one (Release).
 func (st *decTarget) scrape(target string) *Scrape {
+	series, data := takeArrays(st.npresent)
 	s := &Scrape{Target: target, Timestamp: st.ts, Attrs: st.attrs,
-		Series: make([]Series, 0, st.npresent), Metadata: slices.Clone(st.meta)}
+		Series: series, Metadata: slices.Clone(st.meta)}
 	for i := range st.slots {
 		if sl := &st.slots[i]; sl.present {
 			if sl.extra {
@@ -321,7 +323,10 @@ func (st *decTarget) scrape(target string) *Scrape {
 			}
 			if sl.klen > 0 {
 				if s.Data == nil {
-					s.Data = make([]string, len(s.Series), cap(s.Series))
+					if data == nil {
+						data = make([]string, 0, cap(s.Series))
+					}
+					s.Data = append(data, make([]string, len(s.Series))...)
 				}
 				s.Data = append(s.Data, sl.data)
 			} else if s.Data != nil {
