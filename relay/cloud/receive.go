@@ -20,6 +20,7 @@ import (
 	"github.com/edgerelay/edgerelay/relay/cloud/output"
 	"github.com/edgerelay/edgerelay/relay/cloud/stream"
 	"github.com/edgerelay/edgerelay/relay/config"
+	"github.com/edgerelay/edgerelay/relay/deltaconv"
 	"github.com/edgerelay/edgerelay/relay/transport"
 )
 
@@ -220,7 +221,11 @@ func (r *receiver) apply(ctx context.Context, p transport.Peer, seq uint64, lane
 	n := blk.Samples()
 	r.received.Add(float64(n))
 	// A frame without its base: the edge starts a new generation.
-	return receipt{samples: n, refused: refused, resync: resync || fc.noBase > 0, newest: newestSample(blk)}, nil
+	rc := receipt{samples: n, refused: refused, resync: resync || fc.noBase > 0, newest: newestSample(blk)}
+	if !d.Kept() {
+		putArrays(fc.arrays) // every output is done with the block, and so is apply
+	}
+	return rc, nil
 }
 
 // rebuild applies the block's delta frames to the site's base sb (nil when
@@ -269,19 +274,25 @@ func (r *receiver) rebuild(p transport.Peer, seq uint64, lane uint8, sb *siteBas
 		if err != nil {
 			return nil, fc, err
 		}
-		b, err := sb.rb.Batch(scr)
+		a := batchArrays.Get().(*deltaconv.Arrays)
+		b, err := sb.rb.BatchInto(scr, a)
 		delta.Release(scr) // the batch keeps none of its arrays
 		if err != nil {
 			return nil, fc, err
 		}
+		fc.arrays = append(fc.arrays, a)
 		blk.Batches = append(blk.Batches, b)
 		applied = append(applied, f)
 	}
 	return applied, fc, nil
 }
 
-// frameCounts are the outcomes of one block's frames besides "applied".
-type frameCounts struct{ repeat, noBase int }
+// frameCounts are the outcomes of one block's frames besides "applied",
+// and the arrays its rebuilt batches live in (arrays.go).
+type frameCounts struct {
+	repeat, noBase int
+	arrays         []*deltaconv.Arrays
+}
 
 // admit readies every batch of blk for the outputs and returns the number
 // of samples refused: every series gets the authenticated tenant as its

@@ -58,19 +58,47 @@ func BatchOf(s *delta.Scrape) (*relay.Batch, error) {
 	return NewRebuilder("", "").Batch(s)
 }
 
+// Arrays hold the series and the float samples of a batch BatchInto
+// made; the next BatchInto given the same Arrays reuses them, so the
+// caller passes them again only once nothing reads that batch any more.
+// The zero value is ready to use.
+type Arrays struct {
+	series  []relay.Series
+	samples []relay.Sample
+}
+
+// take returns a's arrays sized for n series, the series zeroed, growing
+// them when they are too small.
+func (a *Arrays) take(n int) ([]relay.Series, []relay.Sample) {
+	if cap(a.series) < n || cap(a.samples) < n {
+		a.series, a.samples = make([]relay.Series, n), make([]relay.Sample, n)
+	}
+	series := a.series[:n]
+	clear(series)
+	return series, a.samples[:n]
+}
+
 // Batch turns scrape s, just rebuilt by the Rebuilder's decoder, into a
 // scrape batch: BatchOf with the Rebuilder's label set on every series.
 // The float samples of the batch share one allocation. Errors (label sets
 // that do not parse) wrap block.ErrCorrupt, and leave the cache as it was
 // for the series before the damage.
 func (rb *Rebuilder) Batch(s *delta.Scrape) (*relay.Batch, error) {
+	return rb.BatchInto(s, &Arrays{})
+}
+
+// BatchInto is Batch with the batch's series and float samples in a's
+// arrays (see Arrays). Label sets, histograms, exemplars and metadata are
+// never in them: what reads the batch may keep those.
+func (rb *Rebuilder) BatchInto(s *delta.Scrape, a *Arrays) (*relay.Batch, error) {
 	rb.shareIDs, rb.shareKeys = rb.shareIDs[:0], rb.shareKeys[:0]
 	tc := rb.targets[s.Target]
 	if tc == nil {
 		tc = &targetLabels{}
 		rb.targets[s.Target] = tc
 	}
-	b := &relay.Batch{Scrape: true, Timestamp: s.Timestamp, Series: make([]relay.Series, len(s.Series))}
+	series, samples := a.take(len(s.Series))
+	b := &relay.Batch{Scrape: true, Timestamp: s.Timestamp, Series: series}
 	b.Job, b.Instance = delta.SplitTarget(s.Target)
 	if tc.attrs != s.Attrs {
 		tl, err := rb.parse(s.Attrs, false)
@@ -80,7 +108,6 @@ func (rb *Rebuilder) Batch(s *delta.Scrape) (*relay.Batch, error) {
 		tc.attrs, tc.tl = s.Attrs, tl
 	}
 	b.TargetLabels = tc.tl
-	samples := make([]relay.Sample, len(s.Series))
 	maxID := -1
 	xi := 0
 	for i := range s.Series {

@@ -14,8 +14,9 @@ import (
 )
 
 // TestRebuilderKeepsLabels: through churn, a forged tenant label and new
-// generations, every batch a Rebuilder makes equals BatchOf's with the
-// tenant set, and a series seen before keeps the very label set it had.
+// generations, every batch a Rebuilder makes (its arrays reused from one
+// scrape to the next) equals BatchOf's with the tenant set, and a series
+// seen before keeps the very label set it had.
 func TestRebuilderKeepsLabels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	enc, dec := delta.NewEncoder(1), delta.NewDecoder()
@@ -28,6 +29,7 @@ func TestRebuilderKeepsLabels(t *testing.T) {
 	var s delta.Scrape
 	prev := map[string]labels.Labels{}
 	reused := 0
+	var arrays Arrays
 	for round := range 60 {
 		if round%20 == 19 {
 			enc.Checkpoint()
@@ -52,7 +54,7 @@ func TestRebuilderKeepsLabels(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := rb.Batch(scr)
+		got, err := rb.BatchInto(scr, &arrays)
 		if err != nil {
 			t.Fatal(err)
 		}

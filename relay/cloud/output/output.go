@@ -29,7 +29,11 @@ import (
 // Delivery is one received block, as every output sees it: authenticated,
 // deduplicated, its delta frames rebuilt into scrapes, its series admitted
 // by the tenant's limits and labelled with the tenant. It is shared by all
-// outputs: read it, never change it.
+// outputs: read it, never change it. An output reads it while its Deliver
+// or Committed runs; after that the cloud may reuse the arrays of the
+// batches' series and float samples for later blocks, unless a Committer
+// called Keep. Label sets, metadata, histograms and exemplars are never
+// reused and may be kept.
 type Delivery struct {
 	// Tenant and Site are those the edge's credential names (or, for an
 	// imported bundle, those its blocks name, the tenant accepted by the
@@ -41,7 +45,16 @@ type Delivery struct {
 	// Batches are the block's batches, in order: whole batches first, then
 	// the scrapes its delta frames carried.
 	Batches []*relay.Batch
+
+	kept bool // Keep was called
 }
+
+// Keep tells the cloud that a Committer reads d after Committed returned:
+// d's batches are then never reused. Call it from Committed.
+func (d *Delivery) Keep() { d.kept = true }
+
+// Kept reports whether Keep was called.
+func (d *Delivery) Kept() bool { return d.kept }
 
 // Output is one place received blocks go.
 type Output interface {
@@ -64,8 +77,8 @@ type Output interface {
 // block and the cloud made it durable, Committed is called once with the
 // block's Delivery, before the edge is acknowledged. It must not block. It
 // may keep d and read it after it returns (the stream hands it to each
-// subscriber's goroutine): a Delivery's batches, once delivered, are never
-// changed or reused.
+// subscriber's goroutine) once it called d.Keep: a kept Delivery's
+// batches are never changed or reused.
 type Committer interface {
 	Committed(d *Delivery)
 }

@@ -168,6 +168,7 @@ func (h *Hub) Committed(d *output.Delivery) {
 			h.cutOff(s, ReasonSlow)
 			continue
 		}
+		d.Keep() // read by s's goroutine after Committed returns
 		select {
 		case s.queue <- queued{d: d, samples: n}:
 		default:

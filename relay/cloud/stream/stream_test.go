@@ -107,6 +107,34 @@ func TestSubscriberSeesMatchingSamplesInOrder(t *testing.T) {
 	}
 }
 
+// TestKeepsWhatItQueues: the hub keeps a Delivery (output.Delivery.Keep,
+// so that the cloud does not reuse its arrays) exactly when a subscriber
+// of its tenant is to read it after Committed returned.
+func TestKeepsWhatItQueues(t *testing.T) {
+	h := New(Config{Registerer: prometheus.NewRegistry()})
+	u := server(t, h, 0)
+	d := delivery("acme", 1000, 1)
+	h.Committed(d)
+	if d.Kept() {
+		t.Fatal("kept a delivery with no subscriber")
+	}
+	q := url.Values{"match[]": {`{__name__="a"}`}}
+	acme := open(t, h, u+"?"+q.Encode()+"&tenant=acme", 1)
+	other := delivery("other", 2000, 2)
+	h.Committed(other)
+	if other.Kept() {
+		t.Fatal("kept a delivery of a tenant no subscriber reads")
+	}
+	d = delivery("acme", 3000, 3)
+	h.Committed(d)
+	if !d.Kept() {
+		t.Fatal("a subscriber reads the delivery, but the hub did not keep it")
+	}
+	if l := next(t, acme); l.Timestamp != 3000 {
+		t.Fatalf("line %+v, want the sample at 3000", l)
+	}
+}
+
 // TestStreamRefusals: requests that cannot stream get a status and a reason.
 func TestStreamRefusals(t *testing.T) {
 	h := New(Config{MaxSubscribers: 1})
