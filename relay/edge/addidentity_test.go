@@ -58,3 +58,29 @@ func TestAddIdentityArena(t *testing.T) {
 		}
 	}
 }
+
+// TestAddIdentityReusedArena: an arena reset after each batch (as
+// submitIdentified does once the batch is committed) builds every later
+// batch's label sets right, whether the batch fits the arena's chunk or
+// needs several.
+func TestAddIdentityReusedArena(t *testing.T) {
+	extra := labels.FromStrings("region", "eu", "site", "plant-7")
+	var a labelArena
+	for k, n := range []int{10, 3000, 3000, 1, 5000, 20} {
+		b := &relay.Batch{}
+		var want []labels.Labels
+		for i := range n {
+			ls := labels.FromStrings("__name__", fmt.Sprint("m", i%50), "job", "j",
+				"long", strings.Repeat("v", i%100), "series", fmt.Sprint(k, "-", i))
+			b.Series = append(b.Series, relay.Series{Labels: ls, Samples: []relay.Sample{{T: 1, V: 1}}})
+			want = append(want, deltaconv.Merge(ls, extra))
+		}
+		addIdentityIn(&a, b, extra)
+		for i, s := range b.Series {
+			if !labels.Equal(s.Labels, want[i]) || s.Labels.String() != want[i].String() {
+				t.Fatalf("batch %d series %d: %s, want %s", k, i, s.Labels, want[i])
+			}
+		}
+		a.reset()
+	}
+}

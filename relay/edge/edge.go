@@ -245,7 +245,9 @@ func (e *Edge) Registry() *prometheus.Registry { return e.reg }
 // Submit runs b through the plugin chain, adds identity labels and returns
 // once b is durable in the queue. It implements ingest.Sink; once it has
 // returned nil it keeps no reference to b's series, so the scraper reuses
-// their memory (ingest.ScrapeConfig.ReuseBatches).
+// their memory (ingest.ScrapeConfig.ReuseBatches). A remote_write batch
+// (not a scrape) then has its series' own label sets again, without
+// identity (submitIdentified).
 func (e *Edge) Submit(ctx context.Context, b *relay.Batch) error {
 	if b.Scrape {
 		e.targets.note(b)
@@ -276,14 +278,14 @@ func (e *Edge) Submit(ctx context.Context, b *relay.Batch) error {
 			return fmt.Errorf("series emitted by plugins: %w", err)
 		}
 	}
-	if e.com.delta == nil || !b.Scrape {
+	if !b.Scrape {
+		// remote_write metadata travels when it changes (metadata.go).
+		return submitIdentified(ctx, b, *e.extra.Load(), e.submitRemoteWrite)
+	}
+	if e.com.delta == nil {
 		// With delta encoding the committer merges identity into a
 		// scrape's keys, without building label sets.
 		addIdentity(b, *e.extra.Load())
-	}
-	if !b.Scrape {
-		// remote_write metadata travels when it changes (metadata.go).
-		return e.submitRemoteWrite(ctx, b)
 	}
 	if len(b.Series) == 0 {
 		return nil
@@ -300,12 +302,55 @@ func (e *Edge) Submit(ctx context.Context, b *relay.Batch) error {
 // in a few shared chunks of memory (labelArena), not one allocation each,
 // from the bytes of the series' own.
 func addIdentity(b *relay.Batch, extra labels.Labels) {
+	addIdentityIn(new(labelArena), b, extra)
+}
+
+// identityArena is where submitIdentified builds a remote_write batch's
+// label sets with identity, and keeps the batch's own label sets meanwhile.
+type identityArena struct {
+	a    labelArena
+	orig []labels.Labels
+}
+
+// identityArenas are given back once their batch is committed
+// (submitIdentified).
+var identityArenas = sync.Pool{New: func() any { return new(identityArena) }}
+
+// submitIdentified is addIdentity, then submit, with b's label sets built
+// in a pooled arena that later batches reuse once submit has returned nil
+// before ctx was done: the batch is then encoded into the queue and the
+// committer keeps nothing of it. b's series then get their own label sets
+// back, so nothing the caller holds points into the reused memory (a
+// caller may submit the same batch again). After an error, or once ctx is
+// done (the commit loop may still hold b), b keeps the label sets with
+// identity and the arena is left to the collector.
+func submitIdentified(ctx context.Context, b *relay.Batch, extra labels.Labels, submit func(context.Context, *relay.Batch) error) error {
+	ia := identityArenas.Get().(*identityArena)
+	for i := range b.Series {
+		ia.orig = append(ia.orig, b.Series[i].Labels)
+	}
+	addIdentityIn(&ia.a, b, extra)
+	err := submit(ctx, b)
+	if err != nil || ctx.Err() != nil || len(b.Series) != len(ia.orig) {
+		return err
+	}
+	for i := range b.Series {
+		b.Series[i].Labels = ia.orig[i]
+	}
+	clear(ia.orig)
+	ia.orig = ia.orig[:0]
+	ia.a.reset()
+	identityArenas.Put(ia)
+	return nil
+}
+
+// addIdentityIn is addIdentity with the label sets built in a.
+func addIdentityIn(a *labelArena, b *relay.Batch, extra labels.Labels) {
 	if len(b.Series) == 0 {
 		return
 	}
 	var ex [8]labels.Label
 	es := deltaconv.LabelSlice(ex[:0], extra)
-	var a labelArena
 	for i := range b.Series {
 		b.Series[i].Labels = a.merge(b.Series[i].Labels, es)
 	}

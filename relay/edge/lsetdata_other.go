@@ -20,6 +20,8 @@ func labelsOf(string) labels.Labels { panic("labelsOf without stringlabels") }
 // implementations.
 type labelArena struct{}
 
+func (a *labelArena) reset() {}
+
 // merge returns Merge(ls, extra) (deltaconv.MergeScratch).
 func (a *labelArena) merge(ls labels.Labels, extra []labels.Label) labels.Labels {
 	var sb labels.ScratchBuilder

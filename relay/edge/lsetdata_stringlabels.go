@@ -30,6 +30,19 @@ const arenaChunk = 64 << 10
 // queue). Bytes once handed out are never written again.
 type labelArena struct {
 	buf []byte
+	// past counts the bytes of the chunks left behind since the last
+	// reset, so that a reused arena gets one chunk large enough.
+	past int
+}
+
+// reset makes a's memory available to later label sets: it is only for an
+// arena none of whose label sets is referenced any more (submitIdentified).
+// An arena that needed several chunks gets one of their total size.
+func (a *labelArena) reset() {
+	if a.past > 0 {
+		a.buf = make([]byte, 0, a.past+cap(a.buf))
+	}
+	a.buf, a.past = a.buf[:0], 0
 }
 
 // merge returns Merge(ls, extra) (deltaconv.MergeScratch: extra sorted by
@@ -44,6 +57,7 @@ func (a *labelArena) merge(ls labels.Labels, extra []labels.Label) labels.Labels
 		need += len(e.Name) + len(e.Value) + 8
 	}
 	if cap(a.buf)-len(a.buf) < need {
+		a.past += len(a.buf)
 		a.buf = make([]byte, 0, max(arenaChunk, need))
 	}
 	start := len(a.buf)

@@ -32,8 +32,7 @@ type rwSink struct {
 }
 
 func (s rwSink) Submit(ctx context.Context, b *relay.Batch) error {
-	addIdentity(b, s.extra)
-	return s.c.submit(ctx, b)
+	return submitIdentified(ctx, b, s.extra, s.c.submit)
 }
 
 // BenchmarkRemoteWriteIngest measures the edge taking remote_write 1.0
