@@ -14,7 +14,9 @@ import (
 	"github.com/edgerelay/edgerelay/store"
 )
 
-// appender is the part of the queue the committer writes to.
+// appender is the part of the queue the committer writes to. It keeps no
+// record's Data once Append has returned (as store.Queue): the committer
+// encodes its next commit into the same memory.
 type appender interface {
 	Append(recs ...store.Record) (uint64, error)
 }
@@ -39,6 +41,11 @@ type committer struct {
 	delta    *deltaEncoder // nil: scrapes go whole
 	lanes    laneStarter   // nil: the queue is never split
 	in       chan *pending
+	// bufs are the memory the blocks of the last commit were encoded
+	// into, for the next commit's (encodeBlock), owned by the commit
+	// loop; used counts those handed out to the commit under way.
+	bufs [][]byte
+	used int
 	// rwSubmits counts the submits under way of batches that are not
 	// scrapes: a remote_write request alone need not wait for others to
 	// share its commit (commitNow).
@@ -167,8 +174,10 @@ func (c *committer) commit(group []*pending) {
 	for i, p := range group {
 		batches[i] = p.b
 	}
+	c.used = 0
 	recs, samples := c.encode(batches)
 	_, err := c.q.Append(recs...)
+	c.keepBufs()
 	if err != nil {
 		if c.delta != nil {
 			c.delta.appendFailed()
@@ -208,12 +217,29 @@ func (c *committer) encode(batches []*relay.Batch) ([]store.Record, int) {
 	return append(recs, c.delta.blocks(c.tenant, c.site, frames, c.maxBlock)...), total
 }
 
+// Bounds of the encoding memory a committer keeps between commits.
+const (
+	maxKeptBufs   = 4
+	maxKeptBufCap = 256 << 10
+)
+
 // encodeBlock encodes bs as one block, or halves the work until each block
-// fits maxBlock.
+// fits maxBlock. The blocks are encoded into c.bufs, the memory of the last
+// commit's, from c.used on.
 func (c *committer) encodeBlock(bs []*relay.Batch) []store.Record {
 	blk := &relay.Block{Tenant: c.tenant, Site: c.site, Batches: bs}
-	data := block.Encode(nil, blk)
+	var dst []byte
+	if c.used < len(c.bufs) {
+		dst = c.bufs[c.used][:0]
+	}
+	data := block.Encode(dst, blk)
+	if c.used < len(c.bufs) {
+		c.bufs[c.used] = data // grown, for the halves or the next commit
+	} else if c.used < maxKeptBufs {
+		c.bufs = append(c.bufs, data)
+	}
 	if len(data) <= c.maxBlock {
+		c.used++
 		c.blockSize.Observe(float64(len(data)))
 		return []store.Record{{Data: data, Samples: blk.Samples(), Time: newest(bs)}}
 	}
@@ -225,6 +251,7 @@ func (c *committer) encodeBlock(bs []*relay.Batch) []store.Record {
 	if len(b.Series) < 2 {
 		// One series too large for a block: nothing sensible to split. Keep it
 		// whole; the queue rejects it with a clear error.
+		c.used++
 		return []store.Record{{Data: data, Samples: blk.Samples(), Time: newest(bs)}}
 	}
 	// Split one batch by series; a scrape split so is marked as a partial
@@ -234,6 +261,16 @@ func (c *committer) encodeBlock(bs []*relay.Batch) []store.Record {
 	left, right := *b, *b
 	left.Series, right.Series = b.Series[:h], b.Series[h:]
 	return append(c.encodeBlock([]*relay.Batch{&left}), c.encodeBlock([]*relay.Batch{&right})...)
+}
+
+// keepBufs drops, once the queue has the commit's blocks, the encoding
+// memory past the bounds kept between commits.
+func (c *committer) keepBufs() {
+	for i, b := range c.bufs {
+		if cap(b) > maxKeptBufCap {
+			c.bufs[i] = nil
+		}
+	}
 }
 
 func newest(bs []*relay.Batch) int64 {
