@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -165,5 +166,63 @@ func TestCommitFailureRefusesTheGroup(t *testing.T) {
 	}
 	if f, c := testutil.ToFloat64(c.failures), testutil.ToFloat64(c.commits); f != 1 || c != 0 {
 		t.Fatalf("failures %v, commits %v; want 1 and 0", f, c)
+	}
+}
+
+// TestCommitRemoteWriteConcurrent: remote_write senders, each sending its
+// next batch once the last was answered, and scrapes submitted beside them
+// all become durable, whether a batch was committed at once (alone) or
+// shared a commit, and each sender's batches are queued in the order it
+// sent them, the blocks encoded into the memory of earlier commits.
+func TestCommitRemoteWriteConcurrent(t *testing.T) {
+	q := openQueue(t, store.Options{})
+	c := newCommitter(q, "acme", "plant-7", time.Millisecond, 1<<20, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.run(ctx) }()
+	const senders, each = 3, 40
+	var wg sync.WaitGroup
+	errs := make(chan error, senders*each+each)
+	for s := range senders {
+		wg.Go(func() {
+			for i := range each {
+				b := &relay.Batch{Timestamp: int64(s*1000 + i), Series: []relay.Series{{
+					Labels:  labels.FromStrings("__name__", "m", "sender", fmt.Sprint(s)),
+					Samples: []relay.Sample{{T: int64(i), V: float64(i)}},
+				}}}
+				errs <- c.submit(ctx, b)
+			}
+		})
+	}
+	wg.Go(func() {
+		for i := range each {
+			errs <- c.submit(ctx, scrapeOf(i, 2))
+		}
+	})
+	wg.Wait()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _ := queuedBatches(t, q, 1<<20)
+	if len(got) != senders*each+each {
+		t.Fatalf("%d batches queued, want %d", len(got), senders*each+each)
+	}
+	next := make(map[int64]int64)
+	for _, b := range got {
+		if b.Scrape {
+			continue
+		}
+		s := b.Timestamp / 1000
+		if b.Timestamp%1000 != next[s] {
+			t.Fatalf("sender %d: batch %d queued where %d was due", s, b.Timestamp%1000, next[s])
+		}
+		next[s]++
 	}
 }
