@@ -20,8 +20,9 @@ import (
 
 // BenchmarkScrapeCommitMemory is the edge's scrape path in steady state:
 // the scraper scrapes one synthetic target (relay/synth, over HTTP on
-// loopback; every 250ms per 10k series, the timeout as long) and submits each scrape to the committer, which
-// delta-encodes it and appends it to a real queue, as Edge.Submit does
+// loopback; every 250ms per 10k series, the timeout as long) and submits
+// each scrape to the committer, which delta-encodes it and appends it to a
+// real queue, as Edge.Submit does
 // without plugins. After 12 scrapes it reports the heap the path keeps per
 // active series: HeapInuse after a collection, less what it was before
 // the scraper and committer started, over the scrape's samples
