@@ -57,7 +57,8 @@ func badgerOptions(dir string, log *slog.Logger) badger.Options {
 		WithBlockCacheSize(0).
 		WithIndexCacheSize(0).
 		WithCompression(options.None).
-		WithNumCompactors(2)
+		WithBaseLevelSize(1 << 40). // level 0 merges into the last level (compact.go)
+		WithNumCompactors(0)        // the queue compacts (compact.go)
 }
 
 // removeEmptyMemtables deletes the memtable files (*.mem) of dir that are

@@ -50,18 +50,16 @@
 // active file — is never needed; deleted blocks are reclaimed by ordinary
 // compaction. Badger refuses a ValueThreshold above 15% of MemTableSize
 // (its per-transaction limit), which is what the memtable size is chosen
-// against: two 4 MiB memtables allow 629 KB transactions, so a group commit
-// of up to eight 64 KiB blocks is one transaction and one fsync. Measured
-// on a shared 2-core machine (BenchmarkAppend), 8 MiB memtables appended
-// 64 KiB blocks 10-40% faster but peaked about 50% higher in RSS (Badger
-// builds each flushed table in memory); 4 MiB still appends 500-1000
-// synced 64 KiB blocks per second, far more than an edge produces, so
-// memory wins. Splitting blocks in chunks, rather than
-// sizing the memtable for the largest block, is what lets MaxBlockBytes
-// default to 4 MiB (up to 256 MiB) without growing memory; a call larger
-// than one transaction costs one fsync per ~560 KB. There is no block
-// cache and no compression (blocks arrive compressed), two compactors, and
-// Badger's logger goes to slog at warning level (info and debug dropped).
+// against (badger.go: two memtables of 2 MiB, so one transaction holds
+// ~300 KB and a larger group commit costs one fsync per transaction).
+// Splitting blocks in chunks, rather than sizing the memtable for the
+// largest block, is what lets MaxBlockBytes default to 4 MiB (up to
+// 256 MiB) without growing memory. There is no block cache and no
+// compression (blocks arrive compressed). Badger runs no compactor of its
+// own: each of its compactors wakes every 50 ms, so the queue compacts
+// instead, only after a write made a level due (compact.go); an idle queue
+// never wakes. Badger's logger goes to slog at warning level (info and
+// debug dropped).
 //
 // Memory: under load (16 appenders of 64 KiB blocks plus a reader) the
 // package's Go heap is dominated by Badger's memtable arenas and table

@@ -40,7 +40,7 @@ func (s Split) LaneOf(seq uint64) uint8 {
 // ErrBacklog is returned by StartLane while blocks of the backlog lane remain.
 var ErrBacklog = errors.New("the backlog lane still holds blocks")
 
-var keySplit = []byte("csplit") // Seq u64, lane u8
+var keySplit = []byte("zsplit") // Seq u64, lane u8
 
 // backlogLocked reports whether blocks before the split remain: the
 // backlog lane is not drained yet. It must be called with q.mu held.

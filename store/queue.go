@@ -36,9 +36,10 @@ type Queue struct {
 	// (the sync covers the active memtable's log only).
 	wmu sync.Mutex
 	// synced: writes are synced by the queue (not Options.SyncByCaller).
-	synced bool
-	syncs  atomic.Int64 // syncDB calls that synced, for tests
-	stale  [][]byte     // keys a failed group commit may have left; guarded by wmu
+	synced  bool
+	syncs   atomic.Int64 // syncDB calls that synced, for tests
+	compact *compactor   // runs Badger's compactions (compact.go)
+	stale   [][]byte     // keys a failed group commit may have left; guarded by wmu
 
 	mu       sync.Mutex // guards everything below
 	pending  []*appendReq
@@ -94,12 +95,21 @@ func Open(dir string, o Options) (*Queue, error) {
 		notify:   make(chan struct{}),
 		inflight: map[uint64]struct{}{},
 		synced:   !o.SyncByCaller,
+		compact:  newCompactor(db),
 	}
-	if err := q.load(); err != nil {
+	moved, err := q.migrateKeys()
+	if err == nil {
+		err = q.load()
+	}
+	if err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("open queue at %q: %w", dir, err)
 	}
+	go q.compact.run(q.done, func(err error) { q.log.Warn("compaction failed", "err", err) })
 	q.refreshDisk(time.Now())
+	if moved {
+		q.log.Info("queue layout updated: its state keys moved to the end of the key space; older edgerelay versions refuse to open it")
+	}
 	q.log.Info("queue opened", "id", fmt.Sprintf("%016x", q.id), "blocks", q.st.blocks,
 		"bytes", q.st.bytes, "head", q.st.head, "next", q.st.next, "corrupt", q.st.corrupt)
 	return q, nil
@@ -248,6 +258,7 @@ func (q *Queue) Close() error {
 	}
 	q.closed = true
 	close(q.done)
+	<-q.compact.idle
 	if err := q.db.Close(); err != nil {
 		return fmt.Errorf("close queue at %q: %w", q.dir, err)
 	}

@@ -11,25 +11,30 @@ import (
 // Key layout. Every key starts with one prefix byte; sequence numbers are
 // big-endian so keys sort in Seq order.
 //
-//	'c' "id"                 queue ID, 8 bytes
-//	'c' "next"               next sequence number, 8 bytes (commit marker)
-//	'c' "acked"              every Seq <= this was deleted, 8 bytes
-//	'm' seq(8)               block meta (encodeMeta), ~37 bytes
+//	'c' "id"                 queue ID, 8 bytes, written once
 //	'd' seq(8) chunk(4)      block data, chunk i of n, up to chunkSize bytes
+//	'm' seq(8)               block meta (encodeMeta), ~37 bytes
 //	'u' name                 a receiver's Cursor: acked u64, skip group u64 (cursors.go)
+//	'z' "next"               next sequence number, 8 bytes (commit marker)
+//	'z' "acked"              every Seq <= this was deleted, 8 bytes
+//	'z' "split"              the lane split (lanes.go)
+//	'z' "retain"             the retained run (retain.go)
 //
 // Meta and data live under different prefixes so that rebuilding Stats on
-// Open iterates only the small meta keys.
+// Open iterates only the small meta keys. The keys rewritten by every
+// commit or acknowledgement sort after all others: a table holding them
+// then spans only the newest blocks, so compacting it rewrites only those,
+// not the whole backlog below it (compact.go). Queues written before had
+// them under 'c'; Open moves them (migrateKeys).
 const (
-	prefixConf = 'c'
 	prefixMeta = 'm'
 	prefixData = 'd'
 )
 
 var (
 	keyID    = []byte("cid")
-	keyNext  = []byte("cnext")
-	keyAcked = []byte("cacked")
+	keyNext  = []byte("znext")
+	keyAcked = []byte("zacked")
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)

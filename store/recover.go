@@ -14,16 +14,17 @@ import (
 // between two transactions leaves the marker unchanged and Open discards
 // the rest.
 type txnWriter struct {
-	db   *badger.DB
-	txn  *badger.Txn
-	n    int          // transactions committed
-	sync func() error // nil: transactions are not synced
+	db    *badger.DB
+	txn   *badger.Txn
+	n     int          // transactions committed
+	sync  func() error // nil: transactions are not synced
+	wrote func()       // told of each commit: the queue's compactor
 }
 
 // newTxnWriter returns a txnWriter on q's database whose transactions are
 // synced (Queue.syncDB) when synced is set.
 func (q *Queue) newTxnWriter(synced bool) *txnWriter {
-	w := &txnWriter{db: q.db, txn: q.db.NewTransaction(true)}
+	w := &txnWriter{db: q.db, txn: q.db.NewTransaction(true), wrote: q.compact.wrote}
 	if synced {
 		w.sync = q.syncDB
 	}
@@ -36,6 +37,7 @@ func (w *txnWriter) commitTxn() error {
 		return err
 	}
 	w.n++
+	w.wrote()
 	if w.sync != nil {
 		return w.sync()
 	}

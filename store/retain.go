@@ -22,7 +22,7 @@ import (
 // the blocks AckThrough acknowledges, so a crash never leaves blocks below
 // the acknowledged Seq that nothing would delete.
 
-var keyRetain = []byte("cretain")
+var keyRetain = []byte("zretain")
 
 // retained is the run of acknowledged blocks kept, and what fell out.
 type retained struct {

@@ -19,5 +19,6 @@ func (q *Queue) update(fn func(txn *badger.Txn) error) error {
 	if err := q.db.Update(fn); err != nil {
 		return err
 	}
+	q.compact.wrote()
 	return q.syncDB()
 }
