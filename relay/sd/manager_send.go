@@ -7,40 +7,49 @@ import (
 	"github.com/prometheus/prometheus/discovery/targetgroup"
 )
 
-// sender sends the target sets when an update came, polling with an
-// interval that starts at 100ms and grows by half each time up to
-// updateEvery, and starts low again after a quiet spell, as Prometheus'
-// manager does. A receiver not ready is tried again next time.
+// sender sends the target sets once an update came, as Prometheus' manager
+// does, batching what else changes meanwhile: 100ms after the first update
+// of a quiet spell (updateEvery without a send), then at intervals growing
+// by half each time up to updateEvery. While nothing changes it sleeps: no
+// timer runs between updates. A receiver not ready is tried again after
+// the next interval.
 func (m *Manager) sender(ctx context.Context) {
 	const first = 100 * time.Millisecond
 	wait := min(first, m.updateEvery)
-	lastSent := time.Now().Add(-m.updateEvery)
+	var lastSent time.Time
 	timer := time.NewTimer(wait)
+	timer.Stop()
 	defer timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-timer.C:
-		}
-		select {
 		case <-m.trigger:
-			m.m.sentUpdates.Inc()
-			select {
-			case m.syncCh <- m.allGroups():
-				lastSent = time.Now()
-			default:
-				m.m.delayedUpdates.Inc()
-				m.log.Debug("Discovery receiver's channel was full so will retry the next cycle")
-				m.triggerSend()
-			}
-		default:
 		}
-		wait = min(wait+wait/2, m.updateEvery)
 		if time.Since(lastSent) > m.updateEvery {
 			wait = min(first, m.updateEvery)
 		}
 		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		// An update that came meanwhile goes with this send.
+		select {
+		case <-m.trigger:
+		default:
+		}
+		m.m.sentUpdates.Inc()
+		select {
+		case m.syncCh <- m.allGroups():
+			lastSent = time.Now()
+		default:
+			m.m.delayedUpdates.Inc()
+			m.log.Debug("Discovery receiver's channel was full so will retry the next cycle")
+			m.triggerSend()
+		}
+		wait = min(wait+wait/2, m.updateEvery)
 	}
 }
 
