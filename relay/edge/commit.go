@@ -75,7 +75,7 @@ func newCommitter(q appender, tenant, site string, interval time.Duration, maxBl
 			Name: "edgerelay_queue_commit_errors_total", Help: "Group commits that failed; their batches were refused to ingest.",
 		}),
 		blockSize: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Name: "edgerelay_queue_block_bytes", Help: "Size of encoded blocks appended to the queue.",
+			Name: "edgerelay_queue_block_bytes", Help: "Size of the blocks appended to the queue: whole blocks and delta frames.",
 			Buckets: prometheus.ExponentialBuckets(256, 4, 9),
 		}),
 	}
@@ -188,6 +188,9 @@ func (c *committer) commit(group []*pending) {
 	} else {
 		c.commits.Inc()
 		c.committed.Add(float64(samples))
+		for _, r := range recs {
+			c.blockSize.Observe(float64(len(r.Data)))
+		}
 	}
 	for _, p := range group {
 		p.done <- err
@@ -240,7 +243,6 @@ func (c *committer) encodeBlock(bs []*relay.Batch) []store.Record {
 	}
 	if len(data) <= c.maxBlock {
 		c.used++
-		c.blockSize.Observe(float64(len(data)))
 		return []store.Record{{Data: data, Samples: blk.Samples(), Time: newest(bs)}}
 	}
 	if len(bs) > 1 {

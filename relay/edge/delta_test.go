@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 
@@ -249,6 +250,14 @@ func roundTripWith(t *testing.T, seed uint64, maxBlock int, extra labels.Labels,
 	}
 	if maxBlock < 4<<10 && alone == 0 {
 		t.Fatal("no frame larger than a block's frame room went alone in a compressed block")
+	}
+	// edgerelay_queue_block_bytes counts every block queued, frames too.
+	var hm dto.Metric
+	if err := c.blockSize.Write(&hm); err != nil {
+		t.Fatal(err)
+	}
+	if h := hm.GetHistogram(); h.GetSampleCount() != uint64(len(blocks)) || h.GetSampleSum() != float64(wireBytes) {
+		t.Fatalf("edgerelay_queue_block_bytes counts %d blocks of %v bytes; the queue holds %d of %d", h.GetSampleCount(), h.GetSampleSum(), len(blocks), wireBytes)
 	}
 	t.Logf("%d batches, %d samples, %d frames in %d blocks: %.2f bytes/sample queued", len(want), samples, frames, len(blocks), float64(wireBytes)/float64(samples))
 }
