@@ -11,8 +11,10 @@ package builtin
 
 import (
 	"embed"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"sort"
 	"sync"
@@ -30,21 +32,31 @@ const file = "modules/builtin.zst"
 
 type index struct {
 	entries []archive.Entry
-	frame   []byte
+	frameAt int64 // where the zstd frame starts in the file
 }
 
 // load reads the archive's index once; a binary built before build.sh ran
-// has no archive, and so no modules.
+// has no archive, and so no modules. The archive is read from the binary
+// where it lies, never copied whole to the heap (1.3 MB).
 var load = sync.OnceValues(func() (index, error) {
-	z, err := modules.ReadFile(file)
+	f, err := modules.Open(file)
 	if errors.Is(err, fs.ErrNotExist) {
 		return index{}, nil
 	}
 	if err != nil {
 		return index{}, err
 	}
-	entries, frame, err := archive.Index(z)
-	return index{entries, frame}, err
+	defer f.Close()
+	head := make([]byte, 8)
+	if _, err := io.ReadFull(f, head); err != nil {
+		return index{}, err
+	}
+	head = append(head, make([]byte, binary.LittleEndian.Uint32(head[4:]))...)
+	if _, err := io.ReadFull(f, head[8:]); err != nil {
+		return index{}, err
+	}
+	entries, _, err := archive.Index(head)
+	return index{entries, int64(len(head))}, err
 })
 
 func loaded() index {
@@ -63,13 +75,26 @@ func Lookup(name string) ([]byte, bool) {
 		if e.Name != name {
 			continue
 		}
-		b, err := archive.Extract(ix.frame, e)
+		b, err := extract(ix, e)
 		if err != nil {
 			panic(fmt.Sprintf("BUG: embedded module %s: %v", name, err))
 		}
 		return b, true
 	}
 	return nil, false
+}
+
+// extract decompresses e from the embedded archive.
+func extract(ix index, e archive.Entry) ([]byte, error) {
+	f, err := modules.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if _, err := f.(io.Seeker).Seek(ix.frameAt, io.SeekStart); err != nil {
+		return nil, err
+	}
+	return archive.Extract(f, e)
 }
 
 // Names lists the built-in modules.

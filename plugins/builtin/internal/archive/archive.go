@@ -84,10 +84,10 @@ func parseEntry(line string) (Entry, error) {
 	return Entry{Name: f[0], Offset: off, Length: n}, nil
 }
 
-// Extract decompresses frame up to the end of e and returns e's bytes only;
-// the decoder's window is bounded by MaxWindow.
-func Extract(frame []byte, e Entry) ([]byte, error) {
-	d, err := zstd.NewReader(bytes.NewReader(frame), zstd.WithDecoderConcurrency(1),
+// Extract decompresses the frame read from r up to the end of e and
+// returns e's bytes only; the decoder's window is bounded by MaxWindow.
+func Extract(frame io.Reader, e Entry) ([]byte, error) {
+	d, err := zstd.NewReader(frame, zstd.WithDecoderConcurrency(1),
 		zstd.WithDecoderMaxWindow(MaxWindow), zstd.WithDecoderMaxMemory(MaxWindow))
 	if err != nil {
 		return nil, err

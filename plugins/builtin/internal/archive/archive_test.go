@@ -40,7 +40,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("entries %+v", entries)
 	}
 	for _, e := range entries {
-		got, err := Extract(frame, e)
+		got, err := Extract(bytes.NewReader(frame), e)
 		if err != nil {
 			t.Fatalf("%s: %v", e.Name, err)
 		}
@@ -49,7 +49,7 @@ func TestRoundTrip(t *testing.T) {
 		}
 	}
 	// A module beyond the end of the stream is an error, not a short module.
-	if _, err := Extract(frame, Entry{"d", entries[2].Offset, entries[2].Length + 1}); err == nil {
+	if _, err := Extract(bytes.NewReader(frame), Entry{"d", entries[2].Offset, entries[2].Length + 1}); err == nil {
 		t.Error("Extract of a module past the stream's end: no error")
 	}
 }
@@ -91,7 +91,7 @@ func TestMaxWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err = Extract(frame, entries[0]); !errors.Is(err, zstd.ErrDecoderSizeExceeded) {
+	if _, err = Extract(bytes.NewReader(frame), entries[0]); !errors.Is(err, zstd.ErrDecoderSizeExceeded) {
 		t.Errorf("Extract of %d bytes: %v, want ErrDecoderSizeExceeded", len(big), err)
 	}
 
@@ -106,7 +106,7 @@ func TestMaxWindow(t *testing.T) {
 		enc.Flush()
 	}
 	enc.Close()
-	if _, err = Extract(buf.Bytes(), Entry{"a", 0, 1}); !errors.Is(err, zstd.ErrWindowSizeExceeded) &&
+	if _, err = Extract(bytes.NewReader(buf.Bytes()), Entry{"a", 0, 1}); !errors.Is(err, zstd.ErrWindowSizeExceeded) &&
 		!errors.Is(err, zstd.ErrDecoderSizeExceeded) {
 		t.Errorf("Extract of a stream with a %d-byte window: %v, want it refused", 2*MaxWindow, err)
 	}

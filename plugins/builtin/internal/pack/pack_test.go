@@ -41,7 +41,7 @@ func TestPack(t *testing.T) {
 		t.Fatalf("entries %+v", entries)
 	}
 	for _, e := range entries {
-		got, err := archive.Extract(frame, e)
+		got, err := archive.Extract(bytes.NewReader(frame), e)
 		if err != nil || !bytes.Equal(got, mods[e.Name]) {
 			t.Errorf("%s: %d bytes, %v", e.Name, len(got), err)
 		}
