@@ -2,6 +2,7 @@ package store
 
 import (
 	"sync/atomic"
+	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
 )
@@ -67,22 +68,32 @@ func (c *compactor) due() bool {
 	return false
 }
 
+// compactRetry is how long after a failed compaction no write starts
+// another: a failing compaction (a full disk, say) is neither retried nor
+// logged on every write.
+const compactRetry = 10 * time.Second
+
 // run compacts when a write made a level due, until stop is closed. It
-// must return before the database closes.
+// must return before the database closes. A compaction that failed (say,
+// a full disk) is tried again on the first write compactRetry after it,
+// and onErr is told once per failure.
 func (c *compactor) run(stop <-chan struct{}, onErr func(error)) {
 	defer close(c.idle)
+	var retryAt time.Time
 	for {
 		select {
 		case <-stop:
 			return
 		case <-c.poke:
 		}
-		if !c.due() {
+		if time.Now().Before(retryAt) || !c.due() {
 			continue
 		}
 		err := c.db.Flatten(1)
 		c.runs.Add(1)
+		retryAt = time.Time{}
 		if err != nil {
+			retryAt = time.Now().Add(compactRetry)
 			onErr(err)
 		}
 	}
