@@ -21,7 +21,7 @@ cloud:
 	if cl := c.Cloud.Cluster; cl.Address != "127.0.0.1:4433" || len(cl.Members) != 2 {
 		t.Fatalf("cluster %+v: address not defaulted to quic_listen", cl)
 	}
-	c, err = Parse([]byte("cloud:\n  quic_listen: 10.0.0.1:4433\n  cluster: {self: a, etcd: {endpoints: [\"http://127.0.0.1:2379\"]}}\n"))
+	c, err = Parse([]byte("cloud:\n  quic_listen: 10.0.0.1:4433\n  client_ca_file: ca.pem\n  cluster: {self: a, etcd: {endpoints: [\"http://127.0.0.1:2379\"]}}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -181,6 +181,12 @@ type Cloud struct {
 	// itself with the token in its TokenFile, or each of its sites with
 	// the token of that site.
 	Tenants []Tenant `yaml:"tenants"`
+	// AllowUnauthenticated lets QUICListen reach beyond this host with
+	// neither ClientCAFile nor Tenants (every edge taken at its word), and
+	// HTTPListen with no WebConfigFile (/federate and /metrics open to
+	// anyone who reaches them): for a network only trusted hosts reach.
+	// Default false: such a configuration is refused (open.go).
+	AllowUnauthenticated bool `yaml:"allow_unauthenticated"`
 	// RemoteWrite forwards everything received, in Prometheus remote_write syntax.
 	RemoteWrite yaml.Node `yaml:"remote_write"`
 	// RemoteWriteOutOfOrder says the remote_write receivers accept samples

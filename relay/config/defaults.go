@@ -193,6 +193,7 @@ func (cl *Cloud) validate() []error {
 	if (cl.CertFile == "") != (cl.KeyFile == "") {
 		bad("cloud.cert_file and cloud.key_file go together")
 	}
+	errs = append(errs, cl.validateOpen()...)
 	errs = append(errs, cl.validateLimits()...)
 	if cl.Federate.MaxAge < 0 {
 		bad("cloud.federate.max_age must be >= 0; got %s", cl.Federate.MaxAge)
