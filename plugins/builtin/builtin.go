@@ -11,7 +11,6 @@ package builtin
 
 import (
 	"embed"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -47,16 +46,12 @@ var load = sync.OnceValues(func() (index, error) {
 		return index{}, err
 	}
 	defer f.Close()
-	head := make([]byte, 8)
-	if _, err := io.ReadFull(f, head); err != nil {
+	entries, err := archive.ReadIndex(f)
+	if err != nil {
 		return index{}, err
 	}
-	head = append(head, make([]byte, binary.LittleEndian.Uint32(head[4:]))...)
-	if _, err := io.ReadFull(f, head[8:]); err != nil {
-		return index{}, err
-	}
-	entries, _, err := archive.Index(head)
-	return index{entries, int64(len(head))}, err
+	at, err := f.(io.Seeker).Seek(0, io.SeekCurrent)
+	return index{entries, at}, err
 })
 
 func loaded() index {

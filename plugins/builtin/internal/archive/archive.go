@@ -46,29 +46,50 @@ func Header(entries []Entry) []byte {
 	return append(h, idx.Bytes()...)
 }
 
+// maxIndex bounds the index a reader is trusted with: three lines need
+// well under a hundred bytes.
+const maxIndex = 64 << 10
+
 // Index parses the index at the start of an archive; the archive's zstd
 // frame is what follows it. A missing or malformed index is an error.
 func Index(archive []byte) (entries []Entry, frame []byte, err error) {
-	if len(archive) < 8 || binary.LittleEndian.Uint32(archive) != Magic {
-		return nil, nil, errors.New("no index frame at the start")
+	r := bytes.NewReader(archive)
+	if entries, err = ReadIndex(r); err != nil {
+		return nil, nil, err
 	}
-	n := binary.LittleEndian.Uint32(archive[4:])
-	if uint64(n) > uint64(len(archive)-8) {
-		return nil, nil, fmt.Errorf("index of %d bytes in a %d-byte archive", n, len(archive))
+	return entries, archive[len(archive)-r.Len():], nil
+}
+
+// ReadIndex reads the index at the start of an archive from r, leaving r
+// at the start of the zstd frame (which Extract reads), so that an archive
+// need not be held in memory to be read.
+func ReadIndex(r io.Reader) ([]Entry, error) {
+	var h [8]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil || binary.LittleEndian.Uint32(h[:]) != Magic {
+		return nil, errors.New("no index frame at the start")
 	}
+	n := binary.LittleEndian.Uint32(h[4:])
+	if n > maxIndex {
+		return nil, fmt.Errorf("index of %d bytes: more than %d", n, maxIndex)
+	}
+	idx := make([]byte, n)
+	if _, err := io.ReadFull(r, idx); err != nil {
+		return nil, fmt.Errorf("index of %d bytes: %w", n, err)
+	}
+	var entries []Entry
 	var end int64
-	for i, line := range strings.Split(strings.TrimSuffix(string(archive[8:8+n]), "\n"), "\n") {
+	for i, line := range strings.Split(strings.TrimSuffix(string(idx), "\n"), "\n") {
 		e, err := parseEntry(line)
 		if err != nil {
-			return nil, nil, fmt.Errorf("index line %d: %w", i+1, err)
+			return nil, fmt.Errorf("index line %d: %w", i+1, err)
 		}
 		if e.Offset != end {
-			return nil, nil, fmt.Errorf("index line %d: %s at offset %d, want %d", i+1, e.Name, e.Offset, end)
+			return nil, fmt.Errorf("index line %d: %s at offset %d, want %d", i+1, e.Name, e.Offset, end)
 		}
 		end += e.Length
 		entries = append(entries, e)
 	}
-	return entries, archive[8+n:], nil
+	return entries, nil
 }
 
 func parseEntry(line string) (Entry, error) {
