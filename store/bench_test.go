@@ -16,19 +16,15 @@ import (
 // them, as the forwarder does. It reports blocks/s, MB/s (from SetBytes),
 // the process' peak RSS and the queue's disk use.
 func BenchmarkAppend(b *testing.B) {
-	const blockSize = 64 << 10
 	for _, appenders := range []int{1, 16} {
 		b.Run(fmt.Sprintf("64KiB/appenders=%d", appenders), func(b *testing.B) {
 			q := openQueue(b, b.TempDir(), Options{MaxBytes: 256 << 20})
-			data := make([]byte, blockSize)
-			for i := range data {
-				data[i] = byte(i * 7)
-			}
+			data := []byte(newBenchBlock()) // the same for every block: appenders share it
 			ctx, cancel := context.WithCancel(context.Background())
 			var consumer sync.WaitGroup
 			consumer.Go(func() { consume(ctx, q) })
 
-			b.SetBytes(blockSize)
+			b.SetBytes(benchBlockSize)
 			b.ResetTimer()
 			start := time.Now()
 			var wg sync.WaitGroup
@@ -77,18 +73,45 @@ func consume(ctx context.Context, q *Queue) {
 
 // peakRSS returns the process' peak resident set size in bytes (Linux),
 // or 0.
-func peakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
+func peakRSS() int64 { return procValue("/proc/self/status", "VmHWM:") << 10 }
+
+// writtenBytes is what the process has written to storage (Linux
+// /proc/self/io write_bytes), or 0.
+func writtenBytes() int64 { return procValue("/proc/self/io", "write_bytes:") }
+
+// procValue returns the number after key in the file (the value of a
+// "key: N [kB]" line of /proc), or 0.
+func procValue(file, key string) int64 {
+	b, err := os.ReadFile(file)
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10
+		if rest, ok := strings.CutPrefix(line, key); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return n
 		}
 	}
 	return 0
+}
+
+// benchBlock is the data of the benchmarks' 64 KiB blocks; distinct(i)
+// makes block i differ from its neighbours.
+type benchBlock []byte
+
+const benchBlockSize = 64 << 10
+
+func newBenchBlock() benchBlock {
+	data := make(benchBlock, benchBlockSize)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	return data
+}
+
+func (d benchBlock) distinct(i int) Record {
+	d[0], d[1] = byte(i), byte(i>>8)
+	return Record{Data: d, Samples: 1000, Time: 1}
 }
 
 // BenchmarkAppendBacklog measures synced Append of 64 KiB blocks by one
@@ -96,20 +119,15 @@ func peakRSS() int64 {
 // grows, and every byte passes the compactions. It reports blocks/s over
 // the whole run, the slowest 1000 blocks' rate, and the queue's disk use.
 func BenchmarkAppendBacklog(b *testing.B) {
-	const blockSize = 64 << 10
 	q := openQueue(b, b.TempDir(), Options{MaxBytes: 2 << 30})
-	data := make([]byte, blockSize)
-	for i := range data {
-		data[i] = byte(i * 7)
-	}
-	b.SetBytes(blockSize)
+	data := newBenchBlock()
+	b.SetBytes(benchBlockSize)
 	b.ResetTimer()
 	w0 := writtenBytes()
 	start, lap := time.Now(), time.Now()
 	slowest := time.Duration(0)
 	for i := range b.N {
-		data[0], data[1] = byte(i), byte(i>>8) // no two blocks alike
-		if _, err := q.Append(Record{Data: data, Samples: 1000, Time: 1}); err != nil {
+		if _, err := q.Append(data.distinct(i)); err != nil {
 			b.Fatal(err)
 		}
 		if (i+1)%1000 == 0 {
@@ -123,24 +141,8 @@ func BenchmarkAppendBacklog(b *testing.B) {
 	if slowest > 0 {
 		b.ReportMetric(1000/slowest.Seconds(), "slowest-1000-blocks/s")
 	}
-	b.ReportMetric(float64(writtenBytes()-w0)/float64(b.N*blockSize), "written/appended")
+	b.ReportMetric(float64(writtenBytes()-w0)/float64(b.N*benchBlockSize), "written/appended")
 	b.ReportMetric(float64(diskUsage(q.dir))/(1<<20), "disk-MiB")
-}
-
-// writtenBytes is what the process has written to storage (Linux
-// /proc/self/io write_bytes), or 0.
-func writtenBytes() int64 {
-	b, err := os.ReadFile("/proc/self/io")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "write_bytes:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSpace(rest), 10, 64)
-			return n
-		}
-	}
-	return 0
 }
 
 // BenchmarkCatchUp measures a catch-up after an outage: a backlog of b.N
@@ -149,24 +151,19 @@ func writtenBytes() int64 {
 // acknowledged blocks per second and what the process wrote to storage
 // during the catch-up per byte acknowledged.
 func BenchmarkCatchUp(b *testing.B) {
-	const blockSize = 64 << 10
 	q := openQueue(b, b.TempDir(), Options{MaxBytes: 4 << 30})
-	data := make([]byte, blockSize)
-	for i := range data {
-		data[i] = byte(i * 7)
-	}
+	data := newBenchBlock()
 	for i := range b.N {
-		data[0], data[1] = byte(i), byte(i>>8)
-		if _, err := q.Append(Record{Data: data, Samples: 1000, Time: 1}); err != nil {
+		if _, err := q.Append(data.distinct(i)); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.SetBytes(blockSize)
+	b.SetBytes(benchBlockSize)
 	b.ResetTimer()
 	w0 := writtenBytes()
 	start := time.Now()
 	var after uint64
-	acked := 0
+	acked, live := 0, 0
 	for acked < b.N {
 		bs, err := q.Read(after, 64, 8<<20)
 		if err != nil || len(bs) == 0 {
@@ -178,7 +175,8 @@ func BenchmarkCatchUp(b *testing.B) {
 		}
 		acked += len(bs)
 		for range len(bs) / 8 {
-			if _, err := q.Append(Record{Data: data, Samples: 1000, Time: 1}); err != nil {
+			live++
+			if _, err := q.Append(data.distinct(b.N + live)); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -186,6 +184,6 @@ func BenchmarkCatchUp(b *testing.B) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	b.ReportMetric(float64(acked)/elapsed.Seconds(), "acked-blocks/s")
-	b.ReportMetric(float64(writtenBytes()-w0)/float64(acked*blockSize), "written/acked")
+	b.ReportMetric(float64(writtenBytes()-w0)/float64(acked*benchBlockSize), "written/acked")
 	b.ReportMetric(float64(diskUsage(q.dir))/(1<<20), "disk-MiB")
 }
