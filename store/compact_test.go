@@ -170,3 +170,17 @@ func TestMovesFormerStateKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkDue measures what every commit now pays to learn whether a
+// compaction is due (compactor.wrote reads Badger's scores itself rather
+// than waking the compaction goroutine), on a queue of 2000 blocks.
+func BenchmarkDue(b *testing.B) {
+	q := openQueue(b, b.TempDir(), Options{})
+	for i := range 2000 {
+		mustAppend(b, q, rec(i, 64<<10))
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		q.compact.due()
+	}
+}
