@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/value"
 
 	"github.com/edgerelay/edgerelay/relay"
@@ -169,15 +170,26 @@ func TestShardStaticSplitsTargets(t *testing.T) {
 // b stops scraping them without writing staleness markers for them (a
 // scrapes their series on); when b comes back, the targets move back.
 func TestShardMembersRebalance(t *testing.T) {
-	var addrs []string
-	for range 8 {
-		addrs = append(addrs, newTarget(t, "text/plain", textBody).addr())
-	}
-	yaml := shardJobs(addrs)[:strings.Index(shardJobs(addrs), "\n- job_name: prom")] // one job
 	ma, mb := scrapeshard.NewMembers("a"), scrapeshard.NewMembers("b")
 	ab, a := []member.Member{{ID: "a"}, {ID: "b"}}, []member.Member{{ID: "a"}}
 	ma.Set(ab)
 	mb.Set(ab)
+	// Targets on random ports: take a set that both members share (eight
+	// targets all fall to one member in 2 of 256 sets).
+	var addrs []string
+	owned := 0
+	for split := false; !split; {
+		addrs, owned = addrs[:0], 0
+		for range 8 {
+			addr := newTarget(t, "text/plain", textBody).addr()
+			addrs = append(addrs, addr)
+			if mb.Owns(labels.FromStrings("instance", addr, "job", "own", "zone", "z1")) {
+				owned++
+			}
+		}
+		split = owned > 0 && owned < len(addrs)
+	}
+	yaml := shardJobs(addrs)[:strings.Index(shardJobs(addrs), "\n- job_name: prom")] // one job
 	sa, sinkA := runShardScraper(t, yaml, ma)
 	sb, sinkB := runShardScraper(t, yaml, mb)
 	waitFor(t, "both shares scraped", func() bool {
@@ -185,8 +197,8 @@ func TestShardMembersRebalance(t *testing.T) {
 		b, _ := sinkB.snapshot()
 		return len(a)+len(b) == len(addrs)
 	})
-	if c := sb.ShardCounts(); c.Scraped == 0 || c.Scraped == len(addrs) {
-		t.Fatalf("b scrapes %d of %d targets: the test needs a split", c.Scraped, len(addrs))
+	if c := sb.ShardCounts(); c.Scraped != owned {
+		t.Fatalf("b scrapes %d of %d targets, want the %d its rendezvous share holds", c.Scraped, len(addrs), owned)
 	}
 
 	// b leaves: a takes everything, b nothing.
